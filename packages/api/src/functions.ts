@@ -1,0 +1,205 @@
+import type { OutputTag } from './output-tag.js';
+import type {
+  AggregatingState,
+  AggregatingStateDescriptor,
+  Key,
+  ListState,
+  ListStateDescriptor,
+  MapState,
+  MapStateDescriptor,
+  ReducingState,
+  ReducingStateDescriptor,
+  ValueState,
+  ValueStateDescriptor,
+} from './state.js';
+import type { Window } from './windowing.js';
+
+/** Receives the elements a function emits. */
+export interface Collector<T> {
+  /** Emits `value` downstream. */
+  collect(value: T): void;
+}
+
+/** One-to-one transformation. */
+export type MapFunction<T, R> = (value: T) => R;
+/**
+ * One-to-many transformation: emit through `out`, or return an iterable of the results
+ * (the PyFlink style).
+ */
+export type FlatMapFunction<T, R> = (value: T, out: Collector<R>) => Iterable<R> | void;
+/** Keeps the elements for which it returns true. */
+export type FilterFunction<T> = (value: T) => boolean;
+/** Extracts the key of an element: a string, number, bigint, boolean or an array of them. */
+export type KeySelector<T, K extends Key> = (value: T) => K;
+/** Combines two values into one of the same type; must be associative. */
+export type ReduceFunction<T> = (a: T, b: T) => T;
+
+/** Incremental aggregation with an accumulator (Flink's `AggregateFunction`). */
+export interface AggregateFunction<IN, ACC, OUT> {
+  /** A new, empty accumulator. */
+  createAccumulator(): ACC;
+  /** Adds `value` to `accumulator` and returns the (possibly same) accumulator. */
+  add(value: IN, accumulator: ACC): ACC;
+  /** The result of an accumulator. */
+  getResult(accumulator: ACC): OUT;
+  /** Merges two accumulators (session windows merge theirs). */
+  merge(a: ACC, b: ACC): ACC;
+}
+
+/** What a function can learn about and use from the subtask that runs it. */
+export interface RuntimeContext {
+  /** The operator's name. */
+  getTaskName(): string;
+  /** Index of this parallel subtask, from 0. */
+  getIndexOfThisSubtask(): number;
+  /** The operator's parallelism. */
+  getNumberOfParallelSubtasks(): number;
+  /** The job's max parallelism (number of key groups). */
+  getMaxNumberOfParallelSubtasks(): number;
+  /** 0 on the first run, incremented on each restart. */
+  getAttemptNumber(): number;
+  /** Keyed value state (only on a keyed stream). */
+  getState<T>(descriptor: ValueStateDescriptor<T>): ValueState<T>;
+  /** Keyed list state (only on a keyed stream). */
+  getListState<T>(descriptor: ListStateDescriptor<T>): ListState<T>;
+  /** Keyed map state (only on a keyed stream). */
+  getMapState<UK, UV>(descriptor: MapStateDescriptor<UK, UV>): MapState<UK, UV>;
+  /** Keyed reducing state (only on a keyed stream). */
+  getReducingState<T>(descriptor: ReducingStateDescriptor<T>): ReducingState<T>;
+  /** Keyed aggregating state (only on a keyed stream). */
+  getAggregatingState<IN, ACC, OUT>(
+    descriptor: AggregatingStateDescriptor<IN, ACC, OUT>,
+  ): AggregatingState<IN, OUT>;
+}
+
+/** A function with a lifecycle: `open` before the first element, `close` at the end. */
+export abstract class RichFunction {
+  private runtimeContext: RuntimeContext | undefined;
+
+  /** Called once before the first element; obtain state handles here. */
+  open(_ctx: RuntimeContext): void {}
+  /** Called once after the last element or when the task is cancelled. */
+  close(): void {}
+
+  /** The runtime context (available from `open` on). */
+  getRuntimeContext(): RuntimeContext {
+    if (!this.runtimeContext) {
+      throw new Error(`${this.constructor.name}: the runtime context is available from open() on`);
+    }
+    return this.runtimeContext;
+  }
+
+  /** @internal called by the runtime before `open`. */
+  setRuntimeContext(ctx: RuntimeContext): void {
+    this.runtimeContext = ctx;
+  }
+}
+
+/** Registers and deletes timers and tells the current time. */
+export interface TimerService {
+  /** The current processing time (ms since the epoch). */
+  currentProcessingTime(): number;
+  /** The current event-time watermark of this operator. */
+  currentWatermark(): number;
+  /** Fires `onTimer` when processing time reaches `time`. Same key and time register once. */
+  registerProcessingTimeTimer(time: number): void;
+  /** Fires `onTimer` when the watermark reaches `time`. Same key and time register once. */
+  registerEventTimeTimer(time: number): void;
+  /** Deletes a processing-time timer of the current key. */
+  deleteProcessingTimeTimer(time: number): void;
+  /** Deletes an event-time timer of the current key. */
+  deleteEventTimeTimer(time: number): void;
+}
+
+/** The time domain of a firing timer. */
+export enum TimeDomain {
+  EVENT_TIME = 'EVENT_TIME',
+  PROCESSING_TIME = 'PROCESSING_TIME',
+}
+
+/** Context of {@link ProcessFunction.processElement}. */
+export interface ProcessContext {
+  /** The element's timestamp, or `undefined` when it has none. */
+  timestamp(): number | undefined;
+  /** Timers and time. Timers can only be registered on a keyed stream. */
+  timerService(): TimerService;
+  /** Emits `value` to the side output `tag`. */
+  output<X>(tag: OutputTag<X>, value: X): void;
+}
+
+/** Context of {@link ProcessFunction.onTimer}. */
+export interface OnTimerContext extends ProcessContext {
+  /** Which kind of timer fired. */
+  timeDomain(): TimeDomain;
+}
+
+/** Context of {@link KeyedProcessFunction.processElement}. */
+export interface KeyedProcessContext<K> extends ProcessContext {
+  /** The key of the element being processed. */
+  getCurrentKey(): K;
+}
+
+/** Context of {@link KeyedProcessFunction.onTimer}. */
+export interface KeyedOnTimerContext<K> extends OnTimerContext {
+  /** The key of the firing timer. */
+  getCurrentKey(): K;
+}
+
+/** Processes each element with access to time and side outputs (Flink's `ProcessFunction`). */
+export abstract class ProcessFunction<I, O> extends RichFunction {
+  /** Called for each element. */
+  abstract processElement(value: I, ctx: ProcessContext, out: Collector<O>): void;
+  /** Called when a timer fires (timers need a keyed stream). */
+  onTimer(_timestamp: number, _ctx: OnTimerContext, _out: Collector<O>): void {}
+}
+
+/** Processes each element of a keyed stream with keyed state and timers. */
+export abstract class KeyedProcessFunction<K, I, O> extends RichFunction {
+  /** Called for each element, with the element's key current. */
+  abstract processElement(value: I, ctx: KeyedProcessContext<K>, out: Collector<O>): void;
+  /** Called when a timer registered for a key fires, with that key current. */
+  onTimer(_timestamp: number, _ctx: KeyedOnTimerContext<K>, _out: Collector<O>): void {}
+}
+
+/** Per-window and global keyed state for a {@link ProcessWindowFunction}. */
+export interface KeyedStateStore {
+  getState<T>(descriptor: ValueStateDescriptor<T>): ValueState<T>;
+  getListState<T>(descriptor: ListStateDescriptor<T>): ListState<T>;
+  getMapState<UK, UV>(descriptor: MapStateDescriptor<UK, UV>): MapState<UK, UV>;
+  getReducingState<T>(descriptor: ReducingStateDescriptor<T>): ReducingState<T>;
+  getAggregatingState<IN, ACC, OUT>(
+    descriptor: AggregatingStateDescriptor<IN, ACC, OUT>,
+  ): AggregatingState<IN, OUT>;
+}
+
+/** Context of a {@link ProcessWindowFunction}. */
+export interface ProcessWindowContext<W extends Window> {
+  /** The window being evaluated. */
+  window(): W;
+  /** The current processing time. */
+  currentProcessingTime(): number;
+  /** The current event-time watermark. */
+  currentWatermark(): number;
+  /** State scoped to this key and window; cleared with the window. */
+  windowState(): KeyedStateStore;
+  /** State scoped to this key across windows. */
+  globalState(): KeyedStateStore;
+  /** Emits to a side output. */
+  output<X>(tag: OutputTag<X>, value: X): void;
+}
+
+/** Evaluates a whole window's contents (or its pre-aggregated result) with its context. */
+export abstract class ProcessWindowFunction<IN, OUT, K, W extends Window> extends RichFunction {
+  /** Called when the window fires. */
+  abstract process(key: K, context: ProcessWindowContext<W>, elements: Iterable<IN>, out: Collector<OUT>): void;
+  /** Called when the window is purged; clear per-window state here. */
+  clear(_context: ProcessWindowContext<W>): void {}
+}
+
+/** Legacy window function (Flink's `WindowFunction.apply`). */
+export type WindowFunction<IN, OUT, K, W extends Window> = (
+  key: K,
+  window: W,
+  elements: Iterable<IN>,
+  out: Collector<OUT>,
+) => void;

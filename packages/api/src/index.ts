@@ -1,0 +1,106 @@
+// The public surface of @nimble/api: every export is named here.
+export { Duration, Time, MIN_TIMESTAMP, MAX_TIMESTAMP, toMillis } from './time.js';
+export type { DurationLike } from './time.js';
+
+export { OutputTag } from './output-tag.js';
+
+export {
+  RichFunction,
+  ProcessFunction,
+  KeyedProcessFunction,
+  ProcessWindowFunction,
+  TimeDomain,
+} from './functions.js';
+export type {
+  Collector,
+  MapFunction,
+  FlatMapFunction,
+  FilterFunction,
+  KeySelector,
+  ReduceFunction,
+  AggregateFunction,
+  RuntimeContext,
+  TimerService,
+  ProcessContext,
+  OnTimerContext,
+  KeyedProcessContext,
+  KeyedOnTimerContext,
+  KeyedStateStore,
+  ProcessWindowContext,
+  WindowFunction,
+} from './functions.js';
+
+export {
+  StateDescriptor,
+  ValueStateDescriptor,
+  ListStateDescriptor,
+  MapStateDescriptor,
+  ReducingStateDescriptor,
+  AggregatingStateDescriptor,
+  StateTtlConfig,
+  StateTtlConfigBuilder,
+  UpdateType,
+  StateVisibility,
+  TtlTimeCharacteristic,
+} from './state.js';
+export type {
+  Key,
+  State,
+  StateKind,
+  ValueState,
+  ListState,
+  MapState,
+  ReducingState,
+  AggregatingState,
+} from './state.js';
+
+export { WatermarkStrategy, BoundedOutOfOrdernessWatermarks } from './watermark.js';
+export type {
+  WatermarkGenerator,
+  WatermarkGeneratorSupplier,
+  WatermarkOutput,
+  TimestampAssigner,
+} from './watermark.js';
+
+export {
+  TimeWindow,
+  GlobalWindow,
+  TriggerResult,
+  Trigger,
+  EventTimeTrigger,
+  ProcessingTimeTrigger,
+  WindowAssigner,
+  MergingWindowAssigner,
+  TumblingEventTimeWindows,
+  TumblingProcessingTimeWindows,
+  SlidingEventTimeWindows,
+  SlidingProcessingTimeWindows,
+  EventTimeSessionWindows,
+  ProcessingTimeSessionWindows,
+  GlobalWindows,
+} from './windowing.js';
+export type {
+  Window,
+  TriggerContext,
+  OnMergeContext,
+  WindowAssignerContext,
+  SessionWindowTimeGapExtractor,
+} from './windowing.js';
+
+export { Boundedness, InputStatus, isTwoPhaseCommittingSink } from './connector.js';
+export type {
+  SourceSplit,
+  ReaderOutput,
+  SourceReaderContext,
+  SourceReader,
+  SplitEnumeratorContext,
+  SplitEnumerator,
+  Source,
+  SinkWriterContext,
+  SinkInitContext,
+  SinkWriter,
+  Sink,
+  CommittingSinkWriter,
+  Committer,
+  TwoPhaseCommittingSink,
+} from './connector.js';
