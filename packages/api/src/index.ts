@@ -104,3 +104,38 @@ export type {
   Committer,
   TwoPhaseCommittingSink,
 } from './connector.js';
+
+export {
+  StreamExecutionEnvironment,
+  ExecutionConfig,
+  installPipelineExecutor,
+  installedPipelineExecutor,
+} from './environment.js';
+export type { ConfigValue, Pipeline, JobExecutionResult, PipelineExecutor } from './environment.js';
+export {
+  DataStream,
+  SingleOutputStreamOperator,
+  DataStreamSource,
+  DataStreamSink,
+  KeyedStream,
+  WindowedStream,
+} from './datastream.js';
+export {
+  Transformation,
+  SourceTransformation,
+  OneInputTransformation,
+  PartitionTransformation,
+  UnionTransformation,
+  SideOutputTransformation,
+  SinkTransformation,
+} from './transformation.js';
+export type {
+  PartitionerKind,
+  OperatorSpec,
+  WindowFunctionSpec,
+  WindowFnSpec,
+  RollingAggregation,
+  BuiltinSink,
+} from './transformation.js';
+export { CollectionSource } from './collection-source.js';
+export type { CollectionSplit } from './collection-source.js';

@@ -1,0 +1,377 @@
+import type { Sink, Source } from './connector.js';
+import type {
+  AggregateFunction,
+  FilterFunction,
+  FlatMapFunction,
+  KeyedProcessFunction,
+  KeySelector,
+  MapFunction,
+  ProcessFunction,
+  ReduceFunction,
+  WindowFunction,
+} from './functions.js';
+import { ProcessWindowFunction } from './functions.js';
+import type { OutputTag } from './output-tag.js';
+import type { Key } from './state.js';
+import type { Duration } from './time.js';
+import type {
+  BuiltinSink,
+  OperatorSpec,
+  PartitionerKind,
+  RollingAggregation,
+  Transformation,
+  WindowFnSpec,
+  WindowFunctionSpec,
+} from './transformation.js';
+import {
+  OneInputTransformation,
+  PartitionTransformation,
+  SideOutputTransformation,
+  SinkTransformation,
+  UnionTransformation,
+} from './transformation.js';
+import type { WatermarkStrategy } from './watermark.js';
+import type { Trigger, Window, WindowAssigner } from './windowing.js';
+
+/** What a stream needs of its environment. @internal */
+export interface StreamEnvironmentHandle {
+  /** A new transformation id. */
+  newId(): number;
+  /** Registers a transformation that is not reached from a sink otherwise. */
+  addOperator(t: Transformation<unknown>): void;
+  /** Runs the job and returns what `collect` sinks gathered. */
+  executeAndCollect(jobName: string | undefined, collectId: string): Promise<unknown[]>;
+}
+
+let collectCounter = 0;
+
+/** A stream of elements of type T (Flink's `DataStream`). */
+export class DataStream<T> {
+  /** @internal */
+  constructor(
+    /** @internal */ readonly env: StreamEnvironmentHandle,
+    /** @internal */ readonly transformation: Transformation<T>,
+  ) {}
+
+  /** One-to-one transformation. */
+  map<R>(fn: MapFunction<T, R>): SingleOutputStreamOperator<R> {
+    return this.transform('Map', { kind: 'map', fn });
+  }
+  /** One-to-many: emit through the collector or return an iterable. */
+  flatMap<R>(fn: FlatMapFunction<T, R>): SingleOutputStreamOperator<R> {
+    return this.transform('Flat Map', { kind: 'flatMap', fn });
+  }
+  /** Keeps the elements for which `fn` is true. */
+  filter(fn: FilterFunction<T>): SingleOutputStreamOperator<T> {
+    return this.transform('Filter', { kind: 'filter', fn });
+  }
+  /** Applies a {@link ProcessFunction} (side outputs and time; timers need `keyBy`). */
+  process<R>(fn: ProcessFunction<T, R>): SingleOutputStreamOperator<R> {
+    return this.transform('Process', { kind: 'process', fn });
+  }
+  /** Assigns timestamps and generates watermarks in the middle of a pipeline. */
+  assignTimestampsAndWatermarks(strategy: WatermarkStrategy<T>): SingleOutputStreamOperator<T> {
+    return this.transform('Timestamps/Watermarks', { kind: 'timestampsAndWatermarks', strategy });
+  }
+  /** Partitions by key: all elements with the same key go to the same subtask. */
+  keyBy<K extends Key>(selector: KeySelector<T, K>): KeyedStream<T, K> {
+    if (typeof selector !== 'function') {
+      throw new TypeError('keyBy() needs a key selector function, e.g. keyBy(e => e.userId)');
+    }
+    const partition = new PartitionTransformation(this.env.newId(), this.transformation, 'hash', selector);
+    return new KeyedStream<T, K>(this.env, partition, selector);
+  }
+  /** Merges this stream with others of the same type. */
+  union(...others: DataStream<T>[]): DataStream<T> {
+    const inputs = [this.transformation, ...others.map((o) => o.transformation)];
+    return new DataStream(this.env, new UnionTransformation(this.env.newId(), inputs));
+  }
+  /** Distributes elements round-robin to all subtasks of the next operator. */
+  rebalance(): DataStream<T> {
+    return this.partition('rebalance');
+  }
+  /** Distributes round-robin to a subset of the next operator's subtasks (local to the sender). */
+  rescale(): DataStream<T> {
+    return this.partition('rescale');
+  }
+  /** Sends every element to every subtask of the next operator. */
+  broadcast(): DataStream<T> {
+    return this.partition('broadcast');
+  }
+  /** Sends subtask i's elements to subtask i of the next operator (same parallelism required). */
+  forward(): DataStream<T> {
+    return this.partition('forward');
+  }
+  /** Sends all elements to the first subtask of the next operator. */
+  global(): DataStream<T> {
+    return this.partition('global');
+  }
+  /** Writes to a sink. */
+  sinkTo(sink: Sink<T>, name = 'Sink'): DataStreamSink<T> {
+    return this.addSink(name, sink);
+  }
+  /** Prints each element to stdout, prefixed `<subtask>> ` when parallel (Flink's `print()`). */
+  print(prefix?: string): DataStreamSink<T> {
+    return this.addSink('Print to Std. Out', { kind: 'print', prefix, stderr: false });
+  }
+  /** Prints each element to stderr. */
+  printToErr(prefix?: string): DataStreamSink<T> {
+    return this.addSink('Print to Std. Err', { kind: 'print', prefix, stderr: true });
+  }
+  /**
+   * Runs the job and returns all elements of this stream (for bounded jobs and tests).
+   * Elements arrive in the order each subtask produced them.
+   */
+  async executeAndCollect(jobName?: string): Promise<T[]> {
+    const id = `collect-${++collectCounter}`;
+    this.addSink('Collect', { kind: 'collect', id });
+    return (await this.env.executeAndCollect(jobName, id)) as T[];
+  }
+
+  /** The underlying transformation. @internal */
+  getTransformation(): Transformation<T> {
+    return this.transformation;
+  }
+
+  protected transform<R>(name: string, operator: OperatorSpec): SingleOutputStreamOperator<R> {
+    const t = new OneInputTransformation<T, R>(this.env.newId(), name, this.transformation, operator, undefined);
+    return new SingleOutputStreamOperator<R>(this.env, t);
+  }
+  private partition(kind: PartitionerKind): DataStream<T> {
+    return new DataStream(this.env, new PartitionTransformation(this.env.newId(), this.transformation, kind, undefined));
+  }
+  private addSink(name: string, sink: Sink<T> | BuiltinSink): DataStreamSink<T> {
+    const t = new SinkTransformation<T>(this.env.newId(), name, this.transformation, sink);
+    this.env.addOperator(t as Transformation<unknown>);
+    return new DataStreamSink(t);
+  }
+}
+
+/** Settings shared by operators: name, uid, parallelism. */
+function configure<X extends { transformation: Transformation<unknown> }>(self: X) {
+  return {
+    name(name: string): X {
+      self.transformation.name = name;
+      return self;
+    },
+    uid(uid: string): X {
+      if (typeof uid !== 'string' || uid.length === 0) throw new TypeError('uid() needs a non-empty string');
+      self.transformation.uid = uid;
+      return self;
+    },
+    setParallelism(parallelism: number): X {
+      if (!Number.isInteger(parallelism) || parallelism < 1) {
+        throw new RangeError(`${self.transformation.name}: parallelism must be a positive integer; got ${parallelism}`);
+      }
+      self.transformation.parallelism = parallelism;
+      return self;
+    },
+  };
+}
+
+/** A stream produced by an operator: can be named, given a uid and parallelism, and has side outputs. */
+export class SingleOutputStreamOperator<T> extends DataStream<T> {
+  /** Sets the operator's display name. */
+  name(name: string): this {
+    return configure(this).name(name);
+  }
+  /** Sets the operator's stable id: state in savepoints is matched to operators by uid. */
+  uid(uid: string): this {
+    return configure(this).uid(uid);
+  }
+  /** Sets the operator's parallelism. */
+  setParallelism(parallelism: number): this {
+    return configure(this).setParallelism(parallelism);
+  }
+  /** Sets the operator's max parallelism (number of key groups of its keyed state). */
+  setMaxParallelism(maxParallelism: number): this {
+    if (!Number.isInteger(maxParallelism) || maxParallelism < 1) {
+      throw new RangeError(`maxParallelism must be a positive integer; got ${maxParallelism}`);
+    }
+    this.transformation.maxParallelism = maxParallelism;
+    return this;
+  }
+  /** Keeps this operator out of operator chains. */
+  disableChaining(): this {
+    this.transformation.chainingAllowed = false;
+    return this;
+  }
+  /** The elements this operator emitted to side output `tag`. */
+  getSideOutput<X>(tag: OutputTag<X>): DataStream<X> {
+    return new DataStream<X>(
+      this.env,
+      new SideOutputTransformation<X>(this.env.newId(), this.transformation as Transformation<unknown>, tag),
+    );
+  }
+}
+
+/** A source stream. */
+export class DataStreamSource<T> extends SingleOutputStreamOperator<T> {}
+
+/** The end of a stream: a sink, which can be named and given a uid and parallelism. */
+export class DataStreamSink<T> {
+  /** @internal */
+  constructor(/** @internal */ readonly transformation: SinkTransformation<T>) {}
+  /** Sets the sink's display name. */
+  name(name: string): this {
+    return configure(this as unknown as { transformation: Transformation<unknown> }).name(name) as unknown as this;
+  }
+  /** Sets the sink's stable id. */
+  uid(uid: string): this {
+    configure(this as unknown as { transformation: Transformation<unknown> }).uid(uid);
+    return this;
+  }
+  /** Sets the sink's parallelism. */
+  setParallelism(parallelism: number): this {
+    configure(this as unknown as { transformation: Transformation<unknown> }).setParallelism(parallelism);
+    return this;
+  }
+}
+
+/** Picks a field of an element by name (objects) or index (tuples). */
+type FieldOf<T> = T extends readonly unknown[] ? number : keyof T & string;
+
+/** A stream partitioned by key (Flink's `KeyedStream`): state and timers are per key. */
+export class KeyedStream<T, K extends Key> extends DataStream<T> {
+  /** @internal */
+  constructor(
+    env: StreamEnvironmentHandle,
+    transformation: Transformation<T>,
+    /** @internal */ readonly keySelector: KeySelector<T, K>,
+  ) {
+    super(env, transformation);
+  }
+
+  /** Applies a {@link KeyedProcessFunction} with keyed state and timers. */
+  override process<R>(fn: ProcessFunction<T, R> | KeyedProcessFunction<K, T, R>): SingleOutputStreamOperator<R> {
+    return this.keyed('KeyedProcess', { kind: 'keyedProcess', fn: fn as KeyedProcessFunction<K, T, R> });
+  }
+  /** Rolling reduce: emits the running result for the key on every element. */
+  reduce(fn: ReduceFunction<T>): SingleOutputStreamOperator<T> {
+    return this.keyed('Keyed Reduce', { kind: 'keyedReduce', fn });
+  }
+  /** Rolling sum of `field`; other fields come from the key's first element. */
+  sum(field: FieldOf<T>): SingleOutputStreamOperator<T> {
+    return this.aggregation({ kind: 'sum', field });
+  }
+  /** Rolling minimum of `field`; other fields come from the key's first element. */
+  min(field: FieldOf<T>): SingleOutputStreamOperator<T> {
+    return this.aggregation({ kind: 'min', field });
+  }
+  /** Rolling maximum of `field`; other fields come from the key's first element. */
+  max(field: FieldOf<T>): SingleOutputStreamOperator<T> {
+    return this.aggregation({ kind: 'max', field });
+  }
+  /** The element with the smallest `field` so far (the first one on ties). */
+  minBy(field: FieldOf<T>): SingleOutputStreamOperator<T> {
+    return this.aggregation({ kind: 'minBy', field });
+  }
+  /** The element with the largest `field` so far (the first one on ties). */
+  maxBy(field: FieldOf<T>): SingleOutputStreamOperator<T> {
+    return this.aggregation({ kind: 'maxBy', field });
+  }
+  /** Groups each key's elements into windows. */
+  window<W extends Window>(assigner: WindowAssigner<T, W> | WindowAssigner<unknown, W>): WindowedStream<T, K, W> {
+    return new WindowedStream<T, K, W>(this, assigner as WindowAssigner<T, W>);
+  }
+
+  /** @internal */
+  keyed<R>(name: string, operator: OperatorSpec): SingleOutputStreamOperator<R> {
+    const t = new OneInputTransformation<T, R>(
+      this.env.newId(),
+      name,
+      this.transformation,
+      operator,
+      this.keySelector as KeySelector<T, Key>,
+    );
+    return new SingleOutputStreamOperator<R>(this.env, t);
+  }
+  private aggregation(aggregation: RollingAggregation): SingleOutputStreamOperator<T> {
+    return this.keyed(`Keyed Aggregation(${aggregation.kind})`, { kind: 'keyedAggregation', aggregation });
+  }
+}
+
+/** A keyed stream grouped into windows (Flink's `WindowedStream`). */
+export class WindowedStream<T, K extends Key, W extends Window> {
+  private customTrigger: Trigger<T, W> | undefined;
+  private lateness = 0;
+  private lateTag: OutputTag<T> | undefined;
+
+  /** @internal */
+  constructor(
+    private readonly input: KeyedStream<T, K>,
+    private readonly assigner: WindowAssigner<T, W>,
+  ) {}
+
+  /** Replaces the assigner's default trigger. */
+  trigger(trigger: Trigger<T, W> | Trigger<unknown, Window>): this {
+    if (this.assigner.isMerging() && !trigger.canMerge()) {
+      throw new Error(`A merging window assigner cannot be used with a trigger that does not support merging (${trigger.constructor.name})`);
+    }
+    this.customTrigger = trigger as Trigger<T, W>;
+    return this;
+  }
+  /**
+   * Keeps windows for `lateness` after the watermark passed their end: late elements update the
+   * result (a late firing) instead of being dropped. Default 0.
+   */
+  allowedLateness(lateness: Duration): this {
+    const ms = lateness.toMillis();
+    if (ms < 0) throw new RangeError('allowedLateness must not be negative');
+    if (ms > 0 && !this.assigner.isEventTime()) {
+      // Flink ignores lateness for processing time; say so rather than silently ignore.
+      throw new Error('allowedLateness applies to event-time windows only');
+    }
+    this.lateness = ms;
+    return this;
+  }
+  /** Sends elements that arrive after the allowed lateness to side output `tag` instead of dropping them. */
+  sideOutputLateData(tag: OutputTag<T>): this {
+    this.lateTag = tag;
+    return this;
+  }
+
+  /** Incrementally reduces each window; optionally passes the result through a window function. */
+  reduce<R = T>(
+    fn: ReduceFunction<T>,
+    windowFunction?: ProcessWindowFunction<T, R, K, W> | WindowFunction<T, R, K, W>,
+  ): SingleOutputStreamOperator<R> {
+    return this.build('Reduce', { kind: 'reduce', reduce: fn, window: windowFn(windowFunction) });
+  }
+  /** Incrementally aggregates each window; optionally passes the result through a window function. */
+  aggregate<ACC, V, R = V>(
+    fn: AggregateFunction<T, ACC, V>,
+    windowFunction?: ProcessWindowFunction<V, R, K, W> | WindowFunction<V, R, K, W>,
+  ): SingleOutputStreamOperator<R> {
+    return this.build('Aggregate', { kind: 'aggregate', aggregate: fn, window: windowFn(windowFunction) });
+  }
+  /** Evaluates each window over all its elements (buffered in state). */
+  process<R>(fn: ProcessWindowFunction<T, R, K, W>): SingleOutputStreamOperator<R> {
+    return this.build('Process', { kind: 'process', window: { kind: 'process', fn } });
+  }
+  /** Evaluates each window over all its elements with a legacy window function. */
+  apply<R>(fn: WindowFunction<T, R, K, W>): SingleOutputStreamOperator<R> {
+    return this.build('Apply', { kind: 'process', window: { kind: 'apply', fn } });
+  }
+
+  private build<R>(what: string, fn: WindowFunctionSpec): SingleOutputStreamOperator<R> {
+    const trigger = this.customTrigger ?? this.assigner.getDefaultTrigger();
+    const name = `Window(${String(this.assigner)}, ${String(trigger)}, ${what})`;
+    return this.input.keyed<R>(name, {
+      kind: 'window',
+      assigner: this.assigner as WindowAssigner<any, Window>,
+      trigger: trigger as Trigger<any, Window>,
+      allowedLatenessMillis: this.lateness,
+      lateDataTag: this.lateTag,
+      fn,
+    });
+  }
+}
+
+function windowFn(
+  f: ProcessWindowFunction<any, any, any, any> | WindowFunction<any, any, any, any> | undefined,
+): WindowFnSpec | undefined {
+  if (f === undefined) return undefined;
+  return f instanceof ProcessWindowFunction ? { kind: 'process', fn: f } : { kind: 'apply', fn: f };
+}
+

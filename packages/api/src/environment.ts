@@ -1,0 +1,183 @@
+import { CollectionSource } from './collection-source.js';
+import type { Source } from './connector.js';
+import type { StreamEnvironmentHandle } from './datastream.js';
+import { DataStreamSource } from './datastream.js';
+import type { Transformation } from './transformation.js';
+import { SourceTransformation } from './transformation.js';
+import { WatermarkStrategy } from './watermark.js';
+
+/** A configuration value: Flink's keys, e.g. `state.backend.type: level`. */
+export type ConfigValue = string | number | boolean;
+
+/** What an executor is given to run. */
+export interface Pipeline {
+  /** The job's name. */
+  readonly jobName: string;
+  /** The sinks and other terminal transformations; everything reachable from them runs. */
+  readonly sinks: readonly Transformation<unknown>[];
+  /** Environment settings with Flink's keys (parallelism.default, pipeline.max-parallelism, ...). */
+  readonly configuration: Readonly<Record<string, ConfigValue>>;
+}
+
+/** The outcome of a finished job. */
+export interface JobExecutionResult {
+  readonly jobId: string;
+  readonly jobName: string;
+  /** Wall time from start to end, in ms. */
+  readonly netRuntimeMs: number;
+  /** Elements gathered by `executeAndCollect` sinks, by collect id. */
+  readonly collected: ReadonlyMap<string, unknown[]>;
+}
+
+/**
+ * Runs pipelines. `@nimble/runtime` installs a local one; the `nimble` CLI and TaskManagers install
+ * their own before loading a job module, so the same job file runs locally or on a cluster.
+ */
+export interface PipelineExecutor {
+  execute(pipeline: Pipeline): Promise<JobExecutionResult>;
+}
+
+const EXECUTOR = Symbol.for('nimble.pipeline-executor');
+type ExecutorHolder = { [EXECUTOR]?: PipelineExecutor };
+
+/** Installs the executor that `execute()` uses, replacing any other. @internal */
+export function installPipelineExecutor(executor: PipelineExecutor | undefined): void {
+  (globalThis as ExecutorHolder)[EXECUTOR] = executor;
+}
+
+/** The installed executor, if any. @internal */
+export function installedPipelineExecutor(): PipelineExecutor | undefined {
+  return (globalThis as ExecutorHolder)[EXECUTOR];
+}
+
+/** Settings of how a job executes (Flink's `ExecutionConfig`), backed by the environment's configuration. */
+export class ExecutionConfig {
+  /** @internal */
+  constructor(private readonly conf: Record<string, ConfigValue>) {}
+  /** How often sources call `onPeriodicEmit` on watermark generators, in ms (default 200). */
+  setAutoWatermarkInterval(ms: number): this {
+    this.conf['pipeline.auto-watermark-interval'] = ms;
+    return this;
+  }
+  /** The watermark interval in ms. */
+  getAutoWatermarkInterval(): number {
+    return Number(this.conf['pipeline.auto-watermark-interval'] ?? 200);
+  }
+}
+
+/**
+ * The context in which a job is built and executed (Flink's `StreamExecutionEnvironment`).
+ *
+ * ```ts
+ * const env = StreamExecutionEnvironment.getExecutionEnvironment();
+ * env.setParallelism(4);
+ * env.fromSource(source, WatermarkStrategy.forBoundedOutOfOrderness(Duration.ofSeconds(5)), 'events')
+ *   .keyBy((e) => e.userId)
+ *   ...
+ * await env.execute('my-job');
+ * ```
+ */
+export class StreamExecutionEnvironment {
+  private readonly sinks: Transformation<unknown>[] = [];
+  private readonly configuration: Record<string, ConfigValue> = {};
+  private readonly config = new ExecutionConfig(this.configuration);
+  private nextId = 1;
+  private readonly handle: StreamEnvironmentHandle = {
+    newId: () => this.nextId++,
+    addOperator: (t) => {
+      this.sinks.push(t);
+    },
+    executeAndCollect: async (jobName, collectId) => {
+      const result = await this.execute(jobName);
+      return result.collected.get(collectId) ?? [];
+    },
+  };
+
+  /** A new environment; configuration entries use Flink's keys. */
+  constructor(configuration: Record<string, ConfigValue> = {}) {
+    Object.assign(this.configuration, configuration);
+  }
+
+  /** The environment of the current context (local, or the cluster when submitted with `nimble run`). */
+  static getExecutionEnvironment(configuration: Record<string, ConfigValue> = {}): StreamExecutionEnvironment {
+    return new StreamExecutionEnvironment(configuration);
+  }
+
+  /** Sets the default parallelism of operators. */
+  setParallelism(parallelism: number): this {
+    if (!Number.isInteger(parallelism) || parallelism < 1) {
+      throw new RangeError(`setParallelism: parallelism must be a positive integer; got ${parallelism}`);
+    }
+    this.configuration['parallelism.default'] = parallelism;
+    return this;
+  }
+  /** The default parallelism (1 unless set). */
+  getParallelism(): number {
+    return Number(this.configuration['parallelism.default'] ?? 1);
+  }
+  /** Sets the number of key groups (default 128): the upper bound of keyed operators' parallelism. */
+  setMaxParallelism(maxParallelism: number): this {
+    if (!Number.isInteger(maxParallelism) || maxParallelism < 1 || maxParallelism > 32768) {
+      throw new RangeError(`setMaxParallelism: must be an integer in [1, 32768]; got ${maxParallelism}`);
+    }
+    this.configuration['pipeline.max-parallelism'] = maxParallelism;
+    return this;
+  }
+  /** The max parallelism (128 unless set). */
+  getMaxParallelism(): number {
+    return Number(this.configuration['pipeline.max-parallelism'] ?? 128);
+  }
+  /** Chooses the keyed state backend: `hashmap` (JS heap) or `level` (embedded LevelDB on disk). */
+  setStateBackend(kind: 'hashmap' | 'level'): this {
+    this.configuration['state.backend.type'] = kind;
+    return this;
+  }
+  /** Sets configuration entries with Flink's keys, e.g. `{ 'execution.buffer-timeout': 5 }`. */
+  configure(entries: Record<string, ConfigValue>): this {
+    Object.assign(this.configuration, entries);
+    return this;
+  }
+  /** The execution config. */
+  getConfig(): ExecutionConfig {
+    return this.config;
+  }
+
+  /** A stream read from `source`, with timestamps and watermarks from `watermarkStrategy`. */
+  fromSource<T>(source: Source<T, any, any>, watermarkStrategy: WatermarkStrategy<T>, sourceName: string): DataStreamSource<T> {
+    if (!source || typeof source.createReader !== 'function') {
+      throw new TypeError(`fromSource(${JSON.stringify(sourceName)}): not a Source (it needs createReader and createEnumerator)`);
+    }
+    const t = new SourceTransformation<T>(this.nextId++, sourceName, source, watermarkStrategy);
+    return new DataStreamSource<T>(this.handle, t);
+  }
+  /** A bounded stream of the given elements, read with parallelism 1. */
+  fromElements<T>(...elements: T[]): DataStreamSource<T> {
+    return this.fromCollection(elements);
+  }
+  /** A bounded stream of the collection's elements, read with parallelism 1. */
+  fromCollection<T>(elements: Iterable<T>): DataStreamSource<T> {
+    const stream = this.fromSource(new CollectionSource([...elements]), WatermarkStrategy.noWatermarks<T>(), 'Collection Source');
+    stream.setParallelism(1);
+    return stream;
+  }
+
+  /** The pipeline built so far. */
+  getPipeline(jobName = 'Nimble Streaming Job'): Pipeline {
+    return { jobName, sinks: [...this.sinks], configuration: { ...this.configuration } };
+  }
+
+  /** Runs the job with the installed executor; resolves when a bounded job finishes. */
+  async execute(jobName = 'Nimble Streaming Job'): Promise<JobExecutionResult> {
+    if (this.sinks.length === 0) {
+      throw new Error('No operators defined in streaming topology: add a sink (sinkTo, print) before execute()');
+    }
+    const executor = installedPipelineExecutor();
+    if (executor === undefined) {
+      throw new Error(
+        'No executor is installed to run this job. Import "@nimble/runtime/local" in the job module to run it ' +
+          'locally (tsx job.ts), or submit it with `nimble run job.ts`.',
+      );
+    }
+    return executor.execute(this.getPipeline(jobName));
+  }
+}
