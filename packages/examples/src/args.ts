@@ -1,0 +1,27 @@
+import { parseArgs } from 'node:util';
+
+/** Reads `--name value` options of an example job; unknown options are an error that lists the known ones. */
+export function jobArgs<T extends Record<string, string | number>>(defaults: T): T {
+  const options = Object.fromEntries(Object.keys(defaults).map((k) => [k, { type: 'string' as const }]));
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    values = parseArgs({ args: process.argv.slice(2), options, strict: true, allowPositionals: false }).values as Record<string, string | undefined>;
+  } catch (e) {
+    const known = Object.entries(defaults)
+      .map(([k, v]) => `--${k} (default ${v})`)
+      .join(', ');
+    throw new Error(`${(e as Error).message}. Options: ${known}`);
+  }
+  const out: Record<string, string | number> = { ...defaults };
+  for (const [k, v] of Object.entries(values)) {
+    if (typeof v !== 'string') continue;
+    if (typeof defaults[k] === 'number') {
+      const n = Number(v);
+      if (!Number.isFinite(n)) throw new Error(`--${k} needs a number; got ${JSON.stringify(v)}`);
+      out[k] = n;
+    } else {
+      out[k] = v;
+    }
+  }
+  return out as T;
+}

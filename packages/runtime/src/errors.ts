@@ -1,0 +1,63 @@
+/**
+ * Where a failure comes from, so restart decisions are made from data, not message strings:
+ * `user` — the job's code or data (a restart may not help), `external` — a system outside Nimble
+ * (a restart may help), `internal` — a Nimble defect.
+ */
+export type FailureDomain = 'user' | 'external' | 'internal';
+
+/** Base class of Nimble's runtime errors. */
+export class NimbleError extends Error {
+  override name = 'NimbleError';
+  constructor(
+    message: string,
+    readonly domain: FailureDomain,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** A user function threw, or returned something the runtime cannot use. */
+export class UserCodeError extends NimbleError {
+  override name = 'UserCodeError';
+  constructor(
+    /** The operator (with subtask) whose function failed. */
+    readonly operatorName: string,
+    message: string,
+    cause: unknown,
+  ) {
+    super(`${operatorName}: ${message}`, 'user', { cause });
+    // Keep the user's stack visible: it is what the job author needs to find the bug.
+    const causeStack = cause instanceof Error ? cause.stack : undefined;
+    if (causeStack) this.stack = `${this.name}: ${this.message}\nCaused by: ${causeStack}`;
+  }
+}
+
+/** A call in a state that does not allow it (e.g. `execute()` twice). */
+export class IllegalStateError extends NimbleError {
+  override name = 'IllegalStateError';
+  constructor(message: string) {
+    super(message, 'internal');
+  }
+}
+
+/** The job's configuration or structure is invalid. */
+export class JobDefinitionError extends NimbleError {
+  override name = 'JobDefinitionError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, 'user', options);
+  }
+}
+
+/** Turns anything thrown into an Error. */
+export function ensureError(e: unknown): Error {
+  if (e instanceof Error) return e;
+  return new Error(typeof e === 'string' ? e : `Non-error thrown: ${String(e)}`);
+}
+
+/** Wraps `e` as a {@link UserCodeError} of `operatorName`, unless it already is one. */
+export function userCodeFailure(operatorName: string, e: unknown): NimbleError {
+  if (e instanceof NimbleError) return e;
+  const err = ensureError(e);
+  return new UserCodeError(operatorName, `user function threw ${err.name}: ${err.message}`, err);
+}

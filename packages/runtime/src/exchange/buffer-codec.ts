@@ -1,0 +1,59 @@
+import { deserialize, serialize } from 'node:v8';
+
+/**
+ * The wire form of a network buffer: one V8-serialized flat array of elements, three slots each
+ * (docs/serialization.md has the measurements behind this choice):
+ *
+ *   RECORD            [0, timestamp | undefined, value]
+ *   WATERMARK         [1, watermark, 0]
+ *   WATERMARK_STATUS  [2, idle (boolean), 0]
+ *   END_OF_PARTITION  [3, 0, 0]
+ *
+ * Records are structured-cloneable data: plain objects, arrays, strings, numbers, bigints,
+ * booleans, null/undefined, Date, Map, Set, typed arrays. Class instances arrive as plain objects.
+ */
+export const ElementKind = {
+  RECORD: 0,
+  WATERMARK: 1,
+  WATERMARK_STATUS: 2,
+  END_OF_PARTITION: 3,
+} as const;
+
+/** Receives the elements of a decoded buffer. */
+export interface ElementHandler {
+  record(value: unknown, timestamp: number | undefined): void;
+  watermark(watermark: number): void;
+  watermarkStatus(idle: boolean): void;
+  endOfPartition(): void;
+}
+
+/** Serializes a batch of elements into one buffer. */
+export function encodeElements(elements: unknown[]): Uint8Array {
+  return serialize(elements);
+}
+
+/** Decodes a buffer and hands each element to `handler`, in order. */
+export function decodeElements(buffer: Uint8Array, handler: ElementHandler): number {
+  const a = deserialize(buffer) as unknown[];
+  let records = 0;
+  for (let i = 0; i < a.length; i += 3) {
+    switch (a[i]) {
+      case ElementKind.RECORD:
+        records++;
+        handler.record(a[i + 2], a[i + 1] as number | undefined);
+        break;
+      case ElementKind.WATERMARK:
+        handler.watermark(a[i + 1] as number);
+        break;
+      case ElementKind.WATERMARK_STATUS:
+        handler.watermarkStatus(a[i + 1] as boolean);
+        break;
+      case ElementKind.END_OF_PARTITION:
+        handler.endOfPartition();
+        break;
+      default:
+        throw new Error(`Corrupt network buffer: unknown element kind ${String(a[i])} at ${i}`);
+    }
+  }
+  return records;
+}

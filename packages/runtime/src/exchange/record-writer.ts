@@ -1,0 +1,205 @@
+import type { Key, KeySelector, PartitionerKind } from '@nimble/api';
+import { userCodeFailure } from '../errors.js';
+import { assignToKeyGroup, checkKey, operatorIndexForKeyGroup } from '../keys/index.js';
+import { ElementKind, encodeElements } from './buffer-codec.js';
+import type { ChannelSender } from './channel.js';
+
+/** Settings of a record writer. */
+export interface RecordWriterOptions {
+  /** A channel's pending elements are serialized and sent at about this many bytes (32 KiB). */
+  readonly bufferBytes: number;
+  /** Pending elements are flushed at the latest this many ms after the first was added; 0 = after each batch. */
+  readonly bufferTimeoutMs: number;
+}
+
+class OutChannel {
+  pending: unknown[] = [];
+  credit = 0;
+  readonly backlog: Uint8Array[] = [];
+  /** Estimated serialized bytes per element, refined after each buffer. */
+  bytesPerElement = 48;
+  limit: number;
+
+  constructor(
+    readonly sender: ChannelSender,
+    private readonly bufferBytes: number,
+  ) {
+    this.limit = Math.max(3, Math.floor(bufferBytes / this.bytesPerElement) * 3);
+  }
+
+  encode(): Uint8Array {
+    const elements = this.pending;
+    this.pending = [];
+    const buffer = encodeElements(elements);
+    const n = elements.length / 3;
+    this.bytesPerElement = this.bytesPerElement * 0.5 + (buffer.length / n) * 0.5;
+    this.limit = Math.max(3, Math.floor(this.bufferBytes / this.bytesPerElement) * 3);
+    return buffer;
+  }
+}
+
+/**
+ * Writes the records of one operator output to the subtasks of the next vertex (Flink's
+ * RecordWriter + ResultPartition): chooses the channel by partitioner, batches elements per
+ * channel into buffers, and sends against credit. While a channel has a backlog the writer is
+ * unavailable and the task stops taking input: that is backpressure.
+ */
+export class RecordWriter {
+  private readonly channels: OutChannel[];
+  private nextChannel: number;
+  private readonly rescaleStart: number;
+  private readonly rescaleCount: number;
+  private waiters: (() => void)[] = [];
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  /** Records written, for the numRecordsOut metric of the producing operator. */
+  numRecordsOut = 0;
+
+  constructor(
+    private readonly partitioner: PartitionerKind,
+    private readonly keySelector: KeySelector<unknown, Key> | undefined,
+    private readonly maxParallelism: number,
+    senders: ChannelSender[],
+    producerIndex: number,
+    producerParallelism: number,
+    private readonly options: RecordWriterOptions,
+    /** Names the keyBy in errors: e.g. `keyBy() before Window(...) (1/2)`. */
+    private readonly keyByName: string,
+  ) {
+    this.channels = senders.map((s) => new OutChannel(s, options.bufferBytes));
+    for (const ch of this.channels) {
+      ch.sender.onCredit = (credits) => this.addCredit(ch, credits);
+    }
+    const n = this.channels.length;
+    // Start round-robin at a different channel per producer, as Flink does, to spread load.
+    this.nextChannel = producerIndex % Math.max(1, n);
+    if (producerParallelism >= n) {
+      this.rescaleStart = Math.floor((producerIndex * n) / producerParallelism);
+      this.rescaleCount = 1;
+    } else {
+      this.rescaleStart = Math.floor((producerIndex * n) / producerParallelism);
+      this.rescaleCount = Math.max(1, Math.floor(((producerIndex + 1) * n) / producerParallelism) - this.rescaleStart);
+    }
+  }
+
+  /** Writes one record. */
+  emit(value: unknown, timestamp: number | undefined): void {
+    this.numRecordsOut++;
+    switch (this.partitioner) {
+      case 'forward':
+      case 'global':
+        this.append(this.channels[0]!, ElementKind.RECORD, timestamp, value);
+        return;
+      case 'hash': {
+        let key: Key;
+        try {
+          key = this.keySelector!(value);
+        } catch (e) {
+          throw userCodeFailure(this.keyByName, e);
+        }
+        if (typeof key !== 'string') key = checkKey(key, this.keyByName);
+        const kg = assignToKeyGroup(key, this.maxParallelism);
+        const index = operatorIndexForKeyGroup(this.maxParallelism, this.channels.length, kg);
+        this.append(this.channels[index]!, ElementKind.RECORD, timestamp, value);
+        return;
+      }
+      case 'rebalance': {
+        const i = this.nextChannel;
+        this.nextChannel = i + 1 === this.channels.length ? 0 : i + 1;
+        this.append(this.channels[i]!, ElementKind.RECORD, timestamp, value);
+        return;
+      }
+      case 'rescale': {
+        const i = this.rescaleStart + (this.nextChannel++ % this.rescaleCount);
+        this.append(this.channels[i]!, ElementKind.RECORD, timestamp, value);
+        return;
+      }
+      case 'broadcast':
+        for (const ch of this.channels) this.append(ch, ElementKind.RECORD, timestamp, value);
+        return;
+    }
+  }
+
+  /** Sends a watermark to every channel, in order with the records. */
+  emitWatermark(watermark: number): void {
+    for (const ch of this.channels) this.append(ch, ElementKind.WATERMARK, watermark, 0);
+  }
+  /** Sends an idleness change to every channel. */
+  emitWatermarkStatus(idle: boolean): void {
+    for (const ch of this.channels) this.append(ch, ElementKind.WATERMARK_STATUS, idle, 0);
+  }
+  /** Ends every channel and flushes. */
+  endOfPartition(): void {
+    for (const ch of this.channels) this.append(ch, ElementKind.END_OF_PARTITION, 0, 0);
+    this.flushAll();
+  }
+
+  /** Sends every channel's pending elements. */
+  flushAll(): void {
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    for (const ch of this.channels) {
+      if (ch.pending.length > 0) this.send(ch);
+    }
+  }
+
+  /** Whether every channel can take more (no backlog waiting for credit). */
+  isAvailable(): boolean {
+    for (const ch of this.channels) if (ch.backlog.length > 0) return false;
+    return true;
+  }
+  /** Resolves when the writer is available again. */
+  whenAvailable(): Promise<void> {
+    if (this.isAvailable()) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+  /** Buffers that wait for credit, over all channels. */
+  backlogSize(): number {
+    let n = 0;
+    for (const ch of this.channels) n += ch.backlog.length;
+    return n;
+  }
+
+  /** Stops the flush timer (task end or cancel). */
+  dispose(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private append(ch: OutChannel, kind: number, a: unknown, b: unknown): void {
+    const p = ch.pending;
+    p.push(kind, a, b);
+    if (p.length >= ch.limit) {
+      this.send(ch);
+    } else if (p.length === 3 && this.timer === undefined && this.options.bufferTimeoutMs > 0) {
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        this.flushAll();
+      }, this.options.bufferTimeoutMs);
+    }
+  }
+
+  private send(ch: OutChannel): void {
+    const buffer = ch.encode();
+    if (ch.credit > 0 && ch.backlog.length === 0) {
+      ch.credit--;
+      ch.sender.send(buffer);
+    } else {
+      ch.backlog.push(buffer);
+    }
+  }
+
+  private addCredit(ch: OutChannel, credits: number): void {
+    ch.credit += credits;
+    while (ch.credit > 0 && ch.backlog.length > 0) {
+      ch.credit--;
+      ch.sender.send(ch.backlog.shift()!);
+    }
+    if (this.waiters.length > 0 && this.isAvailable()) {
+      const waiters = this.waiters;
+      this.waiters = [];
+      for (const w of waiters) w();
+    }
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * Entry point of a slot's worker thread: loads the job module to obtain the user's functions,
+ * rebuilds the same job graph, and runs the subtasks of its slot.
+ */
+import type { Pipeline } from '@nimble/api';
+import { installPipelineExecutor } from '@nimble/api';
+import { pathToFileURL } from 'node:url';
+import { parentPort, workerData } from 'node:worker_threads';
+import { parseExecutionConfiguration } from '../config.js';
+import { ensureError } from '../errors.js';
+import { buildJobGraph, describeJobGraph } from '../graph/job-graph.js';
+import { graphDigestOf } from './graph-digest.js';
+import { TaskHost } from '../task/task-host.js';
+import { SystemProcessingTimeService } from '../timers/processing-time-service.js';
+import type { FromWorker, SlotWorkerData, ToWorker } from './worker-protocol.js';
+import { serializeError } from './worker-protocol.js';
+
+const data = workerData as SlotWorkerData;
+const port = parentPort!;
+const post = (m: FromWorker): void => port.postMessage(m);
+
+async function loadPipeline(): Promise<Pipeline> {
+  let captured!: (p: Pipeline) => void;
+  const pipeline = new Promise<Pipeline>((resolve) => (captured = resolve));
+  installPipelineExecutor({
+    execute(p) {
+      captured(p);
+      // The job's own code after execute() must not run a second time in a worker.
+      return new Promise(() => {});
+    },
+  });
+  const loaded = import(pathToFileURL(data.jobModule).href);
+  const failed = loaded.then(
+    () => new Promise<never>(() => {}),
+    (e: unknown) => Promise.reject(ensureError(e)),
+  );
+  return Promise.race([pipeline, failed]);
+}
+
+async function main(): Promise<void> {
+  let host: TaskHost;
+  try {
+    const pipeline = await loadPipeline();
+    const config = parseExecutionConfiguration(pipeline.configuration);
+    const graph = buildJobGraph(pipeline);
+    if (graphDigestOf(describeJobGraph(graph)) !== data.graphDigest) {
+      throw new Error(
+        `Slot ${data.slot}: the job module built a different job graph in the worker than in the client. ` +
+          'Job code must build the same pipeline every time it runs (no randomness or environment-dependent operators).',
+      );
+    }
+    const ports = new Map<number, import('node:worker_threads').MessagePort>();
+    for (const [slot, p] of Object.entries(data.ports)) ports.set(Number(slot), p);
+    host = new TaskHost({
+      graph,
+      config,
+      attemptNumber: data.attemptNumber,
+      slot: data.slot,
+      allSlots: false,
+      ports,
+      processingTimeService: new SystemProcessingTimeService(),
+      localStateDir: data.localStateDir,
+      events: {
+        readerRegistered: (vertexId, subtask) => post({ type: 'readerRegistered', vertexId, subtask }),
+        taskFinished: (vertexId, subtask) => post({ type: 'taskFinished', vertexId, subtask }),
+        taskFailed: (vertexId, subtask, error) => post({ type: 'taskFailed', vertexId, subtask, error: serializeError(error) }),
+        collect: (collectId, subtask, values) => post({ type: 'collect', collectId, subtask, values }),
+        stdout: (text) => post({ type: 'stdout', text }),
+        stderr: (text) => post({ type: 'stderr', text }),
+      },
+    });
+    host.deploy();
+  } catch (e) {
+    post({ type: 'deployFailed', error: serializeError(ensureError(e)) });
+    return;
+  }
+  port.on('message', (m: ToWorker) => {
+    try {
+      switch (m.type) {
+        case 'start':
+          host.start();
+          break;
+        case 'splits':
+          host.assignSplits(m.vertexId, m.subtask, m.splits);
+          break;
+        case 'noMoreSplits':
+          host.noMoreSplits(m.vertexId, m.subtask);
+          break;
+        case 'cancel':
+          host.cancel();
+          break;
+      }
+    } catch (e) {
+      post({ type: 'taskFailed', vertexId: -1, subtask: data.slot, error: serializeError(ensureError(e)) });
+    }
+  });
+  post({ type: 'deployed' });
+}
+
+void main();

@@ -1,0 +1,241 @@
+import type { KeySelector, Key, PartitionerKind, Pipeline, Transformation } from '@nimble/api';
+import {
+  OneInputTransformation,
+  PartitionTransformation,
+  SideOutputTransformation,
+  SinkTransformation,
+  SourceTransformation,
+  UnionTransformation,
+} from '@nimble/api';
+import { JobDefinitionError } from '../errors.js';
+import { checkParallelism, DEFAULT_MAX_PARALLELISM } from '../keys/index.js';
+
+/** A physical operator of the job: a source, an operator or a sink. */
+export interface StreamNode {
+  readonly id: number;
+  readonly name: string;
+  /** The user's uid or a generated one that is stable for the same job code. */
+  readonly uid: string;
+  readonly parallelism: number;
+  readonly maxParallelism: number;
+  readonly transformation: SourceTransformation<unknown> | OneInputTransformation<unknown, unknown> | SinkTransformation<unknown>;
+  /** For keyed operators: the key of state and timers. */
+  readonly stateKeySelector: KeySelector<unknown, Key> | undefined;
+  readonly chainingAllowed: boolean;
+  readonly inEdges: StreamEdge[];
+  readonly outEdges: StreamEdge[];
+}
+
+/** A connection between two stream nodes. */
+export interface StreamEdge {
+  /** `<source>-><target>` plus the side output, unique in the job. */
+  readonly id: string;
+  readonly source: StreamNode;
+  readonly target: StreamNode;
+  readonly partitioner: PartitionerKind;
+  readonly keySelector: KeySelector<unknown, Key> | undefined;
+  /** Set when the edge carries a side output of the source. */
+  readonly sideOutputTag: string | undefined;
+}
+
+/** Operators chained into one task: a head and the nodes that follow it by forward edges. */
+export interface JobVertex {
+  readonly id: number;
+  readonly name: string;
+  readonly parallelism: number;
+  readonly maxParallelism: number;
+  /** Nodes of the chain in topological order; the first is the head. */
+  readonly nodes: StreamNode[];
+  /** Edges that enter the head from other vertices. */
+  readonly inputs: StreamEdge[];
+  /** Edges that leave the chain to other vertices. */
+  readonly outputs: StreamEdge[];
+}
+
+/** The job as tasks: vertices in topological order. */
+export interface JobGraph {
+  readonly jobName: string;
+  readonly vertices: JobVertex[];
+  readonly nodes: Map<number, StreamNode>;
+  /** The vertex that contains each node. */
+  readonly vertexOfNode: Map<number, JobVertex>;
+  /** The highest parallelism: the number of slots the job needs (slot sharing). */
+  readonly slotsRequired: number;
+}
+
+type PhysicalNode = StreamNode & { inEdges: StreamEdge[]; outEdges: StreamEdge[] };
+interface Upstream {
+  node: PhysicalNode;
+  partitioner: PartitionerKind | undefined;
+  keySelector: KeySelector<unknown, Key> | undefined;
+  sideOutputTag: string | undefined;
+}
+
+/**
+ * Builds the job graph of a pipeline (Flink's StreamGraphGenerator + StreamingJobGraphGenerator):
+ * virtual transformations (partitioning, union, side outputs) become edge properties, parallelism
+ * defaults are applied, and forward edges between equal parallelism are chained.
+ */
+export function buildJobGraph(pipeline: Pipeline): JobGraph {
+  const conf = pipeline.configuration;
+  const defaultParallelism = Number(conf['parallelism.default'] ?? 1);
+  const defaultMaxParallelism = Number(conf['pipeline.max-parallelism'] ?? DEFAULT_MAX_PARALLELISM);
+  const chainingEnabled = conf['pipeline.operator-chaining'] !== false && conf['pipeline.operator-chaining'] !== 'false';
+
+  // Collect every transformation reachable from the sinks, in id (= building) order.
+  const all = new Map<number, Transformation<unknown>>();
+  const visit = (t: Transformation<unknown>): void => {
+    if (all.has(t.id)) return;
+    all.set(t.id, t);
+    for (const i of t.getInputs()) visit(i);
+  };
+  for (const s of pipeline.sinks) visit(s);
+  const ordered = [...all.values()].sort((a, b) => a.id - b.id);
+
+  const nodes = new Map<number, PhysicalNode>();
+  const uids = new Set<string>();
+  const upstreamCache = new Map<number, Upstream[]>();
+
+  const upstreamOf = (t: Transformation<unknown>): Upstream[] => {
+    const cached = upstreamCache.get(t.id);
+    if (cached) return cached;
+    let result: Upstream[];
+    if (t instanceof PartitionTransformation) {
+      result = upstreamOf(t.input).map((u) => ({ ...u, partitioner: t.partitioner, keySelector: t.keySelector }));
+    } else if (t instanceof UnionTransformation) {
+      result = t.inputs.flatMap((i) => upstreamOf(i));
+    } else if (t instanceof SideOutputTransformation) {
+      result = upstreamOf(t.input).map((u) => ({ ...u, sideOutputTag: t.tag.id }));
+    } else {
+      const node = nodes.get(t.id);
+      if (!node) throw new Error(`internal: transformation ${t.id} (${t.name}) has no node yet`);
+      result = [{ node, partitioner: undefined, keySelector: undefined, sideOutputTag: undefined }];
+    }
+    upstreamCache.set(t.id, result);
+    return result;
+  };
+
+  for (const t of ordered) {
+    if (!(t instanceof SourceTransformation || t instanceof OneInputTransformation || t instanceof SinkTransformation)) {
+      continue;
+    }
+    const parallelism = t.parallelism ?? defaultParallelism;
+    const maxParallelism = t.maxParallelism ?? defaultMaxParallelism;
+    const stateKeySelector = t instanceof OneInputTransformation ? t.keySelector : undefined;
+    if (stateKeySelector) {
+      try {
+        checkParallelism(maxParallelism, parallelism);
+      } catch (e) {
+        throw new JobDefinitionError(`${t.name}: ${(e as Error).message}`);
+      }
+    } else if (!Number.isInteger(parallelism) || parallelism < 1) {
+      throw new JobDefinitionError(`${t.name}: parallelism must be a positive integer; got ${parallelism}`);
+    }
+    const uid = t.uid ?? `auto-${t.id}-${t.name.replace(/[^A-Za-z0-9]+/g, '-').slice(0, 40)}`;
+    if (uids.has(uid)) {
+      throw new JobDefinitionError(`Two operators have the uid ${JSON.stringify(uid)}; uids must be unique within a job`);
+    }
+    uids.add(uid);
+    const node: PhysicalNode = {
+      id: t.id,
+      name: t.name,
+      uid,
+      parallelism,
+      maxParallelism,
+      transformation: t,
+      stateKeySelector,
+      chainingAllowed: t.chainingAllowed && chainingEnabled,
+      inEdges: [],
+      outEdges: [],
+    };
+    nodes.set(t.id, node);
+    for (const input of t.getInputs()) {
+      for (const up of upstreamOf(input)) {
+        const partitioner = up.partitioner ?? (up.node.parallelism === parallelism ? 'forward' : 'rebalance');
+        if (partitioner === 'forward' && up.node.parallelism !== parallelism) {
+          throw new JobDefinitionError(
+            `Forward partitioning does not allow a change of parallelism: upstream ${up.node.name} has ` +
+              `parallelism ${up.node.parallelism}, downstream ${t.name} has ${parallelism}. ` +
+              'Use another partitioning, such as rebalance(), broadcast() or keyBy().',
+          );
+        }
+        if (stateKeySelector && partitioner !== 'hash') {
+          throw new JobDefinitionError(`${t.name}: a keyed operator needs a keyBy() input`);
+        }
+        const edge: StreamEdge = {
+          id: `${up.node.id}->${node.id}${up.sideOutputTag ? `[${up.sideOutputTag}]` : ''}#${node.inEdges.length}`,
+          source: up.node,
+          target: node,
+          partitioner,
+          keySelector: up.keySelector,
+          sideOutputTag: up.sideOutputTag,
+        };
+        up.node.outEdges.push(edge);
+        node.inEdges.push(edge);
+      }
+    }
+  }
+
+  // Chain: a node joins its input's vertex when the only edge into it is a chainable forward edge.
+  const vertexOfNode = new Map<number, JobVertex>();
+  const vertices: JobVertex[] = [];
+  for (const node of nodes.values()) {
+    const only = node.inEdges.length === 1 ? node.inEdges[0] : undefined;
+    const chainable =
+      only !== undefined &&
+      only.partitioner === 'forward' &&
+      only.source.parallelism === node.parallelism &&
+      only.source.chainingAllowed &&
+      node.chainingAllowed;
+    if (chainable) {
+      const vertex = vertexOfNode.get(only.source.id)!;
+      vertex.nodes.push(node);
+      vertexOfNode.set(node.id, vertex);
+    } else {
+      const vertex: JobVertex = {
+        id: node.id,
+        name: node.name,
+        parallelism: node.parallelism,
+        maxParallelism: node.maxParallelism,
+        nodes: [node],
+        inputs: [...node.inEdges],
+        outputs: [],
+      };
+      vertices.push(vertex);
+      vertexOfNode.set(node.id, vertex);
+    }
+  }
+  for (const vertex of vertices) {
+    (vertex as { name: string }).name = vertex.nodes.map((n) => n.name).join(' -> ');
+    for (const n of vertex.nodes) {
+      for (const e of n.outEdges) {
+        if (vertexOfNode.get(e.target.id) !== vertex) vertex.outputs.push(e);
+      }
+    }
+  }
+  const slotsRequired = Math.max(1, ...vertices.map((v) => v.parallelism));
+  return { jobName: pipeline.jobName, vertices, nodes, vertexOfNode, slotsRequired };
+}
+
+/** Whether an edge stays inside a chain. */
+export function isChained(graph: JobGraph, edge: StreamEdge): boolean {
+  return graph.vertexOfNode.get(edge.source.id) === graph.vertexOfNode.get(edge.target.id);
+}
+
+/**
+ * A JSON description of the graph (what `nimble run` uploads and what TaskManagers check against
+ * the graph they rebuild from the job module): no closures.
+ */
+export function describeJobGraph(graph: JobGraph): object {
+  return {
+    jobName: graph.jobName,
+    vertices: graph.vertices.map((v) => ({
+      id: v.id,
+      name: v.name,
+      parallelism: v.parallelism,
+      maxParallelism: v.maxParallelism,
+      operators: v.nodes.map((n) => ({ id: n.id, name: n.name, uid: n.uid, keyed: n.stateKeySelector !== undefined })),
+      inputs: v.inputs.map((e) => ({ id: e.id, from: e.source.id, partitioner: e.partitioner, sideOutput: e.sideOutputTag ?? null })),
+    })),
+  };
+}

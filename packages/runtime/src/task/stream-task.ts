@@ -1,0 +1,528 @@
+import type { ReaderOutput, SourceReader, SourceSplit } from '@nimble/api';
+import { InputStatus, MAX_TIMESTAMP, SourceTransformation } from '@nimble/api';
+import { join } from 'node:path';
+import type { ExecutionConfiguration } from '../config.js';
+import { ensureError, IllegalStateError, userCodeFailure } from '../errors.js';
+import type { ElementHandler } from '../exchange/buffer-codec.js';
+import { decodeElements } from '../exchange/buffer-codec.js';
+import type { ChannelReceiver, ChannelSender } from '../exchange/channel.js';
+import { InputGate } from '../exchange/input-gate.js';
+import { RecordWriter } from '../exchange/record-writer.js';
+import { StatusWatermarkValve } from '../exchange/status-watermark-valve.js';
+import type { JobGraph, JobVertex } from '../graph/job-graph.js';
+import { KeyGroupRange } from '../keys/index.js';
+import type { OperatorContext, OperatorMetrics, Output, StreamOperator } from '../operators/operator.js';
+import { newOperatorMetrics } from '../operators/operator.js';
+import type { OperatorServices } from '../operators/operator-factory.js';
+import { createOperator } from '../operators/operator-factory.js';
+import { WatermarkEmitter } from '../operators/watermark-emitter.js';
+import type { KeyedStateBackend } from '../state/index.js';
+import { createKeyedStateBackend } from '../state/index.js';
+import type { ProcessingTimeService } from '../timers/processing-time-service.js';
+import { buildChainOutputs } from './operator-chain.js';
+
+/** What a task gets from the process that hosts it. */
+export interface TaskServices extends OperatorServices {
+  readonly config: ExecutionConfiguration;
+  readonly processingTimeService: ProcessingTimeService;
+  /** Root directory for this job's local state (LevelDB). */
+  readonly localStateDir: string;
+  /** A source subtask started and wants splits from the enumerator. */
+  readonly registerReader: (vertexId: number, subtask: number) => void;
+}
+
+/** Where a task reads from and writes to. */
+export interface TaskDeployment {
+  readonly graph: JobGraph;
+  readonly vertex: JobVertex;
+  readonly subtaskIndex: number;
+  readonly attemptNumber: number;
+  /** Input channels, one per producer subtask of each input edge. */
+  readonly inputs: ChannelReceiver[];
+  /** Per output edge id: one sender per consumer subtask. */
+  readonly outputs: ReadonlyMap<string, ChannelSender[]>;
+}
+
+/** A task's lifecycle; transitions are only those listed. */
+export type TaskState = 'CREATED' | 'RUNNING' | 'FINISHED' | 'CANCELED' | 'FAILED';
+const TRANSITIONS: Record<TaskState, readonly TaskState[]> = {
+  CREATED: ['RUNNING', 'CANCELED', 'FAILED'],
+  RUNNING: ['FINISHED', 'CANCELED', 'FAILED'],
+  FINISHED: [],
+  CANCELED: [],
+  FAILED: [],
+};
+
+/** Per-task figures for metrics. */
+export interface TaskMetrics {
+  readonly operators: ReadonlyMap<number, OperatorMetrics>;
+  /** Total time the task waited for output credit (backpressure), ms. */
+  readonly backPressuredTimeMs: number;
+}
+
+/** Input buffers processed per turn before yielding to other tasks on the thread. */
+const BUFFERS_PER_TURN = 8;
+/** Source polls per turn before yielding. */
+const POLLS_PER_TURN = 16;
+/** Interval of state backend maintenance (TTL cleanup, background flushes). */
+const MAINTENANCE_MS = 100;
+
+/**
+ * One parallel subtask of a vertex: its operator chain, input gate and record writers
+ * (Flink's StreamTask). It runs on the event loop of the thread that hosts its slot: input is
+ * processed a few buffers per turn, and never while an output lacks credit.
+ */
+export class StreamTask {
+  readonly name: string;
+  private state: TaskState = 'CREATED';
+  private readonly operators = new Map<number, StreamOperator<unknown, unknown>>();
+  private readonly operatorMetrics = new Map<number, OperatorMetrics>();
+  private readonly backends: KeyedStateBackend[] = [];
+  private readonly writers = new Map<string, RecordWriter>();
+  private gate: InputGate | undefined;
+  private valve: StatusWatermarkValve | undefined;
+  private head: StreamOperator<unknown, unknown> | undefined;
+  private headMetrics: OperatorMetrics | undefined;
+  private endedChannels = 0;
+  private scheduled = false;
+  private inputEnded = false;
+  private currentChannel = 0;
+  private backPressuredMs = 0;
+  private timers: ReturnType<typeof setInterval>[] = [];
+  private done!: { resolve: () => void; reject: (e: Error) => void };
+  private readonly finished: Promise<void>;
+  // Source tasks
+  private reader: SourceReader<unknown, SourceSplit> | undefined;
+  private emitter: WatermarkEmitter<unknown> | undefined;
+  private readerOutput: ReaderOutput<unknown> | undefined;
+  private pendingSplitEvents: (() => void)[] = [];
+  private sourceWaiting = false;
+
+  constructor(
+    private readonly deployment: TaskDeployment,
+    private readonly services: TaskServices,
+  ) {
+    const { vertex, subtaskIndex } = deployment;
+    this.name = `${vertex.name} (${subtaskIndex + 1}/${vertex.parallelism})`;
+    this.finished = new Promise((resolve, reject) => {
+      this.done = { resolve, reject };
+    });
+    // Failures are reported through run(); keep an unobserved rejection from crashing the process.
+    this.finished.catch(() => {});
+  }
+
+  getState(): TaskState {
+    return this.state;
+  }
+
+  get vertexId(): number {
+    return this.deployment.vertex.id;
+  }
+  get subtaskIndex(): number {
+    return this.deployment.subtaskIndex;
+  }
+
+  metrics(): TaskMetrics {
+    return { operators: this.operatorMetrics, backPressuredTimeMs: this.backPressuredMs };
+  }
+
+  /** Opens the chain and processes until the input ends (resolves) or the task fails (rejects). */
+  async run(): Promise<void> {
+    try {
+      await this.open();
+      this.transition('RUNNING');
+      this.timers.push(setInterval(() => this.maintain(), MAINTENANCE_MS));
+      if (this.reader) {
+        this.startSource();
+      } else {
+        this.gate!.start();
+        this.scheduleInput();
+      }
+    } catch (e) {
+      this.fail(e);
+    }
+    await this.finished;
+  }
+
+  /** Stops the task; `run()` rejects with a cancellation error. */
+  cancel(): void {
+    if (this.state === 'FINISHED' || this.state === 'FAILED' || this.state === 'CANCELED') return;
+    this.transition('CANCELED');
+    void this.release().finally(() => this.done.reject(new Error(`${this.name} was cancelled`)));
+  }
+
+  /** Splits for this source subtask, from the enumerator. */
+  assignSplits(splits: SourceSplit[]): void {
+    this.onSplitEvent(() => this.reader!.addSplits(splits));
+  }
+  /** The enumerator has no more splits for this subtask. */
+  noMoreSplits(): void {
+    this.onSplitEvent(() => this.reader!.notifyNoMoreSplits());
+  }
+
+  private onSplitEvent(event: () => void): void {
+    if (!this.reader || this.state !== 'RUNNING') {
+      this.pendingSplitEvents.push(event);
+      return;
+    }
+    try {
+      event();
+    } catch (e) {
+      this.fail(userCodeFailure(this.name, e));
+      return;
+    }
+    if (this.sourceWaiting) {
+      this.sourceWaiting = false;
+      this.schedulePoll();
+    }
+  }
+
+  private transition(to: TaskState): void {
+    if (!TRANSITIONS[this.state].includes(to)) {
+      throw new IllegalStateError(`${this.name}: illegal task state transition ${this.state} -> ${to}`);
+    }
+    this.state = to;
+  }
+
+  private async open(): Promise<void> {
+    const { vertex, subtaskIndex, graph } = this.deployment;
+    const cfg = this.services.config;
+    const writerOptions = { bufferBytes: cfg.segmentSize, bufferTimeoutMs: cfg.bufferTimeout };
+    for (const edge of vertex.outputs) {
+      const senders = this.deployment.outputs.get(edge.id);
+      if (!senders) throw new Error(`internal: no channels for edge ${edge.id}`);
+      const targetName = `${edge.target.name} (${subtaskIndex + 1}/${vertex.parallelism})`;
+      this.writers.set(
+        edge.id,
+        new RecordWriter(
+          edge.partitioner,
+          edge.keySelector,
+          edge.target.maxParallelism,
+          senders,
+          subtaskIndex,
+          edge.source.parallelism,
+          writerOptions,
+          `keyBy() before ${targetName}`,
+        ),
+      );
+    }
+
+    const headNode = vertex.nodes[0]!;
+    for (const node of vertex.nodes) this.operatorMetrics.set(node.id, newOperatorMetrics());
+    for (const node of vertex.nodes) {
+      if (node.transformation instanceof SourceTransformation) continue;
+      this.operators.set(node.id, createOperator(node, this.services));
+    }
+    const outputs = buildChainOutputs(vertex, this.operators, this.writers, (id) => this.operatorMetrics.get(id)!);
+
+    // Open from the tail to the head, so every operator's successors are ready when it emits.
+    for (const node of [...vertex.nodes].reverse()) {
+      const op = this.operators.get(node.id);
+      if (!op) continue;
+      const name = `${node.name} (${subtaskIndex + 1}/${node.parallelism})`;
+      let backend: KeyedStateBackend | undefined;
+      if (node.stateKeySelector) {
+        backend = createKeyedStateBackend({
+          kind: this.services.config.stateBackend,
+          operatorName: name,
+          maxParallelism: node.maxParallelism,
+          keyGroupRange: KeyGroupRange.forOperatorIndex(node.maxParallelism, node.parallelism, subtaskIndex),
+          localDir: join(this.services.localStateDir, `${node.uid}-${subtaskIndex}`),
+          ttlTimeProvider: () => this.services.processingTimeService.now(),
+        });
+        await backend.open();
+        this.backends.push(backend);
+      }
+      const ctx: OperatorContext = {
+        name,
+        operatorId: node.uid,
+        subtaskIndex,
+        parallelism: node.parallelism,
+        maxParallelism: node.maxParallelism,
+        attemptNumber: this.deployment.attemptNumber,
+        keyedStateBackend: backend,
+        processingTimeService: this.services.processingTimeService,
+        requestFlush: () => this.afterTimerOutput(),
+        metrics: this.operatorMetrics.get(node.id)!,
+      };
+      op.setup(ctx, outputs.get(node.id)!);
+      try {
+        await op.open();
+      } catch (e) {
+        throw userCodeFailure(`${name}: open()`, e);
+      }
+    }
+
+    const headOutput = outputs.get(headNode.id)!;
+    if (headNode.transformation instanceof SourceTransformation) {
+      this.openSource(headNode.transformation, headOutput);
+    } else {
+      this.head = this.operators.get(headNode.id);
+      this.headMetrics = this.operatorMetrics.get(headNode.id);
+      const head = this.head!;
+      this.valve = new StatusWatermarkValve(
+        this.deployment.inputs.length,
+        (wm) => head.processWatermark(wm),
+        (idle) => head.processWatermarkStatus(idle),
+      );
+      this.gate = new InputGate(this.deployment.inputs, cfg.buffersPerChannel, () => this.scheduleInput());
+    }
+    void graph;
+  }
+
+  private openSource(t: SourceTransformation<unknown>, output: Output<unknown>): void {
+    const { subtaskIndex, vertex } = this.deployment;
+    const metrics = this.operatorMetrics.get(vertex.nodes[0]!.id)!;
+    const countingOutput: Output<unknown> = {
+      collect: (v, ts) => {
+        metrics.numRecordsOut++;
+        output.collect(v, ts);
+      },
+      collectSide: (tag, v, ts) => output.collectSide(tag, v, ts),
+      emitWatermark: (wm) => {
+        metrics.currentOutputWatermark = wm;
+        output.emitWatermark(wm);
+      },
+      emitWatermarkStatus: (idle) => output.emitWatermarkStatus(idle),
+    };
+    const pts = this.services.processingTimeService;
+    this.emitter = new WatermarkEmitter(t.watermarkStrategy, countingOutput, this.name, () => pts.now());
+    try {
+      this.reader = t.source.createReader({
+        getIndexOfSubtask: () => subtaskIndex,
+        getParallelism: () => vertex.parallelism,
+        currentProcessingTime: () => pts.now(),
+      });
+    } catch (e) {
+      throw userCodeFailure(`${this.name}: createReader`, e);
+    }
+    const emitter = this.emitter;
+    this.readerOutput = { collect: (record, timestamp) => emitter.emitRecord(record, timestamp) };
+  }
+
+  private startSource(): void {
+    try {
+      this.reader!.start();
+    } catch (e) {
+      throw userCodeFailure(`${this.name}: reader start`, e);
+    }
+    for (const event of this.pendingSplitEvents.splice(0)) event();
+    const interval = this.services.config.autoWatermarkInterval;
+    if (this.emitter!.generatesWatermarks && interval > 0) {
+      this.timers.push(
+        setInterval(() => {
+          if (this.state !== 'RUNNING' || this.inputEnded) return;
+          this.guard(() => this.emitter!.onPeriodicEmit());
+        }, interval),
+      );
+    }
+    this.services.registerReader(this.deployment.vertex.id, this.deployment.subtaskIndex);
+    this.schedulePoll();
+  }
+
+  private schedulePoll(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.guard(() => this.pollSource());
+    });
+  }
+
+  private pollSource(): void {
+    if (this.state !== 'RUNNING' || this.inputEnded) return;
+    if (!this.outputsAvailable()) {
+      this.waitForOutputs(() => this.schedulePoll());
+      return;
+    }
+    const reader = this.reader!;
+    for (let i = 0; i < POLLS_PER_TURN; i++) {
+      let status: InputStatus;
+      try {
+        status = reader.pollNext(this.readerOutput!);
+      } catch (e) {
+        throw userCodeFailure(this.name, e);
+      }
+      if (status === InputStatus.END_OF_INPUT) {
+        this.endOfInput();
+        return;
+      }
+      if (status === InputStatus.NOTHING_AVAILABLE) {
+        this.sourceWaiting = true;
+        reader.isAvailable().then(
+          () => {
+            if (this.sourceWaiting) {
+              this.sourceWaiting = false;
+              this.schedulePoll();
+            }
+          },
+          (e: unknown) => this.fail(userCodeFailure(this.name, e)),
+        );
+        this.flushIfNoTimeout();
+        return;
+      }
+      if (!this.outputsAvailable()) break;
+    }
+    this.flushIfNoTimeout();
+    this.schedulePoll();
+  }
+
+  private scheduleInput(): void {
+    if (this.scheduled || this.state !== 'RUNNING') return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.guard(() => this.processInput());
+    });
+  }
+
+  private readonly handler: ElementHandler = {
+    record: (value, timestamp) => {
+      this.headMetrics!.numRecordsIn++;
+      const head = this.head!;
+      head.setKeyContextElement(value);
+      head.processElement(value, timestamp);
+    },
+    watermark: (watermark) => this.valve!.inputWatermark(this.currentChannel, watermark),
+    watermarkStatus: (idle) => this.valve!.inputStatus(this.currentChannel, idle),
+    endOfPartition: () => {
+      this.valve!.endOfInput(this.currentChannel);
+      this.endedChannels++;
+    },
+  };
+
+  private processInput(): void {
+    if (this.state !== 'RUNNING' || this.inputEnded) return;
+    if (!this.outputsAvailable()) {
+      this.waitForOutputs(() => this.scheduleInput());
+      return;
+    }
+    const availability = this.backendAvailability();
+    if (availability) {
+      availability.then(
+        () => this.scheduleInput(),
+        (e: unknown) => this.fail(e),
+      );
+      return;
+    }
+    const gate = this.gate!;
+    for (let i = 0; i < BUFFERS_PER_TURN; i++) {
+      const next = gate.poll();
+      if (next === undefined) break;
+      this.currentChannel = next.channel;
+      decodeElements(next.buffer, this.handler);
+      gate.recycle(next.channel);
+      if (this.endedChannels === gate.numberOfChannels) {
+        this.endOfInput();
+        return;
+      }
+      if (!this.outputsAvailable()) break;
+    }
+    this.flushIfNoTimeout();
+    if (gate.queuedBuffers > 0) this.scheduleInput();
+  }
+
+  private backendAvailability(): Promise<void> | undefined {
+    for (const b of this.backends) {
+      const a = b.availability();
+      if (a) return a;
+    }
+    return undefined;
+  }
+
+  private outputsAvailable(): boolean {
+    for (const w of this.writers.values()) if (!w.isAvailable()) return false;
+    return true;
+  }
+
+  private waitForOutputs(then: () => void): void {
+    const start = performance.now();
+    const pending = [...this.writers.values()].filter((w) => !w.isAvailable());
+    void Promise.all(pending.map((w) => w.whenAvailable())).then(() => {
+      this.backPressuredMs += performance.now() - start;
+      then();
+    });
+  }
+
+  private flushIfNoTimeout(): void {
+    if (this.services.config.bufferTimeout === 0) for (const w of this.writers.values()) w.flushAll();
+  }
+
+  /** Output produced by a processing-time timer, outside record processing. */
+  private afterTimerOutput(): void {
+    this.flushIfNoTimeout();
+  }
+
+  private maintain(): void {
+    if (this.state !== 'RUNNING') return;
+    this.guard(() => {
+      for (const b of this.backends) b.maintain();
+    });
+  }
+
+  private endOfInput(): void {
+    if (this.inputEnded) return;
+    this.inputEnded = true;
+    void (async () => {
+      if (this.emitter) {
+        // A bounded source ends with the final watermark, which fires all event-time timers.
+        this.emitter.emitWatermark(MAX_TIMESTAMP);
+      }
+      for (const node of this.deployment.vertex.nodes) {
+        const op = this.operators.get(node.id);
+        if (!op) continue;
+        try {
+          await op.finish();
+        } catch (e) {
+          throw userCodeFailure(`${node.name} (${this.deployment.subtaskIndex + 1}/${node.parallelism}): finish`, e);
+        }
+      }
+      for (const w of this.writers.values()) w.endOfPartition();
+      await this.release();
+      if (this.state === 'RUNNING') {
+        this.transition('FINISHED');
+        this.done.resolve();
+      }
+    })().catch((e: unknown) => this.fail(e));
+  }
+
+  private guard(fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  private fail(e: unknown): void {
+    if (this.state === 'FAILED' || this.state === 'CANCELED' || this.state === 'FINISHED') return;
+    this.state = 'FAILED';
+    const error = ensureError(e);
+    void this.release().finally(() => this.done.reject(error));
+  }
+
+  private async release(): Promise<void> {
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    for (const w of this.writers.values()) w.dispose();
+    for (const op of this.operators.values()) {
+      try {
+        await op.close();
+      } catch {
+        // Closing after a failure must not hide the failure.
+      }
+    }
+    try {
+      await this.reader?.close();
+    } catch {
+      // As above.
+    }
+    for (const b of this.backends.splice(0)) {
+      try {
+        await b.close();
+      } catch {
+        // As above.
+      }
+    }
+  }
+}

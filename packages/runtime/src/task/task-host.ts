@@ -1,0 +1,161 @@
+import type { SourceSplit } from '@nimble/api';
+import type { ExecutionConfiguration } from '../config.js';
+import type { ChannelReceiver, ChannelSender } from '../exchange/channel.js';
+import { localChannel, PortMultiplexer } from '../exchange/channel.js';
+import type { MessageEndpoint } from '../exchange/channel.js';
+import type { JobGraph, JobVertex } from '../graph/job-graph.js';
+import type { ProcessingTimeService } from '../timers/processing-time-service.js';
+import { StreamTask } from './stream-task.js';
+
+/** What the tasks of a slot report to the job's coordinator. */
+export interface TaskEvents {
+  readerRegistered(vertexId: number, subtask: number): void;
+  taskFinished(vertexId: number, subtask: number): void;
+  taskFailed(vertexId: number, subtask: number, error: Error): void;
+  collect(collectId: string, subtask: number, values: unknown[]): void;
+  stdout(text: string): void;
+  stderr(text: string): void;
+}
+
+/** Identifies one channel: an edge, a producer subtask and a consumer subtask. */
+export function channelId(edgeId: string, producer: number, consumer: number): string {
+  return `${edgeId}|${producer}|${consumer}`;
+}
+
+/** Producer subtasks that send to consumer `subtask` over `edge` (forward: only the same index). */
+export function producersOf(edge: JobVertex['inputs'][number], subtask: number): number[] {
+  if (edge.partitioner === 'forward') return [subtask];
+  return Array.from({ length: edge.source.parallelism }, (_, i) => i);
+}
+
+/** Consumer subtasks that producer `subtask` sends to over `edge`. */
+export function consumersOf(edge: JobVertex['outputs'][number], subtask: number): number[] {
+  if (edge.partitioner === 'forward') return [subtask];
+  return Array.from({ length: edge.target.parallelism }, (_, i) => i);
+}
+
+/** Settings of a task host. */
+export interface TaskHostOptions {
+  readonly graph: JobGraph;
+  readonly config: ExecutionConfiguration;
+  readonly attemptNumber: number;
+  /** This host's slot; subtask i of every vertex runs in slot i (slot sharing). */
+  readonly slot: number;
+  /** Whether all slots are in this host (one thread runs everything). */
+  readonly allSlots: boolean;
+  /** Ports to the other slots' threads, by slot index. */
+  readonly ports: ReadonlyMap<number, MessageEndpoint>;
+  readonly processingTimeService: ProcessingTimeService;
+  readonly localStateDir: string;
+  readonly events: TaskEvents;
+}
+
+/**
+ * Runs the subtasks of one slot (or all slots, in one thread) and wires their channels: subtasks
+ * on this thread are connected directly, others through the port to their slot's thread.
+ */
+export class TaskHost {
+  private readonly tasks = new Map<string, StreamTask>();
+  private readonly local = new Map<string, { sender: ChannelSender; receiver: ChannelReceiver }>();
+  private readonly muxes = new Map<number, PortMultiplexer>();
+
+  constructor(private readonly options: TaskHostOptions) {
+    for (const [slot, port] of options.ports) this.muxes.set(slot, new PortMultiplexer(port));
+  }
+
+  /** Creates this host's tasks and registers all their channels; nothing runs yet. */
+  deploy(): void {
+    const { graph, config, attemptNumber, events } = this.options;
+    const services = {
+      config,
+      processingTimeService: this.options.processingTimeService,
+      localStateDir: this.options.localStateDir,
+      registerReader: (v: number, s: number) => events.readerRegistered(v, s),
+      collectTarget: (id: string, subtask: number, values: unknown[]) => events.collect(id, subtask, values),
+      writeStdout: (text: string) => events.stdout(text),
+      writeStderr: (text: string) => events.stderr(text),
+      autoWatermarkIntervalMs: config.autoWatermarkInterval,
+    };
+    for (const vertex of graph.vertices) {
+      for (let i = 0; i < vertex.parallelism; i++) {
+        if (!this.hosts(i)) continue;
+        const inputs: ChannelReceiver[] = [];
+        for (const edge of vertex.inputs) {
+          for (const p of producersOf(edge, i)) inputs.push(this.receiver(channelId(edge.id, p, i), p));
+        }
+        const outputs = new Map<string, ChannelSender[]>();
+        for (const edge of vertex.outputs) {
+          outputs.set(
+            edge.id,
+            consumersOf(edge, i).map((c) => this.sender(channelId(edge.id, i, c), c)),
+          );
+        }
+        const task = new StreamTask({ graph, vertex, subtaskIndex: i, attemptNumber, inputs, outputs }, services);
+        this.tasks.set(`${vertex.id}/${i}`, task);
+      }
+    }
+  }
+
+  /** Starts every task; each reports its end through the events. */
+  start(): void {
+    const { events } = this.options;
+    for (const task of this.tasks.values()) {
+      task.run().then(
+        () => events.taskFinished(task.vertexId, task.subtaskIndex),
+        (e: unknown) => events.taskFailed(task.vertexId, task.subtaskIndex, e instanceof Error ? e : new Error(String(e))),
+      );
+    }
+  }
+
+  assignSplits(vertexId: number, subtask: number, splits: SourceSplit[]): void {
+    this.task(vertexId, subtask).assignSplits(splits);
+  }
+  noMoreSplits(vertexId: number, subtask: number): void {
+    this.task(vertexId, subtask).noMoreSplits();
+  }
+
+  /** Cancels every task that still runs. */
+  cancel(): void {
+    for (const t of this.tasks.values()) t.cancel();
+  }
+
+  /** The tasks of this host. */
+  allTasks(): StreamTask[] {
+    return [...this.tasks.values()];
+  }
+
+  private task(vertexId: number, subtask: number): StreamTask {
+    const t = this.tasks.get(`${vertexId}/${subtask}`);
+    if (!t) throw new Error(`internal: task ${vertexId}/${subtask} is not in slot ${this.options.slot}`);
+    return t;
+  }
+
+  private hosts(subtask: number): boolean {
+    return this.options.allSlots || subtask === this.options.slot;
+  }
+
+  private localPair(id: string): { sender: ChannelSender; receiver: ChannelReceiver } {
+    let pair = this.local.get(id);
+    if (!pair) {
+      pair = localChannel();
+      this.local.set(id, pair);
+    }
+    return pair;
+  }
+
+  private receiver(id: string, producerSubtask: number): ChannelReceiver {
+    if (this.hosts(producerSubtask)) return this.localPair(id).receiver;
+    return this.mux(producerSubtask).receiver(id);
+  }
+
+  private sender(id: string, consumerSubtask: number): ChannelSender {
+    if (this.hosts(consumerSubtask)) return this.localPair(id).sender;
+    return this.mux(consumerSubtask).sender(id);
+  }
+
+  private mux(slot: number): PortMultiplexer {
+    const m = this.muxes.get(slot);
+    if (!m) throw new Error(`internal: slot ${this.options.slot} has no port to slot ${slot}`);
+    return m;
+  }
+}

@@ -1,0 +1,189 @@
+import type { Key } from '@nimble/api';
+import { MIN_TIMESTAMP } from '@nimble/api';
+import { keyId } from '../keys/index.js';
+import type { ProcessingTimeService, ScheduledTimer } from './processing-time-service.js';
+import { TimerHeap } from './timer-heap.js';
+
+/** A registered timer: fires for `key` and `namespace` (a window, or '' for process functions) at `timestamp`. */
+export interface InternalTimer {
+  readonly timestamp: number;
+  readonly key: Key;
+  readonly keyGroup: number;
+  readonly namespace: string;
+  /** @internal registration order, for a deterministic firing order of equal timestamps */
+  readonly seq: number;
+}
+
+/** What the timer service calls when a timer fires; the timer's key is current in the backend. */
+export interface Triggerable {
+  onEventTime(timer: InternalTimer): void;
+  onProcessingTime(timer: InternalTimer): void;
+}
+
+/** Where the timer service reads and sets the current key (the keyed state backend). */
+export interface KeyContext {
+  getCurrentKey(): Key;
+  getCurrentKeyGroup(): number;
+  setCurrentKey(key: Key, keyGroup: number): void;
+}
+
+interface Timer extends InternalTimer {
+  deleted: boolean;
+}
+
+/**
+ * Event- and processing-time timers of one keyed operator (Flink's InternalTimerServiceImpl).
+ * A timer is unique per key, namespace and time: registering it again is a no-op. Event-time
+ * timers fire when the watermark reaches their time; processing-time timers when the clock does.
+ * Timers are kept on the heap for both state backends (Flink's `timer-service.factory: HEAP`).
+ */
+export class InternalTimerService {
+  private readonly eventTimers = new Map<string, Timer>();
+  private readonly processingTimers = new Map<string, Timer>();
+  private readonly eventQueue = new TimerHeap<Timer>();
+  private readonly processingQueue = new TimerHeap<Timer>();
+  private seq = 0;
+  private watermark = MIN_TIMESTAMP;
+  private scheduled: { time: number; handle: ScheduledTimer } | undefined;
+  private firing = false;
+
+  constructor(
+    private readonly keyContext: KeyContext,
+    private readonly triggerable: Triggerable,
+    private readonly processingTime: ProcessingTimeService,
+    /** Called around timer callbacks fired by the clock (outside record processing), e.g. to flush outputs. */
+    private readonly onProcessingTimersFired: () => void = () => {},
+  ) {}
+
+  currentWatermark(): number {
+    return this.watermark;
+  }
+  currentProcessingTime(): number {
+    return this.processingTime.now();
+  }
+
+  registerEventTimeTimer(namespace: string, time: number): void {
+    this.register(this.eventTimers, this.eventQueue, namespace, time);
+  }
+  deleteEventTimeTimer(namespace: string, time: number): void {
+    this.remove(this.eventTimers, namespace, time);
+  }
+  registerProcessingTimeTimer(namespace: string, time: number): void {
+    const timer = this.register(this.processingTimers, this.processingQueue, namespace, time);
+    if (timer) this.scheduleNextProcessingTimer();
+  }
+  deleteProcessingTimeTimer(namespace: string, time: number): void {
+    this.remove(this.processingTimers, namespace, time);
+  }
+
+  /** Number of live event-time timers. */
+  numEventTimeTimers(): number {
+    return this.eventTimers.size;
+  }
+  /** Number of live processing-time timers. */
+  numProcessingTimeTimers(): number {
+    return this.processingTimers.size;
+  }
+
+  /** Fires every event-time timer with timestamp <= `watermark`, in time order. */
+  advanceWatermark(watermark: number): void {
+    this.watermark = watermark;
+    const savedKey = this.eventQueue.size > 0 ? this.saveKey() : undefined;
+    for (;;) {
+      const head = this.eventQueue.peek();
+      if (head === undefined || head.timestamp > watermark) break;
+      this.eventQueue.pop();
+      if (head.deleted) continue;
+      this.eventTimers.delete(timerId(head.key, head.namespace, head.timestamp));
+      this.keyContext.setCurrentKey(head.key, head.keyGroup);
+      this.triggerable.onEventTime(head);
+    }
+    if (savedKey) this.keyContext.setCurrentKey(savedKey.key, savedKey.keyGroup);
+  }
+
+  /** Fires the processing-time timers that are due at `now`. */
+  advanceProcessingTime(now: number): void {
+    if (this.firing) return;
+    this.firing = true;
+    try {
+      for (;;) {
+        const head = this.processingQueue.peek();
+        if (head === undefined || head.timestamp > now) break;
+        this.processingQueue.pop();
+        if (head.deleted) continue;
+        this.processingTimers.delete(timerId(head.key, head.namespace, head.timestamp));
+        this.keyContext.setCurrentKey(head.key, head.keyGroup);
+        this.triggerable.onProcessingTime(head);
+      }
+    } finally {
+      this.firing = false;
+    }
+  }
+
+  /** Cancels the scheduled clock callback (when the task ends). */
+  close(): void {
+    this.scheduled?.handle.cancel();
+    this.scheduled = undefined;
+  }
+
+  private saveKey(): { key: Key; keyGroup: number } | undefined {
+    try {
+      return { key: this.keyContext.getCurrentKey(), keyGroup: this.keyContext.getCurrentKeyGroup() };
+    } catch {
+      return undefined;
+    }
+  }
+
+  private register(map: Map<string, Timer>, queue: TimerHeap<Timer>, namespace: string, time: number): Timer | undefined {
+    const key = this.keyContext.getCurrentKey();
+    const id = timerId(key, namespace, time);
+    if (map.has(id)) return undefined;
+    const timer: Timer = {
+      timestamp: time,
+      key,
+      keyGroup: this.keyContext.getCurrentKeyGroup(),
+      namespace,
+      seq: this.seq++,
+      deleted: false,
+    };
+    map.set(id, timer);
+    queue.push(timer);
+    return timer;
+  }
+
+  private remove(map: Map<string, Timer>, namespace: string, time: number): void {
+    const id = timerId(this.keyContext.getCurrentKey(), namespace, time);
+    const timer = map.get(id);
+    if (timer) {
+      timer.deleted = true;
+      map.delete(id);
+    }
+  }
+
+  private scheduleNextProcessingTimer(): void {
+    let head = this.processingQueue.peek();
+    while (head?.deleted) {
+      this.processingQueue.pop();
+      head = this.processingQueue.peek();
+    }
+    if (head === undefined) return;
+    if (this.scheduled && this.scheduled.time <= head.timestamp) return;
+    this.scheduled?.handle.cancel();
+    const time = head.timestamp;
+    this.scheduled = {
+      time,
+      handle: this.processingTime.schedule(time, () => {
+        this.scheduled = undefined;
+        this.advanceProcessingTime(this.processingTime.now());
+        this.onProcessingTimersFired();
+        this.scheduleNextProcessingTimer();
+      }),
+    };
+  }
+}
+
+function timerId(key: Key, namespace: string, time: number): string {
+  const id = keyId(key);
+  // The type tag keeps the number 1 and the string '1' apart.
+  return `${typeof id}:${String(id)}\u0001${namespace}\u0001${time}`;
+}
