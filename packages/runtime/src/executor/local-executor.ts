@@ -1,7 +1,6 @@
 import type { ConfigValue, JobExecutionResult, Pipeline, PipelineExecutor } from '@nimble/api';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { MessageChannel, Worker } from 'node:worker_threads';
@@ -209,13 +208,17 @@ export class LocalExecutor implements PipelineExecutor {
   }
 }
 
-/** Node options for workers: the parent's, plus the TypeScript loader when the parent has none. */
+/** Node options for workers: the parent's, less its module loaders (the worker entry registers its own). */
 function workerExecArgv(): string[] {
-  const argv = [...process.execArgv];
-  const hasLoader = argv.some((a) => a.includes('tsx'));
-  if (!hasLoader) {
-    const tsx = createRequire(import.meta.url).resolve('tsx');
-    argv.push('--import', new URL(`file://${tsx}`).href);
+  const out: string[] = [];
+  const argv = process.execArgv;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if ((a === '--import' || a === '--require' || a === '--loader') && argv[i + 1]?.includes('tsx')) {
+      i++;
+      continue;
+    }
+    out.push(a);
   }
-  return argv;
+  return out;
 }

@@ -31,6 +31,48 @@ interface Timer extends InternalTimer {
   deleted: boolean;
 }
 
+type KeyIdValue = ReturnType<typeof keyId>;
+
+/**
+ * Live timers by time, namespace and key id: three Map lookups and no string building per
+ * registration, which happens for every element a window trigger sees.
+ */
+class TimerIndex {
+  private readonly byTime = new Map<number, Map<string, Map<KeyIdValue, Timer>>>();
+  size = 0;
+
+  get(time: number, namespace: string, key: KeyIdValue): Timer | undefined {
+    return this.byTime.get(time)?.get(namespace)?.get(key);
+  }
+  set(time: number, namespace: string, key: KeyIdValue, timer: Timer): void {
+    let byNs = this.byTime.get(time);
+    if (byNs === undefined) {
+      byNs = new Map();
+      this.byTime.set(time, byNs);
+    }
+    let byKey = byNs.get(namespace);
+    if (byKey === undefined) {
+      byKey = new Map();
+      byNs.set(namespace, byKey);
+    }
+    byKey.set(key, timer);
+    this.size++;
+  }
+  delete(time: number, namespace: string, key: KeyIdValue): Timer | undefined {
+    const byNs = this.byTime.get(time);
+    const byKey = byNs?.get(namespace);
+    const timer = byKey?.get(key);
+    if (timer === undefined) return undefined;
+    byKey!.delete(key);
+    this.size--;
+    if (byKey!.size === 0) {
+      byNs!.delete(namespace);
+      if (byNs!.size === 0) this.byTime.delete(time);
+    }
+    return timer;
+  }
+}
+
 /**
  * Event- and processing-time timers of one keyed operator (Flink's InternalTimerServiceImpl).
  * A timer is unique per key, namespace and time: registering it again is a no-op. Event-time
@@ -38,8 +80,8 @@ interface Timer extends InternalTimer {
  * Timers are kept on the heap for both state backends (Flink's `timer-service.factory: HEAP`).
  */
 export class InternalTimerService {
-  private readonly eventTimers = new Map<string, Timer>();
-  private readonly processingTimers = new Map<string, Timer>();
+  private readonly eventTimers = new TimerIndex();
+  private readonly processingTimers = new TimerIndex();
   private readonly eventQueue = new TimerHeap<Timer>();
   private readonly processingQueue = new TimerHeap<Timer>();
   private seq = 0;
@@ -94,7 +136,7 @@ export class InternalTimerService {
       if (head === undefined || head.timestamp > watermark) break;
       this.eventQueue.pop();
       if (head.deleted) continue;
-      this.eventTimers.delete(timerId(head.key, head.namespace, head.timestamp));
+      this.eventTimers.delete(head.timestamp, head.namespace, keyId(head.key));
       this.keyContext.setCurrentKey(head.key, head.keyGroup);
       this.triggerable.onEventTime(head);
     }
@@ -111,7 +153,7 @@ export class InternalTimerService {
         if (head === undefined || head.timestamp > now) break;
         this.processingQueue.pop();
         if (head.deleted) continue;
-        this.processingTimers.delete(timerId(head.key, head.namespace, head.timestamp));
+        this.processingTimers.delete(head.timestamp, head.namespace, keyId(head.key));
         this.keyContext.setCurrentKey(head.key, head.keyGroup);
         this.triggerable.onProcessingTime(head);
       }
@@ -134,10 +176,10 @@ export class InternalTimerService {
     }
   }
 
-  private register(map: Map<string, Timer>, queue: TimerHeap<Timer>, namespace: string, time: number): Timer | undefined {
+  private register(index: TimerIndex, queue: TimerHeap<Timer>, namespace: string, time: number): Timer | undefined {
     const key = this.keyContext.getCurrentKey();
-    const id = timerId(key, namespace, time);
-    if (map.has(id)) return undefined;
+    const id = keyId(key);
+    if (index.get(time, namespace, id) !== undefined) return undefined;
     const timer: Timer = {
       timestamp: time,
       key,
@@ -146,18 +188,14 @@ export class InternalTimerService {
       seq: this.seq++,
       deleted: false,
     };
-    map.set(id, timer);
+    index.set(time, namespace, id, timer);
     queue.push(timer);
     return timer;
   }
 
-  private remove(map: Map<string, Timer>, namespace: string, time: number): void {
-    const id = timerId(this.keyContext.getCurrentKey(), namespace, time);
-    const timer = map.get(id);
-    if (timer) {
-      timer.deleted = true;
-      map.delete(id);
-    }
+  private remove(index: TimerIndex, namespace: string, time: number): void {
+    const timer = index.delete(time, namespace, keyId(this.keyContext.getCurrentKey()));
+    if (timer) timer.deleted = true;
   }
 
   private scheduleNextProcessingTimer(): void {
@@ -180,10 +218,4 @@ export class InternalTimerService {
       }),
     };
   }
-}
-
-function timerId(key: Key, namespace: string, time: number): string {
-  const id = keyId(key);
-  // The type tag keeps the number 1 and the string '1' apart.
-  return `${typeof id}:${String(id)}\u0001${namespace}\u0001${time}`;
 }

@@ -1,0 +1,76 @@
+/**
+ * Benchmark of the seed's 5-minute spend job on generated events: events/s and peak memory at
+ * parallelism 1 and 2 on both state backends. Run: `pnpm bench` (options: --events N --users N).
+ * Each case runs in a fresh process (`tsx bench/jobs/user-spend-job.ts`), so figures include the
+ * real start-up of slots and nothing leaks between cases.
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const { values } = parseArgs({
+  options: {
+    events: { type: 'string', default: '2000000' },
+    users: { type: 'string', default: '100000' },
+    cases: { type: 'string', default: 'hashmap:1,hashmap:2,level:1,level:2' },
+  },
+});
+const job = fileURLToPath(new URL('./jobs/user-spend-job.ts', import.meta.url));
+// Run node itself with the TypeScript loader (not the tsx CLI, which would add a wrapper process
+// and hide the job's memory from the sampler).
+const tsxLoader = new URL(import.meta.resolve('tsx')).href;
+
+interface Result {
+  backend: string;
+  parallelism: number;
+  events: number;
+  seconds: number;
+  peakRssMb: number;
+}
+
+function runCase(backend: string, parallelism: number): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const started = process.hrtime.bigint();
+    const child = spawn(process.execPath, ['--import', tsxLoader, job], {
+      env: {
+        ...process.env,
+        BENCH_EVENTS: values.events,
+        BENCH_USERS: values.users,
+        BENCH_PARALLELISM: String(parallelism),
+        BENCH_BACKEND: backend,
+      },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
+    let peak = 0;
+    // Peak resident memory of the job process, sampled from /proc (worker threads included).
+    const sampler = setInterval(() => {
+      try {
+        const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+        const m = /VmHWM:\s+(\d+) kB/.exec(status);
+        if (m) peak = Math.max(peak, Number(m[1]) / 1024);
+      } catch {
+        // The process may have exited between samples.
+      }
+    }, 100);
+    child.on('exit', (code) => {
+      clearInterval(sampler);
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      if (code !== 0) reject(new Error(`${backend} p=${parallelism} exited with ${code}`));
+      else resolve({ backend, parallelism, events: Number(values.events), seconds, peakRssMb: peak });
+    });
+  });
+}
+
+const results: Result[] = [];
+for (const c of values.cases.split(',')) {
+  const [backend, p] = c.split(':');
+  const r = await runCase(backend!, Number(p));
+  results.push(r);
+  const eps = r.events / r.seconds;
+  console.log(
+    `${r.backend.padEnd(8)} p=${r.parallelism}  ${r.events} events  ${r.seconds.toFixed(2)} s  ` +
+      `${Math.round(eps).toLocaleString('en-US')} events/s  (${Math.round(eps / r.parallelism).toLocaleString('en-US')} per core)  ` +
+      `peak RSS ${Math.round(r.peakRssMb)} MiB`,
+  );
+}
