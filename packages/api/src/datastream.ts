@@ -43,8 +43,6 @@ export interface StreamEnvironmentHandle {
   executeAndCollect(jobName: string | undefined, collectId: string): Promise<unknown[]>;
 }
 
-let collectCounter = 0;
-
 /** A stream of elements of type T (Flink's `DataStream`). */
 export class DataStream<T> {
   /** @internal */
@@ -123,8 +121,12 @@ export class DataStream<T> {
    * Elements arrive in the order each subtask produced them.
    */
   async executeAndCollect(jobName?: string): Promise<T[]> {
-    const id = `collect-${++collectCounter}`;
-    this.addSink('Collect', { kind: 'collect', id });
+    // The id derives from the sink's transformation id, so a worker that rebuilds the job
+    // reports under the same id.
+    const sinkId = this.env.newId();
+    const id = `collect-${sinkId}`;
+    const t = new SinkTransformation<T>(sinkId, 'Collect', this.transformation, { kind: 'collect', id });
+    this.env.addOperator(t as Transformation<unknown>);
     return (await this.env.executeAndCollect(jobName, id)) as T[];
   }
 

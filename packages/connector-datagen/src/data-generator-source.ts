@@ -89,8 +89,9 @@ class SequenceEnumerator implements SplitEnumerator<NumberSequenceSplit, NumberS
   addReader(subtask: number): void {
     // Split i goes to subtask i mod p: every subtask gets its share, also after a rescale.
     const p = this.context.currentParallelism();
-    const mine = this.unassigned.filter((_, i) => i % p === subtask);
-    this.unassigned = this.unassigned.filter((_, i) => i % p !== subtask);
+    const owned = (s: NumberSequenceSplit) => Number(s.splitId) % p === subtask;
+    const mine = this.unassigned.filter(owned);
+    this.unassigned = this.unassigned.filter((s) => !owned(s));
     if (mine.length > 0) this.context.assignSplits(subtask, mine);
     this.context.signalNoMoreSplits(subtask);
   }

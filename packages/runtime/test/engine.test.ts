@@ -236,3 +236,16 @@ describe('bad input and user errors', () => {
     ).rejects.toThrow(/parallelism 8 must be an integer in \[1, maxParallelism=4\]/);
   });
 });
+
+describe('records that cannot cross the network', () => {
+  it('a record holding a function fails the job naming the producing task', async () => {
+    const env = localEnv({ 'parallelism.default': 2 });
+    const job = env
+      .fromElements(1)
+      .map((x) => ({ x, f: () => x }))
+      .rebalance()
+      .map((r) => r.x)
+      .executeAndCollect();
+    await expect(job).rejects.toThrow(/Map \([12]\/2\): a record cannot be sent to the next operator: .*could not be cloned/);
+  });
+});

@@ -1,5 +1,5 @@
 import type { Key, KeySelector, PartitionerKind } from '@nimble/api';
-import { userCodeFailure } from '../errors.js';
+import { UserCodeError, userCodeFailure } from '../errors.js';
 import { assignToKeyGroup, checkKey, operatorIndexForKeyGroup } from '../keys/index.js';
 import { ElementKind, encodeElements } from './buffer-codec.js';
 import type { ChannelSender } from './channel.js';
@@ -64,6 +64,10 @@ export class RecordWriter {
     private readonly options: RecordWriterOptions,
     /** Names the keyBy in errors: e.g. `keyBy() before Window(...) (1/2)`. */
     private readonly keyByName: string,
+    /** Names the producing task in serialization errors. */
+    private readonly producerName: string,
+    /** Receives errors of flushes that run outside record processing (the buffer timeout). */
+    private readonly onAsyncError: (e: Error) => void,
   ) {
     this.channels = senders.map((s) => new OutChannel(s, options.bufferBytes));
     for (const ch of this.channels) {
@@ -175,13 +179,27 @@ export class RecordWriter {
     } else if (p.length === 3 && this.timer === undefined && this.options.bufferTimeoutMs > 0) {
       this.timer = setTimeout(() => {
         this.timer = undefined;
-        this.flushAll();
+        try {
+          this.flushAll();
+        } catch (e) {
+          this.onAsyncError(e as Error);
+        }
       }, this.options.bufferTimeoutMs);
     }
   }
 
   private send(ch: OutChannel): void {
-    const buffer = ch.encode();
+    let buffer: Uint8Array;
+    try {
+      buffer = ch.encode();
+    } catch (e) {
+      throw new UserCodeError(
+        this.producerName,
+        `a record cannot be sent to the next operator: ${(e as Error).message}. Records must be ` +
+          'structured-cloneable data (no functions, symbols or class instances that rely on their prototype).',
+        e,
+      );
+    }
     if (ch.credit > 0 && ch.backlog.length === 0) {
       ch.credit--;
       ch.sender.send(buffer);

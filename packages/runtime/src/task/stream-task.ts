@@ -203,6 +203,8 @@ export class StreamTask {
           edge.source.parallelism,
           writerOptions,
           `keyBy() before ${targetName}`,
+          this.name,
+          (e) => this.fail(e),
         ),
       );
     }
