@@ -4,9 +4,11 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Purchase } from '@nimble/examples/purchases';
+import type * as LateDataModule from '@nimble/examples/late-data';
+import type * as SessionsModule from '@nimble/examples/session-tracker';
 
-let lateData: typeof import('@nimble/examples/late-data');
-let sessions: typeof import('@nimble/examples/session-tracker');
+let lateData: typeof LateDataModule;
+let sessions: typeof SessionsModule;
 
 beforeAll(async () => {
   // Import the example modules for their functions, without running their jobs.

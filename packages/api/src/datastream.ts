@@ -1,4 +1,4 @@
-import type { Sink, Source } from './connector.js';
+import type { Sink } from './connector.js';
 import type {
   AggregateFunction,
   FilterFunction,

@@ -79,6 +79,7 @@ export {
   ProcessingTimeSessionWindows,
   GlobalWindows,
 } from './windowing.js';
+export { CountTrigger, PurgingTrigger } from './triggers.js';
 export type {
   Window,
   TriggerContext,

@@ -291,6 +291,9 @@ export class TumblingProcessingTimeWindows extends WindowAssigner<unknown, TimeW
   isEventTime(): boolean {
     return false;
   }
+  override toString(): string {
+    return `TumblingProcessingTimeWindows(${this.size})`;
+  }
 }
 
 function slidingWindows(timestamp: number, size: number, slide: number, offset: number): TimeWindow[] {
@@ -326,6 +329,9 @@ export class SlidingEventTimeWindows extends WindowAssigner<unknown, TimeWindow>
   isEventTime(): boolean {
     return true;
   }
+  override toString(): string {
+    return `SlidingEventTimeWindows(${this.size}, ${this.slide})`;
+  }
 }
 
 /** Sliding windows of processing time. */
@@ -350,6 +356,9 @@ export class SlidingProcessingTimeWindows extends WindowAssigner<unknown, TimeWi
   }
   isEventTime(): boolean {
     return false;
+  }
+  override toString(): string {
+    return `SlidingProcessingTimeWindows(${this.size}, ${this.slide})`;
   }
 }
 
@@ -386,6 +395,9 @@ export class EventTimeSessionWindows<T = unknown> extends MergingWindowAssigner<
   isEventTime(): boolean {
     return true;
   }
+  override toString(): string {
+    return `EventTimeSessionWindows()`;
+  }
 }
 
 /** Session windows of processing time. */
@@ -405,7 +417,9 @@ export class ProcessingTimeSessionWindows<T = unknown> extends MergingWindowAssi
   }
   assignWindows(element: T, _ts: number | undefined, ctx: WindowAssignerContext): TimeWindow[] {
     const now = ctx.getCurrentProcessingTime();
-    return [new TimeWindow(now, now + this.gapOf(element))];
+    const gap = this.gapOf(element);
+    if (!(gap > 0)) throw new RangeError(`ProcessingTimeSessionWindows: the session gap must be positive; got ${gap}`);
+    return [new TimeWindow(now, now + gap)];
   }
   mergeWindows(windows: readonly TimeWindow[], callback: (m: TimeWindow[], r: TimeWindow) => void): void {
     TimeWindow.mergeWindows(windows, callback);
@@ -415,6 +429,9 @@ export class ProcessingTimeSessionWindows<T = unknown> extends MergingWindowAssi
   }
   isEventTime(): boolean {
     return false;
+  }
+  override toString(): string {
+    return `ProcessingTimeSessionWindows()`;
   }
 }
 
@@ -432,6 +449,9 @@ export class GlobalWindows extends WindowAssigner<unknown, GlobalWindow> {
   isEventTime(): boolean {
     return false;
   }
+  override toString(): string {
+    return 'GlobalWindows()';
+  }
 }
 
 class NeverTrigger extends Trigger<unknown, GlobalWindow> {
@@ -445,6 +465,9 @@ class NeverTrigger extends Trigger<unknown, GlobalWindow> {
     return TriggerResult.CONTINUE;
   }
   clear(): void {}
+  override toString(): string {
+    return 'NeverTrigger()';
+  }
 }
 
 function offsetMillis(offset: Duration | number | undefined): number {

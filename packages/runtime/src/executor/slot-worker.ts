@@ -5,6 +5,7 @@
 import type { Pipeline } from '@nimble/api';
 import { installPipelineExecutor } from '@nimble/api';
 import { pathToFileURL } from 'node:url';
+import type { MessagePort } from 'node:worker_threads';
 import { parentPort, workerData } from 'node:worker_threads';
 import { parseExecutionConfiguration } from '../config.js';
 import { ensureError } from '../errors.js';
@@ -49,7 +50,7 @@ async function main(): Promise<void> {
           'Job code must build the same pipeline every time it runs (no randomness or environment-dependent operators).',
       );
     }
-    const ports = new Map<number, import('node:worker_threads').MessagePort>();
+    const ports = new Map<number, MessagePort>();
     for (const [slot, p] of Object.entries(data.ports)) ports.set(Number(slot), p);
     host = new TaskHost({
       graph,

@@ -202,7 +202,7 @@ export class ProcessOperator<K, I, O> extends StreamOperator<I, O> implements Tr
   }
 
   override close(): void {
-    super.close();
+    this.disposeTimers();
     try {
       this.fn.close();
     } catch (e) {

@@ -99,8 +99,13 @@ export abstract class StreamOperator<IN, OUT> {
   /** End of input: emit what is pending (Flink's `finish`). */
   finish(): void | Promise<void> {}
 
-  /** Releases resources; also called after a failure. */
+  /** Releases resources; also called after a failure. Overrides call {@link disposeTimers}. */
   close(): void | Promise<void> {
+    this.disposeTimers();
+  }
+
+  /** Stops the timer service's clock callbacks. */
+  protected disposeTimers(): void {
     this.timerService?.close();
   }
 
@@ -143,6 +148,12 @@ export function sideOutputId(tag: OutputTag<unknown>): string {
   return tag.id;
 }
 
+/** Function state lives in the default namespace, whatever a handle of the same name was last scoped to. */
+function defaultNamespace<S extends { setCurrentNamespace(ns: string): void }>(state: S): S {
+  state.setCurrentNamespace('');
+  return state;
+}
+
 /** The {@link RuntimeContext} given to user functions of an operator. */
 export function createRuntimeContext(ctx: OperatorContext, taskName: string): RuntimeContext {
   const keyed = (kind: string) => {
@@ -158,10 +169,10 @@ export function createRuntimeContext(ctx: OperatorContext, taskName: string): Ru
     getNumberOfParallelSubtasks: () => ctx.parallelism,
     getMaxNumberOfParallelSubtasks: () => ctx.maxParallelism,
     getAttemptNumber: () => ctx.attemptNumber,
-    getState: (d) => keyed('ValueState').getState(d),
-    getListState: (d) => keyed('ListState').getState(d),
-    getMapState: (d) => keyed('MapState').getState(d),
-    getReducingState: (d) => keyed('ReducingState').getState(d),
-    getAggregatingState: (d) => keyed('AggregatingState').getState(d),
+    getState: (d) => defaultNamespace(keyed('ValueState').getState(d)),
+    getListState: (d) => defaultNamespace(keyed('ListState').getState(d)),
+    getMapState: (d) => defaultNamespace(keyed('MapState').getState(d)),
+    getReducingState: (d) => defaultNamespace(keyed('ReducingState').getState(d)),
+    getAggregatingState: (d) => defaultNamespace(keyed('AggregatingState').getState(d)),
   };
 }

@@ -58,7 +58,7 @@ export class SinkWriterOperator<T> extends StreamOperator<T, never> {
     }
   }
   override async close(): Promise<void> {
-    super.close();
+    this.disposeTimers();
     await this.writer?.close();
   }
 }

@@ -43,6 +43,6 @@ export class TimestampsAndWatermarksOperator<T> extends StreamOperator<T, T> {
   override processWatermarkStatus(): void {}
   override close(): void {
     this.timer?.cancel();
-    super.close();
+    this.disposeTimers();
   }
 }

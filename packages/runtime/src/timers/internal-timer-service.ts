@@ -130,17 +130,22 @@ export class InternalTimerService {
   /** Fires every event-time timer with timestamp <= `watermark`, in time order. */
   advanceWatermark(watermark: number): void {
     this.watermark = watermark;
-    const savedKey = this.eventQueue.size > 0 ? this.saveKey() : undefined;
-    for (;;) {
-      const head = this.eventQueue.peek();
-      if (head === undefined || head.timestamp > watermark) break;
-      this.eventQueue.pop();
-      if (head.deleted) continue;
-      this.eventTimers.delete(head.timestamp, head.namespace, keyId(head.key));
-      this.keyContext.setCurrentKey(head.key, head.keyGroup);
-      this.triggerable.onEventTime(head);
+    const head0 = this.eventQueue.peek();
+    if (head0 === undefined || head0.timestamp > watermark) return;
+    const savedKey = this.saveKey();
+    try {
+      for (;;) {
+        const head = this.eventQueue.peek();
+        if (head === undefined || head.timestamp > watermark) break;
+        this.eventQueue.pop();
+        if (head.deleted) continue;
+        this.eventTimers.delete(head.timestamp, head.namespace, keyId(head.key));
+        this.keyContext.setCurrentKey(head.key, head.keyGroup);
+        this.triggerable.onEventTime(head);
+      }
+    } finally {
+      if (savedKey) this.keyContext.setCurrentKey(savedKey.key, savedKey.keyGroup);
     }
-    if (savedKey) this.keyContext.setCurrentKey(savedKey.key, savedKey.keyGroup);
   }
 
   /** Fires the processing-time timers that are due at `now`. */
