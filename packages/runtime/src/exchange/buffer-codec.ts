@@ -5,6 +5,8 @@ import { deserialize, serialize } from 'node:v8';
  * (docs/serialization.md has the measurements behind this choice):
  *
  *   RECORD            [0, timestamp | undefined, value]
+ *   KEYED RECORD      [16 + keyGroup, timestamp | undefined, value]   (hash partitioning: the
+ *                     consumer reuses the producer's key group instead of hashing the key again)
  *   WATERMARK         [1, watermark, 0]
  *   WATERMARK_STATUS  [2, idle (boolean), 0]
  *   END_OF_PARTITION  [3, 0, 0]
@@ -17,11 +19,14 @@ export const ElementKind = {
   WATERMARK: 1,
   WATERMARK_STATUS: 2,
   END_OF_PARTITION: 3,
+  /** Kinds from here on are records of key group `kind - KEYED_RECORD_BASE`. */
+  KEYED_RECORD_BASE: 16,
 } as const;
 
 /** Receives the elements of a decoded buffer. */
 export interface ElementHandler {
-  record(value: unknown, timestamp: number | undefined): void;
+  /** `keyGroup` is -1 unless the record was hash-partitioned. */
+  record(value: unknown, timestamp: number | undefined, keyGroup: number): void;
   watermark(watermark: number): void;
   watermarkStatus(idle: boolean): void;
   endOfPartition(): void;
@@ -37,10 +42,16 @@ export function decodeElements(buffer: Uint8Array, handler: ElementHandler): num
   const a = deserialize(buffer) as unknown[];
   let records = 0;
   for (let i = 0; i < a.length; i += 3) {
-    switch (a[i]) {
+    const kind = a[i] as number;
+    if (kind >= ElementKind.KEYED_RECORD_BASE) {
+      records++;
+      handler.record(a[i + 2], a[i + 1] as number | undefined, kind - ElementKind.KEYED_RECORD_BASE);
+      continue;
+    }
+    switch (kind) {
       case ElementKind.RECORD:
         records++;
-        handler.record(a[i + 2], a[i + 1] as number | undefined);
+        handler.record(a[i + 2], a[i + 1] as number | undefined, -1);
         break;
       case ElementKind.WATERMARK:
         handler.watermark(a[i + 1] as number);

@@ -103,7 +103,7 @@ export class RecordWriter {
         if (typeof key !== 'string') key = checkKey(key, this.keyByName);
         const kg = assignToKeyGroup(key, this.maxParallelism);
         const index = operatorIndexForKeyGroup(this.maxParallelism, this.channels.length, kg);
-        this.append(this.channels[index]!, ElementKind.RECORD, timestamp, value);
+        this.append(this.channels[index]!, ElementKind.KEYED_RECORD_BASE + kg, timestamp, value);
         return;
       }
       case 'rebalance': {

@@ -109,8 +109,11 @@ export abstract class StreamOperator<IN, OUT> {
     this.timerService?.close();
   }
 
-  /** Sets the key of `value` as current in the state backend (keyed operators). */
-  setKeyContextElement(value: IN): void {
+  /**
+   * Sets the key of `value` as current in the state backend (keyed operators). `keyGroup` is the
+   * key group the producer computed when it partitioned the record by key (-1 when unknown).
+   */
+  setKeyContextElement(value: IN, keyGroup = -1): void {
     const selector = this.keySelector;
     const backend = this.ctx.keyedStateBackend;
     if (selector === undefined || backend === undefined) return;
@@ -121,7 +124,7 @@ export abstract class StreamOperator<IN, OUT> {
       throw userCodeFailure(`${this.ctx.name}: key selector`, e);
     }
     if (typeof key !== 'string') key = checkKey(key, `${this.ctx.name}`);
-    backend.setCurrentKey(key, assignToKeyGroup(key, this.ctx.maxParallelism));
+    backend.setCurrentKey(key, keyGroup >= 0 ? keyGroup : assignToKeyGroup(key, this.ctx.maxParallelism));
   }
 
   /** The keyed state backend; throws a clear error on a non-keyed stream. */

@@ -379,10 +379,10 @@ export class StreamTask {
   }
 
   private readonly handler: ElementHandler = {
-    record: (value, timestamp) => {
+    record: (value, timestamp, keyGroup) => {
       this.headMetrics!.numRecordsIn++;
       const head = this.head!;
-      head.setKeyContextElement(value);
+      head.setKeyContextElement(value, keyGroup);
       head.processElement(value, timestamp);
     },
     watermark: (watermark) => this.valve!.inputWatermark(this.currentChannel, watermark),
