@@ -251,10 +251,15 @@ export class TumblingEventTimeWindows extends WindowAssigner<unknown, TimeWindow
   static of(size: Duration, offset?: Duration | number): TumblingEventTimeWindows {
     return new TumblingEventTimeWindows(size.toMillis(), offsetMillis(offset));
   }
+  private last: TimeWindow[] = [];
   assignWindows(_e: unknown, timestamp: number | undefined): TimeWindow[] {
     if (timestamp === undefined) throw noTimestamp('TumblingEventTimeWindows');
     const start = TimeWindow.getWindowStartWithOffset(timestamp, this.offset, this.size);
-    return [new TimeWindow(start, start + this.size)];
+    // Consecutive elements mostly share a window: hand out the same (immutable) window again.
+    const last = this.last[0];
+    if (last !== undefined && last.start === start) return this.last;
+    this.last = [new TimeWindow(start, start + this.size)];
+    return this.last;
   }
   getDefaultTrigger(): Trigger<unknown, TimeWindow> {
     return EventTimeTrigger.create();

@@ -12,9 +12,20 @@ export const GLOBAL_NAMESPACE = '';
 // A TimeWindow always encodes with a ':' and the global namespace is empty, so this cannot collide.
 const GLOBAL_WINDOW_NAMESPACE = 'global-window';
 
+let lastStart = Number.NaN;
+let lastEnd = Number.NaN;
+let lastNamespace = '';
+
 /** The namespace of `window`: `start:end` for a {@link TimeWindow}, a constant for the {@link GlobalWindow}. */
 export function windowNamespace(window: Window): string {
-  if (window instanceof TimeWindow) return `${window.start}:${window.end}`;
+  if (window instanceof TimeWindow) {
+    // Consecutive elements mostly fall into the same window: reuse its string instead of building one per element.
+    if (window.start === lastStart && window.end === lastEnd) return lastNamespace;
+    lastStart = window.start;
+    lastEnd = window.end;
+    lastNamespace = `${window.start}:${window.end}`;
+    return lastNamespace;
+  }
   if (window === GlobalWindow.INSTANCE) return GLOBAL_WINDOW_NAMESPACE;
   throw new JobDefinitionError(
     `Window operator: windows of type ${window?.constructor?.name ?? typeof window} are not supported; ` +
