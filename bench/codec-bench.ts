@@ -16,7 +16,12 @@ const tuples = objects.map((r) => [r.userId, r.amountUsd, r.categoryId, r.eventT
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-function measure(name: string, data: unknown[], encode: (d: unknown[]) => Uint8Array, decode: (b: Uint8Array) => unknown): void {
+function measure(
+  name: string,
+  data: unknown[],
+  encode: (d: unknown[]) => Uint8Array,
+  decode: (b: Uint8Array) => unknown,
+): void {
   let buffer = encode(data);
   let t = performance.now();
   for (let r = 0; r < ROUNDS; r++) buffer = encode(data);
@@ -25,7 +30,9 @@ function measure(name: string, data: unknown[], encode: (d: unknown[]) => Uint8A
   for (let r = 0; r < ROUNDS; r++) decode(buffer);
   const decodeRate = (N * ROUNDS) / ((performance.now() - t) / 1000);
   const k = (x: number) => `${(x / 1e6).toFixed(2)} M rec/s`;
-  console.log(`${name.padEnd(22)} encode ${k(encodeRate)}  decode ${k(decodeRate)}  ${(buffer.length / N).toFixed(1)} B/record`);
+  console.log(
+    `${name.padEnd(22)} encode ${k(encodeRate)}  decode ${k(decodeRate)}  ${(buffer.length / N).toFixed(1)} B/record`,
+  );
 }
 
 const json = (d: unknown[]) => {

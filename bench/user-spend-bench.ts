@@ -57,7 +57,8 @@ function runCase(backend: string, parallelism: number): Promise<Result> {
       clearInterval(sampler);
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       if (code !== 0) reject(new Error(`${backend} p=${parallelism} exited with ${code}`));
-      else resolve({ backend, parallelism, events: Number(values.events), seconds, peakRssMb: peak });
+      else
+        resolve({ backend, parallelism, events: Number(values.events), seconds, peakRssMb: peak });
     });
   });
 }

@@ -23,31 +23,37 @@ function env(configuration: Record<string, string | number> = {}): StreamExecuti
 }
 
 describe('late-data example (allowed lateness, late firing, late side output)', () => {
-  it.each(['hashmap', 'level'])('produces exactly the results Flink specifies (%s)', async (backend) => {
-    const e = env({ 'state.backend.type': backend });
-    const { windowed, late } = lateData.buildLateDataJob(e);
-    const out = await windowed
-      .map((x) => `window ${x.join(' ')}`)
-      .union(late.map((x) => `late ${x.join(' ')}`))
-      .executeAndCollect();
-    const MIN = 60_000;
-    // Each stream keeps its order; the two streams reach the collecting sink on separate channels.
-    expect(out.filter((line) => line.startsWith('window'))).toEqual([
-      `window alice 30 ${3 * MIN}`, // [0, 5 min) fires when the watermark passes 4:59.999
-      `window bob 5 ${4 * MIN}`,
-      `window alice 31 ${4 * MIN + 30_000}`, // late firing: a late element within the allowed lateness
-      `window alice 7 ${5 * MIN + 20_000}`, // [5, 10 min)
-      `window bob 3 ${5 * MIN + 45_000}`,
-      `window bob 8 ${12 * MIN}`, // [10, 15 min), at the end of input
-    ]);
-    // Arrives after the window's cleanup time: to the side output, not dropped.
-    expect(out.filter((line) => line.startsWith('late'))).toEqual([`late alice 100 ${2 * MIN}`]);
-  });
+  it.each(['hashmap', 'level'])(
+    'produces exactly the results Flink specifies (%s)',
+    async (backend) => {
+      const e = env({ 'state.backend.type': backend });
+      const { windowed, late } = lateData.buildLateDataJob(e);
+      const out = await windowed
+        .map((x) => `window ${x.join(' ')}`)
+        .union(late.map((x) => `late ${x.join(' ')}`))
+        .executeAndCollect();
+      const MIN = 60_000;
+      // Each stream keeps its order; the two streams reach the collecting sink on separate channels.
+      expect(out.filter((line) => line.startsWith('window'))).toEqual([
+        `window alice 30 ${3 * MIN}`, // [0, 5 min) fires when the watermark passes 4:59.999
+        `window bob 5 ${4 * MIN}`,
+        `window alice 31 ${4 * MIN + 30_000}`, // late firing: a late element within the allowed lateness
+        `window alice 7 ${5 * MIN + 20_000}`, // [5, 10 min)
+        `window bob 3 ${5 * MIN + 45_000}`,
+        `window bob 8 ${12 * MIN}`, // [10, 15 min), at the end of input
+      ]);
+      // Arrives after the window's cleanup time: to the side output, not dropped.
+      expect(out.filter((line) => line.startsWith('late'))).toEqual([`late alice 100 ${2 * MIN}`]);
+    },
+  );
 
   it('runs as a program and prints the features and the late purchase', () => {
     const script = fileURLToPath(new URL('../packages/examples/src/late-data.ts', import.meta.url));
     const tsx = fileURLToPath(new URL('../node_modules/.bin/tsx', import.meta.url));
-    const run = spawnSync(tsx, [script], { encoding: 'utf8', env: { ...process.env, NIMBLE_EXAMPLE_IMPORT: '0' } });
+    const run = spawnSync(tsx, [script], {
+      encoding: 'utf8',
+      env: { ...process.env, NIMBLE_EXAMPLE_IMPORT: '0' },
+    });
     expect(run.status).toBe(0);
     const lines = run.stdout.trim().split('\n');
     expect(lines.filter((l) => l.startsWith('feature>'))).toEqual([
@@ -58,30 +64,62 @@ describe('late-data example (allowed lateness, late firing, late side output)', 
       'feature> spend_5min bob 3',
       'feature> spend_5min bob 8',
     ]);
-    expect(lines.filter((l) => l.startsWith('investigate>'))).toEqual(['investigate> late alice 100 at 120000']);
+    expect(lines.filter((l) => l.startsWith('investigate>'))).toEqual([
+      'investigate> late alice 100 at 120000',
+    ]);
     expect(lines).toHaveLength(7);
   });
 });
 
 describe('session tracker example (KeyedProcessFunction, TTL state)', () => {
-  it.each(['hashmap', 'level'])('emits a session when the next event comes after 30 minutes (%s)', async (backend) => {
-    const MIN = 60_000;
-    const p = (user: string, minute: number): Purchase => ({
-      user_id: user,
-      amount_usd: 1,
-      category_id: 1,
-      event_time_ms: minute * MIN,
-    });
-    const input = [p('u1', 0), p('u1', 10), p('u2', 5), p('u1', 20), p('u1', 51), p('u2', 40), p('u1', 52), p('u1', 100)];
-    const out = await env({ 'state.backend.type': backend })
-      .fromCollection(input)
-      .keyBy((e) => e.user_id)
-      .process(new sessions.UserSessionTracker())
-      .executeAndCollect();
-    expect(out).toEqual([
-      { user_id: 'u1', session_start_ts: 0, session_end_ts: 20 * MIN, session_duration_s: 1200, session_event_count: 3 },
-      { user_id: 'u2', session_start_ts: 5 * MIN, session_end_ts: 5 * MIN, session_duration_s: 0, session_event_count: 1 },
-      { user_id: 'u1', session_start_ts: 51 * MIN, session_end_ts: 52 * MIN, session_duration_s: 60, session_event_count: 2 },
-    ]);
-  });
+  it.each(['hashmap', 'level'])(
+    'emits a session when the next event comes after 30 minutes (%s)',
+    async (backend) => {
+      const MIN = 60_000;
+      const p = (user: string, minute: number): Purchase => ({
+        user_id: user,
+        amount_usd: 1,
+        category_id: 1,
+        event_time_ms: minute * MIN,
+      });
+      const input = [
+        p('u1', 0),
+        p('u1', 10),
+        p('u2', 5),
+        p('u1', 20),
+        p('u1', 51),
+        p('u2', 40),
+        p('u1', 52),
+        p('u1', 100),
+      ];
+      const out = await env({ 'state.backend.type': backend })
+        .fromCollection(input)
+        .keyBy((e) => e.user_id)
+        .process(new sessions.UserSessionTracker())
+        .executeAndCollect();
+      expect(out).toEqual([
+        {
+          user_id: 'u1',
+          session_start_ts: 0,
+          session_end_ts: 20 * MIN,
+          session_duration_s: 1200,
+          session_event_count: 3,
+        },
+        {
+          user_id: 'u2',
+          session_start_ts: 5 * MIN,
+          session_end_ts: 5 * MIN,
+          session_duration_s: 0,
+          session_event_count: 1,
+        },
+        {
+          user_id: 'u1',
+          session_start_ts: 51 * MIN,
+          session_end_ts: 52 * MIN,
+          session_duration_s: 60,
+          session_event_count: 2,
+        },
+      ]);
+    },
+  );
 });

@@ -4,7 +4,13 @@
  * environment variables so every slot's worker thread builds the same job.
  */
 import type { Sink, SinkWriter } from '@nimble/api';
-import { Duration, StreamExecutionEnvironment, Time, TumblingEventTimeWindows, WatermarkStrategy } from '@nimble/api';
+import {
+  Duration,
+  StreamExecutionEnvironment,
+  Time,
+  TumblingEventTimeWindows,
+  WatermarkStrategy,
+} from '@nimble/api';
 import { DataGeneratorSource } from '@nimble/connector-datagen';
 import '@nimble/runtime/local';
 import type { Purchase } from '@nimble/examples/purchases';
@@ -38,7 +44,9 @@ type Row = [user: string, amount: number, category: number, eventTime: number];
 const stream = { users, msPerEvent: 1, maxDelayMs: 3000 };
 e.fromSource(
   new DataGeneratorSource<Purchase>((i) => purchaseAt(i, stream), events),
-  WatermarkStrategy.forBoundedOutOfOrderness<Purchase>(Duration.ofSeconds(5)).withTimestampAssigner((p) => p.event_time_ms),
+  WatermarkStrategy.forBoundedOutOfOrderness<Purchase>(Duration.ofSeconds(5)).withTimestampAssigner(
+    (p) => p.event_time_ms,
+  ),
   'Purchases',
 )
   .map((p): Row => [p.user_id, p.amount_usd, p.category_id, p.event_time_ms])

@@ -29,10 +29,14 @@ export class CollectionSource<T> implements Source<T, CollectionSplit, null> {
   createReader(_context: SourceReaderContext): SourceReader<T, CollectionSplit> {
     return new CollectionReader(this.elements);
   }
-  createEnumerator(context: SplitEnumeratorContext<CollectionSplit>): SplitEnumerator<CollectionSplit, null> {
+  createEnumerator(
+    context: SplitEnumeratorContext<CollectionSplit>,
+  ): SplitEnumerator<CollectionSplit, null> {
     return new CollectionEnumerator(context, [{ splitId: '0', position: 0 }]);
   }
-  restoreEnumerator(context: SplitEnumeratorContext<CollectionSplit>): SplitEnumerator<CollectionSplit, null> {
+  restoreEnumerator(
+    context: SplitEnumeratorContext<CollectionSplit>,
+  ): SplitEnumerator<CollectionSplit, null> {
     // The split itself is in the reader's checkpointed state.
     return new CollectionEnumerator(context, []);
   }

@@ -95,7 +95,10 @@ export interface Source<T, Split extends SourceSplit = SourceSplit, EnumState = 
   /** A new enumerator. */
   createEnumerator(context: SplitEnumeratorContext<Split>): SplitEnumerator<Split, EnumState>;
   /** An enumerator restored from a checkpoint. */
-  restoreEnumerator(context: SplitEnumeratorContext<Split>, state: EnumState): SplitEnumerator<Split, EnumState>;
+  restoreEnumerator(
+    context: SplitEnumeratorContext<Split>,
+    state: EnumState,
+  ): SplitEnumerator<Split, EnumState>;
 }
 
 /** What a sink writer may use of its subtask. */
@@ -149,6 +152,10 @@ export interface TwoPhaseCommittingSink<T, CommT> extends Sink<T> {
 }
 
 /** Whether `sink` commits in two phases. */
-export function isTwoPhaseCommittingSink<T>(sink: Sink<T>): sink is TwoPhaseCommittingSink<T, unknown> {
-  return typeof (sink as Partial<TwoPhaseCommittingSink<T, unknown>>).createCommitter === 'function';
+export function isTwoPhaseCommittingSink<T>(
+  sink: Sink<T>,
+): sink is TwoPhaseCommittingSink<T, unknown> {
+  return (
+    typeof (sink as Partial<TwoPhaseCommittingSink<T, unknown>>).createCommitter === 'function'
+  );
 }

@@ -76,7 +76,12 @@ export class DataStream<T> {
     if (typeof selector !== 'function') {
       throw new TypeError('keyBy() needs a key selector function, e.g. keyBy(e => e.userId)');
     }
-    const partition = new PartitionTransformation(this.env.newId(), this.transformation, 'hash', selector);
+    const partition = new PartitionTransformation(
+      this.env.newId(),
+      this.transformation,
+      'hash',
+      selector,
+    );
     return new KeyedStream<T, K>(this.env, partition, selector);
   }
   /** Merges this stream with others of the same type. */
@@ -125,7 +130,10 @@ export class DataStream<T> {
     // reports under the same id.
     const sinkId = this.env.newId();
     const id = `collect-${sinkId}`;
-    const t = new SinkTransformation<T>(sinkId, 'Collect', this.transformation, { kind: 'collect', id });
+    const t = new SinkTransformation<T>(sinkId, 'Collect', this.transformation, {
+      kind: 'collect',
+      id,
+    });
     this.env.addOperator(t as Transformation<unknown>);
     return (await this.env.executeAndCollect(jobName, id)) as T[];
   }
@@ -136,11 +144,20 @@ export class DataStream<T> {
   }
 
   protected transform<R>(name: string, operator: OperatorSpec): SingleOutputStreamOperator<R> {
-    const t = new OneInputTransformation<T, R>(this.env.newId(), name, this.transformation, operator, undefined);
+    const t = new OneInputTransformation<T, R>(
+      this.env.newId(),
+      name,
+      this.transformation,
+      operator,
+      undefined,
+    );
     return new SingleOutputStreamOperator<R>(this.env, t);
   }
   private partition(kind: PartitionerKind): DataStream<T> {
-    return new DataStream(this.env, new PartitionTransformation(this.env.newId(), this.transformation, kind, undefined));
+    return new DataStream(
+      this.env,
+      new PartitionTransformation(this.env.newId(), this.transformation, kind, undefined),
+    );
   }
   private addSink(name: string, sink: Sink<T> | BuiltinSink): DataStreamSink<T> {
     const t = new SinkTransformation<T>(this.env.newId(), name, this.transformation, sink);
@@ -157,13 +174,16 @@ function configure<X extends { transformation: Transformation<unknown> }>(self: 
       return self;
     },
     uid(uid: string): X {
-      if (typeof uid !== 'string' || uid.length === 0) throw new TypeError('uid() needs a non-empty string');
+      if (typeof uid !== 'string' || uid.length === 0)
+        throw new TypeError('uid() needs a non-empty string');
       self.transformation.uid = uid;
       return self;
     },
     setParallelism(parallelism: number): X {
       if (!Number.isInteger(parallelism) || parallelism < 1) {
-        throw new RangeError(`${self.transformation.name}: parallelism must be a positive integer; got ${parallelism}`);
+        throw new RangeError(
+          `${self.transformation.name}: parallelism must be a positive integer; got ${parallelism}`,
+        );
       }
       self.transformation.parallelism = parallelism;
       return self;
@@ -202,7 +222,11 @@ export class SingleOutputStreamOperator<T> extends DataStream<T> {
   getSideOutput<X>(tag: OutputTag<X>): DataStream<X> {
     return new DataStream<X>(
       this.env,
-      new SideOutputTransformation<X>(this.env.newId(), this.transformation as Transformation<unknown>, tag),
+      new SideOutputTransformation<X>(
+        this.env.newId(),
+        this.transformation as Transformation<unknown>,
+        tag,
+      ),
     );
   }
 }
@@ -216,7 +240,9 @@ export class DataStreamSink<T> {
   constructor(/** @internal */ readonly transformation: SinkTransformation<T>) {}
   /** Sets the sink's display name. */
   name(name: string): this {
-    return configure(this as unknown as { transformation: Transformation<unknown> }).name(name) as unknown as this;
+    return configure(this as unknown as { transformation: Transformation<unknown> }).name(
+      name,
+    ) as unknown as this;
   }
   /** Sets the sink's stable id. */
   uid(uid: string): this {
@@ -225,7 +251,9 @@ export class DataStreamSink<T> {
   }
   /** Sets the sink's parallelism. */
   setParallelism(parallelism: number): this {
-    configure(this as unknown as { transformation: Transformation<unknown> }).setParallelism(parallelism);
+    configure(this as unknown as { transformation: Transformation<unknown> }).setParallelism(
+      parallelism,
+    );
     return this;
   }
 }
@@ -245,8 +273,13 @@ export class KeyedStream<T, K extends Key> extends DataStream<T> {
   }
 
   /** Applies a {@link KeyedProcessFunction} with keyed state and timers. */
-  override process<R>(fn: ProcessFunction<T, R> | KeyedProcessFunction<K, T, R>): SingleOutputStreamOperator<R> {
-    return this.keyed('KeyedProcess', { kind: 'keyedProcess', fn: fn as KeyedProcessFunction<K, T, R> });
+  override process<R>(
+    fn: ProcessFunction<T, R> | KeyedProcessFunction<K, T, R>,
+  ): SingleOutputStreamOperator<R> {
+    return this.keyed('KeyedProcess', {
+      kind: 'keyedProcess',
+      fn: fn as KeyedProcessFunction<K, T, R>,
+    });
   }
   /** Rolling reduce: emits the running result for the key on every element. */
   reduce(fn: ReduceFunction<T>): SingleOutputStreamOperator<T> {
@@ -273,7 +306,9 @@ export class KeyedStream<T, K extends Key> extends DataStream<T> {
     return this.aggregation({ kind: 'maxBy', field });
   }
   /** Groups each key's elements into windows. */
-  window<W extends Window>(assigner: WindowAssigner<T, W> | WindowAssigner<unknown, W>): WindowedStream<T, K, W> {
+  window<W extends Window>(
+    assigner: WindowAssigner<T, W> | WindowAssigner<unknown, W>,
+  ): WindowedStream<T, K, W> {
     return new WindowedStream<T, K, W>(this, assigner as WindowAssigner<T, W>);
   }
 
@@ -289,7 +324,10 @@ export class KeyedStream<T, K extends Key> extends DataStream<T> {
     return new SingleOutputStreamOperator<R>(this.env, t);
   }
   private aggregation(aggregation: RollingAggregation): SingleOutputStreamOperator<T> {
-    return this.keyed(`Keyed Aggregation(${aggregation.kind})`, { kind: 'keyedAggregation', aggregation });
+    return this.keyed(`Keyed Aggregation(${aggregation.kind})`, {
+      kind: 'keyedAggregation',
+      aggregation,
+    });
   }
 }
 
@@ -308,7 +346,9 @@ export class WindowedStream<T, K extends Key, W extends Window> {
   /** Replaces the assigner's default trigger. */
   trigger(trigger: Trigger<T, W> | Trigger<unknown, Window>): this {
     if (this.assigner.isMerging() && !trigger.canMerge()) {
-      throw new Error(`A merging window assigner cannot be used with a trigger that does not support merging (${trigger.constructor.name})`);
+      throw new Error(
+        `A merging window assigner cannot be used with a trigger that does not support merging (${trigger.constructor.name})`,
+      );
     }
     this.customTrigger = trigger as Trigger<T, W>;
     return this;
@@ -345,7 +385,11 @@ export class WindowedStream<T, K extends Key, W extends Window> {
     fn: AggregateFunction<T, ACC, V>,
     windowFunction?: ProcessWindowFunction<V, R, K, W> | WindowFunction<V, R, K, W>,
   ): SingleOutputStreamOperator<R> {
-    return this.build('Aggregate', { kind: 'aggregate', aggregate: fn, window: windowFn(windowFunction) });
+    return this.build('Aggregate', {
+      kind: 'aggregate',
+      aggregate: fn,
+      window: windowFn(windowFunction),
+    });
   }
   /** Evaluates each window over all its elements (buffered in state). */
   process<R>(fn: ProcessWindowFunction<T, R, K, W>): SingleOutputStreamOperator<R> {
@@ -376,4 +420,3 @@ function windowFn(
   if (f === undefined) return undefined;
   return f instanceof ProcessWindowFunction ? { kind: 'process', fn: f } : { kind: 'apply', fn: f };
 }
-

@@ -99,14 +99,18 @@ export class StreamExecutionEnvironment {
   }
 
   /** The environment of the current context (local, or the cluster when submitted with `nimble run`). */
-  static getExecutionEnvironment(configuration: Record<string, ConfigValue> = {}): StreamExecutionEnvironment {
+  static getExecutionEnvironment(
+    configuration: Record<string, ConfigValue> = {},
+  ): StreamExecutionEnvironment {
     return new StreamExecutionEnvironment(configuration);
   }
 
   /** Sets the default parallelism of operators. */
   setParallelism(parallelism: number): this {
     if (!Number.isInteger(parallelism) || parallelism < 1) {
-      throw new RangeError(`setParallelism: parallelism must be a positive integer; got ${parallelism}`);
+      throw new RangeError(
+        `setParallelism: parallelism must be a positive integer; got ${parallelism}`,
+      );
     }
     this.configuration['parallelism.default'] = parallelism;
     return this;
@@ -118,7 +122,9 @@ export class StreamExecutionEnvironment {
   /** Sets the number of key groups (default 128): the upper bound of keyed operators' parallelism. */
   setMaxParallelism(maxParallelism: number): this {
     if (!Number.isInteger(maxParallelism) || maxParallelism < 1 || maxParallelism > 32768) {
-      throw new RangeError(`setMaxParallelism: must be an integer in [1, 32768]; got ${maxParallelism}`);
+      throw new RangeError(
+        `setMaxParallelism: must be an integer in [1, 32768]; got ${maxParallelism}`,
+      );
     }
     this.configuration['pipeline.max-parallelism'] = maxParallelism;
     return this;
@@ -143,9 +149,15 @@ export class StreamExecutionEnvironment {
   }
 
   /** A stream read from `source`, with timestamps and watermarks from `watermarkStrategy`. */
-  fromSource<T>(source: Source<T, any, any>, watermarkStrategy: WatermarkStrategy<T>, sourceName: string): DataStreamSource<T> {
+  fromSource<T>(
+    source: Source<T, any, any>,
+    watermarkStrategy: WatermarkStrategy<T>,
+    sourceName: string,
+  ): DataStreamSource<T> {
     if (!source || typeof source.createReader !== 'function') {
-      throw new TypeError(`fromSource(${JSON.stringify(sourceName)}): not a Source (it needs createReader and createEnumerator)`);
+      throw new TypeError(
+        `fromSource(${JSON.stringify(sourceName)}): not a Source (it needs createReader and createEnumerator)`,
+      );
     }
     const t = new SourceTransformation<T>(this.nextId++, sourceName, source, watermarkStrategy);
     return new DataStreamSource<T>(this.handle, t);
@@ -156,7 +168,11 @@ export class StreamExecutionEnvironment {
   }
   /** A bounded stream of the collection's elements, read with parallelism 1. */
   fromCollection<T>(elements: Iterable<T>): DataStreamSource<T> {
-    const stream = this.fromSource(new CollectionSource([...elements]), WatermarkStrategy.noWatermarks<T>(), 'Collection Source');
+    const stream = this.fromSource(
+      new CollectionSource([...elements]),
+      WatermarkStrategy.noWatermarks<T>(),
+      'Collection Source',
+    );
     stream.setParallelism(1);
     return stream;
   }
@@ -169,7 +185,9 @@ export class StreamExecutionEnvironment {
   /** Runs the job with the installed executor; resolves when a bounded job finishes. */
   async execute(jobName = 'Nimble Streaming Job'): Promise<JobExecutionResult> {
     if (this.sinks.length === 0) {
-      throw new Error('No operators defined in streaming topology: add a sink (sinkTo, print) before execute()');
+      throw new Error(
+        'No operators defined in streaming topology: add a sink (sinkTo, print) before execute()',
+      );
     }
     const executor = installedPipelineExecutor();
     if (executor === undefined) {

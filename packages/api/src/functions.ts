@@ -191,7 +191,12 @@ export interface ProcessWindowContext<W extends Window> {
 /** Evaluates a whole window's contents (or its pre-aggregated result) with its context. */
 export abstract class ProcessWindowFunction<IN, OUT, K, W extends Window> extends RichFunction {
   /** Called when the window fires. */
-  abstract process(key: K, context: ProcessWindowContext<W>, elements: Iterable<IN>, out: Collector<OUT>): void;
+  abstract process(
+    key: K,
+    context: ProcessWindowContext<W>,
+    elements: Iterable<IN>,
+    out: Collector<OUT>,
+  ): void;
   /** Called when the window is purged; clear per-window state here. */
   clear(_context: ProcessWindowContext<W>): void {}
 }

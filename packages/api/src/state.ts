@@ -188,7 +188,13 @@ export class StateTtlConfigBuilder {
   }
   /** The config. */
   build(): StateTtlConfig {
-    return new StateTtlConfig(this.ttlMillis, this.updateType, this.visibility, this.background, this.batchSize);
+    return new StateTtlConfig(
+      this.ttlMillis,
+      this.updateType,
+      this.visibility,
+      this.background,
+      this.batchSize,
+    );
   }
 }
 
@@ -258,7 +264,9 @@ export class ReducingStateDescriptor<T> extends StateDescriptor<ReducingState<T>
 }
 
 /** Descriptor of an {@link AggregatingState}. */
-export class AggregatingStateDescriptor<IN, ACC, OUT> extends StateDescriptor<AggregatingState<IN, OUT>> {
+export class AggregatingStateDescriptor<IN, ACC, OUT> extends StateDescriptor<
+  AggregatingState<IN, OUT>
+> {
   readonly kind = 'aggregating';
   constructor(
     name: string,

@@ -66,7 +66,9 @@ export function toMillis(d: DurationLike): number {
 
 function checkedMillis(ms: number): number {
   if (!Number.isFinite(ms) || ms < 0 || !Number.isInteger(Math.round(ms))) {
-    throw new RangeError(`A duration must be a finite, non-negative number of milliseconds; got ${ms}`);
+    throw new RangeError(
+      `A duration must be a finite, non-negative number of milliseconds; got ${ms}`,
+    );
   }
   return Math.round(ms);
 }

@@ -59,7 +59,8 @@ export type OperatorSpec =
     };
 
 /** The sinks the runtime provides itself. */
-export type BuiltinSink = { kind: 'print'; prefix: string | undefined; stderr: boolean } | { kind: 'collect'; id: string };
+export type BuiltinSink =
+  { kind: 'print'; prefix: string | undefined; stderr: boolean } | { kind: 'collect'; id: string };
 
 /** A node of the job's dataflow as the user built it (Flink's `Transformation`). */
 export abstract class Transformation<T> {

@@ -51,11 +51,19 @@ export class WatermarkStrategy<T> {
   /** Watermarks trailing the maximum timestamp by `maxOutOfOrderness`. */
   static forBoundedOutOfOrderness<T>(maxOutOfOrderness: Duration): WatermarkStrategy<T> {
     const ms = maxOutOfOrderness.toMillis();
-    return new WatermarkStrategy<T>(() => new BoundedOutOfOrdernessWatermarks<T>(ms), undefined, undefined);
+    return new WatermarkStrategy<T>(
+      () => new BoundedOutOfOrdernessWatermarks<T>(ms),
+      undefined,
+      undefined,
+    );
   }
   /** For ascending timestamps: the watermark is the maximum timestamp seen, minus 1 ms. */
   static forMonotonousTimestamps<T>(): WatermarkStrategy<T> {
-    return new WatermarkStrategy<T>(() => new BoundedOutOfOrdernessWatermarks<T>(0), undefined, undefined);
+    return new WatermarkStrategy<T>(
+      () => new BoundedOutOfOrdernessWatermarks<T>(0),
+      undefined,
+      undefined,
+    );
   }
   /** No watermarks: for processing-time pipelines. */
   static noWatermarks<T>(): WatermarkStrategy<T> {

@@ -114,7 +114,12 @@ export interface OnMergeContext extends TriggerContext {
 /** Decides when a window is evaluated (Flink's `Trigger`). */
 export abstract class Trigger<T, W extends Window> {
   /** Called for every element added to a window. */
-  abstract onElement(element: T, timestamp: number | undefined, window: W, ctx: TriggerContext): TriggerResult;
+  abstract onElement(
+    element: T,
+    timestamp: number | undefined,
+    window: W,
+    ctx: TriggerContext,
+  ): TriggerResult;
   /** Called when a processing-time timer of this trigger fires. */
   abstract onProcessingTime(time: number, window: W, ctx: TriggerContext): TriggerResult;
   /** Called when an event-time timer of this trigger fires. */
@@ -136,7 +141,12 @@ export class EventTimeTrigger extends Trigger<unknown, Window> {
   static create(): EventTimeTrigger {
     return new EventTimeTrigger();
   }
-  onElement(_e: unknown, _ts: number | undefined, window: Window, ctx: TriggerContext): TriggerResult {
+  onElement(
+    _e: unknown,
+    _ts: number | undefined,
+    window: Window,
+    ctx: TriggerContext,
+  ): TriggerResult {
     if (window.maxTimestamp() <= ctx.getCurrentWatermark()) {
       // A late element within allowed lateness fires the window at once (Flink's late firing).
       return TriggerResult.FIRE;
@@ -155,7 +165,8 @@ export class EventTimeTrigger extends Trigger<unknown, Window> {
   }
   override onMerge(window: Window, ctx: OnMergeContext): void {
     // Only register a timer if the watermark has not passed the merged window's end yet, as in Flink.
-    if (window.maxTimestamp() > ctx.getCurrentWatermark()) ctx.registerEventTimeTimer(window.maxTimestamp());
+    if (window.maxTimestamp() > ctx.getCurrentWatermark())
+      ctx.registerEventTimeTimer(window.maxTimestamp());
   }
   clear(window: Window, ctx: TriggerContext): void {
     ctx.deleteEventTimeTimer(window.maxTimestamp());
@@ -170,7 +181,12 @@ export class ProcessingTimeTrigger extends Trigger<unknown, Window> {
   static create(): ProcessingTimeTrigger {
     return new ProcessingTimeTrigger();
   }
-  onElement(_e: unknown, _ts: number | undefined, window: Window, ctx: TriggerContext): TriggerResult {
+  onElement(
+    _e: unknown,
+    _ts: number | undefined,
+    window: Window,
+    ctx: TriggerContext,
+  ): TriggerResult {
     ctx.registerProcessingTimeTimer(window.maxTimestamp());
     return TriggerResult.CONTINUE;
   }
@@ -204,7 +220,11 @@ export interface WindowAssignerContext {
 /** Assigns each element to zero or more windows (Flink's `WindowAssigner`). */
 export abstract class WindowAssigner<T, W extends Window> {
   /** The windows `element` belongs to. */
-  abstract assignWindows(element: T, timestamp: number | undefined, ctx: WindowAssignerContext): W[];
+  abstract assignWindows(
+    element: T,
+    timestamp: number | undefined,
+    ctx: WindowAssignerContext,
+  ): W[];
   /** The trigger used when `.trigger()` is not called. */
   abstract getDefaultTrigger(): Trigger<T, W>;
   /** Whether windows are of event time (elements need timestamps; lateness applies). */
@@ -218,7 +238,10 @@ export abstract class WindowAssigner<T, W extends Window> {
 /** An assigner whose windows merge (sessions). */
 export abstract class MergingWindowAssigner<T, W extends Window> extends WindowAssigner<T, W> {
   /** Calls `callback` for each group of windows that merge into one. */
-  abstract mergeWindows(windows: readonly W[], callback: (toBeMerged: W[], mergeResult: W) => void): void;
+  abstract mergeWindows(
+    windows: readonly W[],
+    callback: (toBeMerged: W[], mergeResult: W) => void,
+  ): void;
   override isMerging(): this is MergingWindowAssigner<T, W> {
     return true;
   }
@@ -232,9 +255,12 @@ function noTimestamp(assigner: string): Error {
 }
 
 function checkSizeAndOffset(name: string, size: number, offset: number, slide = size): void {
-  if (!(size > 0) || !(slide > 0)) throw new RangeError(`${name}: window size and slide must be positive`);
+  if (!(size > 0) || !(slide > 0))
+    throw new RangeError(`${name}: window size and slide must be positive`);
   if (Math.abs(offset) >= slide) {
-    throw new RangeError(`${name}: the offset must satisfy abs(offset) < slide (size for tumbling windows)`);
+    throw new RangeError(
+      `${name}: the offset must satisfy abs(offset) < slide (size for tumbling windows)`,
+    );
   }
 }
 
@@ -301,7 +327,12 @@ export class TumblingProcessingTimeWindows extends WindowAssigner<unknown, TimeW
   }
 }
 
-function slidingWindows(timestamp: number, size: number, slide: number, offset: number): TimeWindow[] {
+function slidingWindows(
+  timestamp: number,
+  size: number,
+  slide: number,
+  offset: number,
+): TimeWindow[] {
   const windows: TimeWindow[] = [];
   const lastStart = TimeWindow.getWindowStartWithOffset(timestamp, offset, slide);
   for (let start = lastStart; start > timestamp - size; start -= slide) {
@@ -350,8 +381,16 @@ export class SlidingProcessingTimeWindows extends WindowAssigner<unknown, TimeWi
     checkSizeAndOffset('SlidingProcessingTimeWindows', size, offset, slide);
   }
   /** Windows of `size` every `slide`, aligned to the epoch plus `offset`. */
-  static of(size: Duration, slide: Duration, offset?: Duration | number): SlidingProcessingTimeWindows {
-    return new SlidingProcessingTimeWindows(size.toMillis(), slide.toMillis(), offsetMillis(offset));
+  static of(
+    size: Duration,
+    slide: Duration,
+    offset?: Duration | number,
+  ): SlidingProcessingTimeWindows {
+    return new SlidingProcessingTimeWindows(
+      size.toMillis(),
+      slide.toMillis(),
+      offsetMillis(offset),
+    );
   }
   assignWindows(_e: unknown, _ts: number | undefined, ctx: WindowAssignerContext): TimeWindow[] {
     return slidingWindows(ctx.getCurrentProcessingTime(), this.size, this.slide, this.offset);
@@ -382,16 +421,22 @@ export class EventTimeSessionWindows<T = unknown> extends MergingWindowAssigner<
     return new EventTimeSessionWindows(() => ms);
   }
   /** Sessions whose gap is computed from each element. */
-  static withDynamicGap<T>(extractor: SessionWindowTimeGapExtractor<T>): EventTimeSessionWindows<T> {
+  static withDynamicGap<T>(
+    extractor: SessionWindowTimeGapExtractor<T>,
+  ): EventTimeSessionWindows<T> {
     return new EventTimeSessionWindows(extractor);
   }
   assignWindows(element: T, timestamp: number | undefined): TimeWindow[] {
     if (timestamp === undefined) throw noTimestamp('EventTimeSessionWindows');
     const gap = this.gapOf(element);
-    if (!(gap > 0)) throw new RangeError(`EventTimeSessionWindows: the session gap must be positive; got ${gap}`);
+    if (!(gap > 0))
+      throw new RangeError(`EventTimeSessionWindows: the session gap must be positive; got ${gap}`);
     return [new TimeWindow(timestamp, timestamp + gap)];
   }
-  mergeWindows(windows: readonly TimeWindow[], callback: (m: TimeWindow[], r: TimeWindow) => void): void {
+  mergeWindows(
+    windows: readonly TimeWindow[],
+    callback: (m: TimeWindow[], r: TimeWindow) => void,
+  ): void {
     TimeWindow.mergeWindows(windows, callback);
   }
   getDefaultTrigger(): Trigger<T, TimeWindow> {
@@ -406,7 +451,10 @@ export class EventTimeSessionWindows<T = unknown> extends MergingWindowAssigner<
 }
 
 /** Session windows of processing time. */
-export class ProcessingTimeSessionWindows<T = unknown> extends MergingWindowAssigner<T, TimeWindow> {
+export class ProcessingTimeSessionWindows<T = unknown> extends MergingWindowAssigner<
+  T,
+  TimeWindow
+> {
   private constructor(private readonly gapOf: SessionWindowTimeGapExtractor<T>) {
     super();
   }
@@ -417,16 +465,24 @@ export class ProcessingTimeSessionWindows<T = unknown> extends MergingWindowAssi
     return new ProcessingTimeSessionWindows(() => ms);
   }
   /** Sessions whose gap is computed from each element. */
-  static withDynamicGap<T>(extractor: SessionWindowTimeGapExtractor<T>): ProcessingTimeSessionWindows<T> {
+  static withDynamicGap<T>(
+    extractor: SessionWindowTimeGapExtractor<T>,
+  ): ProcessingTimeSessionWindows<T> {
     return new ProcessingTimeSessionWindows(extractor);
   }
   assignWindows(element: T, _ts: number | undefined, ctx: WindowAssignerContext): TimeWindow[] {
     const now = ctx.getCurrentProcessingTime();
     const gap = this.gapOf(element);
-    if (!(gap > 0)) throw new RangeError(`ProcessingTimeSessionWindows: the session gap must be positive; got ${gap}`);
+    if (!(gap > 0))
+      throw new RangeError(
+        `ProcessingTimeSessionWindows: the session gap must be positive; got ${gap}`,
+      );
     return [new TimeWindow(now, now + gap)];
   }
-  mergeWindows(windows: readonly TimeWindow[], callback: (m: TimeWindow[], r: TimeWindow) => void): void {
+  mergeWindows(
+    windows: readonly TimeWindow[],
+    callback: (m: TimeWindow[], r: TimeWindow) => void,
+  ): void {
     TimeWindow.mergeWindows(windows, callback);
   }
   getDefaultTrigger(): Trigger<T, TimeWindow> {

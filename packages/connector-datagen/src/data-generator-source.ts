@@ -35,7 +35,11 @@ export interface DataGeneratorOptions {
  * const source = new DataGeneratorSource((i) => ({ userId: `user-${i % 1000}`, amount: i % 100 }), 1_000_000);
  * ```
  */
-export class DataGeneratorSource<T> implements Source<T, NumberSequenceSplit, NumberSequenceSplit[]> {
+export class DataGeneratorSource<T> implements Source<
+  T,
+  NumberSequenceSplit,
+  NumberSequenceSplit[]
+> {
   private readonly count: number;
 
   constructor(
@@ -43,25 +47,38 @@ export class DataGeneratorSource<T> implements Source<T, NumberSequenceSplit, Nu
     count: number,
     private readonly options: DataGeneratorOptions = {},
   ) {
-    if (typeof generator !== 'function') throw new TypeError('DataGeneratorSource needs a generator function');
-    if (!(count >= 0)) throw new RangeError(`DataGeneratorSource: count must be >= 0; got ${count}`);
+    if (typeof generator !== 'function')
+      throw new TypeError('DataGeneratorSource needs a generator function');
+    if (!(count >= 0))
+      throw new RangeError(`DataGeneratorSource: count must be >= 0; got ${count}`);
     if (options.recordsPerSecond !== undefined && !(options.recordsPerSecond > 0)) {
-      throw new RangeError(`DataGeneratorSource: recordsPerSecond must be positive; got ${options.recordsPerSecond}`);
+      throw new RangeError(
+        `DataGeneratorSource: recordsPerSecond must be positive; got ${options.recordsPerSecond}`,
+      );
     }
     this.count = count === Infinity ? Number.MAX_SAFE_INTEGER : Math.floor(count);
   }
 
   getBoundedness(): Boundedness {
-    return this.count === Number.MAX_SAFE_INTEGER ? Boundedness.CONTINUOUS_UNBOUNDED : Boundedness.BOUNDED;
+    return this.count === Number.MAX_SAFE_INTEGER
+      ? Boundedness.CONTINUOUS_UNBOUNDED
+      : Boundedness.BOUNDED;
   }
 
   createReader(context: SourceReaderContext): SourceReader<T, NumberSequenceSplit> {
     const rate = this.options.recordsPerSecond;
     const perSubtask = rate === undefined ? undefined : rate / context.getParallelism();
-    return new DataGeneratorReader(this.generator, this.options.batchSize ?? 1024, perSubtask, context);
+    return new DataGeneratorReader(
+      this.generator,
+      this.options.batchSize ?? 1024,
+      perSubtask,
+      context,
+    );
   }
 
-  createEnumerator(context: SplitEnumeratorContext<NumberSequenceSplit>): SplitEnumerator<NumberSequenceSplit, NumberSequenceSplit[]> {
+  createEnumerator(
+    context: SplitEnumeratorContext<NumberSequenceSplit>,
+  ): SplitEnumerator<NumberSequenceSplit, NumberSequenceSplit[]> {
     const p = context.currentParallelism();
     const splits: NumberSequenceSplit[] = [];
     for (let i = 0; i < p; i++) {
@@ -124,13 +141,20 @@ class DataGeneratorReader<T> implements SourceReader<T, NumberSequenceSplit> {
 
   pollNext(output: ReaderOutput<T>): InputStatus {
     const split = this.splits[0];
-    if (split === undefined) return this.noMoreSplits ? InputStatus.END_OF_INPUT : InputStatus.NOTHING_AVAILABLE;
+    if (split === undefined)
+      return this.noMoreSplits ? InputStatus.END_OF_INPUT : InputStatus.NOTHING_AVAILABLE;
     let n = Math.min(this.batchSize, split.end - split.next);
     if (this.recordsPerSecond !== undefined) {
       const elapsed = this.context.currentProcessingTime() - this.startTime;
       const allowed = Math.floor((elapsed / 1000) * this.recordsPerSecond) + 1 - this.emitted;
       if (allowed <= 0) {
-        const wait = Math.max(1, Math.ceil(((this.emitted - (elapsed / 1000) * this.recordsPerSecond) / this.recordsPerSecond) * 1000));
+        const wait = Math.max(
+          1,
+          Math.ceil(
+            ((this.emitted - (elapsed / 1000) * this.recordsPerSecond) / this.recordsPerSecond) *
+              1000,
+          ),
+        );
         this.waiting = new Promise((resolve) => setTimeout(resolve, wait));
         return InputStatus.NOTHING_AVAILABLE;
       }

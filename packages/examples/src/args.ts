@@ -2,10 +2,17 @@ import { parseArgs } from 'node:util';
 
 /** Reads `--name value` options of an example job; unknown options are an error that lists the known ones. */
 export function jobArgs<T extends Record<string, string | number>>(defaults: T): T {
-  const options = Object.fromEntries(Object.keys(defaults).map((k) => [k, { type: 'string' as const }]));
+  const options = Object.fromEntries(
+    Object.keys(defaults).map((k) => [k, { type: 'string' as const }]),
+  );
   let values: Record<string, string | boolean | undefined>;
   try {
-    values = parseArgs({ args: process.argv.slice(2), options, strict: true, allowPositionals: false }).values as Record<string, string | undefined>;
+    values = parseArgs({
+      args: process.argv.slice(2),
+      options,
+      strict: true,
+      allowPositionals: false,
+    }).values as Record<string, string | undefined>;
   } catch (e) {
     const known = Object.entries(defaults)
       .map(([k, v]) => `--${k} (default ${v})`)

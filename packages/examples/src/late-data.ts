@@ -7,7 +7,13 @@
  */
 import '@nimble/runtime/local';
 import type { WatermarkGenerator, WatermarkOutput } from '@nimble/api';
-import { OutputTag, StreamExecutionEnvironment, Time, TumblingEventTimeWindows, WatermarkStrategy } from '@nimble/api';
+import {
+  OutputTag,
+  StreamExecutionEnvironment,
+  Time,
+  TumblingEventTimeWindows,
+  WatermarkStrategy,
+} from '@nimble/api';
 
 /** [user, amount, event time ms] */
 export type Spend = [user: string, amount: number, eventTimeMs: number];
@@ -46,7 +52,9 @@ export const lateTag = new OutputTag<Spend>('late-purchases');
 export function buildLateDataJob(env: StreamExecutionEnvironment) {
   const windowed = env
     .fromCollection(LATE_DATA_EVENTS)
-    .assignTimestampsAndWatermarks(WatermarkStrategy.forGenerator(punctuatedWatermarks).withTimestampAssigner((e) => e[2]))
+    .assignTimestampsAndWatermarks(
+      WatermarkStrategy.forGenerator(punctuatedWatermarks).withTimestampAssigner((e) => e[2]),
+    )
     .keyBy((e) => e[0])
     .window(TumblingEventTimeWindows.of(Time.minutes(5)))
     .allowedLateness(Time.seconds(30))

@@ -6,7 +6,13 @@
  *   pnpm --filter @nimble/examples session-tracker -- --users 200 --events 200000
  */
 import '@nimble/runtime/local';
-import type { Collector, KeyedOnTimerContext, KeyedProcessContext, RuntimeContext, ValueState } from '@nimble/api';
+import type {
+  Collector,
+  KeyedOnTimerContext,
+  KeyedProcessContext,
+  RuntimeContext,
+  ValueState,
+} from '@nimble/api';
 import {
   Duration,
   KeyedProcessFunction,
@@ -46,12 +52,22 @@ export class UserSessionTracker extends KeyedProcessFunction<string, Purchase, S
       .setUpdateType(StateTtlConfig.UpdateType.OnCreateAndWrite)
       .setStateVisibility(StateTtlConfig.StateVisibility.NeverReturnExpired)
       .build();
-    this.sessionStartTs = ctx.getState(new ValueStateDescriptor<number>('session_start_ts').enableTimeToLive(ttl));
-    this.eventCount = ctx.getState(new ValueStateDescriptor<number>('event_count').enableTimeToLive(ttl));
-    this.lastEventTs = ctx.getState(new ValueStateDescriptor<number>('last_event_ts').enableTimeToLive(ttl));
+    this.sessionStartTs = ctx.getState(
+      new ValueStateDescriptor<number>('session_start_ts').enableTimeToLive(ttl),
+    );
+    this.eventCount = ctx.getState(
+      new ValueStateDescriptor<number>('event_count').enableTimeToLive(ttl),
+    );
+    this.lastEventTs = ctx.getState(
+      new ValueStateDescriptor<number>('last_event_ts').enableTimeToLive(ttl),
+    );
   }
 
-  processElement(event: Purchase, ctx: KeyedProcessContext<string>, out: Collector<SessionFeature>): void {
+  processElement(
+    event: Purchase,
+    ctx: KeyedProcessContext<string>,
+    out: Collector<SessionFeature>,
+  ): void {
     const eventTs = event.event_time_ms;
     const currentStart = this.sessionStartTs.value();
     const currentCount = this.eventCount.value() ?? 0;
@@ -74,10 +90,16 @@ export class UserSessionTracker extends KeyedProcessFunction<string, Purchase, S
     }
     this.lastEventTs.update(Math.max(eventTs, lastTs ?? eventTs));
     // Emit the session after `timeoutMs` of silence (processing time).
-    ctx.timerService().registerProcessingTimeTimer(ctx.timerService().currentProcessingTime() + this.timeoutMs);
+    ctx
+      .timerService()
+      .registerProcessingTimeTimer(ctx.timerService().currentProcessingTime() + this.timeoutMs);
   }
 
-  override onTimer(_timestamp: number, ctx: KeyedOnTimerContext<string>, out: Collector<SessionFeature>): void {
+  override onTimer(
+    _timestamp: number,
+    ctx: KeyedOnTimerContext<string>,
+    out: Collector<SessionFeature>,
+  ): void {
     const start = this.sessionStartTs.value();
     const count = this.eventCount.value() ?? 0;
     const last = this.lastEventTs.value();
@@ -99,7 +121,14 @@ export class UserSessionTracker extends KeyedProcessFunction<string, Purchase, S
 
 // Run only as a job module, not when a test imports the function above.
 if (process.env['NIMBLE_EXAMPLE_IMPORT'] !== '1') {
-  const args = jobArgs({ users: 200, events: 200_000, rate: 0, parallelism: 2, backend: 'hashmap', 'timeout-ms': 30 * 60 * 1000 });
+  const args = jobArgs({
+    users: 200,
+    events: 200_000,
+    rate: 0,
+    parallelism: 2,
+    backend: 'hashmap',
+    'timeout-ms': 30 * 60 * 1000,
+  });
   const env = StreamExecutionEnvironment.getExecutionEnvironment();
   env.setParallelism(args.parallelism);
   env.setStateBackend(args.backend === 'level' ? 'level' : 'hashmap');

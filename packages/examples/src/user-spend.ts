@@ -7,7 +7,13 @@
  * Events are generated (no Kafka needed); the stream is bounded by --events (Infinity runs forever).
  */
 import '@nimble/runtime/local';
-import { Duration, StreamExecutionEnvironment, Time, TumblingEventTimeWindows, WatermarkStrategy } from '@nimble/api';
+import {
+  Duration,
+  StreamExecutionEnvironment,
+  Time,
+  TumblingEventTimeWindows,
+  WatermarkStrategy,
+} from '@nimble/api';
 import { DataGeneratorSource } from '@nimble/connector-datagen';
 import { jobArgs } from './args.js';
 import type { Purchase } from './purchases.js';
@@ -32,9 +38,9 @@ const source = new DataGeneratorSource<Purchase>((i) => purchaseAt(i, streamOpti
 });
 
 // Watermark strategy: allow 5 seconds of out-of-order events.
-const watermarks = WatermarkStrategy.forBoundedOutOfOrderness<Purchase>(Duration.ofSeconds(5)).withTimestampAssigner(
-  (event) => event.event_time_ms,
-);
+const watermarks = WatermarkStrategy.forBoundedOutOfOrderness<Purchase>(
+  Duration.ofSeconds(5),
+).withTimestampAssigner((event) => event.event_time_ms);
 
 const purchases = env.fromSource(source, watermarks, 'Purchases').uid('purchases');
 

@@ -9,7 +9,12 @@ export interface ConfigOption<T> {
   parse(value: ConfigValue): T;
 }
 
-function intOption(key: string, defaultValue: number, min: number, description: string): ConfigOption<number> {
+function intOption(
+  key: string,
+  defaultValue: number,
+  min: number,
+  description: string,
+): ConfigOption<number> {
   return {
     key,
     defaultValue,
@@ -22,22 +27,37 @@ function intOption(key: string, defaultValue: number, min: number, description: 
   };
 }
 
-const UNITS: Record<string, number> = { ms: 1, milli: 1, millis: 1, s: 1000, sec: 1000, secs: 1000, min: 60_000, h: 3_600_000 };
+const UNITS: Record<string, number> = {
+  ms: 1,
+  milli: 1,
+  millis: 1,
+  s: 1000,
+  sec: 1000,
+  secs: 1000,
+  min: 60_000,
+  h: 3_600_000,
+};
 
-function durationOption(key: string, defaultValue: number, description: string): ConfigOption<number> {
+function durationOption(
+  key: string,
+  defaultValue: number,
+  description: string,
+): ConfigOption<number> {
   return {
     key,
     defaultValue,
     description,
     parse(value) {
       if (typeof value === 'number') {
-        if (value < 0 || !Number.isFinite(value)) throw new Error('must be a non-negative duration');
+        if (value < 0 || !Number.isFinite(value))
+          throw new Error('must be a non-negative duration');
         return value;
       }
       const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(String(value));
       const unit = m?.[2]?.toLowerCase() || 'ms';
       const factor = UNITS[unit];
-      if (!m || factor === undefined) throw new Error('must be a duration such as 100, "100 ms", "5 s" or "1 min"');
+      if (!m || factor === undefined)
+        throw new Error('must be a duration such as 100, "100 ms", "5 s" or "1 min"');
       return Number(m[1]) * factor;
     },
   };
@@ -59,7 +79,12 @@ function sizeOption(key: string, defaultValue: number, description: string): Con
   };
 }
 
-function enumOption<T extends string>(key: string, values: readonly T[], defaultValue: T, description: string): ConfigOption<T> {
+function enumOption<T extends string>(
+  key: string,
+  values: readonly T[],
+  defaultValue: T,
+  description: string,
+): ConfigOption<T> {
   return {
     key,
     defaultValue,
@@ -72,7 +97,11 @@ function enumOption<T extends string>(key: string, values: readonly T[], default
   };
 }
 
-function boolOption(key: string, defaultValue: boolean, description: string): ConfigOption<boolean> {
+function boolOption(
+  key: string,
+  defaultValue: boolean,
+  description: string,
+): ConfigOption<boolean> {
   return {
     key,
     defaultValue,
@@ -87,32 +116,62 @@ function boolOption(key: string, defaultValue: boolean, description: string): Co
   };
 }
 
-function stringOption(key: string, defaultValue: string, description: string): ConfigOption<string> {
+function stringOption(
+  key: string,
+  defaultValue: string,
+  description: string,
+): ConfigOption<string> {
   return { key, defaultValue, description, parse: (value) => String(value) };
 }
 
 /** The options a job's execution reads, with Flink's keys. */
 export const ExecutionOptions = {
   parallelism: intOption('parallelism.default', 1, 1, 'Default parallelism of operators.'),
-  maxParallelism: intOption('pipeline.max-parallelism', 128, 1, 'Number of key groups; upper bound of keyed parallelism.'),
+  maxParallelism: intOption(
+    'pipeline.max-parallelism',
+    128,
+    1,
+    'Number of key groups; upper bound of keyed parallelism.',
+  ),
   jobName: stringOption('pipeline.name', 'Nimble Streaming Job', 'The job name.'),
-  operatorChaining: boolOption('pipeline.operator-chaining', true, 'Whether forward-connected operators of equal parallelism are chained.'),
-  autoWatermarkInterval: durationOption('pipeline.auto-watermark-interval', 200, 'How often sources emit periodic watermarks (ms).'),
+  operatorChaining: boolOption(
+    'pipeline.operator-chaining',
+    true,
+    'Whether forward-connected operators of equal parallelism are chained.',
+  ),
+  autoWatermarkInterval: durationOption(
+    'pipeline.auto-watermark-interval',
+    200,
+    'How often sources emit periodic watermarks (ms).',
+  ),
   bufferTimeout: durationOption(
     'execution.buffer-timeout',
     5,
     'Longest time a record waits in a network buffer before it is sent (ms); 0 sends after every batch. ' +
       'Flink defaults to 100 ms; Nimble to 5 ms because freshness matters more for feature pipelines.',
   ),
-  segmentSize: sizeOption('taskmanager.memory.segment-size', 32 * 1024, 'Size of a network buffer.'),
+  segmentSize: sizeOption(
+    'taskmanager.memory.segment-size',
+    32 * 1024,
+    'Size of a network buffer.',
+  ),
   buffersPerChannel: intOption(
     'taskmanager.network.memory.buffers-per-channel',
     4,
     1,
     'Buffers a producer may send ahead on each channel (the credit).',
   ),
-  stateBackend: enumOption('state.backend.type', ['hashmap', 'level'] as const, 'hashmap', 'Keyed state backend: hashmap (JS heap) or level (LevelDB on local disk).'),
-  tmpDirs: stringOption('io.tmp.dirs', '', 'Directory for local state (LevelDB); the OS temp directory when empty.'),
+  stateBackend: enumOption(
+    'state.backend.type',
+    ['hashmap', 'level'] as const,
+    'hashmap',
+    'Keyed state backend: hashmap (JS heap) or level (LevelDB on local disk).',
+  ),
+  tmpDirs: stringOption(
+    'io.tmp.dirs',
+    '',
+    'Directory for local state (LevelDB); the OS temp directory when empty.',
+  ),
 } as const;
 
 type Options = typeof ExecutionOptions;
@@ -120,7 +179,10 @@ type Options = typeof ExecutionOptions;
 export type ExecutionConfiguration = { readonly [K in keyof Options]: Options[K]['defaultValue'] };
 
 const byKey = new Map<string, [keyof Options, ConfigOption<unknown>]>(
-  Object.entries(ExecutionOptions).map(([name, option]) => [option.key, [name as keyof Options, option as ConfigOption<unknown>]]),
+  Object.entries(ExecutionOptions).map(([name, option]) => [
+    option.key,
+    [name as keyof Options, option as ConfigOption<unknown>],
+  ]),
 );
 
 /** Keys that other parts of Nimble (daemons, connectors) accept; an execution ignores them. */
@@ -135,7 +197,9 @@ export function registerForeignConfigKeys(keys: readonly string[]): void {
  * Parses a configuration with Flink's keys. An unknown key or a bad value is an error that names
  * the key, the value and what is expected.
  */
-export function parseExecutionConfiguration(entries: Readonly<Record<string, ConfigValue>>): ExecutionConfiguration {
+export function parseExecutionConfiguration(
+  entries: Readonly<Record<string, ConfigValue>>,
+): ExecutionConfiguration {
   const result: Record<string, unknown> = {};
   for (const [name, option] of Object.entries(ExecutionOptions)) result[name] = option.defaultValue;
   for (const [key, value] of Object.entries(entries)) {
@@ -149,7 +213,9 @@ export function parseExecutionConfiguration(entries: Readonly<Record<string, Con
     try {
       result[known[0]] = known[1].parse(value);
     } catch (e) {
-      throw new JobDefinitionError(`Bad value ${JSON.stringify(value)} for configuration key ${JSON.stringify(key)}: ${(e as Error).message}`);
+      throw new JobDefinitionError(
+        `Bad value ${JSON.stringify(value)} for configuration key ${JSON.stringify(key)}: ${(e as Error).message}`,
+      );
     }
   }
   return result as ExecutionConfiguration;

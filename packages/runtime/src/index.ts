@@ -2,9 +2,19 @@
 export { LocalExecutor } from './executor/local-executor.js';
 export type { LocalExecutorOptions } from './executor/local-executor.js';
 export { JobExecutionError } from './executor/job-coordinator.js';
-export { NimbleError, UserCodeError, IllegalStateError, JobDefinitionError, ensureError } from './errors.js';
+export {
+  NimbleError,
+  UserCodeError,
+  IllegalStateError,
+  JobDefinitionError,
+  ensureError,
+} from './errors.js';
 export type { FailureDomain } from './errors.js';
-export { ExecutionOptions, parseExecutionConfiguration, registerForeignConfigKeys } from './config.js';
+export {
+  ExecutionOptions,
+  parseExecutionConfiguration,
+  registerForeignConfigKeys,
+} from './config.js';
 export type { ConfigOption, ExecutionConfiguration } from './config.js';
 export { buildJobGraph, describeJobGraph } from './graph/job-graph.js';
 export type { JobGraph, JobVertex, StreamNode, StreamEdge } from './graph/job-graph.js';
@@ -19,8 +29,16 @@ export {
   InvalidKeyError,
 } from './keys/index.js';
 export { createKeyedStateBackend } from './state/index.js';
-export type { KeyedStateBackend, KeyedStateBackendOptions, NamespacedState, StateBackendKind } from './state/index.js';
-export { ManualProcessingTimeService, SystemProcessingTimeService } from './timers/processing-time-service.js';
+export type {
+  KeyedStateBackend,
+  KeyedStateBackendOptions,
+  NamespacedState,
+  StateBackendKind,
+} from './state/index.js';
+export {
+  ManualProcessingTimeService,
+  SystemProcessingTimeService,
+} from './timers/processing-time-service.js';
 export type { ProcessingTimeService, ScheduledTimer } from './timers/processing-time-service.js';
 export { InternalTimerService } from './timers/internal-timer-service.js';
 export type { InternalTimer, Triggerable, KeyContext } from './timers/internal-timer-service.js';

@@ -8,6 +8,9 @@ import { LocalExecutor } from './executor/local-executor.js';
 
 if (installedPipelineExecutor() === undefined) {
   const entry = process.argv[1];
-  const jobModule = entry && !entry.includes('node_modules') && /\.(m?[jt]s|cjs|cts|mts)$/.test(entry) ? entry : undefined;
+  const jobModule =
+    entry && !entry.includes('node_modules') && /\.(m?[jt]s|cjs|cts|mts)$/.test(entry)
+      ? entry
+      : undefined;
   installPipelineExecutor(new LocalExecutor({ jobModule, threads: 'auto' }));
 }

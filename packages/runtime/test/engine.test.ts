@@ -1,4 +1,9 @@
-import type { Collector, KeyedOnTimerContext, KeyedProcessContext, ProcessContext } from '@nimble/api';
+import type {
+  Collector,
+  KeyedOnTimerContext,
+  KeyedProcessContext,
+  ProcessContext,
+} from '@nimble/api';
 import { KeyedProcessFunction, OutputTag, ProcessFunction, WatermarkStrategy } from '@nimble/api';
 import { describe, expect, it } from 'vitest';
 import { localEnv, sortedJson } from './support/local.js';
@@ -40,11 +45,19 @@ describe('stateless operators', () => {
     const env = localEnv({ 'parallelism.default': 3 });
     const a = env.fromElements(1, 2, 3);
     const b = env.fromElements(10, 20);
-    const unioned = await a.union(b).rebalance().map((x) => x + 1).executeAndCollect();
+    const unioned = await a
+      .union(b)
+      .rebalance()
+      .map((x) => x + 1)
+      .executeAndCollect();
     expect(unioned.sort((x, y) => x - y)).toEqual([2, 3, 4, 11, 21]);
 
     const env2 = localEnv({ 'parallelism.default': 3 });
-    const broadcast = await env2.fromElements('x', 'y').broadcast().map((s) => s.toUpperCase()).executeAndCollect();
+    const broadcast = await env2
+      .fromElements('x', 'y')
+      .broadcast()
+      .map((s) => s.toUpperCase())
+      .executeAndCollect();
     expect(broadcast.sort()).toEqual(['X', 'X', 'X', 'Y', 'Y', 'Y']);
   });
 
@@ -90,7 +103,10 @@ describe('keyed streams', () => {
       ['k', 3, 'third'],
       ['k', 9, 'fourth'],
     ];
-    const keyed = () => localEnv().fromCollection(input).keyBy((r) => r[0]);
+    const keyed = () =>
+      localEnv()
+        .fromCollection(input)
+        .keyBy((r) => r[0]);
     expect(await keyed().sum(1).executeAndCollect()).toEqual([
       ['k', 5, 'first'],
       ['k', 8, 'first'],
@@ -157,7 +173,9 @@ describe('process functions, timers and side outputs', () => {
     const env = localEnv();
     const out = await env
       .fromCollection(events)
-      .assignTimestampsAndWatermarks(WatermarkStrategy.forMonotonousTimestamps<Event>().withTimestampAssigner((e) => e.ts))
+      .assignTimestampsAndWatermarks(
+        WatermarkStrategy.forMonotonousTimestamps<Event>().withTimestampAssigner((e) => e.ts),
+      )
       .keyBy((e) => e.user)
       .process(
         new (class extends KeyedProcessFunction<string, Event, string> {
@@ -168,7 +186,11 @@ describe('process functions, timers and side outputs', () => {
             ctx.timerService().registerEventTimeTimer(e.ts + 500);
             if (e.amount === 6) ctx.timerService().deleteEventTimeTimer(e.ts + 500);
           }
-          override onTimer(ts: number, ctx: KeyedOnTimerContext<string>, out: Collector<string>): void {
+          override onTimer(
+            ts: number,
+            ctx: KeyedOnTimerContext<string>,
+            out: Collector<string>,
+          ): void {
             out.collect(`${ctx.getCurrentKey()}@${ts}`);
           }
         })(),
@@ -176,7 +198,16 @@ describe('process functions, timers and side outputs', () => {
       .executeAndCollect();
     // With parallelism 1 the end-of-input watermark fires the remaining timers in time order;
     // timers at the same time fire in registration order.
-    expect(out).toEqual(['a@1500', 'b@2500', 'a@3500', 'c@4500', 'b@5500', 'a@10000', 'b@10000', 'c@10000']);
+    expect(out).toEqual([
+      'a@1500',
+      'b@2500',
+      'a@3500',
+      'c@4500',
+      'b@5500',
+      'a@10000',
+      'b@10000',
+      'c@10000',
+    ]);
   });
 });
 
@@ -185,17 +216,25 @@ describe('bad input and user errors', () => {
     const env = localEnv();
     const job = env
       .fromElements({ id: 1 })
-      .keyBy(((e: { id: number }) => ({ nested: e.id })) as unknown as (e: { id: number }) => string)
+      .keyBy(((e: { id: number }) => ({ nested: e.id })) as unknown as (e: {
+        id: number;
+      }) => string)
       .reduce((a) => a)
       .executeAndCollect();
-    await expect(job).rejects.toThrow(/keyBy\(\) before Keyed Reduce \(1\/1\): the key selector returned an object/);
+    await expect(job).rejects.toThrow(
+      /keyBy\(\) before Keyed Reduce \(1\/1\): the key selector returned an object/,
+    );
   });
 
   it('a key selector returning undefined fails naming the operator', async () => {
     const env = localEnv();
     const job = env
       .fromElements({ id: 1 })
-      .keyBy(((e: { id: number; missing?: string }) => e.missing) as unknown as (e: { id: number }) => string)
+      .keyBy(
+        ((e: { id: number; missing?: string }) => e.missing) as unknown as (e: {
+          id: number;
+        }) => string,
+      )
       .reduce((a) => a)
       .executeAndCollect();
     await expect(job).rejects.toThrow(/Keyed Reduce \(1\/1\): the key selector returned undefined/);
@@ -207,19 +246,28 @@ describe('bad input and user errors', () => {
       return x;
     }
     const env = localEnv({ 'parallelism.default': 2 });
-    const job = env.fromElements(1, 2, 3).rebalance().map(parseAmount).name('Parse amount').executeAndCollect();
+    const job = env
+      .fromElements(1, 2, 3)
+      .rebalance()
+      .map(parseAmount)
+      .name('Parse amount')
+      .executeAndCollect();
     const error = await job.then(
       () => undefined,
       (e: unknown) => e as Error,
     );
     expect(error).toBeInstanceOf(Error);
-    expect(error!.message).toMatch(/Parse amount \([12]\/2\): user function threw RangeError: amount out of range/);
+    expect(error!.message).toMatch(
+      /Parse amount \([12]\/2\): user function threw RangeError: amount out of range/,
+    );
     expect(error!.stack).toContain('parseAmount');
   });
 
   it('an unknown configuration key is refused with its name', async () => {
     const env = localEnv({ 'state.backend.typo': 'level' });
-    await expect(env.fromElements(1).executeAndCollect()).rejects.toThrow(/Unknown configuration key "state.backend.typo"/);
+    await expect(env.fromElements(1).executeAndCollect()).rejects.toThrow(
+      /Unknown configuration key "state.backend.typo"/,
+    );
   });
 
   it('a bad configuration value is refused naming the key', async () => {
@@ -232,7 +280,11 @@ describe('bad input and user errors', () => {
   it('keyed parallelism above max parallelism is refused with a message', async () => {
     const env = localEnv({ 'parallelism.default': 8, 'pipeline.max-parallelism': 4 });
     await expect(
-      env.fromElements(1).keyBy((x) => x).reduce((a) => a).executeAndCollect(),
+      env
+        .fromElements(1)
+        .keyBy((x) => x)
+        .reduce((a) => a)
+        .executeAndCollect(),
     ).rejects.toThrow(/parallelism 8 must be an integer in \[1, maxParallelism=4\]/);
   });
 });
@@ -246,6 +298,8 @@ describe('records that cannot cross the network', () => {
       .rebalance()
       .map((r) => r.x)
       .executeAndCollect();
-    await expect(job).rejects.toThrow(/Map \([12]\/2\): a record cannot be sent to the next operator: .*could not be cloned/);
+    await expect(job).rejects.toThrow(
+      /Map \([12]\/2\): a record cannot be sent to the next operator: .*could not be cloned/,
+    );
   });
 });

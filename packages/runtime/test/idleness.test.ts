@@ -1,5 +1,12 @@
 import type { ReaderOutput, Sink, Source, SourceReader, SourceSplit } from '@nimble/api';
-import { Boundedness, Duration, InputStatus, Time, TumblingEventTimeWindows, WatermarkStrategy } from '@nimble/api';
+import {
+  Boundedness,
+  Duration,
+  InputStatus,
+  Time,
+  TumblingEventTimeWindows,
+  WatermarkStrategy,
+} from '@nimble/api';
 import { describe, expect, it } from 'vitest';
 import { localEnv } from './support/local.js';
 
@@ -36,7 +43,9 @@ function quietSource(elements: E[], silenceMs: number): Source<E> {
             emitted = true;
             silentUntil = Date.now() + silenceMs;
           }
-          return Date.now() >= silentUntil ? InputStatus.END_OF_INPUT : InputStatus.NOTHING_AVAILABLE;
+          return Date.now() >= silentUntil
+            ? InputStatus.END_OF_INPUT
+            : InputStatus.NOTHING_AVAILABLE;
         },
         isAvailable: () => new Promise((r) => setTimeout(r, Math.max(1, silentUntil - Date.now()))),
         addSplits() {
@@ -52,10 +61,25 @@ function quietSource(elements: E[], silenceMs: number): Source<E> {
   };
 }
 
-async function firstWindowDelay(idleness: boolean): Promise<{ delayMs: number; results: string[] }> {
+async function firstWindowDelay(
+  idleness: boolean,
+): Promise<{ delayMs: number; results: string[] }> {
   const env = localEnv({ 'pipeline.auto-watermark-interval': 50 });
-  const base = WatermarkStrategy.forBoundedOutOfOrderness<E>(Duration.ofMillis(0)).withTimestampAssigner((e) => e[1]);
-  const busy = env.fromSource(quietSource([['a', 1000], ['a', 5000], ['a', 15_000]], 0), base, 'busy');
+  const base = WatermarkStrategy.forBoundedOutOfOrderness<E>(
+    Duration.ofMillis(0),
+  ).withTimestampAssigner((e) => e[1]);
+  const busy = env.fromSource(
+    quietSource(
+      [
+        ['a', 1000],
+        ['a', 5000],
+        ['a', 15_000],
+      ],
+      0,
+    ),
+    base,
+    'busy',
+  );
   const quietStrategy = idleness ? base.withIdleness(Duration.ofMillis(200)) : base;
   const quiet = env.fromSource(quietSource([['q', 500]], 2500), quietStrategy, 'quiet');
   const arrivals: { at: number; value: string }[] = [];
@@ -76,7 +100,10 @@ async function firstWindowDelay(idleness: boolean): Promise<{ delayMs: number; r
     .sinkTo(sink);
   await env.execute('idleness');
   const first = arrivals.find((a) => a.value === 'a:6000');
-  return { delayMs: (first?.at ?? Infinity) - started, results: arrivals.map((a) => a.value).sort() };
+  return {
+    delayMs: (first?.at ?? Infinity) - started,
+    results: arrivals.map((a) => a.value).sort(),
+  };
 }
 
 describe('idle inputs (withIdleness)', () => {

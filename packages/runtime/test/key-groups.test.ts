@@ -69,10 +69,14 @@ describe('key-group ranges (Flink formulas)', () => {
   });
 
   it('rejects keys that are not strings, numbers, bigints, booleans or arrays of them', () => {
-    expect(() => checkKey({ a: 1 }, 'Op (1/1)')).toThrow(/Op \(1\/1\): the key selector returned an object \(Object\)/);
+    expect(() => checkKey({ a: 1 }, 'Op (1/1)')).toThrow(
+      /Op \(1\/1\): the key selector returned an object \(Object\)/,
+    );
     expect(() => checkKey(undefined, 'Op (1/1)')).toThrow(/returned undefined/);
     expect(() => checkKey(Number.NaN, 'Op (1/1)')).toThrow(/returned the number NaN/);
-    expect(() => checkKey(['a', null], 'Op (1/1)')).toThrow(/an array with an element that is not a key/);
+    expect(() => checkKey(['a', null], 'Op (1/1)')).toThrow(
+      /an array with an element that is not a key/,
+    );
     expect(checkKey(['a', 1, 2n, true], 'Op (1/1)')).toEqual(['a', 1, 2n, true]);
   });
 });

@@ -45,7 +45,11 @@ export function decodeElements(buffer: Uint8Array, handler: ElementHandler): num
     const kind = a[i] as number;
     if (kind >= ElementKind.KEYED_RECORD_BASE) {
       records++;
-      handler.record(a[i + 2], a[i + 1] as number | undefined, kind - ElementKind.KEYED_RECORD_BASE);
+      handler.record(
+        a[i + 2],
+        a[i + 1] as number | undefined,
+        kind - ElementKind.KEYED_RECORD_BASE,
+      );
       continue;
     }
     switch (kind) {

@@ -64,8 +64,12 @@ export class PortMultiplexer {
       send(buffer) {
         // Transfer the backing store when the view covers it all, else copy the view first.
         const owned =
-          buffer.byteOffset === 0 && buffer.byteLength === buffer.buffer.byteLength ? buffer : buffer.slice();
-        port.postMessage({ c: id, b: owned } satisfies ChannelMessage, [owned.buffer as ArrayBuffer]);
+          buffer.byteOffset === 0 && buffer.byteLength === buffer.buffer.byteLength
+            ? buffer
+            : buffer.slice();
+        port.postMessage({ c: id, b: owned } satisfies ChannelMessage, [
+          owned.buffer as ArrayBuffer,
+        ]);
       },
       onCredit: () => {},
     };

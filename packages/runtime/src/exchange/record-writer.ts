@@ -81,7 +81,10 @@ export class RecordWriter {
       this.rescaleCount = 1;
     } else {
       this.rescaleStart = Math.floor((producerIndex * n) / producerParallelism);
-      this.rescaleCount = Math.max(1, Math.floor(((producerIndex + 1) * n) / producerParallelism) - this.rescaleStart);
+      this.rescaleCount = Math.max(
+        1,
+        Math.floor(((producerIndex + 1) * n) / producerParallelism) - this.rescaleStart,
+      );
     }
   }
 

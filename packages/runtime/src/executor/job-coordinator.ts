@@ -15,7 +15,11 @@ export interface SlotGateway {
 export class JobExecutionError extends NimbleError {
   override name = 'JobExecutionError';
   constructor(jobName: string, cause: Error) {
-    super(`Job ${JSON.stringify(jobName)} failed: ${cause.message}`, cause instanceof NimbleError ? cause.domain : 'user', { cause });
+    super(
+      `Job ${JSON.stringify(jobName)} failed: ${cause.message}`,
+      cause instanceof NimbleError ? cause.domain : 'user',
+      { cause },
+    );
     if (cause.stack) this.stack = `${this.name}: ${this.message}\nCaused by: ${cause.stack}`;
   }
 }
@@ -70,7 +74,8 @@ export class JobCoordinator implements TaskEvents {
     const out = new Map<string, unknown[]>();
     for (const [id, bySubtask] of this.collected) {
       const all: unknown[] = [];
-      for (const subtask of [...bySubtask.keys()].sort((a, b) => a - b)) all.push(...bySubtask.get(subtask)!);
+      for (const subtask of [...bySubtask.keys()].sort((a, b) => a - b))
+        all.push(...bySubtask.get(subtask)!);
       out.set(id, all);
     }
     return out;

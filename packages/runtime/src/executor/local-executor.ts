@@ -60,13 +60,23 @@ export class LocalExecutor implements PipelineExecutor {
     const started = Date.now();
     const useThreads =
       this.options.threads === true ||
-      (this.options.threads !== false && this.options.jobModule !== undefined && graph.slotsRequired > 1);
+      (this.options.threads !== false &&
+        this.options.jobModule !== undefined &&
+        graph.slotsRequired > 1);
     try {
       if (useThreads) {
         if (!this.options.jobModule) {
-          throw new Error('LocalExecutor: threads need the job module (jobModule) to load the job in each worker');
+          throw new Error(
+            'LocalExecutor: threads need the job module (jobModule) to load the job in each worker',
+          );
         }
-        await this.runOnWorkers(pipeline, graph, coordinator, localStateDir, resolve(this.options.jobModule));
+        await this.runOnWorkers(
+          pipeline,
+          graph,
+          coordinator,
+          localStateDir,
+          resolve(this.options.jobModule),
+        );
       } else {
         await this.runInThread(graph, config, coordinator, localStateDir);
       }
@@ -95,7 +105,8 @@ export class LocalExecutor implements PipelineExecutor {
       slot: 0,
       allSlots: true,
       ports: new Map(),
-      processingTimeService: this.options.processingTimeService ?? new SystemProcessingTimeService(),
+      processingTimeService:
+        this.options.processingTimeService ?? new SystemProcessingTimeService(),
       localStateDir,
       events: coordinator,
     });
@@ -185,7 +196,8 @@ export class LocalExecutor implements PipelineExecutor {
             coordinator.fail(e);
           });
           worker.on('exit', (code) => {
-            if (code !== 0) coordinator.fail(new Error(`Slot ${slot}'s worker thread exited with code ${code}`));
+            if (code !== 0)
+              coordinator.fail(new Error(`Slot ${slot}'s worker thread exited with code ${code}`));
           });
         }),
       );
@@ -194,7 +206,8 @@ export class LocalExecutor implements PipelineExecutor {
     try {
       await Promise.all(deployed);
       coordinator.gateway = {
-        assignSplits: (v, s, splits) => send(s, { type: 'splits', vertexId: v, subtask: s, splits }),
+        assignSplits: (v, s, splits) =>
+          send(s, { type: 'splits', vertexId: v, subtask: s, splits }),
         noMoreSplits: (v, s) => send(s, { type: 'noMoreSplits', vertexId: v, subtask: s }),
         cancelAll: () => workers.forEach((_, i) => send(i, { type: 'cancel' })),
       };
@@ -214,7 +227,10 @@ function workerExecArgv(): string[] {
   const argv = process.execArgv;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
-    if ((a === '--import' || a === '--require' || a === '--loader') && argv[i + 1]?.includes('tsx')) {
+    if (
+      (a === '--import' || a === '--require' || a === '--loader') &&
+      argv[i + 1]?.includes('tsx')
+    ) {
       i++;
       continue;
     }

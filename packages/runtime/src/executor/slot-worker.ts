@@ -62,10 +62,13 @@ async function main(): Promise<void> {
       processingTimeService: new SystemProcessingTimeService(),
       localStateDir: data.localStateDir,
       events: {
-        readerRegistered: (vertexId, subtask) => post({ type: 'readerRegistered', vertexId, subtask }),
+        readerRegistered: (vertexId, subtask) =>
+          post({ type: 'readerRegistered', vertexId, subtask }),
         taskFinished: (vertexId, subtask) => post({ type: 'taskFinished', vertexId, subtask }),
-        taskFailed: (vertexId, subtask, error) => post({ type: 'taskFailed', vertexId, subtask, error: serializeError(error) }),
-        collect: (collectId, subtask, values) => post({ type: 'collect', collectId, subtask, values }),
+        taskFailed: (vertexId, subtask, error) =>
+          post({ type: 'taskFailed', vertexId, subtask, error: serializeError(error) }),
+        collect: (collectId, subtask, values) =>
+          post({ type: 'collect', collectId, subtask, values }),
         stdout: (text) => post({ type: 'stdout', text }),
         stderr: (text) => post({ type: 'stderr', text }),
       },
@@ -92,7 +95,12 @@ async function main(): Promise<void> {
           break;
       }
     } catch (e) {
-      post({ type: 'taskFailed', vertexId: -1, subtask: data.slot, error: serializeError(ensureError(e)) });
+      post({
+        type: 'taskFailed',
+        vertexId: -1,
+        subtask: data.slot,
+        error: serializeError(ensureError(e)),
+      });
     }
   });
   post({ type: 'deployed' });

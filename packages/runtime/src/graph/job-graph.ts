@@ -18,7 +18,10 @@ export interface StreamNode {
   readonly uid: string;
   readonly parallelism: number;
   readonly maxParallelism: number;
-  readonly transformation: SourceTransformation<unknown> | OneInputTransformation<unknown, unknown> | SinkTransformation<unknown>;
+  readonly transformation:
+    | SourceTransformation<unknown>
+    | OneInputTransformation<unknown, unknown>
+    | SinkTransformation<unknown>;
   /** For keyed operators: the key of state and timers. */
   readonly stateKeySelector: KeySelector<unknown, Key> | undefined;
   readonly chainingAllowed: boolean;
@@ -80,7 +83,8 @@ export function buildJobGraph(pipeline: Pipeline): JobGraph {
   const conf = pipeline.configuration;
   const defaultParallelism = Number(conf['parallelism.default'] ?? 1);
   const defaultMaxParallelism = Number(conf['pipeline.max-parallelism'] ?? DEFAULT_MAX_PARALLELISM);
-  const chainingEnabled = conf['pipeline.operator-chaining'] !== false && conf['pipeline.operator-chaining'] !== 'false';
+  const chainingEnabled =
+    conf['pipeline.operator-chaining'] !== false && conf['pipeline.operator-chaining'] !== 'false';
 
   // Collect every transformation reachable from the sinks, in id (= building) order.
   const all = new Map<number, Transformation<unknown>>();
@@ -101,7 +105,11 @@ export function buildJobGraph(pipeline: Pipeline): JobGraph {
     if (cached) return cached;
     let result: Upstream[];
     if (t instanceof PartitionTransformation) {
-      result = upstreamOf(t.input).map((u) => ({ ...u, partitioner: t.partitioner, keySelector: t.keySelector }));
+      result = upstreamOf(t.input).map((u) => ({
+        ...u,
+        partitioner: t.partitioner,
+        keySelector: t.keySelector,
+      }));
     } else if (t instanceof UnionTransformation) {
       result = t.inputs.flatMap((i) => upstreamOf(i));
     } else if (t instanceof SideOutputTransformation) {
@@ -116,7 +124,11 @@ export function buildJobGraph(pipeline: Pipeline): JobGraph {
   };
 
   for (const t of ordered) {
-    if (!(t instanceof SourceTransformation || t instanceof OneInputTransformation || t instanceof SinkTransformation)) {
+    if (!(
+      t instanceof SourceTransformation ||
+      t instanceof OneInputTransformation ||
+      t instanceof SinkTransformation
+    )) {
       continue;
     }
     const parallelism = t.parallelism ?? defaultParallelism;
@@ -129,11 +141,15 @@ export function buildJobGraph(pipeline: Pipeline): JobGraph {
         throw new JobDefinitionError(`${t.name}: ${(e as Error).message}`);
       }
     } else if (!Number.isInteger(parallelism) || parallelism < 1) {
-      throw new JobDefinitionError(`${t.name}: parallelism must be a positive integer; got ${parallelism}`);
+      throw new JobDefinitionError(
+        `${t.name}: parallelism must be a positive integer; got ${parallelism}`,
+      );
     }
     const uid = t.uid ?? `auto-${t.id}-${t.name.replace(/[^A-Za-z0-9]+/g, '-').slice(0, 40)}`;
     if (uids.has(uid)) {
-      throw new JobDefinitionError(`Two operators have the uid ${JSON.stringify(uid)}; uids must be unique within a job`);
+      throw new JobDefinitionError(
+        `Two operators have the uid ${JSON.stringify(uid)}; uids must be unique within a job`,
+      );
     }
     uids.add(uid);
     const node: PhysicalNode = {
@@ -151,7 +167,8 @@ export function buildJobGraph(pipeline: Pipeline): JobGraph {
     nodes.set(t.id, node);
     for (const input of t.getInputs()) {
       for (const up of upstreamOf(input)) {
-        const partitioner = up.partitioner ?? (up.node.parallelism === parallelism ? 'forward' : 'rebalance');
+        const partitioner =
+          up.partitioner ?? (up.node.parallelism === parallelism ? 'forward' : 'rebalance');
         if (partitioner === 'forward' && up.node.parallelism !== parallelism) {
           throw new JobDefinitionError(
             `Forward partitioning does not allow a change of parallelism: upstream ${up.node.name} has ` +
@@ -234,8 +251,18 @@ export function describeJobGraph(graph: JobGraph): object {
       name: v.name,
       parallelism: v.parallelism,
       maxParallelism: v.maxParallelism,
-      operators: v.nodes.map((n) => ({ id: n.id, name: n.name, uid: n.uid, keyed: n.stateKeySelector !== undefined })),
-      inputs: v.inputs.map((e) => ({ id: e.id, from: e.source.id, partitioner: e.partitioner, sideOutput: e.sideOutputTag ?? null })),
+      operators: v.nodes.map((n) => ({
+        id: n.id,
+        name: n.name,
+        uid: n.uid,
+        keyed: n.stateKeySelector !== undefined,
+      })),
+      inputs: v.inputs.map((e) => ({
+        id: e.id,
+        from: e.source.id,
+        partitioner: e.partitioner,
+        sideOutput: e.sideOutputTag ?? null,
+      })),
     })),
   };
 }

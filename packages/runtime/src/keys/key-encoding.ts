@@ -30,7 +30,8 @@ export class InvalidKeyError extends TypeError {
 function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array with an element that is not a key';
-  if (typeof value === 'object') return `an object (${(value as object).constructor?.name ?? 'Object'})`;
+  if (typeof value === 'object')
+    return `an object (${(value as object).constructor?.name ?? 'Object'})`;
   if (typeof value === 'number') return `the number ${value}`;
   return typeof value;
 }

@@ -30,7 +30,11 @@ export function assignToKeyGroup(key: Key, maxParallelism: number): number {
 }
 
 /** The subtask that owns a key group: `keyGroup * parallelism / maxParallelism` (floor). */
-export function operatorIndexForKeyGroup(maxParallelism: number, parallelism: number, keyGroup: number): number {
+export function operatorIndexForKeyGroup(
+  maxParallelism: number,
+  parallelism: number,
+  keyGroup: number,
+): number {
   return Math.floor((keyGroup * parallelism) / maxParallelism);
 }
 
@@ -52,7 +56,11 @@ export class KeyGroupRange {
     return `KeyGroupRange{${this.startKeyGroup}..${this.endKeyGroup}}`;
   }
   /** The range of subtask `index` of `parallelism`: `[ceil(i*maxP/p), ceil((i+1)*maxP/p) - 1]`. */
-  static forOperatorIndex(maxParallelism: number, parallelism: number, index: number): KeyGroupRange {
+  static forOperatorIndex(
+    maxParallelism: number,
+    parallelism: number,
+    index: number,
+  ): KeyGroupRange {
     checkParallelism(maxParallelism, parallelism);
     const start = Math.ceil((index * maxParallelism) / parallelism);
     const end = Math.ceil(((index + 1) * maxParallelism) / parallelism) - 1;
@@ -62,8 +70,14 @@ export class KeyGroupRange {
 
 /** Checks parallelism against max parallelism with a message a user can act on. */
 export function checkParallelism(maxParallelism: number, parallelism: number): void {
-  if (!Number.isInteger(maxParallelism) || maxParallelism < 1 || maxParallelism > UPPER_BOUND_MAX_PARALLELISM) {
-    throw new RangeError(`maxParallelism must be an integer in [1, ${UPPER_BOUND_MAX_PARALLELISM}]; got ${maxParallelism}`);
+  if (
+    !Number.isInteger(maxParallelism) ||
+    maxParallelism < 1 ||
+    maxParallelism > UPPER_BOUND_MAX_PARALLELISM
+  ) {
+    throw new RangeError(
+      `maxParallelism must be an integer in [1, ${UPPER_BOUND_MAX_PARALLELISM}]; got ${maxParallelism}`,
+    );
   }
   if (!Number.isInteger(parallelism) || parallelism < 1 || parallelism > maxParallelism) {
     throw new RangeError(
@@ -78,7 +92,11 @@ export function checkParallelism(maxParallelism: number, parallelism: number): v
  * Returns the key unchanged.
  */
 export function checkKey(key: unknown, where: string): Key {
-  if (typeof key === 'string' || typeof key === 'number' ? Number.isFinite(key) || typeof key === 'string' : false) {
+  if (
+    typeof key === 'string' || typeof key === 'number'
+      ? Number.isFinite(key) || typeof key === 'string'
+      : false
+  ) {
     return key as Key;
   }
   const problem = keyProblem(key);

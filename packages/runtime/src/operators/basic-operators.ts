@@ -12,9 +12,13 @@ import type {
   TimerService,
   ValueState,
 } from '@nimble/api';
-import { RichFunction, TimeDomain, ValueStateDescriptor } from '@nimble/api';
+import { TimeDomain, ValueStateDescriptor } from '@nimble/api';
 import { userCodeFailure } from '../errors.js';
-import type { InternalTimer, InternalTimerService, Triggerable } from '../timers/internal-timer-service.js';
+import type {
+  InternalTimer,
+  InternalTimerService,
+  Triggerable,
+} from '../timers/internal-timer-service.js';
 import { createRuntimeContext, StreamOperator } from './operator.js';
 
 /** `map`: one output per input, same timestamp. */
@@ -81,18 +85,6 @@ export class FlatMapOperator<I, O> extends StreamOperator<I, O> {
   }
 }
 
-/** Opens a RichFunction with the operator's runtime context. */
-function openFunction(fn: unknown, op: StreamOperator<unknown, unknown>, ctxName: string, open: () => void): void {
-  if (fn instanceof RichFunction) {
-    try {
-      open();
-    } catch (e) {
-      throw userCodeFailure(`${ctxName}: open()`, e);
-    }
-  }
-  void op;
-}
-
 /** The timer service a process function sees: scoped to the default namespace. */
 class ProcessTimerService implements TimerService {
   constructor(
@@ -122,7 +114,9 @@ class ProcessTimerService implements TimerService {
   private require(): InternalTimerService {
     const t = this.timers();
     if (t === undefined) {
-      throw new Error(`${this.owner}: setting timers is only supported on a keyed stream; call keyBy() first`);
+      throw new Error(
+        `${this.owner}: setting timers is only supported on a keyed stream; call keyBy() first`,
+      );
     }
     return t;
   }
@@ -159,7 +153,8 @@ export class ProcessOperator<K, I, O> extends StreamOperator<I, O> implements Tr
     this.context = {
       timestamp: () => this.elementTimestamp,
       timerService: () => timerService,
-      output: <X>(tag: OutputTag<X>, value: X) => this.output.collectSide(tag.id, value, this.elementTimestamp),
+      output: <X>(tag: OutputTag<X>, value: X) =>
+        this.output.collectSide(tag.id, value, this.elementTimestamp),
       getCurrentKey: () => {
         if (backend === undefined) throw new Error(`${name}: getCurrentKey() needs a keyed stream`);
         return backend.getCurrentKey() as K;
@@ -168,14 +163,22 @@ export class ProcessOperator<K, I, O> extends StreamOperator<I, O> implements Tr
     };
     const fn = this.fn;
     fn.setRuntimeContext(createRuntimeContext(this.ctx, this.ctx.name));
-    openFunction(fn, this as StreamOperator<unknown, unknown>, this.ctx.name, () => fn.open(fn.getRuntimeContext()));
+    try {
+      fn.open(fn.getRuntimeContext());
+    } catch (e) {
+      throw userCodeFailure(`${this.ctx.name}: open()`, e);
+    }
   }
 
   processElement(value: I, timestamp: number | undefined): void {
     this.elementTimestamp = timestamp;
     this.collector.timestamp = timestamp;
     try {
-      (this.fn as KeyedProcessFunction<K, I, O>).processElement(value, this.context, this.collector);
+      (this.fn as KeyedProcessFunction<K, I, O>).processElement(
+        value,
+        this.context,
+        this.collector,
+      );
     } catch (e) {
       throw userCodeFailure(this.ctx.name, e);
     }
@@ -195,7 +198,11 @@ export class ProcessOperator<K, I, O> extends StreamOperator<I, O> implements Tr
     this.collector.timestamp = ts;
     this.timeDomain = domain;
     try {
-      (this.fn as KeyedProcessFunction<K, I, O>).onTimer(timer.timestamp, this.context, this.collector);
+      (this.fn as KeyedProcessFunction<K, I, O>).onTimer(
+        timer.timestamp,
+        this.context,
+        this.collector,
+      );
     } catch (e) {
       throw userCodeFailure(`${this.ctx.name}: onTimer`, e);
     }
@@ -218,7 +225,9 @@ export class KeyedReduceOperator<T> extends StreamOperator<T, T> {
     super();
   }
   override open(): void {
-    this.state = this.keyedBackend('reduce()').getState(new ValueStateDescriptor<T>('_keyed_reduce'));
+    this.state = this.keyedBackend('reduce()').getState(
+      new ValueStateDescriptor<T>('_keyed_reduce'),
+    );
   }
   processElement(value: T, timestamp: number | undefined): void {
     const current = this.state.value();
@@ -248,7 +257,9 @@ export class KeyedAggregationOperator<T> extends StreamOperator<T, T> {
     super();
   }
   override open(): void {
-    this.state = this.keyedBackend(`${this.aggregation.kind}()`).getState(new ValueStateDescriptor<T>('_keyed_aggregation'));
+    this.state = this.keyedBackend(`${this.aggregation.kind}()`).getState(
+      new ValueStateDescriptor<T>('_keyed_aggregation'),
+    );
   }
   processElement(value: T, timestamp: number | undefined): void {
     const current = this.state.value();
@@ -278,7 +289,9 @@ export class KeyedAggregationOperator<T> extends StreamOperator<T, T> {
 function fieldOf(value: unknown, field: string | number, where: string): number | string | bigint {
   const v = (value as Record<string | number, unknown>)?.[field];
   if (typeof v !== 'number' && typeof v !== 'bigint' && typeof v !== 'string') {
-    throw new TypeError(`${where}: field ${JSON.stringify(field)} is ${v === undefined ? 'missing' : typeof v}; aggregations need a number`);
+    throw new TypeError(
+      `${where}: field ${JSON.stringify(field)} is ${v === undefined ? 'missing' : typeof v}; aggregations need a number`,
+    );
   }
   return v;
 }

@@ -24,7 +24,10 @@ export interface OperatorServices {
 }
 
 /** Builds the operator of a (non-source) stream node from the user's specification. */
-export function createOperator(node: StreamNode, services: OperatorServices): StreamOperator<unknown, unknown> {
+export function createOperator(
+  node: StreamNode,
+  services: OperatorServices,
+): StreamOperator<unknown, unknown> {
   const t = node.transformation;
   let op: StreamOperator<unknown, unknown>;
   if (t instanceof SinkTransformation) {
@@ -67,10 +70,16 @@ export function createOperator(node: StreamNode, services: OperatorServices): St
   return op;
 }
 
-function createSinkOperator(sink: Sink<unknown> | BuiltinSink, services: OperatorServices): StreamOperator<unknown, never> {
+function createSinkOperator(
+  sink: Sink<unknown> | BuiltinSink,
+  services: OperatorServices,
+): StreamOperator<unknown, never> {
   if ('kind' in sink && (sink.kind === 'print' || sink.kind === 'collect')) {
     if (sink.kind === 'print') {
-      return new PrintSinkOperator(sink.prefix, sink.stderr ? services.writeStderr : services.writeStdout);
+      return new PrintSinkOperator(
+        sink.prefix,
+        sink.stderr ? services.writeStderr : services.writeStdout,
+      );
     }
     return new CollectSinkOperator(sink.id, services.collectTarget);
   }

@@ -124,14 +124,19 @@ export abstract class StreamOperator<IN, OUT> {
       throw userCodeFailure(`${this.ctx.name}: key selector`, e);
     }
     if (typeof key !== 'string') key = checkKey(key, `${this.ctx.name}`);
-    backend.setCurrentKey(key, keyGroup >= 0 ? keyGroup : assignToKeyGroup(key, this.ctx.maxParallelism));
+    backend.setCurrentKey(
+      key,
+      keyGroup >= 0 ? keyGroup : assignToKeyGroup(key, this.ctx.maxParallelism),
+    );
   }
 
   /** The keyed state backend; throws a clear error on a non-keyed stream. */
   protected keyedBackend(what: string): KeyedStateBackend {
     const backend = this.ctx.keyedStateBackend;
     if (backend === undefined) {
-      throw new Error(`${this.ctx.name}: ${what} is only available on a keyed stream; call keyBy() first`);
+      throw new Error(
+        `${this.ctx.name}: ${what} is only available on a keyed stream; call keyBy() first`,
+      );
     }
     return backend;
   }
@@ -140,7 +145,12 @@ export abstract class StreamOperator<IN, OUT> {
   protected getInternalTimerService(triggerable: Triggerable): InternalTimerService {
     if (this.timerService === undefined) {
       const backend = this.keyedBackend('Timers');
-      this.timerService = new InternalTimerService(backend, triggerable, this.ctx.processingTimeService, this.ctx.requestFlush);
+      this.timerService = new InternalTimerService(
+        backend,
+        triggerable,
+        this.ctx.processingTimeService,
+        this.ctx.requestFlush,
+      );
     }
     return this.timerService;
   }
@@ -162,7 +172,9 @@ export function createRuntimeContext(ctx: OperatorContext, taskName: string): Ru
   const keyed = (kind: string) => {
     const backend = ctx.keyedStateBackend;
     if (backend === undefined) {
-      throw new Error(`${ctx.name}: ${kind} is keyed state and needs a keyed stream: call keyBy() before this operator`);
+      throw new Error(
+        `${ctx.name}: ${kind} is keyed state and needs a keyed stream: call keyBy() before this operator`,
+      );
     }
     return backend;
   };

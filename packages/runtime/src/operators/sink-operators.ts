@@ -48,7 +48,9 @@ export class SinkWriterOperator<T> extends StreamOperator<T, never> {
       await this.writer.flush(true);
       if (isTwoPhaseCommittingSink(this.sink)) {
         // A bounded job commits what is left at the end of its input (Flink's endInput commit).
-        const committables = await (this.writer as ReturnType<typeof this.sink.createWriter>).prepareCommit();
+        const committables = await (
+          this.writer as ReturnType<typeof this.sink.createWriter>
+        ).prepareCommit();
         const committer = this.sink.createCommitter();
         await committer.commit(committables);
         await committer.close();
@@ -132,7 +134,10 @@ export class CollectSinkOperator<T> extends StreamOperator<T, never> {
 export function formatValue(value: unknown): string {
   if (typeof value === 'string') return value;
   try {
-    return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) ?? String(value);
+    return (
+      JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) ??
+      String(value)
+    );
   } catch {
     return String(value);
   }

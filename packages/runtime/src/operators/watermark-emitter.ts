@@ -1,4 +1,9 @@
-import type { TimestampAssigner, WatermarkGenerator, WatermarkOutput, WatermarkStrategy } from '@nimble/api';
+import type {
+  TimestampAssigner,
+  WatermarkGenerator,
+  WatermarkOutput,
+  WatermarkStrategy,
+} from '@nimble/api';
 import { MIN_TIMESTAMP } from '@nimble/api';
 import { userCodeFailure } from '../errors.js';
 import type { Output } from './operator.js';
@@ -49,7 +54,9 @@ export class WatermarkEmitter<T> implements WatermarkOutput {
       if (typeof ts !== 'number' || Number.isNaN(ts)) {
         throw userCodeFailure(
           this.operatorName,
-          new TypeError(`the timestamp assigner returned ${String(ts)}; it must return a number of ms`),
+          new TypeError(
+            `the timestamp assigner returned ${String(ts)}; it must return a number of ms`,
+          ),
         );
       }
     }

@@ -10,7 +10,10 @@ interface Target {
 }
 
 class ChainedTarget implements Target {
-  constructor(private readonly op: StreamOperator<unknown, unknown>, private readonly metrics: { numRecordsIn: number }) {}
+  constructor(
+    private readonly op: StreamOperator<unknown, unknown>,
+    private readonly metrics: { numRecordsIn: number },
+  ) {}
   record(value: unknown, timestamp: number | undefined): void {
     this.metrics.numRecordsIn++;
     this.op.setKeyContextElement(value);
@@ -79,7 +82,11 @@ export function buildChainOutputs(
   vertex: JobVertex,
   operators: Map<number, StreamOperator<unknown, unknown>>,
   writers: Map<string, RecordWriter>,
-  metricsOf: (nodeId: number) => { numRecordsIn: number; numRecordsOut: number; currentOutputWatermark: number },
+  metricsOf: (nodeId: number) => {
+    numRecordsIn: number;
+    numRecordsOut: number;
+    currentOutputWatermark: number;
+  },
 ): Map<number, Output<unknown>> {
   const outputs = new Map<number, Output<unknown>>();
   const inChain = new Set(vertex.nodes.map((n: StreamNode) => n.id));

@@ -11,7 +11,12 @@ import { RecordWriter } from '../exchange/record-writer.js';
 import { StatusWatermarkValve } from '../exchange/status-watermark-valve.js';
 import type { JobGraph, JobVertex } from '../graph/job-graph.js';
 import { KeyGroupRange } from '../keys/index.js';
-import type { OperatorContext, OperatorMetrics, Output, StreamOperator } from '../operators/operator.js';
+import type {
+  OperatorContext,
+  OperatorMetrics,
+  Output,
+  StreamOperator,
+} from '../operators/operator.js';
 import { newOperatorMetrics } from '../operators/operator.js';
 import type { OperatorServices } from '../operators/operator-factory.js';
 import { createOperator } from '../operators/operator-factory.js';
@@ -179,7 +184,9 @@ export class StreamTask {
 
   private transition(to: TaskState): void {
     if (!TRANSITIONS[this.state].includes(to)) {
-      throw new IllegalStateError(`${this.name}: illegal task state transition ${this.state} -> ${to}`);
+      throw new IllegalStateError(
+        `${this.name}: illegal task state transition ${this.state} -> ${to}`,
+      );
     }
     this.state = to;
   }
@@ -215,7 +222,9 @@ export class StreamTask {
       if (node.transformation instanceof SourceTransformation) continue;
       this.operators.set(node.id, createOperator(node, this.services));
     }
-    const outputs = buildChainOutputs(vertex, this.operators, this.writers, (id) => this.operatorMetrics.get(id)!);
+    const outputs = buildChainOutputs(vertex, this.operators, this.writers, (id) =>
+      this.operatorMetrics.get(id)!,
+    );
 
     // Open from the tail to the head, so every operator's successors are ready when it emits.
     for (const node of [...vertex.nodes].reverse()) {
@@ -228,7 +237,11 @@ export class StreamTask {
           kind: this.services.config.stateBackend,
           operatorName: name,
           maxParallelism: node.maxParallelism,
-          keyGroupRange: KeyGroupRange.forOperatorIndex(node.maxParallelism, node.parallelism, subtaskIndex),
+          keyGroupRange: KeyGroupRange.forOperatorIndex(
+            node.maxParallelism,
+            node.parallelism,
+            subtaskIndex,
+          ),
           localDir: join(this.services.localStateDir, `${node.uid}-${subtaskIndex}`),
           ttlTimeProvider: () => this.services.processingTimeService.now(),
         });
@@ -267,7 +280,9 @@ export class StreamTask {
         (wm) => head.processWatermark(wm),
         (idle) => head.processWatermarkStatus(idle),
       );
-      this.gate = new InputGate(this.deployment.inputs, cfg.buffersPerChannel, () => this.scheduleInput());
+      this.gate = new InputGate(this.deployment.inputs, cfg.buffersPerChannel, () =>
+        this.scheduleInput(),
+      );
     }
     void graph;
   }
@@ -288,7 +303,9 @@ export class StreamTask {
       emitWatermarkStatus: (idle) => output.emitWatermarkStatus(idle),
     };
     const pts = this.services.processingTimeService;
-    this.emitter = new WatermarkEmitter(t.watermarkStrategy, countingOutput, this.name, () => pts.now());
+    this.emitter = new WatermarkEmitter(t.watermarkStrategy, countingOutput, this.name, () =>
+      pts.now(),
+    );
     try {
       this.reader = t.source.createReader({
         getIndexOfSubtask: () => subtaskIndex,
@@ -447,7 +464,8 @@ export class StreamTask {
   }
 
   private flushIfNoTimeout(): void {
-    if (this.services.config.bufferTimeout === 0) for (const w of this.writers.values()) w.flushAll();
+    if (this.services.config.bufferTimeout === 0)
+      for (const w of this.writers.values()) w.flushAll();
   }
 
   /** Output produced by a processing-time timer, outside record processing. */
@@ -476,7 +494,10 @@ export class StreamTask {
         try {
           await op.finish();
         } catch (e) {
-          throw userCodeFailure(`${node.name} (${this.deployment.subtaskIndex + 1}/${node.parallelism}): finish`, e);
+          throw userCodeFailure(
+            `${node.name} (${this.deployment.subtaskIndex + 1}/${node.parallelism}): finish`,
+            e,
+          );
         }
       }
       for (const w of this.writers.values()) w.endOfPartition();

@@ -71,7 +71,8 @@ export class TaskHost {
       processingTimeService: this.options.processingTimeService,
       localStateDir: this.options.localStateDir,
       registerReader: (v: number, s: number) => events.readerRegistered(v, s),
-      collectTarget: (id: string, subtask: number, values: unknown[]) => events.collect(id, subtask, values),
+      collectTarget: (id: string, subtask: number, values: unknown[]) =>
+        events.collect(id, subtask, values),
       writeStdout: (text: string) => events.stdout(text),
       writeStderr: (text: string) => events.stderr(text),
       autoWatermarkIntervalMs: config.autoWatermarkInterval,
@@ -81,7 +82,8 @@ export class TaskHost {
         if (!this.hosts(i)) continue;
         const inputs: ChannelReceiver[] = [];
         for (const edge of vertex.inputs) {
-          for (const p of producersOf(edge, i)) inputs.push(this.receiver(channelId(edge.id, p, i), p));
+          for (const p of producersOf(edge, i))
+            inputs.push(this.receiver(channelId(edge.id, p, i), p));
         }
         const outputs = new Map<string, ChannelSender[]>();
         for (const edge of vertex.outputs) {
@@ -90,7 +92,10 @@ export class TaskHost {
             consumersOf(edge, i).map((c) => this.sender(channelId(edge.id, i, c), c)),
           );
         }
-        const task = new StreamTask({ graph, vertex, subtaskIndex: i, attemptNumber, inputs, outputs }, services);
+        const task = new StreamTask(
+          { graph, vertex, subtaskIndex: i, attemptNumber, inputs, outputs },
+          services,
+        );
         this.tasks.set(`${vertex.id}/${i}`, task);
       }
     }
@@ -102,7 +107,12 @@ export class TaskHost {
     for (const task of this.tasks.values()) {
       task.run().then(
         () => events.taskFinished(task.vertexId, task.subtaskIndex),
-        (e: unknown) => events.taskFailed(task.vertexId, task.subtaskIndex, e instanceof Error ? e : new Error(String(e))),
+        (e: unknown) =>
+          events.taskFailed(
+            task.vertexId,
+            task.subtaskIndex,
+            e instanceof Error ? e : new Error(String(e)),
+          ),
       );
     }
   }
@@ -126,7 +136,8 @@ export class TaskHost {
 
   private task(vertexId: number, subtask: number): StreamTask {
     const t = this.tasks.get(`${vertexId}/${subtask}`);
-    if (!t) throw new Error(`internal: task ${vertexId}/${subtask} is not in slot ${this.options.slot}`);
+    if (!t)
+      throw new Error(`internal: task ${vertexId}/${subtask} is not in slot ${this.options.slot}`);
     return t;
   }
 

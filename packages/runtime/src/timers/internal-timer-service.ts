@@ -175,13 +175,21 @@ export class InternalTimerService {
 
   private saveKey(): { key: Key; keyGroup: number } | undefined {
     try {
-      return { key: this.keyContext.getCurrentKey(), keyGroup: this.keyContext.getCurrentKeyGroup() };
+      return {
+        key: this.keyContext.getCurrentKey(),
+        keyGroup: this.keyContext.getCurrentKeyGroup(),
+      };
     } catch {
       return undefined;
     }
   }
 
-  private register(index: TimerIndex, queue: TimerHeap<Timer>, namespace: string, time: number): Timer | undefined {
+  private register(
+    index: TimerIndex,
+    queue: TimerHeap<Timer>,
+    namespace: string,
+    time: number,
+  ): Timer | undefined {
     const key = this.keyContext.getCurrentKey();
     const id = keyId(key);
     if (index.get(time, namespace, id) !== undefined) return undefined;

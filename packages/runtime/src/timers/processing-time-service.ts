@@ -43,7 +43,9 @@ export class ManualProcessingTimeService implements ProcessingTimeService {
   advanceTo(time: number): void {
     this.current = Math.max(this.current, time);
     for (;;) {
-      const due = this.timers.filter((t) => !t.cancelled && t.time <= this.current).sort((a, b) => a.time - b.time);
+      const due = this.timers
+        .filter((t) => !t.cancelled && t.time <= this.current)
+        .sort((a, b) => a.time - b.time);
       const next = due[0];
       if (!next) break;
       next.cancelled = true;

@@ -45,6 +45,9 @@ export class TimerHeap<T extends { timestamp: number; seq: number }> {
   }
 }
 
-function less(a: { timestamp: number; seq: number }, b: { timestamp: number; seq: number }): boolean {
+function less(
+  a: { timestamp: number; seq: number },
+  b: { timestamp: number; seq: number },
+): boolean {
   return a.timestamp < b.timestamp || (a.timestamp === b.timestamp && a.seq < b.seq);
 }
