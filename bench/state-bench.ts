@@ -4,11 +4,14 @@
  *
  * - codec: the `level` backend's value bytes: node:v8, JSON + UTF-8, and the chosen tagged codec.
  * - layout: the `hashmap` backend's Map layouts on raw Maps (the chosen one and two others).
+ * - leveldb: raw classic-level getSync of missing and existing keys, its default options against
+ *   the level backend's.
  * - backends: ValueState read+update and ReducingState add over N distinct keys on both backends,
  *   driven like the task drives them: records in chunks of 1000, availability() checked and the
  *   event loop turned between chunks, maintain() every 100 ms, a final flush() inside the timing.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isDeepStrictEqual, parseArgs } from 'node:util';
@@ -21,13 +24,14 @@ import {
 } from '@nimble/api';
 import { assignToKeyGroup, createKeyedStateBackend, KeyGroupRange } from '@nimble/runtime';
 import type { KeyedStateBackend, StateBackendKind } from '@nimble/runtime';
-// The level backend's value codec is internal to @nimble/runtime; the bench measures it directly.
+// Internals of @nimble/runtime's level backend, measured directly.
+import { LEVELDB_OPTIONS } from '../packages/runtime/src/state/level-keyed-state-backend.js';
 import { decodeValue, encodeValue } from '../packages/runtime/src/state/value-codec.js';
 
 const { values: args } = parseArgs({
   options: {
     keys: { type: 'string', default: '1000000' },
-    sections: { type: 'string', default: 'codec,layout,backends' },
+    sections: { type: 'string', default: 'codec,layout,leveldb,backends' },
   },
 });
 const N = Number(args.keys);
@@ -196,6 +200,70 @@ function layoutSection(keys: readonly string[], keyGroups: readonly number[]): v
   });
 }
 
+// ---- leveldb options ----
+
+/** The part of classic-level's ClassicLevel used here (its types resolve from the runtime package only). */
+interface RawLevel {
+  open(): Promise<void>;
+  batch(): { put(key: Uint8Array, value: Uint8Array): unknown; write(): Promise<void> };
+  getSync(key: Uint8Array): Uint8Array | undefined;
+  close(): Promise<void>;
+}
+
+async function leveldbSection(n: number): Promise<void> {
+  // classic-level is a dependency of @nimble/runtime, resolved from there.
+  const require = createRequire(new URL('../packages/runtime/package.json', import.meta.url));
+  const { ClassicLevel } = (await import(require.resolve('classic-level'))) as {
+    ClassicLevel: new (location: string, options: object) => RawLevel;
+  };
+  const encoder = new TextEncoder();
+  const existing = Array.from({ length: n }, (_, i) =>
+    encoder.encode(`\u0000\u0010\u0000\u0001\u000cuser-${i}`),
+  );
+  const missing = Array.from({ length: n }, (_, i) =>
+    encoder.encode(`\u0000\u0010\u0000\u0001\u000cnone-${i}`),
+  );
+  const value = encodeValue(12345.678, 0);
+  console.log(
+    `\n## leveldb: getSync over ${n.toLocaleString('en-US')} keys written in batches of 10,000`,
+  );
+  console.log('| options | miss ops/s | hit ops/s (scattered order) |');
+  console.log('|---|---|---|');
+  const cases: [string, object][] = [
+    ['classic-level defaults (4 MiB write buffer, 8 MiB cache)', {}],
+    [
+      `level backend (${LEVELDB_OPTIONS.writeBufferSize >> 20} MiB, ${LEVELDB_OPTIONS.cacheSize >> 20} MiB)`,
+      LEVELDB_OPTIONS,
+    ],
+  ];
+  for (const [name, options] of cases) {
+    const dir = mkdtempSync(join(tmpdir(), 'nimble-leveldb-bench-'));
+    const db = new ClassicLevel(dir, {
+      keyEncoding: 'view',
+      valueEncoding: 'view',
+      ...options,
+    });
+    await db.open();
+    try {
+      for (let from = 0; from < n; from += 10_000) {
+        const batch = db.batch();
+        for (let i = from; i < Math.min(n, from + 10_000); i++) batch.put(existing[i]!, value);
+        await batch.write();
+      }
+      const missMs = time(() => {
+        for (let i = 0; i < n; i++) db.getSync(missing[i]!);
+      });
+      const hitMs = time(() => {
+        for (let i = 0; i < n; i++) db.getSync(existing[(i * 7919) % n]!);
+      });
+      console.log(`| ${name} | ${opsPerSecond(n, missMs)} | ${opsPerSecond(n, hitMs)} |`);
+    } finally {
+      await db.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+}
+
 // ---- backends ----
 
 interface Workload {
@@ -304,4 +372,5 @@ const keyGroups = keys.map((key) => assignToKeyGroup(key, MAX_PARALLELISM));
 console.log(`node ${process.version}, ${N.toLocaleString('en-US')} keys`);
 if (sections.has('codec')) codecSection();
 if (sections.has('layout')) layoutSection(keys, keyGroups);
+if (sections.has('leveldb')) await leveldbSection(N);
 if (sections.has('backends')) await backendsSection(keys, keyGroups);

@@ -1,0 +1,129 @@
+import type { Key, State, StateDescriptor, StateKind } from '@nimble/api';
+import { IllegalStateError, JobDefinitionError } from '../errors.js';
+import { createStateHandle } from './create-state-handle.js';
+import type {
+  KeyedStateBackend,
+  NamespacedState,
+  StateBackendKind,
+} from './keyed-state-backend.js';
+import type { KeyedStateBackendOptionsWithDefaults } from './keyed-state-backend-options.js';
+import type { StateInfo, StateTable, TtlCleanupTarget } from './state-table.js';
+import { ttlSettings } from './ttl.js';
+import type { TtlSettings } from './ttl.js';
+
+/** created -> open -> closed; `opening`/`closing` while the async step runs. */
+export type BackendStatus = 'created' | 'opening' | 'open' | 'closing' | 'closed';
+
+interface RegisteredState {
+  readonly kind: StateKind;
+  readonly handle: NamespacedState<State>;
+}
+
+/** What both backends share: the current key, state registration, and the lifecycle checks. */
+export abstract class AbstractKeyedStateBackend implements KeyedStateBackend {
+  abstract readonly kind: StateBackendKind;
+  protected status: BackendStatus = 'created';
+  protected currentKey: Key | undefined = undefined;
+  /** Read by the state tables on every access. */
+  currentKeyGroup = -1;
+  protected readonly operatorName: string;
+  protected readonly firstKeyGroup: number;
+  protected readonly lastKeyGroup: number;
+  private readonly registered = new Map<string, RegisteredState>();
+
+  constructor(protected readonly options: KeyedStateBackendOptionsWithDefaults) {
+    this.operatorName = options.operatorName;
+    this.firstKeyGroup = options.keyGroupRange.startKeyGroup;
+    this.lastKeyGroup = options.keyGroupRange.endKeyGroup;
+  }
+
+  abstract open(): Promise<void>;
+  abstract setCurrentKey(key: Key, keyGroup: number): void;
+  abstract availability(): Promise<void> | undefined;
+  abstract maintain(): void;
+  abstract flush(): Promise<void>;
+  abstract close(): Promise<void>;
+  abstract numStoredEntries(stateName: string): Promise<number>;
+
+  /** The table that stores the state `info` (`withTtl`: values are TtlValues). */
+  protected abstract createTable(info: StateInfo, withTtl: boolean): StateTable<unknown>;
+  /** Starts background TTL cleanup of a state whose config asks for it. */
+  protected abstract addBackgroundCleanup(
+    info: StateInfo,
+    table: StateTable<unknown>,
+    target: TtlCleanupTarget<unknown>,
+    ttl: TtlSettings,
+  ): void;
+
+  getCurrentKey(): Key {
+    if (this.currentKey === undefined) {
+      throw new IllegalStateError(
+        `${this.operatorName}: no current key; setCurrentKey must be called before keyed state is used`,
+      );
+    }
+    return this.currentKey;
+  }
+
+  getCurrentKeyGroup(): number {
+    return this.currentKeyGroup;
+  }
+
+  getState<S extends State>(descriptor: StateDescriptor<S>): NamespacedState<S> {
+    const { name, kind } = descriptor;
+    const existing = this.registered.get(name);
+    if (existing !== undefined) {
+      if (existing.kind !== kind) throw this.kindMismatch(name, existing.kind, kind);
+      return existing.handle as NamespacedState<S>;
+    }
+    this.checkOpen('getState');
+    const info: StateInfo = { name, kind, operatorName: this.operatorName };
+    const ttlConfig = descriptor.getTtlConfig();
+    const ttl =
+      ttlConfig === undefined ? undefined : ttlSettings(ttlConfig, this.options.ttlTimeProvider);
+    const table = this.createTable(info, ttl !== undefined);
+    const { handle, cleanup } = createStateHandle(
+      descriptor as StateDescriptor<State>,
+      table,
+      info,
+      ttl,
+    );
+    this.registered.set(name, { kind, handle });
+    if (ttl !== undefined && ttl.cleanupInBackground && cleanup !== undefined) {
+      this.addBackgroundCleanup(info, table, cleanup, ttl);
+    }
+    return handle as NamespacedState<S>;
+  }
+
+  protected kindMismatch(name: string, registered: string, requested: string): JobDefinitionError {
+    return new JobDefinitionError(
+      `${this.operatorName}: state "${name}" is registered as ${registered} state and cannot be obtained as ` +
+        `${requested} state; give each state of an operator its own name`,
+    );
+  }
+
+  /** created -> opening; open() twice is a defect of the caller. */
+  protected beginOpen(): void {
+    if (this.status !== 'created') {
+      throw new IllegalStateError(
+        `${this.operatorName}: open() on a ${this.kind} keyed state backend that is ${this.status}`,
+      );
+    }
+    this.status = 'opening';
+  }
+
+  protected checkOpen(what: string): void {
+    if (this.status !== 'open') {
+      throw new IllegalStateError(
+        `${this.operatorName}: ${what} on a ${this.kind} keyed state backend that is ${this.status}` +
+          (this.status === 'created' ? '; await open() first' : ''),
+      );
+    }
+  }
+
+  protected keyGroupOutOfRange(key: Key, keyGroup: number): IllegalStateError {
+    return new IllegalStateError(
+      `${this.operatorName}: key ${String(key)} is in key group ${keyGroup}, which is not in this subtask's ` +
+        `KeyGroupRange{${this.firstKeyGroup}..${this.lastKeyGroup}}: the record was routed to the wrong subtask`,
+    );
+  }
+}

@@ -1,0 +1,71 @@
+import { JobDefinitionError } from '../errors.js';
+import { UPPER_BOUND_MAX_PARALLELISM } from '../keys/index.js';
+import type { KeyGroupRange } from '../keys/index.js';
+import type { KeyedStateBackendOptions, StateBackendKind } from './keyed-state-backend.js';
+
+/** The options with their defaults applied and checked. */
+export interface KeyedStateBackendOptionsWithDefaults {
+  readonly kind: StateBackendKind;
+  readonly operatorName: string;
+  readonly maxParallelism: number;
+  readonly keyGroupRange: KeyGroupRange;
+  /** '' for hashmap. */
+  readonly localDir: string;
+  readonly ttlTimeProvider: () => number;
+  readonly writeBatchSize: number;
+  readonly readCacheSize: number;
+}
+
+export const DEFAULT_WRITE_BATCH_SIZE = 10_000;
+export const DEFAULT_READ_CACHE_SIZE = 100_000;
+
+export function compileKeyedStateBackendOptions(
+  options: KeyedStateBackendOptions,
+): KeyedStateBackendOptionsWithDefaults {
+  const { kind, operatorName, maxParallelism, keyGroupRange } = options;
+  const fail = (message: string): never => {
+    throw new JobDefinitionError(`${operatorName}: keyed state backend: ${message}`);
+  };
+  if (kind !== 'hashmap' && kind !== 'level') {
+    fail(`state.backend.type must be 'hashmap' or 'level'; got '${String(kind)}'`);
+  }
+  if (
+    !Number.isInteger(maxParallelism) ||
+    maxParallelism < 1 ||
+    maxParallelism > UPPER_BOUND_MAX_PARALLELISM
+  ) {
+    fail(
+      `maxParallelism must be an integer in [1, ${UPPER_BOUND_MAX_PARALLELISM}]; got ${maxParallelism}`,
+    );
+  }
+  const { startKeyGroup, endKeyGroup } = keyGroupRange;
+  if (
+    !Number.isInteger(startKeyGroup) ||
+    startKeyGroup < 0 ||
+    endKeyGroup >= maxParallelism ||
+    endKeyGroup < startKeyGroup
+  ) {
+    fail(
+      `${keyGroupRange.toString()} is not a non-empty range of key groups of maxParallelism ${maxParallelism}`,
+    );
+  }
+  const writeBatchSize = options.writeBatchSize ?? DEFAULT_WRITE_BATCH_SIZE;
+  if (!Number.isInteger(writeBatchSize) || writeBatchSize < 1)
+    fail(`writeBatchSize must be a positive integer; got ${writeBatchSize}`);
+  const readCacheSize = options.readCacheSize ?? DEFAULT_READ_CACHE_SIZE;
+  if (!Number.isInteger(readCacheSize) || readCacheSize < 0)
+    fail(`readCacheSize must be a non-negative integer; got ${readCacheSize}`);
+  const localDir = options.localDir ?? '';
+  if (kind === 'level' && localDir === '')
+    fail("the 'level' backend needs localDir, the directory of its LevelDB");
+  return {
+    kind,
+    operatorName,
+    maxParallelism,
+    keyGroupRange,
+    localDir,
+    ttlTimeProvider: options.ttlTimeProvider ?? Date.now,
+    writeBatchSize,
+    readCacheSize,
+  };
+}

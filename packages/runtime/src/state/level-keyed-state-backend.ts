@@ -1,0 +1,574 @@
+import { mkdir } from 'node:fs/promises';
+import type { Key } from '@nimble/api';
+import { ClassicLevel } from 'classic-level';
+import type { Iterator as LevelIterator } from 'classic-level';
+import { NimbleError, UserCodeError } from '../errors.js';
+import { AbstractKeyedStateBackend } from './abstract-keyed-state-backend.js';
+import type { KeyedStateBackendOptionsWithDefaults } from './keyed-state-backend-options.js';
+import {
+  cacheKeyOf,
+  cacheKeyPrefixes,
+  decodeStateNameEntry,
+  encodeNamespace,
+  encodeStateNameValue,
+  keyPartOf,
+  keyPartOfEncoded,
+  MAX_STATE_ID,
+  parseStateEntryKey,
+  STATE_NAME_RANGE,
+  stateEntryKey,
+  stateNameKey,
+  stateRangeStart,
+} from './level-key-layout.js';
+import { StateBackendError } from './state-backend-error.js';
+import { KEEP } from './state-table.js';
+import type { StateInfo, StateTable, TtlCleanupTarget } from './state-table.js';
+import type { TtlSettings } from './ttl.js';
+import { listCodec, ttlScalarCodec, valueCodec } from './value-codec.js';
+import type { ListCodec, ValueCodec } from './value-codec.js';
+import type { CacheKeyPrefixes } from './level-key-layout.js';
+
+type Db = ClassicLevel<Uint8Array, Uint8Array>;
+type DbIterator = LevelIterator<Db, Uint8Array, Uint8Array>;
+
+/** A write not yet in LevelDB; `value` null is a delete (a tombstone that hides older bytes). */
+interface PendingWrite {
+  readonly cacheKey: string;
+  readonly dbKey: Uint8Array;
+  value: Uint8Array | null;
+  /** The batch it belongs to: changed in place only while that batch is not handed to LevelDB. */
+  readonly batch: number;
+}
+
+/** One batch being written and at most one waiting behind it; then availability() pushes back. */
+const MAX_BATCHES_IN_FLIGHT = 2;
+/** Cache keys of metadata entries; state cache keys start with a state id, at most MAX_STATE_ID. */
+const META_CACHE_PREFIX = '\uffff';
+const NO_NAMESPACE = new Uint8Array(0);
+
+/** LevelDB options (classic-level defaults: 4 MiB write buffer, 8 MiB block cache); docs/state.md. */
+export const LEVELDB_OPTIONS = { writeBufferSize: 16 << 20, cacheSize: 32 << 20 } as const;
+
+/**
+ * The `level` backend: one LevelDB per operator subtask (the role RocksDB has in Flink). State
+ * calls are synchronous: reads go pending writes (the write-back cache and the batches being
+ * written) -> read cache -> `getSync`; writes go to the write-back cache, which is written with
+ * `db.batch()` in the background once it holds more than `writeBatchSize` entries. Values are
+ * stored as bytes (value-codec.ts), so a value changed after `update` is not changed in the state.
+ */
+export class LevelKeyedStateBackend extends AbstractKeyedStateBackend {
+  readonly kind = 'level';
+  /** Incremented by setCurrentKey: tables memoize their cache key and LevelDB key per key. */
+  keyVersion = 0;
+  private keyPart: string | undefined;
+
+  private db: Db | undefined;
+  private readonly directory: string;
+  private readonly writeBatchSize: number;
+  private readonly readCacheSize: number;
+
+  /**
+   * Every write not yet in LevelDB, by cache key: the newest of the write-back cache (the batch
+   * being filled) and the batches handed to LevelDB. One lookup answers for all of them.
+   */
+  private readonly pending = new Map<string, PendingWrite>();
+  /** The write-back cache: the batch being filled, number `batchNumber`. */
+  private dirty: PendingWrite[] = [];
+  private batchNumber = 0;
+  /** Batches handed to LevelDB, oldest first; readable through `pending` until written. */
+  private readonly inFlight: PendingWrite[][] = [];
+  /** Batches are written one after the other: LevelDB applies concurrent batches in any order. */
+  private writeChain: Promise<void> = Promise.resolve();
+  /** Clean bytes by cache key, null for "not in LevelDB"; evicted oldest first. */
+  private readonly readCache = new Map<string, Uint8Array | null>();
+  private failure: Error | undefined;
+  private waiter:
+    { promise: Promise<void>; resolve: () => void; reject: (e: Error) => void } | undefined;
+
+  /** State name -> id and stored kind, as persisted under the metadata key group. */
+  private readonly stateIds = new Map<string, { id: number; kind: string }>();
+  private nextStateId = 0;
+  private readonly sweeps: LevelTtlSweep[] = [];
+
+  constructor(options: KeyedStateBackendOptionsWithDefaults) {
+    super(options);
+    this.directory = options.localDir;
+    this.writeBatchSize = options.writeBatchSize;
+    this.readCacheSize = options.readCacheSize;
+  }
+
+  async open(): Promise<void> {
+    this.beginOpen();
+    let db: Db | undefined;
+    try {
+      await mkdir(this.directory, { recursive: true });
+      db = new ClassicLevel<Uint8Array, Uint8Array>(this.directory, {
+        keyEncoding: 'view',
+        valueEncoding: 'view',
+        ...LEVELDB_OPTIONS,
+      });
+      await db.open();
+      for (const [key, value] of await db.iterator(STATE_NAME_RANGE).all()) {
+        const { name, id, kind } = decodeStateNameEntry(key, value);
+        this.stateIds.set(name, { id, kind });
+        this.nextStateId = Math.max(this.nextStateId, id + 1);
+      }
+    } catch (e) {
+      this.status = 'closed';
+      await db?.close().catch(() => undefined);
+      throw this.dbError('open', e);
+    }
+    this.db = db;
+    this.status = 'open';
+  }
+
+  setCurrentKey(key: Key, keyGroup: number): void {
+    if (keyGroup < this.firstKeyGroup || keyGroup > this.lastKeyGroup)
+      throw this.keyGroupOutOfRange(key, keyGroup);
+    this.currentKey = key;
+    this.currentKeyGroup = keyGroup;
+    this.keyVersion++;
+    this.keyPart = undefined;
+  }
+
+  /** The cache-key form of the current key, built on first use per key. */
+  currentKeyPart(): string {
+    return (this.keyPart ??= keyPartOf(this.getCurrentKey()));
+  }
+
+  availability(): Promise<void> | undefined {
+    if (this.failure !== undefined) return Promise.reject(this.failure);
+    if (this.dirty.length <= this.writeBatchSize) return undefined;
+    if (this.inFlight.length < MAX_BATCHES_IN_FLIGHT) {
+      this.startBatch();
+      return undefined;
+    }
+    if (this.waiter === undefined) {
+      let resolve!: () => void;
+      let reject!: (e: Error) => void;
+      const promise = new Promise<void>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      this.waiter = { promise, resolve, reject };
+    }
+    return this.waiter.promise;
+  }
+
+  maintain(): void {
+    if (this.status !== 'open') return;
+    if (this.failure !== undefined) throw this.failure;
+    if (this.dirty.length > this.writeBatchSize && this.inFlight.length < MAX_BATCHES_IN_FLIGHT)
+      this.startBatch();
+    for (const sweep of this.sweeps) {
+      if (sweep.running === undefined) sweep.running = this.runSweep(sweep);
+    }
+  }
+
+  async flush(): Promise<void> {
+    this.checkOpen('flush');
+    await this.flushPending();
+  }
+
+  async close(): Promise<void> {
+    if (this.status !== 'open') return;
+    this.status = 'closing';
+    let error: unknown;
+    try {
+      await this.flushPending();
+    } catch (e) {
+      error = e;
+    }
+    for (const sweep of this.sweeps) {
+      await sweep.iterator?.close().catch(() => undefined);
+      sweep.iterator = undefined;
+    }
+    try {
+      await this.db!.close();
+    } catch (e) {
+      error ??= this.dbError('close', e);
+    }
+    this.status = 'closed';
+    this.readCache.clear();
+    this.pending.clear();
+    if (error !== undefined) throw error;
+  }
+
+  async numStoredEntries(stateName: string): Promise<number> {
+    await this.flush();
+    const state = this.stateIds.get(stateName);
+    if (state === undefined) return 0;
+    let count = 0;
+    try {
+      for (let keyGroup = this.firstKeyGroup; keyGroup <= this.lastKeyGroup; keyGroup++) {
+        const range = {
+          gte: stateRangeStart(keyGroup, state.id),
+          lt: stateRangeStart(keyGroup, state.id + 1),
+        };
+        count += (await this.db!.keys(range).all()).length;
+      }
+    } catch (e) {
+      throw this.dbError(`count the entries of state "${stateName}" in`, e);
+    }
+    return count;
+  }
+
+  /** For tests: entries waiting in the write-back cache and in batches being written. */
+  pendingWrites(): { dirty: number; inFlight: number } {
+    let inFlight = 0;
+    for (const batch of this.inFlight) inFlight += batch.length;
+    return { dirty: this.dirty.length, inFlight };
+  }
+
+  protected createTable(info: StateInfo, withTtl: boolean): StateTable<unknown> {
+    const storedKind = withTtl ? `${info.kind}+ttl` : info.kind;
+    let state = this.stateIds.get(info.name);
+    if (state !== undefined && state.kind !== storedKind) {
+      throw this.kindMismatch(
+        info.name,
+        state.kind.replace('+ttl', ' (with TTL)'),
+        storedKind.replace('+ttl', ' (with TTL)'),
+      );
+    }
+    if (state === undefined) {
+      if (this.nextStateId > MAX_STATE_ID) {
+        throw new UserCodeError(
+          this.operatorName,
+          `too many keyed states (the level backend holds ${MAX_STATE_ID + 1})`,
+          undefined,
+        );
+      }
+      state = { id: this.nextStateId++, kind: storedKind };
+      this.stateIds.set(info.name, state);
+      // Written with the state's data, in the same ordered batches.
+      this.write(
+        META_CACHE_PREFIX + info.name,
+        stateNameKey(info.name),
+        encodeStateNameValue(state.id, storedKind),
+      );
+    }
+    let codec: ValueCodec<unknown>;
+    if (info.kind === 'list') codec = listCodec<unknown>(withTtl ? ttlScalarCodec : valueCodec);
+    else if (info.kind === 'map' || !withTtl) codec = valueCodec;
+    else codec = ttlScalarCodec as ValueCodec<unknown>;
+    return new LevelStateTable(this, state.id, codec, info);
+  }
+
+  protected addBackgroundCleanup(
+    _info: StateInfo,
+    table: StateTable<unknown>,
+    target: TtlCleanupTarget<unknown>,
+    ttl: TtlSettings,
+  ): void {
+    this.sweeps.push(
+      new LevelTtlSweep(table as LevelStateTable<unknown>, target, ttl, this.firstKeyGroup),
+    );
+  }
+
+  // ---- the read and write path, used by LevelStateTable ----
+
+  /** The bytes of `cacheKey` if cached: bytes, null (absent or deleted), or undefined (not cached). */
+  cached(cacheKey: string): Uint8Array | null | undefined {
+    const pending = this.pending.get(cacheKey);
+    if (pending !== undefined) return pending.value;
+    return this.readCache.get(cacheKey);
+  }
+
+  /** Reads LevelDB synchronously and caches the result. */
+  readDb(cacheKey: string, dbKey: Uint8Array): Uint8Array | null {
+    const bytes = this.getSync(dbKey);
+    this.cacheRead(cacheKey, bytes);
+    return bytes;
+  }
+
+  private getSync(dbKey: Uint8Array): Uint8Array | null {
+    try {
+      return this.db!.getSync(dbKey) ?? null;
+    } catch (e) {
+      throw this.dbError('read from', e);
+    }
+  }
+
+  write(cacheKey: string, dbKey: Uint8Array, value: Uint8Array | null): void {
+    const pending = this.pending.get(cacheKey);
+    if (pending !== undefined && pending.batch === this.batchNumber) {
+      pending.value = value;
+      return;
+    }
+    // New, or its older version is being written: the new version goes into the next batch.
+    const write: PendingWrite = { cacheKey, dbKey, value, batch: this.batchNumber };
+    this.pending.set(cacheKey, write);
+    this.dirty.push(write);
+    if (this.dirty.length > this.writeBatchSize && this.inFlight.length < MAX_BATCHES_IN_FLIGHT)
+      this.startBatch();
+  }
+
+  private cacheRead(cacheKey: string, bytes: Uint8Array | null): void {
+    if (this.readCacheSize === 0) return;
+    this.readCache.set(cacheKey, bytes);
+    if (this.readCache.size <= this.readCacheSize) return;
+    // Evict the oldest sixteenth at once: one iterator instead of one per insertion.
+    let toEvict = this.readCache.size - this.readCacheSize + (this.readCacheSize >>> 4);
+    for (const key of this.readCache.keys()) {
+      if (toEvict-- <= 0) break;
+      this.readCache.delete(key);
+    }
+  }
+
+  private startBatch(): void {
+    const batch = this.dirty;
+    this.dirty = [];
+    this.batchNumber++;
+    this.inFlight.push(batch);
+    this.writeChain = this.writeChain.then(() => this.writeBatch(batch));
+  }
+
+  private async writeBatch(batch: PendingWrite[]): Promise<void> {
+    // After a failure nothing more is written: a later batch must not land without an earlier one.
+    if (this.failure !== undefined) return;
+    try {
+      const chained = this.db!.batch();
+      for (const write of batch) {
+        if (write.value === null) chained.del(write.dbKey);
+        else chained.put(write.dbKey, write.value);
+      }
+      await chained.write();
+    } catch (e) {
+      this.fail(this.dbError(`write a batch of ${batch.length} entries to`, e));
+      return;
+    }
+    this.inFlight.shift();
+    for (const write of batch) {
+      // A newer version of the entry stays pending until its own batch is written.
+      if (this.pending.get(write.cacheKey) !== write) continue;
+      this.pending.delete(write.cacheKey);
+      // Written entries stay readable without a LevelDB read: they are often the hot ones.
+      if (write.cacheKey.charCodeAt(0) !== 0xffff) this.cacheRead(write.cacheKey, write.value);
+    }
+    if (this.dirty.length > this.writeBatchSize && this.inFlight.length < MAX_BATCHES_IN_FLIGHT)
+      this.startBatch();
+    const waiter = this.waiter;
+    this.waiter = undefined;
+    waiter?.resolve();
+  }
+
+  private fail(error: Error): void {
+    this.failure ??= error;
+    const waiter = this.waiter;
+    this.waiter = undefined;
+    waiter?.reject(this.failure);
+  }
+
+  private async flushPending(): Promise<void> {
+    // Cleanup steps that maintain() started feed deletes into the write path: include them.
+    for (const sweep of this.sweeps) await sweep.running;
+    if (this.dirty.length > 0) this.startBatch();
+    await this.writeChain;
+    if (this.failure !== undefined) throw this.failure;
+  }
+
+  dbError(action: string, cause: unknown): StateBackendError {
+    return new StateBackendError(this.operatorName, this.directory, action, cause);
+  }
+
+  // ---- TTL background cleanup ----
+
+  /** One cleanup step of a state: an async scan, then the deletes on the current view. */
+  private async runSweep(sweep: LevelTtlSweep): Promise<void> {
+    try {
+      const candidates = await this.scanForExpired(sweep);
+      this.expireCandidates(sweep, candidates);
+    } catch (e) {
+      this.fail(
+        e instanceof NimbleError
+          ? e
+          : this.dbError(`scan state "${sweep.table.info.name}" for expired entries in`, e),
+      );
+    } finally {
+      sweep.running = undefined;
+    }
+  }
+
+  /**
+   * Reads up to cleanupBatchSize entries of the state from where the last step stopped (one
+   * LevelDB iterator per key group, kept open between steps) and returns the keys of those with
+   * something expired. Reads LevelDB only: entries not written yet are checked after a flush.
+   */
+  private async scanForExpired(sweep: LevelTtlSweep): Promise<Uint8Array[]> {
+    const { table, target, ttl } = sweep;
+    const now = ttl.now();
+    const candidates: Uint8Array[] = [];
+    const numKeyGroups = this.lastKeyGroup - this.firstKeyGroup + 1;
+    let checked = 0;
+    let keyGroupsStarted = 0;
+    while (checked < ttl.cleanupBatchSize && this.status !== 'closed') {
+      if (sweep.iterator === undefined) {
+        if (keyGroupsStarted === numKeyGroups) break; // a full pass: the state is small
+        keyGroupsStarted++;
+        sweep.iterator = this.db!.iterator({
+          gte: stateRangeStart(sweep.keyGroup, table.stateId),
+          lt: stateRangeStart(sweep.keyGroup, table.stateId + 1),
+        });
+      }
+      const entries = await sweep.iterator.nextv(ttl.cleanupBatchSize - checked);
+      if (entries.length === 0) {
+        await sweep.iterator.close();
+        sweep.iterator = undefined;
+        sweep.keyGroup =
+          sweep.keyGroup === this.lastKeyGroup ? this.firstKeyGroup : sweep.keyGroup + 1;
+        continue;
+      }
+      for (const [key, value] of entries) {
+        checked++;
+        const mayHaveExpired =
+          table.codec.isExpired !== undefined
+            ? table.codec.isExpired(value, now, ttl.ttlMillis)
+            : target.expireStored(table.decode(value), now) !== KEEP;
+        if (mayHaveExpired) candidates.push(key);
+      }
+    }
+    return candidates;
+  }
+
+  /**
+   * The scan read a snapshot; the entry may have been written since (it may be in the write-back
+   * cache, in flight, or newer in LevelDB). So each candidate is checked again on the current view,
+   * synchronously, and what expired goes into the write path like any other write.
+   */
+  private expireCandidates(sweep: LevelTtlSweep, candidates: readonly Uint8Array[]): void {
+    if (candidates.length === 0 || this.status === 'closed') return;
+    const { table, target, ttl } = sweep;
+    const now = ttl.now();
+    for (const dbKey of candidates) {
+      const { keyBytes, namespace } = parseStateEntryKey(dbKey);
+      const cacheKey = cacheKeyOf(table.prefixes, namespace, keyPartOfEncoded(keyBytes));
+      let bytes = this.cached(cacheKey);
+      if (bytes === undefined) bytes = this.getSync(dbKey);
+      if (bytes === null) continue;
+      const result = target.expireStored(table.decode(bytes), now);
+      if (result === KEEP) continue;
+      this.write(cacheKey, dbKey, result === undefined ? null : table.encode(result));
+    }
+  }
+}
+
+/** Where the background cleanup of one TTL state is. */
+class LevelTtlSweep {
+  iterator: DbIterator | undefined;
+  running: Promise<void> | undefined;
+
+  constructor(
+    readonly table: LevelStateTable<unknown>,
+    readonly target: TtlCleanupTarget<unknown>,
+    readonly ttl: TtlSettings,
+    /** The key group being scanned. */
+    public keyGroup: number,
+  ) {}
+}
+
+class LevelStateTable<V> implements StateTable<V> {
+  readonly storesReferences = false;
+  readonly prefixes: CacheKeyPrefixes;
+  // The cache key and LevelDB key of the current key and last namespace: a record usually
+  // reads and then writes the same entry.
+  private memoKeyVersion = -1;
+  private memoNamespace = '';
+  private memoCacheKey = '';
+  private memoDbKey: Uint8Array | undefined;
+  private lastNamespace = '';
+  private lastNamespaceBytes: Uint8Array = NO_NAMESPACE;
+
+  constructor(
+    private readonly backend: LevelKeyedStateBackend,
+    readonly stateId: number,
+    readonly codec: ValueCodec<V>,
+    readonly info: StateInfo,
+  ) {
+    this.prefixes = cacheKeyPrefixes(stateId);
+  }
+
+  get(namespace: string): V | undefined {
+    const cacheKey = this.cacheKey(namespace);
+    let bytes = this.backend.cached(cacheKey);
+    if (bytes === undefined) bytes = this.backend.readDb(cacheKey, this.dbKey());
+    return bytes === null ? undefined : this.decode(bytes);
+  }
+
+  put(namespace: string, value: V): void {
+    const cacheKey = this.cacheKey(namespace);
+    this.backend.write(cacheKey, this.dbKey(), this.encode(value));
+  }
+
+  remove(namespace: string): void {
+    const cacheKey = this.cacheKey(namespace);
+    this.backend.write(cacheKey, this.dbKey(), null);
+  }
+
+  /** ListStateTable.append for list states: the new elements' bytes go after the stored ones. */
+  append(namespace: string, elements: readonly unknown[]): void {
+    const cacheKey = this.cacheKey(namespace);
+    let stored = this.backend.cached(cacheKey);
+    if (stored === undefined) stored = this.backend.readDb(cacheKey, this.dbKey());
+    let bytes: Uint8Array;
+    try {
+      bytes = (this.codec as unknown as ListCodec<unknown>).append(stored, elements);
+    } catch (e) {
+      throw this.unserializable(e);
+    }
+    this.backend.write(cacheKey, this.dbKey(), bytes);
+  }
+
+  encode(value: V): Uint8Array {
+    try {
+      return this.codec.encode(value);
+    } catch (e) {
+      throw this.unserializable(e);
+    }
+  }
+
+  private unserializable(cause: unknown): UserCodeError {
+    return new UserCodeError(
+      this.info.operatorName,
+      `the value of ${this.info.kind} state "${this.info.name}" cannot be stored by the level state backend, ` +
+        'which keeps what structuredClone keeps (no functions, symbols or class prototypes)',
+      cause,
+    );
+  }
+
+  decode(bytes: Uint8Array): V {
+    try {
+      return this.codec.decode(bytes);
+    } catch (e) {
+      throw this.backend.dbError(`decode a value of state "${this.info.name}" read from`, e);
+    }
+  }
+
+  private cacheKey(namespace: string): string {
+    const backend = this.backend;
+    if (backend.keyVersion !== this.memoKeyVersion || namespace !== this.memoNamespace) {
+      this.memoKeyVersion = backend.keyVersion;
+      this.memoNamespace = namespace;
+      this.memoCacheKey = cacheKeyOf(this.prefixes, namespace, backend.currentKeyPart());
+      this.memoDbKey = undefined;
+    }
+    return this.memoCacheKey;
+  }
+
+  /** The LevelDB key of the entry of the last cacheKey() call. */
+  private dbKey(): Uint8Array {
+    if (this.memoDbKey === undefined) {
+      const namespace = this.memoNamespace;
+      if (namespace !== this.lastNamespace) {
+        this.lastNamespace = namespace;
+        this.lastNamespaceBytes = encodeNamespace(namespace);
+      }
+      this.memoDbKey = stateEntryKey(
+        this.backend.currentKeyGroup,
+        this.stateId,
+        this.backend.getCurrentKey(),
+        this.lastNamespaceBytes,
+      );
+    }
+    return this.memoDbKey;
+  }
+}
