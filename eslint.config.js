@@ -16,7 +16,10 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/consistent-type-imports': 'error',
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
+      ],
       '@typescript-eslint/no-explicit-any': 'off',
       'import-x/no-cycle': 'error',
       'no-console': 'error',
@@ -24,7 +27,12 @@ export default tseslint.config(
     settings: { 'import-x/resolver': { node: true } },
   },
   {
-    files: ['packages/examples/**/*.ts', 'bench/**/*.ts', 'packages/*/test/**/*.ts', 'test/**/*.ts'],
+    files: [
+      'packages/examples/**/*.ts',
+      'bench/**/*.ts',
+      'packages/*/test/**/*.ts',
+      'test/**/*.ts',
+    ],
     rules: { 'no-console': 'off' },
   },
 );
