@@ -17,7 +17,10 @@ import {
   ProcessWindowFunction,
   RichFunction,
   TumblingEventTimeWindows,
-  ValueStateDescriptor, CountTrigger, PurgingTrigger } from '@nimble/api';
+  ValueStateDescriptor,
+  CountTrigger,
+  PurgingTrigger,
+} from '@nimble/api';
 import type { TimeWindow, Trigger } from '@nimble/api';
 import { afterEach, describe, expect, it } from 'vitest';
 import { UserCodeError } from '../src/errors.js';
