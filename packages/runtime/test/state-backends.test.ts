@@ -280,6 +280,30 @@ describe.each(['hashmap', 'level'] as const)('%s keyed state backend', (kind: St
     expect([...list.get()]).toEqual(['only', 'more']);
   });
 
+  it('value state keeps tuples exactly: flat ones, and ones with holes, -0, bigints or extra properties', async () => {
+    const backend = await openBackend();
+    const value = backend.getState(new ValueStateDescriptor<unknown[]>('tuple'));
+    // eslint-disable-next-line no-sparse-arrays
+    const holey = [1, , 3];
+    const extra = Object.assign(['a'], { note: 'kept' });
+    const cases: unknown[][] = [['user-1', 1.5, null, true, 7], holey, [-0], [1n, 'x'], extra, [[1, 2]]];
+    for (const [i, tuple] of cases.entries()) {
+      setKey(backend, `k${i}`);
+      value.update(tuple);
+    }
+    await backend.flush();
+    for (const [i, tuple] of cases.entries()) {
+      setKey(backend, `k${i}`);
+      expect(value.value()).toStrictEqual(tuple);
+    }
+    setKey(backend, 'k1');
+    expect(1 in value.value()!).toBe(false);
+    setKey(backend, 'k2');
+    expect(Object.is(value.value()![0], -0)).toBe(true);
+    setKey(backend, 'k4');
+    expect((value.value() as unknown as { note: string }).note).toBe('kept');
+  });
+
   it('map state: put, get, contains, remove, entries, keys, values, isEmpty', async () => {
     const backend = await openBackend();
     const map = backend.getState(

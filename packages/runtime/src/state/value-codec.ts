@@ -13,8 +13,9 @@ import type { TtlValue } from './ttl.js';
 //   0xFF  node:v8 payload (0xFF is V8's version tag, so the payload is stored as is)
 //   0x01  number, float64 big-endian
 //   0x02  string, UTF-8 (well-formed strings only: UTF-8 cannot carry a lone surrogate)
-//   0x03  JSON, UTF-8, of a flat record: a plain object whose values are strings, booleans,
-//         null or finite numbers other than -0 (no nesting, so no shared references to lose)
+//   0x03  JSON, UTF-8, of a flat record: a plain object or an array (tuple) whose values are
+//         strings, booleans, null or finite numbers other than -0 (no nesting, so no shared
+//         references to lose; tuples without holes or extra properties)
 //   0x04  list state: the elements one after the other, each `varint(length) bytes` in its own
 //         tagged form, so adding to a list appends bytes without decoding the list
 
@@ -172,7 +173,9 @@ function tagged(tag: number, text: string, headroom: number): Buffer {
 
 /** Whether JSON keeps `value` exactly (see the table above). */
 function isFlatRecord(value: object): boolean {
-  if (Object.getPrototypeOf(value) !== Object.prototype) return false;
+  const proto = Object.getPrototypeOf(value);
+  if (proto === Array.prototype) return isFlatTuple(value as unknown[]);
+  if (proto !== Object.prototype) return false;
   for (const key in value) {
     const field = (value as Record<string, unknown>)[key];
     switch (typeof field) {
@@ -190,6 +193,33 @@ function isFlatRecord(value: object): boolean {
     }
   }
   return true;
+}
+
+/**
+ * A tuple (array) of strings, booleans, null and finite numbers other than -0, without holes or
+ * extra properties: JSON keeps it exactly. Tuples are the usual record shape of ported PyFlink jobs.
+ */
+function isFlatTuple(value: unknown[]): boolean {
+  let properties = 0;
+  for (const key in value) {
+    properties++;
+    const field = value[key as unknown as number];
+    switch (typeof field) {
+      case 'string':
+      case 'boolean':
+        continue;
+      case 'number':
+        if (Number.isFinite(field) && (field !== 0 || 1 / field > 0)) continue;
+        return false;
+      case 'object':
+        if (field === null) continue;
+        return false;
+      default:
+        return false;
+    }
+  }
+  // Holes are not enumerated and extra properties are: both make the count differ.
+  return properties === value.length;
 }
 
 function asBuffer(bytes: Uint8Array): Buffer {
