@@ -25,13 +25,13 @@ interface Result {
   backend: string;
   parallelism: number;
   events: number;
+  /** The job's running time from submission to its end, without process start-up. */
   seconds: number;
   peakRssMb: number;
 }
 
 function runCase(backend: string, parallelism: number): Promise<Result> {
   return new Promise((resolve, reject) => {
-    const started = process.hrtime.bigint();
     const child = spawn(process.execPath, ['--import', tsxLoader, job], {
       env: {
         ...process.env,
@@ -40,8 +40,10 @@ function runCase(backend: string, parallelism: number): Promise<Result> {
         BENCH_PARALLELISM: String(parallelism),
         BENCH_BACKEND: backend,
       },
-      stdio: ['ignore', 'inherit', 'inherit'],
+      stdio: ['ignore', 'pipe', 'inherit'],
     });
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     let peak = 0;
     // Peak resident memory of the job process, sampled from /proc (worker threads included).
     const sampler = setInterval(() => {
@@ -55,10 +57,14 @@ function runCase(backend: string, parallelism: number): Promise<Result> {
     }, 100);
     child.on('exit', (code) => {
       clearInterval(sampler);
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      if (code !== 0) reject(new Error(`${backend} p=${parallelism} exited with ${code}`));
-      else
-        resolve({ backend, parallelism, events: Number(values.events), seconds, peakRssMb: peak });
+      const line = /BENCH_RESULT (.*)/.exec(stdout);
+      if (code !== 0 || !line) {
+        reject(new Error(`${backend} p=${parallelism} exited with ${code}`));
+        return;
+      }
+      const { netRuntimeMs } = JSON.parse(line[1]!) as { netRuntimeMs: number };
+      const seconds = netRuntimeMs / 1000;
+      resolve({ backend, parallelism, events: Number(values.events), seconds, peakRssMb: peak });
     });
   });
 }
