@@ -8,7 +8,7 @@ import {
   murmur3_32,
   operatorIndexForKeyGroup,
 } from '../src/index.js';
-import { checkKey } from '../src/keys/index.js';
+import { checkKey, keyId } from '../src/keys/index.js';
 
 const utf8 = (s: string) => new TextEncoder().encode(s);
 
@@ -48,6 +48,13 @@ describe('key hash: stable across versions and processes (docs/key-groups.md)', 
     expect(keyHash(-0)).toBe(keyHash(0));
     expect(new Set([keyHash(1), keyHash('1'), keyHash(1n)]).size).toBe(3);
     expect(Array.from(encodeKey('a'))).toEqual([0x01, 0x61]);
+  });
+
+  it('array keys have distinct ids when their elements differ in type', () => {
+    expect(keyId(['5n'])).not.toBe(keyId([5n]));
+    expect(keyId([1])).not.toBe(keyId(['1']));
+    expect(keyId(['a', 1])).toBe(keyId(['a', 1]));
+    expect(keyId('plain')).toBe('plain');
   });
 });
 

@@ -286,7 +286,14 @@ describe.each(['hashmap', 'level'] as const)('%s keyed state backend', (kind: St
     // eslint-disable-next-line no-sparse-arrays
     const holey = [1, , 3];
     const extra = Object.assign(['a'], { note: 'kept' });
-    const cases: unknown[][] = [['user-1', 1.5, null, true, 7], holey, [-0], [1n, 'x'], extra, [[1, 2]]];
+    const cases: unknown[][] = [
+      ['user-1', 1.5, null, true, 7],
+      holey,
+      [-0],
+      [1n, 'x'],
+      extra,
+      [[1, 2]],
+    ];
     for (const [i, tuple] of cases.entries()) {
       setKey(backend, `k${i}`);
       value.update(tuple);

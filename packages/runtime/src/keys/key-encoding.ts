@@ -1,4 +1,6 @@
+import { Buffer } from 'node:buffer';
 import type { Key } from '@nimble/api';
+import { varintSize, writeVarint } from '../util/varint.js';
 
 /**
  * The canonical byte form of a key. Equal keys have equal bytes on every process and version:
@@ -114,32 +116,26 @@ function encodeInto(key: Key, parts: Uint8Array[]): void {
       return;
     default: {
       if (!Array.isArray(key)) throw new InvalidKeyError(`Not a key: ${describe(key)}`);
-      const header: number[] = [KEY_TAG.array];
-      writeVarint(header, key.length);
-      parts.push(Uint8Array.from(header));
+      const header = new Uint8Array(1 + varintSize(key.length));
+      header[0] = KEY_TAG.array;
+      writeVarint(header, 1, key.length);
+      parts.push(header);
       for (const element of key as readonly Key[]) {
         const bytes = encodeKey(element);
-        const len: number[] = [];
-        writeVarint(len, bytes.length);
-        parts.push(Uint8Array.from(len), bytes);
+        const len = new Uint8Array(varintSize(bytes.length));
+        writeVarint(len, 0, bytes.length);
+        parts.push(len, bytes);
       }
     }
   }
 }
 
-function writeVarint(out: number[], n: number): void {
-  while (n >= 0x80) {
-    out.push((n & 0x7f) | 0x80);
-    n >>>= 7;
-  }
-  out.push(n);
-}
-
 /**
- * A string that is equal for equal keys, for use as a JS Map key (primitives map to themselves;
- * arrays to a canonical string). Used by the `hashmap` backend and the timer service.
+ * A JS-Map-able id that is equal for equal keys: primitives are their own id; an array key is
+ * its canonical bytes as a latin1 string behind a NUL, so `['5n']` and `[5n]` stay apart. Used by
+ * the `hashmap` backend and the timer service.
  */
 export function keyId(key: Key): string | number | bigint | boolean {
   if (typeof key !== 'object') return key;
-  return '\u0000' + JSON.stringify(key, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v));
+  return '\u0000' + Buffer.from(encodeKey(key)).toString('latin1');
 }

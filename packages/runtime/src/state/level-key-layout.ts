@@ -1,5 +1,6 @@
 import type { Key } from '@nimble/api';
 import { encodeKey, KEY_TAG } from '../keys/index.js';
+import { varintSize, writeVarint } from '../util/varint.js';
 
 // The `level` backend's LevelDB keys (docs/state.md):
 //
@@ -203,22 +204,4 @@ export function cacheKeyOf(prefixes: CacheKeyPrefixes, namespace: string, keyPar
 
 function latin1(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
-}
-
-function varintSize(n: number): number {
-  let size = 1;
-  while (n >= 0x80) {
-    n = Math.floor(n / 128);
-    size++;
-  }
-  return size;
-}
-
-function writeVarint(out: Uint8Array, offset: number, n: number): number {
-  while (n >= 0x80) {
-    out[offset++] = (n & 0x7f) | 0x80;
-    n = Math.floor(n / 128);
-  }
-  out[offset++] = n;
-  return offset;
 }

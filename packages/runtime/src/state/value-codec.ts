@@ -1,6 +1,7 @@
 import { Buffer } from 'node:buffer';
 import { DefaultSerializer, deserialize } from 'node:v8';
 import type { TtlValue } from './ttl.js';
+import { varintSize, writeVarint } from '../util/varint.js';
 
 // The `level` backend's value bytes (docs/state.md has the measurements behind this choice).
 //
@@ -104,24 +105,6 @@ export function listCodec<E>(element: ValueCodec<E>): ListCodec<E> {
   };
 }
 
-function varintSize(n: number): number {
-  let size = 1;
-  while (n >= 0x80) {
-    n = Math.floor(n / 128);
-    size++;
-  }
-  return size;
-}
-
-function writeVarint(out: Uint8Array, offset: number, n: number): number {
-  while (n >= 0x80) {
-    out[offset++] = (n & 0x7f) | 0x80;
-    n = Math.floor(n / 128);
-  }
-  out[offset++] = n;
-  return offset;
-}
-
 // Buffers are allocated unpooled (allocUnsafeSlow): stored bytes live long in the caches, and a
 // slice of Node's shared 8 KiB pool would keep the whole pool slab alive.
 
@@ -177,22 +160,24 @@ function isFlatRecord(value: object): boolean {
   if (proto === Array.prototype) return isFlatTuple(value as unknown[]);
   if (proto !== Object.prototype) return false;
   for (const key in value) {
-    const field = (value as Record<string, unknown>)[key];
-    switch (typeof field) {
-      case 'string':
-      case 'boolean':
-        continue;
-      case 'number':
-        if (Number.isFinite(field) && (field !== 0 || 1 / field > 0)) continue;
-        return false;
-      case 'object':
-        if (field === null) continue;
-        return false;
-      default:
-        return false;
-    }
+    if (!isExactInJson((value as Record<string, unknown>)[key])) return false;
   }
   return true;
+}
+
+/** A string, boolean, null, or finite number other than -0. */
+function isExactInJson(field: unknown): boolean {
+  switch (typeof field) {
+    case 'string':
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(field) && (field !== 0 || 1 / field > 0);
+    case 'object':
+      return field === null;
+    default:
+      return false;
+  }
 }
 
 /**
@@ -203,20 +188,7 @@ function isFlatTuple(value: unknown[]): boolean {
   let properties = 0;
   for (const key in value) {
     properties++;
-    const field = value[key as unknown as number];
-    switch (typeof field) {
-      case 'string':
-      case 'boolean':
-        continue;
-      case 'number':
-        if (Number.isFinite(field) && (field !== 0 || 1 / field > 0)) continue;
-        return false;
-      case 'object':
-        if (field === null) continue;
-        return false;
-      default:
-        return false;
-    }
+    if (!isExactInJson(value[key as unknown as number])) return false;
   }
   // Holes are not enumerated and extra properties are: both make the count differ.
   return properties === value.length;
