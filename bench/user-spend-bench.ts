@@ -9,7 +9,10 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
+const argv = process.argv.slice(2);
 const { values } = parseArgs({
+  // `pnpm bench -- --events N` passes the `--` along.
+  args: argv[0] === '--' ? argv.slice(1) : argv,
   options: {
     events: { type: 'string', default: '2000000' },
     users: { type: 'string', default: '100000' },

@@ -8,7 +8,7 @@ export function jobArgs<T extends Record<string, string | number>>(defaults: T):
   let values: Record<string, string | boolean | undefined>;
   try {
     values = parseArgs({
-      args: process.argv.slice(2),
+      args: cliArgs(),
       options,
       strict: true,
       allowPositionals: false,
@@ -31,4 +31,10 @@ export function jobArgs<T extends Record<string, string | number>>(defaults: T):
     }
   }
   return out as T;
+}
+
+/** The program's arguments, without the `--` that `pnpm run script -- ...` may pass along. */
+function cliArgs(): string[] {
+  const args = process.argv.slice(2);
+  return args[0] === '--' ? args.slice(1) : args;
 }
