@@ -71,6 +71,33 @@ describe('late-data example (allowed lateness, late firing, late side output)', 
   });
 });
 
+describe('user-spend example (the quick start job)', () => {
+  it('runs on worker threads with the arguments it was given', () => {
+    const script = fileURLToPath(
+      new URL('../packages/examples/src/user-spend.ts', import.meta.url),
+    );
+    const tsx = fileURLToPath(new URL('../node_modules/.bin/tsx', import.meta.url));
+    const run = spawnSync(tsx, [script, '--users', '5', '--events', '20000', '--rate', '0'], {
+      encoding: 'utf8',
+      env: { ...process.env, NIMBLE_EXAMPLE_IMPORT: '0' },
+    });
+    expect(run.status).toBe(0);
+    const features = run.stdout
+      .trim()
+      .split('\n')
+      .map(
+        (line) =>
+          JSON.parse(line.replace(/^\d+> /, '')) as { user_id: string; spend_5min_usd: number },
+      );
+    // Parallelism 2: each line is prefixed by its subtask; every user of the 5 has a feature.
+    expect(new Set(features.map((f) => f.user_id))).toEqual(
+      new Set(['user-0', 'user-1', 'user-2', 'user-3', 'user-4']),
+    );
+    expect(features.every((f) => f.spend_5min_usd > 0)).toBe(true);
+    expect(run.stdout).toMatch(/^[12]> \{"user_id"/m);
+  });
+});
+
 describe('session tracker example (KeyedProcessFunction, TTL state)', () => {
   it.each(['hashmap', 'level'])(
     'emits a session when the next event comes after 30 minutes (%s)',

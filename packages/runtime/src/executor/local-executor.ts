@@ -155,6 +155,8 @@ export class LocalExecutor implements PipelineExecutor {
       };
       const worker = new Worker(workerUrl, {
         workerData: data,
+        // The job module reads its arguments in every worker as in the main thread.
+        argv: process.argv.slice(2),
         transferList: Object.values(ports[slot]!),
         execArgv,
         stdout: false,
