@@ -27,6 +27,8 @@ export class HeapKeyedStateBackend extends AbstractKeyedStateBackend {
   /** `currentKeyGroup - firstKeyGroup`, -1 before the first key. */
   keyGroupIndex = -1;
   currentKeyId: KeyId = '';
+  /** Changes with every setCurrentKey (and cleanup), so tables can cache per-key lookups. */
+  keyVersion = 0;
   private readonly tables = new Map<string, HeapStateTable<unknown>>();
   private readonly cleanups: HeapTtlCleanup<unknown>[] = [];
 
@@ -42,6 +44,7 @@ export class HeapKeyedStateBackend extends AbstractKeyedStateBackend {
     this.currentKeyGroup = keyGroup;
     this.keyGroupIndex = keyGroup - this.firstKeyGroup;
     this.currentKeyId = keyId(key);
+    this.keyVersion++;
   }
 
   availability(): Promise<void> | undefined {
@@ -50,6 +53,8 @@ export class HeapKeyedStateBackend extends AbstractKeyedStateBackend {
 
   maintain(): void {
     for (const cleanup of this.cleanups) cleanup.run();
+    // Cleanup may have removed the current key's entries: drop what tables cached for it.
+    this.keyVersion++;
   }
 
   async flush(): Promise<void> {}
@@ -93,11 +98,24 @@ class HeapStateTable<V> implements StateTable<V> {
     this.groups = new Array<HeapKeyGroup<V> | undefined>(numKeyGroups).fill(undefined);
   }
 
+  // The current key's namespace map, cached for its key version: a read-modify-write of window
+  // state (get, then put) looks the key up once instead of twice.
+  private cachedVersion = -1;
+  private cachedNamespaces: Map<string, V> | undefined;
+
+  private namespacesOfCurrentKey(group: HeapKeyGroup<V>): Map<string, V> | undefined {
+    const version = this.backend.keyVersion;
+    if (this.cachedVersion === version) return this.cachedNamespaces;
+    this.cachedNamespaces = group.byKeyAndNamespace.get(this.backend.currentKeyId);
+    this.cachedVersion = version;
+    return this.cachedNamespaces;
+  }
+
   get(namespace: string): V | undefined {
     const group = this.groups[this.backend.keyGroupIndex];
     if (group === undefined) return undefined;
     if (namespace === '') return group.byKey.get(this.backend.currentKeyId);
-    return group.byKeyAndNamespace.get(this.backend.currentKeyId)?.get(namespace);
+    return this.namespacesOfCurrentKey(group)?.get(namespace);
   }
 
   put(namespace: string, value: V): void {
@@ -112,9 +130,14 @@ class HeapStateTable<V> implements StateTable<V> {
       group.byKey.set(id, value);
       return;
     }
-    const namespaces = group.byKeyAndNamespace.get(id);
-    if (namespaces === undefined) group.byKeyAndNamespace.set(id, new Map([[namespace, value]]));
-    else namespaces.set(namespace, value);
+    const namespaces = this.namespacesOfCurrentKey(group);
+    if (namespaces === undefined) {
+      const created = new Map([[namespace, value]]);
+      group.byKeyAndNamespace.set(id, created);
+      this.cachedNamespaces = created;
+    } else {
+      namespaces.set(namespace, value);
+    }
   }
 
   remove(namespace: string): void {
@@ -125,9 +148,10 @@ class HeapStateTable<V> implements StateTable<V> {
       group.byKey.delete(id);
       return;
     }
-    const namespaces = group.byKeyAndNamespace.get(id);
+    const namespaces = this.namespacesOfCurrentKey(group);
     if (namespaces !== undefined && namespaces.delete(namespace) && namespaces.size === 0) {
       group.byKeyAndNamespace.delete(id);
+      this.cachedNamespaces = undefined;
     }
   }
 
