@@ -40,6 +40,8 @@ class CountingSink implements Sink<unknown> {
 
 const e = StreamExecutionEnvironment.getExecutionEnvironment();
 e.setParallelism(parallelism).setStateBackend(backend);
+// Extra configuration with Flink's keys, e.g. BENCH_CONF='{"execution.buffer-timeout": 20}'.
+e.configure(JSON.parse(env('BENCH_CONF', '{}')) as Record<string, string | number | boolean>);
 type Row = [user: string, amount: number, category: number, eventTime: number];
 const stream = { users, msPerEvent: 1, maxDelayMs: 3000 };
 e.fromSource(
