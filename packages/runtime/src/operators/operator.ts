@@ -44,6 +44,8 @@ export interface OperatorContext {
   readonly processingTimeService: ProcessingTimeService;
   /** Called after the operator emitted outside of record processing (a processing-time timer fired). */
   readonly requestFlush: () => void;
+  /** Fails the task with an error raised outside record processing (in a timer callback). */
+  readonly failTask: (error: unknown) => void;
   readonly metrics: OperatorMetrics;
 }
 
@@ -150,6 +152,7 @@ export abstract class StreamOperator<IN, OUT> {
         triggerable,
         this.ctx.processingTimeService,
         this.ctx.requestFlush,
+        this.ctx.failTask,
       );
     }
     return this.timerService;

@@ -26,9 +26,13 @@ export class TimestampsAndWatermarksOperator<T> extends StreamOperator<T, T> {
   private schedule(): void {
     const pts = this.ctx.processingTimeService;
     this.timer = pts.schedule(pts.now() + this.intervalMs, () => {
-      this.emitter.onPeriodicEmit();
-      this.ctx.requestFlush();
-      this.schedule();
+      try {
+        this.emitter.onPeriodicEmit();
+        this.ctx.requestFlush();
+        this.schedule();
+      } catch (e) {
+        this.ctx.failTask(e);
+      }
     });
   }
   processElement(value: T, timestamp: number | undefined): void {

@@ -258,6 +258,7 @@ export class StreamTask {
         keyedStateBackend: backend,
         processingTimeService: this.services.processingTimeService,
         requestFlush: () => this.afterTimerOutput(),
+        failTask: (e) => this.fail(e),
         metrics: this.operatorMetrics.get(node.id)!,
       };
       op.setup(ctx, outputs.get(node.id)!);

@@ -95,6 +95,10 @@ export class InternalTimerService {
     private readonly processingTime: ProcessingTimeService,
     /** Called around timer callbacks fired by the clock (outside record processing), e.g. to flush outputs. */
     private readonly onProcessingTimersFired: () => void = () => {},
+    /** Receives an exception of a timer callback fired by the clock: it fails the task, not the process. */
+    private readonly onAsyncError: (error: unknown) => void = (e) => {
+      throw e;
+    },
   ) {}
 
   currentWatermark(): number {
@@ -225,9 +229,13 @@ export class InternalTimerService {
       time,
       handle: this.processingTime.schedule(time, () => {
         this.scheduled = undefined;
-        this.advanceProcessingTime(this.processingTime.now());
-        this.onProcessingTimersFired();
-        this.scheduleNextProcessingTimer();
+        try {
+          this.advanceProcessingTime(this.processingTime.now());
+          this.onProcessingTimersFired();
+          this.scheduleNextProcessingTimer();
+        } catch (e) {
+          this.onAsyncError(e);
+        }
       }),
     };
   }

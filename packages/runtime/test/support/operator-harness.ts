@@ -117,6 +117,10 @@ export class OperatorHarness<IN, OUT> {
       keyedStateBackend: backend,
       processingTimeService: clock,
       requestFlush: () => void flushes.count++,
+      // Errors of clock-fired callbacks surface in the test that moved the clock.
+      failTask: (e) => {
+        throw e;
+      },
       metrics: newOperatorMetrics(),
     };
     const harness = new OperatorHarness(operator, context, clock, backend, stateDir, flushes);
