@@ -4,17 +4,9 @@
  * environment variables so every slot's worker thread builds the same job.
  */
 import type { Sink, SinkWriter } from '@nimble/api';
-import {
-  Duration,
-  StreamExecutionEnvironment,
-  Time,
-  TumblingEventTimeWindows,
-  WatermarkStrategy,
-} from '@nimble/api';
-import { DataGeneratorSource } from '@nimble/connector-datagen';
+import { StreamExecutionEnvironment } from '@nimble/api';
 import '@nimble/runtime/local';
-import type { Purchase } from '@nimble/examples/purchases';
-import { purchaseAt } from '@nimble/examples/purchases';
+import { generatedPurchases, userSpend5Min } from '@nimble/examples/user-spend-pipeline';
 
 const env = (name: string, fallback: string): string => process.env[name] ?? fallback;
 const events = Number(env('BENCH_EVENTS', '2000000'));
@@ -42,20 +34,11 @@ const e = StreamExecutionEnvironment.getExecutionEnvironment();
 e.setParallelism(parallelism).setStateBackend(backend);
 // Extra configuration with Flink's keys, e.g. BENCH_CONF='{"execution.buffer-timeout": 20}'.
 e.configure(JSON.parse(env('BENCH_CONF', '{}')) as Record<string, string | number | boolean>);
-type Row = [user: string, amount: number, category: number, eventTime: number];
-const stream = { users, msPerEvent: 1, maxDelayMs: 3000 };
-e.fromSource(
-  new DataGeneratorSource<Purchase>((i) => purchaseAt(i, stream), events),
-  WatermarkStrategy.forBoundedOutOfOrderness<Purchase>(Duration.ofSeconds(5)).withTimestampAssigner(
-    (p) => p.event_time_ms,
-  ),
-  'Purchases',
-)
-  .map((p): Row => [p.user_id, p.amount_usd, p.category_id, p.event_time_ms])
-  .keyBy((r) => r[0])
-  .window(TumblingEventTimeWindows.of(Time.minutes(5)))
-  .reduce((a: Row, b: Row): Row => [a[0], a[1] + b[1], a[2], Math.max(a[3], b[3])])
-  .sinkTo(new CountingSink(), 'Count');
+// The example's pipeline, as fast as the source can generate (no rate limit).
+userSpend5Min(generatedPurchases(e, events, { users, msPerEvent: 1, maxDelayMs: 3000 })).sinkTo(
+  new CountingSink(),
+  'Count',
+);
 
 const result = await e.execute('bench-user-5min-spend');
 // The runner reads this line: the job's own running time, without process and thread start-up.

@@ -7,17 +7,9 @@
  * Events are generated (no Kafka needed); the stream is bounded by --events (Infinity runs forever).
  */
 import '@nimble/runtime/local';
-import {
-  Duration,
-  StreamExecutionEnvironment,
-  Time,
-  TumblingEventTimeWindows,
-  WatermarkStrategy,
-} from '@nimble/api';
-import { DataGeneratorSource } from '@nimble/connector-datagen';
+import { StreamExecutionEnvironment } from '@nimble/api';
 import { jobArgs } from './args.js';
-import type { Purchase } from './purchases.js';
-import { purchaseAt } from './purchases.js';
+import { generatedPurchases, userSpend5Min } from './user-spend-pipeline.js';
 
 const args = jobArgs({
   users: 1000,
@@ -32,27 +24,15 @@ const env = StreamExecutionEnvironment.getExecutionEnvironment();
 env.setParallelism(args.parallelism);
 env.setStateBackend(args.backend === 'level' ? 'level' : 'hashmap');
 
-const streamOptions = { users: args.users, msPerEvent: args['ms-per-event'], maxDelayMs: 3000 };
-const source = new DataGeneratorSource<Purchase>((i) => purchaseAt(i, streamOptions), args.events, {
-  recordsPerSecond: args.rate > 0 ? args.rate : undefined,
-});
+const stream = { users: args.users, msPerEvent: args['ms-per-event'], maxDelayMs: 3000 };
+const purchases = generatedPurchases(
+  env,
+  args.events,
+  stream,
+  args.rate > 0 ? args.rate : undefined,
+);
 
-// Watermark strategy: allow 5 seconds of out-of-order events.
-const watermarks = WatermarkStrategy.forBoundedOutOfOrderness<Purchase>(
-  Duration.ofSeconds(5),
-).withTimestampAssigner((event) => event.event_time_ms);
-
-const purchases = env.fromSource(source, watermarks, 'Purchases').uid('purchases');
-
-type Row = [user: string, amount: number, category: number, eventTime: number];
-
-purchases
-  .map((e): Row => [e.user_id, e.amount_usd, e.category_id, e.event_time_ms])
-  .keyBy((row) => row[0])
-  .window(TumblingEventTimeWindows.of(Time.minutes(5)))
-  // Sum the amounts; keep the user and category, and the latest event time.
-  .reduce((a: Row, b: Row): Row => [a[0], a[1] + b[1], a[2], Math.max(a[3], b[3])])
-  .uid('user-5min-spend')
+userSpend5Min(purchases)
   .map((x) =>
     JSON.stringify({
       user_id: x[0],
