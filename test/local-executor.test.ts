@@ -40,3 +40,13 @@ describe('parallel runs equal parallelism 1', () => {
     expect(sorted(await onWorkers(2, 'level'))).toEqual(expected);
   });
 });
+
+describe('job modules on worker threads', () => {
+  it('a module that does not execute its job when loaded in a worker gets a clear error', async () => {
+    const module = fileURLToPath(new URL('./fixtures/main-only-job.ts', import.meta.url));
+    installPipelineExecutor(new LocalExecutor({ threads: true, jobModule: module }));
+    await expect(import(module)).rejects.toThrow(
+      /finished loading in slot \d's worker without calling execute\(\)/,
+    );
+  });
+});

@@ -32,7 +32,13 @@ async function loadPipeline(): Promise<Pipeline> {
   });
   const loaded = import(pathToFileURL(data.jobModule).href);
   const failed = loaded.then(
-    () => new Promise<never>(() => {}),
+    () =>
+      Promise.reject(
+        new Error(
+          `${data.jobModule} finished loading in slot ${data.slot}'s worker without calling execute(): ` +
+            'a job module must build and execute its job whenever it is loaded, not only as the main module',
+        ),
+      ),
     (e: unknown) => Promise.reject(ensureError(e)),
   );
   return Promise.race([pipeline, failed]);
