@@ -5,11 +5,8 @@ import type {
   ProcessWindowContext,
   RuntimeContext,
   Window,
-  WindowAssigner,
-  WindowFunctionSpec,
 } from '@nimble/api';
 import {
-  Duration,
   EventTimeSessionWindows,
   GlobalWindows,
   MAX_TIMESTAMP,
@@ -21,33 +18,15 @@ import {
   CountTrigger,
   PurgingTrigger,
 } from '@nimble/api';
-import type { TimeWindow, Trigger } from '@nimble/api';
+import type { TimeWindow } from '@nimble/api';
 import { afterEach, describe, expect, it } from 'vitest';
 import { UserCodeError } from '../src/errors.js';
 import type { WindowOperatorSpec } from '../src/operators/window/window-operator.js';
 import { createWindowOperator } from '../src/operators/window/window-operator.js';
 import type { StateBackendKind } from '../src/state/index.js';
 import { OperatorHarness } from './support/operator-harness.js';
-
-type Rec = [key: string, n: number];
-
-const ms = Duration.ofMillis;
-const sum = (a: Rec, b: Rec): Rec => [a[0], a[1] + b[1]];
-
-function spec(
-  assigner: WindowAssigner<any, Window>,
-  fn: WindowFunctionSpec,
-  options: { lateness?: number; trigger?: Trigger<any, Window> } = {},
-): WindowOperatorSpec {
-  return {
-    kind: 'window',
-    assigner,
-    trigger: options.trigger,
-    allowedLatenessMillis: options.lateness ?? 0,
-    lateDataTag: undefined,
-    fn,
-  };
-}
+import type { Rec } from './support/window-spec.js';
+import { ms, spec, sum } from './support/window-spec.js';
 
 const average: AggregateFunction<Rec, [sum: number, count: number], number> = {
   createAccumulator: () => [0, 0],

@@ -1,12 +1,4 @@
-import type {
-  AggregateFunction,
-  Collector,
-  Key,
-  Trigger,
-  Window,
-  WindowAssigner,
-  WindowFunctionSpec,
-} from '@nimble/api';
+import type { AggregateFunction, Collector, Key, Window, WindowAssigner } from '@nimble/api';
 import {
   Duration,
   EventTimeSessionWindows,
@@ -24,26 +16,8 @@ import { createWindowOperator } from '../src/operators/window/window-operator.js
 import type { StateBackendKind } from '../src/state/index.js';
 import type { InternalTimerService } from '../src/timers/internal-timer-service.js';
 import { OperatorHarness } from './support/operator-harness.js';
-
-type Rec = [key: string, n: number];
-
-const ms = Duration.ofMillis;
-const sum = (a: Rec, b: Rec): Rec => [a[0], a[1] + b[1]];
-
-function spec(
-  assigner: WindowAssigner<any, Window>,
-  fn: WindowFunctionSpec,
-  options: { lateness?: number; lateTag?: OutputTag<Rec>; trigger?: Trigger<any, Window> } = {},
-): WindowOperatorSpec {
-  return {
-    kind: 'window',
-    assigner,
-    trigger: options.trigger,
-    allowedLatenessMillis: options.lateness ?? 0,
-    lateDataTag: options.lateTag,
-    fn,
-  };
-}
+import type { Rec } from './support/window-spec.js';
+import { ms, spec, sum } from './support/window-spec.js';
 
 /** Counts and sums; merges for sessions. */
 const countAndSum: AggregateFunction<
