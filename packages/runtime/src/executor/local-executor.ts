@@ -198,8 +198,12 @@ export class LocalExecutor implements PipelineExecutor {
             coordinator.fail(e);
           });
           worker.on('exit', (code) => {
-            if (code !== 0)
-              coordinator.fail(new Error(`Slot ${slot}'s worker thread exited with code ${code}`));
+            // Any exit before the job ended is a failure (listeners are removed before terminate).
+            const error = new Error(
+              `Slot ${slot}'s worker thread exited with code ${code} while the job was running`,
+            );
+            rejectDeploy(error);
+            coordinator.fail(error);
           });
         }),
       );
