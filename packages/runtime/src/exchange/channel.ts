@@ -9,8 +9,31 @@
 export interface ChannelSender {
   /** Sends one buffer; the caller holds a credit for it. */
   send(buffer: Uint8Array): void;
-  /** Set by the producer: called when the consumer grants `credits` more buffers. */
-  onCredit: (credits: number) => void;
+  /**
+   * Connects the producer: `handler` is called when the consumer grants more buffers. Credit
+   * granted before the producer connected (a consumer on another thread may start first) is
+   * delivered at once, never lost.
+   */
+  connect(handler: (credits: number) => void): void;
+}
+
+/** Holds credit that arrives before the producer connected. */
+class CreditInbox {
+  private handler: ((credits: number) => void) | undefined;
+  private pending = 0;
+
+  connect(handler: (credits: number) => void): void {
+    this.handler = handler;
+    if (this.pending > 0) {
+      const credits = this.pending;
+      this.pending = 0;
+      handler(credits);
+    }
+  }
+  deliver(credits: number): void {
+    if (this.handler) this.handler(credits);
+    else this.pending += credits;
+  }
 }
 
 /** The consumer's end. */
@@ -23,15 +46,16 @@ export interface ChannelReceiver {
 
 /** Both ends of a channel between subtasks on the same thread: buffers pass by reference. */
 export function localChannel(): { sender: ChannelSender; receiver: ChannelReceiver } {
+  const credit = new CreditInbox();
   const sender: ChannelSender = {
     send: (buffer) => receiver.onBuffer(buffer),
-    onCredit: () => {},
+    connect: (handler) => credit.connect(handler),
   };
   const receiver: ChannelReceiver = {
     onBuffer: () => {
       throw new Error('internal: a buffer arrived before the consumer was connected');
     },
-    grantCredit: (credits) => sender.onCredit(credits),
+    grantCredit: (credits) => credit.deliver(credits),
   };
   return { sender, receiver };
 }
@@ -51,7 +75,7 @@ type ChannelMessage = { c: string; b: Uint8Array } | { c: string; k: number };
  */
 export class PortMultiplexer {
   private readonly receivers = new Map<string, ChannelReceiver>();
-  private readonly senders = new Map<string, ChannelSender>();
+  private readonly credits = new Map<string, CreditInbox>();
 
   constructor(private readonly port: MessageEndpoint) {
     port.on('message', (m) => this.dispatch(m as ChannelMessage));
@@ -60,7 +84,9 @@ export class PortMultiplexer {
   /** The sending end of channel `id` on this side. */
   sender(id: string): ChannelSender {
     const port = this.port;
-    const s: ChannelSender = {
+    const credit = new CreditInbox();
+    this.credits.set(id, credit);
+    return {
       send(buffer) {
         // Transfer the backing store when the view covers it all, else copy the view first.
         const owned =
@@ -71,10 +97,8 @@ export class PortMultiplexer {
           owned.buffer as ArrayBuffer,
         ]);
       },
-      onCredit: () => {},
+      connect: (handler) => credit.connect(handler),
     };
-    this.senders.set(id, s);
-    return s;
   }
 
   /** The receiving end of channel `id` on this side. */
@@ -96,9 +120,9 @@ export class PortMultiplexer {
       if (!r) throw new Error(`internal: a buffer arrived for unknown channel ${m.c}`);
       r.onBuffer(m.b);
     } else {
-      const s = this.senders.get(m.c);
-      if (!s) throw new Error(`internal: credit arrived for unknown channel ${m.c}`);
-      s.onCredit(m.k);
+      const credit = this.credits.get(m.c);
+      if (!credit) throw new Error(`internal: credit arrived for unknown channel ${m.c}`);
+      credit.deliver(m.k);
     }
   }
 }

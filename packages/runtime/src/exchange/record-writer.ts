@@ -71,7 +71,7 @@ export class RecordWriter {
   ) {
     this.channels = senders.map((s) => new OutChannel(s, options.bufferBytes));
     for (const ch of this.channels) {
-      ch.sender.onCredit = (credits) => this.addCredit(ch, credits);
+      ch.sender.connect((credits) => this.addCredit(ch, credits));
     }
     const n = this.channels.length;
     // Start round-robin at a different channel per producer, as Flink does, to spread load.
