@@ -222,6 +222,18 @@ export class WindowOperator extends StreamOperator<unknown, unknown> implements 
     }
   }
 
+  /** Acts on the trigger's answer for the element just added to `window` (contents are scoped to it). */
+  private afterTrigger(result: TriggerResult, window: Window): void {
+    if (isFire(result)) {
+      const fired = this.currentContents();
+      // As Flink: an empty window does not fire, and no cleanup timer is registered for it.
+      if (fired === undefined) return;
+      this.emitWindowContents(window, fired);
+    }
+    if (isPurge(result)) this.contents.clear();
+    this.registerCleanupTimer(window);
+  }
+
   /** Returns true when the element went into no window. */
   private addToWindows(
     value: unknown,
@@ -240,15 +252,7 @@ export class WindowOperator extends StreamOperator<unknown, unknown> implements 
       this.addToContents(value);
 
       this.triggerContext.setWindow(namespace);
-      const result = this.triggerOnElement(value, timestamp, window);
-      if (isFire(result)) {
-        const fired = this.currentContents();
-        // As Flink: an empty window does not fire, and no cleanup timer is registered for it.
-        if (fired === undefined) continue;
-        this.emitWindowContents(window, fired);
-      }
-      if (isPurge(result)) contents.clear();
-      this.registerCleanupTimer(window);
+      this.afterTrigger(this.triggerOnElement(value, timestamp, window), window);
     }
     return skipped;
   }
@@ -283,14 +287,7 @@ export class WindowOperator extends StreamOperator<unknown, unknown> implements 
       this.addToContents(value);
 
       this.triggerContext.setWindow(actualNamespace);
-      const result = this.triggerOnElement(value, timestamp, actualWindow);
-      if (isFire(result)) {
-        const fired = this.currentContents();
-        if (fired === undefined) continue;
-        this.emitWindowContents(actualWindow, fired);
-      }
-      if (isPurge(result)) contents.clear();
-      this.registerCleanupTimer(actualWindow);
+      this.afterTrigger(this.triggerOnElement(value, timestamp, actualWindow), actualWindow);
     }
     this.persistMergingWindowSet(mergingWindows);
     return skipped;
