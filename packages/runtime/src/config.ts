@@ -1,137 +1,27 @@
 import type { ConfigValue } from '@nimble/api';
+import { ClusterOptions } from './cluster-options.js';
+import type { ConfigOption } from './config-option.js';
+import {
+  boolOption,
+  closestConfigKey,
+  durationOption,
+  enumOption,
+  intOption,
+  sizeOption,
+  stringOption,
+} from './config-option.js';
 import { JobDefinitionError } from './errors.js';
-
-/** A configuration option with Flink's key, its default and how to parse it. */
-export interface ConfigOption<T> {
-  readonly key: string;
-  readonly defaultValue: T;
-  readonly description: string;
-  parse(value: ConfigValue): T;
-}
-
-function intOption(
-  key: string,
-  defaultValue: number,
-  min: number,
-  description: string,
-): ConfigOption<number> {
-  return {
-    key,
-    defaultValue,
-    description,
-    parse(value) {
-      const n = typeof value === 'number' ? value : Number(String(value).trim());
-      if (!Number.isInteger(n) || n < min) throw new Error(`must be an integer >= ${min}`);
-      return n;
-    },
-  };
-}
-
-const UNITS: Record<string, number> = {
-  ms: 1,
-  milli: 1,
-  millis: 1,
-  s: 1000,
-  sec: 1000,
-  secs: 1000,
-  min: 60_000,
-  h: 3_600_000,
-};
-
-function durationOption(
-  key: string,
-  defaultValue: number,
-  description: string,
-): ConfigOption<number> {
-  return {
-    key,
-    defaultValue,
-    description,
-    parse(value) {
-      if (typeof value === 'number') {
-        if (value < 0 || !Number.isFinite(value))
-          throw new Error('must be a non-negative duration');
-        return value;
-      }
-      const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(String(value));
-      const unit = m?.[2]?.toLowerCase() || 'ms';
-      const factor = UNITS[unit];
-      if (!m || factor === undefined)
-        throw new Error('must be a duration such as 100, "100 ms", "5 s" or "1 min"');
-      return Number(m[1]) * factor;
-    },
-  };
-}
-
-function sizeOption(key: string, defaultValue: number, description: string): ConfigOption<number> {
-  return {
-    key,
-    defaultValue,
-    description,
-    parse(value) {
-      if (typeof value === 'number') return value;
-      const m = /^\s*(\d+)\s*(b|kb|k|mb|m)?\s*$/i.exec(String(value));
-      if (!m) throw new Error('must be a size such as 32kb');
-      const unit = (m[2] ?? 'b').toLowerCase();
-      const factor = unit.startsWith('k') ? 1024 : unit.startsWith('m') ? 1024 * 1024 : 1;
-      return Number(m[1]) * factor;
-    },
-  };
-}
-
-function enumOption<T extends string>(
-  key: string,
-  values: readonly T[],
-  defaultValue: T,
-  description: string,
-): ConfigOption<T> {
-  return {
-    key,
-    defaultValue,
-    description,
-    parse(value) {
-      const v = String(value).trim().toLowerCase() as T;
-      if (!values.includes(v)) throw new Error(`must be one of ${values.join(', ')}`);
-      return v;
-    },
-  };
-}
-
-function boolOption(
-  key: string,
-  defaultValue: boolean,
-  description: string,
-): ConfigOption<boolean> {
-  return {
-    key,
-    defaultValue,
-    description,
-    parse(value) {
-      if (typeof value === 'boolean') return value;
-      const v = String(value).trim().toLowerCase();
-      if (v === 'true') return true;
-      if (v === 'false') return false;
-      throw new Error('must be true or false');
-    },
-  };
-}
-
-function stringOption(
-  key: string,
-  defaultValue: string,
-  description: string,
-): ConfigOption<string> {
-  return { key, defaultValue, description, parse: (value) => String(value) };
-}
 
 /** The options a job's execution reads, with Flink's keys. */
 export const ExecutionOptions = {
-  parallelism: intOption('parallelism.default', 1, 1, 'Default parallelism of operators.'),
+  parallelism: intOption('parallelism.default', 1, 'Default parallelism of operators.', {
+    min: 1,
+  }),
   maxParallelism: intOption(
     'pipeline.max-parallelism',
     128,
-    1,
     'Number of key groups; upper bound of keyed parallelism.',
+    { min: 1 },
   ),
   jobName: stringOption('pipeline.name', 'Nimble Streaming Job', 'The job name.'),
   operatorChaining: boolOption(
@@ -158,8 +48,8 @@ export const ExecutionOptions = {
   buffersPerChannel: intOption(
     'taskmanager.network.memory.buffers-per-channel',
     4,
-    1,
     'Buffers a producer may send ahead on each channel (the credit).',
+    { min: 1 },
   ),
   stateBackend: enumOption(
     'state.backend.type',
@@ -185,12 +75,22 @@ const byKey = new Map<string, [keyof Options, ConfigOption<unknown>]>(
   ]),
 );
 
-/** Keys that other parts of Nimble (daemons, connectors) accept; an execution ignores them. */
-const foreignKeys = new Set<string>();
+/**
+ * Keys that other parts of Nimble (daemons, connectors) accept; an execution ignores them. The
+ * cluster keys are here from the start because a job's configuration may carry them (Flink hands
+ * one Configuration to everything), and every thread that parses a job's configuration must
+ * accept them, whether or not it loaded the daemons' code.
+ */
+const foreignKeys = new Set<string>(Object.values(ClusterOptions).map((option) => option.key));
 
 /** Registers keys that belong to another component, so they are not reported as unknown. */
 export function registerForeignConfigKeys(keys: readonly string[]): void {
   for (const k of keys) foreignKeys.add(k);
+}
+
+/** The keys registered with {@link registerForeignConfigKeys}, cluster keys included. */
+export function foreignConfigKeys(): ReadonlySet<string> {
+  return foreignKeys;
 }
 
 /**
@@ -206,8 +106,11 @@ export function parseExecutionConfiguration(
     const known = byKey.get(key);
     if (!known) {
       if (foreignKeys.has(key)) continue;
+      const suggestion = closestConfigKey(key, [...byKey.keys(), ...foreignKeys]);
       throw new JobDefinitionError(
-        `Unknown configuration key ${JSON.stringify(key)}. Known keys: ${[...byKey.keys()].sort().join(', ')}`,
+        `Unknown configuration key ${JSON.stringify(key)}` +
+          (suggestion ? `; did you mean ${JSON.stringify(suggestion)}?` : '.') +
+          ` Known execution keys: ${[...byKey.keys()].sort().join(', ')}`,
       );
     }
     try {

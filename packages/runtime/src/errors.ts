@@ -49,6 +49,24 @@ export class JobDefinitionError extends NimbleError {
   }
 }
 
+/**
+ * A daemon's configuration is invalid: an unreadable or malformed file, an unknown key, a bad
+ * value. The message names the key (or the file, line or argument), the value, where it came
+ * from and what is expected.
+ */
+export class ConfigurationError extends NimbleError {
+  override name = 'ConfigurationError';
+  /** The offending key, when the error is about one. */
+  readonly key: string | undefined;
+  /** Where the offending entry came from: a file path (with line), `NIMBLE_PROPERTIES` or `-D`. */
+  readonly source: string | undefined;
+  constructor(message: string, details: { key?: string; source?: string; cause?: unknown } = {}) {
+    super(message, 'user', { cause: details.cause });
+    this.key = details.key;
+    this.source = details.source;
+  }
+}
+
 /** Turns anything thrown into an Error. */
 export function ensureError(e: unknown): Error {
   if (e instanceof Error) return e;

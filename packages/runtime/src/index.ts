@@ -15,7 +15,25 @@ export {
   parseExecutionConfiguration,
   registerForeignConfigKeys,
 } from './config.js';
-export type { ConfigOption, ExecutionConfiguration } from './config.js';
+export type { ExecutionConfiguration } from './config.js';
+// --- Configuration: option builders, the cluster catalog, the loader (docs/configuration.md) ---
+export {
+  boolOption,
+  durationOption,
+  enumOption,
+  intOption,
+  numberOption,
+  portOption,
+  sizeOption,
+  stringOption,
+} from './config-option.js';
+export type { ConfigOption, NumberRange } from './config-option.js';
+export { ClusterOptions } from './cluster-options.js';
+export type { ClusterConfiguration, RestartStrategyType } from './cluster-options.js';
+export { loadConfiguration, parseClusterConfiguration } from './config-loader.js';
+export type { LoadConfigurationOptions, LoadedConfiguration } from './config-loader.js';
+export { ConfigurationError } from './errors.js';
+// --- end of configuration ---
 export { buildJobGraph, describeJobGraph } from './graph/job-graph.js';
 export type { JobGraph, JobVertex, StreamNode, StreamEdge } from './graph/job-graph.js';
 export {
@@ -49,4 +67,20 @@ export type { ElementHandler } from './exchange/buffer-codec.js';
 export { StreamTask } from './task/stream-task.js';
 export type { TaskState, TaskMetrics, TaskServices, TaskDeployment } from './task/stream-task.js';
 export { TaskHost } from './task/task-host.js';
+// Hosting tasks and split enumerators on worker threads (the TaskManager and the JobManager).
+export { SlotWorkerHandle } from './executor/slot-worker-handle.js';
+export type { SlotWorkerEvents } from './executor/slot-worker-handle.js';
+export type { SlotWorkerData, SerializedError } from './executor/worker-protocol.js';
+export { serializeError, deserializeError } from './executor/worker-protocol.js';
+export { SplitEnumeratorHost } from './executor/split-enumerator-host.js';
+export type { SplitEnumeratorEvents } from './executor/split-enumerator-host.js';
+export type { EnumeratorWorkerData } from './executor/enumerator-protocol.js';
+export { loadPipeline } from './executor/load-pipeline.js';
+export { graphDigestOf } from './executor/graph-digest.js';
+export type { TaskMetricsSample, OperatorMetricsSample } from './task/task-metrics-sample.js';
+export type { ChannelMessage } from './exchange/channel.js';
 export type { TaskEvents, TaskHostOptions } from './task/task-host.js';
+// Daemon support: logging and metric names.
+export { createLogger } from './logging.js';
+export type { Logger } from './logging.js';
+export { MetricNames, MetricLabels } from './metrics/metric-names.js';

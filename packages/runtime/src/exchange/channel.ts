@@ -66,7 +66,8 @@ export interface MessageEndpoint {
   on(event: 'message', listener: (message: unknown) => void): void;
 }
 
-type ChannelMessage = { c: string; b: Uint8Array } | { c: string; k: number };
+/** What crosses a port for a channel: a buffer (`b`) or a credit grant (`k`) of channel `c`. */
+export type ChannelMessage = { c: string; b: Uint8Array } | { c: string; k: number };
 
 /**
  * Multiplexes the channels between two threads over one MessagePort. Buffers are transferred, not

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { MessageChannel, Worker } from 'node:worker_threads';
+import { MessageChannel } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
 import { parseExecutionConfiguration } from '../config.js';
 import { buildJobGraph, describeJobGraph } from '../graph/job-graph.js';
@@ -13,8 +13,8 @@ import type { ProcessingTimeService } from '../timers/processing-time-service.js
 import { SystemProcessingTimeService } from '../timers/processing-time-service.js';
 import { JobCoordinator } from './job-coordinator.js';
 import { graphDigestOf } from './graph-digest.js';
-import type { FromWorker, SlotWorkerData, ToWorker } from './worker-protocol.js';
-import { deserializeError } from './worker-protocol.js';
+import { SlotWorkerHandle } from './slot-worker-handle.js';
+import type { SlotWorkerData } from './worker-protocol.js';
 
 /** How a {@link LocalExecutor} runs a job. */
 export interface LocalExecutorOptions {
@@ -138,10 +138,7 @@ export class LocalExecutor implements PipelineExecutor {
       }
     }
     const digest = graphDigestOf(describeJobGraph(graph));
-    const workerUrl = new URL('./slot-worker-entry.mjs', import.meta.url);
-    const execArgv = workerExecArgv();
-    const workers: Worker[] = [];
-    const deployed: Promise<void>[] = [];
+    const workers: SlotWorkerHandle[] = [];
     for (let slot = 0; slot < slots; slot++) {
       const data: SlotWorkerData = {
         jobModule,
@@ -152,95 +149,35 @@ export class LocalExecutor implements PipelineExecutor {
         attemptNumber: 0,
         localStateDir,
         ports: ports[slot]!,
+        metricsIntervalMs: 0,
       };
-      const worker = new Worker(workerUrl, {
-        workerData: data,
-        // The job module reads its arguments in every worker as in the main thread.
-        argv: process.argv.slice(2),
-        transferList: Object.values(ports[slot]!),
-        execArgv,
-        stdout: false,
-        stderr: false,
-      });
-      workers.push(worker);
-      deployed.push(
-        new Promise<void>((resolveDeploy, rejectDeploy) => {
-          worker.on('message', (m: FromWorker) => {
-            switch (m.type) {
-              case 'deployed':
-                resolveDeploy();
-                break;
-              case 'deployFailed':
-                rejectDeploy(deserializeError(m.error));
-                break;
-              case 'readerRegistered':
-                coordinator.readerRegistered(m.vertexId, m.subtask);
-                break;
-              case 'taskFinished':
-                coordinator.taskFinished();
-                break;
-              case 'taskFailed':
-                coordinator.taskFailed(m.vertexId, m.subtask, deserializeError(m.error));
-                break;
-              case 'collect':
-                coordinator.collect(m.collectId, m.subtask, m.values);
-                break;
-              case 'stdout':
-                coordinator.stdout(m.text);
-                break;
-              case 'stderr':
-                coordinator.stderr(m.text);
-                break;
-            }
-          });
-          worker.on('error', (e) => {
-            rejectDeploy(e);
-            coordinator.fail(e);
-          });
-          worker.on('exit', (code) => {
-            // Any exit before the job ended is a failure (listeners are removed before terminate).
-            const error = new Error(
-              `Slot ${slot}'s worker thread exited with code ${code} while the job was running`,
-            );
-            rejectDeploy(error);
-            coordinator.fail(error);
-          });
+      workers.push(
+        new SlotWorkerHandle(data, {
+          argv: process.argv.slice(2),
+          events: {
+            readerRegistered: (v, s) => coordinator.readerRegistered(v, s),
+            taskFinished: () => coordinator.taskFinished(),
+            taskFailed: (v, s, e) => coordinator.taskFailed(v, s, e),
+            collect: (id, s, values) => coordinator.collect(id, s, values),
+            stdout: (t) => coordinator.stdout(t),
+            stderr: (t) => coordinator.stderr(t),
+            workerLost: (e) => coordinator.fail(e),
+          },
         }),
       );
     }
-    const send = (slot: number, m: ToWorker) => workers[slot]!.postMessage(m);
     try {
-      await Promise.all(deployed);
+      await Promise.all(workers.map((w) => w.deployed));
       coordinator.gateway = {
-        assignSplits: (v, s, splits) =>
-          send(s, { type: 'splits', vertexId: v, subtask: s, splits }),
-        noMoreSplits: (v, s) => send(s, { type: 'noMoreSplits', vertexId: v, subtask: s }),
-        cancelAll: () => workers.forEach((_, i) => send(i, { type: 'cancel' })),
+        assignSplits: (v, s, splits) => workers[s]!.assignSplits(v, s, splits),
+        noMoreSplits: (v, s) => workers[s]!.noMoreSplits(v, s),
+        cancelAll: () => workers.forEach((w) => w.cancel()),
       };
       await coordinator.startEnumerators();
-      for (let slot = 0; slot < slots; slot++) send(slot, { type: 'start' });
+      for (const w of workers) w.start();
       await coordinator.result;
     } finally {
-      for (const w of workers) w.removeAllListeners('exit');
       await Promise.all(workers.map((w) => w.terminate()));
     }
   }
-}
-
-/** Node options for workers: the parent's, less its module loaders (the worker entry registers its own). */
-function workerExecArgv(): string[] {
-  const out: string[] = [];
-  const argv = process.execArgv;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (
-      (a === '--import' || a === '--require' || a === '--loader') &&
-      argv[i + 1]?.includes('tsx')
-    ) {
-      i++;
-      continue;
-    }
-    out.push(a);
-  }
-  return out;
 }

@@ -2,15 +2,13 @@
  * Entry point of a slot's worker thread: loads the job module to obtain the user's functions,
  * rebuilds the same job graph, and runs the subtasks of its slot.
  */
-import type { Pipeline } from '@nimble/api';
-import { installPipelineExecutor } from '@nimble/api';
-import { pathToFileURL } from 'node:url';
 import type { MessagePort } from 'node:worker_threads';
 import { parentPort, workerData } from 'node:worker_threads';
 import { parseExecutionConfiguration } from '../config.js';
 import { ensureError } from '../errors.js';
 import { buildJobGraph, describeJobGraph } from '../graph/job-graph.js';
 import { graphDigestOf } from './graph-digest.js';
+import { loadPipeline } from './load-pipeline.js';
 import { TaskHost } from '../task/task-host.js';
 import { SystemProcessingTimeService } from '../timers/processing-time-service.js';
 import type { FromWorker, SlotWorkerData, ToWorker } from './worker-protocol.js';
@@ -20,34 +18,10 @@ const data = workerData as SlotWorkerData;
 const port = parentPort!;
 const post = (m: FromWorker): void => port.postMessage(m);
 
-async function loadPipeline(): Promise<Pipeline> {
-  let captured!: (p: Pipeline) => void;
-  const pipeline = new Promise<Pipeline>((resolve) => (captured = resolve));
-  installPipelineExecutor({
-    execute(p) {
-      captured(p);
-      // The job's own code after execute() must not run a second time in a worker.
-      return new Promise(() => {});
-    },
-  });
-  const loaded = import(pathToFileURL(data.jobModule).href);
-  const failed = loaded.then(
-    () =>
-      Promise.reject(
-        new Error(
-          `${data.jobModule} finished loading in slot ${data.slot}'s worker without calling execute(): ` +
-            'a job module must build and execute its job whenever it is loaded, not only as the main module',
-        ),
-      ),
-    (e: unknown) => Promise.reject(ensureError(e)),
-  );
-  return Promise.race([pipeline, failed]);
-}
-
 async function main(): Promise<void> {
   let host: TaskHost;
   try {
-    const pipeline = await loadPipeline();
+    const pipeline = await loadPipeline(data.jobModule, `slot ${data.slot}'s worker`);
     const config = parseExecutionConfiguration(pipeline.configuration);
     const graph = buildJobGraph(pipeline);
     if (graphDigestOf(describeJobGraph(graph)) !== data.graphDigest) {
@@ -70,7 +44,8 @@ async function main(): Promise<void> {
       events: {
         readerRegistered: (vertexId, subtask) =>
           post({ type: 'readerRegistered', vertexId, subtask }),
-        taskFinished: (vertexId, subtask) => post({ type: 'taskFinished', vertexId, subtask }),
+        taskFinished: (vertexId, subtask, metrics) =>
+          post({ type: 'taskFinished', vertexId, subtask, metrics }),
         taskFailed: (vertexId, subtask, error) =>
           post({ type: 'taskFailed', vertexId, subtask, error: serializeError(error) }),
         collect: (collectId, subtask, values) =>
@@ -89,6 +64,12 @@ async function main(): Promise<void> {
       switch (m.type) {
         case 'start':
           host.start();
+          if (data.metricsIntervalMs > 0) {
+            setInterval(
+              () => post({ type: 'metrics', tasks: host.sampleMetrics() }),
+              data.metricsIntervalMs,
+            ).unref();
+          }
           break;
         case 'splits':
           host.assignSplits(m.vertexId, m.subtask, m.splits);

@@ -1,5 +1,6 @@
 import type { ConfigValue, SourceSplit } from '@nimble/api';
 import type { MessagePort } from 'node:worker_threads';
+import type { TaskMetricsSample } from '../task/task-metrics-sample.js';
 
 /** What a slot worker is started with. */
 export interface SlotWorkerData {
@@ -12,6 +13,8 @@ export interface SlotWorkerData {
   readonly localStateDir: string;
   /** Ports to the other slots, by slot index. */
   readonly ports: Record<number, MessagePort>;
+  /** How often the worker reports its tasks' metrics (ms); 0: never. */
+  readonly metricsIntervalMs: number;
 }
 
 /** An error that crossed a thread: name, message and stack survive. */
@@ -33,7 +36,8 @@ export type FromWorker =
   | { type: 'deployed' }
   | { type: 'deployFailed'; error: SerializedError }
   | { type: 'readerRegistered'; vertexId: number; subtask: number }
-  | { type: 'taskFinished'; vertexId: number; subtask: number }
+  | { type: 'taskFinished'; vertexId: number; subtask: number; metrics: TaskMetricsSample }
+  | { type: 'metrics'; tasks: TaskMetricsSample[] }
   | { type: 'taskFailed'; vertexId: number; subtask: number; error: SerializedError }
   | { type: 'collect'; collectId: string; subtask: number; values: unknown[] }
   | { type: 'stdout'; text: string }

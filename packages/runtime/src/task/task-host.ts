@@ -6,11 +6,14 @@ import type { MessageEndpoint } from '../exchange/channel.js';
 import type { JobGraph, JobVertex } from '../graph/job-graph.js';
 import type { ProcessingTimeService } from '../timers/processing-time-service.js';
 import { StreamTask } from './stream-task.js';
+import type { TaskMetricsSample } from './task-metrics-sample.js';
+import { sampleTaskMetrics } from './task-metrics-sample.js';
 
 /** What the tasks of a slot report to the job's coordinator. */
 export interface TaskEvents {
   readerRegistered(vertexId: number, subtask: number): void;
-  taskFinished(vertexId: number, subtask: number): void;
+  /** `metrics`: the subtask's final counters. */
+  taskFinished(vertexId: number, subtask: number, metrics: TaskMetricsSample): void;
   taskFailed(vertexId: number, subtask: number, error: Error): void;
   collect(collectId: string, subtask: number, values: unknown[]): void;
   stdout(text: string): void;
@@ -56,6 +59,7 @@ export interface TaskHostOptions {
  */
 export class TaskHost {
   private readonly tasks = new Map<string, StreamTask>();
+  private readonly vertexOf = new Map<StreamTask, JobVertex>();
   private readonly local = new Map<string, { sender: ChannelSender; receiver: ChannelReceiver }>();
   private readonly muxes = new Map<number, PortMultiplexer>();
 
@@ -97,6 +101,7 @@ export class TaskHost {
           services,
         );
         this.tasks.set(`${vertex.id}/${i}`, task);
+        this.vertexOf.set(task, vertex);
       }
     }
   }
@@ -106,7 +111,12 @@ export class TaskHost {
     const { events } = this.options;
     for (const task of this.tasks.values()) {
       task.run().then(
-        () => events.taskFinished(task.vertexId, task.subtaskIndex),
+        () =>
+          events.taskFinished(
+            task.vertexId,
+            task.subtaskIndex,
+            sampleTaskMetrics(task, this.vertexOf.get(task)!),
+          ),
         (e: unknown) =>
           events.taskFailed(
             task.vertexId,
@@ -127,6 +137,11 @@ export class TaskHost {
   /** Cancels every task that still runs. */
   cancel(): void {
     for (const t of this.tasks.values()) t.cancel();
+  }
+
+  /** Current counters of every task of this host. */
+  sampleMetrics(): TaskMetricsSample[] {
+    return [...this.tasks.values()].map((t) => sampleTaskMetrics(t, this.vertexOf.get(t)!));
   }
 
   /** The tasks of this host. */

@@ -1,0 +1,188 @@
+import { installPipelineExecutor } from '@nimble/api';
+import type { JobDetails__Output } from '@nimble/proto';
+import { ClusterExecutor, JobManagerClient, TERMINAL_STATES } from '@nimble/client';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { ConfigFlags } from './daemons.js';
+import { loadClusterConfiguration } from './daemons.js';
+import { ExitCode } from './exit-codes.js';
+
+/** Raised by a command to end with a message and an exit code. */
+export class CommandError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number = ExitCode.FAILURE,
+  ) {
+    super(message);
+  }
+}
+
+export interface ClientFlags extends ConfigFlags {
+  readonly jobmanager?: string;
+}
+
+/** host:port of the JobManager: -m, else the configuration's jobmanager.rpc.address:port. */
+export function jobManagerAddress(flags: ClientFlags): string {
+  if (flags.jobmanager) {
+    if (!/^[^\s:]+:\d+$/.test(flags.jobmanager)) {
+      throw new CommandError(
+        `-m/--jobmanager ${JSON.stringify(flags.jobmanager)} is not host:port`,
+        ExitCode.USAGE,
+      );
+    }
+    return flags.jobmanager;
+  }
+  const { config } = loadClusterConfiguration(flags);
+  return `${config.jobManagerRpcAddress}:${config.jobManagerRpcPort}`;
+}
+
+export interface RunFlags extends ClientFlags {
+  readonly parallelism?: string;
+  readonly detached?: boolean;
+}
+
+const write = (text: string): void => void process.stdout.write(text);
+
+/** `nimble run`: loads the job in plan mode and submits it; follows it unless detached. */
+export async function runJob(job: string, args: string[], flags: RunFlags): Promise<number> {
+  const jobModule = resolve(job);
+  if (!existsSync(jobModule))
+    throw new CommandError(`Job file ${job} does not exist`, ExitCode.USAGE);
+  const configuration: Record<string, string> = {};
+  for (const d of flags.D ?? []) {
+    const eq = d.indexOf('=');
+    if (eq <= 0) throw new CommandError(`-D ${d}: expected key=value`, ExitCode.USAGE);
+    configuration[d.slice(0, eq).trim()] = d.slice(eq + 1).trim();
+  }
+  if (flags.parallelism !== undefined) {
+    const p = Number(flags.parallelism);
+    if (!Number.isInteger(p) || p < 1)
+      throw new CommandError(`-p ${flags.parallelism}: expected an integer >= 1`, ExitCode.USAGE);
+    configuration['parallelism.default'] = String(p);
+  }
+  const address = jobManagerAddress({ ...flags, D: [] });
+  let lastState = '';
+  const executor = new ClusterExecutor({
+    jobManagerAddress: address,
+    jobModule,
+    programArgs: args,
+    configuration,
+    detached: flags.detached ?? false,
+    onSubmitted: (id) => write(`Job has been submitted with JobID ${id}\n`),
+    onStatus: (j) => {
+      if (j.state !== lastState) {
+        lastState = j.state;
+        process.stderr.write(
+          `Job ${j.jobId} is ${j.state}${j.statusMessage ? `: ${j.statusMessage}` : ''}\n`,
+        );
+      }
+    },
+  });
+  let executed = false;
+  installPipelineExecutor({
+    async execute(pipeline) {
+      executed = true;
+      const result = await executor.execute(pipeline);
+      if (!flags.detached) {
+        write(
+          `Job with JobID ${result.jobId} has finished.\nJob Runtime: ${result.netRuntimeMs} ms\n`,
+        );
+      }
+      return result;
+    },
+  });
+  // The job sees its own arguments, as when it runs with tsx.
+  process.argv = [process.argv[0]!, jobModule, ...args];
+  await import(pathToFileURL(jobModule).href);
+  if (!executed) {
+    throw new CommandError(
+      `${job} did not call execute(): there was no job to submit`,
+      ExitCode.USAGE,
+    );
+  }
+  return ExitCode.OK;
+}
+
+function formatTime(ms: number): string {
+  const d = new Date(ms);
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${p(d.getDate())}.${p(d.getMonth() + 1)}.${d.getFullYear()} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+}
+
+function line(j: JobDetails__Output): string {
+  return `${formatTime(j.startTime)} : ${j.jobId} : ${j.name} (${j.state})\n`;
+}
+
+/** `nimble list`: Flink's layout; running and scheduled jobs by default. */
+export async function listJobs(
+  flags: ClientFlags & { running?: boolean; all?: boolean },
+): Promise<number> {
+  const client = new JobManagerClient(jobManagerAddress(flags));
+  try {
+    const jobs = (await client.listJobs(false)).sort((a, b) => a.startTime - b.startTime);
+    const running = jobs.filter(
+      (j) =>
+        j.state === 'RUNNING' ||
+        j.state === 'RESTARTING' ||
+        j.state === 'FAILING' ||
+        j.state === 'CANCELLING',
+    );
+    const scheduled = jobs.filter((j) => j.state === 'CREATED');
+    const ended = jobs.filter((j) => TERMINAL_STATES.has(j.state));
+    const section = (title: string, list: JobDetails__Output[]): void => {
+      if (list.length === 0) {
+        write(`No ${title.toLowerCase()}.\n`);
+        return;
+      }
+      write(`------------------ ${title} -------------------\n`);
+      for (const j of list) write(line(j));
+      write('--------------------------------------------------------------\n');
+    };
+    section('Running/Restarting Jobs', running);
+    if (!flags.running) section('Scheduled Jobs', scheduled);
+    if (flags.all) section('Terminated Jobs', ended);
+    return ExitCode.OK;
+  } finally {
+    client.close();
+  }
+}
+
+export async function cancelJob(jobId: string, flags: ClientFlags): Promise<number> {
+  const client = new JobManagerClient(jobManagerAddress(flags));
+  try {
+    await client.cancelJob(jobId);
+    write(`Cancelled job ${jobId}.\n`);
+    return ExitCode.OK;
+  } finally {
+    client.close();
+  }
+}
+
+export async function showCluster(flags: ClientFlags): Promise<number> {
+  const client = new JobManagerClient(jobManagerAddress(flags));
+  try {
+    const o = await client.clusterOverview();
+    write(
+      `TaskManagers: ${o.taskManagers.length}  slots: ${o.slotsAvailable} free of ${o.slotsTotal}  jobs running: ${o.jobsRunning}\n`,
+    );
+    const rows = o.taskManagers.map((tm) => [
+      tm.resourceId,
+      tm.address,
+      `${tm.slotsFree}/${tm.slotsTotal}`,
+      tm.metricsAddress,
+    ]);
+    const header = ['RESOURCE ID', 'ADDRESS', 'FREE/SLOTS', 'METRICS'];
+    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+    for (const r of [header, ...rows])
+      write(
+        r
+          .map((c, i) => c.padEnd(widths[i]!))
+          .join('  ')
+          .trimEnd() + '\n',
+      );
+    return ExitCode.OK;
+  } finally {
+    client.close();
+  }
+}

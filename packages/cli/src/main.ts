@@ -1,0 +1,178 @@
+import { ConfigurationError, ensureError } from '@nimble/runtime';
+import { RpcError } from '@nimble/proto';
+import { JobFailedError } from '@nimble/client';
+import { Command, CommanderError, Option } from 'commander';
+import { cancelJob, CommandError, listJobs, runJob, showCluster } from './commands.js';
+import type { ClientFlags, RunFlags } from './commands.js';
+import type { ConfigFlags } from './daemons.js';
+import { runJobManager, runTaskManager } from './daemons.js';
+import { ExitCode } from './exit-codes.js';
+import { startLocalCluster } from './local-cluster.js';
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+function configOptions(cmd: Command): Command {
+  return cmd
+    .option(
+      '-c, --config <file>',
+      'YAML configuration file (default: $NIMBLE_CONF_DIR/config.yaml)',
+    )
+    .option(
+      '-D <key=value>',
+      'set a configuration key (repeatable); overrides the file and NIMBLE_PROPERTIES',
+      collect,
+      [],
+    );
+}
+
+function clientOptions(cmd: Command): Command {
+  return configOptions(cmd).option(
+    '-m, --jobmanager <host:port>',
+    'JobManager to talk to (default: jobmanager.rpc.address:jobmanager.rpc.port)',
+  );
+}
+
+/** Builds the `nimble` program; `exit` receives each command's exit code. */
+export function createProgram(exit: (code: number) => void): Command {
+  const program = new Command('nimble')
+    .description('Nimble: a Flink-style distributed stream processor for TypeScript')
+    .version('0.1.0')
+    .showHelpAfterError()
+    .exitOverride();
+
+  configOptions(program.command('jobmanager'))
+    .description('run the JobManager daemon (gRPC 6123, REST and /metrics 8081)')
+    .action(async (flags: ConfigFlags) => {
+      await runJobManager(flags);
+    });
+
+  configOptions(program.command('taskmanager'))
+    .description(
+      'run a TaskManager daemon (gRPC 6122, /metrics 9249) that offers taskmanager.numberOfTaskSlots slots',
+    )
+    .action(async (flags: ConfigFlags) => {
+      await runTaskManager(flags);
+    });
+
+  configOptions(program.command('local'))
+    .description(
+      'start a JobManager and N TaskManagers as local processes; with a job, run it on them and stop',
+    )
+    .argument('[job]', 'job module to run on the local cluster (.ts or .js)')
+    .argument('[args...]', "the job's own arguments")
+    .option('-n, --taskmanagers <n>', 'TaskManagers to start', '2')
+    .option('-s, --slots <n>', 'task slots per TaskManager', '1')
+    .option('-p, --parallelism <n>', 'default parallelism of the job')
+    .action(
+      async (
+        job: string | undefined,
+        args: string[],
+        flags: ConfigFlags & { taskmanagers: string; slots: string; parallelism?: string },
+      ) => {
+        const n = Number(flags.taskmanagers);
+        const slots = Number(flags.slots);
+        if (!Number.isInteger(n) || n < 1)
+          throw new CommandError(
+            `--taskmanagers ${flags.taskmanagers}: expected an integer >= 1`,
+            ExitCode.USAGE,
+          );
+        if (!Number.isInteger(slots) || slots < 1)
+          throw new CommandError(
+            `--slots ${flags.slots}: expected an integer >= 1`,
+            ExitCode.USAGE,
+          );
+        const daemonArgs = [
+          ...(flags.config ? ['-c', flags.config] : []),
+          ...(flags.D ?? []).flatMap((d) => ['-D', d]),
+        ];
+        const cluster = await startLocalCluster({ taskManagers: n, slots, args: daemonArgs });
+        process.stderr.write(
+          `Local cluster: JobManager ${cluster.jobManagerAddress}, REST ${cluster.restUrl}, ` +
+            `${n} TaskManager(s) with ${slots} slot(s) each\n`,
+        );
+        if (!job) {
+          process.stderr.write('Submit jobs with: nimble run <job.ts>. Stop with Ctrl-C.\n');
+          await new Promise<void>((resolve) => {
+            process.once('SIGINT', resolve);
+            process.once('SIGTERM', resolve);
+          });
+          await cluster.stop();
+          exit(ExitCode.OK);
+          return;
+        }
+        try {
+          const code = await runJob(job, args, {
+            jobmanager: cluster.jobManagerAddress,
+            parallelism: flags.parallelism,
+            D: [],
+          });
+          await cluster.stop();
+          exit(code);
+        } catch (e) {
+          await cluster.stop();
+          throw e;
+        }
+      },
+    );
+
+  clientOptions(program.command('run'))
+    .description('bundle a job, submit it and follow it until it ends (or return at once with -d)')
+    .argument('<job>', 'job module (.ts or .js) that builds a pipeline and calls execute()')
+    .argument('[args...]', "the job's own arguments (after --)")
+    .option('-p, --parallelism <n>', 'default parallelism (parallelism.default)')
+    .option('-d, --detached', 'return once the job is submitted')
+    .action(async (job: string, args: string[], flags: RunFlags) =>
+      exit(await runJob(job, args, flags)),
+    );
+
+  clientOptions(program.command('list'))
+    .description('list jobs: running and scheduled by default')
+    .addOption(new Option('-r, --running', 'only running jobs'))
+    .addOption(new Option('-a, --all', 'also jobs that ended'))
+    .action(async (flags: ClientFlags & { running?: boolean; all?: boolean }) =>
+      exit(await listJobs(flags)),
+    );
+
+  clientOptions(program.command('cancel'))
+    .description('cancel a job')
+    .argument('<jobId>', 'id of the job, as printed by run or list')
+    .action(async (jobId: string, flags: ClientFlags) => exit(await cancelJob(jobId, flags)));
+
+  clientOptions(program.command('cluster'))
+    .description('show the TaskManagers and their slots')
+    .action(async (flags: ClientFlags) => exit(await showCluster(flags)));
+
+  return program;
+}
+
+/** Runs the CLI; sets the exit code for every outcome (scripts rely on them, see exit-codes.ts). */
+export async function main(argv: string[]): Promise<void> {
+  // A client command ends the process when it is done (gRPC channels would keep it alive);
+  // daemon commands never call this and run until signaled.
+  const program = createProgram((code) => process.exit(code));
+  try {
+    await program.parseAsync(argv);
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      process.exit(e.exitCode === 0 ? ExitCode.OK : ExitCode.USAGE);
+    }
+    const error = ensureError(e);
+    let code: number = ExitCode.FAILURE;
+    let message = `${error.name}: ${error.message}`;
+    if (error instanceof CommandError) {
+      code = error.exitCode;
+      message = error.message;
+    } else if (error instanceof ConfigurationError) {
+      code = ExitCode.USAGE;
+      message = `Configuration error: ${error.message}`;
+    } else if (error instanceof RpcError) {
+      message = `The JobManager refused or could not be reached: ${error.message}`;
+    } else if (error instanceof JobFailedError) {
+      message = error.stack ?? error.message;
+    } else if (error.stack) {
+      message = error.stack;
+    }
+    process.stderr.write(`nimble: ${message}\n`);
+    process.exit(code);
+  }
+}

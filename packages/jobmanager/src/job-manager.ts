@@ -1,0 +1,349 @@
+import type {
+  BlobServerHandlers,
+  DispatcherHandlers,
+  JobEvent,
+  JobManagerHeartbeat,
+  JobMasterGatewayHandlers,
+  ResourceManagerHandlers,
+  Server,
+  ServerDuplexStream,
+  TaskManagerHeartbeat__Output,
+} from '@nimble/proto';
+import {
+  adaptHandlers,
+  bindServer,
+  createServer,
+  failedPrecondition,
+  invalidArgument,
+  nimbleServices,
+  notFound,
+} from '@nimble/proto';
+import type { ConfigValue } from '@nimble/api';
+import type { ClusterConfiguration, Logger } from '@nimble/runtime';
+import {
+  createLogger,
+  ensureError,
+  graphDigestOf,
+  parseClusterConfiguration,
+  parseExecutionConfiguration,
+} from '@nimble/runtime';
+import { randomBytes } from 'node:crypto';
+import type { Server as HttpServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { deserialize } from 'node:v8';
+import { BlobStore } from './blob-store.js';
+import { JobManagerMetrics } from './job-manager-metrics.js';
+import { JobMaster } from './job-master.js';
+import { parsePlan } from './job-plan.js';
+import { isTerminal } from './job-status.js';
+import { startRestServer } from './rest-api.js';
+import { createRestartStrategy } from './restart-strategy.js';
+import { TaskManagerRegistry } from './task-manager-registry.js';
+
+/** Where a JobManager listens, once started. */
+export interface JobManagerEndpoints {
+  readonly rpcPort: number;
+  readonly restPort: number;
+}
+
+/**
+ * The JobManager daemon: the dispatcher (job submission and control), the resource manager
+ * (TaskManager registration, heartbeats, slots), a job master per job, the blob server for job
+ * bundles, and the REST API with /metrics.
+ */
+export class JobManager {
+  readonly id = randomBytes(8).toString('hex');
+  readonly jobs = new Map<string, JobMaster>();
+  readonly registry: TaskManagerRegistry;
+  readonly log: Logger;
+  private readonly blobs: BlobStore;
+  private readonly metrics: JobManagerMetrics;
+  private server: Server | undefined;
+  private rest: HttpServer | undefined;
+  private readonly startedAt = Date.now();
+
+  /**
+   * @param entries the daemon's configuration entries (Flink keys); a job's own entries override
+   *   them for that job (e.g. its restart strategy).
+   */
+  constructor(
+    private readonly config: ClusterConfiguration,
+    private readonly entries: Record<string, ConfigValue>,
+    tmpDirs = '',
+  ) {
+    this.log = createLogger('jobmanager');
+    this.registry = new TaskManagerRegistry(this.log, config.heartbeatTimeout);
+    this.registry.onLost((tm, reason) => {
+      for (const job of this.jobs.values()) job.onTaskManagerLost(tm.resourceId, reason);
+    });
+    this.blobs = new BlobStore(
+      config.blobStorageDirectory || join(tmpDirs || tmpdir(), `nimble-jobmanager-blobs`),
+    );
+    this.metrics = new JobManagerMetrics(this);
+  }
+
+  async start(): Promise<JobManagerEndpoints> {
+    const c = this.config;
+    const services = nimbleServices();
+    const server = createServer();
+    this.server = server;
+    const report = (method: string, e: unknown): void =>
+      this.log.error({ method, err: ensureError(e) }, 'request failed unexpectedly');
+    server.addService(
+      services.ResourceManager.service,
+      adaptHandlers<ResourceManagerHandlers>(
+        services.ResourceManager.service,
+        {
+          RegisterTaskManager: async (req) => {
+            if (!req.resourceId)
+              throw invalidArgument('RegisterTaskManager: resourceId is required');
+            if (!/^[^\s:]+:\d+$/.test(req.address) && !/^\[.*\]:\d+$/.test(req.address)) {
+              throw invalidArgument(
+                `RegisterTaskManager: address ${JSON.stringify(req.address)} is not host:port`,
+              );
+            }
+            if (req.numberOfSlots < 1)
+              throw invalidArgument('RegisterTaskManager: numberOfSlots must be >= 1');
+            this.registry.register({
+              resourceId: req.resourceId,
+              address: req.address,
+              metricsAddress: req.metricsAddress,
+              slots: req.numberOfSlots,
+              hardware: req.hardware,
+            });
+            return { jobManagerId: this.id };
+          },
+          Heartbeat: (call) => this.acceptHeartbeats(call),
+        },
+        report,
+      ),
+    );
+    server.addService(
+      services.JobMasterGateway.service,
+      adaptHandlers<JobMasterGatewayHandlers>(
+        services.JobMasterGateway.service,
+        {
+          UpdateTaskExecutionState: async (req) => {
+            this.job(req.jobId).onTaskState(req);
+            return {};
+          },
+          RegisterSourceReader: async (req) => {
+            this.job(req.jobId).onReaderRegistered(req.attempt, req.vertexId, req.subtask);
+            return {};
+          },
+          ReportCollected: async (req) => {
+            let values: unknown;
+            try {
+              values = deserialize(req.values);
+            } catch (e) {
+              throw invalidArgument(
+                `ReportCollected: values are not serialized: ${ensureError(e).message}`,
+              );
+            }
+            if (!Array.isArray(values))
+              throw invalidArgument('ReportCollected: values are not an array');
+            this.job(req.jobId).onCollected(req.attempt, req.collectId, req.subtask, values);
+            return {};
+          },
+        },
+        report,
+      ),
+    );
+    server.addService(
+      services.BlobServer.service,
+      adaptHandlers<BlobServerHandlers>(
+        services.BlobServer.service,
+        {
+          GetBlob: async (req) => {
+            const content = this.blobs.get(req.hash);
+            if (!content) throw notFound(`No blob ${JSON.stringify(req.hash)}`);
+            return { content };
+          },
+        },
+        report,
+      ),
+    );
+    server.addService(
+      services.Dispatcher.service,
+      adaptHandlers<DispatcherHandlers>(
+        services.Dispatcher.service,
+        {
+          SubmitJob: async (req) => ({ jobId: this.submit(req) }),
+          ListJobs: async (req) => ({
+            jobs: [...this.jobs.values()]
+              .filter((j) => !req.runningOnly || !isTerminal(j.status))
+              .map((j) => j.details()),
+          }),
+          GetJob: async (req) => this.job(req.jobId).details(),
+          CancelJob: async (req) => {
+            const job = this.job(req.jobId);
+            if (isTerminal(job.status))
+              throw failedPrecondition(`Job ${req.jobId} is already ${job.status}`);
+            await job.cancel();
+            return {};
+          },
+          WatchJob: (call) => {
+            let job: JobMaster;
+            try {
+              job = this.job(call.request.jobId);
+            } catch (e) {
+              call.emit('error', { code: 5, details: (e as Error).message });
+              return;
+            }
+            const send = (e: JobEvent): void => {
+              call.write(e);
+              if (isTerminal(e.job?.state as never)) {
+                unsubscribe();
+                call.end();
+              }
+            };
+            const unsubscribe = job.subscribe(send);
+            call.on('cancelled', unsubscribe);
+            send({
+              job: job.details(),
+              result: job.status === 'FINISHED' ? (job.result ?? null) : null,
+            });
+          },
+          GetClusterOverview: async () => this.overview(),
+        },
+        report,
+      ),
+    );
+    const rpcPort = await bindServer(server, c.jobManagerBindHost, c.jobManagerRpcPort);
+    const rest = await startRestServer(this, this.metrics, c.restBindAddress, c.restPort);
+    this.rest = rest.server;
+    this.log.info({ rpcPort, restPort: rest.port, jobmanager_id: this.id }, 'JobManager started');
+    return { rpcPort, restPort: rest.port };
+  }
+
+  async stop(): Promise<void> {
+    for (const job of this.jobs.values()) {
+      if (!isTerminal(job.status)) await job.cancel().catch(() => {});
+    }
+    this.registry.close();
+    await new Promise<void>((resolve) =>
+      this.server ? this.server.tryShutdown(() => resolve()) : resolve(),
+    );
+    this.server?.forceShutdown();
+    await new Promise<void>((resolve) =>
+      this.rest ? this.rest.close(() => resolve()) : resolve(),
+    );
+  }
+
+  get uptimeMs(): number {
+    return Date.now() - this.startedAt;
+  }
+
+  /** The job with id `jobId`, or a NOT_FOUND error naming it. */
+  job(jobId: string): JobMaster {
+    const job = this.jobs.get(jobId);
+    if (!job) throw notFound(`Job ${JSON.stringify(jobId)} not found`);
+    return job;
+  }
+
+  overview() {
+    const count = (s: string) => [...this.jobs.values()].filter((j) => j.status === s).length;
+    return {
+      taskManagers: this.registry.all().map((tm) => {
+        let used = 0;
+        for (const n of tm.allocated.values()) used += n;
+        return {
+          resourceId: tm.resourceId,
+          address: tm.address,
+          metricsAddress: tm.metricsAddress,
+          slotsTotal: tm.slots,
+          slotsFree: tm.slots - used,
+          lastHeartbeat: tm.lastHeartbeat,
+          hardware: tm.hardware,
+        };
+      }),
+      slotsTotal: this.registry.slotsTotal(),
+      slotsAvailable: this.registry.slotsFree(),
+      jobsRunning: [...this.jobs.values()].filter((j) => !isTerminal(j.status)).length,
+      jobsFinished: count('FINISHED'),
+      jobsCancelled: count('CANCELED'),
+      jobsFailed: count('FAILED'),
+    };
+  }
+
+  private submit(req: {
+    jobName: string;
+    bundle: Buffer;
+    planJson: string;
+    graphDigest: string;
+    configuration: Record<string, string>;
+    programArgs: string[];
+  }): string {
+    if (req.bundle.length === 0) throw invalidArgument('SubmitJob: bundle is empty');
+    let plan;
+    try {
+      plan = parsePlan(req.planJson);
+    } catch (e) {
+      throw invalidArgument(`SubmitJob: ${(e as Error).message}`);
+    }
+    if (graphDigestOf(JSON.parse(req.planJson) as object) !== req.graphDigest) {
+      throw invalidArgument('SubmitJob: graph_digest does not match plan_json');
+    }
+    let restartStrategy;
+    try {
+      parseExecutionConfiguration(req.configuration);
+      const jobConfig = parseClusterConfiguration({ ...this.entries, ...req.configuration });
+      restartStrategy = createRestartStrategy(jobConfig, { checkpointingEnabled: false });
+    } catch (e) {
+      throw invalidArgument(`SubmitJob: bad job configuration: ${(e as Error).message}`);
+    }
+    const bundleHash = this.blobs.put(req.bundle);
+    const jobId = randomBytes(16).toString('hex');
+    const job = new JobMaster(
+      {
+        jobId,
+        plan,
+        bundleHash,
+        graphDigest: req.graphDigest,
+        configuration: req.configuration,
+        programArgs: req.programArgs,
+        restartStrategy,
+      },
+      {
+        registry: this.registry,
+        bundlePath: this.blobs.path(bundleHash),
+        slotRequestTimeoutMs: this.config.slotRequestTimeout,
+        log: this.log,
+      },
+    );
+    this.jobs.set(jobId, job);
+    this.log.info(
+      { job_id: jobId, job_name: plan.jobName, slots: job.slotsRequired },
+      'job submitted',
+    );
+    job.start();
+    return jobId;
+  }
+
+  private acceptHeartbeats(
+    call: ServerDuplexStream<TaskManagerHeartbeat__Output, JobManagerHeartbeat>,
+  ): void {
+    let resourceId = '';
+    const closed = (reason: string): void => {
+      if (resourceId) this.registry.lost(resourceId, reason);
+      resourceId = '';
+    };
+    call.on('data', (beat: TaskManagerHeartbeat__Output) => {
+      if (!resourceId) {
+        if (!this.registry.heartbeat(beat.resourceId)) {
+          call.end();
+          return;
+        }
+        resourceId = beat.resourceId;
+      } else {
+        this.registry.heartbeat(resourceId);
+      }
+      for (const m of beat.metrics) this.jobs.get(m.jobId)?.onMetrics(m.attempt, m.tasks);
+      call.write({ jobManagerId: this.id });
+    });
+    call.on('cancelled', () => closed('its connection closed'));
+    call.on('error', (e: Error) => closed(`its connection failed: ${e.message}`));
+    call.on('end', () => closed('it closed its heartbeat stream'));
+  }
+}

@@ -1,0 +1,456 @@
+import type { SourceSplit } from '@nimble/api';
+import type {
+  JobDetails,
+  JobEvent,
+  JobResult,
+  SerializedError as WireError,
+  TaskExecutionState__Output,
+  TaskMetrics__Output,
+} from '@nimble/proto';
+import type { Logger } from '@nimble/runtime';
+import { ensureError, NimbleError, SplitEnumeratorHost } from '@nimble/runtime';
+import { serialize } from 'node:v8';
+import type { JobStatus } from './job-status.js';
+import { checkTransition, isTerminal } from './job-status.js';
+import type { JobPlan } from './job-plan.js';
+import { slotsRequired } from './job-plan.js';
+import type { RestartStrategy } from './restart-strategy.js';
+import type { SlotAssignment, TaskManagerRegistry } from './task-manager-registry.js';
+
+/** What a job master needs from its JobManager. */
+export interface JobMasterContext {
+  readonly registry: TaskManagerRegistry;
+  readonly bundlePath: string;
+  readonly slotRequestTimeoutMs: number;
+  readonly log: Logger;
+}
+
+/** A job that was submitted. */
+export interface JobSubmission {
+  readonly jobId: string;
+  readonly plan: JobPlan;
+  readonly bundleHash: string;
+  readonly graphDigest: string;
+  readonly configuration: Record<string, string>;
+  readonly programArgs: string[];
+  readonly restartStrategy: RestartStrategy;
+}
+
+/** The job cannot get the slots it needs (Flink's NoResourceAvailableException). */
+export class NoResourceAvailableError extends NimbleError {
+  override name = 'NoResourceAvailableError';
+  constructor(message: string) {
+    super(message, 'external');
+  }
+}
+
+/** One execution attempt: where its subtasks run and how far they got. */
+interface Deployment {
+  readonly attempt: number;
+  readonly slots: SlotAssignment[];
+  enumerators: SplitEnumeratorHost | undefined;
+  finished: number;
+  readonly total: number;
+  readonly collected: Map<string, Map<number, unknown[]>>;
+  /** Split assignments go out one after another, in the enumerators' order. */
+  assignments: Promise<void>;
+}
+
+interface ExceptionEntry {
+  readonly timestamp: number;
+  readonly error: WireError;
+  readonly taskManager: string;
+}
+
+/**
+ * Runs one job (Flink's JobMaster): takes slots, deploys the subtasks to TaskManagers, runs the
+ * split enumerators, follows the subtasks' states, and restarts the job under its restart
+ * strategy when a task fails or a TaskManager is lost. Status changes go through
+ * {@link transition}, checked against the table in job-status.ts.
+ */
+export class JobMaster {
+  readonly jobId: string;
+  readonly name: string;
+  readonly startTime = Date.now();
+  status: JobStatus = 'CREATED';
+  statusMessage = '';
+  endTime = -1;
+  numRestarts = 0;
+  failure: WireError | undefined;
+  result: JobResult | undefined;
+  readonly timestamps: Partial<Record<JobStatus, number>> = { CREATED: Date.now() };
+  readonly exceptions: ExceptionEntry[] = [];
+  /** Latest counters per `vertex/subtask`, from heartbeats and finished tasks. */
+  readonly taskMetrics = new Map<string, TaskMetrics__Output>();
+  readonly finishedTasks = new Set<string>();
+  private attempt = 0;
+  private deployment: Deployment | undefined;
+  private readonly listeners = new Set<(e: JobEvent) => void>();
+  private readonly log: Logger;
+
+  constructor(
+    readonly submission: JobSubmission,
+    private readonly ctx: JobMasterContext,
+  ) {
+    this.jobId = submission.jobId;
+    this.name = submission.plan.jobName;
+    this.log = ctx.log.child({ job_id: this.jobId });
+  }
+
+  get slotsRequired(): number {
+    return slotsRequired(this.submission.plan);
+  }
+
+  /** Starts scheduling; the job runs on its own from here. */
+  start(): void {
+    this.scheduleAttempt();
+  }
+
+  // ---- events from TaskManagers ---------------------------------------------------------------
+
+  onTaskState(s: TaskExecutionState__Output): void {
+    const d = this.deployment;
+    if (!d || s.attempt !== d.attempt || isTerminal(this.status)) return;
+    if (s.state === 'FINISHED') {
+      const key = `${s.vertexId}/${s.subtask}`;
+      if (s.metrics) this.taskMetrics.set(key, s.metrics);
+      if (this.finishedTasks.has(key)) return;
+      this.finishedTasks.add(key);
+      if (++d.finished === d.total) void this.finish(d);
+    } else if (s.state === 'FAILED') {
+      const e = s.error;
+      const error = new NimbleError(
+        `${e?.name ?? 'Error'}: ${e?.message ?? 'unknown failure'}`,
+        (e?.domain as 'user' | 'external' | 'internal') || 'user',
+      );
+      if (e?.stack) error.stack = e.stack;
+      this.onFailure(d.attempt, error, s.resourceId);
+    }
+  }
+
+  onReaderRegistered(attempt: number, vertexId: number, subtask: number): void {
+    const d = this.deployment;
+    if (d && d.attempt === attempt) d.enumerators?.readerRegistered(vertexId, subtask);
+  }
+
+  onCollected(attempt: number, collectId: string, subtask: number, values: unknown[]): void {
+    const d = this.deployment;
+    if (!d || d.attempt !== attempt) return;
+    let bySubtask = d.collected.get(collectId);
+    if (!bySubtask) d.collected.set(collectId, (bySubtask = new Map()));
+    const list = bySubtask.get(subtask);
+    if (list) for (const v of values) list.push(v);
+    else bySubtask.set(subtask, values);
+  }
+
+  onMetrics(attempt: number, tasks: TaskMetrics__Output[]): void {
+    if (this.deployment?.attempt !== attempt) return;
+    for (const t of tasks) this.taskMetrics.set(`${t.vertexId}/${t.subtask}`, t);
+  }
+
+  /** A TaskManager was lost: fails the attempt when it ran there. */
+  onTaskManagerLost(resourceId: string, reason: string): void {
+    const d = this.deployment;
+    if (!d || !d.slots.some((s) => s.taskManager.resourceId === resourceId)) return;
+    this.onFailure(
+      d.attempt,
+      new NimbleError(`TaskManager ${resourceId} was lost: ${reason}`, 'external'),
+      resourceId,
+    );
+  }
+
+  // ---- client requests ---------------------------------------------------------------------
+
+  /** Cancels the job; resolves when it is CANCELED. */
+  async cancel(): Promise<void> {
+    if (isTerminal(this.status)) {
+      throw new Error(`Job ${this.jobId} is already ${this.status}`);
+    }
+    if (this.status === 'CANCELLING' || this.status === 'FAILING') return;
+    this.transition('CANCELLING', 'canceling the tasks');
+    const d = this.deployment;
+    this.attempt++; // anything still scheduling for the old attempt stops
+    await this.teardown(d);
+    this.transition('CANCELED', 'canceled');
+  }
+
+  subscribe(listener: (e: JobEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  details(): JobDetails {
+    const vertices = this.submission.plan.vertices.map((v) => {
+      let recordsIn = 0;
+      let recordsOut = 0;
+      let finished = 0;
+      for (let s = 0; s < v.parallelism; s++) {
+        const m = this.taskMetrics.get(`${v.id}/${s}`);
+        recordsIn += m?.numRecordsIn ?? 0;
+        recordsOut += m?.numRecordsOut ?? 0;
+        if (this.finishedTasks.has(`${v.id}/${s}`)) finished++;
+      }
+      return {
+        id: v.id,
+        name: v.name,
+        parallelism: v.parallelism,
+        maxParallelism: v.maxParallelism,
+        status: this.vertexStatus(finished, v.parallelism),
+        recordsIn,
+        recordsOut,
+      };
+    });
+    return {
+      jobId: this.jobId,
+      name: this.name,
+      state: this.status,
+      startTime: this.startTime,
+      endTime: this.endTime,
+      statusMessage: this.statusMessage,
+      vertices,
+      numRestarts: this.numRestarts,
+      slotsRequired: this.slotsRequired,
+      failure: this.failure ?? null,
+    };
+  }
+
+  vertexStatus(finished: number, parallelism: number): string {
+    if (finished === parallelism) return 'FINISHED';
+    switch (this.status) {
+      case 'RUNNING':
+        return 'RUNNING';
+      case 'CREATED':
+      case 'RESTARTING':
+        return 'SCHEDULED';
+      case 'CANCELLING':
+        return 'CANCELING';
+      case 'FAILING':
+        return 'CANCELING';
+      default:
+        return this.status;
+    }
+  }
+
+  // ---- scheduling --------------------------------------------------------------------------
+
+  private scheduleAttempt(): void {
+    const attempt = this.attempt;
+    this.schedule(attempt).catch((e: unknown) => this.onFailure(attempt, ensureError(e), ''));
+  }
+
+  private async schedule(attempt: number): Promise<void> {
+    const needed = this.slotsRequired;
+    const registry = this.ctx.registry;
+    const deadline = Date.now() + this.ctx.slotRequestTimeoutMs;
+    let slots: SlotAssignment[] | undefined;
+    for (;;) {
+      if (this.attempt !== attempt) return;
+      slots = registry.allocate(this.allocationOwner(attempt), needed);
+      if (slots) break;
+      const left = deadline - Date.now();
+      this.statusMessage = `Waiting for ${needed} task slot(s): ${registry.slotsFree()} of ${registry.slotsTotal()} free on ${registry.all().length} TaskManager(s)`;
+      this.emit();
+      if (left <= 0) {
+        throw new NoResourceAvailableError(
+          `Could not acquire the minimum required resources: the job needs ${needed} task slot(s) ` +
+            `(its highest parallelism) but only ${registry.slotsFree()} of ${registry.slotsTotal()} were free ` +
+            `within slot.request.timeout (${this.ctx.slotRequestTimeoutMs} ms). ` +
+            'Start more TaskManagers, raise taskmanager.numberOfTaskSlots, or lower the parallelism.',
+        );
+      }
+      await registry.waitForSlotChange(left);
+    }
+    const d: Deployment = {
+      attempt,
+      slots,
+      enumerators: undefined,
+      finished: 0,
+      total: this.submission.plan.vertices.reduce((n, v) => n + v.parallelism, 0),
+      collected: new Map(),
+      assignments: Promise.resolve(),
+    };
+    this.deployment = d;
+    this.finishedTasks.clear();
+    this.taskMetrics.clear();
+    this.statusMessage = `Deploying ${needed} slot(s)`;
+    this.emit();
+
+    const byTm = new Map<string, SlotAssignment[]>();
+    for (const s of slots) {
+      const list = byTm.get(s.taskManager.resourceId) ?? [];
+      list.push(s);
+      byTm.set(s.taskManager.resourceId, list);
+    }
+    const ref = { jobId: this.jobId, attempt };
+    const locations = slots.map((s) => ({
+      jobSlot: s.jobSlot,
+      resourceId: s.taskManager.resourceId,
+      address: s.taskManager.address,
+    }));
+    const { submission } = this;
+    await Promise.all(
+      [...byTm.values()].map((assigned) => {
+        const tm = assigned[0]!.taskManager;
+        return tm.client.call(tm.client.raw.DeployTasks, {
+          attempt: ref,
+          jobName: this.name,
+          bundleHash: submission.bundleHash,
+          graphDigest: submission.graphDigest,
+          configuration: submission.configuration,
+          programArgs: submission.programArgs,
+          jobSlots: assigned.map((a) => a.jobSlot),
+          locations,
+        });
+      }),
+    );
+    if (this.attempt !== attempt) return;
+    d.enumerators = new SplitEnumeratorHost(
+      { jobModule: this.ctx.bundlePath, graphDigest: submission.graphDigest },
+      submission.programArgs,
+      {
+        assignSplits: (vertexId, subtask, splits) =>
+          this.sendSplits(d, vertexId, subtask, splits, false),
+        noMoreSplits: (vertexId, subtask) => this.sendSplits(d, vertexId, subtask, [], true),
+        failed: (error) => this.onFailure(attempt, error, ''),
+      },
+    );
+    await d.enumerators.started;
+    if (this.attempt !== attempt) return;
+    await Promise.all(
+      [...byTm.values()].map((assigned) => {
+        const tm = assigned[0]!.taskManager;
+        return tm.client.call(tm.client.raw.StartTasks, ref);
+      }),
+    );
+    if (this.attempt !== attempt) return;
+    this.statusMessage = '';
+    this.transition('RUNNING', `running attempt ${attempt}`);
+  }
+
+  private sendSplits(
+    d: Deployment,
+    vertexId: number,
+    subtask: number,
+    splits: SourceSplit[],
+    noMore: boolean,
+  ): void {
+    const slot = d.slots[subtask];
+    if (!slot) {
+      this.onFailure(
+        d.attempt,
+        new Error(
+          `The split enumerator of vertex ${vertexId} assigned splits to subtask ${subtask}, which does not exist`,
+        ),
+        '',
+      );
+      return;
+    }
+    const tm = slot.taskManager;
+    d.assignments = d.assignments
+      .then(() =>
+        tm.client.call(tm.client.raw.AssignSplits, {
+          attempt: { jobId: this.jobId, attempt: d.attempt },
+          vertexId,
+          subtask,
+          splits: splits.length > 0 ? serialize(splits) : Buffer.alloc(0),
+          noMoreSplits: noMore,
+        }),
+      )
+      .then(
+        () => {},
+        (e: unknown) => this.onFailure(d.attempt, ensureError(e), tm.resourceId),
+      );
+  }
+
+  private allocationOwner(attempt: number): string {
+    return `${this.jobId}#${attempt}`;
+  }
+
+  private async finish(d: Deployment): Promise<void> {
+    const collected: Record<string, Buffer> = {};
+    for (const [id, bySubtask] of d.collected) {
+      const all: unknown[] = [];
+      for (const s of [...bySubtask.keys()].sort((a, b) => a - b)) all.push(...bySubtask.get(s)!);
+      collected[id] = serialize(all);
+    }
+    this.result = { netRuntimeMs: Date.now() - this.startTime, collected };
+    this.attempt++;
+    this.transition('FINISHED', 'all tasks finished');
+    await this.teardown(d);
+  }
+
+  /** A failure of attempt `attempt`: restart under the strategy, or fail the job. */
+  private onFailure(attempt: number, error: Error, taskManager: string): void {
+    if (attempt !== this.attempt || isTerminal(this.status)) return;
+    if (this.status === 'CANCELLING' || this.status === 'FAILING') return;
+    const wire: WireError = {
+      name: error.name,
+      message: error.message,
+      stack: error.stack ?? '',
+      domain: error instanceof NimbleError ? error.domain : 'user',
+    };
+    this.exceptions.push({ timestamp: Date.now(), error: wire, taskManager });
+    const strategy = this.submission.restartStrategy;
+    strategy.notifyFailure(error, Date.now());
+    const d = this.deployment;
+    this.attempt++; // reports of the failed attempt are ignored from here on
+    this.deployment = undefined;
+    if (strategy.canRestart()) {
+      const delay = strategy.backoffTimeMs();
+      this.numRestarts++;
+      this.log.warn({ err: error, delay_ms: delay }, 'job failed: restarting');
+      this.transition('RESTARTING', `restarting in ${delay} ms after: ${error.message}`);
+      void this.teardown(d).then(async () => {
+        await new Promise((r) => setTimeout(r, delay));
+        if (this.status === 'RESTARTING') this.scheduleAttempt();
+      });
+    } else {
+      this.log.warn({ err: error }, 'job failed');
+      this.failure = wire;
+      this.transition('FAILING', error.message);
+      void this.teardown(d).then(() =>
+        this.transition('FAILED', `${error.name}: ${error.message}`),
+      );
+    }
+  }
+
+  /** Stops an attempt's enumerators and tasks and gives its slots back. */
+  private async teardown(d: Deployment | undefined): Promise<void> {
+    if (!d) {
+      for (let a = 0; a <= this.attempt; a++) this.ctx.registry.release(this.allocationOwner(a));
+      return;
+    }
+    await d.enumerators?.close().catch(() => {});
+    const tms = new Set(d.slots.map((s) => s.taskManager));
+    await Promise.all(
+      [...tms].map((tm) =>
+        tm.client
+          .call(
+            tm.client.raw.CancelTasks,
+            { jobId: this.jobId, attempt: d.attempt },
+            { deadlineMs: 10_000, idempotent: true },
+          )
+          .catch(() => {}),
+      ),
+    );
+    this.ctx.registry.release(this.allocationOwner(d.attempt));
+  }
+
+  private transition(to: JobStatus, message: string): void {
+    checkTransition(this.jobId, this.status, to);
+    this.log.info({ from: this.status, to }, message);
+    this.status = to;
+    this.statusMessage = isTerminal(to) && to !== 'FAILED' ? '' : message;
+    this.timestamps[to] = Date.now();
+    if (isTerminal(to)) this.endTime = Date.now();
+    this.emit();
+  }
+
+  private emit(): void {
+    const event: JobEvent = {
+      job: this.details(),
+      result: this.status === 'FINISHED' ? (this.result ?? null) : null,
+    };
+    for (const l of this.listeners) l(event);
+  }
+}

@@ -1,0 +1,171 @@
+import type { HardwareDescription__Output, TaskExecutorClient } from '@nimble/proto';
+import { nimbleServices, RpcClient } from '@nimble/proto';
+import type { Logger } from '@nimble/runtime';
+
+/** A registered TaskManager and its slots. */
+export interface RegisteredTaskManager {
+  readonly resourceId: string;
+  readonly address: string;
+  readonly metricsAddress: string;
+  readonly slots: number;
+  readonly hardware: HardwareDescription__Output | null;
+  readonly registeredAt: number;
+  lastHeartbeat: number;
+  /** Slots used, by the job that holds them. */
+  readonly allocated: Map<string, number>;
+  readonly client: RpcClient<TaskExecutorClient>;
+}
+
+/** One job slot placed on a TaskManager. */
+export interface SlotAssignment {
+  readonly jobSlot: number;
+  readonly taskManager: RegisteredTaskManager;
+}
+
+/**
+ * The JobManager's resource manager and slot pool: TaskManagers register, stay alive through
+ * their heartbeat stream, and lend slots to jobs. A TaskManager is lost when its stream closes
+ * or it stays silent for heartbeat.timeout.
+ */
+export class TaskManagerRegistry {
+  private readonly tms = new Map<string, RegisteredTaskManager>();
+  private readonly lostListeners: ((tm: RegisteredTaskManager, reason: string) => void)[] = [];
+  private readonly slotWaiters = new Set<() => void>();
+  private readonly checker: NodeJS.Timeout;
+
+  constructor(
+    private readonly log: Logger,
+    private readonly heartbeatTimeoutMs: number,
+  ) {
+    this.checker = setInterval(
+      () => this.checkHeartbeats(),
+      Math.min(1000, heartbeatTimeoutMs / 2),
+    );
+    this.checker.unref();
+  }
+
+  register(
+    tm: Omit<RegisteredTaskManager, 'allocated' | 'client' | 'registeredAt' | 'lastHeartbeat'>,
+  ): void {
+    const existing = this.tms.get(tm.resourceId);
+    if (existing) this.lost(existing.resourceId, 'it registered again (it lost its connection)');
+    const client = new RpcClient(nimbleServices().TaskExecutor, tm.address, { deadlineMs: 60_000 });
+    const now = Date.now();
+    this.tms.set(tm.resourceId, {
+      ...tm,
+      allocated: new Map(),
+      client,
+      registeredAt: now,
+      lastHeartbeat: now,
+    });
+    this.log.info(
+      { tm_id: tm.resourceId, address: tm.address, slots: tm.slots },
+      'TaskManager registered',
+    );
+    this.slotsChanged();
+  }
+
+  heartbeat(resourceId: string): boolean {
+    const tm = this.tms.get(resourceId);
+    if (tm) tm.lastHeartbeat = Date.now();
+    return tm !== undefined;
+  }
+
+  get(resourceId: string): RegisteredTaskManager | undefined {
+    return this.tms.get(resourceId);
+  }
+
+  all(): RegisteredTaskManager[] {
+    return [...this.tms.values()];
+  }
+
+  onLost(listener: (tm: RegisteredTaskManager, reason: string) => void): void {
+    this.lostListeners.push(listener);
+  }
+
+  /** Declares a TaskManager lost: its slots are gone and the jobs using them fail. */
+  lost(resourceId: string, reason: string): void {
+    const tm = this.tms.get(resourceId);
+    if (!tm) return;
+    this.tms.delete(resourceId);
+    tm.client.close();
+    this.log.warn({ tm_id: resourceId, reason }, 'TaskManager lost');
+    for (const l of this.lostListeners) l(tm, reason);
+    this.slotsChanged();
+  }
+
+  slotsTotal(): number {
+    let n = 0;
+    for (const tm of this.tms.values()) n += tm.slots;
+    return n;
+  }
+
+  slotsFree(): number {
+    let n = 0;
+    for (const tm of this.tms.values()) n += free(tm);
+    return n;
+  }
+
+  /**
+   * Takes `count` slots for `owner`, filling TaskManagers in registration order (Flink's
+   * default, cluster.evenly-spread-out-slots: false); undefined when not enough are free.
+   */
+  allocate(owner: string, count: number): SlotAssignment[] | undefined {
+    if (this.slotsFree() < count) return undefined;
+    const out: SlotAssignment[] = [];
+    for (const tm of this.tms.values()) {
+      const take = Math.min(free(tm), count - out.length);
+      if (take <= 0) continue;
+      tm.allocated.set(owner, (tm.allocated.get(owner) ?? 0) + take);
+      for (let i = 0; i < take; i++) out.push({ jobSlot: out.length, taskManager: tm });
+      if (out.length === count) break;
+    }
+    return out;
+  }
+
+  release(owner: string): void {
+    let changed = false;
+    for (const tm of this.tms.values()) changed = tm.allocated.delete(owner) || changed;
+    if (changed) this.slotsChanged();
+  }
+
+  /** Resolves when slots were registered or freed, or after `ms`. */
+  waitForSlotChange(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.slotWaiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.slotWaiters.add(done);
+    });
+  }
+
+  close(): void {
+    clearInterval(this.checker);
+    for (const tm of this.tms.values()) tm.client.close();
+  }
+
+  private slotsChanged(): void {
+    for (const w of [...this.slotWaiters]) w();
+  }
+
+  private checkHeartbeats(): void {
+    const now = Date.now();
+    for (const tm of [...this.tms.values()]) {
+      if (now - tm.lastHeartbeat > this.heartbeatTimeoutMs) {
+        this.lost(
+          tm.resourceId,
+          `no heartbeat for ${now - tm.lastHeartbeat} ms (heartbeat.timeout ${this.heartbeatTimeoutMs} ms)`,
+        );
+      }
+    }
+  }
+}
+
+function free(tm: RegisteredTaskManager): number {
+  let used = 0;
+  for (const n of tm.allocated.values()) used += n;
+  return tm.slots - used;
+}

@@ -1,0 +1,86 @@
+import type * as grpc from '@grpc/grpc-js';
+import type { EnumTypeDefinition, MessageTypeDefinition } from '@grpc/proto-loader';
+
+import type { AttemptMetrics as _nimble_v1_AttemptMetrics, AttemptMetrics__Output as _nimble_v1_AttemptMetrics__Output } from './nimble/v1/AttemptMetrics.js';
+import type { BlobServerClient as _nimble_v1_BlobServerClient, BlobServerDefinition as _nimble_v1_BlobServerDefinition } from './nimble/v1/BlobServer.js';
+import type { ClusterOverview as _nimble_v1_ClusterOverview, ClusterOverview__Output as _nimble_v1_ClusterOverview__Output } from './nimble/v1/ClusterOverview.js';
+import type { CollectedValues as _nimble_v1_CollectedValues, CollectedValues__Output as _nimble_v1_CollectedValues__Output } from './nimble/v1/CollectedValues.js';
+import type { DispatcherClient as _nimble_v1_DispatcherClient, DispatcherDefinition as _nimble_v1_DispatcherDefinition } from './nimble/v1/Dispatcher.js';
+import type { Empty as _nimble_v1_Empty, Empty__Output as _nimble_v1_Empty__Output } from './nimble/v1/Empty.js';
+import type { GetBlobRequest as _nimble_v1_GetBlobRequest, GetBlobRequest__Output as _nimble_v1_GetBlobRequest__Output } from './nimble/v1/GetBlobRequest.js';
+import type { GetBlobResponse as _nimble_v1_GetBlobResponse, GetBlobResponse__Output as _nimble_v1_GetBlobResponse__Output } from './nimble/v1/GetBlobResponse.js';
+import type { HardwareDescription as _nimble_v1_HardwareDescription, HardwareDescription__Output as _nimble_v1_HardwareDescription__Output } from './nimble/v1/HardwareDescription.js';
+import type { JobDetails as _nimble_v1_JobDetails, JobDetails__Output as _nimble_v1_JobDetails__Output } from './nimble/v1/JobDetails.js';
+import type { JobEvent as _nimble_v1_JobEvent, JobEvent__Output as _nimble_v1_JobEvent__Output } from './nimble/v1/JobEvent.js';
+import type { JobManagerHeartbeat as _nimble_v1_JobManagerHeartbeat, JobManagerHeartbeat__Output as _nimble_v1_JobManagerHeartbeat__Output } from './nimble/v1/JobManagerHeartbeat.js';
+import type { JobMasterGatewayClient as _nimble_v1_JobMasterGatewayClient, JobMasterGatewayDefinition as _nimble_v1_JobMasterGatewayDefinition } from './nimble/v1/JobMasterGateway.js';
+import type { JobRef as _nimble_v1_JobRef, JobRef__Output as _nimble_v1_JobRef__Output } from './nimble/v1/JobRef.js';
+import type { JobResult as _nimble_v1_JobResult, JobResult__Output as _nimble_v1_JobResult__Output } from './nimble/v1/JobResult.js';
+import type { ListJobsRequest as _nimble_v1_ListJobsRequest, ListJobsRequest__Output as _nimble_v1_ListJobsRequest__Output } from './nimble/v1/ListJobsRequest.js';
+import type { ListJobsResponse as _nimble_v1_ListJobsResponse, ListJobsResponse__Output as _nimble_v1_ListJobsResponse__Output } from './nimble/v1/ListJobsResponse.js';
+import type { RegisterTaskManagerRequest as _nimble_v1_RegisterTaskManagerRequest, RegisterTaskManagerRequest__Output as _nimble_v1_RegisterTaskManagerRequest__Output } from './nimble/v1/RegisterTaskManagerRequest.js';
+import type { RegisterTaskManagerResponse as _nimble_v1_RegisterTaskManagerResponse, RegisterTaskManagerResponse__Output as _nimble_v1_RegisterTaskManagerResponse__Output } from './nimble/v1/RegisterTaskManagerResponse.js';
+import type { ResourceManagerClient as _nimble_v1_ResourceManagerClient, ResourceManagerDefinition as _nimble_v1_ResourceManagerDefinition } from './nimble/v1/ResourceManager.js';
+import type { SerializedError as _nimble_v1_SerializedError, SerializedError__Output as _nimble_v1_SerializedError__Output } from './nimble/v1/SerializedError.js';
+import type { SourceReaderRegistration as _nimble_v1_SourceReaderRegistration, SourceReaderRegistration__Output as _nimble_v1_SourceReaderRegistration__Output } from './nimble/v1/SourceReaderRegistration.js';
+import type { SubmitJobRequest as _nimble_v1_SubmitJobRequest, SubmitJobRequest__Output as _nimble_v1_SubmitJobRequest__Output } from './nimble/v1/SubmitJobRequest.js';
+import type { SubmitJobResponse as _nimble_v1_SubmitJobResponse, SubmitJobResponse__Output as _nimble_v1_SubmitJobResponse__Output } from './nimble/v1/SubmitJobResponse.js';
+import type { TaskExecutionState as _nimble_v1_TaskExecutionState, TaskExecutionState__Output as _nimble_v1_TaskExecutionState__Output } from './nimble/v1/TaskExecutionState.js';
+import type { TaskManagerDetails as _nimble_v1_TaskManagerDetails, TaskManagerDetails__Output as _nimble_v1_TaskManagerDetails__Output } from './nimble/v1/TaskManagerDetails.js';
+import type { TaskManagerHeartbeat as _nimble_v1_TaskManagerHeartbeat, TaskManagerHeartbeat__Output as _nimble_v1_TaskManagerHeartbeat__Output } from './nimble/v1/TaskManagerHeartbeat.js';
+import type { TaskMetrics as _nimble_v1_TaskMetrics, TaskMetrics__Output as _nimble_v1_TaskMetrics__Output } from './nimble/v1/TaskMetrics.js';
+import type { VertexDetails as _nimble_v1_VertexDetails, VertexDetails__Output as _nimble_v1_VertexDetails__Output } from './nimble/v1/VertexDetails.js';
+
+type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
+  new(...args: ConstructorParameters<Constructor>): Subtype;
+};
+
+export interface ProtoGrpcType {
+  nimble: {
+    v1: {
+      AttemptMetrics: MessageTypeDefinition<_nimble_v1_AttemptMetrics, _nimble_v1_AttemptMetrics__Output>
+      /**
+       * Serves job bundles by content hash.
+       */
+      BlobServer: SubtypeConstructor<typeof grpc.Client, _nimble_v1_BlobServerClient> & { service: _nimble_v1_BlobServerDefinition }
+      ClusterOverview: MessageTypeDefinition<_nimble_v1_ClusterOverview, _nimble_v1_ClusterOverview__Output>
+      CollectedValues: MessageTypeDefinition<_nimble_v1_CollectedValues, _nimble_v1_CollectedValues__Output>
+      /**
+       * The client API (Flink's Dispatcher).
+       */
+      Dispatcher: SubtypeConstructor<typeof grpc.Client, _nimble_v1_DispatcherClient> & { service: _nimble_v1_DispatcherDefinition }
+      Empty: MessageTypeDefinition<_nimble_v1_Empty, _nimble_v1_Empty__Output>
+      ExecutionState: EnumTypeDefinition
+      GetBlobRequest: MessageTypeDefinition<_nimble_v1_GetBlobRequest, _nimble_v1_GetBlobRequest__Output>
+      GetBlobResponse: MessageTypeDefinition<_nimble_v1_GetBlobResponse, _nimble_v1_GetBlobResponse__Output>
+      HardwareDescription: MessageTypeDefinition<_nimble_v1_HardwareDescription, _nimble_v1_HardwareDescription__Output>
+      JobDetails: MessageTypeDefinition<_nimble_v1_JobDetails, _nimble_v1_JobDetails__Output>
+      JobEvent: MessageTypeDefinition<_nimble_v1_JobEvent, _nimble_v1_JobEvent__Output>
+      JobManagerHeartbeat: MessageTypeDefinition<_nimble_v1_JobManagerHeartbeat, _nimble_v1_JobManagerHeartbeat__Output>
+      /**
+       * What the subtasks of a job report while they run (Flink's JobMaster gateway).
+       */
+      JobMasterGateway: SubtypeConstructor<typeof grpc.Client, _nimble_v1_JobMasterGatewayClient> & { service: _nimble_v1_JobMasterGatewayDefinition }
+      JobRef: MessageTypeDefinition<_nimble_v1_JobRef, _nimble_v1_JobRef__Output>
+      JobResult: MessageTypeDefinition<_nimble_v1_JobResult, _nimble_v1_JobResult__Output>
+      ListJobsRequest: MessageTypeDefinition<_nimble_v1_ListJobsRequest, _nimble_v1_ListJobsRequest__Output>
+      ListJobsResponse: MessageTypeDefinition<_nimble_v1_ListJobsResponse, _nimble_v1_ListJobsResponse__Output>
+      RegisterTaskManagerRequest: MessageTypeDefinition<_nimble_v1_RegisterTaskManagerRequest, _nimble_v1_RegisterTaskManagerRequest__Output>
+      RegisterTaskManagerResponse: MessageTypeDefinition<_nimble_v1_RegisterTaskManagerResponse, _nimble_v1_RegisterTaskManagerResponse__Output>
+      /**
+       * TaskManager registration and liveness (Flink's ResourceManager).
+       */
+      ResourceManager: SubtypeConstructor<typeof grpc.Client, _nimble_v1_ResourceManagerClient> & { service: _nimble_v1_ResourceManagerDefinition }
+      SerializedError: MessageTypeDefinition<_nimble_v1_SerializedError, _nimble_v1_SerializedError__Output>
+      SourceReaderRegistration: MessageTypeDefinition<_nimble_v1_SourceReaderRegistration, _nimble_v1_SourceReaderRegistration__Output>
+      SubmitJobRequest: MessageTypeDefinition<_nimble_v1_SubmitJobRequest, _nimble_v1_SubmitJobRequest__Output>
+      SubmitJobResponse: MessageTypeDefinition<_nimble_v1_SubmitJobResponse, _nimble_v1_SubmitJobResponse__Output>
+      TaskExecutionState: MessageTypeDefinition<_nimble_v1_TaskExecutionState, _nimble_v1_TaskExecutionState__Output>
+      TaskManagerDetails: MessageTypeDefinition<_nimble_v1_TaskManagerDetails, _nimble_v1_TaskManagerDetails__Output>
+      TaskManagerHeartbeat: MessageTypeDefinition<_nimble_v1_TaskManagerHeartbeat, _nimble_v1_TaskManagerHeartbeat__Output>
+      TaskMetrics: MessageTypeDefinition<_nimble_v1_TaskMetrics, _nimble_v1_TaskMetrics__Output>
+      VertexDetails: MessageTypeDefinition<_nimble_v1_VertexDetails, _nimble_v1_VertexDetails__Output>
+    }
+  }
+}
+

@@ -1,0 +1,105 @@
+// Original file: proto/nimble/v1/jobmanager.proto
+
+import type * as grpc from '@grpc/grpc-js'
+import type { MethodDefinition } from '@grpc/proto-loader'
+import type { ClusterOverview as _nimble_v1_ClusterOverview, ClusterOverview__Output as _nimble_v1_ClusterOverview__Output } from '../../nimble/v1/ClusterOverview.js';
+import type { Empty as _nimble_v1_Empty, Empty__Output as _nimble_v1_Empty__Output } from '../../nimble/v1/Empty.js';
+import type { JobDetails as _nimble_v1_JobDetails, JobDetails__Output as _nimble_v1_JobDetails__Output } from '../../nimble/v1/JobDetails.js';
+import type { JobEvent as _nimble_v1_JobEvent, JobEvent__Output as _nimble_v1_JobEvent__Output } from '../../nimble/v1/JobEvent.js';
+import type { JobRef as _nimble_v1_JobRef, JobRef__Output as _nimble_v1_JobRef__Output } from '../../nimble/v1/JobRef.js';
+import type { ListJobsRequest as _nimble_v1_ListJobsRequest, ListJobsRequest__Output as _nimble_v1_ListJobsRequest__Output } from '../../nimble/v1/ListJobsRequest.js';
+import type { ListJobsResponse as _nimble_v1_ListJobsResponse, ListJobsResponse__Output as _nimble_v1_ListJobsResponse__Output } from '../../nimble/v1/ListJobsResponse.js';
+import type { SubmitJobRequest as _nimble_v1_SubmitJobRequest, SubmitJobRequest__Output as _nimble_v1_SubmitJobRequest__Output } from '../../nimble/v1/SubmitJobRequest.js';
+import type { SubmitJobResponse as _nimble_v1_SubmitJobResponse, SubmitJobResponse__Output as _nimble_v1_SubmitJobResponse__Output } from '../../nimble/v1/SubmitJobResponse.js';
+
+/**
+ * The client API (Flink's Dispatcher).
+ */
+export interface DispatcherClient extends grpc.Client {
+  CancelJob(argument: _nimble_v1_JobRef, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
+  CancelJob(argument: _nimble_v1_JobRef, metadata: grpc.Metadata, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
+  CancelJob(argument: _nimble_v1_JobRef, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
+  CancelJob(argument: _nimble_v1_JobRef, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
+  cancelJob(argument: _nimble_v1_JobRef, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
+  cancelJob(argument: _nimble_v1_JobRef, metadata: grpc.Metadata, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
+  cancelJob(argument: _nimble_v1_JobRef, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
+  cancelJob(argument: _nimble_v1_JobRef, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
+  
+  GetClusterOverview(argument: _nimble_v1_Empty, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_ClusterOverview__Output>): grpc.ClientUnaryCall;
+  GetClusterOverview(argument: _nimble_v1_Empty, metadata: grpc.Metadata, callback: grpc.requestCallback<_nimble_v1_ClusterOverview__Output>): grpc.ClientUnaryCall;
+  GetClusterOverview(argument: _nimble_v1_Empty, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_ClusterOverview__Output>): grpc.ClientUnaryCall;
+  GetClusterOverview(argument: _nimble_v1_Empty, callback: grpc.requestCallback<_nimble_v1_ClusterOverview__Output>): grpc.ClientUnaryCall;
+  getClusterOverview(argument: _nimble_v1_Empty, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_ClusterOverview__Output>): grpc.ClientUnaryCall;
+  getClusterOverview(argument: _nimble_v1_Empty, metadata: grpc.Metadata, callback: grpc.requestCallback<_nimble_v1_ClusterOverview__Output>): grpc.ClientUnaryCall;
+  getClusterOverview(argument: _nimble_v1_Empty, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_ClusterOverview__Output>): grpc.ClientUnaryCall;
+  getClusterOverview(argument: _nimble_v1_Empty, callback: grpc.requestCallback<_nimble_v1_ClusterOverview__Output>): grpc.ClientUnaryCall;
+  
+  GetJob(argument: _nimble_v1_JobRef, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_JobDetails__Output>): grpc.ClientUnaryCall;
+  GetJob(argument: _nimble_v1_JobRef, metadata: grpc.Metadata, callback: grpc.requestCallback<_nimble_v1_JobDetails__Output>): grpc.ClientUnaryCall;
+  GetJob(argument: _nimble_v1_JobRef, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_JobDetails__Output>): grpc.ClientUnaryCall;
+  GetJob(argument: _nimble_v1_JobRef, callback: grpc.requestCallback<_nimble_v1_JobDetails__Output>): grpc.ClientUnaryCall;
+  getJob(argument: _nimble_v1_JobRef, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_JobDetails__Output>): grpc.ClientUnaryCall;
+  getJob(argument: _nimble_v1_JobRef, metadata: grpc.Metadata, callback: grpc.requestCallback<_nimble_v1_JobDetails__Output>): grpc.ClientUnaryCall;
+  getJob(argument: _nimble_v1_JobRef, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_JobDetails__Output>): grpc.ClientUnaryCall;
+  getJob(argument: _nimble_v1_JobRef, callback: grpc.requestCallback<_nimble_v1_JobDetails__Output>): grpc.ClientUnaryCall;
+  
+  ListJobs(argument: _nimble_v1_ListJobsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_ListJobsResponse__Output>): grpc.ClientUnaryCall;
+  ListJobs(argument: _nimble_v1_ListJobsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_nimble_v1_ListJobsResponse__Output>): grpc.ClientUnaryCall;
+  ListJobs(argument: _nimble_v1_ListJobsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_ListJobsResponse__Output>): grpc.ClientUnaryCall;
+  ListJobs(argument: _nimble_v1_ListJobsRequest, callback: grpc.requestCallback<_nimble_v1_ListJobsResponse__Output>): grpc.ClientUnaryCall;
+  listJobs(argument: _nimble_v1_ListJobsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_ListJobsResponse__Output>): grpc.ClientUnaryCall;
+  listJobs(argument: _nimble_v1_ListJobsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_nimble_v1_ListJobsResponse__Output>): grpc.ClientUnaryCall;
+  listJobs(argument: _nimble_v1_ListJobsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_ListJobsResponse__Output>): grpc.ClientUnaryCall;
+  listJobs(argument: _nimble_v1_ListJobsRequest, callback: grpc.requestCallback<_nimble_v1_ListJobsResponse__Output>): grpc.ClientUnaryCall;
+  
+  SubmitJob(argument: _nimble_v1_SubmitJobRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_SubmitJobResponse__Output>): grpc.ClientUnaryCall;
+  SubmitJob(argument: _nimble_v1_SubmitJobRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_nimble_v1_SubmitJobResponse__Output>): grpc.ClientUnaryCall;
+  SubmitJob(argument: _nimble_v1_SubmitJobRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_SubmitJobResponse__Output>): grpc.ClientUnaryCall;
+  SubmitJob(argument: _nimble_v1_SubmitJobRequest, callback: grpc.requestCallback<_nimble_v1_SubmitJobResponse__Output>): grpc.ClientUnaryCall;
+  submitJob(argument: _nimble_v1_SubmitJobRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_SubmitJobResponse__Output>): grpc.ClientUnaryCall;
+  submitJob(argument: _nimble_v1_SubmitJobRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_nimble_v1_SubmitJobResponse__Output>): grpc.ClientUnaryCall;
+  submitJob(argument: _nimble_v1_SubmitJobRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_SubmitJobResponse__Output>): grpc.ClientUnaryCall;
+  submitJob(argument: _nimble_v1_SubmitJobRequest, callback: grpc.requestCallback<_nimble_v1_SubmitJobResponse__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * The job's details now and after every status change, ending with its result once it ended.
+   */
+  WatchJob(argument: _nimble_v1_JobRef, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_nimble_v1_JobEvent__Output>;
+  WatchJob(argument: _nimble_v1_JobRef, options?: grpc.CallOptions): grpc.ClientReadableStream<_nimble_v1_JobEvent__Output>;
+  /**
+   * The job's details now and after every status change, ending with its result once it ended.
+   */
+  watchJob(argument: _nimble_v1_JobRef, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_nimble_v1_JobEvent__Output>;
+  watchJob(argument: _nimble_v1_JobRef, options?: grpc.CallOptions): grpc.ClientReadableStream<_nimble_v1_JobEvent__Output>;
+  
+}
+
+/**
+ * The client API (Flink's Dispatcher).
+ */
+export interface DispatcherHandlers extends grpc.UntypedServiceImplementation {
+  CancelJob: grpc.handleUnaryCall<_nimble_v1_JobRef__Output, _nimble_v1_Empty>;
+  
+  GetClusterOverview: grpc.handleUnaryCall<_nimble_v1_Empty__Output, _nimble_v1_ClusterOverview>;
+  
+  GetJob: grpc.handleUnaryCall<_nimble_v1_JobRef__Output, _nimble_v1_JobDetails>;
+  
+  ListJobs: grpc.handleUnaryCall<_nimble_v1_ListJobsRequest__Output, _nimble_v1_ListJobsResponse>;
+  
+  SubmitJob: grpc.handleUnaryCall<_nimble_v1_SubmitJobRequest__Output, _nimble_v1_SubmitJobResponse>;
+  
+  /**
+   * The job's details now and after every status change, ending with its result once it ended.
+   */
+  WatchJob: grpc.handleServerStreamingCall<_nimble_v1_JobRef__Output, _nimble_v1_JobEvent>;
+  
+}
+
+export interface DispatcherDefinition extends grpc.ServiceDefinition {
+  CancelJob: MethodDefinition<_nimble_v1_JobRef, _nimble_v1_Empty, _nimble_v1_JobRef__Output, _nimble_v1_Empty__Output>
+  GetClusterOverview: MethodDefinition<_nimble_v1_Empty, _nimble_v1_ClusterOverview, _nimble_v1_Empty__Output, _nimble_v1_ClusterOverview__Output>
+  GetJob: MethodDefinition<_nimble_v1_JobRef, _nimble_v1_JobDetails, _nimble_v1_JobRef__Output, _nimble_v1_JobDetails__Output>
+  ListJobs: MethodDefinition<_nimble_v1_ListJobsRequest, _nimble_v1_ListJobsResponse, _nimble_v1_ListJobsRequest__Output, _nimble_v1_ListJobsResponse__Output>
+  SubmitJob: MethodDefinition<_nimble_v1_SubmitJobRequest, _nimble_v1_SubmitJobResponse, _nimble_v1_SubmitJobRequest__Output, _nimble_v1_SubmitJobResponse__Output>
+  WatchJob: MethodDefinition<_nimble_v1_JobRef, _nimble_v1_JobEvent, _nimble_v1_JobRef__Output, _nimble_v1_JobEvent__Output>
+}

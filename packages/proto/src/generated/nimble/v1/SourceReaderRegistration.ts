@@ -1,0 +1,16 @@
+// Original file: proto/nimble/v1/jobmanager.proto
+
+
+export interface SourceReaderRegistration {
+  'jobId'?: (string);
+  'attempt'?: (number);
+  'vertexId'?: (number);
+  'subtask'?: (number);
+}
+
+export interface SourceReaderRegistration__Output {
+  'jobId': (string);
+  'attempt': (number);
+  'vertexId': (number);
+  'subtask': (number);
+}

@@ -1,0 +1,104 @@
+// Original file: proto/nimble/v1/taskmanager.proto
+
+import type * as grpc from '@grpc/grpc-js'
+import type { MethodDefinition } from '@grpc/proto-loader'
+import type { AssignSplitsRequest as _nimble_v1_AssignSplitsRequest, AssignSplitsRequest__Output as _nimble_v1_AssignSplitsRequest__Output } from '../../nimble/v1/AssignSplitsRequest.js';
+import type { AttemptRef as _nimble_v1_AttemptRef, AttemptRef__Output as _nimble_v1_AttemptRef__Output } from '../../nimble/v1/AttemptRef.js';
+import type { DeployTasksRequest as _nimble_v1_DeployTasksRequest, DeployTasksRequest__Output as _nimble_v1_DeployTasksRequest__Output } from '../../nimble/v1/DeployTasksRequest.js';
+import type { Empty as _nimble_v1_Empty, Empty__Output as _nimble_v1_Empty__Output } from '../../nimble/v1/Empty.js';
+
+export interface TaskExecutorClient extends grpc.Client {
+  /**
+   * Source splits from the job's split enumerator, for one source subtask.
+   */
+  AssignSplits(argument: _nimble_v1_AssignSplitsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
+  AssignSplits(argument: _nimble_v1_AssignSplitsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
+  AssignSplits(argument: _nimble_v1_AssignSplitsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
+  AssignSplits(argument: _nimble_v1_AssignSplitsRequest, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
+  /**
+   * Source splits from the job's split enumerator, for one source subtask.
+   */
+  assignSplits(argument: _nimble_v1_AssignSplitsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
+  assignSplits(argument: _nimble_v1_AssignSplitsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
+  assignSplits(argument: _nimble_v1_AssignSplitsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
+  assignSplits(argument: _nimble_v1_AssignSplitsRequest, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * Cancels an attempt: its workers stop and the slots become free. Unknown attempts are a no-op.
+   */
+  CancelTasks(argument: _nimble_v1_AttemptRef, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
+  CancelTasks(argument: _nimble_v1_AttemptRef, metadata: grpc.Metadata, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
+  CancelTasks(argument: _nimble_v1_AttemptRef, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
+  CancelTasks(argument: _nimble_v1_AttemptRef, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
+  /**
+   * Cancels an attempt: its workers stop and the slots become free. Unknown attempts are a no-op.
+   */
+  cancelTasks(argument: _nimble_v1_AttemptRef, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
+  cancelTasks(argument: _nimble_v1_AttemptRef, metadata: grpc.Metadata, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
+  cancelTasks(argument: _nimble_v1_AttemptRef, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
+  cancelTasks(argument: _nimble_v1_AttemptRef, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * Starts one worker thread per job slot listed, loads the job bundle in each and creates the
+   * subtasks; returns when all are deployed (nothing runs yet) or one failed to deploy.
+   */
+  DeployTasks(argument: _nimble_v1_DeployTasksRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
+  DeployTasks(argument: _nimble_v1_DeployTasksRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
+  DeployTasks(argument: _nimble_v1_DeployTasksRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
+  DeployTasks(argument: _nimble_v1_DeployTasksRequest, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
+  /**
+   * Starts one worker thread per job slot listed, loads the job bundle in each and creates the
+   * subtasks; returns when all are deployed (nothing runs yet) or one failed to deploy.
+   */
+  deployTasks(argument: _nimble_v1_DeployTasksRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
+  deployTasks(argument: _nimble_v1_DeployTasksRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
+  deployTasks(argument: _nimble_v1_DeployTasksRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
+  deployTasks(argument: _nimble_v1_DeployTasksRequest, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * Starts the deployed subtasks of an attempt.
+   */
+  StartTasks(argument: _nimble_v1_AttemptRef, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
+  StartTasks(argument: _nimble_v1_AttemptRef, metadata: grpc.Metadata, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
+  StartTasks(argument: _nimble_v1_AttemptRef, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
+  StartTasks(argument: _nimble_v1_AttemptRef, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
+  /**
+   * Starts the deployed subtasks of an attempt.
+   */
+  startTasks(argument: _nimble_v1_AttemptRef, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
+  startTasks(argument: _nimble_v1_AttemptRef, metadata: grpc.Metadata, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
+  startTasks(argument: _nimble_v1_AttemptRef, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
+  startTasks(argument: _nimble_v1_AttemptRef, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
+  
+}
+
+export interface TaskExecutorHandlers extends grpc.UntypedServiceImplementation {
+  /**
+   * Source splits from the job's split enumerator, for one source subtask.
+   */
+  AssignSplits: grpc.handleUnaryCall<_nimble_v1_AssignSplitsRequest__Output, _nimble_v1_Empty>;
+  
+  /**
+   * Cancels an attempt: its workers stop and the slots become free. Unknown attempts are a no-op.
+   */
+  CancelTasks: grpc.handleUnaryCall<_nimble_v1_AttemptRef__Output, _nimble_v1_Empty>;
+  
+  /**
+   * Starts one worker thread per job slot listed, loads the job bundle in each and creates the
+   * subtasks; returns when all are deployed (nothing runs yet) or one failed to deploy.
+   */
+  DeployTasks: grpc.handleUnaryCall<_nimble_v1_DeployTasksRequest__Output, _nimble_v1_Empty>;
+  
+  /**
+   * Starts the deployed subtasks of an attempt.
+   */
+  StartTasks: grpc.handleUnaryCall<_nimble_v1_AttemptRef__Output, _nimble_v1_Empty>;
+  
+}
+
+export interface TaskExecutorDefinition extends grpc.ServiceDefinition {
+  AssignSplits: MethodDefinition<_nimble_v1_AssignSplitsRequest, _nimble_v1_Empty, _nimble_v1_AssignSplitsRequest__Output, _nimble_v1_Empty__Output>
+  CancelTasks: MethodDefinition<_nimble_v1_AttemptRef, _nimble_v1_Empty, _nimble_v1_AttemptRef__Output, _nimble_v1_Empty__Output>
+  DeployTasks: MethodDefinition<_nimble_v1_DeployTasksRequest, _nimble_v1_Empty, _nimble_v1_DeployTasksRequest__Output, _nimble_v1_Empty__Output>
+  StartTasks: MethodDefinition<_nimble_v1_AttemptRef, _nimble_v1_Empty, _nimble_v1_AttemptRef__Output, _nimble_v1_Empty__Output>
+}

@@ -1,0 +1,132 @@
+import type { SourceSplit } from '@nimble/api';
+import type { MessagePort } from 'node:worker_threads';
+import { Worker } from 'node:worker_threads';
+import type { TaskEvents } from '../task/task-host.js';
+import type { TaskMetricsSample } from '../task/task-metrics-sample.js';
+import type { FromWorker, SlotWorkerData, ToWorker } from './worker-protocol.js';
+import { deserializeError } from './worker-protocol.js';
+
+/** What a slot worker reports to the thread that started it. */
+export interface SlotWorkerEvents extends TaskEvents {
+  /** Periodic counters of the slot's tasks (when `metricsIntervalMs` > 0). */
+  metrics?(tasks: TaskMetricsSample[]): void;
+  /** The worker died or exited on its own: every task of the slot is gone. */
+  workerLost(error: Error): void;
+}
+
+/**
+ * The starting thread's handle on one slot's worker thread (used by the local executor and the
+ * TaskManager alike): deploys the slot's tasks in the worker, relays commands to it and its
+ * reports back.
+ */
+export class SlotWorkerHandle {
+  /** Settles when the worker built its tasks (or failed to). */
+  readonly deployed: Promise<void>;
+  private readonly worker: Worker;
+  private ended = false;
+
+  constructor(
+    readonly data: SlotWorkerData,
+    options: { argv: readonly string[]; events: SlotWorkerEvents },
+  ) {
+    const events = options.events;
+    this.worker = new Worker(new URL('./worker-entry.mjs', import.meta.url), {
+      workerData: { ...data, role: 'slot' },
+      // The job module reads its arguments in every worker as where it was submitted.
+      argv: [...options.argv],
+      transferList: Object.values(data.ports) as MessagePort[],
+      execArgv: workerExecArgv(),
+      stdout: false,
+      stderr: false,
+    });
+    this.deployed = new Promise<void>((resolve, reject) => {
+      this.worker.on('message', (m: FromWorker) => {
+        switch (m.type) {
+          case 'deployed':
+            resolve();
+            break;
+          case 'deployFailed':
+            reject(deserializeError(m.error));
+            break;
+          case 'readerRegistered':
+            events.readerRegistered(m.vertexId, m.subtask);
+            break;
+          case 'taskFinished':
+            events.taskFinished(m.vertexId, m.subtask, m.metrics);
+            break;
+          case 'taskFailed':
+            events.taskFailed(m.vertexId, m.subtask, deserializeError(m.error));
+            break;
+          case 'collect':
+            events.collect(m.collectId, m.subtask, m.values);
+            break;
+          case 'metrics':
+            events.metrics?.(m.tasks);
+            break;
+          case 'stdout':
+            events.stdout(m.text);
+            break;
+          case 'stderr':
+            events.stderr(m.text);
+            break;
+        }
+      });
+      this.worker.on('error', (e) => {
+        reject(e);
+        if (!this.ended) events.workerLost(e);
+      });
+      this.worker.on('exit', (code) => {
+        const error = new Error(
+          `Slot ${data.slot}'s worker thread exited with code ${code} while the job was running`,
+        );
+        reject(error);
+        if (!this.ended) events.workerLost(error);
+        this.ended = true;
+      });
+    });
+    // A deploy failure is reported through `deployed`; keep it from being an unhandled rejection.
+    this.deployed.catch(() => {});
+  }
+
+  start(): void {
+    this.post({ type: 'start' });
+  }
+  assignSplits(vertexId: number, subtask: number, splits: SourceSplit[]): void {
+    this.post({ type: 'splits', vertexId, subtask, splits });
+  }
+  noMoreSplits(vertexId: number, subtask: number): void {
+    this.post({ type: 'noMoreSplits', vertexId, subtask });
+  }
+  /** Asks the tasks to stop; the worker keeps running until terminated. */
+  cancel(): void {
+    this.post({ type: 'cancel' });
+  }
+
+  /** Stops the worker thread; it is not reported as lost. */
+  async terminate(): Promise<void> {
+    this.ended = true;
+    await this.worker.terminate();
+  }
+
+  private post(m: ToWorker): void {
+    if (!this.ended) this.worker.postMessage(m);
+  }
+}
+
+/** Node options for Nimble's workers: the parent's, less its module loaders (the worker entry registers its own). */
+export function workerExecArgv(): string[] {
+  const out: string[] = [];
+  const argv = process.execArgv;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (
+      (a === '--import' || a === '--require' || a === '--loader') &&
+      argv[i + 1]?.includes('tsx')
+    ) {
+      i++;
+      continue;
+    }
+    out.push(a);
+  }
+  return out;
+}

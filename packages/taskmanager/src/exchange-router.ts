@@ -1,0 +1,192 @@
+import type {
+  ExchangeBatch,
+  ExchangeBatch__Output,
+  ExchangeClient,
+  ExchangeFrame,
+  ExchangeFrame__Output,
+  ClientDuplexStream,
+  ServerDuplexStream,
+} from '@nimble/proto';
+import { Metadata, nimbleServices, RpcClient } from '@nimble/proto';
+import type { ChannelMessage, Logger } from '@nimble/runtime';
+import type { MessagePort } from 'node:worker_threads';
+
+type Duplex =
+  | ClientDuplexStream<ExchangeBatch, ExchangeBatch__Output>
+  | ServerDuplexStream<ExchangeBatch__Output, ExchangeBatch>;
+
+export const RESOURCE_ID_METADATA = 'nimble-resource-id';
+
+const EMPTY = new Uint8Array(0);
+
+/**
+ * One multiplexed stream to another TaskManager. Frames written in the same turn of the event
+ * loop go out as one batch.
+ */
+class PeerLink {
+  private queue: ExchangeFrame[] = [];
+  private scheduled = false;
+  private stream: Duplex | undefined;
+  private client: RpcClient<ExchangeClient> | undefined;
+
+  constructor(
+    readonly peerId: string,
+    private readonly router: ExchangeRouter,
+  ) {}
+
+  /** Opens the stream to `address` (only the TaskManager whose id sorts first dials). */
+  dial(address: string, myId: string): void {
+    if (this.stream) return;
+    this.client = new RpcClient(nimbleServices().Exchange, address);
+    const metadata = new Metadata();
+    metadata.set(RESOURCE_ID_METADATA, myId);
+    this.attach(this.client.raw.Connect(metadata));
+  }
+
+  attach(stream: Duplex): void {
+    this.stream = stream;
+    stream.on('data', (batch: ExchangeBatch__Output) => this.router.deliver(batch.frames));
+    const lost = (reason: string): void => {
+      if (this.stream !== stream) return;
+      this.stream = undefined;
+      this.client?.close();
+      this.client = undefined;
+      this.router.peerLost(this.peerId, reason);
+    };
+    stream.on('error', (e: Error) => lost(e.message));
+    stream.on('end', () => lost('the stream ended'));
+    stream.on('close', () => lost('the stream closed'));
+    this.flushSoon();
+  }
+
+  send(frame: ExchangeFrame): void {
+    this.queue.push(frame);
+    this.flushSoon();
+  }
+
+  close(): void {
+    const s = this.stream;
+    this.stream = undefined;
+    s?.end();
+    this.client?.close();
+  }
+
+  private flushSoon(): void {
+    if (this.scheduled || this.queue.length === 0) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      if (!this.stream || this.queue.length === 0) return;
+      const frames = this.queue;
+      this.queue = [];
+      // No need to wait for 'drain': credit bounds what a channel may have in flight.
+      this.stream.write({ frames });
+    });
+  }
+}
+
+/**
+ * Relays channel messages between this TaskManager's slot workers and other TaskManagers. A
+ * worker talks to a remote slot through a MessagePort whose other end is here; the router turns
+ * its messages into frames on the stream to the remote slot's TaskManager, and frames arriving
+ * from there into messages on the port. Buffers are not decoded on the way.
+ */
+export class ExchangeRouter {
+  private readonly peers = new Map<string, PeerLink>();
+  /** Inbound routes: `${job}|${attempt}|${toSlot}|${fromSlot}` to the local end. */
+  private readonly routes = new Map<string, MessagePort>();
+
+  constructor(
+    private readonly myId: string,
+    private readonly log: Logger,
+    private readonly onPeerLost: (peerId: string, reason: string) => void,
+  ) {}
+
+  /**
+   * Connects local slot `localSlot` of an attempt with `remoteSlot` on TaskManager `peerId`
+   * through `port` (the worker holds the other end).
+   */
+  route(
+    jobId: string,
+    attempt: number,
+    localSlot: number,
+    remoteSlot: number,
+    peerId: string,
+    port: MessagePort,
+  ): void {
+    this.routes.set(`${jobId}|${attempt}|${localSlot}|${remoteSlot}`, port);
+    const link = this.link(peerId);
+    port.on('message', (m: ChannelMessage) => {
+      link.send({
+        jobId,
+        attempt,
+        fromSlot: localSlot,
+        toSlot: remoteSlot,
+        channel: m.c,
+        buffer: 'b' in m ? m.b : EMPTY,
+        credit: 'k' in m ? m.k : 0,
+      });
+    });
+  }
+
+  /** Ensures a stream to `peerId`: dialed when this id sorts first, else awaited. */
+  connect(peerId: string, address: string): void {
+    if (this.myId < peerId) this.link(peerId).dial(address, this.myId);
+  }
+
+  /** Forgets the routes of an attempt; late frames for it are dropped. */
+  unroute(jobId: string, attempt: number): void {
+    const prefix = `${jobId}|${attempt}|`;
+    for (const [key, port] of this.routes) {
+      if (key.startsWith(prefix)) {
+        port.close();
+        this.routes.delete(key);
+      }
+    }
+  }
+
+  /** An inbound stream from another TaskManager (the Exchange.Connect handler). */
+  accept(call: ServerDuplexStream<ExchangeBatch__Output, ExchangeBatch>): void {
+    const peerId = String(call.metadata.get(RESOURCE_ID_METADATA)[0] ?? '');
+    if (!peerId) {
+      this.log.warn('refused an exchange stream without a resource id');
+      call.end();
+      return;
+    }
+    this.link(peerId).attach(call);
+  }
+
+  deliver(frames: ExchangeFrame__Output[]): void {
+    for (const f of frames) {
+      const port = this.routes.get(`${f.jobId}|${f.attempt}|${f.toSlot}|${f.fromSlot}`);
+      if (!port) continue; // the attempt was canceled here
+      if (f.credit > 0) {
+        port.postMessage({ c: f.channel, k: f.credit } satisfies ChannelMessage);
+      } else {
+        // Copy out of gRPC's receive buffer so the worker gets (and owns) just these bytes.
+        const b = new Uint8Array(f.buffer);
+        port.postMessage({ c: f.channel, b } satisfies ChannelMessage, [b.buffer]);
+      }
+    }
+  }
+
+  peerLost(peerId: string, reason: string): void {
+    this.log.warn({ peer: peerId, reason }, 'exchange stream to a TaskManager closed');
+    this.peers.delete(peerId);
+    this.onPeerLost(peerId, reason);
+  }
+
+  close(): void {
+    for (const link of this.peers.values()) link.close();
+    this.peers.clear();
+  }
+
+  private link(peerId: string): PeerLink {
+    let link = this.peers.get(peerId);
+    if (!link) {
+      link = new PeerLink(peerId, this);
+      this.peers.set(peerId, link);
+    }
+    return link;
+  }
+}

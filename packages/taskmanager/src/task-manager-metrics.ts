@@ -1,0 +1,164 @@
+import type { TaskMetrics } from '@nimble/proto';
+import type { TaskMetricsSample } from '@nimble/runtime';
+import { MetricLabels as L, MetricNames as N } from '@nimble/runtime';
+import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+
+interface Previous {
+  at: number;
+  sample: TaskMetricsSample;
+  rates: {
+    in: number;
+    out: number;
+    backPressure: number;
+    operators: Map<string, [number, number]>;
+  };
+}
+
+const TASK_LABELS = [L.jobId, L.jobName, L.taskName, L.subtaskIndex, L.tmId] as const;
+const OPERATOR_LABELS = [...TASK_LABELS, L.operatorId, L.operatorName] as const;
+
+/**
+ * The TaskManager's Prometheus registry: process metrics, slots, and per task and operator the
+ * counters its slot workers report, with per-second rates derived between two reports.
+ */
+export class TaskManagerMetrics {
+  readonly registry = new Registry();
+  private readonly previous = new Map<string, Previous>();
+  private readonly labelSets = new Map<string, Record<string, string | number>[]>();
+  private readonly slotsTotal: Gauge;
+  private readonly slotsAvailable: Gauge;
+  private readonly task: Record<string, Gauge>;
+  private readonly operator: Record<string, Gauge>;
+
+  constructor(private readonly tmId: string) {
+    collectDefaultMetrics({ register: this.registry, prefix: 'nimble_taskmanager_' });
+    const gauge = (name: string, help: string, labelNames: readonly string[] = []): Gauge =>
+      new Gauge({ name, help, labelNames, registers: [this.registry] });
+    this.slotsTotal = gauge(N.tmTaskSlotsTotal, 'Task slots of this TaskManager.');
+    this.slotsAvailable = gauge(N.tmTaskSlotsAvailable, 'Free task slots of this TaskManager.');
+    this.task = {
+      in: gauge(N.taskNumRecordsIn, 'Records the task received.', TASK_LABELS),
+      out: gauge(N.taskNumRecordsOut, 'Records the task emitted.', TASK_LABELS),
+      inRate: gauge(N.taskNumRecordsInPerSecond, 'Records received per second.', TASK_LABELS),
+      outRate: gauge(N.taskNumRecordsOutPerSecond, 'Records emitted per second.', TASK_LABELS),
+      backPressure: gauge(
+        N.taskBackPressuredTimeMsPerSecond,
+        'Milliseconds per second the task waited for output credit.',
+        TASK_LABELS,
+      ),
+      watermark: gauge(N.taskCurrentInputWatermark, 'Input watermark of the task.', TASK_LABELS),
+    };
+    this.operator = {
+      in: gauge(N.operatorNumRecordsIn, 'Records the operator received.', OPERATOR_LABELS),
+      out: gauge(N.operatorNumRecordsOut, 'Records the operator emitted.', OPERATOR_LABELS),
+      inRate: gauge(
+        N.operatorNumRecordsInPerSecond,
+        'Records received per second.',
+        OPERATOR_LABELS,
+      ),
+      outRate: gauge(
+        N.operatorNumRecordsOutPerSecond,
+        'Records emitted per second.',
+        OPERATOR_LABELS,
+      ),
+      inputWatermark: gauge(
+        N.operatorCurrentInputWatermark,
+        'Input watermark of the operator.',
+        OPERATOR_LABELS,
+      ),
+      outputWatermark: gauge(
+        N.operatorCurrentOutputWatermark,
+        'Output watermark of the operator.',
+        OPERATOR_LABELS,
+      ),
+      late: gauge(
+        N.operatorNumLateRecordsDropped,
+        'Records dropped because they arrived after their window was cleaned up.',
+        OPERATOR_LABELS,
+      ),
+    };
+  }
+
+  setSlots(total: number, available: number): void {
+    this.slotsTotal.set(total);
+    this.slotsAvailable.set(available);
+  }
+
+  /** Records a report of an attempt's task; returns the figures for the JobManager. */
+  record(jobId: string, jobName: string, attempt: number, s: TaskMetricsSample): TaskMetrics {
+    const key = `${jobId}|${attempt}|${s.vertexId}|${s.subtask}`;
+    const now = performance.now();
+    const prev = this.previous.get(key);
+    const rates = prev?.rates ?? { in: 0, out: 0, backPressure: 0, operators: new Map() };
+    if (prev && now - prev.at >= 200) {
+      const seconds = (now - prev.at) / 1000;
+      rates.in = (s.numRecordsIn - prev.sample.numRecordsIn) / seconds;
+      rates.out = (s.numRecordsOut - prev.sample.numRecordsOut) / seconds;
+      rates.backPressure = Math.min(
+        1000,
+        (s.backPressuredTimeMs - prev.sample.backPressuredTimeMs) / seconds,
+      );
+      for (const op of s.operators) {
+        const p = prev.sample.operators.find((o) => o.operatorId === op.operatorId);
+        if (p) {
+          rates.operators.set(op.operatorId, [
+            (op.numRecordsIn - p.numRecordsIn) / seconds,
+            (op.numRecordsOut - p.numRecordsOut) / seconds,
+          ]);
+        }
+      }
+    }
+    if (!prev || now - prev.at >= 200) this.previous.set(key, { at: now, sample: s, rates });
+    const labels = {
+      [L.jobId]: jobId,
+      [L.jobName]: jobName,
+      [L.taskName]: s.taskName,
+      [L.subtaskIndex]: s.subtask,
+      [L.tmId]: this.tmId,
+    };
+    const sets = [labels as Record<string, string | number>];
+    this.task['in']!.set(labels, s.numRecordsIn);
+    this.task['out']!.set(labels, s.numRecordsOut);
+    this.task['inRate']!.set(labels, rates.in);
+    this.task['outRate']!.set(labels, rates.out);
+    this.task['backPressure']!.set(labels, rates.backPressure);
+    this.task['watermark']!.set(labels, s.currentInputWatermark);
+    for (const op of s.operators) {
+      const ol = { ...labels, [L.operatorId]: op.operatorId, [L.operatorName]: op.operatorName };
+      sets.push(ol);
+      const [inRate, outRate] = rates.operators.get(op.operatorId) ?? [0, 0];
+      this.operator['in']!.set(ol, op.numRecordsIn);
+      this.operator['out']!.set(ol, op.numRecordsOut);
+      this.operator['inRate']!.set(ol, inRate);
+      this.operator['outRate']!.set(ol, outRate);
+      this.operator['inputWatermark']!.set(ol, op.currentInputWatermark);
+      this.operator['outputWatermark']!.set(ol, op.currentOutputWatermark);
+      this.operator['late']!.set(ol, op.numLateRecordsDropped);
+    }
+    this.labelSets.set(key, sets);
+    return {
+      vertexId: s.vertexId,
+      subtask: s.subtask,
+      numRecordsIn: s.numRecordsIn,
+      numRecordsOut: s.numRecordsOut,
+      currentInputWatermark: s.currentInputWatermark,
+      numLateRecordsDropped: s.numLateRecordsDropped,
+      backPressuredTimeMsPerSecond: rates.backPressure,
+      numRecordsInPerSecond: rates.in,
+      numRecordsOutPerSecond: rates.out,
+    };
+  }
+
+  /** Drops the series of an attempt that ended here. */
+  forget(jobId: string, attempt: number): void {
+    const prefix = `${jobId}|${attempt}|`;
+    for (const [key, sets] of this.labelSets) {
+      if (!key.startsWith(prefix)) continue;
+      const [taskLabels, ...operatorLabels] = sets;
+      for (const g of Object.values(this.task)) g.remove(taskLabels!);
+      for (const ol of operatorLabels) for (const g of Object.values(this.operator)) g.remove(ol);
+      this.labelSets.delete(key);
+      this.previous.delete(key);
+    }
+  }
+}

@@ -1,0 +1,557 @@
+import type {
+  AssignSplitsRequest__Output,
+  AttemptRef__Output,
+  DeployTasksRequest__Output,
+  Empty,
+  ExchangeHandlers,
+  JobManagerHeartbeat__Output,
+  JobMasterGatewayClient,
+  ResourceManagerClient,
+  BlobServerClient,
+  TaskExecutionState,
+  TaskExecutorHandlers,
+  TaskManagerHeartbeat,
+  ClientDuplexStream,
+  Server,
+  TaskMetrics,
+} from '@nimble/proto';
+import {
+  adaptHandlers,
+  bindServer,
+  createServer,
+  failedPrecondition,
+  invalidArgument,
+  nimbleServices,
+  NO_RETRY,
+  RpcClient,
+} from '@nimble/proto';
+import type {
+  ClusterConfiguration,
+  Logger,
+  SlotWorkerData,
+  TaskMetricsSample,
+} from '@nimble/runtime';
+import { createLogger, ensureError, NimbleError, SlotWorkerHandle } from '@nimble/runtime';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, rmSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
+import type { Server as HttpServer } from 'node:http';
+import { cpus, freemem, hostname, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { deserialize, serialize } from 'node:v8';
+import { MessageChannel } from 'node:worker_threads';
+import type { MessagePort } from 'node:worker_threads';
+import { BlobCache } from './blob-cache.js';
+import { ExchangeRouter } from './exchange-router.js';
+import { TaskManagerMetrics } from './task-manager-metrics.js';
+
+/** One attempt of a job, as far as it runs on this TaskManager. */
+interface LocalAttempt {
+  readonly jobId: string;
+  readonly jobName: string;
+  readonly attempt: number;
+  readonly workers: Map<number, SlotWorkerHandle>;
+  readonly peers: Set<string>;
+  readonly stateDir: string;
+  readonly metrics: Map<string, TaskMetrics>;
+  /** Reports to the JobManager go out one after another, in the order they happened. */
+  reports: Promise<void>;
+  ended: boolean;
+}
+
+/** Where a TaskManager listens, once started. */
+export interface TaskManagerEndpoints {
+  readonly resourceId: string;
+  readonly rpcPort: number;
+  readonly metricsPort: number;
+  readonly address: string;
+}
+
+const WILDCARD = new Set(['0.0.0.0', '::', '[::]']);
+
+/**
+ * The TaskManager daemon: offers `taskmanager.numberOfTaskSlots` slots to the JobManager, runs
+ * each deployed job slot on its own worker thread, and relays data between its slots and other
+ * TaskManagers. The main thread only does control-plane RPC and network I/O.
+ */
+export class TaskManager {
+  private log: Logger;
+  private readonly attempts = new Map<string, LocalAttempt>();
+  private server: Server | undefined;
+  private http: HttpServer | undefined;
+  private router!: ExchangeRouter;
+  private blobs!: BlobCache;
+  private metrics!: TaskManagerMetrics;
+  private resourceManager!: RpcClient<ResourceManagerClient>;
+  private jobMaster!: RpcClient<JobMasterGatewayClient>;
+  private blobServer!: RpcClient<BlobServerClient>;
+  private heartbeat:
+    ClientDuplexStream<TaskManagerHeartbeat, JobManagerHeartbeat__Output> | undefined;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private endpoints!: TaskManagerEndpoints;
+  private workDir!: string;
+  private resourceId = '';
+
+  constructor(
+    private readonly config: ClusterConfiguration,
+    private readonly tmpDirs = '',
+  ) {
+    this.log = createLogger('taskmanager');
+  }
+
+  /** Binds the servers and starts registering with the JobManager. */
+  async start(): Promise<TaskManagerEndpoints> {
+    const c = this.config;
+    const services = nimbleServices();
+    this.server = createServer();
+    const rpcPort = await bindServer(this.server, c.taskManagerBindHost, c.taskManagerRpcPort);
+    const host =
+      c.taskManagerHost ||
+      (WILDCARD.has(c.taskManagerBindHost) ? hostname() : c.taskManagerBindHost);
+    this.resourceId =
+      c.taskManagerResourceId || `${host}:${rpcPort}-${randomBytes(3).toString('hex')}`;
+    this.workDir = join(
+      this.tmpDirs || tmpdir(),
+      `nimble-taskmanager-${this.resourceId.replace(/[^\w.-]+/g, '_')}`,
+    );
+    mkdirSync(this.workDir, { recursive: true });
+    const log = this.log.child({ tm_id: this.resourceId });
+    this.log = log;
+    this.metrics = new TaskManagerMetrics(this.resourceId);
+    this.metrics.setSlots(c.numberOfTaskSlots, c.numberOfTaskSlots);
+    this.router = new ExchangeRouter(this.resourceId, log, (peer, reason) =>
+      this.peerLost(peer, reason),
+    );
+
+    const jm = `${c.jobManagerRpcAddress}:${c.jobManagerRpcPort}`;
+    this.resourceManager = new RpcClient(services.ResourceManager, jm);
+    this.jobMaster = new RpcClient(services.JobMasterGateway, jm);
+    this.blobServer = new RpcClient(services.BlobServer, jm, { deadlineMs: 60_000 });
+    this.blobs = new BlobCache(
+      join(c.blobStorageDirectory || this.workDir, 'blobs'),
+      async (hash) => {
+        const res = await this.blobServer.call(
+          this.blobServer.raw.GetBlob,
+          { hash },
+          { idempotent: true },
+        );
+        return res.content;
+      },
+    );
+
+    const report = (method: string, e: unknown): void =>
+      this.log.error({ method, err: ensureError(e) }, 'request failed unexpectedly');
+    this.server.addService(
+      services.TaskExecutor.service,
+      adaptHandlers<TaskExecutorHandlers>(
+        services.TaskExecutor.service,
+        {
+          DeployTasks: (req) => this.deployTasks(req),
+          StartTasks: (req) => this.startTasks(req),
+          CancelTasks: (req) => this.cancelTasks(req),
+          AssignSplits: (req) => this.assignSplits(req),
+        },
+        report,
+      ),
+    );
+    this.server.addService(
+      services.Exchange.service,
+      adaptHandlers<ExchangeHandlers>(
+        services.Exchange.service,
+        { Connect: (call) => this.router.accept(call) },
+        report,
+      ),
+    );
+
+    const metricsPort = await this.startMetricsServer(c.taskManagerBindHost, c.prometheusPort);
+    this.endpoints = {
+      resourceId: this.resourceId,
+      rpcPort,
+      metricsPort,
+      address: `${host}:${rpcPort}`,
+    };
+    this.log.info(
+      { ...this.endpoints, slots: c.numberOfTaskSlots, jobmanager: jm },
+      'TaskManager started',
+    );
+    void this.registerLoop();
+    return this.endpoints;
+  }
+
+  /** Cancels everything and closes the servers. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.heartbeatTimer);
+    this.heartbeat?.end();
+    await Promise.all([...this.attempts.values()].map((a) => this.release(a)));
+    this.router?.close();
+    this.resourceManager?.close();
+    this.jobMaster?.close();
+    this.blobServer?.close();
+    await new Promise<void>((resolve) =>
+      this.server ? this.server.tryShutdown(() => resolve()) : resolve(),
+    );
+    await new Promise<void>((resolve) =>
+      this.http ? this.http.close(() => resolve()) : resolve(),
+    );
+    rmSync(this.workDir, { recursive: true, force: true });
+  }
+
+  // ---- registration and heartbeats ---------------------------------------------------------
+
+  private async registerLoop(): Promise<void> {
+    const c = this.config;
+    const deadline = Date.now() + c.taskManagerRegistrationTimeout;
+    let pause = 100;
+    while (!this.stopped) {
+      try {
+        await this.resourceManager.call(
+          this.resourceManager.raw.RegisterTaskManager,
+          {
+            resourceId: this.resourceId,
+            address: this.endpoints.address,
+            numberOfSlots: c.numberOfTaskSlots,
+            metricsAddress: `${this.endpoints.address.replace(/:\d+$/, '')}:${this.endpoints.metricsPort}`,
+            hardware: {
+              cpuCores: cpus().length,
+              physicalMemory: totalmem(),
+              freeMemory: freemem(),
+            },
+          },
+          { retry: NO_RETRY, deadlineMs: 5000 },
+        );
+        this.log.info('registered at the JobManager');
+        this.openHeartbeat();
+        return;
+      } catch (e) {
+        if (Date.now() > deadline) {
+          this.log.fatal(
+            { err: ensureError(e) },
+            `could not register at the JobManager ${c.jobManagerRpcAddress}:${c.jobManagerRpcPort} within taskmanager.registration.timeout (${c.taskManagerRegistrationTimeout} ms)`,
+          );
+          process.exitCode = 1;
+          await this.stop();
+          return;
+        }
+        await new Promise((r) => setTimeout(r, pause));
+        pause = Math.min(pause * 2, 5000);
+      }
+    }
+  }
+
+  private openHeartbeat(): void {
+    const stream = this.resourceManager.raw.Heartbeat();
+    this.heartbeat = stream;
+    const interval = Math.min(
+      this.config.heartbeatInterval,
+      this.config.metricsFetcherUpdateInterval,
+    );
+    const beat = (): void => {
+      stream.write({
+        resourceId: this.resourceId,
+        metrics: [...this.attempts.values()].map((a) => ({
+          jobId: a.jobId,
+          attempt: a.attempt,
+          tasks: [...a.metrics.values()],
+        })),
+      });
+    };
+    beat();
+    this.heartbeatTimer = setInterval(beat, interval);
+    stream.on('data', () => {});
+    let lost = false;
+    const onLost = (reason: string): void => {
+      if (lost) return;
+      lost = true;
+      clearInterval(this.heartbeatTimer);
+      if (this.stopped) return;
+      // Like Flink: without a JobManager the tasks cannot continue; free the slots and register anew.
+      this.log.warn({ reason }, 'lost the JobManager: canceling all tasks and registering again');
+      for (const a of this.attempts.values()) void this.release(a);
+      void this.registerLoop();
+    };
+    stream.on('error', (e: Error) => onLost(e.message));
+    stream.on('end', () => onLost('the heartbeat stream ended'));
+  }
+
+  // ---- task execution ----------------------------------------------------------------------
+
+  private freeSlots(): number {
+    let used = 0;
+    for (const a of this.attempts.values()) used += a.workers.size;
+    return this.config.numberOfTaskSlots - used;
+  }
+
+  private async deployTasks(req: DeployTasksRequest__Output): Promise<Empty> {
+    const ref = req.attempt;
+    if (!ref?.jobId) throw invalidArgument('DeployTasks: attempt.jobId is required');
+    if (req.jobSlots.length === 0) throw invalidArgument('DeployTasks: jobSlots is empty');
+    const key = `${ref.jobId}#${ref.attempt}`;
+    if (this.attempts.has(key))
+      throw failedPrecondition(`DeployTasks: attempt ${key} is already deployed here`);
+    if (req.jobSlots.length > this.freeSlots()) {
+      throw failedPrecondition(
+        `DeployTasks: ${req.jobSlots.length} slots requested, ${this.freeSlots()} of ${this.config.numberOfTaskSlots} free`,
+      );
+    }
+    const location = new Map(req.locations.map((l) => [l.jobSlot, l]));
+    const allSlots = [...location.keys()];
+    for (const s of req.jobSlots) {
+      if (location.get(s)?.resourceId !== this.resourceId) {
+        throw invalidArgument(`DeployTasks: job slot ${s} is not located on this TaskManager`);
+      }
+    }
+    const log = this.log.child({ job_id: ref.jobId, attempt: ref.attempt });
+    const attempt: LocalAttempt = {
+      jobId: ref.jobId,
+      jobName: req.jobName,
+      attempt: ref.attempt,
+      workers: new Map(),
+      peers: new Set(),
+      stateDir: join(this.workDir, `${ref.jobId}-${ref.attempt}`),
+      metrics: new Map(),
+      reports: Promise.resolve(),
+      ended: false,
+    };
+    this.attempts.set(key, attempt);
+    this.metrics.setSlots(this.config.numberOfTaskSlots, this.freeSlots() - req.jobSlots.length);
+    try {
+      const bundle = await this.blobs.path(req.bundleHash);
+      mkdirSync(attempt.stateDir, { recursive: true });
+      const ports = new Map<number, Record<number, MessagePort>>(req.jobSlots.map((s) => [s, {}]));
+      const local = new Set(req.jobSlots);
+      for (const a of req.jobSlots) {
+        for (const b of allSlots) {
+          if (b === a) continue;
+          if (local.has(b)) {
+            // Slots on this TaskManager talk directly, thread to thread.
+            if (b < a) continue;
+            const { port1, port2 } = new MessageChannel();
+            ports.get(a)![b] = port1;
+            ports.get(b)![a] = port2;
+          } else {
+            const peer = location.get(b)!;
+            const { port1, port2 } = new MessageChannel();
+            ports.get(a)![b] = port1;
+            this.router.route(ref.jobId, ref.attempt, a, b, peer.resourceId, port2);
+            attempt.peers.add(peer.resourceId);
+          }
+        }
+      }
+      const configuration: Record<string, string> = { ...req.configuration };
+      for (const slot of req.jobSlots) {
+        const data: SlotWorkerData = {
+          jobModule: bundle,
+          jobName: req.jobName,
+          configuration,
+          graphDigest: req.graphDigest,
+          slot,
+          attemptNumber: ref.attempt,
+          localStateDir: attempt.stateDir,
+          ports: ports.get(slot)!,
+          metricsIntervalMs: Math.min(1000, this.config.metricsFetcherUpdateInterval),
+        };
+        attempt.workers.set(
+          slot,
+          new SlotWorkerHandle(data, {
+            argv: req.programArgs,
+            events: this.workerEvents(attempt, slot),
+          }),
+        );
+      }
+      await Promise.all([...attempt.workers.values()].map((w) => w.deployed));
+      for (const peer of attempt.peers) {
+        const address = req.locations.find((l) => l.resourceId === peer)!.address;
+        this.router.connect(peer, address);
+      }
+      log.info({ slots: req.jobSlots }, 'deployed');
+      return {};
+    } catch (e) {
+      await this.release(attempt);
+      const error = ensureError(e);
+      log.warn({ err: error }, 'deployment failed');
+      throw failedPrecondition(
+        `Deploying ${req.jobName} on ${this.resourceId} failed: ${error.name}: ${error.message}`,
+      );
+    }
+  }
+
+  private workerEvents(
+    a: LocalAttempt,
+    slot: number,
+  ): ConstructorParameters<typeof SlotWorkerHandle>[1]['events'] {
+    const state = (s: Omit<TaskExecutionState, 'jobId' | 'attempt' | 'resourceId'>): void =>
+      this.report(a, () =>
+        this.jobMaster.call(this.jobMaster.raw.UpdateTaskExecutionState, {
+          ...s,
+          jobId: a.jobId,
+          attempt: a.attempt,
+          resourceId: this.resourceId,
+        }),
+      );
+    const errorOf = (e: Error) => ({
+      name: e.name,
+      message: e.message,
+      stack: e.stack ?? '',
+      domain: e instanceof NimbleError ? e.domain : 'user',
+    });
+    return {
+      readerRegistered: (vertexId, subtask) =>
+        this.report(a, () =>
+          this.jobMaster.call(this.jobMaster.raw.RegisterSourceReader, {
+            jobId: a.jobId,
+            attempt: a.attempt,
+            vertexId,
+            subtask,
+          }),
+        ),
+      taskFinished: (vertexId, subtask, sample) => {
+        const metrics = this.recordMetrics(a, sample);
+        state({ vertexId, subtask, state: 'FINISHED', metrics });
+      },
+      taskFailed: (vertexId, subtask, error) =>
+        state({ vertexId, subtask, state: 'FAILED', error: errorOf(error) }),
+      workerLost: (error) =>
+        state({
+          vertexId: -1,
+          subtask: slot,
+          state: 'FAILED',
+          error: { ...errorOf(error), domain: 'internal' },
+        }),
+      collect: (collectId, subtask, values) =>
+        this.report(a, () =>
+          this.jobMaster.call(this.jobMaster.raw.ReportCollected, {
+            jobId: a.jobId,
+            attempt: a.attempt,
+            collectId,
+            subtask,
+            values: serialize(values),
+          }),
+        ),
+      metrics: (tasks) => {
+        for (const t of tasks) this.recordMetrics(a, t);
+      },
+      stdout: (text) => void process.stdout.write(text),
+      stderr: (text) => void process.stderr.write(text),
+    };
+  }
+
+  private recordMetrics(a: LocalAttempt, sample: TaskMetricsSample): TaskMetrics {
+    const m = this.metrics.record(a.jobId, a.jobName, a.attempt, sample);
+    a.metrics.set(`${sample.vertexId}/${sample.subtask}`, m);
+    return m;
+  }
+
+  private report(a: LocalAttempt, send: () => Promise<unknown>): void {
+    a.reports = a.reports.then(send).then(
+      () => {},
+      (e: unknown) => {
+        if (!a.ended)
+          this.log.warn(
+            { job_id: a.jobId, attempt: a.attempt, err: ensureError(e) },
+            'report to the JobManager failed',
+          );
+      },
+    );
+  }
+
+  private attemptOf(ref: AttemptRef__Output | null | undefined): LocalAttempt | undefined {
+    return ref ? this.attempts.get(`${ref.jobId}#${ref.attempt}`) : undefined;
+  }
+
+  private async startTasks(ref: AttemptRef__Output): Promise<Empty> {
+    const a = this.attemptOf(ref);
+    if (!a)
+      throw failedPrecondition(
+        `StartTasks: attempt ${ref.jobId}#${ref.attempt} is not deployed here`,
+      );
+    for (const w of a.workers.values()) w.start();
+    return {};
+  }
+
+  private async cancelTasks(ref: AttemptRef__Output): Promise<Empty> {
+    const a = this.attemptOf(ref);
+    if (a) await this.release(a);
+    return {};
+  }
+
+  private async assignSplits(req: AssignSplitsRequest__Output): Promise<Empty> {
+    const a = this.attemptOf(req.attempt);
+    if (!a) throw failedPrecondition('AssignSplits: the attempt is not deployed here');
+    const worker = a.workers.get(req.subtask);
+    if (!worker) throw invalidArgument(`AssignSplits: subtask ${req.subtask} does not run here`);
+    if (req.splits.length > 0) {
+      let splits: unknown;
+      try {
+        splits = deserialize(req.splits);
+      } catch (e) {
+        throw invalidArgument(
+          `AssignSplits: splits are not a serialized array: ${ensureError(e).message}`,
+        );
+      }
+      if (!Array.isArray(splits)) throw invalidArgument('AssignSplits: splits are not an array');
+      worker.assignSplits(req.vertexId, req.subtask, splits);
+    }
+    if (req.noMoreSplits) worker.noMoreSplits(req.vertexId, req.subtask);
+    return {};
+  }
+
+  /** Stops an attempt's workers and frees its slots. */
+  private async release(a: LocalAttempt): Promise<void> {
+    if (a.ended) return;
+    a.ended = true;
+    this.router.unroute(a.jobId, a.attempt);
+    await Promise.all([...a.workers.values()].map((w) => w.terminate()));
+    this.attempts.delete(`${a.jobId}#${a.attempt}`);
+    this.metrics.forget(a.jobId, a.attempt);
+    this.metrics.setSlots(this.config.numberOfTaskSlots, this.freeSlots());
+    rmSync(a.stateDir, { recursive: true, force: true });
+    this.log.info({ job_id: a.jobId, attempt: a.attempt }, 'released');
+  }
+
+  private peerLost(peerId: string, reason: string): void {
+    for (const a of this.attempts.values()) {
+      if (!a.peers.has(peerId) || a.ended) continue;
+      const error = new NimbleError(
+        `Lost the data connection to TaskManager ${peerId}: ${reason}`,
+        'external',
+      );
+      this.workerEvents(a, -1).workerLost(error);
+    }
+  }
+
+  // ---- metrics endpoint ----------------------------------------------------------------------
+
+  private startMetricsServer(host: string, port: number): Promise<number> {
+    const server = createHttpServer((req, res) => {
+      if (req.method === 'GET' && req.url?.split('?')[0] === '/metrics') {
+        this.metrics.registry.metrics().then(
+          (text) => {
+            res.writeHead(200, { 'content-type': this.metrics.registry.contentType });
+            res.end(text);
+          },
+          (e: unknown) => {
+            res.writeHead(500, { 'content-type': 'text/plain' });
+            res.end(String(e));
+          },
+        );
+      } else {
+        res.writeHead(404, { 'content-type': 'text/plain' });
+        res.end('Not found: this TaskManager serves GET /metrics\n');
+      }
+    });
+    this.http = server;
+    return new Promise((resolve, reject) => {
+      server.once('error', (e) =>
+        reject(
+          new Error(`Cannot listen on ${host}:${port} for /metrics: ${e.message}`, { cause: e }),
+        ),
+      );
+      server.listen(port, host, () => {
+        const addr = server.address();
+        resolve(typeof addr === 'object' && addr ? addr.port : port);
+      });
+    });
+  }
+}
