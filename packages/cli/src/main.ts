@@ -38,6 +38,7 @@ export function createProgram(exit: (code: number) => void): Command {
     .description('Nimble: a Flink-style distributed stream processor for TypeScript')
     .version('0.1.0')
     .showHelpAfterError()
+    .enablePositionalOptions()
     .exitOverride();
 
   configOptions(program.command('jobmanager'))
@@ -63,6 +64,8 @@ export function createProgram(exit: (code: number) => void): Command {
     .option('-n, --taskmanagers <n>', 'TaskManagers to start', '2')
     .option('-s, --slots <n>', 'task slots per TaskManager', '1')
     .option('-p, --parallelism <n>', 'default parallelism of the job')
+    // Everything after the job file belongs to the job, as with `flink run job.jar args`.
+    .passThroughOptions()
     .action(
       async (
         job: string | undefined,
@@ -118,9 +121,10 @@ export function createProgram(exit: (code: number) => void): Command {
   clientOptions(program.command('run'))
     .description('bundle a job, submit it and follow it until it ends (or return at once with -d)')
     .argument('<job>', 'job module (.ts or .js) that builds a pipeline and calls execute()')
-    .argument('[args...]', "the job's own arguments (after --)")
+    .argument('[args...]', "the job's own arguments (everything after the job file)")
     .option('-p, --parallelism <n>', 'default parallelism (parallelism.default)')
     .option('-d, --detached', 'return once the job is submitted')
+    .passThroughOptions()
     .action(async (job: string, args: string[], flags: RunFlags) =>
       exit(await runJob(job, args, flags)),
     );
