@@ -336,8 +336,11 @@ export class JobManager {
           return;
         }
         resourceId = beat.resourceId;
-      } else {
-        this.registry.heartbeat(resourceId);
+      } else if (!this.registry.heartbeat(resourceId)) {
+        // Declared lost meanwhile (it was silent too long): end the stream so it registers again.
+        resourceId = '';
+        call.end();
+        return;
       }
       for (const m of beat.metrics) this.jobs.get(m.jobId)?.onMetrics(m.attempt, m.tasks);
       call.write({ jobManagerId: this.id });
