@@ -245,19 +245,15 @@ export class JobManager {
   overview() {
     const count = (s: string) => [...this.jobs.values()].filter((j) => j.status === s).length;
     return {
-      taskManagers: this.registry.all().map((tm) => {
-        let used = 0;
-        for (const n of tm.allocated.values()) used += n;
-        return {
-          resourceId: tm.resourceId,
-          address: tm.address,
-          metricsAddress: tm.metricsAddress,
-          slotsTotal: tm.slots,
-          slotsFree: tm.slots - used,
-          lastHeartbeat: tm.lastHeartbeat,
-          hardware: tm.hardware,
-        };
-      }),
+      taskManagers: this.registry.all().map((tm) => ({
+        resourceId: tm.resourceId,
+        address: tm.address,
+        metricsAddress: tm.metricsAddress,
+        slotsTotal: tm.slots,
+        slotsFree: this.registry.slotsFreeOf(tm),
+        lastHeartbeat: tm.lastHeartbeat,
+        hardware: tm.hardware,
+      })),
       slotsTotal: this.registry.slotsTotal(),
       slotsAvailable: this.registry.slotsFree(),
       jobsRunning: [...this.jobs.values()].filter((j) => !isTerminal(j.status)).length,

@@ -214,8 +214,13 @@ export class JobMaster {
     };
   }
 
+  /** A vertex is FINISHED when all its subtasks are; otherwise its tasks' status. */
   vertexStatus(finished: number, parallelism: number): string {
-    if (finished === parallelism) return 'FINISHED';
+    return finished === parallelism ? 'FINISHED' : this.runningTaskStatus();
+  }
+
+  /** Flink's execution state of a task that has not finished, from the job's status. */
+  runningTaskStatus(): string {
     switch (this.status) {
       case 'RUNNING':
         return 'RUNNING';
@@ -223,7 +228,6 @@ export class JobMaster {
       case 'RESTARTING':
         return 'SCHEDULED';
       case 'CANCELLING':
-        return 'CANCELING';
       case 'FAILING':
         return 'CANCELING';
       default:

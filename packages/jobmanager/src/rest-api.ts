@@ -33,7 +33,7 @@ function taskCounts(job: JobMaster): Record<string, number> {
   for (const v of job.submission.plan.vertices) {
     for (let s = 0; s < v.parallelism; s++) {
       const finished = job.finishedTasks.has(`${v.id}/${s}`);
-      const status = job.vertexStatus(finished ? v.parallelism : 0, v.parallelism).toLowerCase();
+      const status = (finished ? 'FINISHED' : job.runningTaskStatus()).toLowerCase();
       counts[status in counts ? status : 'created']!++;
     }
   }

@@ -106,6 +106,11 @@ export class TaskManagerRegistry {
     return n;
   }
 
+  /** Slots of `tm` no job holds. */
+  slotsFreeOf(tm: RegisteredTaskManager): number {
+    return free(tm);
+  }
+
   /**
    * Takes `count` slots for `owner`, filling TaskManagers in registration order (Flink's
    * default, cluster.evenly-spread-out-slots: false); undefined when not enough are free.

@@ -14,6 +14,7 @@ import type {
   ClientDuplexStream,
   Server,
   TaskMetrics,
+  SerializedError,
 } from '@nimble/proto';
 import {
   adaptHandlers,
@@ -381,21 +382,8 @@ export class TaskManager {
     a: LocalAttempt,
     slot: number,
   ): ConstructorParameters<typeof SlotWorkerHandle>[1]['events'] {
-    const state = (s: Omit<TaskExecutionState, 'jobId' | 'attempt' | 'resourceId'>): void =>
-      this.report(a, () =>
-        this.jobMaster.call(this.jobMaster.raw.UpdateTaskExecutionState, {
-          ...s,
-          jobId: a.jobId,
-          attempt: a.attempt,
-          resourceId: this.resourceId,
-        }),
-      );
-    const errorOf = (e: Error) => ({
-      name: e.name,
-      message: e.message,
-      stack: e.stack ?? '',
-      domain: e instanceof NimbleError ? e.domain : 'user',
-    });
+    const state = (st: Omit<TaskExecutionState, 'jobId' | 'attempt' | 'resourceId'>): void =>
+      this.reportState(a, st);
     return {
       readerRegistered: (vertexId, subtask) =>
         this.report(a, () =>
@@ -411,13 +399,13 @@ export class TaskManager {
         state({ vertexId, subtask, state: 'FINISHED', metrics });
       },
       taskFailed: (vertexId, subtask, error) =>
-        state({ vertexId, subtask, state: 'FAILED', error: errorOf(error) }),
+        state({ vertexId, subtask, state: 'FAILED', error: wireError(error) }),
       workerLost: (error) =>
         state({
           vertexId: -1,
           subtask: slot,
           state: 'FAILED',
-          error: { ...errorOf(error), domain: 'internal' },
+          error: { ...wireError(error), domain: 'internal' },
         }),
       collect: (collectId, subtask, values) =>
         this.report(a, () =>
@@ -435,6 +423,20 @@ export class TaskManager {
       stdout: (text) => void process.stdout.write(text),
       stderr: (text) => void process.stderr.write(text),
     };
+  }
+
+  private reportState(
+    a: LocalAttempt,
+    st: Omit<TaskExecutionState, 'jobId' | 'attempt' | 'resourceId'>,
+  ): void {
+    this.report(a, () =>
+      this.jobMaster.call(this.jobMaster.raw.UpdateTaskExecutionState, {
+        ...st,
+        jobId: a.jobId,
+        attempt: a.attempt,
+        resourceId: this.resourceId,
+      }),
+    );
   }
 
   private recordMetrics(a: LocalAttempt, sample: TaskMetricsSample): TaskMetrics {
@@ -517,7 +519,7 @@ export class TaskManager {
         `Lost the data connection to TaskManager ${peerId}: ${reason}`,
         'external',
       );
-      this.workerEvents(a, -1).workerLost(error);
+      this.reportState(a, { vertexId: -1, subtask: 0, state: 'FAILED', error: wireError(error) });
     }
   }
 
@@ -554,4 +556,14 @@ export class TaskManager {
       });
     });
   }
+}
+
+/** An error as the JobManager receives it; the domain tells it whether a restart may help. */
+function wireError(e: Error): SerializedError {
+  return {
+    name: e.name,
+    message: e.message,
+    stack: e.stack ?? '',
+    domain: e instanceof NimbleError ? e.domain : 'user',
+  };
 }
