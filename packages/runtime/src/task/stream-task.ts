@@ -93,6 +93,8 @@ export class StreamTask {
   private inputEnded = false;
   private currentChannel = 0;
   private backPressuredMs = 0;
+  /** When the current wait for output credit began (undefined: not waiting). */
+  private backPressuredSince: number | undefined;
   private timers: ReturnType<typeof setInterval>[] = [];
   private done!: { resolve: () => void; reject: (e: Error) => void };
   private readonly finished: Promise<void>;
@@ -128,7 +130,11 @@ export class StreamTask {
   }
 
   metrics(): TaskMetrics {
-    return { operators: this.operatorMetrics, backPressuredTimeMs: this.backPressuredMs };
+    // A wait still in progress counts up to now: a task blocked for longer than a sampling
+    // interval must not look idle.
+    const ongoing =
+      this.backPressuredSince === undefined ? 0 : performance.now() - this.backPressuredSince;
+    return { operators: this.operatorMetrics, backPressuredTimeMs: this.backPressuredMs + ongoing };
   }
 
   /** Opens the chain and processes until the input ends (resolves) or the task fails (rejects). */
@@ -457,9 +463,11 @@ export class StreamTask {
 
   private waitForOutputs(then: () => void): void {
     const start = performance.now();
+    this.backPressuredSince = start;
     const pending = [...this.writers.values()].filter((w) => !w.isAvailable());
     void Promise.all(pending.map((w) => w.whenAvailable())).then(() => {
       this.backPressuredMs += performance.now() - start;
+      this.backPressuredSince = undefined;
       then();
     });
   }
