@@ -1,0 +1,153 @@
+import { randomUUID } from 'node:crypto';
+import type { FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { IllegalStateError } from '../../errors.js';
+import type { ByteRange, StateFileSystem } from './state-file-system.js';
+import {
+  checkRange,
+  parseStorageUri,
+  StateFileNotFoundError,
+  StateStorageError,
+} from './state-file-system.js';
+
+// writeAtomic's temp files: hidden, and never listed, so a reader never picks up a half-written
+// object while the rename is pending (nor one a crash left behind).
+const IN_PROGRESS = /^\..+\.[0-9a-f-]{36}\.inprogress$/;
+
+function inProgressPath(path: string): string {
+  return join(dirname(path), `.${basename(path)}.${randomUUID()}.inprogress`);
+}
+
+function errorCode(e: unknown): string | undefined {
+  return (e as NodeJS.ErrnoException | undefined)?.code;
+}
+
+/** Checkpoint storage in a local (or mounted shared) directory: file:///abs/path. */
+export class LocalFileSystem implements StateFileSystem {
+  private closed = false;
+
+  async write(uri: string, data: Uint8Array): Promise<void> {
+    const path = this.pathOf(uri);
+    try {
+      await mkdir(dirname(path), { recursive: true });
+      await writeFile(path, data);
+    } catch (e) {
+      throw new StateStorageError('write', uri, e);
+    }
+  }
+
+  async writeAtomic(uri: string, data: Uint8Array): Promise<void> {
+    const path = this.pathOf(uri);
+    const temp = inProgressPath(path);
+    try {
+      await mkdir(dirname(path), { recursive: true });
+      const file = await open(temp, 'w');
+      try {
+        await file.writeFile(data);
+        // Without the sync a crash after the rename can leave an empty file under the final name.
+        await file.sync();
+      } finally {
+        await file.close();
+      }
+      await rename(temp, path);
+    } catch (e) {
+      await rm(temp, { force: true }).catch(() => undefined);
+      throw new StateStorageError('write', uri, e);
+    }
+  }
+
+  async read(uri: string, range?: ByteRange): Promise<Uint8Array> {
+    const path = this.pathOf(uri);
+    if (range !== undefined) checkRange(uri, range);
+    let file: FileHandle;
+    try {
+      file = await open(path, 'r');
+    } catch (e) {
+      if (errorCode(e) === 'ENOENT') throw new StateFileNotFoundError(uri);
+      throw new StateStorageError('read', uri, e);
+    }
+    try {
+      if (range === undefined) return await file.readFile();
+      const buffer = Buffer.alloc(range.end - range.start);
+      let filled = 0;
+      while (filled < buffer.length) {
+        const { bytesRead } = await file.read(
+          buffer,
+          filled,
+          buffer.length - filled,
+          range.start + filled,
+        );
+        if (bytesRead === 0) {
+          const { size } = await file.stat();
+          throw new Error(
+            `range [${range.start}, ${range.end}) ends past the object's ${size} bytes`,
+          );
+        }
+        filled += bytesRead;
+      }
+      return buffer;
+    } catch (e) {
+      throw new StateStorageError('read', uri, e);
+    } finally {
+      await file.close();
+    }
+  }
+
+  async exists(uri: string): Promise<boolean> {
+    const path = this.pathOf(uri);
+    try {
+      await stat(path);
+      return true;
+    } catch (e) {
+      if (errorCode(e) === 'ENOENT' || errorCode(e) === 'ENOTDIR') return false;
+      throw new StateStorageError('check for', uri, e);
+    }
+  }
+
+  async list(uri: string): Promise<string[]> {
+    const path = this.pathOf(uri);
+    try {
+      const names = await readdir(path);
+      return names.filter((name) => !IN_PROGRESS.test(name)).sort();
+    } catch (e) {
+      // A file is no directory: nothing is under it, as on S3.
+      if (errorCode(e) === 'ENOENT' || errorCode(e) === 'ENOTDIR') return [];
+      throw new StateStorageError('list', uri, e);
+    }
+  }
+
+  async delete(uri: string): Promise<void> {
+    const path = this.pathOf(uri);
+    try {
+      await unlink(path);
+    } catch (e) {
+      if (errorCode(e) !== 'ENOENT') throw new StateStorageError('delete', uri, e);
+    }
+  }
+
+  async deleteRecursive(uri: string): Promise<void> {
+    const path = this.pathOf(uri);
+    if (path === '/') {
+      throw new StateStorageError('delete everything under', uri, 'refusing to delete /');
+    }
+    try {
+      await rm(path, { recursive: true, force: true });
+    } catch (e) {
+      throw new StateStorageError('delete everything under', uri, e);
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+  }
+
+  private pathOf(uri: string): string {
+    if (this.closed) throw new IllegalStateError(`The file system for ${uri} is closed`);
+    const location = parseStorageUri(uri);
+    if (location.scheme !== 'file') {
+      throw new IllegalStateError(`The local file system cannot access ${uri}`);
+    }
+    return location.path;
+  }
+}
