@@ -65,6 +65,81 @@ export class ExecutionConfig {
   }
 }
 
+/** What happens to retained checkpoints when the job is cancelled (Flink's `ExternalizedCheckpointRetention`). */
+export enum ExternalizedCheckpointRetention {
+  DELETE_ON_CANCELLATION = 'DELETE_ON_CANCELLATION',
+  RETAIN_ON_CANCELLATION = 'RETAIN_ON_CANCELLATION',
+  NO_EXTERNALIZED_CHECKPOINTS = 'NO_EXTERNALIZED_CHECKPOINTS',
+}
+
+/** Checkpoint settings (Flink's `CheckpointConfig`), backed by the environment's configuration. */
+export class CheckpointConfig {
+  /** @internal */
+  constructor(private readonly conf: Record<string, ConfigValue>) {}
+  /** The checkpoint interval in ms (0: checkpointing is disabled). */
+  getCheckpointInterval(): number {
+    return Number(this.conf['execution.checkpointing.interval'] ?? 0);
+  }
+  isCheckpointingEnabled(): boolean {
+    return this.getCheckpointInterval() > 0;
+  }
+  /** Aborts a checkpoint that takes longer than `ms` (default 10 min). */
+  setCheckpointTimeout(ms: number): this {
+    this.conf['execution.checkpointing.timeout'] = positive('setCheckpointTimeout', ms);
+    return this;
+  }
+  /** Least time between the end of a checkpoint and the start of the next (default 0). */
+  setMinPauseBetweenCheckpoints(ms: number): this {
+    this.conf['execution.checkpointing.min-pause'] = nonNegative(
+      'setMinPauseBetweenCheckpoints',
+      ms,
+    );
+    return this;
+  }
+  /** Checkpoints in progress at once; only 1 is supported (aligned checkpoints). */
+  setMaxConcurrentCheckpoints(n: number): this {
+    this.conf['execution.checkpointing.max-concurrent-checkpoints'] = positive(
+      'setMaxConcurrentCheckpoints',
+      n,
+    );
+    return this;
+  }
+  /** Consecutive checkpoint failures tolerated before the job fails over (default 0). */
+  setTolerableCheckpointFailureNumber(n: number): this {
+    this.conf['execution.checkpointing.tolerable-failed-checkpoints'] = nonNegative(
+      'setTolerableCheckpointFailureNumber',
+      n,
+    );
+    return this;
+  }
+  /** Where checkpoints are written: `file:///path` or `s3://bucket/prefix`. */
+  setCheckpointStorage(uri: string): this {
+    this.conf['state.checkpoints.dir'] = uri;
+    return this;
+  }
+  /** Whether retained checkpoints survive a cancellation. */
+  setExternalizedCheckpointRetention(retention: ExternalizedCheckpointRetention): this {
+    this.conf['execution.checkpointing.externalized-checkpoint-retention'] = retention;
+    return this;
+  }
+  /** Completed checkpoints to keep (default 1). */
+  setNumRetainedCheckpoints(n: number): this {
+    this.conf['state.checkpoints.num-retained'] = positive('setNumRetainedCheckpoints', n);
+    return this;
+  }
+}
+
+function positive(method: string, n: number): number {
+  if (!Number.isInteger(n) || n < 1)
+    throw new RangeError(`${method}: must be a positive integer; got ${n}`);
+  return n;
+}
+function nonNegative(method: string, n: number): number {
+  if (!Number.isInteger(n) || n < 0)
+    throw new RangeError(`${method}: must be an integer >= 0; got ${n}`);
+  return n;
+}
+
 /**
  * The context in which a job is built and executed (Flink's `StreamExecutionEnvironment`).
  *
@@ -81,6 +156,7 @@ export class StreamExecutionEnvironment {
   private readonly sinks: Transformation<unknown>[] = [];
   private readonly configuration: Record<string, ConfigValue> = {};
   private readonly config = new ExecutionConfig(this.configuration);
+  private readonly checkpointConfig = new CheckpointConfig(this.configuration);
   private nextId = 1;
   private readonly handle: StreamEnvironmentHandle = {
     newId: () => this.nextId++,
@@ -146,6 +222,21 @@ export class StreamExecutionEnvironment {
   /** The execution config. */
   getConfig(): ExecutionConfig {
     return this.config;
+  }
+  /**
+   * Takes a checkpoint every `intervalMs` (Chandy–Lamport barriers, exactly-once state); after a
+   * failure the job resumes from the latest completed checkpoint.
+   */
+  enableCheckpointing(intervalMs: number): this {
+    this.configuration['execution.checkpointing.interval'] = positive(
+      'enableCheckpointing',
+      intervalMs,
+    );
+    return this;
+  }
+  /** The checkpoint settings. */
+  getCheckpointConfig(): CheckpointConfig {
+    return this.checkpointConfig;
   }
 
   /** A stream read from `source`, with timestamps and watermarks from `watermarkStrategy`. */

@@ -108,7 +108,9 @@ export type {
 
 export {
   StreamExecutionEnvironment,
+  CheckpointConfig,
   ExecutionConfig,
+  ExternalizedCheckpointRetention,
   installPipelineExecutor,
   installedPipelineExecutor,
 } from './environment.js';

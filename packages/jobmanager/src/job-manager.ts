@@ -19,14 +19,22 @@ import {
   notFound,
 } from '@nimble/proto';
 import type { ConfigValue } from '@nimble/api';
-import type { ClusterConfiguration, Logger } from '@nimble/runtime';
+import type { ClusterConfiguration, Logger, SubtaskCheckpointAck } from '@nimble/runtime';
+import type { StateFileSystem } from '@nimble/runtime';
 import {
   createLogger,
+  decodeMetadata,
   ensureError,
+  fileSystemFor,
   graphDigestOf,
+  joinUri,
+  METADATA_FILE,
   parseClusterConfiguration,
   parseExecutionConfiguration,
+  s3OptionsOf,
 } from '@nimble/runtime';
+import type { CheckpointSettings } from './checkpoint-coordinator.js';
+import type { RestoreSource } from './job-master.js';
 import { randomBytes } from 'node:crypto';
 import type { Server as HttpServer } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -132,6 +140,36 @@ export class JobManager {
             this.job(req.jobId).onReaderRegistered(req.attempt, req.vertexId, req.subtask);
             return {};
           },
+          AcknowledgeCheckpoint: async (req) => {
+            let ack: SubtaskCheckpointAck;
+            try {
+              ack = JSON.parse(req.stateJson) as SubtaskCheckpointAck;
+            } catch (e) {
+              throw invalidArgument(
+                `AcknowledgeCheckpoint: state_json is not JSON: ${ensureError(e).message}`,
+              );
+            }
+            this.job(req.jobId).onCheckpointAck(
+              req.attempt,
+              req.checkpointId,
+              req.vertexId,
+              req.subtask,
+              ack,
+            );
+            return {};
+          },
+          DeclineCheckpoint: async (req) => {
+            const reason = new Error(req.error?.message ?? 'declined');
+            reason.name = req.error?.name ?? 'Error';
+            this.job(req.jobId).onCheckpointDecline(
+              req.attempt,
+              req.checkpointId,
+              req.vertexId,
+              req.subtask,
+              reason,
+            );
+            return {};
+          },
           ReportCollected: async (req) => {
             let values: unknown;
             try {
@@ -169,7 +207,32 @@ export class JobManager {
       adaptHandlers<DispatcherHandlers>(
         services.Dispatcher.service,
         {
-          SubmitJob: async (req) => ({ jobId: this.submit(req) }),
+          SubmitJob: async (req) => ({ jobId: await this.submit(req) }),
+          TriggerSavepoint: async (req) => {
+            const job = this.job(req.jobId);
+            if (job.status !== 'RUNNING')
+              throw failedPrecondition(
+                `Job ${req.jobId} is ${job.status}; a savepoint needs a RUNNING job`,
+              );
+            try {
+              return {
+                path: await job.savepoint(
+                  req.targetDirectory ? joinUri(req.targetDirectory) : '',
+                  req.stop,
+                  req.drain,
+                ),
+              };
+            } catch (e) {
+              throw failedPrecondition(
+                `Savepoint of job ${req.jobId} failed: ${ensureError(e).message}`,
+              );
+            }
+          },
+          DisposeSavepoint: async (req) => {
+            const dir = await this.savepointDirectoryOf(req.path);
+            await this.fileSystem(dir).deleteRecursive(dir);
+            return {};
+          },
           ListJobs: async (req) => ({
             jobs: [...this.jobs.values()]
               .filter((j) => !req.runningOnly || !isTerminal(j.status))
@@ -263,14 +326,87 @@ export class JobManager {
     };
   }
 
-  private submit(req: {
+  /** The file system of a checkpoint or savepoint URI, with this daemon's s3.* settings. */
+  fileSystem(uri: string): StateFileSystem {
+    return fileSystemFor(uri, s3OptionsOf(this.config));
+  }
+
+  /** The directory of a savepoint given as its directory or its `_metadata`, checked to exist. */
+  private async savepointDirectoryOf(path: string): Promise<string> {
+    let uri: string;
+    try {
+      uri = joinUri(path);
+    } catch (e) {
+      throw invalidArgument(ensureError(e).message);
+    }
+    const dir = uri.endsWith(`/${METADATA_FILE}`) ? uri.slice(0, -METADATA_FILE.length - 1) : uri;
+    if (!(await this.fileSystem(dir).exists(`${dir}/${METADATA_FILE}`))) {
+      throw notFound(`No savepoint at ${path}: ${dir}/${METADATA_FILE} does not exist`);
+    }
+    return dir;
+  }
+
+  /** Reads and checks the savepoint a job starts from (`run -s`). */
+  private async loadRestore(
+    path: string,
+    plan: ReturnType<typeof parsePlan>,
+    allowNonRestoredState: boolean,
+  ): Promise<RestoreSource> {
+    const dir = await this.savepointDirectoryOf(path);
+    const uri = `${dir}/${METADATA_FILE}`;
+    let metadata;
+    let bytes: Uint8Array;
+    try {
+      bytes = await this.fileSystem(uri).read(uri);
+      metadata = decodeMetadata(bytes, uri);
+    } catch (e) {
+      throw failedPrecondition(`Cannot restore from ${path}: ${ensureError(e).message}`);
+    }
+    const operators = new Map(
+      plan.vertices.flatMap((v) => (v.operators ?? []).map((o) => [o.uid, { v, o }] as const)),
+    );
+    for (const op of metadata.operators) {
+      const hasState =
+        op.coordinatorState !== undefined ||
+        op.subtasks.some((s) => s.keyed || Object.keys(s.operatorState ?? {}).length > 0);
+      const target = operators.get(op.uid);
+      if (!target) {
+        if (hasState && !allowNonRestoredState) {
+          throw failedPrecondition(
+            `Failed to rollback to checkpoint/savepoint ${path}. Cannot map checkpoint/savepoint state for operator ` +
+              `${op.uid} (${op.name}) to the new program, because the operator is not available in the new program. ` +
+              'If you want to allow to skip this, you can set the --allow-non-restored-state option on the CLI.',
+          );
+        }
+        continue;
+      }
+      if (hasState && target.v.maxParallelism !== op.maxParallelism) {
+        throw failedPrecondition(
+          `Cannot restore ${path}: the maximum parallelism of operator ${op.uid} (${op.name}) changed from ` +
+            `${op.maxParallelism} to ${target.v.maxParallelism}. Key groups cannot be redistributed to another ` +
+            "maximum parallelism: keep pipeline.max-parallelism (or the operator's setMaxParallelism) as it was.",
+        );
+      }
+    }
+    return {
+      id: metadata.checkpointId,
+      metadataDir: dir,
+      metadata,
+      metadataBytes: bytes,
+      savepoint: metadata.type === 'SAVEPOINT',
+    };
+  }
+
+  private async submit(req: {
     jobName: string;
     bundle: Buffer;
     planJson: string;
     graphDigest: string;
     configuration: Record<string, string>;
     programArgs: string[];
-  }): string {
+    savepointPath: string;
+    allowNonRestoredState: boolean;
+  }): Promise<string> {
     if (req.bundle.length === 0) throw invalidArgument('SubmitJob: bundle is empty');
     let plan;
     try {
@@ -282,13 +418,30 @@ export class JobManager {
       throw invalidArgument('SubmitJob: graph_digest does not match plan_json');
     }
     let restartStrategy;
+    let checkpointSettings: CheckpointSettings;
     try {
       parseExecutionConfiguration(req.configuration);
+      const exec = parseExecutionConfiguration({ ...this.entries, ...req.configuration });
       const jobConfig = parseClusterConfiguration({ ...this.entries, ...req.configuration });
-      restartStrategy = createRestartStrategy(jobConfig, { checkpointingEnabled: false });
+      restartStrategy = createRestartStrategy(jobConfig, {
+        checkpointingEnabled: exec.checkpointingInterval > 0,
+      });
+      checkpointSettings = {
+        interval: exec.checkpointingInterval,
+        timeout: exec.checkpointingTimeout,
+        minPause: exec.checkpointingMinPause,
+        tolerableFailures: exec.tolerableCheckpointFailures,
+        retained: exec.checkpointsRetained,
+        retention: exec.externalizedCheckpointRetention,
+        checkpointsDir: joinUri(exec.checkpointsDirectory || join(tmpdir(), 'nimble-checkpoints')),
+        savepointsDir: exec.savepointsDirectory ? joinUri(exec.savepointsDirectory) : '',
+      };
     } catch (e) {
       throw invalidArgument(`SubmitJob: bad job configuration: ${(e as Error).message}`);
     }
+    const initialRestore = req.savepointPath
+      ? await this.loadRestore(req.savepointPath, plan, req.allowNonRestoredState)
+      : undefined;
     const bundleHash = this.blobs.put(req.bundle);
     const jobId = randomBytes(16).toString('hex');
     const job = new JobMaster(
@@ -300,12 +453,15 @@ export class JobManager {
         configuration: req.configuration,
         programArgs: req.programArgs,
         restartStrategy,
+        checkpointSettings,
+        initialRestore,
       },
       {
         registry: this.registry,
         bundlePath: this.blobs.path(bundleHash),
         slotRequestTimeoutMs: this.config.slotRequestTimeout,
         log: this.log,
+        fileSystem: (uri) => this.fileSystem(uri),
       },
     );
     this.jobs.set(jobId, job);

@@ -7,8 +7,10 @@ import type {
   TaskExecutionState__Output,
   TaskMetrics__Output,
 } from '@nimble/proto';
-import type { Logger } from '@nimble/runtime';
-import { ensureError, NimbleError, SplitEnumeratorHost } from '@nimble/runtime';
+import type { Logger, StateFileSystem, SubtaskCheckpointAck } from '@nimble/runtime';
+import { decodeOpaque, ensureError, NimbleError, SplitEnumeratorHost } from '@nimble/runtime';
+import type { CheckpointSettings, CompletedCheckpoint } from './checkpoint-coordinator.js';
+import { CheckpointCoordinator } from './checkpoint-coordinator.js';
 import { serialize } from 'node:v8';
 import type { JobStatus } from './job-status.js';
 import { checkTransition, isTerminal } from './job-status.js';
@@ -23,7 +25,14 @@ export interface JobMasterContext {
   readonly bundlePath: string;
   readonly slotRequestTimeoutMs: number;
   readonly log: Logger;
+  fileSystem(uri: string): StateFileSystem;
 }
+
+/** A checkpoint or savepoint to start from. */
+export type RestoreSource = Pick<
+  CompletedCheckpoint,
+  'id' | 'metadataDir' | 'metadata' | 'metadataBytes' | 'savepoint'
+>;
 
 /** A job that was submitted. */
 export interface JobSubmission {
@@ -34,6 +43,9 @@ export interface JobSubmission {
   readonly configuration: Record<string, string>;
   readonly programArgs: string[];
   readonly restartStrategy: RestartStrategy;
+  readonly checkpointSettings: CheckpointSettings;
+  /** `run -s`: the savepoint (or retained checkpoint) the job starts from. */
+  readonly initialRestore?: RestoreSource;
 }
 
 /** The job cannot get the slots it needs (Flink's NoResourceAvailableException). */
@@ -43,6 +55,13 @@ export class NoResourceAvailableError extends NimbleError {
     super(message, 'external');
   }
 }
+
+/** Errors of a restore that will fail again: recovery falls back to an older checkpoint. */
+const UNRESTORABLE = new Set([
+  'StateFileCorruptedError',
+  'StateFileNotFoundError',
+  'CheckpointMetadataError',
+]);
 
 /** One execution attempt: where its subtasks run and how far they got. */
 interface Deployment {
@@ -54,6 +73,8 @@ interface Deployment {
   readonly collected: Map<string, Map<number, unknown[]>>;
   /** Split assignments go out one after another, in the enumerators' order. */
   assignments: Promise<void>;
+  /** The checkpoint this attempt restored from. */
+  readonly restoredFrom: RestoreSource | undefined;
 }
 
 interface ExceptionEntry {
@@ -87,6 +108,7 @@ export class JobMaster {
   private deployment: Deployment | undefined;
   private readonly listeners = new Set<(e: JobEvent) => void>();
   private readonly log: Logger;
+  readonly checkpoints: CheckpointCoordinator;
 
   constructor(
     readonly submission: JobSubmission,
@@ -95,6 +117,140 @@ export class JobMaster {
     this.jobId = submission.jobId;
     this.name = submission.plan.jobName;
     this.log = ctx.log.child({ job_id: this.jobId });
+    this.checkpoints = new CheckpointCoordinator({
+      jobId: this.jobId,
+      plan: submission.plan,
+      settings: submission.checkpointSettings,
+      log: this.log,
+      fileSystem: (uri) => ctx.fileSystem(uri),
+      canTrigger: () => {
+        const d = this.deployment;
+        return this.status === 'RUNNING' && d !== undefined && d.finished === 0;
+      },
+      snapshotEnumerators: (id) => this.snapshotEnumerators(id),
+      triggerSources: (id, options) => this.triggerSources(id, options),
+      notifyTasks: (id, aborted) => this.notifyTasks(id, aborted),
+      failJob: (error) => {
+        const d = this.deployment;
+        if (d) this.onFailure(d.attempt, new NimbleError(error.message, 'external'), '');
+      },
+    });
+    if (submission.initialRestore) {
+      const r = submission.initialRestore;
+      this.checkpoints.restored = {
+        id: r.id,
+        path: r.metadataDir,
+        restoreTimestamp: Date.now(),
+        isSavepoint: r.savepoint,
+      };
+    }
+  }
+
+  // ---- checkpoints -------------------------------------------------------------------------
+
+  onCheckpointAck(
+    attempt: number,
+    checkpointId: number,
+    vertexId: number,
+    subtask: number,
+    ack: SubtaskCheckpointAck,
+  ): void {
+    if (this.deployment?.attempt !== attempt) return;
+    this.checkpoints.onAcknowledge(checkpointId, vertexId, subtask, ack);
+  }
+
+  onCheckpointDecline(
+    attempt: number,
+    checkpointId: number,
+    vertexId: number,
+    subtask: number,
+    reason: Error,
+  ): void {
+    if (this.deployment?.attempt !== attempt) return;
+    this.checkpoints.onDecline(checkpointId, vertexId, subtask, reason);
+  }
+
+  /** Takes a savepoint; with `stop`, the job then ends FINISHED (Flink's stop-with-savepoint). */
+  async savepoint(targetDirectory: string, stop: boolean, drain: boolean): Promise<string> {
+    if (this.status !== 'RUNNING') {
+      throw new Error(`Job ${this.jobId} is ${this.status}; a savepoint needs a RUNNING job`);
+    }
+    this.pendingDrain = stop && drain;
+    let completed: CompletedCheckpoint;
+    try {
+      completed = await this.checkpoints.triggerSavepoint(targetDirectory);
+    } finally {
+      this.pendingDrain = false;
+    }
+    if (stop && !isTerminal(this.status)) {
+      const d = this.deployment;
+      this.attempt++;
+      this.checkpoints.stop('the job stopped with a savepoint');
+      await this.teardown(d);
+      this.transition('FINISHED', `stopped with savepoint ${completed.metadataDir}`);
+    }
+    return completed.metadataDir;
+  }
+
+  private pendingDrain = false;
+
+  private async snapshotEnumerators(checkpointId: number): Promise<Map<number, unknown>> {
+    const d = this.deployment;
+    if (!d?.enumerators) throw new Error('The job has no running attempt');
+    // Splits assigned before the snapshot are in flight on d.assignments: the barrier trigger
+    // is chained behind them, so readers have them before they snapshot.
+    return d.enumerators.snapshot(checkpointId);
+  }
+
+  private triggerSources(
+    checkpointId: number,
+    options: { timestamp: number; savepoint: boolean; targetDir: string; sharedDir: string },
+  ): Promise<void> {
+    const d = this.deployment;
+    if (!d) return Promise.reject(new Error('The job has no running attempt'));
+    const drain = this.pendingDrain;
+    const sources = this.submission.plan.vertices.filter((v) => v.inputs.length === 0);
+    const send = async (): Promise<void> => {
+      const calls: Promise<unknown>[] = [];
+      for (const v of sources) {
+        const byTm = new Map<SlotAssignment['taskManager'], number[]>();
+        for (let s = 0; s < v.parallelism; s++) {
+          const tm = d.slots[s]!.taskManager;
+          byTm.set(tm, [...(byTm.get(tm) ?? []), s]);
+        }
+        for (const [tm, subtasks] of byTm) {
+          calls.push(
+            tm.client.call(tm.client.raw.TriggerCheckpoint, {
+              attempt: { jobId: this.jobId, attempt: d.attempt },
+              vertexId: v.id,
+              subtasks,
+              checkpointId,
+              ...options,
+              drain,
+            }),
+          );
+        }
+      }
+      await Promise.all(calls);
+    };
+    const sent = d.assignments.then(send);
+    d.assignments = sent.catch(() => {});
+    return sent;
+  }
+
+  private async notifyTasks(checkpointId: number, aborted: boolean): Promise<void> {
+    const d = this.deployment;
+    if (!d) return;
+    const tms = new Set(d.slots.map((s) => s.taskManager));
+    await Promise.all(
+      [...tms].map((tm) =>
+        tm.client.call(
+          tm.client.raw.NotifyCheckpoint,
+          { attempt: { jobId: this.jobId, attempt: d.attempt }, checkpointId, aborted },
+          { deadlineMs: 60_000 },
+        ),
+      ),
+    );
   }
 
   get slotsRequired(): number {
@@ -170,7 +326,11 @@ export class JobMaster {
     this.transition('CANCELLING', 'canceling the tasks');
     const d = this.deployment;
     this.attempt++; // anything still scheduling for the old attempt stops
+    this.checkpoints.stop('the job is cancelled');
     await this.teardown(d);
+    if (this.submission.checkpointSettings.retention !== 'retain_on_cancellation') {
+      await this.checkpoints.discardAll();
+    }
     this.transition('CANCELED', 'canceled');
   }
 
@@ -264,6 +424,8 @@ export class JobMaster {
       }
       await registry.waitForSlotChange(left);
     }
+    const latest = this.checkpoints.latestCompleted();
+    const restoredFrom: RestoreSource | undefined = latest ?? this.submission.initialRestore;
     const d: Deployment = {
       attempt,
       slots,
@@ -272,7 +434,17 @@ export class JobMaster {
       total: this.submission.plan.vertices.reduce((n, v) => n + v.parallelism, 0),
       collected: new Map(),
       assignments: Promise.resolve(),
+      restoredFrom,
     };
+    if (latest) {
+      this.checkpoints.counts.restored++;
+      this.checkpoints.restored = {
+        id: latest.id,
+        path: latest.metadataDir,
+        restoreTimestamp: Date.now(),
+        isSavepoint: false,
+      };
+    }
     this.deployment = d;
     this.finishedTasks.clear();
     this.taskMetrics.clear();
@@ -304,12 +476,18 @@ export class JobMaster {
           programArgs: submission.programArgs,
           jobSlots: assigned.map((a) => a.jobSlot),
           locations,
+          restoreMetadataDir: restoredFrom?.metadataDir ?? '',
+          restoreMetadata: restoredFrom ? Buffer.from(restoredFrom.metadataBytes) : Buffer.alloc(0),
         });
       }),
     );
     if (this.attempt !== attempt) return;
     d.enumerators = new SplitEnumeratorHost(
-      { jobModule: this.ctx.bundlePath, graphDigest: submission.graphDigest },
+      {
+        jobModule: this.ctx.bundlePath,
+        graphDigest: submission.graphDigest,
+        restored: restoredFrom ? this.enumeratorStates(restoredFrom) : undefined,
+      },
       submission.programArgs,
       {
         assignSplits: (vertexId, subtask, splits) =>
@@ -329,6 +507,18 @@ export class JobMaster {
     if (this.attempt !== attempt) return;
     this.statusMessage = '';
     this.transition('RUNNING', `running attempt ${attempt}`);
+    this.checkpoints.startPeriodic();
+  }
+
+  /** Split enumerator states of a checkpoint, by source vertex id. */
+  private enumeratorStates(r: RestoreSource): Record<number, unknown> {
+    const states: Record<number, unknown> = {};
+    for (const v of this.submission.plan.vertices) {
+      const head = v.operators?.[0];
+      const op = head && r.metadata.operators.find((o) => o.uid === head.uid);
+      if (op?.coordinatorState !== undefined) states[v.id] = decodeOpaque(op.coordinatorState);
+    }
+    return states;
   }
 
   private sendSplits(
@@ -379,8 +569,10 @@ export class JobMaster {
     }
     this.result = { netRuntimeMs: Date.now() - this.startTime, collected };
     this.attempt++;
+    this.checkpoints.stop('the job finished');
     this.transition('FINISHED', 'all tasks finished');
     await this.teardown(d);
+    await this.checkpoints.discardAll();
   }
 
   /** A failure of attempt `attempt`: restart under the strategy, or fail the job. */
@@ -397,6 +589,18 @@ export class JobMaster {
     const strategy = this.submission.restartStrategy;
     strategy.notifyFailure(error, Date.now());
     const d = this.deployment;
+    this.checkpoints.stop(`the job failed over: ${error.message}`);
+    if (
+      d?.restoredFrom &&
+      [...UNRESTORABLE].some((n) => `${error.name}: ${error.message}`.includes(n))
+    ) {
+      if (this.checkpoints.dropUnrestorable(d.restoredFrom.id)) {
+        this.log.warn(
+          { checkpoint_id: d.restoredFrom.id, err: error },
+          'checkpoint cannot be restored: falling back to the previous one',
+        );
+      }
+    }
     this.attempt++; // reports of the failed attempt are ignored from here on
     this.deployment = undefined;
     if (strategy.canRestart()) {

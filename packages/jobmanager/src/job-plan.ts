@@ -10,6 +10,12 @@ export interface PlanVertex {
   readonly parallelism: number;
   readonly maxParallelism: number;
   readonly inputs: readonly { readonly from: number; readonly partitioner: string }[];
+  /** The chained operators, head first (uid names an operator's state in checkpoints). */
+  readonly operators?: readonly {
+    readonly uid: string;
+    readonly name: string;
+    readonly keyed: boolean;
+  }[];
 }
 
 /** Parses and checks a submitted plan; the error names what is wrong. */

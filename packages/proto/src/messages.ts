@@ -110,3 +110,31 @@ export type {
 } from './generated/nimble/v1/TaskManagerHeartbeat.js';
 export type { TaskMetrics, TaskMetrics__Output } from './generated/nimble/v1/TaskMetrics.js';
 export type { VertexDetails, VertexDetails__Output } from './generated/nimble/v1/VertexDetails.js';
+export type {
+  CheckpointAcknowledgement,
+  CheckpointAcknowledgement__Output,
+} from './generated/nimble/v1/CheckpointAcknowledgement.js';
+export type {
+  CheckpointDecline,
+  CheckpointDecline__Output,
+} from './generated/nimble/v1/CheckpointDecline.js';
+export type {
+  DisposeSavepointRequest,
+  DisposeSavepointRequest__Output,
+} from './generated/nimble/v1/DisposeSavepointRequest.js';
+export type {
+  NotifyCheckpointRequest,
+  NotifyCheckpointRequest__Output,
+} from './generated/nimble/v1/NotifyCheckpointRequest.js';
+export type {
+  SavepointRequest,
+  SavepointRequest__Output,
+} from './generated/nimble/v1/SavepointRequest.js';
+export type {
+  SavepointResponse,
+  SavepointResponse__Output,
+} from './generated/nimble/v1/SavepointResponse.js';
+export type {
+  TriggerCheckpointRequest,
+  TriggerCheckpointRequest__Output,
+} from './generated/nimble/v1/TriggerCheckpointRequest.js';

@@ -15,17 +15,21 @@ it('loads every service of the contract', () => {
   const s = nimbleServices();
   expect(Object.keys(s.Dispatcher.service).sort()).toEqual([
     'CancelJob',
+    'DisposeSavepoint',
     'GetClusterOverview',
     'GetJob',
     'ListJobs',
     'SubmitJob',
+    'TriggerSavepoint',
     'WatchJob',
   ]);
   expect(Object.keys(s.TaskExecutor.service).sort()).toEqual([
     'AssignSplits',
     'CancelTasks',
     'DeployTasks',
+    'NotifyCheckpoint',
     'StartTasks',
+    'TriggerCheckpoint',
   ]);
   expect(s.Exchange.service['Connect']!.requestStream).toBe(true);
 });

@@ -8,6 +8,8 @@ import {
   portOption,
   stringOption,
 } from './config-option.js';
+import type { S3Options } from './checkpoint/storage/s3-options.js';
+import { S3ConfigOptions } from './checkpoint/storage/s3-options.js';
 
 /** The restart strategies, by their canonical names (Flink's `restart-strategy.type`). */
 export type RestartStrategyType = 'none' | 'fixed-delay' | 'failure-rate' | 'exponential-delay';
@@ -205,7 +207,24 @@ export const ClusterOptions = {
       'was last reset. Unbounded by default.',
     { min: 1 },
   ),
+  s3Endpoint: S3ConfigOptions.endpoint,
+  s3Region: S3ConfigOptions.region,
+  s3AccessKey: S3ConfigOptions.accessKey,
+  s3SecretKey: S3ConfigOptions.secretKey,
+  s3PathStyleAccess: S3ConfigOptions.pathStyleAccess,
 } as const;
+
+/** The S3 settings of a cluster configuration. */
+export function s3OptionsOf(c: ClusterConfiguration): S3Options {
+  const orUndefined = (value: string) => (value === '' ? undefined : value);
+  return {
+    endpoint: orUndefined(c.s3Endpoint),
+    region: c.s3Region,
+    accessKey: orUndefined(c.s3AccessKey),
+    secretKey: orUndefined(c.s3SecretKey),
+    pathStyleAccess: c.s3PathStyleAccess,
+  };
+}
 
 type Options = typeof ClusterOptions;
 /** Parsed cluster options; `restartStrategy` is `undefined` when `restart-strategy.type` is unset. */

@@ -62,6 +62,61 @@ export const ExecutionOptions = {
     '',
     'Directory for local state (LevelDB); the OS temp directory when empty.',
   ),
+  checkpointingInterval: durationOption(
+    'execution.checkpointing.interval',
+    0,
+    'Interval of periodic checkpoints (ms); 0 disables checkpointing (the default, as in Flink).',
+  ),
+  checkpointingTimeout: durationOption(
+    'execution.checkpointing.timeout',
+    10 * 60_000,
+    'A checkpoint not complete after this long is aborted and counts as failed (ms).',
+  ),
+  checkpointingMinPause: durationOption(
+    'execution.checkpointing.min-pause',
+    0,
+    'Least time between the end of one checkpoint and the start of the next (ms).',
+  ),
+  checkpointingMaxConcurrent: intOption(
+    'execution.checkpointing.max-concurrent-checkpoints',
+    1,
+    'Checkpoints in progress at once; Nimble supports 1 (aligned checkpoints, one at a time).',
+    { min: 1, max: 1 },
+  ),
+  tolerableCheckpointFailures: intOption(
+    'execution.checkpointing.tolerable-failed-checkpoints',
+    0,
+    'Consecutive checkpoint failures tolerated before the job fails over.',
+    { min: 0 },
+  ),
+  checkpointsRetained: intOption(
+    'state.checkpoints.num-retained',
+    1,
+    'Completed checkpoints kept; older ones are discarded when subsumed.',
+    { min: 1 },
+  ),
+  externalizedCheckpointRetention: enumOption(
+    'execution.checkpointing.externalized-checkpoint-retention',
+    ['delete_on_cancellation', 'retain_on_cancellation', 'no_externalized_checkpoints'] as const,
+    'delete_on_cancellation',
+    'Whether the retained checkpoints survive a cancellation (RETAIN_ON_CANCELLATION) or are deleted ' +
+      '(DELETE_ON_CANCELLATION); they are always kept after a failure.',
+  ),
+  checkpointsDirectory: stringOption(
+    'state.checkpoints.dir',
+    '',
+    'Where checkpoints are written: file:///path or s3://bucket/prefix; `<os tmp>/nimble-checkpoints` when empty.',
+  ),
+  savepointsDirectory: stringOption(
+    'state.savepoints.dir',
+    '',
+    'Default target directory of savepoints: file:///path or s3://bucket/prefix.',
+  ),
+  incrementalCheckpoints: boolOption(
+    'state.backend.incremental',
+    false,
+    'Whether checkpoints of the level backend upload only what changed since the last completed checkpoint.',
+  ),
 } as const;
 
 type Options = typeof ExecutionOptions;

@@ -28,7 +28,26 @@ export {
   stringOption,
 } from './config-option.js';
 export type { ConfigOption, NumberRange } from './config-option.js';
-export { ClusterOptions } from './cluster-options.js';
+export { ClusterOptions, s3OptionsOf } from './cluster-options.js';
+export {
+  CheckpointMetadataError,
+  decodeMetadata,
+  decodeOpaque,
+  encodeMetadata,
+  encodeOpaque,
+  METADATA_FILE,
+  METADATA_VERSION,
+} from './checkpoint/metadata.js';
+export type {
+  CheckpointMetadata,
+  KeyedStateFileHandle,
+  OperatorStateMetadata,
+  OperatorSubtaskState,
+} from './checkpoint/metadata.js';
+export { checkpointDirectories, resolveRelative, savepointDirectory } from './checkpoint/paths.js';
+export type { SubtaskCheckpointAck, TaskRestore } from './checkpoint/task-state.js';
+export type { CheckpointOptions } from './exchange/buffer-codec.js';
+export * from './checkpoint/storage/index.js';
 export type { ClusterConfiguration, RestartStrategyType } from './cluster-options.js';
 export { loadConfiguration, parseClusterConfiguration } from './config-loader.js';
 export type { LoadConfigurationOptions, LoadedConfiguration } from './config-loader.js';

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeElements } from '../src/exchange/buffer-codec.js';
 import type { ChannelSender } from '../src/exchange/channel.js';
 import { localChannel, PortMultiplexer } from '../src/exchange/channel.js';
+import { InputGate } from '../src/exchange/input-gate.js';
 import { RecordWriter } from '../src/exchange/record-writer.js';
 
 const options = { bufferBytes: 32 * 1024, bufferTimeoutMs: 0 };
@@ -30,6 +31,8 @@ function records(buffers: Uint8Array[]): unknown[] {
       watermark: () => {},
       watermarkStatus: () => {},
       endOfPartition: () => out.push('EOP'),
+      barrier: (id) => out.push(`BARRIER ${id}`),
+      cancelBarrier: (id) => out.push(`CANCEL ${id}`),
     });
   }
   return out;
@@ -82,5 +85,57 @@ describe('credit-based channels', () => {
     expect(records(received)).toEqual([{ n: 1 }, 'EOP']);
     port1.close();
     port2.close();
+  });
+});
+
+describe('checkpoint barriers on channels', () => {
+  const options = {
+    timestamp: 1,
+    savepoint: false,
+    targetDir: 'file:///x',
+    sharedDir: 'file:///s',
+  };
+
+  it('a barrier follows the records written before it and ends its buffer, even without credit', () => {
+    const { sender, receiver } = localChannel();
+    const received: Uint8Array[] = [];
+    receiver.onBuffer = (b) => received.push(b);
+    const w = writer(sender);
+    w.emit('a', undefined);
+    w.emit('b', undefined);
+    w.broadcastBarrier(7, options);
+    w.emit('c', undefined);
+    w.flushAll();
+    expect(w.backlogSize()).toBe(2);
+    receiver.grantCredit(5);
+    expect(received).toHaveLength(2);
+    expect(records([received[0]!])).toEqual(['a', 'b', 'BARRIER 7']);
+    expect(records([received[1]!])).toEqual(['c']);
+    w.broadcastCancelBarrier(8);
+    expect(records([received[2]!])).toEqual(['CANCEL 8']);
+  });
+
+  it('a blocked input channel holds its buffers back until unblocked; others flow', () => {
+    const a = localChannel();
+    const b = localChannel();
+    let available = 0;
+    const gate = new InputGate([a.receiver, b.receiver], 4, () => available++);
+    const credits: number[] = [0, 0];
+    a.sender.connect((n) => (credits[0]! += n));
+    b.sender.connect((n) => (credits[1]! += n));
+    gate.start();
+    a.sender.send(Uint8Array.of(1));
+    gate.block(0);
+    a.sender.send(Uint8Array.of(2));
+    b.sender.send(Uint8Array.of(3));
+    expect(gate.queuedBuffers).toBe(1);
+    const first = gate.poll()!;
+    expect([first.channel, first.buffer[0]]).toEqual([1, 3]);
+    expect(gate.poll()).toBeUndefined();
+    const before = available;
+    gate.unblockAll();
+    expect(available).toBe(before + 1);
+    expect([gate.poll()!.buffer[0], gate.poll()!.buffer[0]]).toEqual([1, 2]);
+    expect(gate.poll()).toBeUndefined();
   });
 });

@@ -224,6 +224,11 @@ describe('parseClusterConfiguration', () => {
       exponentialDelayResetBackoffThreshold: 3_600_000,
       exponentialDelayJitterFactor: 0.1,
       exponentialDelayAttemptsBeforeResetBackoff: Number.POSITIVE_INFINITY,
+      s3Endpoint: '',
+      s3Region: 'us-east-1',
+      s3AccessKey: '',
+      s3SecretKey: '',
+      s3PathStyleAccess: false,
     });
   });
 

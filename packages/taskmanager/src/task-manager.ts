@@ -1,4 +1,6 @@
 import type {
+  NotifyCheckpointRequest__Output,
+  TriggerCheckpointRequest__Output,
   AssignSplitsRequest__Output,
   AttemptRef__Output,
   DeployTasksRequest__Output,
@@ -32,7 +34,15 @@ import type {
   SlotWorkerData,
   TaskMetricsSample,
 } from '@nimble/runtime';
-import { createLogger, ensureError, NimbleError, SlotWorkerHandle } from '@nimble/runtime';
+import type { TaskRestore } from '@nimble/runtime';
+import {
+  createLogger,
+  decodeMetadata,
+  ensureError,
+  NimbleError,
+  s3OptionsOf,
+  SlotWorkerHandle,
+} from '@nimble/runtime';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
@@ -152,6 +162,8 @@ export class TaskManager {
           StartTasks: (req) => this.startTasks(req),
           CancelTasks: (req) => this.cancelTasks(req),
           AssignSplits: (req) => this.assignSplits(req),
+          TriggerCheckpoint: (req) => this.triggerCheckpoint(req),
+          NotifyCheckpoint: (req) => this.notifyCheckpoint(req),
         },
         report,
       ),
@@ -341,6 +353,13 @@ export class TaskManager {
         }
       }
       const configuration: Record<string, string> = { ...req.configuration };
+      let restore: TaskRestore | undefined;
+      if (req.restoreMetadataDir) {
+        restore = {
+          metadataDir: req.restoreMetadataDir,
+          metadata: decodeMetadata(req.restoreMetadata, `${req.restoreMetadataDir}/_metadata`),
+        };
+      }
       for (const slot of req.jobSlots) {
         const data: SlotWorkerData = {
           jobModule: bundle,
@@ -352,6 +371,8 @@ export class TaskManager {
           localStateDir: attempt.stateDir,
           ports: ports.get(slot)!,
           metricsIntervalMs: Math.min(1000, this.config.metricsFetcherUpdateInterval),
+          s3: s3OptionsOf(this.config),
+          restore,
         };
         attempt.workers.set(
           slot,
@@ -420,6 +441,28 @@ export class TaskManager {
       metrics: (tasks) => {
         for (const t of tasks) this.recordMetrics(a, t);
       },
+      acknowledgeCheckpoint: (vertexId, subtask, checkpointId, ack) =>
+        this.report(a, () =>
+          this.jobMaster.call(this.jobMaster.raw.AcknowledgeCheckpoint, {
+            jobId: a.jobId,
+            attempt: a.attempt,
+            vertexId,
+            subtask,
+            checkpointId,
+            stateJson: JSON.stringify(ack),
+          }),
+        ),
+      declineCheckpoint: (vertexId, subtask, checkpointId, error) =>
+        this.report(a, () =>
+          this.jobMaster.call(this.jobMaster.raw.DeclineCheckpoint, {
+            jobId: a.jobId,
+            attempt: a.attempt,
+            vertexId,
+            subtask,
+            checkpointId,
+            error: wireError(error),
+          }),
+        ),
       stdout: (text) => void process.stdout.write(text),
       stderr: (text) => void process.stderr.write(text),
     };
@@ -496,6 +539,37 @@ export class TaskManager {
       worker.assignSplits(req.vertexId, req.subtask, splits);
     }
     if (req.noMoreSplits) worker.noMoreSplits(req.vertexId, req.subtask);
+    return {};
+  }
+
+  private async triggerCheckpoint(req: TriggerCheckpointRequest__Output): Promise<Empty> {
+    const a = this.attemptOf(req.attempt);
+    if (!a) throw failedPrecondition('TriggerCheckpoint: the attempt is not deployed here');
+    if (!req.targetDir) throw invalidArgument('TriggerCheckpoint: targetDir is required');
+    for (const subtask of req.subtasks) {
+      const worker = a.workers.get(subtask);
+      if (!worker) throw invalidArgument(`TriggerCheckpoint: subtask ${subtask} does not run here`);
+      worker.triggerCheckpoint(req.vertexId, subtask, req.checkpointId, {
+        timestamp: req.timestamp,
+        savepoint: req.savepoint,
+        targetDir: req.targetDir,
+        sharedDir: req.sharedDir,
+        drain: req.drain,
+      });
+    }
+    return {};
+  }
+
+  private async notifyCheckpoint(req: NotifyCheckpointRequest__Output): Promise<Empty> {
+    const a = this.attemptOf(req.attempt);
+    if (!a) return {};
+    if (req.aborted) {
+      for (const w of a.workers.values()) w.notifyCheckpointAborted(req.checkpointId);
+    } else {
+      await Promise.all(
+        [...a.workers.values()].map((w) => w.notifyCheckpointComplete(req.checkpointId)),
+      );
+    }
     return {};
   }
 

@@ -3,9 +3,12 @@ import type { EnumTypeDefinition, MessageTypeDefinition } from '@grpc/proto-load
 
 import type { AttemptMetrics as _nimble_v1_AttemptMetrics, AttemptMetrics__Output as _nimble_v1_AttemptMetrics__Output } from './nimble/v1/AttemptMetrics.js';
 import type { BlobServerClient as _nimble_v1_BlobServerClient, BlobServerDefinition as _nimble_v1_BlobServerDefinition } from './nimble/v1/BlobServer.js';
+import type { CheckpointAcknowledgement as _nimble_v1_CheckpointAcknowledgement, CheckpointAcknowledgement__Output as _nimble_v1_CheckpointAcknowledgement__Output } from './nimble/v1/CheckpointAcknowledgement.js';
+import type { CheckpointDecline as _nimble_v1_CheckpointDecline, CheckpointDecline__Output as _nimble_v1_CheckpointDecline__Output } from './nimble/v1/CheckpointDecline.js';
 import type { ClusterOverview as _nimble_v1_ClusterOverview, ClusterOverview__Output as _nimble_v1_ClusterOverview__Output } from './nimble/v1/ClusterOverview.js';
 import type { CollectedValues as _nimble_v1_CollectedValues, CollectedValues__Output as _nimble_v1_CollectedValues__Output } from './nimble/v1/CollectedValues.js';
 import type { DispatcherClient as _nimble_v1_DispatcherClient, DispatcherDefinition as _nimble_v1_DispatcherDefinition } from './nimble/v1/Dispatcher.js';
+import type { DisposeSavepointRequest as _nimble_v1_DisposeSavepointRequest, DisposeSavepointRequest__Output as _nimble_v1_DisposeSavepointRequest__Output } from './nimble/v1/DisposeSavepointRequest.js';
 import type { Empty as _nimble_v1_Empty, Empty__Output as _nimble_v1_Empty__Output } from './nimble/v1/Empty.js';
 import type { GetBlobRequest as _nimble_v1_GetBlobRequest, GetBlobRequest__Output as _nimble_v1_GetBlobRequest__Output } from './nimble/v1/GetBlobRequest.js';
 import type { GetBlobResponse as _nimble_v1_GetBlobResponse, GetBlobResponse__Output as _nimble_v1_GetBlobResponse__Output } from './nimble/v1/GetBlobResponse.js';
@@ -21,6 +24,8 @@ import type { ListJobsResponse as _nimble_v1_ListJobsResponse, ListJobsResponse_
 import type { RegisterTaskManagerRequest as _nimble_v1_RegisterTaskManagerRequest, RegisterTaskManagerRequest__Output as _nimble_v1_RegisterTaskManagerRequest__Output } from './nimble/v1/RegisterTaskManagerRequest.js';
 import type { RegisterTaskManagerResponse as _nimble_v1_RegisterTaskManagerResponse, RegisterTaskManagerResponse__Output as _nimble_v1_RegisterTaskManagerResponse__Output } from './nimble/v1/RegisterTaskManagerResponse.js';
 import type { ResourceManagerClient as _nimble_v1_ResourceManagerClient, ResourceManagerDefinition as _nimble_v1_ResourceManagerDefinition } from './nimble/v1/ResourceManager.js';
+import type { SavepointRequest as _nimble_v1_SavepointRequest, SavepointRequest__Output as _nimble_v1_SavepointRequest__Output } from './nimble/v1/SavepointRequest.js';
+import type { SavepointResponse as _nimble_v1_SavepointResponse, SavepointResponse__Output as _nimble_v1_SavepointResponse__Output } from './nimble/v1/SavepointResponse.js';
 import type { SerializedError as _nimble_v1_SerializedError, SerializedError__Output as _nimble_v1_SerializedError__Output } from './nimble/v1/SerializedError.js';
 import type { SourceReaderRegistration as _nimble_v1_SourceReaderRegistration, SourceReaderRegistration__Output as _nimble_v1_SourceReaderRegistration__Output } from './nimble/v1/SourceReaderRegistration.js';
 import type { SubmitJobRequest as _nimble_v1_SubmitJobRequest, SubmitJobRequest__Output as _nimble_v1_SubmitJobRequest__Output } from './nimble/v1/SubmitJobRequest.js';
@@ -43,12 +48,15 @@ export interface ProtoGrpcType {
        * Serves job bundles by content hash.
        */
       BlobServer: SubtypeConstructor<typeof grpc.Client, _nimble_v1_BlobServerClient> & { service: _nimble_v1_BlobServerDefinition }
+      CheckpointAcknowledgement: MessageTypeDefinition<_nimble_v1_CheckpointAcknowledgement, _nimble_v1_CheckpointAcknowledgement__Output>
+      CheckpointDecline: MessageTypeDefinition<_nimble_v1_CheckpointDecline, _nimble_v1_CheckpointDecline__Output>
       ClusterOverview: MessageTypeDefinition<_nimble_v1_ClusterOverview, _nimble_v1_ClusterOverview__Output>
       CollectedValues: MessageTypeDefinition<_nimble_v1_CollectedValues, _nimble_v1_CollectedValues__Output>
       /**
        * The client API (Flink's Dispatcher).
        */
       Dispatcher: SubtypeConstructor<typeof grpc.Client, _nimble_v1_DispatcherClient> & { service: _nimble_v1_DispatcherDefinition }
+      DisposeSavepointRequest: MessageTypeDefinition<_nimble_v1_DisposeSavepointRequest, _nimble_v1_DisposeSavepointRequest__Output>
       Empty: MessageTypeDefinition<_nimble_v1_Empty, _nimble_v1_Empty__Output>
       ExecutionState: EnumTypeDefinition
       GetBlobRequest: MessageTypeDefinition<_nimble_v1_GetBlobRequest, _nimble_v1_GetBlobRequest__Output>
@@ -71,6 +79,8 @@ export interface ProtoGrpcType {
        * TaskManager registration and liveness (Flink's ResourceManager).
        */
       ResourceManager: SubtypeConstructor<typeof grpc.Client, _nimble_v1_ResourceManagerClient> & { service: _nimble_v1_ResourceManagerDefinition }
+      SavepointRequest: MessageTypeDefinition<_nimble_v1_SavepointRequest, _nimble_v1_SavepointRequest__Output>
+      SavepointResponse: MessageTypeDefinition<_nimble_v1_SavepointResponse, _nimble_v1_SavepointResponse__Output>
       SerializedError: MessageTypeDefinition<_nimble_v1_SerializedError, _nimble_v1_SerializedError__Output>
       SourceReaderRegistration: MessageTypeDefinition<_nimble_v1_SourceReaderRegistration, _nimble_v1_SourceReaderRegistration__Output>
       SubmitJobRequest: MessageTypeDefinition<_nimble_v1_SubmitJobRequest, _nimble_v1_SubmitJobRequest__Output>

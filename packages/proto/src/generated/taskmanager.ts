@@ -5,10 +5,12 @@ import type { AssignSplitsRequest as _nimble_v1_AssignSplitsRequest, AssignSplit
 import type { AttemptRef as _nimble_v1_AttemptRef, AttemptRef__Output as _nimble_v1_AttemptRef__Output } from './nimble/v1/AttemptRef.js';
 import type { DeployTasksRequest as _nimble_v1_DeployTasksRequest, DeployTasksRequest__Output as _nimble_v1_DeployTasksRequest__Output } from './nimble/v1/DeployTasksRequest.js';
 import type { Empty as _nimble_v1_Empty, Empty__Output as _nimble_v1_Empty__Output } from './nimble/v1/Empty.js';
+import type { NotifyCheckpointRequest as _nimble_v1_NotifyCheckpointRequest, NotifyCheckpointRequest__Output as _nimble_v1_NotifyCheckpointRequest__Output } from './nimble/v1/NotifyCheckpointRequest.js';
 import type { SerializedError as _nimble_v1_SerializedError, SerializedError__Output as _nimble_v1_SerializedError__Output } from './nimble/v1/SerializedError.js';
 import type { SlotLocation as _nimble_v1_SlotLocation, SlotLocation__Output as _nimble_v1_SlotLocation__Output } from './nimble/v1/SlotLocation.js';
 import type { TaskExecutorClient as _nimble_v1_TaskExecutorClient, TaskExecutorDefinition as _nimble_v1_TaskExecutorDefinition } from './nimble/v1/TaskExecutor.js';
 import type { TaskMetrics as _nimble_v1_TaskMetrics, TaskMetrics__Output as _nimble_v1_TaskMetrics__Output } from './nimble/v1/TaskMetrics.js';
+import type { TriggerCheckpointRequest as _nimble_v1_TriggerCheckpointRequest, TriggerCheckpointRequest__Output as _nimble_v1_TriggerCheckpointRequest__Output } from './nimble/v1/TriggerCheckpointRequest.js';
 
 type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
   new(...args: ConstructorParameters<Constructor>): Subtype;
@@ -22,10 +24,12 @@ export interface ProtoGrpcType {
       DeployTasksRequest: MessageTypeDefinition<_nimble_v1_DeployTasksRequest, _nimble_v1_DeployTasksRequest__Output>
       Empty: MessageTypeDefinition<_nimble_v1_Empty, _nimble_v1_Empty__Output>
       ExecutionState: EnumTypeDefinition
+      NotifyCheckpointRequest: MessageTypeDefinition<_nimble_v1_NotifyCheckpointRequest, _nimble_v1_NotifyCheckpointRequest__Output>
       SerializedError: MessageTypeDefinition<_nimble_v1_SerializedError, _nimble_v1_SerializedError__Output>
       SlotLocation: MessageTypeDefinition<_nimble_v1_SlotLocation, _nimble_v1_SlotLocation__Output>
       TaskExecutor: SubtypeConstructor<typeof grpc.Client, _nimble_v1_TaskExecutorClient> & { service: _nimble_v1_TaskExecutorDefinition }
       TaskMetrics: MessageTypeDefinition<_nimble_v1_TaskMetrics, _nimble_v1_TaskMetrics__Output>
+      TriggerCheckpointRequest: MessageTypeDefinition<_nimble_v1_TriggerCheckpointRequest, _nimble_v1_TriggerCheckpointRequest__Output>
     }
   }
 }

@@ -1,6 +1,7 @@
 import type { Key, KeySelector, PartitionerKind } from '@nimble/api';
 import { UserCodeError, userCodeFailure } from '../errors.js';
 import { assignToKeyGroup, checkKey, operatorIndexForKeyGroup } from '../keys/index.js';
+import type { CheckpointOptions } from './buffer-codec.js';
 import { ElementKind, encodeElements } from './buffer-codec.js';
 import type { ChannelSender } from './channel.js';
 
@@ -133,6 +134,20 @@ export class RecordWriter {
   /** Sends an idleness change to every channel. */
   emitWatermarkStatus(idle: boolean): void {
     for (const ch of this.channels) this.append(ch, ElementKind.WATERMARK_STATUS, idle, 0);
+  }
+  /**
+   * Sends a checkpoint barrier on every channel, behind the records written before it. The barrier
+   * ends its buffer, so a consumer can block the channel right after it. Sent even without credit
+   * (it waits in the backlog, in order).
+   */
+  broadcastBarrier(checkpointId: number, options: CheckpointOptions): void {
+    for (const ch of this.channels) this.append(ch, ElementKind.BARRIER, checkpointId, options);
+    this.flushAll();
+  }
+  /** Tells every consumer that checkpoint `checkpointId` was aborted. */
+  broadcastCancelBarrier(checkpointId: number): void {
+    for (const ch of this.channels) this.append(ch, ElementKind.CANCEL_BARRIER, checkpointId, 0);
+    this.flushAll();
   }
   /** Ends every channel and flushes. */
   endOfPartition(): void {

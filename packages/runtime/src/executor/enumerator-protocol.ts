@@ -5,12 +5,22 @@ import type { SerializedError } from './worker-protocol.js';
 export interface EnumeratorWorkerData {
   readonly jobModule: string;
   readonly graphDigest: string;
+  /** Enumerator states from a checkpoint, by source vertex id. */
+  readonly restored?: Record<number, unknown>;
 }
 
-export type ToEnumerator = { type: 'readerRegistered'; vertexId: number; subtask: number };
+export type ToEnumerator =
+  | { type: 'readerRegistered'; vertexId: number; subtask: number }
+  | { type: 'snapshot'; checkpointId: number };
 
 export type FromEnumerator =
   | { type: 'ready' }
   | { type: 'failed'; error: SerializedError }
   | { type: 'splits'; vertexId: number; subtask: number; splits: SourceSplit[] }
-  | { type: 'noMoreSplits'; vertexId: number; subtask: number };
+  | { type: 'noMoreSplits'; vertexId: number; subtask: number }
+  | {
+      type: 'snapshot';
+      checkpointId: number;
+      states?: Record<number, unknown>;
+      error?: SerializedError;
+    };

@@ -40,13 +40,28 @@ async function main(): Promise<void> {
     coordinator.result.catch((e: unknown) =>
       post({ type: 'failed', error: serializeError(ensureError(e)) }),
     );
-    await coordinator.startEnumerators();
+    const restored = data.restored
+      ? new Map(Object.entries(data.restored).map(([k, v]) => [Number(k), v]))
+      : undefined;
+    await coordinator.startEnumerators(restored);
   } catch (e) {
     post({ type: 'failed', error: serializeError(ensureError(e)) });
     return;
   }
   port.on('message', (m: ToEnumerator) => {
     if (m.type === 'readerRegistered') coordinator.readerRegistered(m.vertexId, m.subtask);
+    else if (m.type === 'snapshot') {
+      try {
+        const states = Object.fromEntries(coordinator.snapshotEnumerators(m.checkpointId));
+        post({ type: 'snapshot', checkpointId: m.checkpointId, states });
+      } catch (e) {
+        post({
+          type: 'snapshot',
+          checkpointId: m.checkpointId,
+          error: serializeError(ensureError(e)),
+        });
+      }
+    }
   });
   post({ type: 'ready' });
 }

@@ -48,25 +48,42 @@ export class JobCoordinator implements TaskEvents {
     });
   }
 
-  /** Creates and starts the split enumerators of all sources. */
-  async startEnumerators(): Promise<void> {
+  /** Creates (or restores from `restored`, by vertex id) and starts the split enumerators of all sources. */
+  async startEnumerators(restored?: ReadonlyMap<number, unknown>): Promise<void> {
     for (const vertex of this.graph.vertices) {
       const t = vertex.nodes[0]!.transformation;
       if (!(t instanceof SourceTransformation)) continue;
       const source = t.source as Source<unknown, SourceSplit, unknown>;
       const name = `${vertex.nodes[0]!.name} (enumerator)`;
       try {
-        const enumerator = source.createEnumerator({
+        const context = {
           currentParallelism: () => vertex.parallelism,
-          assignSplits: (subtask, splits) => this.gateway!.assignSplits(vertex.id, subtask, splits),
-          signalNoMoreSplits: (subtask) => this.gateway!.noMoreSplits(vertex.id, subtask),
-        });
+          assignSplits: (subtask: number, splits: SourceSplit[]) =>
+            this.gateway!.assignSplits(vertex.id, subtask, splits),
+          signalNoMoreSplits: (subtask: number) => this.gateway!.noMoreSplits(vertex.id, subtask),
+        };
+        const enumerator = restored?.has(vertex.id)
+          ? source.restoreEnumerator(context, restored.get(vertex.id))
+          : source.createEnumerator(context);
         this.enumerators.set(vertex.id, enumerator);
         await enumerator.start();
       } catch (e) {
         throw userCodeFailure(name, e);
       }
     }
+  }
+
+  /** The enumerators' states for checkpoint `checkpointId`, by source vertex id. */
+  snapshotEnumerators(checkpointId: number): Map<number, unknown> {
+    const states = new Map<number, unknown>();
+    for (const [vertexId, enumerator] of this.enumerators) {
+      try {
+        states.set(vertexId, enumerator.snapshotState(checkpointId));
+      } catch (e) {
+        throw userCodeFailure(`source enumerator of vertex ${vertexId}: snapshotState`, e);
+      }
+    }
+    return states;
   }
 
   /** Results of `executeAndCollect`, concatenated in subtask order. */

@@ -2,6 +2,7 @@ import type { SourceSplit } from '@nimble/api';
 import type { MessagePort } from 'node:worker_threads';
 import { Worker } from 'node:worker_threads';
 import type { TaskEvents } from '../task/task-host.js';
+import type { CheckpointOptions } from '../exchange/buffer-codec.js';
 import type { TaskMetricsSample } from '../task/task-metrics-sample.js';
 import type { FromWorker, SlotWorkerData, ToWorker } from './worker-protocol.js';
 import { deserializeError } from './worker-protocol.js';
@@ -24,6 +25,7 @@ export class SlotWorkerHandle {
   readonly deployed: Promise<void>;
   private readonly worker: Worker;
   private ended = false;
+  private readonly notified = new Map<number, (() => void)[]>();
 
   constructor(
     readonly data: SlotWorkerData,
@@ -63,6 +65,21 @@ export class SlotWorkerHandle {
           case 'metrics':
             events.metrics?.(m.tasks);
             break;
+          case 'checkpointNotified':
+            for (const w of this.notified.get(m.checkpointId) ?? []) w();
+            this.notified.delete(m.checkpointId);
+            break;
+          case 'checkpointAck':
+            events.acknowledgeCheckpoint?.(m.vertexId, m.subtask, m.checkpointId, m.ack);
+            break;
+          case 'checkpointDecline':
+            events.declineCheckpoint?.(
+              m.vertexId,
+              m.subtask,
+              m.checkpointId,
+              deserializeError(m.error),
+            );
+            break;
           case 'stdout':
             events.stdout(m.text);
             break;
@@ -82,6 +99,8 @@ export class SlotWorkerHandle {
         reject(error);
         if (!this.ended) events.workerLost(error);
         this.ended = true;
+        for (const waiting of this.notified.values()) for (const w of waiting) w();
+        this.notified.clear();
       });
     });
     // A deploy failure is reported through `deployed`; keep it from being an unhandled rejection.
@@ -90,6 +109,27 @@ export class SlotWorkerHandle {
 
   start(): void {
     this.post({ type: 'start' });
+  }
+  triggerCheckpoint(
+    vertexId: number,
+    subtask: number,
+    checkpointId: number,
+    options: CheckpointOptions,
+  ): void {
+    this.post({ type: 'triggerCheckpoint', vertexId, subtask, checkpointId, options });
+  }
+  /** Resolves when the slot's tasks processed the notification (or the worker ended). */
+  notifyCheckpointComplete(checkpointId: number): Promise<void> {
+    if (this.ended) return Promise.resolve();
+    return new Promise((resolve) => {
+      const waiting = this.notified.get(checkpointId) ?? [];
+      waiting.push(resolve);
+      this.notified.set(checkpointId, waiting);
+      this.post({ type: 'checkpointComplete', checkpointId });
+    });
+  }
+  notifyCheckpointAborted(checkpointId: number): void {
+    this.post({ type: 'checkpointAborted', checkpointId });
   }
   assignSplits(vertexId: number, subtask: number, splits: SourceSplit[]): void {
     this.post({ type: 'splits', vertexId, subtask, splits });

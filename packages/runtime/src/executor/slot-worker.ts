@@ -11,6 +11,7 @@ import { graphDigestOf } from './graph-digest.js';
 import { loadPipeline } from './load-pipeline.js';
 import { TaskHost } from '../task/task-host.js';
 import { SystemProcessingTimeService } from '../timers/processing-time-service.js';
+import { fileSystemFor, s3OptionsFrom } from '../checkpoint/storage/index.js';
 import type { FromWorker, SlotWorkerData, ToWorker } from './worker-protocol.js';
 import { serializeError } from './worker-protocol.js';
 
@@ -41,6 +42,8 @@ async function main(): Promise<void> {
       ports,
       processingTimeService: new SystemProcessingTimeService(),
       localStateDir: data.localStateDir,
+      fileSystem: (uri) => fileSystemFor(uri, data.s3 ?? s3OptionsFrom((o) => o.defaultValue)),
+      restore: data.restore,
       events: {
         readerRegistered: (vertexId, subtask) =>
           post({ type: 'readerRegistered', vertexId, subtask }),
@@ -50,6 +53,16 @@ async function main(): Promise<void> {
           post({ type: 'taskFailed', vertexId, subtask, error: serializeError(error) }),
         collect: (collectId, subtask, values) =>
           post({ type: 'collect', collectId, subtask, values }),
+        acknowledgeCheckpoint: (vertexId, subtask, checkpointId, ack) =>
+          post({ type: 'checkpointAck', vertexId, subtask, checkpointId, ack }),
+        declineCheckpoint: (vertexId, subtask, checkpointId, error) =>
+          post({
+            type: 'checkpointDecline',
+            vertexId,
+            subtask,
+            checkpointId,
+            error: serializeError(error),
+          }),
         stdout: (text) => post({ type: 'stdout', text }),
         stderr: (text) => post({ type: 'stderr', text }),
       },
@@ -79,6 +92,17 @@ async function main(): Promise<void> {
           break;
         case 'cancel':
           host.cancel();
+          break;
+        case 'triggerCheckpoint':
+          host.triggerCheckpoint(m.vertexId, m.subtask, m.checkpointId, m.options);
+          break;
+        case 'checkpointComplete':
+          void host
+            .notifyCheckpointComplete(m.checkpointId)
+            .finally(() => post({ type: 'checkpointNotified', checkpointId: m.checkpointId }));
+          break;
+        case 'checkpointAborted':
+          host.notifyCheckpointAborted(m.checkpointId);
           break;
       }
     } catch (e) {

@@ -19,6 +19,10 @@ export interface SplitEnumeratorEvents {
 export class SplitEnumeratorHost {
   private readonly worker: Worker;
   private closed = false;
+  private readonly snapshots = new Map<
+    number,
+    { resolve: (s: Map<number, unknown>) => void; reject: (e: Error) => void }
+  >();
   /** Settles when the enumerators started (or failed to). */
   readonly started: Promise<void>;
 
@@ -48,6 +52,16 @@ export class SplitEnumeratorHost {
           case 'noMoreSplits':
             events.noMoreSplits(m.vertexId, m.subtask);
             break;
+          case 'snapshot': {
+            const waiter = this.snapshots.get(m.checkpointId);
+            this.snapshots.delete(m.checkpointId);
+            if (m.error) waiter?.reject(deserializeError(m.error));
+            else
+              waiter?.resolve(
+                new Map(Object.entries(m.states ?? {}).map(([k, v]) => [Number(k), v])),
+              );
+            break;
+          }
         }
       });
       const lost = (error: Error): void => {
@@ -72,8 +86,19 @@ export class SplitEnumeratorHost {
       } satisfies ToEnumerator);
   }
 
+  /** The enumerators' states for checkpoint `checkpointId`, by source vertex id. */
+  snapshot(checkpointId: number): Promise<Map<number, unknown>> {
+    if (this.closed) return Promise.reject(new Error('The split enumerators are closed'));
+    return new Promise((resolve, reject) => {
+      this.snapshots.set(checkpointId, { resolve, reject });
+      this.worker.postMessage({ type: 'snapshot', checkpointId } satisfies ToEnumerator);
+    });
+  }
+
   async close(): Promise<void> {
     this.closed = true;
+    for (const w of this.snapshots.values()) w.reject(new Error('The split enumerators closed'));
+    this.snapshots.clear();
     await this.worker.terminate();
   }
 }

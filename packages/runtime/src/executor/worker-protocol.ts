@@ -1,6 +1,9 @@
 import type { ConfigValue, SourceSplit } from '@nimble/api';
 import type { MessagePort } from 'node:worker_threads';
 import type { TaskMetricsSample } from '../task/task-metrics-sample.js';
+import type { S3Options } from '../checkpoint/storage/index.js';
+import type { SubtaskCheckpointAck, TaskRestore } from '../checkpoint/task-state.js';
+import type { CheckpointOptions } from '../exchange/buffer-codec.js';
 
 /** What a slot worker is started with. */
 export interface SlotWorkerData {
@@ -15,6 +18,10 @@ export interface SlotWorkerData {
   readonly ports: Record<number, MessagePort>;
   /** How often the worker reports its tasks' metrics (ms); 0: never. */
   readonly metricsIntervalMs: number;
+  /** The TaskManager's S3 settings, for s3:// checkpoint storage. */
+  readonly s3?: S3Options;
+  /** The checkpoint or savepoint the tasks restore from. */
+  readonly restore?: TaskRestore;
 }
 
 /** An error that crossed a thread: name, message and stack survive. */
@@ -29,7 +36,16 @@ export type ToWorker =
   | { type: 'start' }
   | { type: 'splits'; vertexId: number; subtask: number; splits: SourceSplit[] }
   | { type: 'noMoreSplits'; vertexId: number; subtask: number }
-  | { type: 'cancel' };
+  | { type: 'cancel' }
+  | {
+      type: 'triggerCheckpoint';
+      vertexId: number;
+      subtask: number;
+      checkpointId: number;
+      options: CheckpointOptions;
+    }
+  | { type: 'checkpointComplete'; checkpointId: number }
+  | { type: 'checkpointAborted'; checkpointId: number };
 
 /** Messages from a slot worker to the coordinator. */
 export type FromWorker =
@@ -40,6 +56,21 @@ export type FromWorker =
   | { type: 'metrics'; tasks: TaskMetricsSample[] }
   | { type: 'taskFailed'; vertexId: number; subtask: number; error: SerializedError }
   | { type: 'collect'; collectId: string; subtask: number; values: unknown[] }
+  | {
+      type: 'checkpointAck';
+      vertexId: number;
+      subtask: number;
+      checkpointId: number;
+      ack: SubtaskCheckpointAck;
+    }
+  | { type: 'checkpointNotified'; checkpointId: number }
+  | {
+      type: 'checkpointDecline';
+      vertexId: number;
+      subtask: number;
+      checkpointId: number;
+      error: SerializedError;
+    }
   | { type: 'stdout'; text: string }
   | { type: 'stderr'; text: string };
 

@@ -1,4 +1,14 @@
-export { encodeKey, keyId, keyProblem, InvalidKeyError, KEY_TAG } from './key-encoding.js';
+export {
+  decodeKey,
+  encodeKey,
+  encodedKeyOfId,
+  keyId,
+  keyIdOfEncoded,
+  keyProblem,
+  InvalidKeyError,
+  KEY_TAG,
+} from './key-encoding.js';
+export type { KeyId } from './key-encoding.js';
 export { murmur3_32 } from './murmur3.js';
 export {
   DEFAULT_MAX_PARALLELISM,

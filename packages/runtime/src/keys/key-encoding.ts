@@ -130,12 +130,113 @@ function encodeInto(key: Key, parts: Uint8Array[]): void {
   }
 }
 
+/** What {@link keyId} returns. */
+export type KeyId = string | number | bigint | boolean;
+
 /**
  * A JS-Map-able id that is equal for equal keys: primitives are their own id; an array key is
- * its canonical bytes as a latin1 string behind a NUL, so `['5n']` and `[5n]` stay apart. Used by
- * the `hashmap` backend and the timer service.
+ * its canonical bytes as a latin1 string behind a NUL, so `['5n']` and `[5n]` stay apart. A
+ * string key that itself starts with NUL takes that form too, so it cannot collide with an
+ * array's id and every id maps back to one key ({@link encodedKeyOfId}). Used by the `hashmap`
+ * backend and the timer service.
  */
-export function keyId(key: Key): string | number | bigint | boolean {
-  if (typeof key !== 'object') return key;
+export function keyId(key: Key): KeyId {
+  if (typeof key !== 'object' && (typeof key !== 'string' || key.charCodeAt(0) !== 0)) return key;
   return '\u0000' + Buffer.from(encodeKey(key)).toString('latin1');
+}
+
+/** The canonical bytes of the key whose {@link keyId} is `id`. */
+export function encodedKeyOfId(id: KeyId): Uint8Array {
+  if (typeof id === 'string' && id.charCodeAt(0) === 0) {
+    return new Uint8Array(Buffer.from(id.slice(1), 'latin1'));
+  }
+  return encodeKey(id);
+}
+
+/** The {@link keyId} of the key whose canonical bytes are `bytes` (checked as {@link decodeKey} does). */
+export function keyIdOfEncoded(bytes: Uint8Array): KeyId {
+  const key = decodeKey(bytes);
+  if (typeof key === 'object' || (typeof key === 'string' && key.charCodeAt(0) === 0)) {
+    return (
+      '\u0000' + Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1')
+    );
+  }
+  return key;
+}
+
+const textDecoder = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * The key whose canonical bytes are `bytes`: the inverse of {@link encodeKey} (`-0` comes back
+ * as `0`, as encodeKey writes it). Throws an {@link InvalidKeyError} for bytes encodeKey does not
+ * write, so corrupted state is not read as some other key.
+ */
+export function decodeKey(bytes: Uint8Array): Key {
+  return decodeRange(
+    bytes,
+    new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+    0,
+    bytes.length,
+  );
+}
+
+function decodeRange(bytes: Uint8Array, view: DataView, start: number, end: number): Key {
+  const bad = (what: string): never => {
+    throw new InvalidKeyError(`Not the canonical bytes of a key: ${what} at byte ${start}`);
+  };
+  if (start >= end) bad('no tag');
+  switch (bytes[start]) {
+    case KEY_TAG.string:
+      try {
+        return textDecoder.decode(bytes.subarray(start + 1, end));
+      } catch {
+        return bad('a string that is not UTF-8');
+      }
+    case KEY_TAG.integer: {
+      if (end - start !== 9) bad('an integer that is not 8 bytes');
+      const value = view.getBigInt64(start + 1);
+      if (value > BigInt(Number.MAX_SAFE_INTEGER) || value < BigInt(Number.MIN_SAFE_INTEGER))
+        bad('an integer beyond 2^53 - 1');
+      return Number(value);
+    }
+    case KEY_TAG.float: {
+      if (end - start !== 9) bad('a float that is not 8 bytes');
+      const value = view.getFloat64(start + 1);
+      if (!Number.isFinite(value)) bad('a float that is not finite');
+      return value;
+    }
+    case KEY_TAG.bigint: {
+      let digits = '';
+      for (let i = start + 1; i < end; i++) digits += String.fromCharCode(bytes[i]!);
+      if (!/^(0|-?[1-9]\d*)$/.test(digits)) bad('a bigint that is not decimal digits');
+      return BigInt(digits);
+    }
+    case KEY_TAG.boolean:
+      if (end - start !== 2 || bytes[start + 1]! > 1) bad('a boolean that is not 0 or 1');
+      return bytes[start + 1] === 1;
+    case KEY_TAG.array: {
+      let offset = start + 1;
+      const readVarint = (): number => {
+        let n = 0;
+        for (let shift = 0; ; shift += 7) {
+          if (offset >= end || shift > 49) bad('a truncated length');
+          const b = bytes[offset++]!;
+          n += (b & 0x7f) * 2 ** shift;
+          if (b < 0x80) return n;
+        }
+      };
+      const count = readVarint();
+      const elements: Key[] = [];
+      for (let i = 0; i < count; i++) {
+        const length = readVarint();
+        if (offset + length > end) bad('an element longer than the array');
+        elements.push(decodeRange(bytes, view, offset, offset + length));
+        offset += length;
+      }
+      if (offset !== end) bad('bytes after the last element');
+      return elements;
+    }
+    default:
+      return bad(`the unknown tag ${bytes[start]}`);
+  }
 }

@@ -72,6 +72,8 @@ export abstract class StreamOperator<IN, OUT> {
   /** Set by keyed operators; the chain sets the key context from it before each element. */
   keySelector: KeySelector<IN, Key> | undefined;
   private timerService: InternalTimerService | undefined;
+  /** Timers restored before open() created the timer service. */
+  private restoredTimers: { keyGroup: number; timers: readonly unknown[] }[] = [];
 
   setup(ctx: OperatorContext, output: Output<OUT>): void {
     this.ctx = ctx;
@@ -104,6 +106,31 @@ export abstract class StreamOperator<IN, OUT> {
   /** Releases resources; also called after a failure. Overrides call {@link disposeTimers}. */
   close(): void | Promise<void> {
     this.disposeTimers();
+  }
+
+  // ---- checkpoints ----
+
+  /**
+   * Operator (non-keyed) list states for checkpoint `checkpointId`, by name: e.g. a sink's
+   * committables. Part of the synchronous phase: input waits while a returned promise runs.
+   */
+  snapshotOperatorState(
+    _checkpointId: number,
+  ): Record<string, unknown[]> | undefined | Promise<Record<string, unknown[]> | undefined> {
+    return undefined;
+  }
+  /** Restored operator list states (redistributed on rescale); called before open(). */
+  initializeOperatorState(_state: ReadonlyMap<string, unknown[]>): void {}
+  /** Checkpoint `checkpointId` completed everywhere (two-phase-commit sinks commit here). */
+  notifyCheckpointComplete(_checkpointId: number): void | Promise<void> {}
+  /** The operator's timers by key group, for a checkpoint. */
+  snapshotTimers(): Map<number, unknown[]> | undefined {
+    return this.timerService?.snapshotTimers();
+  }
+  /** Restores the timers of one key group; called before open(). */
+  restoreTimers(keyGroup: number, timers: readonly unknown[]): void {
+    if (this.timerService) this.timerService.restoreTimers(keyGroup, timers);
+    else this.restoredTimers.push({ keyGroup, timers });
   }
 
   /** Stops the timer service's clock callbacks. */
@@ -154,6 +181,8 @@ export abstract class StreamOperator<IN, OUT> {
         this.ctx.requestFlush,
         this.ctx.failTask,
       );
+      for (const r of this.restoredTimers.splice(0))
+        this.timerService.restoreTimers(r.keyGroup, r.timers);
     }
     return this.timerService;
   }

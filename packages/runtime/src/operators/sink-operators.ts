@@ -1,4 +1,10 @@
-import type { Sink, SinkWriter, SinkWriterContext } from '@nimble/api';
+import type {
+  CommittingSinkWriter,
+  Committer,
+  Sink,
+  SinkWriter,
+  SinkWriterContext,
+} from '@nimble/api';
 import { isTwoPhaseCommittingSink } from '@nimble/api';
 import { userCodeFailure } from '../errors.js';
 import { StreamOperator } from './operator.js';
@@ -6,9 +12,20 @@ import { StreamOperator } from './operator.js';
 /** Receives what `executeAndCollect` sinks gathered, in batches, per subtask. */
 export type CollectTarget = (collectId: string, subtask: number, values: unknown[]) => void;
 
-/** Writes to a connector's {@link Sink}. */
+/** Operator state name of a two-phase-commit sink's committables not yet committed. */
+const COMMITTABLES_STATE = 'committables';
+
+/**
+ * Writes to a connector's {@link Sink}. A plain sink flushes at every checkpoint (at least once);
+ * a two-phase-commit sink pre-commits at the barrier, keeps the committables in the checkpoint,
+ * and commits them when the checkpoint completes, and again after a restore (exactly once).
+ */
 export class SinkWriterOperator<T> extends StreamOperator<T, never> {
   private writer!: SinkWriter<T>;
+  private committer: Committer<unknown> | undefined;
+  /** Committables by the checkpoint that pre-committed them, oldest first. */
+  private pending: { checkpointId: number; committables: unknown[] }[] = [];
+  private restoredCommittables: unknown[] = [];
   private elementTimestamp: number | undefined;
   private readonly writerContext: SinkWriterContext = {
     timestamp: () => this.elementTimestamp,
@@ -18,7 +35,11 @@ export class SinkWriterOperator<T> extends StreamOperator<T, never> {
   constructor(private readonly sink: Sink<T>) {
     super();
   }
-  override open(): void {
+  override initializeOperatorState(state: ReadonlyMap<string, unknown[]>): void {
+    this.restoredCommittables = state.get(COMMITTABLES_STATE) ?? [];
+  }
+
+  override async open(): Promise<void> {
     try {
       this.writer = this.sink.createWriter({
         getSubtaskId: () => this.ctx.subtaskIndex,
@@ -26,8 +47,46 @@ export class SinkWriterOperator<T> extends StreamOperator<T, never> {
         getAttemptNumber: () => this.ctx.attemptNumber,
         getRestoredCheckpointId: () => undefined,
       });
+      if (isTwoPhaseCommittingSink(this.sink)) this.committer = this.sink.createCommitter();
     } catch (e) {
       throw userCodeFailure(`${this.ctx.name}: createWriter`, e);
+    }
+    if (this.restoredCommittables.length > 0) {
+      // Pre-committed for a checkpoint that completed: commit (again; committers are idempotent).
+      try {
+        await this.committer?.commit(this.restoredCommittables);
+      } catch (e) {
+        throw userCodeFailure(`${this.ctx.name}: commit of restored committables`, e);
+      }
+      this.restoredCommittables = [];
+    }
+  }
+
+  override async snapshotOperatorState(
+    checkpointId: number,
+  ): Promise<Record<string, unknown[]> | undefined> {
+    try {
+      if (!this.committer) {
+        await this.writer.flush(false);
+        return undefined;
+      }
+      const committables = await (this.writer as CommittingSinkWriter<T, unknown>).prepareCommit();
+      if (committables.length > 0) this.pending.push({ checkpointId, committables });
+    } catch (e) {
+      throw userCodeFailure(`${this.ctx.name}: pre-commit for checkpoint ${checkpointId}`, e);
+    }
+    return { [COMMITTABLES_STATE]: this.pending.flatMap((p) => p.committables) };
+  }
+
+  override async notifyCheckpointComplete(checkpointId: number): Promise<void> {
+    if (!this.committer) return;
+    const due = this.pending.filter((p) => p.checkpointId <= checkpointId);
+    if (due.length === 0) return;
+    this.pending = this.pending.filter((p) => p.checkpointId > checkpointId);
+    try {
+      await this.committer.commit(due.flatMap((p) => p.committables));
+    } catch (e) {
+      throw userCodeFailure(`${this.ctx.name}: commit for checkpoint ${checkpointId}`, e);
     }
   }
   processElement(value: T, timestamp: number | undefined): void {
@@ -46,14 +105,16 @@ export class SinkWriterOperator<T> extends StreamOperator<T, never> {
   override async finish(): Promise<void> {
     try {
       await this.writer.flush(true);
-      if (isTwoPhaseCommittingSink(this.sink)) {
+      if (this.committer) {
         // A bounded job commits what is left at the end of its input (Flink's endInput commit).
         const committables = await (
-          this.writer as ReturnType<typeof this.sink.createWriter>
+          this.writer as CommittingSinkWriter<T, unknown>
         ).prepareCommit();
-        const committer = this.sink.createCommitter();
-        await committer.commit(committables);
-        await committer.close();
+        await this.committer.commit([
+          ...this.pending.flatMap((p) => p.committables),
+          ...committables,
+        ]);
+        this.pending = [];
       }
     } catch (e) {
       throw userCodeFailure(`${this.ctx.name}: flush at end of input`, e);
@@ -62,6 +123,7 @@ export class SinkWriterOperator<T> extends StreamOperator<T, never> {
   override async close(): Promise<void> {
     this.disposeTimers();
     await this.writer?.close();
+    await this.committer?.close();
   }
 }
 

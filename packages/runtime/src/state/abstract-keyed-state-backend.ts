@@ -2,11 +2,16 @@ import type { Key, State, StateDescriptor, StateKind } from '@nimble/api';
 import { IllegalStateError, JobDefinitionError } from '../errors.js';
 import { createStateHandle } from './create-state-handle.js';
 import type {
+  KeyedSnapshotKind,
   KeyedStateBackend,
+  KeyedStateSnapshot,
+  KeyGroupStateBlock,
   NamespacedState,
+  SnapshotFormat,
   StateBackendKind,
 } from './keyed-state-backend.js';
 import type { KeyedStateBackendOptionsWithDefaults } from './keyed-state-backend-options.js';
+import { describeStoredKind } from './state-table.js';
 import type { StateInfo, StateTable, TtlCleanupTarget } from './state-table.js';
 import { ttlSettings } from './ttl.js';
 import type { TtlSettings } from './ttl.js';
@@ -44,6 +49,9 @@ export abstract class AbstractKeyedStateBackend implements KeyedStateBackend {
   abstract flush(): Promise<void>;
   abstract close(): Promise<void>;
   abstract numStoredEntries(stateName: string): Promise<number>;
+  abstract snapshot(checkpointId: number, format: SnapshotFormat): KeyedStateSnapshot;
+  abstract restore(kind: KeyedSnapshotKind, blocks: Iterable<KeyGroupStateBlock>): Promise<void>;
+  abstract notifyCheckpointComplete(checkpointId: number): void;
 
   /** The table that stores the state `info` (`withTtl`: values are TtlValues). */
   protected abstract createTable(info: StateInfo, withTtl: boolean): StateTable<unknown>;
@@ -99,6 +107,39 @@ export abstract class AbstractKeyedStateBackend implements KeyedStateBackend {
       `${this.operatorName}: state "${name}" is registered as ${registered} state and cannot be obtained as ` +
         `${requested} state; give each state of an operator its own name`,
     );
+  }
+
+  /** A stored state asked for as another kind, or with TTL switched on or off. */
+  protected storedKindMismatch(
+    name: string,
+    stored: string,
+    requested: string,
+  ): JobDefinitionError {
+    return this.kindMismatch(name, describeStoredKind(stored), describeStoredKind(requested));
+  }
+
+  /**
+   * Restore loads state that getState then serves: after open(), before the first getState (a
+   * handle would not see what a restore wrote under it).
+   */
+  protected checkRestore(): void {
+    this.checkOpen('restore');
+    if (this.registered.size > 0) {
+      throw new IllegalStateError(
+        `${this.operatorName}: restore on a ${this.kind} keyed state backend after getState ` +
+          `("${this.registered.keys().next().value}"); restore before the operator opens its state`,
+      );
+    }
+  }
+
+  /** The caller passes only key groups of this subtask's range: another is a routing bug. */
+  protected checkRestoredKeyGroup(keyGroup: number): void {
+    if (!(keyGroup >= this.firstKeyGroup && keyGroup <= this.lastKeyGroup)) {
+      throw new IllegalStateError(
+        `${this.operatorName}: restore of key group ${keyGroup}, which is not in this subtask's ` +
+          `KeyGroupRange{${this.firstKeyGroup}..${this.lastKeyGroup}}`,
+      );
+    }
   }
 
   /** created -> opening; open() twice is a defect of the caller. */

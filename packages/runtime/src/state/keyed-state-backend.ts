@@ -33,6 +33,45 @@ export type NamespacedState<S extends State> = S & {
 };
 
 /**
+ * The format of a snapshot. `canonical`: backend-independent, for savepoints (one taken on
+ * `hashmap` restores into `level` and back). `native`: the backend's own, for checkpoints:
+ * `hashmap` writes canonical, `level` a full snapshot or, incrementally, a delta.
+ */
+export type SnapshotFormat = 'canonical' | 'native';
+
+/**
+ * The block format a snapshot produced, named so restore knows how to read it: `canonical`,
+ * `level-full` (every entry of the key group) or `level-delta` (the entries changed since the
+ * snapshot of `baseCheckpointId`, deletes as tombstones). docs/state.md, "Snapshots".
+ */
+export type KeyedSnapshotKind = 'canonical' | 'level-full' | 'level-delta';
+
+/** The state of a backend as of one `snapshot()` call, to be materialized asynchronously. */
+export interface KeyedStateSnapshot {
+  readonly kind: KeyedSnapshotKind;
+  /**
+   * For `level-delta`: the checkpoint whose snapshot this one applies on top of (the last one the
+   * backend was told completed). Restoring this checkpoint means restoring the chain of that
+   * checkpoint, then this delta. Undefined for the other kinds.
+   */
+  readonly baseCheckpointId: number | undefined;
+  /**
+   * The state as of the `snapshot()` call, one block per key group of the backend's range
+   * (index = keyGroup - range start; an empty Uint8Array when the key group holds nothing).
+   * Runs while the backend is used; rejects after `release()`.
+   */
+  materialize(): Promise<Uint8Array[]>;
+  /** Releases what the snapshot holds (a LevelDB snapshot); after `materialize` or instead of it. Idempotent. */
+  release(): void;
+}
+
+/** The bytes of one key group of a snapshot, as restore reads them. */
+export interface KeyGroupStateBlock {
+  readonly keyGroup: number;
+  readonly bytes: Uint8Array;
+}
+
+/**
  * Keyed state of one operator subtask (Flink's `KeyedStateBackend`). All state calls are
  * synchronous; `hashmap` stores values by reference (a value changed after `update` is changed in
  * the state too, as with Flink's heap backend), `level` stores serialized copies.
@@ -55,6 +94,21 @@ export interface KeyedStateBackend {
   flush(): Promise<void>;
   /** Flushes and releases resources. */
   close(): Promise<void>;
+  /**
+   * The synchronous part of a snapshot for checkpoint (or savepoint) `checkpointId`: captures the
+   * state as of now, without waiting; records may change the state as soon as it returns.
+   */
+  snapshot(checkpointId: number, format: SnapshotFormat): KeyedStateSnapshot;
+  /**
+   * Loads blocks of a snapshot, after `open()` and before any `getState`. The caller passes only
+   * key groups of this backend's range (others throw). For a `level-full` + `level-delta` chain
+   * it calls restore once per snapshot of the chain, oldest first; blocks of several snapshots
+   * with disjoint key groups (after rescaling) may be restored one after the other. A restored
+   * state registered later with another kind, or with TTL switched on or off, is refused.
+   */
+  restore(kind: KeyedSnapshotKind, blocks: Iterable<KeyGroupStateBlock>): Promise<void>;
+  /** Checkpoint `checkpointId` completed: a later native `level` snapshot may be a delta against it. */
+  notifyCheckpointComplete(checkpointId: number): void;
   /**
    * For tests: how many entries of `stateName` are physically stored (one per key and namespace;
    * expired or not), after a flush. Both backends implement it.

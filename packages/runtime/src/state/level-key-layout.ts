@@ -59,6 +59,51 @@ export function stateEntryKey(
   return out;
 }
 
+/** The LevelDB key of a state entry whose key is given as its canonical bytes (restore). */
+export function stateEntryKeyOfEncoded(
+  keyGroup: number,
+  stateId: number,
+  keyBytes: Uint8Array,
+  namespace: Uint8Array,
+): Uint8Array {
+  const keyOffset = 4 + varintSize(keyBytes.length);
+  const out = new Uint8Array(keyOffset + keyBytes.length + namespace.length);
+  out[0] = keyGroup >>> 8;
+  out[1] = keyGroup & 0xff;
+  out[2] = stateId >>> 8;
+  out[3] = stateId & 0xff;
+  writeVarint(out, 4, keyBytes.length);
+  out.set(keyBytes, keyOffset);
+  out.set(namespace, keyOffset + keyBytes.length);
+  return out;
+}
+
+/**
+ * The part of a state entry key after the key group and state id, `[varint len][key][namespace]`:
+ * what native snapshots carry, since state ids are local to one LevelDB.
+ */
+export const STATE_ENTRY_PREFIX_LENGTH = 4;
+
+/** The LevelDB key of `suffix` (see STATE_ENTRY_PREFIX_LENGTH) in `keyGroup` and `stateId`. */
+export function stateEntryKeyWithSuffix(
+  keyGroup: number,
+  stateId: number,
+  suffix: Uint8Array,
+): Uint8Array {
+  const out = new Uint8Array(STATE_ENTRY_PREFIX_LENGTH + suffix.length);
+  out[0] = keyGroup >>> 8;
+  out[1] = keyGroup & 0xff;
+  out[2] = stateId >>> 8;
+  out[3] = stateId & 0xff;
+  out.set(suffix, STATE_ENTRY_PREFIX_LENGTH);
+  return out;
+}
+
+/** The range of every state entry of `keyGroup`. */
+export function keyGroupRangeOfEntries(keyGroup: number): { gte: Uint8Array; lt: Uint8Array } {
+  return { gte: stateRangeStart(keyGroup, 0), lt: stateRangeStart(keyGroup + 1, 0) };
+}
+
 /** The first key of `stateId` in `keyGroup`; `stateId + 1` gives the exclusive end. */
 export function stateRangeStart(keyGroup: number, stateId: number): Uint8Array {
   return Uint8Array.of(keyGroup >>> 8, keyGroup & 0xff, stateId >>> 8, stateId & 0xff);

@@ -1,9 +1,21 @@
 import { mkdir } from 'node:fs/promises';
 import type { Key } from '@nimble/api';
 import { ClassicLevel } from 'classic-level';
-import type { Iterator as LevelIterator } from 'classic-level';
-import { NimbleError, UserCodeError } from '../errors.js';
+import type {
+  ChainedBatch,
+  Iterator as LevelIterator,
+  Snapshot as DbSnapshot,
+} from 'classic-level';
+import { IllegalStateError, NimbleError, UserCodeError } from '../errors.js';
+import { decodeKey } from '../keys/index.js';
 import { AbstractKeyedStateBackend } from './abstract-keyed-state-backend.js';
+import { decodeCanonicalBlock } from './canonical-snapshot.js';
+import type {
+  KeyedSnapshotKind,
+  KeyedStateSnapshot,
+  KeyGroupStateBlock,
+  SnapshotFormat,
+} from './keyed-state-backend.js';
 import type { KeyedStateBackendOptionsWithDefaults } from './keyed-state-backend-options.js';
 import {
   cacheKeyOf,
@@ -17,19 +29,32 @@ import {
   parseStateEntryKey,
   STATE_NAME_RANGE,
   stateEntryKey,
+  stateEntryKeyOfEncoded,
+  stateEntryKeyWithSuffix,
   stateNameKey,
   stateRangeStart,
 } from './level-key-layout.js';
-import { StateBackendError } from './state-backend-error.js';
-import { KEEP } from './state-table.js';
-import type { StateInfo, StateTable, TtlCleanupTarget } from './state-table.js';
+import {
+  checkKeySuffix,
+  deltaBuilder,
+  LevelChangeLog,
+  LevelSnapshot,
+  materializeCanonical,
+  materializeFull,
+  parseNativeBlock,
+} from './level-snapshot.js';
+import type { LevelSnapshotSource } from './level-snapshot.js';
+import { CorruptedSnapshotError, StateBackendError } from './state-backend-error.js';
+import { KEEP, parseStoredKind, storedKindOf } from './state-table.js';
+import type { StateInfo, StateTable, StoredKind, TtlCleanupTarget } from './state-table.js';
 import type { TtlSettings } from './ttl.js';
-import { listCodec, ttlScalarCodec, valueCodec } from './value-codec.js';
+import { codecOfStoredKind } from './value-codec.js';
 import type { ListCodec, ValueCodec } from './value-codec.js';
 import type { CacheKeyPrefixes } from './level-key-layout.js';
 
 type Db = ClassicLevel<Uint8Array, Uint8Array>;
 type DbIterator = LevelIterator<Db, Uint8Array, Uint8Array>;
+type DbBatch = ChainedBatch<Db, Uint8Array, Uint8Array>;
 
 /** A write not yet in LevelDB; `value` null is a delete (a tombstone that hides older bytes). */
 interface PendingWrite {
@@ -86,9 +111,13 @@ export class LevelKeyedStateBackend extends AbstractKeyedStateBackend {
     { promise: Promise<void>; resolve: () => void; reject: (e: Error) => void } | undefined;
 
   /** State name -> id and stored kind, as persisted under the metadata key group. */
-  private readonly stateIds = new Map<string, { id: number; kind: string }>();
+  private readonly stateIds = new Map<string, { id: number; kind: StoredKind }>();
   private nextStateId = 0;
+  /** The LevelDB held states when opened: a restore would mix them with the restored ones. */
+  private openedWithState = false;
   private readonly sweeps: LevelTtlSweep[] = [];
+  /** The keys changed since the last completed native snapshot, for deltas. */
+  private readonly changeLog = new LevelChangeLog();
 
   constructor(options: KeyedStateBackendOptionsWithDefaults) {
     super(options);
@@ -110,9 +139,13 @@ export class LevelKeyedStateBackend extends AbstractKeyedStateBackend {
       await db.open();
       for (const [key, value] of await db.iterator(STATE_NAME_RANGE).all()) {
         const { name, id, kind } = decodeStateNameEntry(key, value);
-        this.stateIds.set(name, { id, kind });
+        const storedKind = parseStoredKind(kind);
+        if (storedKind === undefined)
+          throw new TypeError(`state "${name}" is stored with the unknown kind "${kind}"`);
+        this.stateIds.set(name, { id, kind: storedKind });
         this.nextStateId = Math.max(this.nextStateId, id + 1);
       }
+      this.openedWithState = this.stateIds.size > 0;
     } catch (e) {
       this.status = 'closed';
       await db?.close().catch(() => undefined);
@@ -221,37 +254,204 @@ export class LevelKeyedStateBackend extends AbstractKeyedStateBackend {
   }
 
   protected createTable(info: StateInfo, withTtl: boolean): StateTable<unknown> {
-    const storedKind = withTtl ? `${info.kind}+ttl` : info.kind;
-    let state = this.stateIds.get(info.name);
-    if (state !== undefined && state.kind !== storedKind) {
-      throw this.kindMismatch(
-        info.name,
-        state.kind.replace('+ttl', ' (with TTL)'),
-        storedKind.replace('+ttl', ' (with TTL)'),
+    const storedKind = storedKindOf(info.kind, withTtl);
+    const id = this.stateIdOf(info.name, storedKind);
+    return new LevelStateTable(this, id, codecOfStoredKind(storedKind), info);
+  }
+
+  /** The id of state `name`, assigned and persisted on first use; refuses another stored kind. */
+  private stateIdOf(name: string, storedKind: StoredKind): number {
+    let state = this.stateIds.get(name);
+    if (state !== undefined) {
+      if (state.kind !== storedKind) throw this.storedKindMismatch(name, state.kind, storedKind);
+      return state.id;
+    }
+    if (this.nextStateId > MAX_STATE_ID) {
+      throw new UserCodeError(
+        this.operatorName,
+        `too many keyed states (the level backend holds ${MAX_STATE_ID + 1})`,
+        undefined,
       );
     }
-    if (state === undefined) {
-      if (this.nextStateId > MAX_STATE_ID) {
-        throw new UserCodeError(
-          this.operatorName,
-          `too many keyed states (the level backend holds ${MAX_STATE_ID + 1})`,
-          undefined,
-        );
+    state = { id: this.nextStateId++, kind: storedKind };
+    this.stateIds.set(name, state);
+    // Written with the state's data, in the same ordered batches.
+    this.write(
+      META_CACHE_PREFIX + name,
+      stateNameKey(name),
+      encodeStateNameValue(state.id, storedKind),
+    );
+    return state.id;
+  }
+
+  // ---- snapshots and restore (level-snapshot.ts) ----
+
+  /**
+   * Hands the write-back cache to LevelDB as a batch and chains a LevelDB snapshot behind it,
+   * so the snapshot holds exactly the writes made before this call; nothing waits here.
+   */
+  snapshot(checkpointId: number, format: SnapshotFormat): KeyedStateSnapshot {
+    this.checkOpen('snapshot');
+    if (this.failure !== undefined) throw this.failure;
+    if (this.dirty.length > 0) this.startBatch();
+    const states = new Map<number, { name: string; kind: StoredKind }>();
+    for (const [name, { id, kind }] of this.stateIds) states.set(id, { name, kind });
+    const source: LevelSnapshotSource = {
+      db: this.db!,
+      operatorName: this.operatorName,
+      firstKeyGroup: this.firstKeyGroup,
+      lastKeyGroup: this.lastKeyGroup,
+      states,
+      dbError: (action, cause) => this.dbError(action, cause),
+    };
+    const dbSnapshot = this.snapshotBehindWrites();
+    if (format === 'canonical') {
+      return new LevelSnapshot('canonical', undefined, source, dbSnapshot, materializeCanonical);
+    }
+    const plan = this.changeLog.beginNativeSnapshot(checkpointId);
+    if (plan.kind === 'level-full')
+      return new LevelSnapshot('level-full', undefined, source, dbSnapshot, materializeFull);
+    return new LevelSnapshot(
+      'level-delta',
+      plan.baseCheckpointId,
+      source,
+      dbSnapshot,
+      deltaBuilder(plan.changes),
+    );
+  }
+
+  /** A LevelDB snapshot taken on the write chain, after the batches handed to it so far. */
+  private snapshotBehindWrites(): Promise<DbSnapshot> {
+    let resolve!: (snapshot: DbSnapshot) => void;
+    let reject!: (e: Error) => void;
+    const created = new Promise<DbSnapshot>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    // Its failure is reported by materialize; a snapshot released unread must not crash the process.
+    created.catch(() => undefined);
+    this.writeChain = this.writeChain.then(() => {
+      // After a failed batch LevelDB lacks writes made before the snapshot.
+      if (this.failure !== undefined) return reject(this.failure);
+      try {
+        resolve(this.db!.snapshot());
+      } catch (e) {
+        reject(this.dbError('take a snapshot of', e));
       }
-      state = { id: this.nextStateId++, kind: storedKind };
-      this.stateIds.set(info.name, state);
-      // Written with the state's data, in the same ordered batches.
-      this.write(
-        META_CACHE_PREFIX + info.name,
-        stateNameKey(info.name),
-        encodeStateNameValue(state.id, storedKind),
+    });
+    return created;
+  }
+
+  notifyCheckpointComplete(checkpointId: number): void {
+    this.changeLog.complete(checkpointId);
+  }
+
+  /**
+   * Writes the blocks' entries straight to LevelDB in batches of writeBatchSize (nothing reads
+   * before restore returns). Restored state is not in the change log, so the first native
+   * snapshot after a restore is full.
+   */
+  async restore(kind: KeyedSnapshotKind, blocks: Iterable<KeyGroupStateBlock>): Promise<void> {
+    this.checkRestore();
+    if (this.openedWithState) {
+      throw new IllegalStateError(
+        `${this.operatorName}: restore into the LevelDB at ${this.directory}, which already holds state ` +
+          'from an earlier run; a restore needs an empty directory',
       );
     }
-    let codec: ValueCodec<unknown>;
-    if (info.kind === 'list') codec = listCodec<unknown>(withTtl ? ttlScalarCodec : valueCodec);
-    else if (info.kind === 'map' || !withTtl) codec = valueCodec;
-    else codec = ttlScalarCodec as ValueCodec<unknown>;
-    return new LevelStateTable(this, state.id, codec, info);
+    this.changeLog.reset();
+    let batch: DbBatch | undefined;
+    let size = 0;
+    try {
+      for (const { keyGroup, bytes } of blocks) {
+        this.checkRestoredKeyGroup(keyGroup);
+        if (bytes.length === 0) continue;
+        batch ??= this.db!.batch();
+        size +=
+          kind === 'canonical'
+            ? this.addCanonicalBlock(batch, keyGroup, bytes)
+            : this.addNativeBlock(batch, keyGroup, bytes);
+        if (size >= this.writeBatchSize) {
+          await this.writeRestored(batch, size);
+          batch = undefined;
+          size = 0;
+        }
+      }
+      if (batch !== undefined) await this.writeRestored(batch, size);
+      batch = undefined;
+    } finally {
+      await batch?.close();
+    }
+    // The names of the states the restore created.
+    await this.flushPending();
+  }
+
+  private async writeRestored(batch: DbBatch, size: number): Promise<void> {
+    try {
+      await batch.write();
+    } catch (e) {
+      throw this.dbError(`write a batch of ${size} restored entries to`, e);
+    }
+  }
+
+  /** Adds the entries of a canonical block to `batch`, encoded for their stored kind; returns how many. */
+  private addCanonicalBlock(batch: DbBatch, keyGroup: number, bytes: Uint8Array): number {
+    let added = 0;
+    let stateName = '';
+    try {
+      for (const state of decodeCanonicalBlock(bytes)) {
+        stateName = state.name;
+        const id = this.stateIdOf(state.name, state.kind);
+        const codec = codecOfStoredKind(state.kind);
+        const { entries } = state;
+        for (let i = 0; i < entries.length; i += 3) {
+          const keyBytes = entries[i] as Uint8Array;
+          decodeKey(keyBytes); // refuses bytes that are not a key
+          const dbKey = stateEntryKeyOfEncoded(
+            keyGroup,
+            id,
+            keyBytes,
+            encodeNamespace(entries[i + 1] as string),
+          );
+          batch.put(dbKey, codec.encode(entries[i + 2]));
+          added++;
+        }
+      }
+    } catch (e) {
+      if (e instanceof NimbleError) throw e;
+      throw new CorruptedSnapshotError(
+        this.operatorName,
+        keyGroup,
+        `it is not a canonical block (${stateName === '' ? '' : `state "${stateName}": `}${(e as Error).message})`,
+        e,
+      );
+    }
+    return added;
+  }
+
+  /** Adds the entries (and tombstones) of a level-full or level-delta block to `batch`; returns how many. */
+  private addNativeBlock(batch: DbBatch, keyGroup: number, bytes: Uint8Array): number {
+    let added = 0;
+    try {
+      const block = parseNativeBlock(bytes);
+      const ids = block.states.map(({ name, kind }) => this.stateIdOf(name, kind));
+      block.forEachEntry((stateIndex, keySuffix, value) => {
+        checkKeySuffix(keySuffix);
+        const dbKey = stateEntryKeyWithSuffix(keyGroup, ids[stateIndex]!, keySuffix);
+        if (value === null) batch.del(dbKey);
+        else batch.put(dbKey, value);
+        added++;
+      });
+    } catch (e) {
+      if (e instanceof NimbleError) throw e;
+      throw new CorruptedSnapshotError(
+        this.operatorName,
+        keyGroup,
+        `it is not a level-full or level-delta block (${(e as Error).message})`,
+        e,
+      );
+    }
+    return added;
   }
 
   protected addBackgroundCleanup(
@@ -319,6 +519,7 @@ export class LevelKeyedStateBackend extends AbstractKeyedStateBackend {
     const batch = this.dirty;
     this.dirty = [];
     this.batchNumber++;
+    if (this.changeLog.tracking) this.changeLog.record(batch);
     this.inFlight.push(batch);
     this.writeChain = this.writeChain.then(() => this.writeBatch(batch));
   }

@@ -24,3 +24,25 @@ export class StateBackendError extends NimbleError {
     );
   }
 }
+
+/**
+ * A snapshot block that restore cannot read: cut short, corrupted, or not of the format its
+ * kind names. External: the checkpoint storage returned bytes no backend wrote.
+ */
+export class CorruptedSnapshotError extends NimbleError {
+  override name = 'CorruptedSnapshotError';
+  constructor(
+    /** The operator (with subtask) being restored. */
+    readonly operatorName: string,
+    readonly keyGroup: number,
+    problem: string,
+    cause?: unknown,
+  ) {
+    super(
+      `${operatorName}: key group ${keyGroup} of the snapshot being restored cannot be read: ${problem}. ` +
+        'The checkpoint or savepoint is damaged or was not written by Nimble; restore from another one.',
+      'external',
+      { cause },
+    );
+  }
+}

@@ -44,3 +44,28 @@ export const KEEP: unique symbol = Symbol('keep');
 export interface TtlCleanupTarget<V> {
   expireStored(stored: V, now: number): V | undefined | typeof KEEP;
 }
+
+/**
+ * How a state is stored: its kind, with `+ttl` when its values are TtlValues. Persisted by `level`
+ * and written into snapshots, so a state restored (or reopened) as another kind, or with TTL
+ * switched on or off, is refused instead of misread.
+ */
+export type StoredKind = StateKind | `${StateKind}+ttl`;
+
+const STATE_KINDS: readonly string[] = ['value', 'list', 'map', 'reducing', 'aggregating'];
+
+export function storedKindOf(kind: StateKind, withTtl: boolean): StoredKind {
+  return withTtl ? `${kind}+ttl` : kind;
+}
+
+/** The stored kind `text` names, or undefined when it names none (a corrupted snapshot). */
+export function parseStoredKind(text: unknown): StoredKind | undefined {
+  if (typeof text !== 'string') return undefined;
+  const kind = text.endsWith('+ttl') ? text.slice(0, -4) : text;
+  return STATE_KINDS.includes(kind) ? (text as StoredKind) : undefined;
+}
+
+/** A stored kind as messages say it: `list`, `value (with TTL)`. */
+export function describeStoredKind(kind: string): string {
+  return kind.replace('+ttl', ' (with TTL)');
+}

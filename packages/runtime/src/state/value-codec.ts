@@ -1,5 +1,6 @@
 import { Buffer } from 'node:buffer';
 import { DefaultSerializer, deserialize } from 'node:v8';
+import type { StoredKind } from './state-table.js';
 import type { TtlValue } from './ttl.js';
 import { varintSize, writeVarint } from '../util/varint.js';
 
@@ -103,6 +104,18 @@ export function listCodec<E>(element: ValueCodec<E>): ListCodec<E> {
       return list;
     },
   };
+}
+
+/**
+ * The codec of a state stored as `kind`: lists per element (with a TtlValue per element with
+ * TTL), maps as one value (their TtlValues are inside), the other kinds as one value, behind
+ * the timestamp with TTL.
+ */
+export function codecOfStoredKind(kind: StoredKind): ValueCodec<unknown> {
+  const withTtl = kind.endsWith('+ttl');
+  if (kind.startsWith('list')) return listCodec<unknown>(withTtl ? ttlScalarCodec : valueCodec);
+  if (!withTtl || kind === 'map+ttl') return valueCodec;
+  return ttlScalarCodec as ValueCodec<unknown>;
 }
 
 // Buffers are allocated unpooled (allocUnsafeSlow): stored bytes live long in the caches, and a

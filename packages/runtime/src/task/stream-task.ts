@@ -3,7 +3,14 @@ import { InputStatus, MAX_TIMESTAMP, SourceTransformation } from '@nimble/api';
 import { join } from 'node:path';
 import type { ExecutionConfiguration } from '../config.js';
 import { ensureError, IllegalStateError, userCodeFailure } from '../errors.js';
-import type { ElementHandler } from '../exchange/buffer-codec.js';
+import type { CheckpointOptions, ElementHandler } from '../exchange/buffer-codec.js';
+import { assembleKeyedStateFile } from '../checkpoint/keyed-state-file.js';
+import { encodeOpaque } from '../checkpoint/metadata.js';
+import type { KeyedStateFileHandle, OperatorSubtaskState } from '../checkpoint/metadata.js';
+import type { TaskCheckpointServices, TaskRestore } from '../checkpoint/task-state.js';
+import { restoredOperatorState, restoreKeyedState } from '../checkpoint/task-state.js';
+import type { KeyedStateSnapshot } from '../state/keyed-state-backend.js';
+import { HoldableProcessingTimeService } from '../timers/holdable-processing-time-service.js';
 import { decodeElements } from '../exchange/buffer-codec.js';
 import type { ChannelReceiver, ChannelSender } from '../exchange/channel.js';
 import { InputGate } from '../exchange/input-gate.js';
@@ -34,6 +41,8 @@ export interface TaskServices extends OperatorServices {
   readonly localStateDir: string;
   /** A source subtask started and wants splits from the enumerator. */
   readonly registerReader: (vertexId: number, subtask: number) => void;
+  /** Set when the job takes checkpoints or savepoints. */
+  readonly checkpoints?: TaskCheckpointServices;
 }
 
 /** Where a task reads from and writes to. */
@@ -46,6 +55,8 @@ export interface TaskDeployment {
   readonly inputs: ChannelReceiver[];
   /** Per output edge id: one sender per consumer subtask. */
   readonly outputs: ReadonlyMap<string, ChannelSender[]>;
+  /** The checkpoint or savepoint to restore state from. */
+  readonly restore?: TaskRestore;
 }
 
 /** A task's lifecycle; transitions are only those listed. */
@@ -104,6 +115,21 @@ export class StreamTask {
   private readerOutput: ReaderOutput<unknown> | undefined;
   private pendingSplitEvents: (() => void)[] = [];
   private sourceWaiting = false;
+  // Checkpoints
+  private readonly timeService: HoldableProcessingTimeService;
+  private readonly backendOf = new Map<number, KeyedStateBackend>();
+  private endedChannel: boolean[] = [];
+  /** The barrier alignment in progress. */
+  private aligning:
+    | { id: number; options: CheckpointOptions; received: Set<number>; startedAt: number }
+    | undefined;
+  /** Highest checkpoint id this task snapshotted or gave up. */
+  private lastCheckpointId = 0;
+  /** While the synchronous phase of a checkpoint awaits (a sink's pre-commit), input waits. */
+  private syncPhase: Promise<void> | undefined;
+  /** Shared incremental files of the checkpoints in flight and of the last completed one, per operator uid. */
+  private readonly chains = new Map<number, Map<string, KeyedStateFileHandle[]>>();
+  private completedChains = new Map<string, KeyedStateFileHandle[]>();
 
   constructor(
     private readonly deployment: TaskDeployment,
@@ -111,6 +137,7 @@ export class StreamTask {
   ) {
     const { vertex, subtaskIndex } = deployment;
     this.name = `${vertex.name} (${subtaskIndex + 1}/${vertex.parallelism})`;
+    this.timeService = new HoldableProcessingTimeService(services.processingTimeService);
     this.finished = new Promise((resolve, reject) => {
       this.done = { resolve, reject };
     });
@@ -188,6 +215,283 @@ export class StreamTask {
     }
   }
 
+  // ---- checkpoints -----------------------------------------------------------------------
+
+  /** Source tasks: the coordinator triggers checkpoint `checkpointId` (snapshot, then barrier). */
+  triggerCheckpoint(checkpointId: number, options: CheckpointOptions): void {
+    if (!this.reader) {
+      throw new IllegalStateError(
+        `${this.name}: only source tasks are triggered; others align barriers`,
+      );
+    }
+    if (this.state !== 'RUNNING' || this.inputEnded) {
+      const reason = new Error(
+        `${this.name} is not running (${this.inputEnded ? 'input ended' : this.state})`,
+      );
+      reason.name = TASK_NOT_RUNNING;
+      this.services.checkpoints?.decline(this.vertexId, this.subtaskIndex, checkpointId, reason);
+      return;
+    }
+    if (checkpointId <= this.lastCheckpointId) return;
+    this.lastCheckpointId = checkpointId;
+    if (options.drain) {
+      // Stop with savepoint --drain: fire every event-time timer and window before the barrier.
+      this.guard(() => this.emitter!.emitWatermark(MAX_TIMESTAMP));
+    }
+    this.performCheckpoint(checkpointId, options, 0);
+  }
+
+  /** Checkpoint `checkpointId` completed: commit what waited for it. */
+  notifyCheckpointComplete(checkpointId: number): Promise<void> {
+    if (this.state !== 'RUNNING') return Promise.resolve();
+    const chains = this.chains.get(checkpointId);
+    if (chains) {
+      for (const [uid, chain] of chains) this.completedChains.set(uid, chain);
+      for (const b of this.backends) b.notifyCheckpointComplete(checkpointId);
+    }
+    for (const id of [...this.chains.keys()]) if (id <= checkpointId) this.chains.delete(id);
+    return (async () => {
+      for (const node of this.deployment.vertex.nodes) {
+        await this.operators.get(node.id)?.notifyCheckpointComplete(checkpointId);
+      }
+      this.reader?.notifyCheckpointComplete?.(checkpointId);
+    })().catch((e: unknown) => this.fail(e));
+  }
+
+  /** Checkpoint `checkpointId` was aborted: stop aligning for it. */
+  notifyCheckpointAborted(checkpointId: number): void {
+    this.chains.delete(checkpointId);
+    if (this.aligning && this.aligning.id <= checkpointId) {
+      this.aligning = undefined;
+      this.gate!.unblockAll();
+    }
+    this.lastCheckpointId = Math.max(this.lastCheckpointId, checkpointId);
+  }
+
+  private onBarrier(channel: number, checkpointId: number, options: CheckpointOptions): void {
+    if (checkpointId <= this.lastCheckpointId) return; // aborted, or an overtaken one
+    if (this.aligning && checkpointId > this.aligning.id) {
+      // A newer barrier overtook the alignment of an older checkpoint: give the older one up.
+      const old = this.aligning;
+      this.aligning = undefined;
+      this.gate!.unblockAll();
+      for (const w of this.writers.values()) w.broadcastCancelBarrier(old.id);
+      this.services.checkpoints?.decline(
+        this.vertexId,
+        this.subtaskIndex,
+        old.id,
+        new Error(
+          `${this.name}: barrier of checkpoint ${checkpointId} arrived before alignment of ${old.id} ended`,
+        ),
+      );
+    }
+    this.aligning ??= {
+      id: checkpointId,
+      options,
+      received: new Set(),
+      startedAt: performance.now(),
+    };
+    this.aligning.received.add(channel);
+    this.gate!.block(channel);
+    this.checkAlignment();
+  }
+
+  private checkAlignment(): void {
+    const a = this.aligning!;
+    for (let c = 0; c < this.endedChannel.length; c++) {
+      if (!a.received.has(c) && !this.endedChannel[c]) return;
+    }
+    this.aligning = undefined;
+    this.gate!.unblockAll();
+    this.lastCheckpointId = a.id;
+    this.performCheckpoint(a.id, a.options, performance.now() - a.startedAt);
+  }
+
+  private onCancelBarrier(checkpointId: number): void {
+    if (checkpointId <= this.lastCheckpointId) return;
+    if (this.aligning && this.aligning.id <= checkpointId) {
+      this.aligning = undefined;
+      this.gate!.unblockAll();
+    }
+    this.lastCheckpointId = checkpointId;
+    for (const w of this.writers.values()) w.broadcastCancelBarrier(checkpointId);
+  }
+
+  /**
+   * Snapshots the chain and forwards the barrier. The synchronous phase (operator list states,
+   * keyed snapshots, timers, source positions, then the barrier) runs while input and
+   * processing-time timers wait; the files are written afterwards while records flow.
+   */
+  private performCheckpoint(
+    checkpointId: number,
+    options: CheckpointOptions,
+    alignmentMs: number,
+  ): void {
+    const cp = this.services.checkpoints;
+    if (!cp) {
+      for (const w of this.writers.values()) w.broadcastBarrier(checkpointId, options);
+      return;
+    }
+    const started = performance.now();
+    const nodes = this.deployment.vertex.nodes;
+    this.timeService.hold();
+    let endSyncPhase!: () => void;
+    this.syncPhase = new Promise((resolve) => (endSyncPhase = resolve));
+    const sync = async (): Promise<PendingSnapshot> => {
+      const lists = new Map<string, Record<string, unknown[]>>();
+      for (const node of nodes) {
+        const op = this.operators.get(node.id);
+        const state = op && (await op.snapshotOperatorState(checkpointId));
+        if (state) lists.set(node.uid, state);
+      }
+      if (this.reader) {
+        let splits: unknown[];
+        try {
+          splits = this.reader.snapshotState(checkpointId);
+        } catch (e) {
+          throw userCodeFailure(`${this.name}: snapshotState`, e);
+        }
+        lists.set(nodes[0]!.uid, { [SOURCE_SPLITS_STATE]: splits });
+      }
+      const keyed: PendingSnapshot['keyed'] = [];
+      for (const node of nodes) {
+        const backend = this.backendOf.get(node.id);
+        if (!backend) continue;
+        keyed.push({
+          uid: node.uid,
+          node,
+          snapshot: backend.snapshot(checkpointId, options.savepoint ? 'canonical' : 'native'),
+          timers: this.operators.get(node.id)!.snapshotTimers(),
+        });
+      }
+      for (const w of this.writers.values()) w.broadcastBarrier(checkpointId, options);
+      return { lists, keyed };
+    };
+    const endSync = (): void => {
+      this.syncPhase = undefined;
+      endSyncPhase();
+      this.timeService.release();
+    };
+    sync().then(
+      (pending) => {
+        const syncMs = performance.now() - started;
+        endSync();
+        this.writeSnapshot(cp, checkpointId, options, pending).then(
+          ({ operators, size }) =>
+            cp.acknowledge(this.vertexId, this.subtaskIndex, checkpointId, {
+              operators,
+              stateSize: size,
+              syncDurationMs: syncMs,
+              asyncDurationMs: performance.now() - started - syncMs,
+              alignmentDurationMs: alignmentMs,
+            }),
+          (e: unknown) => {
+            for (const k of pending.keyed) k.snapshot.release();
+            this.chains.delete(checkpointId);
+            cp.decline(this.vertexId, this.subtaskIndex, checkpointId, ensureError(e));
+          },
+        );
+      },
+      (e: unknown) => {
+        endSync();
+        this.fail(e);
+      },
+    );
+  }
+
+  /** The asynchronous phase: materializes the snapshots and writes the state files. */
+  private async writeSnapshot(
+    cp: TaskCheckpointServices,
+    checkpointId: number,
+    options: CheckpointOptions,
+    pending: PendingSnapshot,
+  ): Promise<{ operators: Record<string, Omit<OperatorSubtaskState, 'subtask'>>; size: number }> {
+    const operators: Record<
+      string,
+      {
+        -readonly [K in keyof Omit<OperatorSubtaskState, 'subtask'>]: Omit<
+          OperatorSubtaskState,
+          'subtask'
+        >[K];
+      }
+    > = {};
+    const fs = cp.fileSystem(options.targetDir);
+    const subtask = this.subtaskIndex;
+    let size = 0;
+    for (const { uid, node, snapshot, timers } of pending.keyed) {
+      const blocks = await snapshot.materialize();
+      snapshot.release();
+      const range = KeyGroupRange.forOperatorIndex(node.maxParallelism, node.parallelism, subtask);
+      const { bytes, offsets } = assembleKeyedStateFile(range.startKeyGroup, blocks, timers);
+      const shared = snapshot.kind !== 'canonical';
+      const name = `${fileSafe(uid)}-${subtask}-${checkpointId}-${randomSuffix()}`;
+      await fs.write(`${shared ? options.sharedDir : options.targetDir}/${name}`, bytes);
+      size += bytes.length;
+      const file: KeyedStateFileHandle = {
+        path: shared ? `../shared/${name}` : name,
+        kind: snapshot.kind,
+        size: bytes.length,
+        offsets,
+      };
+      let files = [file];
+      if (snapshot.kind === 'level-delta') {
+        const base = this.completedChains.get(uid);
+        if (!base)
+          throw new IllegalStateError(
+            `${this.name}: an incremental snapshot without a completed base`,
+          );
+        files = [...base, file];
+      }
+      if (shared) {
+        let chains = this.chains.get(checkpointId);
+        if (!chains) this.chains.set(checkpointId, (chains = new Map()));
+        chains.set(uid, files);
+      }
+      operators[uid] = {
+        keyed: { keyGroupRange: [range.startKeyGroup, range.endKeyGroup], files },
+      };
+    }
+    for (const [uid, lists] of pending.lists) {
+      const encoded: Record<string, string> = {};
+      for (const [name, list] of Object.entries(lists)) encoded[name] = encodeOpaque(list);
+      operators[uid] = { ...operators[uid], operatorState: encoded };
+    }
+    return { operators, size };
+  }
+
+  /** Restores an operator of the chain (before its open()). */
+  private async restoreOperator(
+    node: JobVertex['nodes'][number],
+    op: StreamOperator<unknown, unknown>,
+    backend: KeyedStateBackend | undefined,
+  ): Promise<void> {
+    const restore = this.deployment.restore;
+    if (!restore) return;
+    const restored = restoredOperatorState(restore, node.uid, this.subtaskIndex, node.parallelism);
+    if (!restored) return;
+    op.initializeOperatorState(restored.lists);
+    if (!backend) return;
+    const range = KeyGroupRange.forOperatorIndex(
+      node.maxParallelism,
+      node.parallelism,
+      this.subtaskIndex,
+    );
+    const fs = this.services.checkpoints!.fileSystem(restore.metadataDir);
+    await restoreKeyedState(restore, fs, restored.operator, range, backend, (kg, timers) =>
+      op.restoreTimers(kg, timers),
+    );
+  }
+
+  /** Restored split positions go to the reader first, before any split from the enumerator. */
+  private restoreSource(node: JobVertex['nodes'][number]): void {
+    const restore = this.deployment.restore;
+    if (!restore) return;
+    const restored = restoredOperatorState(restore, node.uid, this.subtaskIndex, node.parallelism);
+    const splits = restored?.lists.get(SOURCE_SPLITS_STATE) as SourceSplit[] | undefined;
+    if (splits && splits.length > 0)
+      this.pendingSplitEvents.unshift(() => this.reader!.addSplits(splits));
+  }
+
   private transition(to: TaskState): void {
     if (!TRANSITIONS[this.state].includes(to)) {
       throw new IllegalStateError(
@@ -253,6 +557,7 @@ export class StreamTask {
         });
         await backend.open();
         this.backends.push(backend);
+        this.backendOf.set(node.id, backend);
       }
       const ctx: OperatorContext = {
         name,
@@ -262,12 +567,13 @@ export class StreamTask {
         maxParallelism: node.maxParallelism,
         attemptNumber: this.deployment.attemptNumber,
         keyedStateBackend: backend,
-        processingTimeService: this.services.processingTimeService,
+        processingTimeService: this.timeService,
         requestFlush: () => this.afterTimerOutput(),
         failTask: (e) => this.fail(e),
         metrics: this.operatorMetrics.get(node.id)!,
       };
       op.setup(ctx, outputs.get(node.id)!);
+      await this.restoreOperator(node, op, backend);
       try {
         await op.open();
       } catch (e) {
@@ -278,7 +584,9 @@ export class StreamTask {
     const headOutput = outputs.get(headNode.id)!;
     if (headNode.transformation instanceof SourceTransformation) {
       this.openSource(headNode.transformation, headOutput);
+      this.restoreSource(headNode);
     } else {
+      this.endedChannel = this.deployment.inputs.map(() => false);
       this.head = this.operators.get(headNode.id);
       this.headMetrics = this.operatorMetrics.get(headNode.id);
       const head = this.head!;
@@ -357,6 +665,10 @@ export class StreamTask {
 
   private pollSource(): void {
     if (this.state !== 'RUNNING' || this.inputEnded) return;
+    if (this.syncPhase) {
+      void this.syncPhase.then(() => this.schedulePoll());
+      return;
+    }
     if (!this.outputsAvailable()) {
       this.waitForOutputs(() => this.schedulePoll());
       return;
@@ -387,7 +699,7 @@ export class StreamTask {
         this.flushIfNoTimeout();
         return;
       }
-      if (!this.outputsAvailable()) break;
+      if (this.syncPhase || !this.outputsAvailable()) break;
     }
     this.flushIfNoTimeout();
     this.schedulePoll();
@@ -414,11 +726,19 @@ export class StreamTask {
     endOfPartition: () => {
       this.valve!.endOfInput(this.currentChannel);
       this.endedChannels++;
+      this.endedChannel[this.currentChannel] = true;
+      if (this.aligning) this.checkAlignment();
     },
+    barrier: (checkpointId, options) => this.onBarrier(this.currentChannel, checkpointId, options),
+    cancelBarrier: (checkpointId) => this.onCancelBarrier(checkpointId),
   };
 
   private processInput(): void {
     if (this.state !== 'RUNNING' || this.inputEnded) return;
+    if (this.syncPhase) {
+      void this.syncPhase.then(() => this.scheduleInput());
+      return;
+    }
     if (!this.outputsAvailable()) {
       this.waitForOutputs(() => this.scheduleInput());
       return;
@@ -442,7 +762,7 @@ export class StreamTask {
         this.endOfInput();
         return;
       }
-      if (!this.outputsAvailable()) break;
+      if (this.syncPhase || !this.outputsAvailable()) break;
     }
     this.flushIfNoTimeout();
     if (gate.queuedBuffers > 0) this.scheduleInput();
@@ -557,4 +877,31 @@ export class StreamTask {
       }
     }
   }
+}
+
+/** Names the decline of a task that ended: the checkpoint is aborted, not counted as failed. */
+export const TASK_NOT_RUNNING = 'CheckpointDeclineTaskNotRunningError';
+
+/** Operator state name of a source's split positions. */
+const SOURCE_SPLITS_STATE = 'splits';
+
+/** What the synchronous phase of a checkpoint captured. */
+interface PendingSnapshot {
+  readonly lists: Map<string, Record<string, unknown[]>>;
+  readonly keyed: {
+    readonly uid: string;
+    readonly node: JobVertex['nodes'][number];
+    readonly snapshot: KeyedStateSnapshot;
+    readonly timers: Map<number, unknown[]> | undefined;
+  }[];
+}
+
+function fileSafe(uid: string): string {
+  return uid.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 80);
+}
+
+function randomSuffix(): string {
+  return Math.floor(Math.random() * 2 ** 32)
+    .toString(16)
+    .padStart(8, '0');
 }

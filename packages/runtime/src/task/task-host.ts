@@ -1,5 +1,12 @@
 import type { SourceSplit } from '@nimble/api';
 import type { ExecutionConfiguration } from '../config.js';
+import type { CheckpointOptions } from '../exchange/buffer-codec.js';
+import type { StateFileSystem } from '../checkpoint/storage/index.js';
+import type {
+  SubtaskCheckpointAck,
+  TaskCheckpointServices,
+  TaskRestore,
+} from '../checkpoint/task-state.js';
 import type { ChannelReceiver, ChannelSender } from '../exchange/channel.js';
 import { localChannel, PortMultiplexer } from '../exchange/channel.js';
 import type { MessageEndpoint } from '../exchange/channel.js';
@@ -16,6 +23,14 @@ export interface TaskEvents {
   taskFinished(vertexId: number, subtask: number, metrics: TaskMetricsSample): void;
   taskFailed(vertexId: number, subtask: number, error: Error): void;
   collect(collectId: string, subtask: number, values: unknown[]): void;
+  /** A subtask wrote its state for a checkpoint (absent where no coordinator triggers checkpoints). */
+  acknowledgeCheckpoint?(
+    vertexId: number,
+    subtask: number,
+    checkpointId: number,
+    ack: SubtaskCheckpointAck,
+  ): void;
+  declineCheckpoint?(vertexId: number, subtask: number, checkpointId: number, reason: Error): void;
   stdout(text: string): void;
   stderr(text: string): void;
 }
@@ -51,6 +66,10 @@ export interface TaskHostOptions {
   readonly processingTimeService: ProcessingTimeService;
   readonly localStateDir: string;
   readonly events: TaskEvents;
+  /** The file system of checkpoint and savepoint URIs (s3:// with the TaskManager's s3.* options). */
+  readonly fileSystem?: (uri: string) => StateFileSystem;
+  /** The checkpoint or savepoint to restore from. */
+  readonly restore?: TaskRestore;
 }
 
 /**
@@ -70,7 +89,17 @@ export class TaskHost {
   /** Creates this host's tasks and registers all their channels; nothing runs yet. */
   deploy(): void {
     const { graph, config, attemptNumber, events } = this.options;
+    const checkpoints: TaskCheckpointServices = {
+      fileSystem: (uri) => {
+        if (!this.options.fileSystem) throw new Error(`No checkpoint storage for ${uri} here`);
+        return this.options.fileSystem(uri);
+      },
+      incremental: config.incrementalCheckpoints,
+      acknowledge: (v, st, id, ack) => events.acknowledgeCheckpoint?.(v, st, id, ack),
+      decline: (v, st, id, reason) => events.declineCheckpoint?.(v, st, id, reason),
+    };
     const services = {
+      checkpoints,
       config,
       processingTimeService: this.options.processingTimeService,
       localStateDir: this.options.localStateDir,
@@ -97,7 +126,15 @@ export class TaskHost {
           );
         }
         const task = new StreamTask(
-          { graph, vertex, subtaskIndex: i, attemptNumber, inputs, outputs },
+          {
+            graph,
+            vertex,
+            subtaskIndex: i,
+            attemptNumber,
+            inputs,
+            outputs,
+            restore: this.options.restore,
+          },
           services,
         );
         this.tasks.set(`${vertex.id}/${i}`, task);
@@ -132,6 +169,25 @@ export class TaskHost {
   }
   noMoreSplits(vertexId: number, subtask: number): void {
     this.task(vertexId, subtask).noMoreSplits();
+  }
+
+  /** Triggers a checkpoint at a source subtask of this host. */
+  triggerCheckpoint(
+    vertexId: number,
+    subtask: number,
+    checkpointId: number,
+    options: CheckpointOptions,
+  ): void {
+    this.task(vertexId, subtask).triggerCheckpoint(checkpointId, options);
+  }
+  /** Resolves when every task processed the notification (sinks committed). */
+  async notifyCheckpointComplete(checkpointId: number): Promise<void> {
+    await Promise.all(
+      [...this.tasks.values()].map((t) => t.notifyCheckpointComplete(checkpointId)),
+    );
+  }
+  notifyCheckpointAborted(checkpointId: number): void {
+    for (const t of this.tasks.values()) t.notifyCheckpointAborted(checkpointId);
   }
 
   /** Cancels every task that still runs. */

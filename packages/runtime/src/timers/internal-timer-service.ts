@@ -171,6 +171,49 @@ export class InternalTimerService {
     }
   }
 
+  /**
+   * The live timers by key group, for a checkpoint: per key group a flat list
+   * `[type, timestamp, key, namespace, ...]` with type 0 = event time, 1 = processing time.
+   */
+  snapshotTimers(): Map<number, unknown[]> {
+    const byGroup = new Map<number, unknown[]>();
+    const add = (type: number, queue: TimerHeap<Timer>): void => {
+      for (const t of queue.values()) {
+        if (t.deleted) continue;
+        let list = byGroup.get(t.keyGroup);
+        if (list === undefined) byGroup.set(t.keyGroup, (list = []));
+        list.push(type, t.timestamp, t.key, t.namespace);
+      }
+    };
+    add(0, this.eventQueue);
+    add(1, this.processingQueue);
+    return byGroup;
+  }
+
+  /** Registers the timers of one key group from a snapshot (see {@link snapshotTimers}). */
+  restoreTimers(keyGroup: number, flat: readonly unknown[]): void {
+    for (let i = 0; i + 3 < flat.length; i += 4) {
+      const processing = flat[i] === 1;
+      const time = flat[i + 1] as number;
+      const key = flat[i + 2] as Key;
+      const namespace = flat[i + 3] as string;
+      const index = processing ? this.processingTimers : this.eventTimers;
+      const id = keyId(key);
+      if (index.get(time, namespace, id) !== undefined) continue;
+      const timer: Timer = {
+        timestamp: time,
+        key,
+        keyGroup,
+        namespace,
+        seq: this.seq++,
+        deleted: false,
+      };
+      index.set(time, namespace, id, timer);
+      (processing ? this.processingQueue : this.eventQueue).push(timer);
+    }
+    this.scheduleNextProcessingTimer();
+  }
+
   /** Cancels the scheduled clock callback (when the task ends). */
   close(): void {
     this.scheduled?.handle.cancel();

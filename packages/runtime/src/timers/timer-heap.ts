@@ -1,15 +1,16 @@
 /** A binary min-heap ordered by (timestamp, sequence): equal timestamps fire in registration order. */
 export class TimerHeap<T extends { timestamp: number; seq: number }> {
-  private readonly items: T[] = [];
+  private readonly heap: T[] = [];
 
   get size(): number {
-    return this.items.length;
+    return this.heap.length;
   }
+
   peek(): T | undefined {
-    return this.items[0];
+    return this.heap[0];
   }
   push(item: T): void {
-    const a = this.items;
+    const a = this.heap;
     a.push(item);
     let i = a.length - 1;
     while (i > 0) {
@@ -20,7 +21,7 @@ export class TimerHeap<T extends { timestamp: number; seq: number }> {
     }
   }
   pop(): T | undefined {
-    const a = this.items;
+    const a = this.heap;
     const top = a[0];
     const last = a.pop();
     if (a.length > 0 && last !== undefined) {
@@ -41,7 +42,7 @@ export class TimerHeap<T extends { timestamp: number; seq: number }> {
   }
   /** All items, unordered. */
   values(): readonly T[] {
-    return this.items;
+    return this.heap;
   }
 }
 

@@ -24,6 +24,11 @@ export interface DeployTasksRequest {
    * Where every job slot of the attempt runs.
    */
   'locations'?: (_nimble_v1_SlotLocation)[];
+  /**
+   * The checkpoint or savepoint to restore from: the directory of its _metadata and its content.
+   */
+  'restoreMetadataDir'?: (string);
+  'restoreMetadata'?: (Buffer | Uint8Array | string);
 }
 
 export interface DeployTasksRequest__Output {
@@ -47,4 +52,9 @@ export interface DeployTasksRequest__Output {
    * Where every job slot of the attempt runs.
    */
   'locations': (_nimble_v1_SlotLocation__Output)[];
+  /**
+   * The checkpoint or savepoint to restore from: the directory of its _metadata and its content.
+   */
+  'restoreMetadataDir': (string);
+  'restoreMetadata': (Buffer);
 }

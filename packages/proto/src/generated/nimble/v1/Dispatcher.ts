@@ -3,12 +3,15 @@
 import type * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'
 import type { ClusterOverview as _nimble_v1_ClusterOverview, ClusterOverview__Output as _nimble_v1_ClusterOverview__Output } from '../../nimble/v1/ClusterOverview.js';
+import type { DisposeSavepointRequest as _nimble_v1_DisposeSavepointRequest, DisposeSavepointRequest__Output as _nimble_v1_DisposeSavepointRequest__Output } from '../../nimble/v1/DisposeSavepointRequest.js';
 import type { Empty as _nimble_v1_Empty, Empty__Output as _nimble_v1_Empty__Output } from '../../nimble/v1/Empty.js';
 import type { JobDetails as _nimble_v1_JobDetails, JobDetails__Output as _nimble_v1_JobDetails__Output } from '../../nimble/v1/JobDetails.js';
 import type { JobEvent as _nimble_v1_JobEvent, JobEvent__Output as _nimble_v1_JobEvent__Output } from '../../nimble/v1/JobEvent.js';
 import type { JobRef as _nimble_v1_JobRef, JobRef__Output as _nimble_v1_JobRef__Output } from '../../nimble/v1/JobRef.js';
 import type { ListJobsRequest as _nimble_v1_ListJobsRequest, ListJobsRequest__Output as _nimble_v1_ListJobsRequest__Output } from '../../nimble/v1/ListJobsRequest.js';
 import type { ListJobsResponse as _nimble_v1_ListJobsResponse, ListJobsResponse__Output as _nimble_v1_ListJobsResponse__Output } from '../../nimble/v1/ListJobsResponse.js';
+import type { SavepointRequest as _nimble_v1_SavepointRequest, SavepointRequest__Output as _nimble_v1_SavepointRequest__Output } from '../../nimble/v1/SavepointRequest.js';
+import type { SavepointResponse as _nimble_v1_SavepointResponse, SavepointResponse__Output as _nimble_v1_SavepointResponse__Output } from '../../nimble/v1/SavepointResponse.js';
 import type { SubmitJobRequest as _nimble_v1_SubmitJobRequest, SubmitJobRequest__Output as _nimble_v1_SubmitJobRequest__Output } from '../../nimble/v1/SubmitJobRequest.js';
 import type { SubmitJobResponse as _nimble_v1_SubmitJobResponse, SubmitJobResponse__Output as _nimble_v1_SubmitJobResponse__Output } from '../../nimble/v1/SubmitJobResponse.js';
 
@@ -24,6 +27,15 @@ export interface DispatcherClient extends grpc.Client {
   cancelJob(argument: _nimble_v1_JobRef, metadata: grpc.Metadata, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
   cancelJob(argument: _nimble_v1_JobRef, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
   cancelJob(argument: _nimble_v1_JobRef, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
+  
+  DisposeSavepoint(argument: _nimble_v1_DisposeSavepointRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
+  DisposeSavepoint(argument: _nimble_v1_DisposeSavepointRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
+  DisposeSavepoint(argument: _nimble_v1_DisposeSavepointRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
+  DisposeSavepoint(argument: _nimble_v1_DisposeSavepointRequest, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
+  disposeSavepoint(argument: _nimble_v1_DisposeSavepointRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
+  disposeSavepoint(argument: _nimble_v1_DisposeSavepointRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
+  disposeSavepoint(argument: _nimble_v1_DisposeSavepointRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
+  disposeSavepoint(argument: _nimble_v1_DisposeSavepointRequest, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
   
   GetClusterOverview(argument: _nimble_v1_Empty, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_ClusterOverview__Output>): grpc.ClientUnaryCall;
   GetClusterOverview(argument: _nimble_v1_Empty, metadata: grpc.Metadata, callback: grpc.requestCallback<_nimble_v1_ClusterOverview__Output>): grpc.ClientUnaryCall;
@@ -62,6 +74,21 @@ export interface DispatcherClient extends grpc.Client {
   submitJob(argument: _nimble_v1_SubmitJobRequest, callback: grpc.requestCallback<_nimble_v1_SubmitJobResponse__Output>): grpc.ClientUnaryCall;
   
   /**
+   * Takes a savepoint (and with `stop`, stops the job after it); returns when it is complete.
+   */
+  TriggerSavepoint(argument: _nimble_v1_SavepointRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_SavepointResponse__Output>): grpc.ClientUnaryCall;
+  TriggerSavepoint(argument: _nimble_v1_SavepointRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_nimble_v1_SavepointResponse__Output>): grpc.ClientUnaryCall;
+  TriggerSavepoint(argument: _nimble_v1_SavepointRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_SavepointResponse__Output>): grpc.ClientUnaryCall;
+  TriggerSavepoint(argument: _nimble_v1_SavepointRequest, callback: grpc.requestCallback<_nimble_v1_SavepointResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * Takes a savepoint (and with `stop`, stops the job after it); returns when it is complete.
+   */
+  triggerSavepoint(argument: _nimble_v1_SavepointRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_SavepointResponse__Output>): grpc.ClientUnaryCall;
+  triggerSavepoint(argument: _nimble_v1_SavepointRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_nimble_v1_SavepointResponse__Output>): grpc.ClientUnaryCall;
+  triggerSavepoint(argument: _nimble_v1_SavepointRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_SavepointResponse__Output>): grpc.ClientUnaryCall;
+  triggerSavepoint(argument: _nimble_v1_SavepointRequest, callback: grpc.requestCallback<_nimble_v1_SavepointResponse__Output>): grpc.ClientUnaryCall;
+  
+  /**
    * The job's details now and after every status change, ending with its result once it ended.
    */
   WatchJob(argument: _nimble_v1_JobRef, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_nimble_v1_JobEvent__Output>;
@@ -80,6 +107,8 @@ export interface DispatcherClient extends grpc.Client {
 export interface DispatcherHandlers extends grpc.UntypedServiceImplementation {
   CancelJob: grpc.handleUnaryCall<_nimble_v1_JobRef__Output, _nimble_v1_Empty>;
   
+  DisposeSavepoint: grpc.handleUnaryCall<_nimble_v1_DisposeSavepointRequest__Output, _nimble_v1_Empty>;
+  
   GetClusterOverview: grpc.handleUnaryCall<_nimble_v1_Empty__Output, _nimble_v1_ClusterOverview>;
   
   GetJob: grpc.handleUnaryCall<_nimble_v1_JobRef__Output, _nimble_v1_JobDetails>;
@@ -87,6 +116,11 @@ export interface DispatcherHandlers extends grpc.UntypedServiceImplementation {
   ListJobs: grpc.handleUnaryCall<_nimble_v1_ListJobsRequest__Output, _nimble_v1_ListJobsResponse>;
   
   SubmitJob: grpc.handleUnaryCall<_nimble_v1_SubmitJobRequest__Output, _nimble_v1_SubmitJobResponse>;
+  
+  /**
+   * Takes a savepoint (and with `stop`, stops the job after it); returns when it is complete.
+   */
+  TriggerSavepoint: grpc.handleUnaryCall<_nimble_v1_SavepointRequest__Output, _nimble_v1_SavepointResponse>;
   
   /**
    * The job's details now and after every status change, ending with its result once it ended.
@@ -97,9 +131,11 @@ export interface DispatcherHandlers extends grpc.UntypedServiceImplementation {
 
 export interface DispatcherDefinition extends grpc.ServiceDefinition {
   CancelJob: MethodDefinition<_nimble_v1_JobRef, _nimble_v1_Empty, _nimble_v1_JobRef__Output, _nimble_v1_Empty__Output>
+  DisposeSavepoint: MethodDefinition<_nimble_v1_DisposeSavepointRequest, _nimble_v1_Empty, _nimble_v1_DisposeSavepointRequest__Output, _nimble_v1_Empty__Output>
   GetClusterOverview: MethodDefinition<_nimble_v1_Empty, _nimble_v1_ClusterOverview, _nimble_v1_Empty__Output, _nimble_v1_ClusterOverview__Output>
   GetJob: MethodDefinition<_nimble_v1_JobRef, _nimble_v1_JobDetails, _nimble_v1_JobRef__Output, _nimble_v1_JobDetails__Output>
   ListJobs: MethodDefinition<_nimble_v1_ListJobsRequest, _nimble_v1_ListJobsResponse, _nimble_v1_ListJobsRequest__Output, _nimble_v1_ListJobsResponse__Output>
   SubmitJob: MethodDefinition<_nimble_v1_SubmitJobRequest, _nimble_v1_SubmitJobResponse, _nimble_v1_SubmitJobRequest__Output, _nimble_v1_SubmitJobResponse__Output>
+  TriggerSavepoint: MethodDefinition<_nimble_v1_SavepointRequest, _nimble_v1_SavepointResponse, _nimble_v1_SavepointRequest__Output, _nimble_v1_SavepointResponse__Output>
   WatchJob: MethodDefinition<_nimble_v1_JobRef, _nimble_v1_JobEvent, _nimble_v1_JobRef__Output, _nimble_v1_JobEvent__Output>
 }

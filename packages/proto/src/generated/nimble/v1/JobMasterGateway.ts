@@ -2,6 +2,8 @@
 
 import type * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'
+import type { CheckpointAcknowledgement as _nimble_v1_CheckpointAcknowledgement, CheckpointAcknowledgement__Output as _nimble_v1_CheckpointAcknowledgement__Output } from '../../nimble/v1/CheckpointAcknowledgement.js';
+import type { CheckpointDecline as _nimble_v1_CheckpointDecline, CheckpointDecline__Output as _nimble_v1_CheckpointDecline__Output } from '../../nimble/v1/CheckpointDecline.js';
 import type { CollectedValues as _nimble_v1_CollectedValues, CollectedValues__Output as _nimble_v1_CollectedValues__Output } from '../../nimble/v1/CollectedValues.js';
 import type { Empty as _nimble_v1_Empty, Empty__Output as _nimble_v1_Empty__Output } from '../../nimble/v1/Empty.js';
 import type { SourceReaderRegistration as _nimble_v1_SourceReaderRegistration, SourceReaderRegistration__Output as _nimble_v1_SourceReaderRegistration__Output } from '../../nimble/v1/SourceReaderRegistration.js';
@@ -11,6 +13,24 @@ import type { TaskExecutionState as _nimble_v1_TaskExecutionState, TaskExecution
  * What the subtasks of a job report while they run (Flink's JobMaster gateway).
  */
 export interface JobMasterGatewayClient extends grpc.Client {
+  AcknowledgeCheckpoint(argument: _nimble_v1_CheckpointAcknowledgement, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
+  AcknowledgeCheckpoint(argument: _nimble_v1_CheckpointAcknowledgement, metadata: grpc.Metadata, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
+  AcknowledgeCheckpoint(argument: _nimble_v1_CheckpointAcknowledgement, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
+  AcknowledgeCheckpoint(argument: _nimble_v1_CheckpointAcknowledgement, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
+  acknowledgeCheckpoint(argument: _nimble_v1_CheckpointAcknowledgement, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
+  acknowledgeCheckpoint(argument: _nimble_v1_CheckpointAcknowledgement, metadata: grpc.Metadata, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
+  acknowledgeCheckpoint(argument: _nimble_v1_CheckpointAcknowledgement, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
+  acknowledgeCheckpoint(argument: _nimble_v1_CheckpointAcknowledgement, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
+  
+  DeclineCheckpoint(argument: _nimble_v1_CheckpointDecline, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
+  DeclineCheckpoint(argument: _nimble_v1_CheckpointDecline, metadata: grpc.Metadata, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
+  DeclineCheckpoint(argument: _nimble_v1_CheckpointDecline, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
+  DeclineCheckpoint(argument: _nimble_v1_CheckpointDecline, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
+  declineCheckpoint(argument: _nimble_v1_CheckpointDecline, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
+  declineCheckpoint(argument: _nimble_v1_CheckpointDecline, metadata: grpc.Metadata, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
+  declineCheckpoint(argument: _nimble_v1_CheckpointDecline, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
+  declineCheckpoint(argument: _nimble_v1_CheckpointDecline, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
+  
   /**
    * A source subtask's reader started: its enumerator may assign it splits.
    */
@@ -56,6 +76,10 @@ export interface JobMasterGatewayClient extends grpc.Client {
  * What the subtasks of a job report while they run (Flink's JobMaster gateway).
  */
 export interface JobMasterGatewayHandlers extends grpc.UntypedServiceImplementation {
+  AcknowledgeCheckpoint: grpc.handleUnaryCall<_nimble_v1_CheckpointAcknowledgement__Output, _nimble_v1_Empty>;
+  
+  DeclineCheckpoint: grpc.handleUnaryCall<_nimble_v1_CheckpointDecline__Output, _nimble_v1_Empty>;
+  
   /**
    * A source subtask's reader started: its enumerator may assign it splits.
    */
@@ -71,6 +95,8 @@ export interface JobMasterGatewayHandlers extends grpc.UntypedServiceImplementat
 }
 
 export interface JobMasterGatewayDefinition extends grpc.ServiceDefinition {
+  AcknowledgeCheckpoint: MethodDefinition<_nimble_v1_CheckpointAcknowledgement, _nimble_v1_Empty, _nimble_v1_CheckpointAcknowledgement__Output, _nimble_v1_Empty__Output>
+  DeclineCheckpoint: MethodDefinition<_nimble_v1_CheckpointDecline, _nimble_v1_Empty, _nimble_v1_CheckpointDecline__Output, _nimble_v1_Empty__Output>
   RegisterSourceReader: MethodDefinition<_nimble_v1_SourceReaderRegistration, _nimble_v1_Empty, _nimble_v1_SourceReaderRegistration__Output, _nimble_v1_Empty__Output>
   ReportCollected: MethodDefinition<_nimble_v1_CollectedValues, _nimble_v1_Empty, _nimble_v1_CollectedValues__Output, _nimble_v1_Empty__Output>
   UpdateTaskExecutionState: MethodDefinition<_nimble_v1_TaskExecutionState, _nimble_v1_Empty, _nimble_v1_TaskExecutionState__Output, _nimble_v1_Empty__Output>

@@ -14,6 +14,11 @@ export interface SubmitJobRequest {
   'graphDigest'?: (string);
   'configuration'?: ({[key: string]: string});
   'programArgs'?: (string)[];
+  /**
+   * Restore from this savepoint or retained checkpoint (its directory or its _metadata).
+   */
+  'savepointPath'?: (string);
+  'allowNonRestoredState'?: (boolean);
 }
 
 export interface SubmitJobRequest__Output {
@@ -29,4 +34,9 @@ export interface SubmitJobRequest__Output {
   'graphDigest': (string);
   'configuration': ({[key: string]: string});
   'programArgs': (string)[];
+  /**
+   * Restore from this savepoint or retained checkpoint (its directory or its _metadata).
+   */
+  'savepointPath': (string);
+  'allowNonRestoredState': (boolean);
 }

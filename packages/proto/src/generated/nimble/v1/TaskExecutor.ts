@@ -6,6 +6,8 @@ import type { AssignSplitsRequest as _nimble_v1_AssignSplitsRequest, AssignSplit
 import type { AttemptRef as _nimble_v1_AttemptRef, AttemptRef__Output as _nimble_v1_AttemptRef__Output } from '../../nimble/v1/AttemptRef.js';
 import type { DeployTasksRequest as _nimble_v1_DeployTasksRequest, DeployTasksRequest__Output as _nimble_v1_DeployTasksRequest__Output } from '../../nimble/v1/DeployTasksRequest.js';
 import type { Empty as _nimble_v1_Empty, Empty__Output as _nimble_v1_Empty__Output } from '../../nimble/v1/Empty.js';
+import type { NotifyCheckpointRequest as _nimble_v1_NotifyCheckpointRequest, NotifyCheckpointRequest__Output as _nimble_v1_NotifyCheckpointRequest__Output } from '../../nimble/v1/NotifyCheckpointRequest.js';
+import type { TriggerCheckpointRequest as _nimble_v1_TriggerCheckpointRequest, TriggerCheckpointRequest__Output as _nimble_v1_TriggerCheckpointRequest__Output } from '../../nimble/v1/TriggerCheckpointRequest.js';
 
 export interface TaskExecutorClient extends grpc.Client {
   /**
@@ -56,6 +58,21 @@ export interface TaskExecutorClient extends grpc.Client {
   deployTasks(argument: _nimble_v1_DeployTasksRequest, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
   
   /**
+   * A checkpoint completed (two-phase-commit sinks commit) or was aborted.
+   */
+  NotifyCheckpoint(argument: _nimble_v1_NotifyCheckpointRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
+  NotifyCheckpoint(argument: _nimble_v1_NotifyCheckpointRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
+  NotifyCheckpoint(argument: _nimble_v1_NotifyCheckpointRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
+  NotifyCheckpoint(argument: _nimble_v1_NotifyCheckpointRequest, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
+  /**
+   * A checkpoint completed (two-phase-commit sinks commit) or was aborted.
+   */
+  notifyCheckpoint(argument: _nimble_v1_NotifyCheckpointRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
+  notifyCheckpoint(argument: _nimble_v1_NotifyCheckpointRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
+  notifyCheckpoint(argument: _nimble_v1_NotifyCheckpointRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
+  notifyCheckpoint(argument: _nimble_v1_NotifyCheckpointRequest, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
+  
+  /**
    * Starts the deployed subtasks of an attempt.
    */
   StartTasks(argument: _nimble_v1_AttemptRef, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
@@ -69,6 +86,21 @@ export interface TaskExecutorClient extends grpc.Client {
   startTasks(argument: _nimble_v1_AttemptRef, metadata: grpc.Metadata, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
   startTasks(argument: _nimble_v1_AttemptRef, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
   startTasks(argument: _nimble_v1_AttemptRef, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * Starts checkpoint `checkpoint_id` at a source subtask: it snapshots its position and emits the barrier.
+   */
+  TriggerCheckpoint(argument: _nimble_v1_TriggerCheckpointRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
+  TriggerCheckpoint(argument: _nimble_v1_TriggerCheckpointRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
+  TriggerCheckpoint(argument: _nimble_v1_TriggerCheckpointRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
+  TriggerCheckpoint(argument: _nimble_v1_TriggerCheckpointRequest, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
+  /**
+   * Starts checkpoint `checkpoint_id` at a source subtask: it snapshots its position and emits the barrier.
+   */
+  triggerCheckpoint(argument: _nimble_v1_TriggerCheckpointRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
+  triggerCheckpoint(argument: _nimble_v1_TriggerCheckpointRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
+  triggerCheckpoint(argument: _nimble_v1_TriggerCheckpointRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
+  triggerCheckpoint(argument: _nimble_v1_TriggerCheckpointRequest, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
   
 }
 
@@ -90,9 +122,19 @@ export interface TaskExecutorHandlers extends grpc.UntypedServiceImplementation 
   DeployTasks: grpc.handleUnaryCall<_nimble_v1_DeployTasksRequest__Output, _nimble_v1_Empty>;
   
   /**
+   * A checkpoint completed (two-phase-commit sinks commit) or was aborted.
+   */
+  NotifyCheckpoint: grpc.handleUnaryCall<_nimble_v1_NotifyCheckpointRequest__Output, _nimble_v1_Empty>;
+  
+  /**
    * Starts the deployed subtasks of an attempt.
    */
   StartTasks: grpc.handleUnaryCall<_nimble_v1_AttemptRef__Output, _nimble_v1_Empty>;
+  
+  /**
+   * Starts checkpoint `checkpoint_id` at a source subtask: it snapshots its position and emits the barrier.
+   */
+  TriggerCheckpoint: grpc.handleUnaryCall<_nimble_v1_TriggerCheckpointRequest__Output, _nimble_v1_Empty>;
   
 }
 
@@ -100,5 +142,7 @@ export interface TaskExecutorDefinition extends grpc.ServiceDefinition {
   AssignSplits: MethodDefinition<_nimble_v1_AssignSplitsRequest, _nimble_v1_Empty, _nimble_v1_AssignSplitsRequest__Output, _nimble_v1_Empty__Output>
   CancelTasks: MethodDefinition<_nimble_v1_AttemptRef, _nimble_v1_Empty, _nimble_v1_AttemptRef__Output, _nimble_v1_Empty__Output>
   DeployTasks: MethodDefinition<_nimble_v1_DeployTasksRequest, _nimble_v1_Empty, _nimble_v1_DeployTasksRequest__Output, _nimble_v1_Empty__Output>
+  NotifyCheckpoint: MethodDefinition<_nimble_v1_NotifyCheckpointRequest, _nimble_v1_Empty, _nimble_v1_NotifyCheckpointRequest__Output, _nimble_v1_Empty__Output>
   StartTasks: MethodDefinition<_nimble_v1_AttemptRef, _nimble_v1_Empty, _nimble_v1_AttemptRef__Output, _nimble_v1_Empty__Output>
+  TriggerCheckpoint: MethodDefinition<_nimble_v1_TriggerCheckpointRequest, _nimble_v1_Empty, _nimble_v1_TriggerCheckpointRequest__Output, _nimble_v1_Empty__Output>
 }

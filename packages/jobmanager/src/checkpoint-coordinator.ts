@@ -1,0 +1,522 @@
+import type {
+  CheckpointMetadata,
+  ExecutionConfiguration,
+  Logger,
+  OperatorStateMetadata,
+  OperatorSubtaskState,
+  StateFileSystem,
+  SubtaskCheckpointAck,
+} from '@nimble/runtime';
+import {
+  checkpointDirectories,
+  encodeMetadata,
+  encodeOpaque,
+  METADATA_FILE,
+  METADATA_VERSION,
+  resolveRelative,
+  savepointDirectory,
+} from '@nimble/runtime';
+import type { JobPlan } from './job-plan.js';
+
+/** The checkpoint settings of a job (Flink's keys, from the job's and the cluster's configuration). */
+export interface CheckpointSettings {
+  readonly interval: number;
+  readonly timeout: number;
+  readonly minPause: number;
+  readonly tolerableFailures: number;
+  readonly retained: number;
+  readonly retention: ExecutionConfiguration['externalizedCheckpointRetention'];
+  readonly checkpointsDir: string;
+  readonly savepointsDir: string;
+}
+
+/** What the coordinator asks of its job. */
+export interface CheckpointCoordinatorContext {
+  readonly jobId: string;
+  readonly plan: JobPlan;
+  readonly settings: CheckpointSettings;
+  readonly log: Logger;
+  fileSystem(uri: string): StateFileSystem;
+  /** Whether every task of the current attempt runs (a checkpoint needs them all). */
+  canTrigger(): boolean;
+  /** The split enumerators' states by source vertex id (taken before the barriers). */
+  snapshotEnumerators(checkpointId: number): Promise<Map<number, unknown>>;
+  /** Sends the trigger to every source subtask of the current attempt. */
+  triggerSources(checkpointId: number, options: TriggerOptions): Promise<void>;
+  /** Tells every task that a checkpoint completed or was aborted; resolves when they processed it. */
+  notifyTasks(checkpointId: number, aborted: boolean): Promise<void>;
+  /** More consecutive checkpoint failures than tolerated: fail the job over. */
+  failJob(error: Error): void;
+}
+
+export interface TriggerOptions {
+  readonly timestamp: number;
+  readonly savepoint: boolean;
+  readonly targetDir: string;
+  readonly sharedDir: string;
+}
+
+/** A checkpoint the job can restore from. */
+export interface CompletedCheckpoint {
+  readonly id: number;
+  readonly savepoint: boolean;
+  readonly metadataDir: string;
+  readonly metadata: CheckpointMetadata;
+  readonly metadataBytes: Uint8Array;
+  readonly triggerTimestamp: number;
+  readonly completedTimestamp: number;
+  readonly stateSize: number;
+  /** Shared incremental files it references (URIs). */
+  readonly sharedFiles: readonly string[];
+}
+
+/** One line of the checkpoint history (Flink's REST shape). */
+export interface CheckpointStats {
+  readonly id: number;
+  status: 'IN_PROGRESS' | 'COMPLETED' | 'FAILED';
+  readonly is_savepoint: boolean;
+  readonly trigger_timestamp: number;
+  latest_ack_timestamp: number;
+  state_size: number;
+  end_to_end_duration: number;
+  num_subtasks: number;
+  num_acknowledged_subtasks: number;
+  external_path: string;
+  failure_message?: string;
+}
+
+interface Pending {
+  readonly id: number;
+  readonly savepoint: boolean;
+  readonly options: TriggerOptions;
+  readonly acks: Map<string, SubtaskCheckpointAck>;
+  readonly expected: number;
+  enumerators: Map<number, unknown> | undefined;
+  timer: ReturnType<typeof setTimeout> | undefined;
+  readonly stats: CheckpointStats;
+  readonly done: { resolve: (c: CompletedCheckpoint) => void; reject: (e: Error) => void };
+}
+
+const HISTORY = 10;
+
+/**
+ * Coordinates the checkpoints of one job (Flink's CheckpointCoordinator): triggers them
+ * periodically at the sources (one at a time, with min pause and timeout), collects the
+ * subtasks' acknowledgements, writes `_metadata` last and atomically, notifies the tasks, keeps
+ * `state.checkpoints.num-retained` completed checkpoints and discards subsumed ones (shared
+ * incremental files are reference-counted), and fails the job over after more consecutive
+ * failures than `execution.checkpointing.tolerable-failed-checkpoints`.
+ */
+export class CheckpointCoordinator {
+  private nextId: number;
+  private pending: Pending | undefined;
+  private readonly completed: CompletedCheckpoint[] = [];
+  private readonly sharedRefs = new Map<string, number>();
+  private consecutiveFailures = 0;
+  private periodic: ReturnType<typeof setTimeout> | undefined;
+  private running = false;
+  private lastEnd = 0;
+  private savepointQueue: Promise<unknown> = Promise.resolve();
+  // Statistics (REST and metrics)
+  readonly counts = { completed: 0, failed: 0, restored: 0 };
+  readonly history: CheckpointStats[] = [];
+  latestFailed: CheckpointStats | undefined;
+  latestSavepoint: CheckpointStats | undefined;
+  restored:
+    { id: number; path: string; restoreTimestamp: number; isSavepoint: boolean } | undefined;
+  lastDurationMs = 0;
+  lastSizeBytes = 0;
+
+  constructor(
+    private readonly ctx: CheckpointCoordinatorContext,
+    /** The id the first checkpoint gets (after the one restored from, when recovering). */
+    firstId = 1,
+  ) {
+    this.nextId = firstId;
+  }
+
+  get settings(): CheckpointSettings {
+    return this.ctx.settings;
+  }
+  get inProgress(): number {
+    return this.pending ? 1 : 0;
+  }
+  /** The latest completed checkpoint or savepoint to restore from. */
+  latestCompleted(): CompletedCheckpoint | undefined {
+    return this.completed.at(-1);
+  }
+  /** Drops a checkpoint that cannot be restored, so recovery falls back to the one before. */
+  dropUnrestorable(id: number): boolean {
+    const i = this.completed.findIndex((c) => c.id === id);
+    if (i < 0 || this.completed.length < 2) return false;
+    this.completed.splice(i, 1);
+    return true;
+  }
+  /** Adds a checkpoint found at start (recovery) or restored from; it may be subsumed later. */
+  addRestored(c: CompletedCheckpoint, subsumable: boolean): void {
+    this.nextId = Math.max(this.nextId, c.id + 1);
+    if (subsumable) {
+      this.completed.push(c);
+      for (const f of c.sharedFiles) this.sharedRefs.set(f, (this.sharedRefs.get(f) ?? 0) + 1);
+    }
+  }
+
+  /** Starts periodic checkpoints (when enabled) for a running attempt. */
+  startPeriodic(): void {
+    if (this.ctx.settings.interval <= 0) return;
+    this.running = true;
+    this.scheduleNext(this.ctx.settings.interval);
+  }
+
+  /** Stops periodic checkpoints and aborts the pending one (the attempt ended). */
+  stop(reason: string): void {
+    this.running = false;
+    if (this.periodic) clearTimeout(this.periodic);
+    this.periodic = undefined;
+    const p = this.pending;
+    if (p) this.abort(p, new Error(`Checkpoint ${p.id} was aborted: ${reason}`), false);
+  }
+
+  /** Takes a savepoint; resolves with it once complete. Waits for a checkpoint in progress. */
+  triggerSavepoint(targetDirectory: string): Promise<CompletedCheckpoint> {
+    const dir = targetDirectory || this.ctx.settings.savepointsDir;
+    if (!dir) {
+      return Promise.reject(
+        new Error(
+          'No savepoint directory: give a target directory or set state.savepoints.dir in the configuration',
+        ),
+      );
+    }
+    const run = async (): Promise<CompletedCheckpoint> => {
+      while (this.pending) await this.whenSettled(this.pending);
+      const target = savepointDirectory(dir, this.ctx.jobId);
+      return this.trigger(true, { targetDir: target, sharedDir: target });
+    };
+    const result = this.savepointQueue.then(run, run);
+    this.savepointQueue = result.catch(() => {});
+    return result;
+  }
+
+  /** Triggers a checkpoint now (periodic, or for tests). */
+  triggerCheckpoint(): Promise<CompletedCheckpoint> {
+    const id = this.nextId;
+    const dirs = checkpointDirectories(this.checkpointsDir(), this.ctx.jobId, id);
+    return this.trigger(false, { targetDir: dirs.targetDir, sharedDir: dirs.sharedDir });
+  }
+
+  onAcknowledge(
+    checkpointId: number,
+    vertexId: number,
+    subtask: number,
+    ack: SubtaskCheckpointAck,
+  ): void {
+    const p = this.pending;
+    if (!p || p.id !== checkpointId) return;
+    p.acks.set(`${vertexId}/${subtask}`, ack);
+    p.stats.num_acknowledged_subtasks = p.acks.size;
+    p.stats.latest_ack_timestamp = Date.now();
+    p.stats.state_size += ack.stateSize;
+    if (p.acks.size === p.expected && p.enumerators) void this.complete(p);
+  }
+
+  onDecline(checkpointId: number, vertexId: number, subtask: number, reason: Error): void {
+    const p = this.pending;
+    if (!p || p.id !== checkpointId) return;
+    // A task that reached the end of its input cannot take part: abort without counting a
+    // failure (as Flink does before all tasks run); anything else counts.
+    this.abort(
+      p,
+      new Error(
+        `Checkpoint ${checkpointId} was declined by task ${vertexId}/${subtask}: ${reason.message}`,
+      ),
+      reason.name !== 'CheckpointDeclineTaskNotRunningError',
+    );
+  }
+
+  /** Discards the retained checkpoints (job cancelled under DELETE_ON_CANCELLATION, or finished). */
+  async discardAll(): Promise<void> {
+    for (const c of this.completed.splice(0)) await this.discard(c);
+  }
+
+  // ---- internals ---------------------------------------------------------------------------
+
+  private checkpointsDir(): string {
+    return this.ctx.settings.checkpointsDir;
+  }
+
+  private scheduleNext(delay: number): void {
+    if (!this.running) return;
+    if (this.periodic) clearTimeout(this.periodic);
+    this.periodic = setTimeout(
+      () => {
+        this.periodic = undefined;
+        if (!this.running) return;
+        if (this.pending || !this.ctx.canTrigger()) {
+          this.scheduleNext(this.ctx.settings.interval);
+          return;
+        }
+        this.triggerCheckpoint().catch(() => {});
+      },
+      Math.max(0, delay),
+    );
+  }
+
+  private whenSettled(p: Pending): Promise<void> {
+    return new Promise((resolve) => {
+      const check = (): void => {
+        if (this.pending !== p) resolve();
+        else setTimeout(check, 20);
+      };
+      check();
+    });
+  }
+
+  private trigger(
+    savepoint: boolean,
+    dirs: { targetDir: string; sharedDir: string },
+  ): Promise<CompletedCheckpoint> {
+    if (this.pending) return Promise.reject(new Error('A checkpoint is already in progress'));
+    if (!this.ctx.canTrigger()) {
+      return Promise.reject(
+        new Error('Not all tasks of the job are running; a checkpoint needs every task running'),
+      );
+    }
+    const id = this.nextId++;
+    const timestamp = Date.now();
+    const expected = this.ctx.plan.vertices.reduce((n, v) => n + v.parallelism, 0);
+    let done!: Pending['done'];
+    const promise = new Promise<CompletedCheckpoint>(
+      (resolve, reject) => (done = { resolve, reject }),
+    );
+    promise.catch(() => {});
+    const stats: CheckpointStats = {
+      id,
+      status: 'IN_PROGRESS',
+      is_savepoint: savepoint,
+      trigger_timestamp: timestamp,
+      latest_ack_timestamp: -1,
+      state_size: 0,
+      end_to_end_duration: 0,
+      num_subtasks: expected,
+      num_acknowledged_subtasks: 0,
+      external_path: dirs.targetDir,
+    };
+    const options: TriggerOptions = { timestamp, savepoint, ...dirs };
+    const p: Pending = {
+      id,
+      savepoint,
+      options,
+      acks: new Map(),
+      expected,
+      enumerators: undefined,
+      timer: undefined,
+      stats,
+      done,
+    };
+    this.pending = p;
+    this.history.unshift(stats);
+    if (this.history.length > HISTORY) this.history.pop();
+    p.timer = setTimeout(
+      () =>
+        this.abort(
+          p,
+          new Error(
+            `Checkpoint ${id} expired before completing (execution.checkpointing.timeout ${this.ctx.settings.timeout} ms)`,
+          ),
+          true,
+        ),
+      this.ctx.settings.timeout,
+    );
+    void (async () => {
+      // The enumerators' state first: splits they hand out after this reach the readers after
+      // the barrier, so a restore assigns them again rather than losing them.
+      p.enumerators = await this.ctx.snapshotEnumerators(id);
+      await this.ctx.triggerSources(id, options);
+      if (this.pending === p && p.acks.size === p.expected) await this.complete(p);
+    })().catch((e: unknown) => {
+      if (this.pending === p) this.abort(p, e instanceof Error ? e : new Error(String(e)), true);
+    });
+    return promise;
+  }
+
+  private async complete(p: Pending): Promise<void> {
+    if (this.pending !== p) return;
+    const metadata = this.buildMetadata(p);
+    const metadataBytes = encodeMetadata(metadata);
+    const uri = `${p.options.targetDir}/${METADATA_FILE}`;
+    try {
+      await this.ctx.fileSystem(uri).writeAtomic(uri, metadataBytes);
+    } catch (e) {
+      this.abort(
+        p,
+        new Error(`Checkpoint ${p.id}: writing ${uri} failed: ${(e as Error).message}`),
+        true,
+      );
+      return;
+    }
+    if (this.pending !== p) return;
+    clearTimeout(p.timer);
+    this.pending = undefined;
+    this.lastEnd = Date.now();
+    const sharedFiles = new Set<string>();
+    for (const op of metadata.operators) {
+      for (const st of op.subtasks) {
+        for (const f of st.keyed?.files ?? []) {
+          if (f.path.startsWith('../'))
+            sharedFiles.add(resolveRelative(p.options.targetDir, f.path));
+        }
+      }
+    }
+    const completed: CompletedCheckpoint = {
+      id: p.id,
+      savepoint: p.savepoint,
+      metadataDir: p.options.targetDir,
+      metadata,
+      metadataBytes,
+      triggerTimestamp: p.options.timestamp,
+      completedTimestamp: this.lastEnd,
+      stateSize: p.stats.state_size,
+      sharedFiles: [...sharedFiles],
+    };
+    p.stats.status = 'COMPLETED';
+    p.stats.end_to_end_duration = this.lastEnd - p.options.timestamp;
+    this.lastDurationMs = p.stats.end_to_end_duration;
+    this.lastSizeBytes = p.stats.state_size;
+    this.counts.completed++;
+    if (p.savepoint) {
+      this.latestSavepoint = p.stats;
+    } else {
+      this.consecutiveFailures = 0;
+      this.completed.push(completed);
+      for (const f of sharedFiles) this.sharedRefs.set(f, (this.sharedRefs.get(f) ?? 0) + 1);
+    }
+    this.ctx.log.info(
+      {
+        checkpoint_id: p.id,
+        savepoint: p.savepoint,
+        duration_ms: p.stats.end_to_end_duration,
+        size: p.stats.state_size,
+      },
+      `${p.savepoint ? 'savepoint' : 'checkpoint'} completed`,
+    );
+    try {
+      await this.ctx.notifyTasks(p.id, false);
+    } catch (e) {
+      this.ctx.log.warn({ err: e, checkpoint_id: p.id }, 'notifying the tasks failed');
+    }
+    p.done.resolve(completed);
+    while (this.completed.length > this.ctx.settings.retained) {
+      await this.discard(this.completed.shift()!);
+    }
+    this.scheduleNext(
+      Math.max(
+        this.ctx.settings.minPause,
+        p.options.timestamp + this.ctx.settings.interval - Date.now(),
+      ),
+    );
+  }
+
+  private abort(p: Pending, error: Error, countFailure: boolean): void {
+    if (this.pending !== p) return;
+    clearTimeout(p.timer);
+    this.pending = undefined;
+    this.lastEnd = Date.now();
+    p.stats.status = 'FAILED';
+    p.stats.failure_message = error.message;
+    p.stats.end_to_end_duration = this.lastEnd - p.options.timestamp;
+    this.latestFailed = p.stats;
+    this.counts.failed++;
+    this.ctx.log.warn({ checkpoint_id: p.id, reason: error.message }, 'checkpoint failed');
+    p.done.reject(error);
+    void this.ctx.notifyTasks(p.id, true).catch(() => {});
+    void this.discardPartial(p);
+    if (countFailure && !p.savepoint) {
+      this.consecutiveFailures++;
+      if (this.consecutiveFailures > this.ctx.settings.tolerableFailures) {
+        this.consecutiveFailures = 0;
+        this.ctx.failJob(
+          new Error(
+            `Exceeded checkpoint tolerable failure threshold (execution.checkpointing.tolerable-failed-checkpoints = ${this.ctx.settings.tolerableFailures}). The latest checkpoint failed: ${error.message}`,
+          ),
+        );
+        return;
+      }
+    }
+    this.scheduleNext(
+      Math.max(
+        this.ctx.settings.minPause,
+        p.options.timestamp + this.ctx.settings.interval - Date.now(),
+      ),
+    );
+  }
+
+  private buildMetadata(p: Pending): CheckpointMetadata {
+    const operators: OperatorStateMetadata[] = [];
+    for (const v of this.ctx.plan.vertices) {
+      for (const [index, op] of (v.operators ?? []).entries()) {
+        const subtasks: OperatorSubtaskState[] = [];
+        for (let s = 0; s < v.parallelism; s++) {
+          const state = p.acks.get(`${v.id}/${s}`)?.operators[op.uid];
+          if (state) subtasks.push({ subtask: s, ...state });
+        }
+        const enumState = index === 0 ? p.enumerators?.get(v.id) : undefined;
+        operators.push({
+          uid: op.uid,
+          name: op.name,
+          parallelism: v.parallelism,
+          maxParallelism: v.maxParallelism,
+          ...(enumState === undefined ? {} : { coordinatorState: encodeOpaque(enumState) }),
+          subtasks,
+        });
+      }
+    }
+    return {
+      version: METADATA_VERSION,
+      jobId: this.ctx.jobId,
+      checkpointId: p.id,
+      type: p.savepoint ? 'SAVEPOINT' : 'CHECKPOINT',
+      timestamp: p.options.timestamp,
+      operators,
+    };
+  }
+
+  /** Deletes a subsumed checkpoint: its directory and the shared files no one else references. */
+  private async discard(c: CompletedCheckpoint): Promise<void> {
+    const fs = this.ctx.fileSystem(c.metadataDir);
+    try {
+      for (const f of c.sharedFiles) {
+        const n = (this.sharedRefs.get(f) ?? 1) - 1;
+        if (n > 0) {
+          this.sharedRefs.set(f, n);
+          continue;
+        }
+        this.sharedRefs.delete(f);
+        await fs.delete(f);
+      }
+      await fs.deleteRecursive(c.metadataDir);
+    } catch (e) {
+      this.ctx.log.warn({ err: e, checkpoint_id: c.id }, 'discarding a subsumed checkpoint failed');
+    }
+  }
+
+  /** Deletes what a failed checkpoint wrote (best effort). */
+  private async discardPartial(p: Pending): Promise<void> {
+    if (p.savepoint) return;
+    try {
+      const fs = this.ctx.fileSystem(p.options.targetDir);
+      for (const ack of p.acks.values()) {
+        for (const state of Object.values(ack.operators)) {
+          const files = state.keyed?.files ?? [];
+          const own = files.at(-1);
+          if (own?.path.startsWith('../')) {
+            const uri = resolveRelative(p.options.targetDir, own.path);
+            if (!this.sharedRefs.has(uri)) await fs.delete(uri);
+          }
+        }
+      }
+      await fs.deleteRecursive(p.options.targetDir);
+    } catch {
+      // An unreachable store stays unreachable for the cleanup too.
+    }
+  }
+}

@@ -1,0 +1,10 @@
+// Original file: proto/nimble/v1/jobmanager.proto
+
+
+export interface DisposeSavepointRequest {
+  'path'?: (string);
+}
+
+export interface DisposeSavepointRequest__Output {
+  'path': (string);
+}

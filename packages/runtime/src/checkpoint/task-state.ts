@@ -1,0 +1,135 @@
+/**
+ * What a subtask needs for checkpoints (where to write, whom to acknowledge) and how it finds its
+ * share of a checkpoint's state on restore: keyed state by key-group range, operator list state
+ * as it was per subtask or, after rescaling, redistributed.
+ */
+import type { KeyedStateBackend, KeyedSnapshotKind } from '../state/keyed-state-backend.js';
+import { KeyGroupRange } from '../keys/index.js';
+import type { StateFileSystem } from './storage/index.js';
+import type { KeyGroupBlock } from './keyed-state-file.js';
+import { readKeyGroupBlocks } from './keyed-state-file.js';
+import type {
+  CheckpointMetadata,
+  KeyedStateHandle,
+  OperatorStateMetadata,
+  OperatorSubtaskState,
+} from './metadata.js';
+import { decodeOpaque } from './metadata.js';
+import { resolveRelative } from './paths.js';
+
+/** What a subtask acknowledges for one checkpoint. */
+export interface SubtaskCheckpointAck {
+  /** By operator uid. */
+  readonly operators: Record<string, Omit<OperatorSubtaskState, 'subtask'>>;
+  /** Bytes written by this subtask for the checkpoint (incremental: only the new files). */
+  readonly stateSize: number;
+  readonly syncDurationMs: number;
+  readonly asyncDurationMs: number;
+  readonly alignmentDurationMs: number;
+}
+
+/** How a task takes part in checkpoints. */
+export interface TaskCheckpointServices {
+  /** The file system of a checkpoint or savepoint URI. */
+  fileSystem(uri: string): StateFileSystem;
+  /** `state.backend.incremental`: level checkpoints upload only what changed. */
+  readonly incremental: boolean;
+  acknowledge(
+    vertexId: number,
+    subtask: number,
+    checkpointId: number,
+    ack: SubtaskCheckpointAck,
+  ): void;
+  decline(vertexId: number, subtask: number, checkpointId: number, reason: Error): void;
+}
+
+/** The checkpoint or savepoint a task restores from. */
+export interface TaskRestore {
+  /** URI of the directory that holds `_metadata`; state file paths are relative to it. */
+  readonly metadataDir: string;
+  readonly metadata: CheckpointMetadata;
+}
+
+/** The restored state of one operator in one subtask. */
+export interface RestoredOperatorState {
+  readonly operator: OperatorStateMetadata;
+  /** Operator list states for this subtask (redistributed when the parallelism changed). */
+  readonly lists: Map<string, unknown[]>;
+}
+
+/** Finds operator `uid` in the restore, with this subtask's share of its list states. */
+export function restoredOperatorState(
+  restore: TaskRestore,
+  uid: string,
+  subtask: number,
+  parallelism: number,
+): RestoredOperatorState | undefined {
+  const operator = restore.metadata.operators.find((o) => o.uid === uid);
+  if (!operator) return undefined;
+  const lists = new Map<string, unknown[]>();
+  const names = new Set<string>();
+  for (const st of operator.subtasks)
+    for (const n of Object.keys(st.operatorState ?? {})) names.add(n);
+  const sorted = [...operator.subtasks].sort((a, b) => a.subtask - b.subtask);
+  for (const name of names) {
+    const perOld = sorted.map((st) => {
+      const encoded = st.operatorState?.[name];
+      return encoded === undefined ? [] : (decodeOpaque(encoded) as unknown[]);
+    });
+    if (operator.parallelism === parallelism) {
+      const own = sorted.findIndex((st) => st.subtask === subtask);
+      lists.set(name, own < 0 ? [] : perOld[own]!);
+    } else {
+      // Flink's split redistribution: the elements of all old subtasks, spread round robin.
+      lists.set(
+        name,
+        perOld.flat().filter((_, i) => i % parallelism === subtask),
+      );
+    }
+  }
+  return { operator, lists };
+}
+
+/**
+ * Loads the keyed state of `range` into `backend` from every old subtask whose key groups
+ * overlap, and hands each key group's timers (from the newest file of its chain) to `onTimers`.
+ */
+export async function restoreKeyedState(
+  restore: TaskRestore,
+  fs: StateFileSystem,
+  operator: OperatorStateMetadata,
+  range: KeyGroupRange,
+  backend: KeyedStateBackend,
+  onTimers: (keyGroup: number, timers: readonly unknown[]) => void,
+): Promise<void> {
+  for (const st of operator.subtasks) {
+    const handle: KeyedStateHandle | undefined = st.keyed;
+    if (!handle) continue;
+    const [first, last] = handle.keyGroupRange;
+    const from = Math.max(first, range.startKeyGroup);
+    const to = Math.min(last, range.endKeyGroup);
+    if (from > to) continue;
+    const files = handle.files;
+    for (let f = 0; f < files.length; f++) {
+      const file = files[f]!;
+      const uri = resolveRelative(restore.metadataDir, file.path);
+      const blocks: KeyGroupBlock[] = await readKeyGroupBlocks(fs, uri, file, first, from, to);
+      await backend.restore(
+        file.kind as KeyedSnapshotKind,
+        blocks.map((b) => ({ keyGroup: b.keyGroup, bytes: b.state })),
+      );
+      if (f === files.length - 1) {
+        for (const b of blocks) if (b.timers && b.timers.length > 0) onTimers(b.keyGroup, b.timers);
+      }
+    }
+  }
+}
+
+/** The key-group range of `subtask` of an operator. */
+export function keyGroupRangeOf(
+  maxParallelism: number,
+  parallelism: number,
+  subtask: number,
+): KeyGroupRange {
+  return KeyGroupRange.forOperatorIndex(maxParallelism, parallelism, subtask);
+}
