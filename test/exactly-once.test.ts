@@ -5,7 +5,9 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nimble, TestCluster } from './fixtures/cluster.js';
+import { createServer } from 'node:net';
+import type { Daemon } from './fixtures/cluster.js';
+import { nimble, startDaemon, stopDaemon, TestCluster } from './fixtures/cluster.js';
 
 const JOB = join(import.meta.dirname, 'fixtures/cluster-jobs/exactly-once-job.ts');
 
@@ -132,5 +134,93 @@ describe.each(['hashmap', 'level'] as const)('exactly-once state on %s', (backen
     const expected = expectedOutput(events);
     expect(actual.length).toBe(expected.length);
     expect(actual).toEqual(expected);
+  }, 180_000);
+});
+
+/** A free loopback port (the restarted JobManager must listen where the first one did). */
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const port = (server.address() as { port: number }).port;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+describe('JobManager failover', () => {
+  it('a JobManager killed with SIGKILL and restarted recovers the job from its latest checkpoint; the output is exact', async () => {
+    const [rpc, rest] = [await freePort(), await freePort()];
+    const blobs = join(work, 'jm-blobs');
+    const chk = join(work, 'chk-jm');
+    const out = join(work, 'out-jm');
+    const jmArgs = [
+      'jobmanager',
+      '-D',
+      `jobmanager.rpc.port=${rpc}`,
+      '-D',
+      `rest.port=${rest}`,
+      '-D',
+      `blob.storage.directory=${blobs}`,
+      '-D',
+      'restart-strategy.type=fixed-delay',
+      '-D',
+      'restart-strategy.fixed-delay.attempts=20',
+      '-D',
+      'restart-strategy.fixed-delay.delay=200 ms',
+    ];
+    const tmArgs = [
+      'taskmanager',
+      '-D',
+      `jobmanager.rpc.port=${rpc}`,
+      '-D',
+      'taskmanager.rpc.port=0',
+      '-D',
+      'metrics.reporter.prom.port=0',
+    ];
+    let jm: Daemon = await startDaemon(jmArgs);
+    const tms = [await startDaemon(tmArgs), await startDaemon(tmArgs)];
+    const restGet = async (path: string) =>
+      (await fetch(`http://127.0.0.1:${rest}${path}`)).json() as Promise<any>;
+    const until = async (condition: () => Promise<boolean>, ms = 60_000) => {
+      const deadline = Date.now() + ms;
+      while (!(await condition().catch(() => false))) {
+        if (Date.now() > deadline) throw new Error(`condition not met within ${ms} ms`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    try {
+      const events = 20_000;
+      const submitted = await nimble([
+        'run',
+        '-d',
+        '-m',
+        `127.0.0.1:${rpc}`,
+        '-D',
+        'execution.checkpointing.interval=300',
+        '-D',
+        `state.checkpoints.dir=file://${chk}`,
+        JOB,
+        String(events),
+        '1500',
+        '2',
+        out,
+      ]);
+      expect(submitted.code).toBe(0);
+      const jobId = /JobID ([0-9a-f]{32})/.exec(submitted.stdout)![1]!;
+      await until(
+        async () => completedCheckpoints(chk, jobId).length > 0 && committedOutput(out).length > 0,
+      );
+      await stopDaemon(jm, 'SIGKILL');
+      const committedBefore = committedOutput(out).length;
+      jm = await startDaemon(jmArgs);
+      await until(async () => (await restGet(`/jobs/${jobId}`)).state === 'FINISHED', 90_000);
+      expect(committedBefore).toBeLessThan(expectedOutput(events).length);
+      expect(jm.stderr()).toContain('job recovered');
+      expect(committedOutput(out)).toEqual(expectedOutput(events));
+    } finally {
+      await Promise.all(tms.map((t) => stopDaemon(t)));
+      await stopDaemon(jm);
+    }
   }, 180_000);
 });

@@ -29,12 +29,30 @@ import {
   graphDigestOf,
   joinUri,
   METADATA_FILE,
+  resolveRelative,
   parseClusterConfiguration,
   parseExecutionConfiguration,
   s3OptionsOf,
 } from '@nimble/runtime';
 import type { CheckpointSettings } from './checkpoint-coordinator.js';
 import type { RestoreSource } from './job-master.js';
+import type { CompletedCheckpoint } from './checkpoint-coordinator.js';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+
+/** A submitted job as the job store keeps it. */
+interface JobRequest {
+  readonly jobName: string;
+  readonly planJson: string;
+  readonly graphDigest: string;
+  readonly configuration: Record<string, string>;
+  readonly programArgs: string[];
+  readonly savepointPath: string;
+  readonly allowNonRestoredState: boolean;
+}
+interface StoredJob extends JobRequest {
+  readonly jobId: string;
+  readonly bundleHash: string;
+}
 import { randomBytes } from 'node:crypto';
 import type { Server as HttpServer } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -66,6 +84,8 @@ export class JobManager {
   readonly registry: TaskManagerRegistry;
   readonly log: Logger;
   private readonly blobs: BlobStore;
+  /** One JSON file per job that has not ended, next to the bundles. */
+  private readonly jobStoreDir: string;
   private readonly metrics: JobManagerMetrics;
   private server: Server | undefined;
   private rest: HttpServer | undefined;
@@ -88,6 +108,7 @@ export class JobManager {
     this.blobs = new BlobStore(
       config.blobStorageDirectory || join(tmpDirs || tmpdir(), `nimble-jobmanager-blobs`),
     );
+    this.jobStoreDir = join(this.blobs.dir, 'jobs');
     this.metrics = new JobManagerMetrics(this);
   }
 
@@ -276,6 +297,7 @@ export class JobManager {
     const rpcPort = await bindServer(server, c.jobManagerBindHost, c.jobManagerRpcPort);
     const rest = await startRestServer(this, this.metrics, c.restBindAddress, c.restPort);
     this.rest = rest.server;
+    await this.recoverJobs();
     this.log.info({ rpcPort, restPort: rest.port, jobmanager_id: this.id }, 'JobManager started');
     return { rpcPort, restPort: rest.port };
   }
@@ -397,32 +419,49 @@ export class JobManager {
     };
   }
 
-  private async submit(req: {
-    jobName: string;
-    bundle: Buffer;
-    planJson: string;
-    graphDigest: string;
-    configuration: Record<string, string>;
-    programArgs: string[];
-    savepointPath: string;
-    allowNonRestoredState: boolean;
-  }): Promise<string> {
+  private async submit(req: JobRequest & { bundle: Buffer }): Promise<string> {
     if (req.bundle.length === 0) throw invalidArgument('SubmitJob: bundle is empty');
+    const bundleHash = this.blobs.put(req.bundle);
+    const jobId = randomBytes(16).toString('hex');
+    const stored: StoredJob = {
+      jobId,
+      jobName: req.jobName,
+      planJson: req.planJson,
+      graphDigest: req.graphDigest,
+      configuration: req.configuration,
+      programArgs: req.programArgs,
+      savepointPath: req.savepointPath,
+      allowNonRestoredState: req.allowNonRestoredState,
+      bundleHash,
+    };
+    const job = await this.createJob(stored, undefined);
+    // The job store: a restarted JobManager recovers the jobs that did not end.
+    mkdirSync(this.jobStoreDir, { recursive: true });
+    writeFileSync(join(this.jobStoreDir, `${jobId}.json`), JSON.stringify(stored));
+    job.start();
+    return jobId;
+  }
+
+  /** Builds a job master; `recovered` is the checkpoint a recovered job resumes from. */
+  private async createJob(
+    stored: StoredJob,
+    recovered: CompletedCheckpoint | undefined,
+  ): Promise<JobMaster> {
     let plan;
     try {
-      plan = parsePlan(req.planJson);
+      plan = parsePlan(stored.planJson);
     } catch (e) {
       throw invalidArgument(`SubmitJob: ${(e as Error).message}`);
     }
-    if (graphDigestOf(JSON.parse(req.planJson) as object) !== req.graphDigest) {
+    if (graphDigestOf(JSON.parse(stored.planJson) as object) !== stored.graphDigest) {
       throw invalidArgument('SubmitJob: graph_digest does not match plan_json');
     }
     let restartStrategy;
     let checkpointSettings: CheckpointSettings;
     try {
-      parseExecutionConfiguration(req.configuration);
-      const exec = parseExecutionConfiguration({ ...this.entries, ...req.configuration });
-      const jobConfig = parseClusterConfiguration({ ...this.entries, ...req.configuration });
+      parseExecutionConfiguration(stored.configuration);
+      const exec = parseExecutionConfiguration({ ...this.entries, ...stored.configuration });
+      const jobConfig = parseClusterConfiguration({ ...this.entries, ...stored.configuration });
       restartStrategy = createRestartStrategy(jobConfig, {
         checkpointingEnabled: exec.checkpointingInterval > 0,
       });
@@ -439,38 +478,115 @@ export class JobManager {
     } catch (e) {
       throw invalidArgument(`SubmitJob: bad job configuration: ${(e as Error).message}`);
     }
-    const initialRestore = req.savepointPath
-      ? await this.loadRestore(req.savepointPath, plan, req.allowNonRestoredState)
-      : undefined;
-    const bundleHash = this.blobs.put(req.bundle);
-    const jobId = randomBytes(16).toString('hex');
+    const initialRestore =
+      stored.savepointPath && !recovered
+        ? await this.loadRestore(stored.savepointPath, plan, stored.allowNonRestoredState)
+        : undefined;
     const job = new JobMaster(
       {
-        jobId,
+        jobId: stored.jobId,
         plan,
-        bundleHash,
-        graphDigest: req.graphDigest,
-        configuration: req.configuration,
-        programArgs: req.programArgs,
+        bundleHash: stored.bundleHash,
+        graphDigest: stored.graphDigest,
+        configuration: stored.configuration,
+        programArgs: stored.programArgs,
         restartStrategy,
         checkpointSettings,
         initialRestore,
       },
       {
         registry: this.registry,
-        bundlePath: this.blobs.path(bundleHash),
+        bundlePath: this.blobs.path(stored.bundleHash),
         slotRequestTimeoutMs: this.config.slotRequestTimeout,
         log: this.log,
         fileSystem: (uri) => this.fileSystem(uri),
       },
     );
-    this.jobs.set(jobId, job);
+    if (recovered) job.checkpoints.addRestored(recovered, true);
+    this.jobs.set(stored.jobId, job);
+    job.subscribe((e) => {
+      if (isTerminal(e.job?.state as never)) {
+        rmSync(join(this.jobStoreDir, `${stored.jobId}.json`), { force: true });
+      }
+    });
     this.log.info(
-      { job_id: jobId, job_name: plan.jobName, slots: job.slotsRequired },
-      'job submitted',
+      {
+        job_id: stored.jobId,
+        job_name: plan.jobName,
+        slots: job.slotsRequired,
+        recovered: !!recovered,
+      },
+      recovered ? 'job recovered' : 'job submitted',
     );
-    job.start();
-    return jobId;
+    return job;
+  }
+
+  /** Recovers the jobs of the job store that had not ended, each from its latest checkpoint. */
+  private async recoverJobs(): Promise<void> {
+    if (!existsSync(this.jobStoreDir)) return;
+    for (const file of readdirSync(this.jobStoreDir).filter((f) => f.endsWith('.json'))) {
+      const path = join(this.jobStoreDir, file);
+      try {
+        const stored = JSON.parse(readFileSync(path, 'utf8')) as StoredJob;
+        const probe = await this.createJob(stored, undefined);
+        this.jobs.delete(stored.jobId);
+        const latest = await this.latestCheckpoint(
+          probe.checkpoints.settings.checkpointsDir,
+          stored.jobId,
+        );
+        const job = latest ? await this.createJob(stored, latest) : probe;
+        this.jobs.set(stored.jobId, job);
+        job.start();
+      } catch (e) {
+        this.log.error(
+          { err: ensureError(e), file: path },
+          'could not recover a job from the job store',
+        );
+      }
+    }
+  }
+
+  /** The newest checkpoint of a job whose _metadata reads; corrupted ones are skipped with a warning. */
+  private async latestCheckpoint(
+    checkpointsDir: string,
+    jobId: string,
+  ): Promise<CompletedCheckpoint | undefined> {
+    const jobDir = `${checkpointsDir}/${jobId}`;
+    const fs = this.fileSystem(jobDir);
+    const ids = (await fs.list(jobDir))
+      .filter((n) => /^chk-\d+$/.test(n))
+      .map((n) => Number(n.slice(4)))
+      .sort((a, b) => b - a);
+    for (const id of ids) {
+      const dir = `${jobDir}/chk-${id}`;
+      const uri = `${dir}/${METADATA_FILE}`;
+      try {
+        const bytes = await fs.read(uri);
+        const metadata = decodeMetadata(bytes, uri);
+        const sharedFiles = new Set<string>();
+        for (const op of metadata.operators)
+          for (const st of op.subtasks)
+            for (const f of st.keyed?.files ?? [])
+              if (f.path.startsWith('../')) sharedFiles.add(resolveRelative(dir, f.path));
+        return {
+          id,
+          savepoint: false,
+          metadataDir: dir,
+          metadata,
+          metadataBytes: bytes,
+          triggerTimestamp: metadata.timestamp,
+          completedTimestamp: metadata.timestamp,
+          stateSize: 0,
+          sharedFiles: [...sharedFiles],
+        };
+      } catch (e) {
+        this.log.warn(
+          { err: ensureError(e), checkpoint: dir },
+          'checkpoint cannot be read: trying the one before',
+        );
+      }
+    }
+    return undefined;
   }
 
   private acceptHeartbeats(
