@@ -1,5 +1,6 @@
 import { Buffer } from 'node:buffer';
 import { deserialize, serialize } from 'node:v8';
+import { KEY_TAG } from '../keys/index.js';
 import { parseStoredKind } from './state-table.js';
 import type { StoredKind } from './state-table.js';
 
@@ -39,16 +40,52 @@ export interface DecodedCanonicalState {
   readonly entries: readonly unknown[];
 }
 
-export function canonicalEntry(
-  keyBytes: Uint8Array,
-  namespace: string,
-  value: unknown,
-): CanonicalEntry {
-  const { buffer, byteOffset, byteLength } = keyBytes;
-  const order = Buffer.from(buffer, byteOffset, byteLength).toString('latin1');
-  // A plain Uint8Array view: V8 serialization tells a Buffer from a Uint8Array, and the key
-  // bytes must read back alike whichever backend wrote them.
-  return { keyBytes: new Uint8Array(buffer, byteOffset, byteLength), namespace, value, order };
+const ARENA_CHUNK_SIZE = 64 * 1024;
+
+/**
+ * Writes the key bytes of many entries into shared chunks, one allocation per 64 KiB instead of
+ * two per key, and makes their sort strings. Key bytes are plain Uint8Array views (V8
+ * serialization tells a Buffer from a Uint8Array: both backends must write the same), which
+ * the V8 serializer writes as their own bytes only.
+ */
+export class KeyBytesArena {
+  private chunk = Buffer.allocUnsafeSlow(ARENA_CHUNK_SIZE);
+  private used = 0;
+
+  private reserve(size: number): void {
+    if (this.used + size <= this.chunk.length) return;
+    this.chunk = Buffer.allocUnsafeSlow(Math.max(ARENA_CHUNK_SIZE, size));
+    this.used = 0;
+  }
+
+  private entry(start: number, namespace: string, value: unknown): CanonicalEntry {
+    const chunk = this.chunk;
+    const end = this.used;
+    return {
+      keyBytes: new Uint8Array(chunk.buffer, chunk.byteOffset + start, end - start),
+      namespace,
+      value,
+      order: chunk.toString('latin1', start, end),
+    };
+  }
+
+  /** The entry of a string key: what encodeKey writes, without its TextEncoder call. */
+  stringKey(key: string, namespace: string, value: unknown): CanonicalEntry {
+    this.reserve(1 + key.length * 3);
+    const start = this.used;
+    this.chunk[start] = KEY_TAG.string;
+    this.used += 1 + this.chunk.write(key, start + 1, 'utf8');
+    return this.entry(start, namespace, value);
+  }
+
+  /** The entry of a key given as its canonical bytes (copied). */
+  encodedKey(keyBytes: Uint8Array, namespace: string, value: unknown): CanonicalEntry {
+    this.reserve(keyBytes.length);
+    const start = this.used;
+    this.chunk.set(keyBytes, start);
+    this.used += keyBytes.length;
+    return this.entry(start, namespace, value);
+  }
 }
 
 function compareEntries(a: CanonicalEntry, b: CanonicalEntry): number {

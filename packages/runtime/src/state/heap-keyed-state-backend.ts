@@ -5,19 +5,16 @@ import { IllegalStateError, JobDefinitionError, UserCodeError } from '../errors.
 import { encodedKeyOfId, keyId, keyIdOfEncoded } from '../keys/index.js';
 import type { KeyId } from '../keys/index.js';
 import { AbstractKeyedStateBackend } from './abstract-keyed-state-backend.js';
-import {
-  canonicalEntry,
-  decodeCanonicalBlock,
-  encodeCanonicalBlock,
-} from './canonical-snapshot.js';
-import type { CanonicalState } from './canonical-snapshot.js';
+import { decodeCanonicalBlock, encodeCanonicalBlock, KeyBytesArena } from './canonical-snapshot.js';
+import type { CanonicalEntry, CanonicalState } from './canonical-snapshot.js';
 import type {
   KeyedSnapshotKind,
   KeyedStateSnapshot,
   KeyGroupStateBlock,
+  SnapshotFormat,
 } from './keyed-state-backend.js';
 import { CorruptedSnapshotError } from './state-backend-error.js';
-import { KEEP, storedKindOf } from './state-table.js';
+import { describeStoredKind, KEEP, storedKindOf } from './state-table.js';
 import type { StateInfo, StateTable, StoredKind, TtlCleanupTarget } from './state-table.js';
 import type { TtlSettings } from './ttl.js';
 
@@ -111,7 +108,7 @@ export class HeapKeyedStateBackend extends AbstractKeyedStateBackend {
    * bench/snapshot-bench.ts). Turning that copy into the canonical block (key bytes, sorting)
    * is left to materialize, off the barrier's path. Both formats are canonical.
    */
-  snapshot(_checkpointId: number): KeyedStateSnapshot {
+  snapshot(_checkpointId: number, _format: SnapshotFormat): KeyedStateSnapshot {
     this.checkOpen('snapshot');
     const numKeyGroups = this.lastKeyGroup - this.firstKeyGroup + 1;
     const copies = new Array<Uint8Array | undefined>(numKeyGroups);
@@ -147,7 +144,7 @@ export class HeapKeyedStateBackend extends AbstractKeyedStateBackend {
       }
       throw new UserCodeError(
         this.operatorName,
-        `a value of ${kind.replace('+ttl', '')} state "${name}" cannot be snapshotted: snapshots keep what ` +
+        `a value of ${describeStoredKind(kind)} state "${name}" cannot be snapshotted: snapshots keep what ` +
           'structuredClone keeps (no functions, symbols or class prototypes)',
         e,
       );
@@ -340,15 +337,19 @@ class HeapSnapshot implements KeyedStateSnapshot {
 
 function canonicalBlockOf(copy: Uint8Array): Uint8Array {
   const raw = deserialize(copy) as unknown[];
+  const arena = new KeyBytesArena();
+  const entryOf = (id: KeyId, namespace: string, value: unknown): CanonicalEntry =>
+    typeof id === 'string' && id.charCodeAt(0) !== 0
+      ? arena.stringKey(id, namespace, value)
+      : arena.encodedKey(encodedKeyOfId(id), namespace, value);
   const states: CanonicalState[] = [];
   for (let i = 0; i < raw.length; i += 4) {
     const byKey = raw[i + 2] as Map<KeyId, unknown>;
     const byKeyAndNamespace = raw[i + 3] as Map<KeyId, Map<string, unknown>>;
-    const entries = [];
-    for (const [id, value] of byKey) entries.push(canonicalEntry(encodedKeyOfId(id), '', value));
+    const entries: CanonicalEntry[] = [];
+    for (const [id, value] of byKey) entries.push(entryOf(id, '', value));
     for (const [id, namespaces] of byKeyAndNamespace) {
-      for (const [namespace, value] of namespaces)
-        entries.push(canonicalEntry(encodedKeyOfId(id), namespace, value));
+      for (const [namespace, value] of namespaces) entries.push(entryOf(id, namespace, value));
     }
     states.push({ name: raw[i] as string, kind: raw[i + 1] as StoredKind, entries });
   }

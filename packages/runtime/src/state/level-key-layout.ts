@@ -135,7 +135,8 @@ export function parseStateEntryKey(bytes: Uint8Array): ParsedStateKey {
     shift += 7;
   }
   const keyBytes = bytes.subarray(offset, offset + length);
-  const namespace = textDecoder.decode(bytes.subarray(offset + length));
+  const namespace =
+    offset + length === bytes.length ? '' : textDecoder.decode(bytes.subarray(offset + length));
   return { keyGroup, stateId, keyBytes, namespace };
 }
 

@@ -353,6 +353,10 @@ export class LevelKeyedStateBackend extends AbstractKeyedStateBackend {
    */
   async restore(kind: KeyedSnapshotKind, blocks: Iterable<KeyGroupStateBlock>): Promise<void> {
     this.checkRestore();
+    if (kind !== 'canonical' && kind !== 'level-full' && kind !== 'level-delta')
+      throw new IllegalStateError(
+        `${this.operatorName}: restore of the unknown snapshot kind "${String(kind)}"`,
+      );
     if (this.openedWithState) {
       throw new IllegalStateError(
         `${this.operatorName}: restore into the LevelDB at ${this.directory}, which already holds state ` +

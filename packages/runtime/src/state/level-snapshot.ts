@@ -7,7 +7,7 @@ import type {
 import { IllegalStateError, NimbleError } from '../errors.js';
 import { decodeKey } from '../keys/index.js';
 import { writeVarint } from '../util/varint.js';
-import { canonicalEntry, encodeCanonicalBlock } from './canonical-snapshot.js';
+import { encodeCanonicalBlock, KeyBytesArena } from './canonical-snapshot.js';
 import type { CanonicalState } from './canonical-snapshot.js';
 import type { KeyedSnapshotKind, KeyedStateSnapshot } from './keyed-state-backend.js';
 import {
@@ -266,6 +266,7 @@ export async function materializeCanonical(
   const blocks: Uint8Array[] = [];
   for (let keyGroup = source.firstKeyGroup; keyGroup <= source.lastKeyGroup; keyGroup++) {
     const states = new Map<number, CanonicalState>();
+    const arena = new KeyBytesArena();
     await scanKeyGroup(source, snapshot, keyGroup, (key, value) => {
       const stateId = (key[2]! << 8) | key[3]!;
       let state = states.get(stateId);
@@ -283,7 +284,7 @@ export async function materializeCanonical(
         throw source.dbError(`decode a value of state "${state.name}" read from`, e);
       }
       const { keyBytes, namespace } = parseStateEntryKey(key);
-      state.entries.push(canonicalEntry(keyBytes, namespace, decoded));
+      state.entries.push(arena.encodedKey(keyBytes, namespace, decoded));
     });
     blocks.push(encodeCanonicalBlock([...states.values()]));
   }
@@ -356,7 +357,14 @@ class ByteWriter {
   bytes(bytes: Uint8Array, from = 0): void {
     const size = bytes.length - from;
     this.reserve(size);
-    this.buffer.set(from === 0 ? bytes : bytes.subarray(from), this.length);
+    const buffer = this.buffer;
+    if (size <= 32) {
+      // Keys and small values: a loop beats creating a subarray to copy from.
+      let at = this.length;
+      for (let i = from; i < bytes.length; i++) buffer[at++] = bytes[i]!;
+    } else {
+      buffer.set(from === 0 ? bytes : bytes.subarray(from), this.length);
+    }
     this.length += size;
   }
 
@@ -378,19 +386,20 @@ class NativeBlockBuilder {
   private readonly header = new ByteWriter();
   private readonly body = new ByteWriter(4096);
   private readonly indexOfState = new Map<number, number>();
+  // Entries come in key order, so state by state: the last state's index answers most lookups.
+  private lastStateId = -1;
+  private lastIndex = -1;
 
   constructor(private readonly source: LevelSnapshotSource) {}
 
   /** An entry with its LevelDB key; `value` null is a tombstone. */
   add(dbKey: Uint8Array, value: Uint8Array | null): void {
     const stateId = (dbKey[2]! << 8) | dbKey[3]!;
-    let index = this.indexOfState.get(stateId);
-    if (index === undefined) {
-      const { name, kind } = stateOf(this.source, stateId);
-      index = this.indexOfState.size;
-      this.indexOfState.set(stateId, index);
-      this.header.string(name);
-      this.header.string(kind);
+    let index = this.lastIndex;
+    if (stateId !== this.lastStateId) {
+      index = this.indexOfState.get(stateId) ?? this.addState(stateId);
+      this.lastStateId = stateId;
+      this.lastIndex = index;
     }
     const body = this.body;
     body.varint(index);
@@ -402,6 +411,15 @@ class NativeBlockBuilder {
       body.varint(value.length + 1);
       body.bytes(value);
     }
+  }
+
+  private addState(stateId: number): number {
+    const { name, kind } = stateOf(this.source, stateId);
+    const index = this.indexOfState.size;
+    this.indexOfState.set(stateId, index);
+    this.header.string(name);
+    this.header.string(kind);
+    return index;
   }
 
   finish(): Uint8Array {
