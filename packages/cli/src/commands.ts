@@ -1,6 +1,8 @@
 import { installPipelineExecutor } from '@nimble/api';
 import type { JobDetails__Output } from '@nimble/proto';
+import { RpcError, status } from '@nimble/proto';
 import { ClusterExecutor, JobManagerClient, TERMINAL_STATES } from '@nimble/client';
+import { parseStorageUri } from '@nimble/runtime';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -37,9 +39,43 @@ export function jobManagerAddress(flags: ClientFlags): string {
   return `${config.jobManagerRpcAddress}:${config.jobManagerRpcPort}`;
 }
 
+/**
+ * Checks a savepoint path or directory given on the command line. The JobManager reads and
+ * writes it, so a path relative to the client's directory would name something else there.
+ */
+function storagePath(option: string, path: string): string {
+  try {
+    parseStorageUri(path);
+  } catch {
+    throw new CommandError(
+      `${option} ${JSON.stringify(path)}: expected file:///absolute/path, /absolute/path or s3://bucket/key ` +
+        '(the JobManager resolves it, not this shell)',
+      ExitCode.USAGE,
+    );
+  }
+  return path;
+}
+
+/** Status codes with which the JobManager answers a request it refuses (not an outage). */
+const REFUSALS: ReadonlySet<number> = new Set([
+  status.NOT_FOUND,
+  status.FAILED_PRECONDITION,
+  status.INVALID_ARGUMENT,
+]);
+
+/** Rethrows a refusal of the JobManager as `<what>: <its reason>` (exit 1); anything else as is. */
+function refused(e: unknown, what: string): never {
+  if (e instanceof RpcError && REFUSALS.has(e.code)) {
+    throw new CommandError(`${what}: ${e.details}`, ExitCode.FAILURE);
+  }
+  throw e;
+}
+
 export interface RunFlags extends ClientFlags {
   readonly parallelism?: string;
   readonly detached?: boolean;
+  readonly fromSavepoint?: string;
+  readonly allowNonRestoredState?: boolean;
 }
 
 const write = (text: string): void => void process.stdout.write(text);
@@ -61,6 +97,16 @@ export async function runJob(job: string, args: string[], flags: RunFlags): Prom
       throw new CommandError(`-p ${flags.parallelism}: expected an integer >= 1`, ExitCode.USAGE);
     configuration['parallelism.default'] = String(p);
   }
+  const savepointPath =
+    flags.fromSavepoint === undefined
+      ? undefined
+      : storagePath('-s/--fromSavepoint', flags.fromSavepoint);
+  if (flags.allowNonRestoredState && savepointPath === undefined) {
+    throw new CommandError(
+      '-n/--allowNonRestoredState only applies with -s/--fromSavepoint',
+      ExitCode.USAGE,
+    );
+  }
   const address = jobManagerAddress({ ...flags, D: [] });
   let lastState = '';
   const executor = new ClusterExecutor({
@@ -68,6 +114,8 @@ export async function runJob(job: string, args: string[], flags: RunFlags): Prom
     jobModule,
     programArgs: args,
     configuration,
+    savepointPath,
+    allowNonRestoredState: flags.allowNonRestoredState ?? false,
     detached: flags.detached ?? false,
     onSubmitted: (id) => write(`Job has been submitted with JobID ${id}\n`),
     onStatus: (j) => {
@@ -153,6 +201,83 @@ export async function cancelJob(jobId: string, flags: ClientFlags): Promise<numb
   try {
     await client.cancelJob(jobId);
     write(`Cancelled job ${jobId}.\n`);
+    return ExitCode.OK;
+  } finally {
+    client.close();
+  }
+}
+
+export interface SavepointFlags extends ClientFlags {
+  readonly dispose?: string;
+}
+
+/**
+ * `nimble savepoint <jobId> [targetDirectory]` takes a savepoint of a running job;
+ * `nimble savepoint -d <path>` disposes of one. Flink's messages, so scripts carry over.
+ */
+export async function savepoint(
+  jobId: string | undefined,
+  targetDirectory: string | undefined,
+  flags: SavepointFlags,
+): Promise<number> {
+  if (flags.dispose !== undefined) {
+    if (targetDirectory !== undefined)
+      throw new CommandError('-d/--dispose takes no target directory', ExitCode.USAGE);
+    return disposeSavepoint(storagePath('-d/--dispose', flags.dispose), flags);
+  }
+  if (jobId === undefined)
+    throw new CommandError(
+      'savepoint: give the id of the job, or -d <path> to dispose of a savepoint',
+      ExitCode.USAGE,
+    );
+  const target =
+    targetDirectory === undefined ? '' : storagePath('targetDirectory', targetDirectory);
+  const client = new JobManagerClient(jobManagerAddress(flags));
+  try {
+    write(`Triggering savepoint for job ${jobId}.\nWaiting for response...\n`);
+    const path = await client
+      .triggerSavepoint(jobId, target)
+      .catch((e: unknown) => refused(e, `Triggering a savepoint for the job ${jobId} failed`));
+    write(
+      `Savepoint completed. Path: ${path}\n` +
+        'You can resume your program from this savepoint with the run command.\n',
+    );
+    return ExitCode.OK;
+  } finally {
+    client.close();
+  }
+}
+
+async function disposeSavepoint(path: string, flags: ClientFlags): Promise<number> {
+  const client = new JobManagerClient(jobManagerAddress(flags));
+  try {
+    write(`Disposing savepoint '${path}'.\n`);
+    await client
+      .disposeSavepoint(path)
+      .catch((e: unknown) => refused(e, `Disposing the savepoint '${path}' failed`));
+    write(`Savepoint '${path}' disposed.\n`);
+    return ExitCode.OK;
+  } finally {
+    client.close();
+  }
+}
+
+export interface StopFlags extends ClientFlags {
+  readonly savepointPath?: string;
+  readonly drain?: boolean;
+}
+
+/** `nimble stop <jobId>`: takes a savepoint, then the job ends FINISHED (Flink's stop). */
+export async function stopJob(jobId: string, flags: StopFlags): Promise<number> {
+  const target =
+    flags.savepointPath === undefined ? '' : storagePath('-p/--savepointPath', flags.savepointPath);
+  const client = new JobManagerClient(jobManagerAddress(flags));
+  try {
+    write(`${flags.drain ? 'Draining' : 'Suspending'} job "${jobId}" with a savepoint.\n`);
+    const path = await client
+      .triggerSavepoint(jobId, target, { stop: true, drain: flags.drain ?? false })
+      .catch((e: unknown) => refused(e, `Could not stop with a savepoint job "${jobId}"`));
+    write(`Savepoint completed. Path: ${path}\n`);
     return ExitCode.OK;
   } finally {
     client.close();

@@ -2,8 +2,16 @@ import { ConfigurationError, ensureError } from '@nimble/runtime';
 import { RpcError } from '@nimble/proto';
 import { JobFailedError } from '@nimble/client';
 import { Command, CommanderError, Option } from 'commander';
-import { cancelJob, CommandError, listJobs, runJob, showCluster } from './commands.js';
-import type { ClientFlags, RunFlags } from './commands.js';
+import {
+  cancelJob,
+  CommandError,
+  listJobs,
+  runJob,
+  savepoint,
+  showCluster,
+  stopJob,
+} from './commands.js';
+import type { ClientFlags, RunFlags, SavepointFlags, StopFlags } from './commands.js';
 import type { ConfigFlags } from './daemons.js';
 import { runJobManager, runTaskManager } from './daemons.js';
 import { ExitCode } from './exit-codes.js';
@@ -124,6 +132,16 @@ export function createProgram(exit: (code: number) => void): Command {
     .argument('[args...]', "the job's own arguments (everything after the job file)")
     .option('-p, --parallelism <n>', 'default parallelism (parallelism.default)')
     .option('-d, --detached', 'return once the job is submitted')
+    .option(
+      '-s, --fromSavepoint <path>',
+      'start from this savepoint or retained checkpoint: its directory or _metadata, as the JobManager sees it',
+    )
+    .option(
+      '-n, --allowNonRestoredState',
+      'with -s: skip state of operators the job no longer has (also --allow-non-restored-state)',
+    )
+    // Both spellings set the same flag: Flink's, and the kebab-case the other options use.
+    .addOption(new Option('--allow-non-restored-state').hideHelp())
     .passThroughOptions()
     .action(async (job: string, args: string[], flags: RunFlags) =>
       exit(await runJob(job, args, flags)),
@@ -141,6 +159,35 @@ export function createProgram(exit: (code: number) => void): Command {
     .description('cancel a job')
     .argument('<jobId>', 'id of the job, as printed by run or list')
     .action(async (jobId: string, flags: ClientFlags) => exit(await cancelJob(jobId, flags)));
+
+  clientOptions(program.command('savepoint'))
+    .description(
+      'take a savepoint of a running job (state.savepoints.dir unless a directory is given), or dispose of one with -d',
+    )
+    .argument('[jobId]', 'id of the job, as printed by run or list')
+    .argument('[targetDirectory]', 'where to write it: file:///path, /path or s3://bucket/key')
+    .option('-d, --dispose <path>', 'delete the savepoint at <path> (its directory or _metadata)')
+    .action(
+      async (
+        jobId: string | undefined,
+        targetDirectory: string | undefined,
+        flags: SavepointFlags,
+      ) => exit(await savepoint(jobId, targetDirectory, flags)),
+    );
+
+  clientOptions(program.command('stop'))
+    .description('stop a job with a savepoint: it ends FINISHED, and can resume with run -s')
+    .argument('<jobId>', 'id of the job, as printed by run or list')
+    .option(
+      '-p, --savepointPath <dir>',
+      'where to write the savepoint (default: state.savepoints.dir; also --savepoint-path)',
+    )
+    .addOption(new Option('--savepoint-path <dir>').hideHelp())
+    .option(
+      '-d, --drain',
+      'emit MAX_WATERMARK before the savepoint, firing all event-time timers (the job will not resume where it was)',
+    )
+    .action(async (jobId: string, flags: StopFlags) => exit(await stopJob(jobId, flags)));
 
   clientOptions(program.command('cluster'))
     .description('show the TaskManagers and their slots')

@@ -21,6 +21,13 @@ export interface ClusterExecutorOptions {
   readonly programArgs?: readonly string[];
   /** Configuration that overrides the job's own (Flink keys). */
   readonly configuration?: Record<string, ConfigValue>;
+  /**
+   * Start from this savepoint or retained checkpoint (its directory or `_metadata`, as the
+   * JobManager sees it): Flink's `run -s`.
+   */
+  readonly savepointPath?: string;
+  /** Skip savepoint state of operators the job no longer has instead of refusing it (`-n`). */
+  readonly allowNonRestoredState?: boolean;
   /** Return once submitted instead of following the job until it ends. */
   readonly detached?: boolean;
   readonly onSubmitted?: (jobId: string) => void;
@@ -77,6 +84,8 @@ export class ClusterExecutor implements PipelineExecutor {
         graphDigest: graphDigestOf(description),
         configuration,
         programArgs: [...(this.options.programArgs ?? [])],
+        savepointPath: this.options.savepointPath ?? '',
+        allowNonRestoredState: this.options.allowNonRestoredState ?? false,
       });
       this.jobId = jobId;
       this.options.onSubmitted?.(jobId);

@@ -10,6 +10,17 @@ import { NO_RETRY, RpcClient, nimbleServices } from '@nimble/proto';
 /** The states in which a job has ended. */
 export const TERMINAL_STATES = new Set(['FINISHED', 'FAILED', 'CANCELED']);
 
+/** How {@link JobManagerClient.triggerSavepoint} ends the job, if it does. */
+export interface SavepointOptions {
+  /** Stop the job once the savepoint completed: it ends FINISHED (Flink's `stop`). */
+  readonly stop?: boolean;
+  /** With `stop`: emit MAX_WATERMARK first, so all event-time timers fire (Flink's `--drain`). */
+  readonly drain?: boolean;
+}
+
+// A savepoint returns only once every subtask wrote its state: large state takes long.
+const SAVEPOINT_DEADLINE_MS = 10 * 60_000;
+
 /** A typed client of the JobManager's Dispatcher service (job submission and control). */
 export class JobManagerClient {
   private readonly rpc: RpcClient<DispatcherClient>;
@@ -26,6 +37,31 @@ export class JobManagerClient {
       deadlineMs: 120_000,
     });
     return res.jobId;
+  }
+
+  /**
+   * Takes a savepoint of a running job and resolves with its path once it is complete.
+   *
+   * @param targetDirectory where to write it (file:///path, /path or s3://bucket/key); the job's
+   *   state.savepoints.dir when omitted.
+   */
+  async triggerSavepoint(
+    jobId: string,
+    targetDirectory = '',
+    options: SavepointOptions = {},
+  ): Promise<string> {
+    // Not retried: a repeated call takes a second savepoint, or finds a stopped job.
+    const res = await this.rpc.call(
+      this.rpc.raw.TriggerSavepoint,
+      { jobId, targetDirectory, stop: options.stop ?? false, drain: options.drain ?? false },
+      { retry: NO_RETRY, deadlineMs: SAVEPOINT_DEADLINE_MS },
+    );
+    return res.path;
+  }
+
+  /** Deletes a savepoint, given as its directory or its `_metadata` file. */
+  async disposeSavepoint(path: string): Promise<void> {
+    await this.rpc.call(this.rpc.raw.DisposeSavepoint, { path }, { deadlineMs: 60_000 });
   }
 
   async listJobs(runningOnly = false): Promise<JobDetails__Output[]> {

@@ -1,5 +1,6 @@
 import { MetricLabels as L, MetricNames as N } from '@nimble/runtime';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import type { CheckpointCoordinator } from './checkpoint-coordinator.js';
 import type { JobManager } from './job-manager.js';
 import { isTerminal } from './job-status.js';
 
@@ -67,5 +68,48 @@ export class JobManagerMetrics {
         }
       },
     });
+    // Flink's checkpointing metrics of the job scope; savepoints count as checkpoints there too.
+    const checkpointGauge = (
+      name: string,
+      help: string,
+      value: (c: CheckpointCoordinator) => number,
+    ): void => {
+      new Gauge({
+        name,
+        help,
+        labelNames: [L.jobId, L.jobName],
+        registers,
+        collect() {
+          this.reset();
+          for (const j of jm.jobs.values())
+            this.set({ [L.jobId]: j.jobId, [L.jobName]: j.name }, value(j.checkpoints));
+        },
+      });
+    };
+    checkpointGauge(
+      N.jobLastCheckpointDuration,
+      'Milliseconds the latest completed checkpoint took from trigger to completion.',
+      (c) => c.lastDurationMs,
+    );
+    checkpointGauge(
+      N.jobLastCheckpointSize,
+      'Bytes of state the latest completed checkpoint wrote.',
+      (c) => c.lastSizeBytes,
+    );
+    checkpointGauge(
+      N.jobNumberOfCompletedCheckpoints,
+      'Checkpoints and savepoints completed since the job was submitted.',
+      (c) => c.counts.completed,
+    );
+    checkpointGauge(
+      N.jobNumberOfFailedCheckpoints,
+      'Checkpoints and savepoints that failed since the job was submitted.',
+      (c) => c.counts.failed,
+    );
+    checkpointGauge(
+      N.jobNumberOfInProgressCheckpoints,
+      'Checkpoints in progress (0 or 1: one at a time).',
+      (c) => c.inProgress,
+    );
   }
 }

@@ -1,5 +1,8 @@
+import { ensureError, joinUri, parseExecutionConfiguration } from '@nimble/runtime';
+import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
+import type { CheckpointStats } from './checkpoint-coordinator.js';
 import type { JobManagerMetrics } from './job-manager-metrics.js';
 import type { JobManager } from './job-manager.js';
 import type { JobMaster } from './job-master.js';
@@ -81,9 +84,286 @@ function jobDetails(job: JobMaster) {
   };
 }
 
+// ---- checkpoints (Flink's CheckpointingStatistics and CheckpointConfigInfo) ------------------
+
+/**
+ * One checkpoint as Flink's REST API shows it: `@class` tells completed, failed and in-progress
+ * apart (Jackson's type property), and only a completed checkpoint has a path to restore from.
+ */
+function checkpointEntry(s: CheckpointStats) {
+  const common = {
+    id: s.id,
+    status: s.status,
+    is_savepoint: s.is_savepoint,
+    checkpoint_type: s.is_savepoint ? 'SAVEPOINT' : 'CHECKPOINT',
+    trigger_timestamp: s.trigger_timestamp,
+    latest_ack_timestamp: s.latest_ack_timestamp,
+    state_size: s.state_size,
+    end_to_end_duration: s.end_to_end_duration,
+    num_subtasks: s.num_subtasks,
+    num_acknowledged_subtasks: s.num_acknowledged_subtasks,
+  };
+  switch (s.status) {
+    case 'COMPLETED':
+      return { '@class': 'completed', ...common, external_path: s.external_path };
+    case 'FAILED':
+      return {
+        '@class': 'failed',
+        ...common,
+        failure_timestamp: s.trigger_timestamp + s.end_to_end_duration,
+        failure_message: s.failure_message ?? null,
+      };
+    default:
+      return { '@class': 'in_progress', ...common };
+  }
+}
+
+function minMaxAvg(values: number[]): { min: number; max: number; avg: number } {
+  if (values.length === 0) return { min: 0, max: 0, avg: 0 };
+  const sum = values.reduce((a, b) => a + b, 0);
+  return { min: Math.min(...values), max: Math.max(...values), avg: sum / values.length };
+}
+
+function checkpointStatistics(job: JobMaster) {
+  const c = job.checkpoints;
+  const completedInHistory = c.history.filter((s) => s.status === 'COMPLETED');
+  // The checkpoint a restart would restore from; its history line may have been pushed out.
+  const latest = c.latestCompleted();
+  const latestEntry = latest && c.history.find((s) => s.id === latest.id);
+  let latestCompleted: ReturnType<typeof checkpointEntry> | null = null;
+  if (latestEntry) latestCompleted = checkpointEntry(latestEntry);
+  else if (latest) {
+    latestCompleted = {
+      '@class': 'completed',
+      id: latest.id,
+      status: 'COMPLETED',
+      is_savepoint: latest.savepoint,
+      checkpoint_type: latest.savepoint ? 'SAVEPOINT' : 'CHECKPOINT',
+      trigger_timestamp: latest.triggerTimestamp,
+      latest_ack_timestamp: latest.completedTimestamp,
+      state_size: latest.stateSize,
+      end_to_end_duration: latest.completedTimestamp - latest.triggerTimestamp,
+      num_subtasks: 0,
+      num_acknowledged_subtasks: 0,
+      external_path: latest.metadataDir,
+    };
+  }
+  return {
+    counts: {
+      restored: c.counts.restored,
+      total: c.counts.completed + c.counts.failed + c.inProgress,
+      in_progress: c.inProgress,
+      completed: c.counts.completed,
+      failed: c.counts.failed,
+    },
+    // Over the checkpoints the history still holds (the latest ten), not all since the start.
+    summary: {
+      state_size: minMaxAvg(completedInHistory.map((s) => s.state_size)),
+      end_to_end_duration: minMaxAvg(completedInHistory.map((s) => s.end_to_end_duration)),
+    },
+    latest: {
+      completed: latestCompleted,
+      savepoint: c.latestSavepoint ? checkpointEntry(c.latestSavepoint) : null,
+      failed: c.latestFailed ? checkpointEntry(c.latestFailed) : null,
+      restored: c.restored
+        ? {
+            id: c.restored.id,
+            restore_timestamp: c.restored.restoreTimestamp,
+            is_savepoint: c.restored.isSavepoint,
+            external_path: c.restored.path,
+          }
+        : null,
+    },
+    history: c.history.map(checkpointEntry),
+  };
+}
+
+/** Flink's class names for what Nimble's `state.backend.type` values stand for. */
+const STATE_BACKENDS = { hashmap: 'HashMapStateBackend', level: 'LevelStateBackend' } as const;
+
+function checkpointConfig(job: JobMaster) {
+  const s = job.checkpoints.settings;
+  if (s.interval <= 0) {
+    // Flink answers 404 too: there is no checkpoint configuration to show.
+    throw new RestError(404, `Checkpointing is not enabled for this job (${job.jobId}).`);
+  }
+  // The job's own configuration (the cluster's state.backend.type is not visible from here).
+  const backend = parseExecutionConfiguration(job.submission.configuration).stateBackend;
+  return {
+    mode: 'exactly_once',
+    interval: s.interval,
+    timeout: s.timeout,
+    min_pause: s.minPause,
+    max_concurrent: 1,
+    externalization: {
+      enabled: s.retention !== 'no_externalized_checkpoints',
+      delete_on_cancellation: s.retention === 'delete_on_cancellation',
+    },
+    state_backend: STATE_BACKENDS[backend],
+    checkpoint_storage: 'FileSystemCheckpointStorage',
+    unaligned_checkpoints: false,
+    tolerable_failed_checkpoints: s.tolerableFailures,
+  };
+}
+
+// ---- savepoints (Flink's asynchronous operations: trigger, then poll the trigger id) --------
+
+/** How long a finished savepoint operation can still be polled (Flink's rest.async.store-duration). */
+const OPERATION_RETENTION_MS = 5 * 60_000;
+
+type OperationResult = { readonly location: string } | { readonly error: Error };
+
+/** Savepoints triggered over REST, by job and trigger id, until their result has been kept long enough. */
+class SavepointOperations {
+  private readonly operations = new Map<string, { result: OperationResult | undefined }>();
+
+  /**
+   * Starts `take` under `triggerId` (a new random one unless the client chose it). A trigger id
+   * the job already has is not started again: the client's retry gets the same operation.
+   */
+  start(jobId: string, triggerId: string | undefined, take: () => Promise<string>): string {
+    const id = triggerId ?? randomBytes(16).toString('hex');
+    const key = `${jobId}/${id}`;
+    if (this.operations.has(key)) return id;
+    const operation: { result: OperationResult | undefined } = { result: undefined };
+    this.operations.set(key, operation);
+    const settle = (result: OperationResult): void => {
+      operation.result = result;
+      setTimeout(() => this.operations.delete(key), OPERATION_RETENTION_MS).unref();
+    };
+    take().then(
+      (location) => settle({ location }),
+      (e: unknown) => settle({ error: ensureError(e) }),
+    );
+    return id;
+  }
+
+  /** Flink's AsynchronousOperationResult: a failure is COMPLETED too, with its cause. */
+  status(jobId: string, triggerId: string) {
+    const operation = this.operations.get(`${jobId}/${triggerId}`);
+    if (!operation) {
+      throw new RestError(
+        404,
+        `There is no savepoint operation with trigger id ${triggerId} for job ${jobId}`,
+      );
+    }
+    const r = operation.result;
+    if (!r) return { status: { id: 'IN_PROGRESS' }, operation: null };
+    if ('location' in r)
+      return { status: { id: 'COMPLETED' }, operation: { location: r.location } };
+    return {
+      status: { id: 'COMPLETED' },
+      operation: {
+        'failure-cause': {
+          class: r.error.name,
+          'stack-trace': r.error.stack ?? `${r.error.name}: ${r.error.message}`,
+        },
+      },
+    };
+  }
+}
+
+const MAX_BODY_BYTES = 1024 * 1024;
+
+/** The request's JSON object body (`{}` when empty); 400 when it is not one. */
+async function readJsonBody(req: IncomingMessage): Promise<Record<string, unknown>> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES)
+      throw new RestError(413, `Request body exceeds ${MAX_BODY_BYTES} bytes`);
+    chunks.push(chunk);
+  }
+  const text = Buffer.concat(chunks).toString('utf8').trim();
+  if (text === '') return {};
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch (e) {
+    throw new RestError(400, `Request body is not valid JSON: ${ensureError(e).message}`);
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw new RestError(400, 'Request body must be a JSON object');
+  return body as Record<string, unknown>;
+}
+
+function optionalField<T extends 'string' | 'boolean'>(
+  body: Record<string, unknown>,
+  field: string,
+  type: T,
+): (T extends 'string' ? string : boolean) | undefined {
+  const value = body[field];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== type)
+    throw new RestError(400, `Field "${field}" must be a ${type}, not ${JSON.stringify(value)}`);
+  return value as T extends 'string' ? string : boolean;
+}
+
+/**
+ * Checks a savepoint request against the job before accepting it, so what can be known now is
+ * an HTTP error rather than a failed operation. Returns the target as a canonical URI ('' for
+ * the job's state.savepoints.dir).
+ */
+function savepointTarget(job: JobMaster, target: string | undefined, field: string): string {
+  if (job.status !== 'RUNNING')
+    throw new RestError(409, `Job ${job.jobId} is ${job.status}; a savepoint needs a RUNNING job`);
+  if (!target) {
+    if (!job.checkpoints.settings.savepointsDir) {
+      throw new RestError(
+        400,
+        `Config key [state.savepoints.dir] is not set. Property [${field}] must be provided.`,
+      );
+    }
+    return '';
+  }
+  try {
+    return joinUri(target);
+  } catch (e) {
+    throw new RestError(400, `Property [${field}]: ${ensureError(e).message}`);
+  }
+}
+
+async function savepointRoutes(
+  job: JobMaster,
+  operations: SavepointOperations,
+  req: IncomingMessage,
+  action: 'savepoints' | 'stop',
+): Promise<[number, unknown]> {
+  const body = await readJsonBody(req);
+  const triggerId = optionalField(body, 'triggerId', 'string') || undefined;
+  let take: () => Promise<string>;
+  if (action === 'savepoints') {
+    const target = savepointTarget(
+      job,
+      optionalField(body, 'target-directory', 'string'),
+      'target-directory',
+    );
+    const cancel = optionalField(body, 'cancel-job', 'boolean') ?? false;
+    // Flink's cancel-with-savepoint: the job ends CANCELED, not FINISHED as with stop.
+    take = cancel
+      ? async () => {
+          const location = await job.savepoint(target, false, false);
+          await job.cancel();
+          return location;
+        }
+      : () => job.savepoint(target, false, false);
+  } else {
+    const target = savepointTarget(
+      job,
+      optionalField(body, 'targetDirectory', 'string'),
+      'targetDirectory',
+    );
+    const drain = optionalField(body, 'drain', 'boolean') ?? false;
+    take = () => job.savepoint(target, true, drain);
+  }
+  return [202, { 'request-id': operations.start(job.jobId, triggerId, take) }];
+}
+
 async function route(
   jm: JobManager,
   metrics: JobManagerMetrics,
+  operations: SavepointOperations,
   req: IncomingMessage,
 ): Promise<[number, unknown, string?]> {
   const url = new URL(req.url ?? '/', 'http://localhost');
@@ -151,6 +431,17 @@ async function route(
       void job.cancel().catch(() => {});
       return [202, {}];
     }
+    if (job && parts[2] === 'checkpoints' && get) {
+      if (parts.length === 3) return [200, checkpointStatistics(job)];
+      if (parts.length === 4 && parts[3] === 'config') return [200, checkpointConfig(job)];
+    }
+    if (job && parts.length === 3 && method === 'POST') {
+      if (parts[2] === 'savepoints') return savepointRoutes(job, operations, req, 'savepoints');
+      if (parts[2] === 'stop') return savepointRoutes(job, operations, req, 'stop');
+    }
+    if (job && parts.length === 4 && parts[2] === 'savepoints' && get) {
+      return [200, operations.status(job.jobId, parts[3]!)];
+    }
     if (job && parts.length === 3 && parts[2] === 'exceptions' && get) {
       const last = job.exceptions[job.exceptions.length - 1];
       return [
@@ -183,8 +474,9 @@ export function startRestServer(
   host: string,
   port: number,
 ): Promise<{ server: Server; port: number }> {
+  const operations = new SavepointOperations();
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    route(jm, metrics, req).then(
+    route(jm, metrics, operations, req).then(
       ([status, body, contentType]) => {
         res.writeHead(status, { 'content-type': contentType ?? 'application/json' });
         res.end(typeof body === 'string' ? body : JSON.stringify(body));

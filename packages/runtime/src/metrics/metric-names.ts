@@ -12,6 +12,11 @@ export const MetricNames = {
   // JobManager job scope
   jobNumRestarts: 'nimble_jobmanager_job_numRestarts',
   jobUptime: 'nimble_jobmanager_job_uptime',
+  jobLastCheckpointDuration: 'nimble_jobmanager_job_lastCheckpointDuration',
+  jobLastCheckpointSize: 'nimble_jobmanager_job_lastCheckpointSize',
+  jobNumberOfCompletedCheckpoints: 'nimble_jobmanager_job_numberOfCompletedCheckpoints',
+  jobNumberOfFailedCheckpoints: 'nimble_jobmanager_job_numberOfFailedCheckpoints',
+  jobNumberOfInProgressCheckpoints: 'nimble_jobmanager_job_numberOfInProgressCheckpoints',
   // TaskManager scope
   tmTaskSlotsTotal: 'nimble_taskmanager_taskSlotsTotal',
   tmTaskSlotsAvailable: 'nimble_taskmanager_taskSlotsAvailable',
