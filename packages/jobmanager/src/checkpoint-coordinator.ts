@@ -37,8 +37,10 @@ export interface CheckpointCoordinatorContext {
   readonly settings: CheckpointSettings;
   readonly log: Logger;
   fileSystem(uri: string): StateFileSystem;
-  /** Whether every task of the current attempt runs (a checkpoint needs them all). */
+  /** Whether a checkpoint can start: the attempt runs and some source subtask has not finished. */
   canTrigger(): boolean;
+  /** Tasks (`vertex/subtask`) of the current attempt that finished: they take part with empty state. */
+  finishedTasks(): ReadonlySet<string>;
   /** The split enumerators' states by source vertex id (taken before the barriers). */
   snapshotEnumerators(checkpointId: number): Promise<Map<number, unknown>>;
   /** Sends the trigger to every source subtask of the current attempt. */
@@ -98,6 +100,15 @@ interface Pending {
 }
 
 const HISTORY = 10;
+
+/** The acknowledgement of a task that finished: no state. */
+const FINISHED_TASK_ACK: SubtaskCheckpointAck = {
+  operators: {},
+  stateSize: 0,
+  syncDurationMs: 0,
+  asyncDurationMs: 0,
+  alignmentDurationMs: 0,
+};
 
 /**
  * Coordinates the checkpoints of one job (Flink's CheckpointCoordinator): triggers them
@@ -219,6 +230,18 @@ export class CheckpointCoordinator {
     if (p.acks.size === p.expected && p.enumerators) void this.complete(p);
   }
 
+  /**
+   * A task finished. If it did before the barrier reached it, it takes part in the pending
+   * checkpoint with empty state (its input ended and its output went out before the barrier;
+   * FLIP-147's "finished" operator).
+   */
+  onTaskFinished(vertexId: number, subtask: number): void {
+    const p = this.pending;
+    const key = `${vertexId}/${subtask}`;
+    if (!p || p.acks.has(key)) return;
+    this.onAcknowledge(p.id, vertexId, subtask, FINISHED_TASK_ACK);
+  }
+
   onDecline(checkpointId: number, vertexId: number, subtask: number, reason: Error): void {
     const p = this.pending;
     if (!p || p.id !== checkpointId) return;
@@ -278,7 +301,9 @@ export class CheckpointCoordinator {
     if (this.pending) return Promise.reject(new Error('A checkpoint is already in progress'));
     if (!this.ctx.canTrigger()) {
       return Promise.reject(
-        new Error('Not all tasks of the job are running; a checkpoint needs every task running'),
+        new Error(
+          'The job is not running, or all its sources have finished: no checkpoint can start',
+        ),
       );
     }
     const id = this.nextId++;
@@ -314,6 +339,8 @@ export class CheckpointCoordinator {
       done,
     };
     this.pending = p;
+    for (const key of this.ctx.finishedTasks()) p.acks.set(key, FINISHED_TASK_ACK);
+    stats.num_acknowledged_subtasks = p.acks.size;
     this.history.unshift(stats);
     if (this.history.length > HISTORY) this.history.pop();
     p.timer = setTimeout(

@@ -125,8 +125,16 @@ export class JobMaster {
       fileSystem: (uri) => ctx.fileSystem(uri),
       canTrigger: () => {
         const d = this.deployment;
-        return this.status === 'RUNNING' && d !== undefined && d.finished === 0;
+        if (this.status !== 'RUNNING' || d === undefined) return false;
+        return this.submission.plan.vertices.some(
+          (v) =>
+            v.inputs.length === 0 &&
+            Array.from({ length: v.parallelism }, (_, s) => s).some(
+              (s) => !this.finishedTasks.has(`${v.id}/${s}`),
+            ),
+        );
       },
+      finishedTasks: () => this.finishedTasks,
       snapshotEnumerators: (id) => this.snapshotEnumerators(id),
       triggerSources: (id, options) => this.triggerSources(id, options),
       notifyTasks: (id, aborted) => this.notifyTasks(id, aborted),
@@ -215,6 +223,7 @@ export class JobMaster {
       for (const v of sources) {
         const byTm = new Map<SlotAssignment['taskManager'], number[]>();
         for (let s = 0; s < v.parallelism; s++) {
+          if (this.finishedTasks.has(`${v.id}/${s}`)) continue;
           const tm = d.slots[s]!.taskManager;
           byTm.set(tm, [...(byTm.get(tm) ?? []), s]);
         }
@@ -272,6 +281,7 @@ export class JobMaster {
       if (s.metrics) this.taskMetrics.set(key, s.metrics);
       if (this.finishedTasks.has(key)) return;
       this.finishedTasks.add(key);
+      this.checkpoints.onTaskFinished(s.vertexId, s.subtask);
       if (++d.finished === d.total) void this.finish(d);
     } else if (s.state === 'FAILED') {
       const e = s.error;
