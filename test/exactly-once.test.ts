@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer } from 'node:net';
 import type { Daemon } from './fixtures/cluster.js';
 import { nimble, startDaemon, stopDaemon, TestCluster } from './fixtures/cluster.js';
+import { startS3Server } from './fixtures/s3-server.js';
 
 const JOB = join(import.meta.dirname, 'fixtures/cluster-jobs/exactly-once-job.ts');
 
@@ -247,4 +248,79 @@ describe('JobManager failover', () => {
     },
     180_000,
   );
+});
+
+describe('s3:// checkpoints on a real S3-protocol server', () => {
+  it('incremental level checkpoints in S3: a TaskManager killed with SIGKILL, exact output', async () => {
+    const s3 = await startS3Server();
+    const s3Flags = [
+      '-D',
+      `s3.endpoint=${s3.endpoint}`,
+      '-D',
+      `s3.access-key=${s3.accessKey}`,
+      '-D',
+      `s3.secret-key=${s3.secretKey}`,
+      '-D',
+      's3.path.style.access=true',
+    ];
+    const s3Cluster = await TestCluster.start({
+      taskManagers: 3,
+      jm: [
+        ...s3Flags,
+        '-D',
+        'restart-strategy.type=fixed-delay',
+        '-D',
+        'restart-strategy.fixed-delay.delay=200 ms',
+      ],
+      tm: s3Flags,
+    });
+    try {
+      const out = join(work, 'out-s3');
+      const events = 15_000;
+      const run = nimble([
+        'run',
+        '-m',
+        s3Cluster.address,
+        '-D',
+        'execution.checkpointing.interval=300',
+        '-D',
+        `state.checkpoints.dir=s3://${s3.bucket}/checkpoints`,
+        '-D',
+        'state.backend.type=level',
+        '-D',
+        'state.backend.incremental=true',
+        JOB,
+        String(events),
+        '1500',
+        '2',
+        out,
+      ]);
+      let jobId = '';
+      await s3Cluster.waitFor(async () => {
+        const jobs = (await s3Cluster.rest('/jobs/overview')).jobs as {
+          jid: string;
+          state: string;
+        }[];
+        jobId = jobs.find((j) => j.state === 'RUNNING')?.jid ?? '';
+        return (
+          jobId !== '' && (await s3Cluster.rest(`/jobs/${jobId}/checkpoints`)).counts?.completed > 1
+        );
+      }, 60_000);
+      const checkpoints = await s3Cluster.rest(`/jobs/${jobId}/checkpoints`);
+      expect(checkpoints.latest.completed.external_path).toMatch(
+        new RegExp(`^s3://${s3.bucket}/checkpoints/${jobId}/chk-\\d+$`),
+      );
+      const busy = (
+        (await s3Cluster.rest('/taskmanagers')).taskmanagers as { id: string; freeSlots: number }[]
+      ).find((tm) => tm.freeSlots === 0)!;
+      s3Cluster.taskManagers.find((tm) => tm.ready.resourceId === busy.id)!.child.kill('SIGKILL');
+      const result = await run;
+      expect(result.stderr).toContain('RESTARTING');
+      expect(result.code).toBe(0);
+      expect(committedOutput(out)).toEqual(expectedOutput(events));
+    } finally {
+      await s3Cluster.stop();
+      await s3.stop();
+    }
+  }, 180_000);
 });
