@@ -143,15 +143,6 @@ export class JobMaster {
         if (d) this.onFailure(d.attempt, new NimbleError(error.message, 'external'), '');
       },
     });
-    if (submission.initialRestore) {
-      const r = submission.initialRestore;
-      this.checkpoints.restored = {
-        id: r.id,
-        path: r.metadataDir,
-        restoreTimestamp: Date.now(),
-        isSavepoint: r.savepoint,
-      };
-    }
   }
 
   // ---- checkpoints -------------------------------------------------------------------------
@@ -446,13 +437,13 @@ export class JobMaster {
       assignments: Promise.resolve(),
       restoredFrom,
     };
-    if (latest) {
+    if (restoredFrom) {
       this.checkpoints.counts.restored++;
       this.checkpoints.restored = {
-        id: latest.id,
-        path: latest.metadataDir,
+        id: restoredFrom.id,
+        path: restoredFrom.metadataDir,
         restoreTimestamp: Date.now(),
-        isSavepoint: false,
+        isSavepoint: restoredFrom.savepoint,
       };
     }
     this.deployment = d;
