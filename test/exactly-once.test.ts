@@ -135,6 +135,10 @@ describe.each(['hashmap', 'level'] as const)('exactly-once state on %s', (backen
     const expected = expectedOutput(events);
     expect(actual.length).toBe(expected.length);
     expect(actual).toEqual(expected);
+    // A finished job's checkpoints are discarded, shared incremental files with them.
+    await cluster.waitFor(() => completedCheckpoints(chk, jobId).length === 0, 10_000);
+    const shared = join(chk, jobId, 'shared');
+    expect(existsSync(shared) ? readdirSync(shared) : []).toEqual([]);
   }, 180_000);
 });
 
@@ -151,10 +155,14 @@ function freePort(): Promise<number> {
 
 describe('JobManager failover', () => {
   it.each([
-    ['recovers the job from its latest checkpoint; the output is exact', false],
+    ['recovers the job from its latest checkpoint; the output is exact', ''],
     [
       'with the newest _metadata corrupted, names it and falls back to the checkpoint before; nothing is lost',
-      true,
+      'metadata',
+    ],
+    [
+      "with the newest checkpoint's state files corrupted, the restore names them and recovery falls back; nothing is lost",
+      'state',
     ],
   ])(
     'a JobManager killed with SIGKILL and restarted %s',
@@ -228,13 +236,28 @@ describe('JobManager failover', () => {
         const committedBefore = committedOutput(out).length;
         // The newest checkpoint is unreadable: recovery names it and falls back to the one before.
         const newest = Math.max(...completedCheckpoints(chk, jobId));
-        if (corrupt) writeFileSync(join(chk, jobId, `chk-${newest}`, '_metadata'), 'garbage');
+        const newestDir = join(chk, jobId, `chk-${newest}`);
+        if (corrupt === 'metadata') writeFileSync(join(newestDir, '_metadata'), 'garbage');
+        if (corrupt === 'state') {
+          for (const f of readdirSync(newestDir).filter((f) => f !== '_metadata')) {
+            const bytes = readFileSync(join(newestDir, f));
+            writeFileSync(join(newestDir, f), Buffer.alloc(bytes.length, 0xff));
+          }
+        }
         jm = await startDaemon(jmArgs);
         await until(async () => (await restGet(`/jobs/${jobId}`)).state === 'FINISHED', 90_000);
         expect(committedBefore).toBeLessThan(expectedOutput(events).length);
         expect(jm.stderr()).toContain('job recovered');
         if (corrupt) {
-          expect(jm.stderr()).toContain(`chk-${newest}/_metadata is corrupted`);
+          if (corrupt === 'metadata') {
+            expect(jm.stderr()).toContain(`chk-${newest}/_metadata is corrupted`);
+          } else {
+            const exceptions = await restGet(`/jobs/${jobId}/exceptions`);
+            expect(JSON.stringify(exceptions)).toMatch(
+              new RegExp(`State file file://${newestDir}/\\S+ is corrupted`),
+            );
+            expect(jm.stderr()).toContain('falling back to the previous one');
+          }
           // The sinks had committed checkpoint `newest`: replaying from the one before repeats
           // what it committed (as in Flink), but loses nothing.
           expect([...new Set(committedOutput(out))].sort()).toEqual(expectedOutput(events));

@@ -171,11 +171,26 @@ describe('savepoints', () => {
       events: 100_000,
       savepoint: sp,
       variant: 'renamed',
-      extra: ['--allowNonRestoredState'],
+      extra: [
+        '--allowNonRestoredState',
+        '-D',
+        'execution.checkpointing.externalized-checkpoint-retention=RETAIN_ON_CANCELLATION',
+      ],
     });
     expect(allowed.code, allowed.stderr).toBe(0);
     const allowedId = await runningJobId();
-    await nimble(['cancel', '-m', cluster.address, allowedId]);
+    const retained = () =>
+      existsSync(join(work, 'chk', allowedId))
+        ? readdirSync(join(work, 'chk', allowedId)).filter((d) =>
+            existsSync(join(work, 'chk', allowedId, d, '_metadata')),
+          )
+        : [];
+    await cluster.waitFor(() => retained().length > 0, 30_000);
+    const cancelled = await nimble(['cancel', '-m', cluster.address, allowedId]);
+    expect(cancelled.code, cancelled.stderr).toBe(0);
+    // RETAIN_ON_CANCELLATION: the latest checkpoint outlives the cancelled job.
+    await new Promise((r) => setTimeout(r, 500));
+    expect(retained().length).toBeGreaterThan(0);
 
     const metadata = join(new URL(sp).pathname, '_metadata');
     writeFileSync(metadata, '{ not json');

@@ -442,10 +442,10 @@ export class JobManager {
     return jobId;
   }
 
-  /** Builds a job master; `recovered` is the checkpoint a recovered job resumes from. */
+  /** Builds a job master; `recovered`: the retained checkpoints a recovered job resumes from (oldest first). */
   private async createJob(
     stored: StoredJob,
-    recovered: CompletedCheckpoint | undefined,
+    recovered: readonly CompletedCheckpoint[] | undefined,
   ): Promise<JobMaster> {
     let plan;
     try {
@@ -502,7 +502,7 @@ export class JobManager {
         fileSystem: (uri) => this.fileSystem(uri),
       },
     );
-    if (recovered) job.checkpoints.addRestored(recovered, true);
+    for (const c of recovered ?? []) job.checkpoints.addRestored(c, true);
     this.jobs.set(stored.jobId, job);
     job.subscribe((e) => {
       if (isTerminal(e.job?.state as never)) {
@@ -530,11 +530,11 @@ export class JobManager {
         const stored = JSON.parse(readFileSync(path, 'utf8')) as StoredJob;
         const probe = await this.createJob(stored, undefined);
         this.jobs.delete(stored.jobId);
-        const latest = await this.latestCheckpoint(
+        const retained = await this.readableCheckpoints(
           probe.checkpoints.settings.checkpointsDir,
           stored.jobId,
         );
-        const job = latest ? await this.createJob(stored, latest) : probe;
+        const job = retained.length > 0 ? await this.createJob(stored, retained) : probe;
         this.jobs.set(stored.jobId, job);
         job.start();
       } catch (e) {
@@ -546,11 +546,15 @@ export class JobManager {
     }
   }
 
-  /** The newest checkpoint of a job whose _metadata reads; corrupted ones are skipped with a warning. */
-  private async latestCheckpoint(
+  /**
+   * The retained checkpoints of a job whose _metadata reads, oldest first; unreadable ones are
+   * skipped with a warning naming them.
+   */
+  private async readableCheckpoints(
     checkpointsDir: string,
     jobId: string,
-  ): Promise<CompletedCheckpoint | undefined> {
+  ): Promise<CompletedCheckpoint[]> {
+    const found: CompletedCheckpoint[] = [];
     const jobDir = `${checkpointsDir}/${jobId}`;
     const fs = this.fileSystem(jobDir);
     const ids = (await fs.list(jobDir))
@@ -568,7 +572,7 @@ export class JobManager {
           for (const st of op.subtasks)
             for (const f of st.keyed?.files ?? [])
               if (f.path.startsWith('../')) sharedFiles.add(resolveRelative(dir, f.path));
-        return {
+        found.unshift({
           id,
           savepoint: false,
           metadataDir: dir,
@@ -578,7 +582,7 @@ export class JobManager {
           completedTimestamp: metadata.timestamp,
           stateSize: 0,
           sharedFiles: [...sharedFiles],
-        };
+        });
       } catch (e) {
         this.log.warn(
           { err: ensureError(e), checkpoint: dir },
@@ -586,7 +590,7 @@ export class JobManager {
         );
       }
     }
-    return undefined;
+    return found;
   }
 
   private acceptHeartbeats(
