@@ -7,36 +7,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer } from 'node:net';
 import type { Daemon } from './fixtures/cluster.js';
+import {
+  committedOutput,
+  EXACTLY_ONCE_JOB as JOB,
+  expectedOutput,
+} from './fixtures/exactly-once-output.js';
 import { nimble, startDaemon, stopDaemon, TestCluster } from './fixtures/cluster.js';
 import { startS3Server } from './fixtures/s3-server.js';
-
-const JOB = join(import.meta.dirname, 'fixtures/cluster-jobs/exactly-once-job.ts');
-
-/** The failure-free output of exactly-once-job.ts for `events` events, sorted. */
-function expectedOutput(events: number): string[] {
-  const lines: string[] = [];
-  const counts = new Map<string, number>();
-  const windows = new Map<string, number>();
-  for (let i = 0; i < events; i++) {
-    const user = `u${i % 20}`;
-    const n = (counts.get(user) ?? 0) + 1;
-    counts.set(user, n);
-    lines.push(`count ${user} ${n}`);
-    const key = `${user} ${Math.floor((i * 10) / 1000)}`;
-    windows.set(key, (windows.get(key) ?? 0) + (i % 7) + 1);
-  }
-  for (const [key, sum] of windows) lines.push(`window ${key} ${sum}`);
-  return lines.sort();
-}
-
-/** The committed output lines (staged, uncommitted files are hidden and ignored). */
-function committedOutput(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir)
-    .filter((f) => f.startsWith('part-'))
-    .flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n').filter(Boolean))
-    .sort();
-}
 
 function completedCheckpoints(chkDir: string, jobId: string): number[] {
   const dir = join(chkDir, jobId);

@@ -1,37 +1,16 @@
 // Savepoints with real daemons: stop with a savepoint and resume at another parallelism and on
 // the other state backend with exact output; refusals for missing operators, a changed
 // maxParallelism and a corrupted _metadata; checkpoints that fail on an unreachable S3 endpoint.
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  committedOutput,
+  EXACTLY_ONCE_JOB as JOB,
+  expectedOutput,
+} from './fixtures/exactly-once-output.js';
 import { nimble, TestCluster } from './fixtures/cluster.js';
-
-const JOB = join(import.meta.dirname, 'fixtures/cluster-jobs/exactly-once-job.ts');
-
-function expectedOutput(events: number): string[] {
-  const lines: string[] = [];
-  const counts = new Map<string, number>();
-  const windows = new Map<string, number>();
-  for (let i = 0; i < events; i++) {
-    const user = `u${i % 20}`;
-    const n = (counts.get(user) ?? 0) + 1;
-    counts.set(user, n);
-    lines.push(`count ${user} ${n}`);
-    const key = `${user} ${Math.floor((i * 10) / 1000)}`;
-    windows.set(key, (windows.get(key) ?? 0) + (i % 7) + 1);
-  }
-  for (const [key, sum] of windows) lines.push(`window ${key} ${sum}`);
-  return lines.sort();
-}
-
-function committedOutput(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir)
-    .filter((f) => f.startsWith('part-'))
-    .flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n').filter(Boolean))
-    .sort();
-}
 
 let cluster: TestCluster;
 let work: string;

@@ -94,6 +94,8 @@ interface Pending {
   readonly acks: Map<string, SubtaskCheckpointAck>;
   readonly expected: number;
   enumerators: Map<number, unknown> | undefined;
+  /** Set once `_metadata` is being written: the last ack and the trigger path may both get there. */
+  completing: boolean;
   timer: ReturnType<typeof setTimeout> | undefined;
   readonly stats: CheckpointStats;
   readonly done: { resolve: (c: CompletedCheckpoint) => void; reject: (e: Error) => void };
@@ -334,6 +336,7 @@ export class CheckpointCoordinator {
       acks: new Map(),
       expected,
       enumerators: undefined,
+      completing: false,
       timer: undefined,
       stats,
       done,
@@ -367,7 +370,8 @@ export class CheckpointCoordinator {
   }
 
   private async complete(p: Pending): Promise<void> {
-    if (this.pending !== p) return;
+    if (this.pending !== p || p.completing) return;
+    p.completing = true;
     const metadata = this.buildMetadata(p);
     const metadataBytes = encodeMetadata(metadata);
     const uri = `${p.options.targetDir}/${METADATA_FILE}`;

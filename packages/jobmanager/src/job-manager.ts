@@ -434,7 +434,7 @@ export class JobManager {
       allowNonRestoredState: req.allowNonRestoredState,
       bundleHash,
     };
-    const job = await this.createJob(stored, undefined);
+    const job = await this.createJob(stored, false);
     // The job store: a restarted JobManager recovers the jobs that did not end.
     mkdirSync(this.jobStoreDir, { recursive: true });
     writeFileSync(join(this.jobStoreDir, `${jobId}.json`), JSON.stringify(stored));
@@ -442,11 +442,11 @@ export class JobManager {
     return jobId;
   }
 
-  /** Builds a job master; `recovered`: the retained checkpoints a recovered job resumes from (oldest first). */
-  private async createJob(
-    stored: StoredJob,
-    recovered: readonly CompletedCheckpoint[] | undefined,
-  ): Promise<JobMaster> {
+  /**
+   * Builds a job master. A recovered job (`recover`) resumes from the retained checkpoints found
+   * in its checkpoint directory, else from its savepoint, if any.
+   */
+  private async createJob(stored: StoredJob, recover: boolean): Promise<JobMaster> {
     let plan;
     try {
       plan = parsePlan(stored.planJson);
@@ -478,8 +478,11 @@ export class JobManager {
     } catch (e) {
       throw invalidArgument(`SubmitJob: bad job configuration: ${(e as Error).message}`);
     }
+    const recovered = recover
+      ? await this.readableCheckpoints(checkpointSettings.checkpointsDir, stored.jobId)
+      : [];
     const initialRestore =
-      stored.savepointPath && !recovered
+      stored.savepointPath && recovered.length === 0
         ? await this.loadRestore(stored.savepointPath, plan, stored.allowNonRestoredState)
         : undefined;
     const job = new JobMaster(
@@ -502,7 +505,7 @@ export class JobManager {
         fileSystem: (uri) => this.fileSystem(uri),
       },
     );
-    for (const c of recovered ?? []) job.checkpoints.addRestored(c, true);
+    for (const c of recovered) job.checkpoints.addRestored(c, true);
     this.jobs.set(stored.jobId, job);
     job.subscribe((e) => {
       if (isTerminal(e.job?.state as never)) {
@@ -514,9 +517,9 @@ export class JobManager {
         job_id: stored.jobId,
         job_name: plan.jobName,
         slots: job.slotsRequired,
-        recovered: !!recovered,
+        recovered: recover,
       },
-      recovered ? 'job recovered' : 'job submitted',
+      recover ? 'job recovered' : 'job submitted',
     );
     return job;
   }
@@ -528,15 +531,7 @@ export class JobManager {
       const path = join(this.jobStoreDir, file);
       try {
         const stored = JSON.parse(readFileSync(path, 'utf8')) as StoredJob;
-        const probe = await this.createJob(stored, undefined);
-        this.jobs.delete(stored.jobId);
-        const retained = await this.readableCheckpoints(
-          probe.checkpoints.settings.checkpointsDir,
-          stored.jobId,
-        );
-        const job = retained.length > 0 ? await this.createJob(stored, retained) : probe;
-        this.jobs.set(stored.jobId, job);
-        job.start();
+        (await this.createJob(stored, true)).start();
       } catch (e) {
         this.log.error(
           { err: ensureError(e), file: path },

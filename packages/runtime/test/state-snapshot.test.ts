@@ -571,6 +571,20 @@ describe('level incremental snapshots', () => {
   const value = () => new ValueStateDescriptor<number>('v');
   const list = () => new ListStateDescriptor<number>('l');
 
+  it('with incremental off (state.backend.incremental=false) every native snapshot is full', async () => {
+    const backend = await openBackend('level', { incremental: false });
+    const v = backend.getState(value());
+    for (let id = 1; id <= 3; id++) {
+      setKey(backend, `k${id}`);
+      v.update(id);
+      const snapshot = backend.snapshot(id, 'native');
+      await snapshot.materialize();
+      snapshot.release();
+      backend.notifyCheckpointComplete(id);
+      expect([snapshot.kind, snapshot.baseCheckpointId]).toEqual(['level-full', undefined]);
+    }
+  });
+
   /** Every key's value and list, as the state API reads them. */
   function readKeys(backend: KeyedStateBackend, keys: readonly string[]) {
     const v = backend.getState(value());

@@ -4,7 +4,7 @@
  * as it was per subtask or, after rescaling, redistributed.
  */
 import type { KeyedStateBackend, KeyedSnapshotKind } from '../state/keyed-state-backend.js';
-import { KeyGroupRange } from '../keys/index.js';
+import type { KeyGroupRange } from '../keys/index.js';
 import type { StateFileSystem } from './storage/index.js';
 import type { KeyGroupBlock } from './keyed-state-file.js';
 import { readKeyGroupBlocks } from './keyed-state-file.js';
@@ -123,13 +123,4 @@ export async function restoreKeyedState(
       }
     }
   }
-}
-
-/** The key-group range of `subtask` of an operator. */
-export function keyGroupRangeOf(
-  maxParallelism: number,
-  parallelism: number,
-  subtask: number,
-): KeyGroupRange {
-  return KeyGroupRange.forOperatorIndex(maxParallelism, parallelism, subtask);
 }

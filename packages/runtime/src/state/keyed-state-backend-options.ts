@@ -14,6 +14,7 @@ export interface KeyedStateBackendOptionsWithDefaults {
   readonly ttlTimeProvider: () => number;
   readonly writeBatchSize: number;
   readonly readCacheSize: number;
+  readonly incremental: boolean;
 }
 
 export const DEFAULT_WRITE_BATCH_SIZE = 10_000;
@@ -67,5 +68,6 @@ export function compileKeyedStateBackendOptions(
     ttlTimeProvider: options.ttlTimeProvider ?? Date.now,
     writeBatchSize,
     readCacheSize,
+    incremental: options.incremental ?? true,
   };
 }

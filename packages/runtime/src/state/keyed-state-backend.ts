@@ -21,6 +21,12 @@ export interface KeyedStateBackendOptions {
   writeBatchSize?: number;
   /** For 'level': max clean entries kept in the read cache (default 100_000). */
   readCacheSize?: number;
+  /**
+   * For 'level': whether native snapshots may be deltas against the last completed one
+   * (`state.backend.incremental`; default true here, the task passes the job's setting). When
+   * false every native snapshot is full and no changes are tracked.
+   */
+  incremental?: boolean;
 }
 
 /** The state handle returned to operators: the user interface plus the namespace (window) scope. */

@@ -308,6 +308,8 @@ export class LevelKeyedStateBackend extends AbstractKeyedStateBackend {
     if (format === 'canonical') {
       return new LevelSnapshot('canonical', undefined, source, dbSnapshot, materializeCanonical);
     }
+    if (!this.options.incremental)
+      return new LevelSnapshot('level-full', undefined, source, dbSnapshot, materializeFull);
     const plan = this.changeLog.beginNativeSnapshot(checkpointId);
     if (plan.kind === 'level-full')
       return new LevelSnapshot('level-full', undefined, source, dbSnapshot, materializeFull);

@@ -553,6 +553,7 @@ export class StreamTask {
             subtaskIndex,
           ),
           localDir: join(this.services.localStateDir, `${node.uid}-${subtaskIndex}`),
+          incremental: this.services.checkpoints?.incremental ?? false,
           ttlTimeProvider: () => this.services.processingTimeService.now(),
         });
         await backend.open();
