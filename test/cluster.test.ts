@@ -119,13 +119,21 @@ describe('job control', () => {
     await new Promise((r) => setTimeout(r, 6000));
     let backPressure = 0;
     const rss: number[] = [];
-    for (const tm of cluster.taskManagers) {
-      const text = await (await fetch(`http://127.0.0.1:${tm.ready.httpPort}/metrics`)).text();
-      rss.push(Number(/^nimble_taskmanager_process_resident_memory_bytes (\d+)/m.exec(text)?.[1]));
-      for (const m of text.matchAll(
-        /^nimble_taskmanager_job_task_backPressuredTimeMsPerSecond\{[^}]*task_name="fast-source[^}]*\} ([\d.]+)/gm,
-      )) {
-        backPressure = Math.max(backPressure, Number(m[1]));
+    // Several readings a second apart: one sampling interval can fall on a moment when the
+    // machine (2 cores, other test files running) starved the slot thread.
+    for (let reading = 0; reading < 4 && backPressure <= 200; reading++) {
+      if (reading > 0) await new Promise((r) => setTimeout(r, 1000));
+      rss.length = 0;
+      for (const tm of cluster.taskManagers) {
+        const text = await (await fetch(`http://127.0.0.1:${tm.ready.httpPort}/metrics`)).text();
+        rss.push(
+          Number(/^nimble_taskmanager_process_resident_memory_bytes (\d+)/m.exec(text)?.[1]),
+        );
+        for (const m of text.matchAll(
+          /^nimble_taskmanager_job_task_backPressuredTimeMsPerSecond\{[^}]*task_name="fast-source[^}]*\} ([\d.]+)/gm,
+        )) {
+          backPressure = Math.max(backPressure, Number(m[1]));
+        }
       }
     }
     const details = await cluster.rest(`/jobs/${jobId}`);
