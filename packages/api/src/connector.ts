@@ -1,3 +1,5 @@
+import type { OutputTag } from './output-tag.js';
+
 /**
  * The interfaces connectors implement (Flink's FLIP-27 `Source` and FLIP-143 `Sink`).
  * Splits and committables are plain JSON-serializable objects, so they can be checkpointed.
@@ -25,10 +27,37 @@ export enum InputStatus {
   END_OF_INPUT = 'END_OF_INPUT',
 }
 
-/** Where a reader emits records. */
-export interface ReaderOutput<T> {
+/** Where a reader emits the records of one split (Flink's `SourceOutput`). */
+export interface SourceOutput<T> {
   /** Emits a record with an optional source timestamp (e.g. the Kafka record's). */
   collect(record: T, timestamp?: number): void;
+}
+
+/**
+ * Where a reader emits records (Flink's `ReaderOutput`). Records emitted through
+ * {@link createOutputForSplit} feed a watermark generator of their own split; the source's
+ * watermark is then the minimum over the splits that are not idle (per-partition watermarks).
+ */
+export interface ReaderOutput<T> extends SourceOutput<T> {
+  /** Emits to a side output of the source, e.g. records a deserializer could not read. */
+  collectSide<X>(tag: OutputTag<X>, value: X, timestamp?: number): void;
+  /** The output of split `splitId`, with its own watermark generator and idleness. */
+  createOutputForSplit(splitId: string): SourceOutput<T>;
+  /** The split is finished or gone: its watermark no longer holds back the source's. */
+  releaseOutputForSplit(splitId: string): void;
+  /** The reader has nothing to read (e.g. no splits): its watermark must not hold back others. */
+  markIdle(): void;
+}
+
+/** Metrics a connector registers; the daemons export them with the operator's labels. */
+export interface SourceReaderMetricGroup {
+  /**
+   * A gauge sampled at every metrics report. `name` is appended to the operator scope
+   * (`nimble_taskmanager_job_task_operator_<name>`); `labels` tell series apart (e.g. topic, partition).
+   */
+  gauge(name: string, value: () => number, labels?: Readonly<Record<string, string>>): void;
+  /** Removes a gauge registered with the same name and labels. */
+  removeGauge(name: string, labels?: Readonly<Record<string, string>>): void;
 }
 
 /** What a reader may use of its subtask. */
@@ -37,6 +66,8 @@ export interface SourceReaderContext {
   getParallelism(): number;
   /** The current processing time in ms. */
   currentProcessingTime(): number;
+  /** Where the reader registers its metrics. */
+  metricGroup(): SourceReaderMetricGroup;
 }
 
 /**
@@ -135,8 +166,11 @@ export interface Sink<T> {
 
 /** A writer of a two-phase-commit sink: hands over committables at each checkpoint. */
 export interface CommittingSinkWriter<T, CommT> extends SinkWriter<T> {
-  /** Pre-commit: flushes and returns what the committer commits once the checkpoint completes. */
-  prepareCommit(): Promise<CommT[]> | CommT[];
+  /**
+   * Pre-commit at the barrier of checkpoint `checkpointId`: flushes and returns what the
+   * committer commits once that checkpoint completes.
+   */
+  prepareCommit(checkpointId: number): Promise<CommT[]> | CommT[];
 }
 
 /** Commits committables when their checkpoint completes; must be idempotent (re-committed after restore). */

@@ -92,6 +92,8 @@ export { Boundedness, InputStatus, isTwoPhaseCommittingSink } from './connector.
 export type {
   SourceSplit,
   ReaderOutput,
+  SourceOutput,
+  SourceReaderMetricGroup,
   SourceReaderContext,
   SourceReader,
   SplitEnumeratorContext,

@@ -165,6 +165,10 @@ export class CheckpointCoordinator {
     this.completed.splice(i, 1);
     return true;
   }
+  /** Checkpoint ids continue after `id` (the savepoint or checkpoint a job was started from). */
+  continueAfter(id: number): void {
+    this.nextId = Math.max(this.nextId, id + 1);
+  }
   /** Adds a checkpoint found at start (recovery) or restored from; it may be subsumed later. */
   addRestored(c: CompletedCheckpoint, subsumable: boolean): void {
     this.nextId = Math.max(this.nextId, c.id + 1);

@@ -143,6 +143,9 @@ export class JobMaster {
         if (d) this.onFailure(d.attempt, new NimbleError(error.message, 'external'), '');
       },
     });
+    // As in Flink, a job started from a savepoint numbers its checkpoints on from the savepoint's
+    // id: two-phase-commit sinks name their transactions by checkpoint id.
+    if (submission.initialRestore) this.checkpoints.continueAfter(submission.initialRestore.id);
   }
 
   // ---- checkpoints -------------------------------------------------------------------------

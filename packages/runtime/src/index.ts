@@ -96,7 +96,11 @@ export type { SplitEnumeratorEvents } from './executor/split-enumerator-host.js'
 export type { EnumeratorWorkerData } from './executor/enumerator-protocol.js';
 export { loadPipeline } from './executor/load-pipeline.js';
 export { graphDigestOf } from './executor/graph-digest.js';
-export type { TaskMetricsSample, OperatorMetricsSample } from './task/task-metrics-sample.js';
+export type {
+  TaskMetricsSample,
+  OperatorMetricsSample,
+  GaugeSample,
+} from './task/task-metrics-sample.js';
 export type { ChannelMessage } from './exchange/channel.js';
 export type { TaskEvents, TaskHostOptions } from './task/task-host.js';
 // Daemon support: logging and metric names.

@@ -1,5 +1,5 @@
 import type { TaskMetrics } from '@nimble/proto';
-import type { TaskMetricsSample } from '@nimble/runtime';
+import type { GaugeSample, TaskMetricsSample } from '@nimble/runtime';
 import { MetricLabels as L, MetricNames as N } from '@nimble/runtime';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 
@@ -29,6 +29,10 @@ export class TaskManagerMetrics {
   private readonly slotsAvailable: Gauge;
   private readonly task: Record<string, Gauge>;
   private readonly operator: Record<string, Gauge>;
+  /** Connector gauges (e.g. Kafka offsets), created on first report, by metric name. */
+  private readonly connector = new Map<string, { gauge: Gauge; labelNames: string[] }>();
+  /** The connector series each report key set, to remove them with the attempt. */
+  private readonly connectorSets = new Map<string, [Gauge, Record<string, string | number>][]>();
 
   constructor(private readonly tmId: string) {
     collectDefaultMetrics({ register: this.registry, prefix: 'nimble_taskmanager_' });
@@ -134,6 +138,7 @@ export class TaskManagerMetrics {
       this.operator['inputWatermark']!.set(ol, op.currentInputWatermark);
       this.operator['outputWatermark']!.set(ol, op.currentOutputWatermark);
       this.operator['late']!.set(ol, op.numLateRecordsDropped);
+      for (const g of op.gauges) this.setConnectorGauge(key, ol, g);
     }
     this.labelSets.set(key, sets);
     return {
@@ -149,6 +154,41 @@ export class TaskManagerMetrics {
     };
   }
 
+  private setConnectorGauge(
+    key: string,
+    operatorLabels: Record<string, string | number>,
+    g: GaugeSample,
+  ): void {
+    const name = `nimble_taskmanager_job_task_operator_${g.name.replace(/[^a-zA-Z0-9_]/g, '_')}`;
+    const extra = Object.keys(g.labels)
+      .map((k) => k.replace(/[^a-zA-Z0-9_]/g, '_'))
+      .sort();
+    let entry = this.connector.get(name);
+    if (!entry) {
+      const labelNames = [...OPERATOR_LABELS, ...extra];
+      entry = {
+        labelNames,
+        gauge: new Gauge({
+          name,
+          help: `Connector metric ${g.name}.`,
+          labelNames,
+          registers: [this.registry],
+        }),
+      };
+      this.connector.set(name, entry);
+    }
+    // A gauge reported with other label names than its first report cannot be exported.
+    if (entry.labelNames.length !== OPERATOR_LABELS.length + extra.length) return;
+    const labels: Record<string, string | number> = { ...operatorLabels };
+    for (const [k, v] of Object.entries(g.labels)) labels[k.replace(/[^a-zA-Z0-9_]/g, '_')] = v;
+    if (!entry.labelNames.every((n) => n in labels)) return;
+    entry.gauge.set(labels, g.value);
+    let sets = this.connectorSets.get(key);
+    if (!sets) this.connectorSets.set(key, (sets = []));
+    if (!sets.some(([gauge, l]) => gauge === entry.gauge && sameLabels(l, labels)))
+      sets.push([entry.gauge, labels]);
+  }
+
   /** Drops the series of an attempt that ended here. */
   forget(jobId: string, attempt: number): void {
     const prefix = `${jobId}|${attempt}|`;
@@ -157,8 +197,18 @@ export class TaskManagerMetrics {
       const [taskLabels, ...operatorLabels] = sets;
       for (const g of Object.values(this.task)) g.remove(taskLabels!);
       for (const ol of operatorLabels) for (const g of Object.values(this.operator)) g.remove(ol);
+      for (const [gauge, labels] of this.connectorSets.get(key) ?? []) gauge.remove(labels);
+      this.connectorSets.delete(key);
       this.labelSets.delete(key);
       this.previous.delete(key);
     }
   }
+}
+
+function sameLabels(
+  a: Record<string, string | number>,
+  b: Record<string, string | number>,
+): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((k) => a[k] === b[k]);
 }

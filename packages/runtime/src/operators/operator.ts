@@ -27,6 +27,15 @@ export interface OperatorMetrics {
   numLateRecordsDropped: number;
   currentInputWatermark: number;
   currentOutputWatermark: number;
+  /** Gauges a connector registered, by `name` + labels (sampled at each metrics report). */
+  readonly gauges: Map<string, ConnectorGauge>;
+}
+
+/** A gauge a connector registered (e.g. a Kafka partition's current offset). */
+export interface ConnectorGauge {
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly value: () => number;
 }
 
 /** Everything an operator gets from the task that runs it. */
@@ -39,6 +48,8 @@ export interface OperatorContext {
   readonly parallelism: number;
   readonly maxParallelism: number;
   readonly attemptNumber: number;
+  /** The checkpoint or savepoint the task restored from, if any. */
+  readonly restoredCheckpointId: number | undefined;
   /** Set for keyed operators (the input is a keyed stream). */
   readonly keyedStateBackend: KeyedStateBackend | undefined;
   readonly processingTimeService: ProcessingTimeService;
@@ -57,6 +68,7 @@ export function newOperatorMetrics(): OperatorMetrics {
     numLateRecordsDropped: 0,
     currentInputWatermark: MIN_TIMESTAMP,
     currentOutputWatermark: MIN_TIMESTAMP,
+    gauges: new Map(),
   };
 }
 

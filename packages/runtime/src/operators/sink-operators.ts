@@ -15,6 +15,9 @@ export type CollectTarget = (collectId: string, subtask: number, values: unknown
 /** Operator state name of a two-phase-commit sink's committables not yet committed. */
 const COMMITTABLES_STATE = 'committables';
 
+/** The checkpoint id of the final pre-commit at the end of input (Flink uses Long.MAX_VALUE). */
+export const END_OF_INPUT_CHECKPOINT_ID = Number.MAX_SAFE_INTEGER;
+
 /**
  * Writes to a connector's {@link Sink}. A plain sink flushes at every checkpoint (at least once);
  * a two-phase-commit sink pre-commits at the barrier, keeps the committables in the checkpoint,
@@ -45,7 +48,7 @@ export class SinkWriterOperator<T> extends StreamOperator<T, never> {
         getSubtaskId: () => this.ctx.subtaskIndex,
         getNumberOfParallelSubtasks: () => this.ctx.parallelism,
         getAttemptNumber: () => this.ctx.attemptNumber,
-        getRestoredCheckpointId: () => undefined,
+        getRestoredCheckpointId: () => this.ctx.restoredCheckpointId,
       });
       if (isTwoPhaseCommittingSink(this.sink)) this.committer = this.sink.createCommitter();
     } catch (e) {
@@ -70,7 +73,9 @@ export class SinkWriterOperator<T> extends StreamOperator<T, never> {
         await this.writer.flush(false);
         return undefined;
       }
-      const committables = await (this.writer as CommittingSinkWriter<T, unknown>).prepareCommit();
+      const committables = await (this.writer as CommittingSinkWriter<T, unknown>).prepareCommit(
+        checkpointId,
+      );
       if (committables.length > 0) this.pending.push({ checkpointId, committables });
     } catch (e) {
       throw userCodeFailure(`${this.ctx.name}: pre-commit for checkpoint ${checkpointId}`, e);
@@ -107,9 +112,9 @@ export class SinkWriterOperator<T> extends StreamOperator<T, never> {
       await this.writer.flush(true);
       if (this.committer) {
         // A bounded job commits what is left at the end of its input (Flink's endInput commit).
-        const committables = await (
-          this.writer as CommittingSinkWriter<T, unknown>
-        ).prepareCommit();
+        const committables = await (this.writer as CommittingSinkWriter<T, unknown>).prepareCommit(
+          END_OF_INPUT_CHECKPOINT_ID,
+        );
         await this.committer.commit([
           ...this.pending.flatMap((p) => p.committables),
           ...committables,

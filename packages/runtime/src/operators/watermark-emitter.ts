@@ -37,6 +37,11 @@ export class WatermarkEmitter<T> implements WatermarkOutput {
     }
   }
 
+  /** Whether the output is marked idle. */
+  get isIdle(): boolean {
+    return this.idle;
+  }
+
   /** Whether watermarks are generated at all. */
   get generatesWatermarks(): boolean {
     return this.generator !== undefined;
@@ -111,5 +116,93 @@ export class WatermarkEmitter<T> implements WatermarkOutput {
     this.idle = false;
     this.inactiveSince = undefined;
     this.output.emitWatermarkStatus(false);
+  }
+}
+
+/**
+ * Per-split watermarks (Flink's WatermarkOutputMultiplexer): each split's records feed a
+ * generator of their own, with idleness; the source's watermark is the minimum over the splits
+ * that are not idle, and the source is idle when all of them are.
+ */
+export class SplitWatermarks<T> {
+  private readonly splits = new Map<
+    string,
+    { emitter: WatermarkEmitter<T>; watermark: number; idle: boolean }
+  >();
+
+  constructor(
+    private readonly strategy: WatermarkStrategy<T>,
+    /** The source's combined output: records go straight through; watermarks are combined. */
+    private readonly main: WatermarkEmitter<T>,
+    private readonly records: Output<T>,
+    private readonly operatorName: string,
+    private readonly now: () => number,
+  ) {}
+
+  /** Whether any split output was created: the periodic emission then goes through here. */
+  get active(): boolean {
+    return this.splits.size > 0;
+  }
+
+  /** The output of split `splitId`. */
+  outputFor(splitId: string): { collect(record: T, timestamp?: number): void } {
+    let split = this.splits.get(splitId);
+    if (!split) {
+      const entry = {
+        emitter: undefined as unknown as WatermarkEmitter<T>,
+        watermark: MIN_TIMESTAMP,
+        idle: false,
+      };
+      const output: Output<T> = {
+        collect: (v, ts) => this.records.collect(v, ts),
+        collectSide: (tag, v, ts) => this.records.collectSide(tag, v, ts),
+        emitWatermark: (wm) => {
+          entry.watermark = wm;
+          this.combine();
+        },
+        emitWatermarkStatus: (idle) => {
+          entry.idle = idle;
+          this.combine();
+        },
+      };
+      entry.emitter = new WatermarkEmitter(
+        this.strategy,
+        output,
+        `${this.operatorName} split ${splitId}`,
+        this.now,
+      );
+      split = entry;
+      this.splits.set(splitId, split);
+    }
+    const emitter = split.emitter;
+    const main = this.main;
+    return {
+      collect: (record, timestamp) => {
+        // A record makes the source active at once: downstream must not leave its watermark out.
+        if (main.isIdle) main.markActive();
+        emitter.emitRecord(record, timestamp);
+      },
+    };
+  }
+
+  /** Split `splitId` is gone: it no longer holds back the watermark. */
+  release(splitId: string): void {
+    if (this.splits.delete(splitId)) this.combine();
+  }
+
+  /** Every auto-watermark interval: each split's generator and idleness, then the minimum. */
+  onPeriodicEmit(): void {
+    for (const s of this.splits.values()) s.emitter.onPeriodicEmit();
+  }
+
+  private combine(): void {
+    let min = Number.POSITIVE_INFINITY;
+    for (const s of this.splits.values()) if (!s.idle && s.watermark < min) min = s.watermark;
+    if (min === Number.POSITIVE_INFINITY) {
+      if (this.splits.size > 0) this.main.markIdle();
+      return;
+    }
+    this.main.markActive();
+    if (min > MIN_TIMESTAMP) this.main.emitWatermark(min);
   }
 }

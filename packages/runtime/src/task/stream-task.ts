@@ -27,7 +27,7 @@ import type {
 import { newOperatorMetrics } from '../operators/operator.js';
 import type { OperatorServices } from '../operators/operator-factory.js';
 import { createOperator } from '../operators/operator-factory.js';
-import { WatermarkEmitter } from '../operators/watermark-emitter.js';
+import { SplitWatermarks, WatermarkEmitter } from '../operators/watermark-emitter.js';
 import type { KeyedStateBackend } from '../state/index.js';
 import { createKeyedStateBackend } from '../state/index.js';
 import type { ProcessingTimeService } from '../timers/processing-time-service.js';
@@ -112,6 +112,7 @@ export class StreamTask {
   // Source tasks
   private reader: SourceReader<unknown, SourceSplit> | undefined;
   private emitter: WatermarkEmitter<unknown> | undefined;
+  private splitWatermarks: SplitWatermarks<unknown> | undefined;
   private readerOutput: ReaderOutput<unknown> | undefined;
   private pendingSplitEvents: (() => void)[] = [];
   private sourceWaiting = false;
@@ -567,6 +568,7 @@ export class StreamTask {
         parallelism: node.parallelism,
         maxParallelism: node.maxParallelism,
         attemptNumber: this.deployment.attemptNumber,
+        restoredCheckpointId: this.deployment.restore?.metadata.checkpointId,
         keyedStateBackend: backend,
         processingTimeService: this.timeService,
         requestFlush: () => this.afterTimerOutput(),
@@ -622,17 +624,39 @@ export class StreamTask {
     this.emitter = new WatermarkEmitter(t.watermarkStrategy, countingOutput, this.name, () =>
       pts.now(),
     );
+    const gauges = metrics.gauges;
+    const gaugeKey = (name: string, labels: Readonly<Record<string, string>>) =>
+      `${name}${JSON.stringify(labels)}`;
     try {
       this.reader = t.source.createReader({
         getIndexOfSubtask: () => subtaskIndex,
         getParallelism: () => vertex.parallelism,
         currentProcessingTime: () => pts.now(),
+        metricGroup: () => ({
+          gauge: (name, value, labels = {}) =>
+            gauges.set(gaugeKey(name, labels), { name, labels: { ...labels }, value }),
+          removeGauge: (name, labels = {}) => gauges.delete(gaugeKey(name, labels)),
+        }),
       });
     } catch (e) {
       throw userCodeFailure(`${this.name}: createReader`, e);
     }
     const emitter = this.emitter;
-    this.readerOutput = { collect: (record, timestamp) => emitter.emitRecord(record, timestamp) };
+    const splits = new SplitWatermarks(
+      t.watermarkStrategy,
+      emitter,
+      countingOutput,
+      this.name,
+      () => pts.now(),
+    );
+    this.splitWatermarks = splits;
+    this.readerOutput = {
+      collect: (record, timestamp) => emitter.emitRecord(record, timestamp),
+      collectSide: (tag, value, timestamp) => countingOutput.collectSide(tag.id, value, timestamp),
+      createOutputForSplit: (splitId) => splits.outputFor(splitId),
+      releaseOutputForSplit: (splitId) => splits.release(splitId),
+      markIdle: () => emitter.markIdle(),
+    };
   }
 
   private startSource(): void {
@@ -647,7 +671,11 @@ export class StreamTask {
       this.timers.push(
         setInterval(() => {
           if (this.state !== 'RUNNING' || this.inputEnded) return;
-          this.guard(() => this.emitter!.onPeriodicEmit());
+          this.guard(() =>
+            this.splitWatermarks!.active
+              ? this.splitWatermarks!.onPeriodicEmit()
+              : this.emitter!.onPeriodicEmit(),
+          );
         }, interval),
       );
     }

@@ -1,4 +1,5 @@
 import type { JobVertex } from '../graph/job-graph.js';
+import type { ConnectorGauge } from '../operators/operator.js';
 import type { StreamTask } from './stream-task.js';
 
 /** One operator's counters at a moment, plain data that crosses threads and processes. */
@@ -10,6 +11,15 @@ export interface OperatorMetricsSample {
   readonly numLateRecordsDropped: number;
   readonly currentInputWatermark: number;
   readonly currentOutputWatermark: number;
+  /** Connector gauges (e.g. a Kafka partition's offsets), sampled now. */
+  readonly gauges: readonly GaugeSample[];
+}
+
+/** One connector gauge's value. */
+export interface GaugeSample {
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly value: number;
 }
 
 /**
@@ -45,6 +55,7 @@ export function sampleTaskMetrics(task: StreamTask, vertex: JobVertex): TaskMetr
       numLateRecordsDropped: om.numLateRecordsDropped,
       currentInputWatermark: om.currentInputWatermark,
       currentOutputWatermark: om.currentOutputWatermark,
+      gauges: sampleGauges(om.gauges.values()),
     });
   }
   const head = operators[0];
@@ -60,4 +71,19 @@ export function sampleTaskMetrics(task: StreamTask, vertex: JobVertex): TaskMetr
     backPressuredTimeMs: m.backPressuredTimeMs,
     operators,
   };
+}
+
+function sampleGauges(gauges: Iterable<ConnectorGauge>): GaugeSample[] {
+  const out: GaugeSample[] = [];
+  for (const g of gauges) {
+    let value: number;
+    try {
+      value = g.value();
+    } catch {
+      continue; // A gauge that cannot be read now is left out of this report.
+    }
+    if (typeof value === 'number' && Number.isFinite(value))
+      out.push({ name: g.name, labels: g.labels, value });
+  }
+  return out;
 }

@@ -114,6 +114,7 @@ export class OperatorHarness<IN, OUT> {
       parallelism: 1,
       maxParallelism,
       attemptNumber: 0,
+      restoredCheckpointId: undefined,
       keyedStateBackend: backend,
       processingTimeService: clock,
       requestFlush: () => void flushes.count++,
