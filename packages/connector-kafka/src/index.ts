@@ -1,0 +1,22 @@
+export type { KafkaProperties } from './client.js';
+export { KafkaSource, KafkaSourceBuilder, splitOwner } from './kafka-source.js';
+export type {
+  KafkaPartitionSplit,
+  KafkaSourceEnumState,
+  MalformedKafkaRecord,
+} from './kafka-source.js';
+export { KafkaOffsetResetStrategy, KafkaOffsetsInitializer } from './offsets-initializer.js';
+export {
+  DeliveryGuarantee,
+  KafkaRecordSerializationSchema,
+  KafkaRecordSerializationSchemaBuilder,
+  KafkaSink,
+  KafkaSinkBuilder,
+} from './kafka-sink.js';
+export type { KafkaCommittable, KafkaProducerRecord } from './kafka-sink.js';
+export {
+  JsonDeserializationSchema,
+  JsonSerializationSchema,
+  SimpleStringSchema,
+} from './schemas.js';
+export type { DeserializationSchema, SerializationSchema } from './schemas.js';

@@ -1,0 +1,551 @@
+import type {
+  Committer,
+  CommittingSinkWriter,
+  SinkInitContext,
+  SinkWriterContext,
+  TwoPhaseCommittingSink,
+} from '@nimble/api';
+import type { Kafka, Message, Producer, Transaction } from 'kafkajs';
+import { CompressionTypes, Partitioners } from 'kafkajs';
+import type { KafkaProperties } from './client.js';
+import { checkBootstrapServers, createKafkaClient, numberProperty } from './client.js';
+import type { SerializationSchema } from './schemas.js';
+import { isSerializationSchema } from './schemas.js';
+import { producerIdentity, TransactionCoordinatorClient } from './transactions.js';
+
+/** What the sink guarantees (Flink's `DeliveryGuarantee`). */
+export enum DeliveryGuarantee {
+  /** Records are sent, never waited for: a failure may lose or duplicate them. */
+  NONE = 'none',
+  /** Every checkpoint waits until the broker acknowledged all records sent before it. */
+  AT_LEAST_ONCE = 'at-least-once',
+  /** Kafka transactions committed when the checkpoint completes; read with `read_committed`. */
+  EXACTLY_ONCE = 'exactly-once',
+}
+
+/** A record to write: what a {@link KafkaRecordSerializationSchema} makes of an element. */
+export interface KafkaProducerRecord {
+  readonly topic: string;
+  readonly key?: Buffer | string | null;
+  readonly value: Buffer | string | null;
+  readonly partition?: number;
+  readonly timestamp?: number;
+  readonly headers?: Readonly<Record<string, string | Buffer>>;
+}
+
+/** Turns an element into a Kafka record (Flink's `KafkaRecordSerializationSchema`). */
+export interface KafkaRecordSerializationSchema<T> {
+  serialize(element: T, timestamp: number | undefined): KafkaProducerRecord;
+}
+
+/** Builds a {@link KafkaRecordSerializationSchema} from a topic and value (and key) schemas. */
+export class KafkaRecordSerializationSchemaBuilder<T> {
+  private topic: string | ((element: T) => string) | undefined;
+  private valueSchema: SerializationSchema<T> | undefined;
+  private keySchema: SerializationSchema<T> | undefined;
+
+  /** The topic every record goes to. */
+  setTopic(topic: string): this {
+    if (typeof topic !== 'string' || topic.length === 0) {
+      throw new TypeError('KafkaRecordSerializationSchema.setTopic: a non-empty topic name');
+    }
+    this.topic = topic;
+    return this;
+  }
+
+  /** Chooses each record's topic from the element. */
+  setTopicSelector(selector: (element: T) => string): this {
+    if (typeof selector !== 'function') {
+      throw new TypeError('KafkaRecordSerializationSchema.setTopicSelector: a function');
+    }
+    this.topic = selector;
+    return this;
+  }
+
+  setValueSerializationSchema(schema: SerializationSchema<T>): this {
+    if (!isSerializationSchema(schema)) {
+      throw new TypeError(
+        'KafkaRecordSerializationSchema.setValueSerializationSchema: expected a SerializationSchema (e.g. new SimpleStringSchema())',
+      );
+    }
+    this.valueSchema = schema;
+    return this;
+  }
+
+  /** The key of each record (records with equal keys go to the same partition). */
+  setKeySerializationSchema(schema: SerializationSchema<T>): this {
+    if (!isSerializationSchema(schema)) {
+      throw new TypeError(
+        'KafkaRecordSerializationSchema.setKeySerializationSchema: expected a SerializationSchema',
+      );
+    }
+    this.keySchema = schema;
+    return this;
+  }
+
+  build(): KafkaRecordSerializationSchema<T> {
+    const topic = this.topic;
+    const value = this.valueSchema;
+    const key = this.keySchema;
+    if (topic === undefined) {
+      throw new Error('KafkaRecordSerializationSchema: a topic is required (setTopic)');
+    }
+    if (value === undefined) {
+      throw new Error(
+        'KafkaRecordSerializationSchema: a value schema is required (setValueSerializationSchema)',
+      );
+    }
+    return {
+      serialize: (element) => ({
+        topic: typeof topic === 'string' ? topic : topic(element),
+        value: value.serialize(element),
+        ...(key ? { key: key.serialize(element) } : {}),
+      }),
+    };
+  }
+}
+
+export const KafkaRecordSerializationSchema = {
+  builder<T>(): KafkaRecordSerializationSchemaBuilder<T> {
+    return new KafkaRecordSerializationSchemaBuilder<T>();
+  },
+} as const;
+
+/** What a pre-committed Kafka transaction needs to be committed later, also from another process. */
+export interface KafkaCommittable {
+  readonly transactionalId: string;
+  readonly producerId: number;
+  readonly producerEpoch: number;
+}
+
+interface KafkaSinkConfig<T> {
+  readonly properties: KafkaProperties;
+  readonly serializer: KafkaRecordSerializationSchema<T>;
+  readonly guarantee: DeliveryGuarantee;
+  readonly transactionalIdPrefix: string | undefined;
+  readonly transactionTimeoutMs: number;
+  readonly lingerMs: number;
+  readonly batchSize: number;
+}
+
+/**
+ * Writes to Kafka (Flink's `KafkaSink`). With EXACTLY_ONCE each subtask writes into a Kafka
+ * transaction with the id `<prefix>-<subtask>-<checkpoint>`: pre-committed (flushed) at the barrier
+ * of a checkpoint, committed when the checkpoint completes, committed again after a restore
+ * (idempotent), and a restarted writer aborts the transactions an earlier attempt left open.
+ *
+ * ```ts
+ * const sink = KafkaSink.builder<string>()
+ *   .setBootstrapServers('kafka:9092')
+ *   .setRecordSerializer(
+ *     KafkaRecordSerializationSchema.builder<string>()
+ *       .setTopic('features.user_5min_spend')
+ *       .setValueSerializationSchema(new SimpleStringSchema())
+ *       .build(),
+ *   )
+ *   .setDeliveryGuarantee(DeliveryGuarantee.EXACTLY_ONCE)
+ *   .setTransactionalIdPrefix('user-5min-spend')
+ *   .build();
+ * ```
+ */
+export class KafkaSink<T> implements TwoPhaseCommittingSink<T, KafkaCommittable> {
+  static builder<T = string>(): KafkaSinkBuilder<T> {
+    return new KafkaSinkBuilder<T>();
+  }
+
+  /** @internal Use {@link KafkaSink.builder}. */
+  constructor(private readonly config: KafkaSinkConfig<T>) {}
+
+  createWriter(context: SinkInitContext): CommittingSinkWriter<T, KafkaCommittable> {
+    return new KafkaWriter(this.config, context);
+  }
+
+  createCommitter(): Committer<KafkaCommittable> {
+    return new KafkaCommitter(this.config);
+  }
+}
+
+/** Builds a {@link KafkaSink}. */
+export class KafkaSinkBuilder<T> {
+  private bootstrapServers: string | undefined;
+  private serializer: KafkaRecordSerializationSchema<T> | undefined;
+  private guarantee = DeliveryGuarantee.NONE;
+  private prefix: string | undefined;
+  private readonly properties: Record<string, string> = {};
+
+  setBootstrapServers(servers: string): this {
+    this.bootstrapServers = checkBootstrapServers(servers, 'KafkaSink');
+    return this;
+  }
+
+  setRecordSerializer(serializer: KafkaRecordSerializationSchema<T>): this {
+    if (typeof (serializer as { serialize?: unknown } | null)?.serialize !== 'function') {
+      throw new TypeError(
+        'KafkaSink.setRecordSerializer: expected a KafkaRecordSerializationSchema (KafkaRecordSerializationSchema.builder()...build())',
+      );
+    }
+    this.serializer = serializer;
+    return this;
+  }
+
+  /** NONE (default), AT_LEAST_ONCE or EXACTLY_ONCE. */
+  setDeliveryGuarantee(guarantee: DeliveryGuarantee): this {
+    if (!Object.values(DeliveryGuarantee).includes(guarantee)) {
+      throw new TypeError(`KafkaSink.setDeliveryGuarantee: unknown guarantee ${String(guarantee)}`);
+    }
+    this.guarantee = guarantee;
+    return this;
+  }
+
+  /**
+   * The prefix of the transactional ids (EXACTLY_ONCE). It must be unique per job: two jobs with
+   * one prefix abort each other's transactions.
+   */
+  setTransactionalIdPrefix(prefix: string): this {
+    if (typeof prefix !== 'string' || prefix.length === 0) {
+      throw new TypeError('KafkaSink.setTransactionalIdPrefix: a non-empty prefix');
+    }
+    this.prefix = prefix;
+    return this;
+  }
+
+  /**
+   * A producer property: `transaction.timeout.ms` (default 900000, the broker's maximum; it must
+   * exceed the longest time between a checkpoint and the restart after a failure), `linger.ms`
+   * (default 5), `batch.size` (records per request, default 5000), `compression.type`
+   * (none, gzip), `client.id`, `request.timeout.ms`, `kafkajs.log.level`.
+   */
+  setProperty(key: string, value: string | number): this {
+    this.properties[key] = String(value);
+    return this;
+  }
+
+  build(): KafkaSink<T> {
+    if (this.bootstrapServers === undefined) {
+      throw new Error('KafkaSink: bootstrap servers are required (setBootstrapServers)');
+    }
+    if (this.serializer === undefined) {
+      throw new Error('KafkaSink: a record serializer is required (setRecordSerializer)');
+    }
+    if (this.guarantee === DeliveryGuarantee.EXACTLY_ONCE && this.prefix === undefined) {
+      throw new Error(
+        'KafkaSink: EXACTLY_ONCE needs a transactional id prefix that is unique to the job (setTransactionalIdPrefix)',
+      );
+    }
+    const properties: Record<string, string> = {
+      ...this.properties,
+      'bootstrap.servers': this.bootstrapServers,
+    };
+    const compression = properties['compression.type'] ?? 'none';
+    if (compression !== 'none' && compression !== 'gzip') {
+      throw new TypeError(`KafkaSink: compression.type must be none or gzip; got ${compression}`);
+    }
+    return new KafkaSink({
+      properties,
+      serializer: this.serializer,
+      guarantee: this.guarantee,
+      transactionalIdPrefix: this.prefix,
+      transactionTimeoutMs: numberProperty(
+        properties,
+        'transaction.timeout.ms',
+        900_000,
+        'KafkaSink',
+      ),
+      lingerMs: numberProperty(properties, 'linger.ms', 5, 'KafkaSink'),
+      batchSize: Math.max(1, numberProperty(properties, 'batch.size', 5000, 'KafkaSink')),
+    });
+  }
+}
+
+/** Transactions pre-committed in this process, by transactional id: the committer commits them through their own producer. */
+const preCommitted = new Map<string, { producer: Producer; transaction: Transaction }>();
+
+/** One transaction (EXACTLY_ONCE) or the plain producer (other guarantees). */
+interface Channel {
+  readonly transactionalId: string | undefined;
+  readonly producer: Producer;
+  /** Connects, and begins the transaction. */
+  readonly ready: Promise<Transaction | undefined>;
+  sent: number;
+}
+
+class KafkaWriter<T> implements CommittingSinkWriter<T, KafkaCommittable> {
+  private readonly kafka: Kafka;
+  private readonly subtask: number;
+  private buffer: Message[] = [];
+  private bufferTopic: string | undefined;
+  /** Other topics' records when records of several topics are interleaved. */
+  private readonly others = new Map<string, Message[]>();
+  private channel: Channel | undefined;
+  private plainProducer: Channel | undefined;
+  private lingerTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The request on its way: one at a time, and what is written meanwhile goes in the next. */
+  private inFlight: Promise<void> | undefined;
+  /** Transactions this writer pre-committed that its committer has not committed yet. */
+  private readonly handedOver = new Set<string>();
+  private failure: Error | undefined;
+  /** EXACTLY_ONCE: the checkpoint id in the next transaction's id. */
+  private nextTransaction: number;
+  private readonly coordinator: TransactionCoordinatorClient | undefined;
+  /** Aborting what an earlier attempt left open: the first transaction waits for it. */
+  private aborting: Promise<void> = Promise.resolve();
+  private abortedUpTo: number;
+  private readonly restoredCheckpointId: number;
+  private firstPreCommit = true;
+  private readonly compression: CompressionTypes;
+
+  constructor(
+    private readonly config: KafkaSinkConfig<T>,
+    context: SinkInitContext,
+  ) {
+    this.kafka = createKafkaClient(config.properties, 'KafkaSink');
+    this.subtask = context.getSubtaskId();
+    this.restoredCheckpointId = context.getRestoredCheckpointId() ?? 0;
+    this.nextTransaction = this.restoredCheckpointId + 1;
+    this.abortedUpTo = this.restoredCheckpointId;
+    this.compression =
+      config.properties['compression.type'] === 'gzip'
+        ? CompressionTypes.GZIP
+        : CompressionTypes.None;
+    if (config.guarantee === DeliveryGuarantee.EXACTLY_ONCE) {
+      this.coordinator = new TransactionCoordinatorClient(this.kafka, config.transactionTimeoutMs);
+      this.aborting = this.abortLingering();
+    }
+  }
+
+  private transactionalId(checkpoint: number): string {
+    return `${this.config.transactionalIdPrefix}-${this.subtask}-${checkpoint}`;
+  }
+
+  /**
+   * Aborts transactions of earlier attempts: ids after the restored checkpoint, one after the
+   * other until an id that was never used (as Flink's TransactionAborter does). Ids a failed attempt
+   * skipped are aborted at the first pre-commit, which knows the highest id any attempt can have used.
+   */
+  private async abortLingering(): Promise<void> {
+    for (let c = this.restoredCheckpointId + 1; ; c++) {
+      const epoch = await this.coordinator!.fence(this.transactionalId(c));
+      this.abortedUpTo = c;
+      if (epoch === 0) return;
+    }
+  }
+
+  write(element: T, context: SinkWriterContext): void {
+    if (this.failure) throw this.failure;
+    const r = this.config.serializer.serialize(element, context.timestamp());
+    const message: Message = {
+      value: r.value,
+      ...(r.key !== undefined ? { key: r.key } : {}),
+      ...(r.partition !== undefined ? { partition: r.partition } : {}),
+      ...(r.timestamp !== undefined ? { timestamp: String(r.timestamp) } : {}),
+      ...(r.headers !== undefined ? { headers: { ...r.headers } } : {}),
+    };
+    if (this.bufferTopic === undefined) this.bufferTopic = r.topic;
+    if (r.topic === this.bufferTopic) this.buffer.push(message);
+    else {
+      let list = this.others.get(r.topic);
+      if (!list) this.others.set(r.topic, (list = []));
+      list.push(message);
+    }
+    if (this.buffer.length >= this.config.batchSize) this.send();
+    else if (this.lingerTimer === undefined) {
+      this.lingerTimer = setTimeout(() => {
+        this.lingerTimer = undefined;
+        this.send();
+      }, this.config.lingerMs);
+    }
+  }
+
+  /** Sends what is buffered, unless a request is on its way: its completion sends the rest. */
+  private send(): void {
+    if (this.lingerTimer !== undefined) {
+      clearTimeout(this.lingerTimer);
+      this.lingerTimer = undefined;
+    }
+    if (this.inFlight !== undefined || this.failure) return;
+    if (this.buffer.length === 0 && this.others.size === 0) return;
+    const topicMessages = [{ topic: this.bufferTopic!, messages: this.buffer }];
+    for (const [topic, messages] of this.others) topicMessages.push({ topic, messages });
+    this.buffer = [];
+    this.bufferTopic = undefined;
+    this.others.clear();
+    const channel = this.currentChannel();
+    channel.sent += topicMessages.reduce((n, t) => n + t.messages.length, 0);
+    const acks = this.config.guarantee === DeliveryGuarantee.NONE ? 1 : -1;
+    this.inFlight = channel.ready
+      .then(async (transaction) => {
+        await (transaction ?? channel.producer).sendBatch({
+          topicMessages,
+          acks,
+          compression: this.compression,
+        });
+      })
+      .catch((e: unknown) => {
+        this.failure ??= new Error(
+          `KafkaSink: sending to ${topicMessages.map((t) => t.topic).join(', ')} failed: ${(e as Error).message}`,
+          { cause: e },
+        );
+      })
+      .finally(() => {
+        this.inFlight = undefined;
+        this.send();
+      });
+  }
+
+  /** Sends everything buffered and waits until the broker acknowledged it. */
+  private async drain(): Promise<void> {
+    this.send();
+    while (this.inFlight !== undefined) await this.inFlight;
+    if (this.failure) throw this.failure;
+  }
+
+  private currentChannel(): Channel {
+    if (this.config.guarantee !== DeliveryGuarantee.EXACTLY_ONCE) {
+      if (!this.plainProducer) {
+        const producer = this.kafka.producer({
+          createPartitioner: Partitioners.DefaultPartitioner,
+          allowAutoTopicCreation: false,
+          idempotent: false,
+        });
+        this.plainProducer = {
+          transactionalId: undefined,
+          producer,
+          ready: producer.connect().then(() => undefined),
+          sent: 0,
+        };
+        this.plainProducer.ready.catch(() => {});
+      }
+      return this.plainProducer;
+    }
+    if (!this.channel) {
+      const transactionalId = this.transactionalId(this.nextTransaction);
+      const producer = this.kafka.producer({
+        createPartitioner: Partitioners.DefaultPartitioner,
+        allowAutoTopicCreation: false,
+        idempotent: true,
+        maxInFlightRequests: 1,
+        transactionalId,
+        transactionTimeout: this.config.transactionTimeoutMs,
+      });
+      const ready = this.aborting.then(async () => {
+        await producer.connect();
+        return producer.transaction();
+      });
+      ready.catch(() => {});
+      this.channel = { transactionalId, producer, ready, sent: 0 };
+    }
+    return this.channel;
+  }
+
+  /** AT_LEAST_ONCE and the end of input: everything sent is acknowledged. */
+  async flush(endOfInput: boolean): Promise<void> {
+    if (this.config.guarantee === DeliveryGuarantee.NONE && !endOfInput) return;
+    await this.drain();
+  }
+
+  /** Pre-commit: flushes the transaction and hands it to the committer; the next one gets the next id. */
+  async prepareCommit(checkpointId: number): Promise<KafkaCommittable[]> {
+    if (this.config.guarantee !== DeliveryGuarantee.EXACTLY_ONCE) {
+      await this.flush(false);
+      return [];
+    }
+    await this.drain();
+    const channel = this.channel;
+    this.channel = undefined;
+    const endOfInput = checkpointId === Number.MAX_SAFE_INTEGER;
+    if (this.firstPreCommit && !endOfInput) {
+      this.firstPreCommit = false;
+      // Every attempt before this one saw only checkpoints before this one, so their transaction
+      // ids are at most `checkpointId`: abort those the probing did not reach.
+      const from = this.abortedUpTo;
+      this.aborting = this.aborting.then(async () => {
+        const current = channel?.transactionalId;
+        for (let c = Math.max(from, this.abortedUpTo) + 1; c <= checkpointId; c++) {
+          const id = this.transactionalId(c);
+          if (id !== current) await this.coordinator!.fence(id);
+        }
+      });
+      this.aborting.catch(() => {});
+    }
+    if (!endOfInput) this.nextTransaction = checkpointId + 1;
+    if (!channel) return [];
+    const transaction = await channel.ready;
+    const identity = producerIdentity(channel.transactionalId!);
+    if (!transaction || !identity) {
+      throw new Error(`KafkaSink: transaction ${channel.transactionalId} has no producer id`);
+    }
+    if (channel.sent === 0) {
+      await transaction.abort();
+      await channel.producer.disconnect();
+      return [];
+    }
+    for (const id of this.handedOver) if (!preCommitted.has(id)) this.handedOver.delete(id);
+    preCommitted.set(channel.transactionalId!, { producer: channel.producer, transaction });
+    this.handedOver.add(channel.transactionalId!);
+    return [{ transactionalId: channel.transactionalId!, ...identity }];
+  }
+
+  async close(): Promise<void> {
+    if (this.lingerTimer !== undefined) clearTimeout(this.lingerTimer);
+    const channel = this.channel;
+    this.channel = undefined;
+    const closing: Promise<unknown>[] = [];
+    const inFlight = this.inFlight ?? Promise.resolve();
+    // An open transaction is aborted by the next attempt (or by the broker after its timeout).
+    if (channel) closing.push(inFlight.then(() => channel.producer.disconnect()));
+    const plain = this.plainProducer;
+    if (plain) closing.push(inFlight.then(() => plain.producer.disconnect()));
+    // Pre-committed, not committed: a restored committer commits them by producer id and epoch.
+    for (const id of this.handedOver) {
+      const live = preCommitted.get(id);
+      preCommitted.delete(id);
+      if (live) closing.push(live.producer.disconnect());
+    }
+    closing.push(this.aborting.then(() => this.coordinator?.close()));
+    await Promise.allSettled(closing);
+  }
+}
+
+/** Commits pre-committed transactions; again after a restore, by producer id and epoch. */
+class KafkaCommitter<T> implements Committer<KafkaCommittable> {
+  private coordinator: TransactionCoordinatorClient | undefined;
+
+  constructor(private readonly config: KafkaSinkConfig<T>) {}
+
+  async commit(committables: KafkaCommittable[]): Promise<void> {
+    for (const c of committables) {
+      const live = preCommitted.get(c.transactionalId);
+      if (live) {
+        preCommitted.delete(c.transactionalId);
+        await live.transaction.commit();
+        await live.producer.disconnect();
+        continue;
+      }
+      this.coordinator ??= new TransactionCoordinatorClient(
+        createKafkaClient(this.config.properties, 'KafkaSink'),
+        this.config.transactionTimeoutMs,
+      );
+      try {
+        await this.coordinator.commit(c.transactionalId, c.producerId, c.producerEpoch);
+      } catch (e) {
+        const type = ((e as Error).cause as { type?: string } | undefined)?.type;
+        if (
+          type === 'INVALID_PRODUCER_EPOCH' ||
+          type === 'PRODUCER_FENCED' ||
+          type === 'INVALID_TXN_STATE'
+        ) {
+          // Committed already and reused, or aborted by the broker after transaction.timeout.ms.
+          process.stderr.write(
+            `KafkaSink: transaction ${c.transactionalId} cannot be committed again (${type}); it was committed before, or the broker aborted it after transaction.timeout.ms\n`,
+          );
+          continue;
+        }
+        throw e;
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.coordinator?.close();
+  }
+}

@@ -1,0 +1,310 @@
+import type { ConfigValue } from '@nimble/api';
+import {
+  installPipelineExecutor,
+  StreamExecutionEnvironment,
+  Time,
+  TumblingEventTimeWindows,
+  WatermarkStrategy,
+} from '@nimble/api';
+import { LocalExecutor } from '@nimble/runtime';
+import type { Admin } from 'kafkajs';
+import { Kafka, logLevel } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { KafkaBroker } from '../../../test/fixtures/kafka-broker.js';
+import { createTopic, startKafka } from '../../../test/fixtures/kafka-broker.js';
+import type { MalformedKafkaRecord } from '../src/index.js';
+import {
+  DeliveryGuarantee,
+  JsonDeserializationSchema,
+  JsonSerializationSchema,
+  KafkaOffsetResetStrategy,
+  KafkaOffsetsInitializer,
+  KafkaRecordSerializationSchema,
+  KafkaSink,
+  KafkaSource,
+  SimpleStringSchema,
+  splitOwner,
+} from '../src/index.js';
+
+function localEnv(configuration: Record<string, ConfigValue> = {}): StreamExecutionEnvironment {
+  installPipelineExecutor(new LocalExecutor({ threads: false, stdout: () => {} }));
+  return StreamExecutionEnvironment.getExecutionEnvironment(configuration);
+}
+
+let broker: KafkaBroker;
+let kafka: Kafka;
+let admin: Admin;
+
+beforeAll(async () => {
+  broker = await startKafka();
+  kafka = new Kafka({ brokers: [broker.bootstrapServers], logLevel: logLevel.NOTHING });
+  admin = kafka.admin();
+  await admin.connect();
+}, 180_000);
+
+afterAll(async () => {
+  await admin?.disconnect();
+  await broker?.stop();
+}, 60_000);
+
+/** Writes `values` round robin over the partitions of `topic`, with timestamps 1000 + i. */
+async function produce(topic: string, values: string[], partitions: number): Promise<void> {
+  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  await producer.connect();
+  await producer.send({
+    topic,
+    messages: values.map((value, i) => ({
+      value,
+      partition: i % partitions,
+      timestamp: String(1000 + i),
+    })),
+  });
+  await producer.disconnect();
+}
+
+/**
+ * Every value of `topic`, read with read_committed (or read_uncommitted). A commit returns before
+ * the broker wrote its transaction markers, so this first waits until the end offsets hold still.
+ */
+async function readAll(topic: string, readCommitted = true): Promise<string[]> {
+  let last = '';
+  for (let i = 0; i < 50; i++) {
+    const ends = JSON.stringify(await admin.fetchTopicOffsets(topic));
+    if (ends === last) break;
+    last = ends;
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  const source = KafkaSource.builder<string>()
+    .setBootstrapServers(broker.bootstrapServers)
+    .setTopics(topic)
+    .setBounded(KafkaOffsetsInitializer.latest())
+    .setValueOnlyDeserializer(new SimpleStringSchema())
+    .setProperty('isolation.level', readCommitted ? 'read_committed' : 'read_uncommitted')
+    .build();
+  const env = localEnv();
+  env.setParallelism(1);
+  return env.fromSource(source, WatermarkStrategy.noWatermarks(), 'read').executeAndCollect();
+}
+
+describe('KafkaSource', () => {
+  it('reads every partition exactly once across subtasks and stops at the latest offsets (bounded)', async () => {
+    await createTopic(broker.bootstrapServers, 'src.bounded', 3);
+    const values = Array.from({ length: 3000 }, (_, i) => JSON.stringify({ n: i }));
+    await produce('src.bounded', values, 3);
+    const source = KafkaSource.builder<{ n: number }>()
+      .setBootstrapServers(broker.bootstrapServers)
+      .setTopics('src.bounded')
+      .setGroupId('bounded-test')
+      .setStartingOffsets(KafkaOffsetsInitializer.earliest())
+      .setBounded(KafkaOffsetsInitializer.latest())
+      .setValueOnlyDeserializer(new JsonDeserializationSchema<{ n: number }>())
+      .build();
+    const env = localEnv();
+    env.setParallelism(2);
+    const out = await env
+      .fromSource(source, WatermarkStrategy.noWatermarks(), 'kafka')
+      .map((e) => e.n)
+      .executeAndCollect();
+    expect(out.sort((a, b) => a - b)).toEqual(values.map((_, i) => i));
+  });
+
+  it('sends records it cannot deserialize to the malformed-records side output and goes on', async () => {
+    await createTopic(broker.bootstrapServers, 'src.malformed', 1);
+    await produce('src.malformed', ['{"n":1}', '{"n":', '{"n":3}', 'not json', '{"n":5}'], 1);
+    const source = KafkaSource.builder<{ n: number }>()
+      .setBootstrapServers(broker.bootstrapServers)
+      .setTopics(['src.malformed'])
+      .setBounded(KafkaOffsetsInitializer.latest())
+      .setValueOnlyDeserializer(new JsonDeserializationSchema<{ n: number }>())
+      .build();
+    const env = localEnv();
+    env.setParallelism(1);
+    const stream = env.fromSource(source, WatermarkStrategy.noWatermarks(), 'kafka');
+    const bad: MalformedKafkaRecord[] = [];
+    stream.getSideOutput(KafkaSource.MALFORMED_RECORDS).sinkTo({
+      createWriter: () => ({
+        write: (r: MalformedKafkaRecord) => void bad.push(r),
+        flush: () => {},
+        close: () => {},
+      }),
+    });
+    const good = await stream.map((e) => e.n).executeAndCollect();
+    expect(good).toEqual([1, 3, 5]);
+    expect(bad.map(({ error: _e, ...r }) => r)).toEqual([
+      {
+        topic: 'src.malformed',
+        partition: 0,
+        offset: 1,
+        timestamp: 1001,
+        key: null,
+        value: '{"n":',
+      },
+      {
+        topic: 'src.malformed',
+        partition: 0,
+        offset: 3,
+        timestamp: 1003,
+        key: null,
+        value: 'not json',
+      },
+    ]);
+    expect(bad[0]!.error).toMatch(/JSON/);
+  });
+
+  it('starts at earliest, latest, a timestamp, or the committed offsets with a reset strategy', async () => {
+    await createTopic(broker.bootstrapServers, 'src.start', 1);
+    await produce('src.start', ['a', 'b', 'c', 'd'], 1); // timestamps 1000..1003
+    const run = async (start: KafkaOffsetsInitializer, groupId = 'start-test') => {
+      const source = KafkaSource.builder<string>()
+        .setBootstrapServers(broker.bootstrapServers)
+        .setTopics('src.start')
+        .setGroupId(groupId)
+        .setStartingOffsets(start)
+        .setBounded(KafkaOffsetsInitializer.latest())
+        .setValueOnlyDeserializer(new SimpleStringSchema())
+        .build();
+      const env = localEnv();
+      env.setParallelism(1);
+      return env.fromSource(source, WatermarkStrategy.noWatermarks(), 'k').executeAndCollect();
+    };
+    expect(await run(KafkaOffsetsInitializer.earliest())).toEqual(['a', 'b', 'c', 'd']);
+    expect(await run(KafkaOffsetsInitializer.latest())).toEqual([]);
+    expect(await run(KafkaOffsetsInitializer.timestamp(1002))).toEqual(['c', 'd']);
+    expect(await run(KafkaOffsetsInitializer.timestamp(5000))).toEqual([]);
+    // No committed offset: NONE refuses, naming the partition and the group; EARLIEST/LATEST reset.
+    await expect(run(KafkaOffsetsInitializer.committedOffsets(), 'no-commits')).rejects.toThrow(
+      /partition src\.start-0 has no committed offset for group no-commits/,
+    );
+    expect(
+      await run(KafkaOffsetsInitializer.committedOffsets(KafkaOffsetResetStrategy.EARLIEST), 'g1'),
+    ).toEqual(['a', 'b', 'c', 'd']);
+    expect(
+      await run(KafkaOffsetsInitializer.committedOffsets(KafkaOffsetResetStrategy.LATEST), 'g2'),
+    ).toEqual([]);
+    await admin.setOffsets({
+      groupId: 'g3',
+      topic: 'src.start',
+      partitions: [{ partition: 0, offset: '1' }],
+    });
+    expect(await run(KafkaOffsetsInitializer.committedOffsets(), 'g3')).toEqual(['b', 'c', 'd']);
+  });
+
+  it('keeps a watermark per partition: a partition read ahead does not make the others late', async () => {
+    await createTopic(broker.bootstrapServers, 'src.watermarks', 2);
+    // Partition 0 holds a backlog far ahead in event time; partition 1 starts at 0 s.
+    const producer = kafka.producer({ allowAutoTopicCreation: false });
+    await producer.connect();
+    const at = (partition: number, seconds: number) => ({
+      partition,
+      value: JSON.stringify({ p: partition, t: seconds * 1000 }),
+      timestamp: String(seconds * 1000),
+    });
+    await producer.send({
+      topic: 'src.watermarks',
+      messages: Array.from({ length: 100 }, (_, i) => at(0, 1000 + i)),
+    });
+    await producer.send({
+      topic: 'src.watermarks',
+      messages: Array.from({ length: 100 }, (_, i) => at(1, i)),
+    });
+    await producer.disconnect();
+    const source = KafkaSource.builder<{ p: number; t: number }>()
+      .setBootstrapServers(broker.bootstrapServers)
+      .setTopics('src.watermarks')
+      .setBounded(KafkaOffsetsInitializer.latest())
+      .setValueOnlyDeserializer(new JsonDeserializationSchema<{ p: number; t: number }>())
+      .build();
+    const env = localEnv();
+    env.setParallelism(1);
+    const counts = await env
+      .fromSource(
+        source,
+        WatermarkStrategy.forMonotonousTimestamps<{ p: number; t: number }>().withTimestampAssigner(
+          (e) => e.t,
+        ),
+        'kafka',
+      )
+      .keyBy((e) => e.p)
+      .window(TumblingEventTimeWindows.of(Time.seconds(10)))
+      .reduce((a, b) => ({ p: a.p, t: a.t + 1_000_000 * 0 + 0 * b.t }))
+      .map((e) => e.p)
+      .executeAndCollect();
+    // 10 windows per partition, none dropped as late.
+    expect(counts.filter((p) => p === 0).length).toBe(10);
+    expect(counts.filter((p) => p === 1).length).toBe(10);
+  });
+
+  it('spreads partitions over subtasks as Flink does', () => {
+    // Flink: ((topic.hashCode() * 31) & 0x7FFFFFFF) % p, then + partition.
+    const owners = [0, 1, 2, 3, 4, 5].map((p) => splitOwner('raw.purchases', p, 4));
+    expect(new Set(owners).size).toBe(4);
+    expect(owners.slice(4)).toEqual(owners.slice(0, 2));
+  });
+
+  it('refuses bad builder settings with what to do', () => {
+    expect(() => KafkaSource.builder().setBootstrapServers('localhost')).toThrow(/host:port/);
+    expect(() => KafkaSource.builder().setBootstrapServers('k:9092').build()).toThrow(
+      /topics are required/,
+    );
+    expect(() =>
+      KafkaSource.builder().setBootstrapServers('k:9092').setTopics('t').build(),
+    ).toThrow(/deserializer is required/);
+    expect(() =>
+      KafkaSource.builder()
+        .setBootstrapServers('k:9092')
+        .setTopics('t')
+        .setValueOnlyDeserializer(new SimpleStringSchema())
+        .setProperty('isolation.level', 'serializable')
+        .build(),
+    ).toThrow(/isolation.level/);
+    expect(() =>
+      KafkaSink.builder()
+        .setBootstrapServers('k:9092')
+        .setRecordSerializer(
+          KafkaRecordSerializationSchema.builder<string>()
+            .setTopic('t')
+            .setValueSerializationSchema(new SimpleStringSchema())
+            .build(),
+        )
+        .setDeliveryGuarantee(DeliveryGuarantee.EXACTLY_ONCE)
+        .build(),
+    ).toThrow(/transactional id prefix/);
+  });
+});
+
+describe('KafkaSink', () => {
+  const sinkTo = (topic: string, guarantee: DeliveryGuarantee, prefix?: string) => {
+    const b = KafkaSink.builder<{ n: number }>()
+      .setBootstrapServers(broker.bootstrapServers)
+      .setDeliveryGuarantee(guarantee)
+      .setRecordSerializer(
+        KafkaRecordSerializationSchema.builder<{ n: number }>()
+          .setTopic(topic)
+          .setKeySerializationSchema({ serialize: (e) => String(e.n % 7) })
+          .setValueSerializationSchema(new JsonSerializationSchema())
+          .build(),
+      );
+    if (prefix) b.setTransactionalIdPrefix(prefix);
+    return b.build();
+  };
+
+  for (const guarantee of [
+    DeliveryGuarantee.NONE,
+    DeliveryGuarantee.AT_LEAST_ONCE,
+    DeliveryGuarantee.EXACTLY_ONCE,
+  ]) {
+    it(`writes every record with ${guarantee}`, async () => {
+      const topic = `sink.${guarantee}`;
+      await createTopic(broker.bootstrapServers, topic, 2);
+      const env = localEnv();
+      env.setParallelism(2);
+      const elements = Array.from({ length: 5000 }, (_, n) => ({ n }));
+      env.fromCollection(elements).sinkTo(sinkTo(topic, guarantee, `test-${guarantee}`));
+      await env.execute();
+      const read = await readAll(topic);
+      expect(read.map((v) => (JSON.parse(v) as { n: number }).n).sort((a, b) => a - b)).toEqual(
+        elements.map((e) => e.n),
+      );
+    });
+  }
+});
