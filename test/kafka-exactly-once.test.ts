@@ -73,6 +73,7 @@ function jobArgs(
   t: { source: string; sink: string; dlq: string },
   guarantee: string,
   name: string,
+  parallelism = 2,
 ): string[] {
   return [
     KAFKA_SPEND_JOB,
@@ -91,7 +92,7 @@ function jobArgs(
     '--transactional-id-prefix',
     `tx-${name}`,
     '--parallelism',
-    '2',
+    String(parallelism),
   ];
 }
 
@@ -209,7 +210,7 @@ describe('Kafka end to end', () => {
     expect([...new Set(reader.of(t.sink))].sort()).toEqual(expected);
   }, 300_000);
 
-  it('a stop with savepoint and a restart from it resume without gap or duplicate', async () => {
+  it('a stop with savepoint and a restart from it at another parallelism resume without gap or duplicate', async () => {
     const t = await topics('sp');
     const events = 40_000;
     const reader = await reading([t.sink, t.dlq]);
@@ -231,7 +232,8 @@ describe('Kafka end to end', () => {
     await writePurchases(broker.bootstrapServers, t.source, events / 2, events, 0);
     const resumed = await submit(
       ['-s', savepoint!, ...checkpointing(chk)],
-      jobArgs(t, 'exactly-once', 'sp'),
+      // Three source subtasks share the four partitions of the savepoint's two.
+      jobArgs(t, 'exactly-once', 'sp', 3),
     );
     await closeAllWindows(broker.bootstrapServers, t.source, PARTITIONS);
     const expected = await expectedFrom(t.source, events);

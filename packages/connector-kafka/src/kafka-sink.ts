@@ -11,7 +11,7 @@ import type { KafkaProperties } from './client.js';
 import { checkBootstrapServers, createKafkaClient, numberProperty } from './client.js';
 import type { SerializationSchema } from './schemas.js';
 import { isSerializationSchema } from './schemas.js';
-import { producerIdentity, TransactionCoordinatorClient } from './transactions.js';
+import { KafkaInternalClient, producerIdentity } from './kafka-internals.js';
 
 /** What the sink guarantees (Flink's `DeliveryGuarantee`). */
 export enum DeliveryGuarantee {
@@ -286,7 +286,7 @@ class KafkaWriter<T> implements CommittingSinkWriter<T, KafkaCommittable> {
   private failure: Error | undefined;
   /** EXACTLY_ONCE: the checkpoint id in the next transaction's id. */
   private nextTransaction: number;
-  private readonly coordinator: TransactionCoordinatorClient | undefined;
+  private readonly coordinator: KafkaInternalClient | undefined;
   /** Aborting what an earlier attempt left open: the first transaction waits for it. */
   private aborting: Promise<void> = Promise.resolve();
   private abortedUpTo: number;
@@ -308,7 +308,7 @@ class KafkaWriter<T> implements CommittingSinkWriter<T, KafkaCommittable> {
         ? CompressionTypes.GZIP
         : CompressionTypes.None;
     if (config.guarantee === DeliveryGuarantee.EXACTLY_ONCE) {
-      this.coordinator = new TransactionCoordinatorClient(this.kafka, config.transactionTimeoutMs);
+      this.coordinator = new KafkaInternalClient(this.kafka, config.transactionTimeoutMs);
       this.aborting = this.abortLingering();
     }
   }
@@ -508,7 +508,7 @@ class KafkaWriter<T> implements CommittingSinkWriter<T, KafkaCommittable> {
 
 /** Commits pre-committed transactions; again after a restore, by producer id and epoch. */
 class KafkaCommitter<T> implements Committer<KafkaCommittable> {
-  private coordinator: TransactionCoordinatorClient | undefined;
+  private coordinator: KafkaInternalClient | undefined;
 
   constructor(private readonly config: KafkaSinkConfig<T>) {}
 
@@ -521,7 +521,7 @@ class KafkaCommitter<T> implements Committer<KafkaCommittable> {
         await live.producer.disconnect();
         continue;
       }
-      this.coordinator ??= new TransactionCoordinatorClient(
+      this.coordinator ??= new KafkaInternalClient(
         createKafkaClient(this.config.properties, 'KafkaSink'),
         this.config.transactionTimeoutMs,
       );

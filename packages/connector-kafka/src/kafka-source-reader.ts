@@ -1,9 +1,10 @@
 import type { ReaderOutput, SourceOutput, SourceReader, SourceReaderContext } from '@nimble/api';
 import { InputStatus } from '@nimble/api';
 import { randomUUID } from 'node:crypto';
-import type { Admin, Consumer, Kafka, KafkaMessage, PartitionAssigner } from 'kafkajs';
+import type { Consumer, Kafka, KafkaMessage, PartitionAssigner } from 'kafkajs';
 import { AssignerProtocol } from 'kafkajs';
 import { createKafkaClient, numberProperty } from './client.js';
+import { KafkaInternalClient } from './kafka-internals.js';
 import type { KafkaPartitionSplit, KafkaSourceConfig } from './kafka-source.js';
 import { KafkaSource } from './kafka-source.js';
 
@@ -61,7 +62,7 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPartitionSplit
     number,
     { topic: string; partition: number; offset: number }[]
   >();
-  private admin: Admin | undefined;
+  private committer: KafkaInternalClient | undefined;
   private numRecordsInErrors = 0;
   private closed = false;
   private idle = false;
@@ -400,19 +401,17 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPartitionSplit
   private async commitOffsets(
     offsets: { topic: string; partition: number; offset: number }[],
   ): Promise<void> {
-    if (!this.admin) {
-      this.admin = this.kafka.admin();
-      await this.admin.connect();
-    }
+    this.committer ??= new KafkaInternalClient(this.kafka, 0);
     const byTopic = new Map<string, { partition: number; offset: string }[]>();
     for (const o of offsets) {
       let list = byTopic.get(o.topic);
       if (!list) byTopic.set(o.topic, (list = []));
       list.push({ partition: o.partition, offset: String(o.offset) });
     }
-    for (const [topic, partitions] of byTopic) {
-      await this.admin.setOffsets({ groupId: this.config.groupId!, topic, partitions });
-    }
+    await this.committer.commitOffsets(
+      this.config.groupId!,
+      [...byTopic].map(([topic, partitions]) => ({ topic, partitions })),
+    );
     for (const o of offsets) {
       const s = this.splits.get(`${o.topic}-${o.partition}`);
       if (s) s.committed = o.offset;
@@ -434,6 +433,6 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPartitionSplit
     this.wakeFetcher?.();
     const consumer = this.consumer;
     this.consumer = undefined;
-    await Promise.allSettled([consumer?.disconnect(), this.admin?.disconnect(), this.lifecycle]);
+    await Promise.allSettled([consumer?.disconnect(), this.committer?.close(), this.lifecycle]);
   }
 }

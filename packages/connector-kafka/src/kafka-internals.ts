@@ -1,6 +1,6 @@
 /**
- * The Kafka transaction requests kafkajs does not expose: what Flink's KafkaSink reaches into the
- * Java producer for by reflection. A two-phase commit must commit a transaction after a restart,
+ * The Kafka requests kafkajs does not expose: what Flink's KafkaSink reaches into the Java
+ * producer for by reflection, and the offset commit of a consumer that is not a group member. A two-phase commit must commit a transaction after a restart,
  * from a new process, with the producer id and epoch the failed writer had; and a restarted
  * writer must abort the transactions its predecessor left open.
  *
@@ -8,7 +8,9 @@
  * - `Broker#initProducerId`, wrapped here to remember the producer id and epoch each
  *   transactional id got, so a writer can put them in its committable;
  * - a `Cluster`, whose transaction coordinator takes InitProducerId (fences the id and aborts its
- *   open transaction) and EndTxn (commits a transaction by producer id and epoch).
+ *   open transaction) and EndTxn (commits a transaction by producer id and epoch), and whose group
+ *   coordinator takes OffsetCommit without a generation (kafkajs' `admin.setOffsets` instead joins
+ *   the group, and fails while another subtask does the same).
  */
 import { createRequire } from 'node:module';
 import type { Kafka } from 'kafkajs';
@@ -25,6 +27,15 @@ interface InternalBroker {
     transactionalId: string;
     transactionTimeout: number;
   }): Promise<ProducerIdAndEpoch>;
+  offsetCommit(args: {
+    groupId: string;
+    groupGenerationId: number;
+    memberId: string;
+    retentionTime?: number;
+    topics: { topic: string; partitions: { partition: number; offset: string }[] }[];
+  }): Promise<{
+    responses: { topic: string; partitions: { partition: number; errorCode: number }[] }[];
+  }>;
   endTxn(args: {
     transactionalId: string;
     producerId: number;
@@ -43,6 +54,7 @@ const BrokerClass = require('kafkajs/src/broker/index.js') as {
   prototype: { initProducerId: InternalBroker['initProducerId'] };
 };
 const COORDINATOR_TYPES = require('kafkajs/src/protocol/coordinatorTypes.js') as {
+  GROUP: number;
   TRANSACTION: number;
 };
 
@@ -100,8 +112,8 @@ async function withRetries<R>(what: string, attempt: () => Promise<R>): Promise<
   }
 }
 
-/** Transaction coordinator requests of one Kafka cluster. */
-export class TransactionCoordinatorClient {
+/** Coordinator requests of one Kafka cluster. */
+export class KafkaInternalClient {
   private cluster: InternalCluster | undefined;
 
   constructor(
@@ -154,6 +166,30 @@ export class TransactionCoordinatorClient {
     await withRetries(`Committing Kafka transaction ${transactionalId}`, async () => {
       const broker = await this.coordinator(transactionalId);
       await broker.endTxn({ transactionalId, producerId, producerEpoch, transactionResult: true });
+    });
+  }
+
+  /**
+   * Commits offsets to `groupId` as a consumer outside the group does (generation -1), as Flink's
+   * source does on checkpoints: the group's other members, if any, are not disturbed.
+   */
+  async commitOffsets(
+    groupId: string,
+    topics: { topic: string; partitions: { partition: number; offset: string }[] }[],
+  ): Promise<void> {
+    await withRetries(`Committing offsets to group ${groupId}`, async () => {
+      const cluster = await this.connected();
+      const broker = await cluster.findGroupCoordinator({
+        groupId,
+        coordinatorType: COORDINATOR_TYPES.GROUP,
+      });
+      await broker.offsetCommit({
+        groupId,
+        groupGenerationId: -1,
+        memberId: '',
+        retentionTime: -1,
+        topics,
+      });
     });
   }
 
