@@ -155,6 +155,12 @@ export interface SinkWriter<T> {
   write(element: T, context: SinkWriterContext): void;
   /** Flushes buffered elements (at checkpoints and at the end of input). */
   flush(endOfInput: boolean): Promise<void> | void;
+  /**
+   * Backpressure: undefined while the writer takes more elements; otherwise a promise that
+   * resolves when it does again (e.g. once a slow broker acknowledged what is buffered). The task
+   * stops feeding the writer meanwhile.
+   */
+  availability?(): Promise<void> | undefined;
   /** Releases resources. */
   close(): Promise<void> | void;
 }

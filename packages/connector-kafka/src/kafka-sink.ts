@@ -126,6 +126,7 @@ interface KafkaSinkConfig<T> {
   readonly transactionTimeoutMs: number;
   readonly lingerMs: number;
   readonly batchSize: number;
+  readonly maxBufferedRecords: number;
 }
 
 /**
@@ -212,7 +213,8 @@ export class KafkaSinkBuilder<T> {
   /**
    * A producer property: `transaction.timeout.ms` (default 900000, the broker's maximum; it must
    * exceed the longest time between a checkpoint and the restart after a failure), `linger.ms`
-   * (default 5), `batch.size` (records per request, default 5000), `compression.type`
+   * (default 5), `batch.size` (records per request, default 5000), `max.buffered.records`
+   * (default 100000: more records unacknowledged make the job wait, backpressure), `compression.type`
    * (none, gzip), `client.id`, `request.timeout.ms`, `kafkajs.log.level`.
    */
   setProperty(key: string, value: string | number): this {
@@ -253,6 +255,10 @@ export class KafkaSinkBuilder<T> {
       ),
       lingerMs: numberProperty(properties, 'linger.ms', 5, 'KafkaSink'),
       batchSize: Math.max(1, numberProperty(properties, 'batch.size', 5000, 'KafkaSink')),
+      maxBufferedRecords: Math.max(
+        1,
+        numberProperty(properties, 'max.buffered.records', 100_000, 'KafkaSink'),
+      ),
     });
   }
 }
@@ -281,6 +287,9 @@ class KafkaWriter<T> implements CommittingSinkWriter<T, KafkaCommittable> {
   private lingerTimer: ReturnType<typeof setTimeout> | undefined;
   /** The request on its way: one at a time, and what is written meanwhile goes in the next. */
   private inFlight: Promise<void> | undefined;
+  /** Records written and not yet acknowledged by the broker (buffered or on their way). */
+  private unacknowledged = 0;
+  private drained: { promise: Promise<void>; resolve: () => void } | undefined;
   /** Transactions this writer pre-committed that its committer has not committed yet. */
   private readonly handedOver = new Set<string>();
   private failure: Error | undefined;
@@ -347,6 +356,7 @@ class KafkaWriter<T> implements CommittingSinkWriter<T, KafkaCommittable> {
       if (!list) this.others.set(r.topic, (list = []));
       list.push(message);
     }
+    this.unacknowledged++;
     if (this.buffer.length >= this.config.batchSize) this.send();
     else if (this.lingerTimer === undefined) {
       this.lingerTimer = setTimeout(() => {
@@ -370,7 +380,8 @@ class KafkaWriter<T> implements CommittingSinkWriter<T, KafkaCommittable> {
     this.bufferTopic = undefined;
     this.others.clear();
     const channel = this.currentChannel();
-    channel.sent += topicMessages.reduce((n, t) => n + t.messages.length, 0);
+    const count = topicMessages.reduce((n, t) => n + t.messages.length, 0);
+    channel.sent += count;
     const acks = this.config.guarantee === DeliveryGuarantee.NONE ? 1 : -1;
     this.inFlight = channel.ready
       .then(async (transaction) => {
@@ -388,8 +399,28 @@ class KafkaWriter<T> implements CommittingSinkWriter<T, KafkaCommittable> {
       })
       .finally(() => {
         this.inFlight = undefined;
+        this.unacknowledged -= count;
+        if (
+          this.drained &&
+          (this.failure || this.unacknowledged <= this.config.maxBufferedRecords / 2)
+        ) {
+          this.drained.resolve();
+          this.drained = undefined;
+        }
         this.send();
       });
+  }
+
+  /** Backpressure: at `max.buffered.records` unacknowledged records the task waits for half of them. */
+  availability(): Promise<void> | undefined {
+    if (this.unacknowledged < this.config.maxBufferedRecords || this.failure) return undefined;
+    this.send();
+    if (!this.drained) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => (resolve = r));
+      this.drained = { promise, resolve };
+    }
+    return this.drained.promise;
   }
 
   /** Sends everything buffered and waits until the broker acknowledged it. */

@@ -389,4 +389,30 @@ describe('KafkaSink', () => {
     // Without the aborts, the open transactions would hold read_committed back for 15 minutes.
     expect(await readAll('sink.lingering')).toEqual(['kept']);
   });
+
+  it('holds the job back when more than max.buffered.records wait for the broker', async () => {
+    await createTopic(broker.bootstrapServers, 'sink.backpressure', 1);
+    const sink = KafkaSink.builder<string>()
+      .setBootstrapServers(broker.bootstrapServers)
+      .setDeliveryGuarantee(DeliveryGuarantee.AT_LEAST_ONCE)
+      .setProperty('max.buffered.records', 100)
+      .setRecordSerializer(
+        KafkaRecordSerializationSchema.builder<string>()
+          .setTopic('sink.backpressure')
+          .setValueSerializationSchema(new SimpleStringSchema())
+          .build(),
+      )
+      .build();
+    const writer = sink.createWriter(initContext());
+    for (let i = 0; i < 99; i++) writer.write(`r${i}`, writeContext);
+    expect(writer.availability!()).toBeUndefined();
+    writer.write('r99', writeContext);
+    const waiting = writer.availability!();
+    expect(waiting).toBeInstanceOf(Promise);
+    await waiting; // Resolves once the broker acknowledged enough.
+    expect(writer.availability!()).toBeUndefined();
+    await writer.flush(true);
+    await writer.close();
+    expect((await readAll('sink.backpressure')).length).toBe(100);
+  });
 });

@@ -77,6 +77,13 @@ export function newOperatorMetrics(): OperatorMetrics {
  * Lifecycle: setup -> open -> processElement/processWatermark... -> finish (end of input) -> close.
  */
 export abstract class StreamOperator<IN, OUT> {
+  /**
+   * Backpressure from the operator itself (a sink whose buffers are full): undefined while it
+   * takes input, otherwise a promise that resolves when it does again.
+   */
+  availability(): Promise<void> | undefined {
+    return undefined;
+  }
   protected output!: Output<OUT>;
   protected ctx!: OperatorContext;
   /** The combined watermark of this operator's input. */

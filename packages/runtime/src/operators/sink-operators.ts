@@ -103,6 +103,9 @@ export class SinkWriterOperator<T> extends StreamOperator<T, never> {
       throw userCodeFailure(this.ctx.name, e);
     }
   }
+  override availability(): Promise<void> | undefined {
+    return this.writer.availability?.();
+  }
   override processWatermark(watermark: number): void {
     this.currentWatermark = watermark;
     this.ctx.metrics.currentInputWatermark = watermark;

@@ -702,6 +702,14 @@ export class StreamTask {
       this.waitForOutputs(() => this.schedulePoll());
       return;
     }
+    const availability = this.backendAvailability();
+    if (availability) {
+      availability.then(
+        () => this.schedulePoll(),
+        (e: unknown) => this.fail(e),
+      );
+      return;
+    }
     const reader = this.reader!;
     for (let i = 0; i < POLLS_PER_TURN; i++) {
       let status: InputStatus;
@@ -728,7 +736,7 @@ export class StreamTask {
         this.flushIfNoTimeout();
         return;
       }
-      if (this.syncPhase || !this.outputsAvailable()) break;
+      if (this.syncPhase || !this.outputsAvailable() || this.operatorsAvailability()) break;
     }
     this.flushIfNoTimeout();
     this.schedulePoll();
@@ -791,15 +799,25 @@ export class StreamTask {
         this.endOfInput();
         return;
       }
-      if (this.syncPhase || !this.outputsAvailable()) break;
+      if (this.syncPhase || !this.outputsAvailable() || this.operatorsAvailability()) break;
     }
     this.flushIfNoTimeout();
     if (gate.queuedBuffers > 0) this.scheduleInput();
   }
 
+  /** A state backend writing back, or an operator (a sink) whose buffers are full. */
   private backendAvailability(): Promise<void> | undefined {
     for (const b of this.backends) {
       const a = b.availability();
+      if (a) return a;
+    }
+    return this.operatorsAvailability();
+  }
+
+  /** An operator (a sink) whose buffers are full: its promise resolves when it takes input again. */
+  private operatorsAvailability(): Promise<void> | undefined {
+    for (const op of this.operators.values()) {
+      const a = op.availability();
       if (a) return a;
     }
     return undefined;
