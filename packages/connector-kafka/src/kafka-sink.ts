@@ -266,6 +266,28 @@ export class KafkaSinkBuilder<T> {
 /** Transactions pre-committed in this process, by transactional id: the committer commits them through their own producer. */
 const preCommitted = new Map<string, { producer: Producer; transaction: Transaction }>();
 
+/**
+ * Bytes of keys, values and headers in one request at most (a record more may go over): below the
+ * broker's default message.max.bytes (1 MiB), which a partition's record batch must not exceed.
+ */
+const MAX_REQUEST_BYTES = 900 * 1024;
+
+function byteLength(v: Buffer | string | null | undefined): number {
+  if (v === null || v === undefined) return 0;
+  return typeof v === 'string' ? Buffer.byteLength(v) : v.length;
+}
+
+/** A record's size in a request, roughly: key, value, headers and the per-record overhead. */
+function messageBytes(m: Message): number {
+  let n = 24 + byteLength(m.key) + byteLength(m.value);
+  if (m.headers) {
+    for (const [k, v] of Object.entries(m.headers)) {
+      n += k.length + (Array.isArray(v) ? v.reduce((a, x) => a + byteLength(x), 0) : byteLength(v));
+    }
+  }
+  return n;
+}
+
 /** One transaction (EXACTLY_ONCE) or the plain producer (other guarantees). */
 interface Channel {
   readonly transactionalId: string | undefined;
@@ -278,10 +300,9 @@ interface Channel {
 class KafkaWriter<T> implements CommittingSinkWriter<T, KafkaCommittable> {
   private readonly kafka: Kafka;
   private readonly subtask: number;
-  private buffer: Message[] = [];
-  private bufferTopic: string | undefined;
-  /** Other topics' records when records of several topics are interleaved. */
-  private readonly others = new Map<string, Message[]>();
+  /** Records not sent yet, by topic, each in the order written. */
+  private readonly buffers = new Map<string, Message[]>();
+  private buffered = 0;
   private channel: Channel | undefined;
   private plainProducer: Channel | undefined;
   private lingerTimer: ReturnType<typeof setTimeout> | undefined;
@@ -349,15 +370,12 @@ class KafkaWriter<T> implements CommittingSinkWriter<T, KafkaCommittable> {
       ...(r.timestamp !== undefined ? { timestamp: String(r.timestamp) } : {}),
       ...(r.headers !== undefined ? { headers: { ...r.headers } } : {}),
     };
-    if (this.bufferTopic === undefined) this.bufferTopic = r.topic;
-    if (r.topic === this.bufferTopic) this.buffer.push(message);
-    else {
-      let list = this.others.get(r.topic);
-      if (!list) this.others.set(r.topic, (list = []));
-      list.push(message);
-    }
+    let list = this.buffers.get(r.topic);
+    if (!list) this.buffers.set(r.topic, (list = []));
+    list.push(message);
+    this.buffered++;
     this.unacknowledged++;
-    if (this.buffer.length >= this.config.batchSize) this.send();
+    if (this.buffered >= this.config.batchSize) this.send();
     else if (this.lingerTimer === undefined) {
       this.lingerTimer = setTimeout(() => {
         this.lingerTimer = undefined;
@@ -373,12 +391,8 @@ class KafkaWriter<T> implements CommittingSinkWriter<T, KafkaCommittable> {
       this.lingerTimer = undefined;
     }
     if (this.inFlight !== undefined || this.failure) return;
-    if (this.buffer.length === 0 && this.others.size === 0) return;
-    const topicMessages = [{ topic: this.bufferTopic!, messages: this.buffer }];
-    for (const [topic, messages] of this.others) topicMessages.push({ topic, messages });
-    this.buffer = [];
-    this.bufferTopic = undefined;
-    this.others.clear();
+    if (this.buffered === 0) return;
+    const topicMessages = this.takeRequest();
     const channel = this.currentChannel();
     const count = topicMessages.reduce((n, t) => n + t.messages.length, 0);
     channel.sent += count;
@@ -409,6 +423,37 @@ class KafkaWriter<T> implements CommittingSinkWriter<T, KafkaCommittable> {
         }
         this.send();
       });
+  }
+
+  /**
+   * Takes the records of the next request off the buffers: at most `batch.size` records and about
+   * MAX_REQUEST_BYTES, so that no partition's record batch exceeds the broker's message.max.bytes
+   * (1 MiB by default) however much was buffered while the previous request was on its way.
+   */
+  private takeRequest(): { topic: string; messages: Message[] }[] {
+    const request: { topic: string; messages: Message[] }[] = [];
+    let records = 0;
+    let bytes = 0;
+    const take = (topic: string, list: Message[]): number => {
+      let n = 0;
+      while (n < list.length && records < this.config.batchSize && bytes < MAX_REQUEST_BYTES) {
+        bytes += messageBytes(list[n]!);
+        records++;
+        n++;
+      }
+      if (n > 0) request.push({ topic, messages: n === list.length ? list : list.slice(0, n) });
+      return n;
+    };
+    for (const [topic, list] of this.buffers) {
+      const n = take(topic, list);
+      this.buffered -= n;
+      if (n === list.length) this.buffers.delete(topic);
+      else {
+        this.buffers.set(topic, list.slice(n));
+        break;
+      }
+    }
+    return request;
   }
 
   /** Backpressure: at `max.buffered.records` unacknowledged records the task waits for half of them. */

@@ -415,4 +415,21 @@ describe('KafkaSink', () => {
     await writer.close();
     expect((await readAll('sink.backpressure')).length).toBe(100);
   });
+
+  it('splits what it buffered into requests the broker accepts (message.max.bytes, 1 MiB)', async () => {
+    await createTopic(broker.bootstrapServers, 'sink.large', 1);
+    const sink = exactlyOnce('sink.large', 'large');
+    const writer = sink.createWriter(initContext());
+    const value = (i: number) => `${i}:`.padEnd(1024, 'x');
+    // 4 MiB written at once, as at the end of a bounded input.
+    for (let i = 0; i < 4096; i++) writer.write(value(i), writeContext);
+    await writer.flush(true);
+    const committer = sink.createCommitter();
+    await committer.commit(await writer.prepareCommit(Number.MAX_SAFE_INTEGER));
+    await committer.close();
+    await writer.close();
+    const read = await readAll('sink.large');
+    expect(read.length).toBe(4096);
+    expect(read.map((v) => Number(v.split(':')[0]))).toEqual([...Array(4096).keys()]);
+  });
 });
