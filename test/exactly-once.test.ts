@@ -12,7 +12,7 @@ import {
   EXACTLY_ONCE_JOB as JOB,
   expectedOutput,
 } from './fixtures/exactly-once-output.js';
-import { nimble, startDaemon, stopDaemon, TestCluster } from './fixtures/cluster.js';
+import { FAST_RESTARTS, nimble, startDaemon, stopDaemon, TestCluster } from './fixtures/cluster.js';
 import { startS3Server } from './fixtures/s3-server.js';
 
 function completedCheckpoints(chkDir: string, jobId: string): number[] {
@@ -30,14 +30,7 @@ beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'nimble-eo-'));
   cluster = await TestCluster.start({
     taskManagers: 3,
-    jm: [
-      '-D',
-      'restart-strategy.type=fixed-delay',
-      '-D',
-      'restart-strategy.fixed-delay.attempts=20',
-      '-D',
-      'restart-strategy.fixed-delay.delay=200 ms',
-    ],
+    jm: [...FAST_RESTARTS],
   });
 }, 60_000);
 
@@ -156,12 +149,7 @@ describe('JobManager failover', () => {
         `rest.port=${rest}`,
         '-D',
         `blob.storage.directory=${blobs}`,
-        '-D',
-        'restart-strategy.type=fixed-delay',
-        '-D',
-        'restart-strategy.fixed-delay.attempts=20',
-        '-D',
-        'restart-strategy.fixed-delay.delay=200 ms',
+        ...FAST_RESTARTS,
       ];
       const tmArgs = [
         'taskmanager',

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { nimble, TestCluster } from './fixtures/cluster.js';
+import { FAST_RESTARTS, nimble, TestCluster } from './fixtures/cluster.js';
 import type { KafkaBroker } from './fixtures/kafka-broker.js';
 import { createTopic, startKafka } from './fixtures/kafka-broker.js';
 import {
@@ -30,14 +30,7 @@ beforeAll(async () => {
     startKafka(),
     TestCluster.start({
       taskManagers: 3,
-      jm: [
-        '-D',
-        'restart-strategy.type=fixed-delay',
-        '-D',
-        'restart-strategy.fixed-delay.attempts=20',
-        '-D',
-        'restart-strategy.fixed-delay.delay=200 ms',
-      ],
+      jm: [...FAST_RESTARTS],
     }),
   ]);
 }, 180_000);

@@ -293,7 +293,14 @@ class KafkaSourceEnumerator<T> implements SplitEnumerator<
 
   async start(): Promise<void> {
     this.admin = createKafkaClient(this.config.properties, 'KafkaSource').admin();
-    await this.admin.connect();
+    try {
+      await this.admin.connect();
+    } catch (e) {
+      throw new Error(
+        `KafkaSource: cannot connect to the bootstrap servers ${this.config.properties['bootstrap.servers']}: ${(e as Error).message}. Check setBootstrapServers and that the brokers are up.`,
+        { cause: e },
+      );
+    }
     await this.discover();
     if (!this.bounded && this.config.discoveryIntervalMs > 0) {
       this.timer = setInterval(() => {

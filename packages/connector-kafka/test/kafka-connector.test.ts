@@ -262,6 +262,27 @@ describe('KafkaSource', () => {
     expect(owners.slice(4)).toEqual(owners.slice(0, 2));
   });
 
+  it('fails the job with the servers or topic at fault when it cannot read partitions', async () => {
+    const run = (servers: string, topic: string) => {
+      const source = KafkaSource.builder<string>()
+        .setBootstrapServers(servers)
+        .setTopics(topic)
+        .setBounded(KafkaOffsetsInitializer.latest())
+        .setValueOnlyDeserializer(new SimpleStringSchema())
+        .setProperty('retries', 0)
+        .setProperty('kafkajs.log.level', 'NOTHING')
+        .build();
+      const env = localEnv();
+      return env.fromSource(source, WatermarkStrategy.noWatermarks(), 'k').executeAndCollect();
+    };
+    await expect(run('127.0.0.1:1', 'any')).rejects.toThrow(
+      /cannot connect to the bootstrap servers 127\.0\.0\.1:1/,
+    );
+    await expect(run(broker.bootstrapServers, 'no.such.topic')).rejects.toThrow(
+      /cannot read the partitions of topic\(s\) no\.such\.topic/,
+    );
+  });
+
   it('refuses bad builder settings with what to do', () => {
     expect(() => KafkaSource.builder().setBootstrapServers('localhost')).toThrow(/host:port/);
     expect(() => KafkaSource.builder().setBootstrapServers('k:9092').build()).toThrow(
