@@ -290,6 +290,7 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPartitionSplit
       partitionAssigners: [assigner],
       readUncommitted: !this.config.readCommitted,
       allowAutoTopicCreation: false,
+      minBytes: numberProperty(props, 'fetch.min.bytes', 1, 'KafkaSource'),
       maxWaitTimeInMs: numberProperty(props, 'fetch.max.wait.ms', 500, 'KafkaSource'),
       maxBytesPerPartition: numberProperty(
         props,

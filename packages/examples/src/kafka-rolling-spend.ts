@@ -134,6 +134,10 @@ const source = KafkaSource.builder<Purchase>()
   .setGroupId(args['group-id'])
   .setStartingOffsets(startingOffsets)
   .setValueOnlyDeserializer(new JsonDeserializationSchema<Purchase>())
+  // Fetch at least 64 KiB or every 10 ms: far fewer fetch requests than Kafka's defaults (1 byte,
+  // 500 ms) under load, for at most 10 ms of added latency when the topic is quiet.
+  .setProperty('fetch.min.bytes', 65536)
+  .setProperty('fetch.max.wait.ms', 10)
   .build();
 
 const sink = KafkaSink.builder<RollingSpendFeature>()
