@@ -6,6 +6,11 @@ export type {
   MalformedKafkaRecord,
 } from './kafka-source.js';
 export { KafkaOffsetResetStrategy, KafkaOffsetsInitializer } from './offsets-initializer.js';
+// Flink's Java names for the same (PyFlink's are the Kafka-prefixed ones above).
+export {
+  KafkaOffsetResetStrategy as OffsetResetStrategy,
+  KafkaOffsetsInitializer as OffsetsInitializer,
+} from './offsets-initializer.js';
 export {
   DeliveryGuarantee,
   KafkaRecordSerializationSchema,
