@@ -300,6 +300,7 @@ interface Channel {
 class KafkaWriter<T> implements CommittingSinkWriter<T, KafkaCommittable> {
   private readonly kafka: Kafka;
   private readonly subtask: number;
+  private readonly parallelism: number;
   /** Records not sent yet, by topic, each in the order written. */
   private readonly buffers = new Map<string, Message[]>();
   private buffered = 0;
@@ -330,6 +331,7 @@ class KafkaWriter<T> implements CommittingSinkWriter<T, KafkaCommittable> {
   ) {
     this.kafka = createKafkaClient(config.properties, 'KafkaSink');
     this.subtask = context.getSubtaskId();
+    this.parallelism = context.getNumberOfParallelSubtasks();
     this.restoredCheckpointId = context.getRestoredCheckpointId() ?? 0;
     this.nextTransaction = this.restoredCheckpointId + 1;
     this.abortedUpTo = this.restoredCheckpointId;
@@ -344,7 +346,11 @@ class KafkaWriter<T> implements CommittingSinkWriter<T, KafkaCommittable> {
   }
 
   private transactionalId(checkpoint: number): string {
-    return `${this.config.transactionalIdPrefix}-${this.subtask}-${checkpoint}`;
+    return this.transactionalIdOf(this.subtask, checkpoint);
+  }
+
+  private transactionalIdOf(subtask: number, checkpoint: number): string {
+    return `${this.config.transactionalIdPrefix}-${subtask}-${checkpoint}`;
   }
 
   /**
@@ -356,7 +362,19 @@ class KafkaWriter<T> implements CommittingSinkWriter<T, KafkaCommittable> {
     for (let c = this.restoredCheckpointId + 1; ; c++) {
       const epoch = await this.coordinator!.fence(this.transactionalId(c));
       this.abortedUpTo = c;
-      if (epoch === 0) return;
+      if (epoch === 0) break;
+    }
+    // After a restore at a lower parallelism, subtasks of the old one that no longer exist left
+    // theirs: subtask s also takes s + p, s + 2p, ... until one that never wrote after the
+    // restored checkpoint (Flink's TransactionAborter does the same).
+    for (let t = this.subtask + this.parallelism; ; t += this.parallelism) {
+      let used = false;
+      for (let c = this.restoredCheckpointId + 1; ; c++) {
+        const epoch = await this.coordinator!.fence(this.transactionalIdOf(t, c));
+        if (epoch === 0) break;
+        used = true;
+      }
+      if (!used) return;
     }
   }
 

@@ -362,9 +362,9 @@ describe('KafkaSink', () => {
           .build(),
       )
       .build();
-  const initContext = (restored?: number) => ({
+  const initContext = (restored?: number, parallelism = 1) => ({
     getSubtaskId: () => 0,
-    getNumberOfParallelSubtasks: () => 1,
+    getNumberOfParallelSubtasks: () => parallelism,
     getAttemptNumber: () => 0,
     getRestoredCheckpointId: () => restored,
   });
@@ -452,5 +452,26 @@ describe('KafkaSink', () => {
     const read = await readAll('sink.large');
     expect(read.length).toBe(4096);
     expect(read.map((v) => Number(v.split(':')[0]))).toEqual([...Array(4096).keys()]);
+  });
+
+  it('EXACTLY_ONCE: after a restore at a lower parallelism, transactions of the old subtasks are aborted too', async () => {
+    await createTopic(broker.bootstrapServers, 'sink.downscale', 1);
+    // Subtasks 1 and 2 of a job at parallelism 3, restored from checkpoint 9, left transactions open.
+    for (const id of ['downscale-1-10', 'downscale-2-10', 'downscale-2-11']) {
+      const p = kafka.producer({ transactionalId: id, maxInFlightRequests: 1, idempotent: true });
+      await p.connect();
+      const t = await p.transaction();
+      await t.send({ topic: 'sink.downscale', messages: [{ value: `lost-${id}` }] });
+      await p.disconnect();
+    }
+    // The job restarts at parallelism 1 from checkpoint 9.
+    const sink = exactlyOnce('sink.downscale', 'downscale');
+    const writer = sink.createWriter(initContext(9, 1));
+    writer.write('kept', writeContext);
+    const committer = sink.createCommitter();
+    await committer.commit(await writer.prepareCommit(10));
+    await committer.close();
+    await writer.close();
+    expect(await readAll('sink.downscale')).toEqual(['kept']);
   });
 });
