@@ -288,6 +288,15 @@ function messageBytes(m: Message): number {
   return n;
 }
 
+/** Whether kafkajs gave up on a topic the broker does not have (possibly after retries). */
+function unknownTopic(e: unknown): boolean {
+  for (let x = e as { type?: string; originalError?: unknown; cause?: unknown } | undefined; x;) {
+    if (x.type === 'UNKNOWN_TOPIC_OR_PARTITION') return true;
+    x = (x.originalError ?? x.cause) as typeof x;
+  }
+  return false;
+}
+
 /** One transaction (EXACTLY_ONCE) or the plain producer (other guarantees). */
 interface Channel {
   readonly transactionalId: string | undefined;
@@ -424,8 +433,12 @@ class KafkaWriter<T> implements CommittingSinkWriter<T, KafkaCommittable> {
         });
       })
       .catch((e: unknown) => {
+        const topics = topicMessages.map((t) => t.topic).join(', ');
+        const hint = unknownTopic(e)
+          ? ` — the topic does not exist on ${this.config.properties['bootstrap.servers']}: create it (brokers with auto.create.topics.enable=false create none)`
+          : '';
         this.failure ??= new Error(
-          `KafkaSink: sending to ${topicMessages.map((t) => t.topic).join(', ')} failed: ${(e as Error).message}`,
+          `KafkaSink: sending to ${topics} failed: ${(e as Error).message}${hint}`,
           { cause: e },
         );
       })

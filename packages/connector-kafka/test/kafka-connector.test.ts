@@ -474,4 +474,25 @@ describe('KafkaSink', () => {
     await writer.close();
     expect(await readAll('sink.downscale')).toEqual(['kept']);
   });
+
+  it('names a topic that does not exist', async () => {
+    const sink = KafkaSink.builder<string>()
+      .setBootstrapServers(broker.bootstrapServers)
+      .setDeliveryGuarantee(DeliveryGuarantee.AT_LEAST_ONCE)
+      .setProperty('retries', 0)
+      .setProperty('kafkajs.log.level', 'NOTHING')
+      .setRecordSerializer(
+        KafkaRecordSerializationSchema.builder<string>()
+          .setTopic('no.such.topic')
+          .setValueSerializationSchema(new SimpleStringSchema())
+          .build(),
+      )
+      .build();
+    const writer = sink.createWriter(initContext());
+    writer.write('x', writeContext);
+    await expect(writer.flush(false)).rejects.toThrow(
+      /sending to no\.such\.topic failed: .*the topic does not exist on 127\.0\.0\.1:\d+: create it/,
+    );
+    await writer.close();
+  });
 });

@@ -1,6 +1,7 @@
 /**
- * Writes generated purchases to Kafka (the input of kafka-user-spend.ts), creating the topic
- * when it does not exist.
+ * Writes generated purchases to Kafka (the input of kafka-user-spend.ts). Creates the topics of
+ * the Kafka examples that do not exist yet (the development broker creates none by itself): the
+ * purchases, the features and the dead letters.
  *
  *   pnpm --filter @nimble/examples produce-purchases -- --events 600000 --rate 20000
  */
@@ -11,6 +12,8 @@ import { producePurchases } from './purchase-producer.js';
 const args = jobArgs({
   'bootstrap-servers': '127.0.0.1:9092',
   topic: 'raw.purchases',
+  'sink-topic': 'features.user_5min_spend',
+  'dlq-topic': 'raw.purchases.dlq',
   partitions: 4,
   events: 600_000,
   from: 0,
@@ -25,12 +28,16 @@ const admin = new Kafka({
   logLevel: logLevel.ERROR,
 }).admin();
 await admin.connect();
-if (!(await admin.listTopics()).includes(args.topic)) {
-  await admin.createTopics({
-    topics: [{ topic: args.topic, numPartitions: args.partitions }],
-    waitForLeaders: true,
-  });
-  console.log(`Created topic ${args.topic} with ${args.partitions} partitions`);
+const existing = new Set(await admin.listTopics());
+const wanted = [
+  { topic: args.topic, numPartitions: args.partitions },
+  { topic: args['sink-topic'], numPartitions: args.partitions },
+  { topic: args['dlq-topic'], numPartitions: 1 },
+].filter((t) => t.topic !== '' && !existing.has(t.topic));
+if (wanted.length > 0) {
+  await admin.createTopics({ topics: wanted, waitForLeaders: true });
+  for (const t of wanted)
+    console.log(`Created topic ${t.topic} with ${t.numPartitions} partition(s)`);
 }
 await admin.disconnect();
 
