@@ -170,6 +170,12 @@ export interface Sink<T> {
   createWriter(context: SinkInitContext): SinkWriter<T>;
 }
 
+/**
+ * The checkpoint id `prepareCommit` gets for the final pre-commit at the end of a bounded input
+ * (Flink uses Long.MAX_VALUE): no checkpoint follows it.
+ */
+export const END_OF_INPUT_CHECKPOINT_ID = Number.MAX_SAFE_INTEGER;
+
 /** A writer of a two-phase-commit sink: hands over committables at each checkpoint. */
 export interface CommittingSinkWriter<T, CommT> extends SinkWriter<T> {
   /**

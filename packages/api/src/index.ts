@@ -88,7 +88,12 @@ export type {
   SessionWindowTimeGapExtractor,
 } from './windowing.js';
 
-export { Boundedness, InputStatus, isTwoPhaseCommittingSink } from './connector.js';
+export {
+  Boundedness,
+  END_OF_INPUT_CHECKPOINT_ID,
+  InputStatus,
+  isTwoPhaseCommittingSink,
+} from './connector.js';
 export type {
   SourceSplit,
   ReaderOutput,

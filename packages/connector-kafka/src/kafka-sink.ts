@@ -5,6 +5,7 @@ import type {
   SinkWriterContext,
   TwoPhaseCommittingSink,
 } from '@nimble/api';
+import { END_OF_INPUT_CHECKPOINT_ID } from '@nimble/api';
 import type { Kafka, Message, Producer, Transaction } from 'kafkajs';
 import { CompressionTypes, Partitioners } from 'kafkajs';
 import type { KafkaProperties } from './client.js';
@@ -297,13 +298,15 @@ function unknownTopic(e: unknown): boolean {
   return false;
 }
 
-/** One transaction (EXACTLY_ONCE) or the plain producer (other guarantees). */
+/**
+ * One transaction (EXACTLY_ONCE) or the plain producer (other guarantees). A channel is opened
+ * by the first request it carries, so a transaction always holds records.
+ */
 interface Channel {
   readonly transactionalId: string | undefined;
   readonly producer: Producer;
   /** Connects, and begins the transaction. */
   readonly ready: Promise<Transaction | undefined>;
-  sent: number;
 }
 
 class KafkaWriter<T> implements CommittingSinkWriter<T, KafkaCommittable> {
@@ -422,7 +425,6 @@ class KafkaWriter<T> implements CommittingSinkWriter<T, KafkaCommittable> {
     const topicMessages = this.takeRequest();
     const channel = this.currentChannel();
     const count = topicMessages.reduce((n, t) => n + t.messages.length, 0);
-    channel.sent += count;
     const acks = this.config.guarantee === DeliveryGuarantee.NONE ? 1 : -1;
     this.inFlight = channel.ready
       .then(async (transaction) => {
@@ -518,7 +520,6 @@ class KafkaWriter<T> implements CommittingSinkWriter<T, KafkaCommittable> {
           transactionalId: undefined,
           producer,
           ready: producer.connect().then(() => undefined),
-          sent: 0,
         };
         this.plainProducer.ready.catch(() => {});
       }
@@ -539,7 +540,7 @@ class KafkaWriter<T> implements CommittingSinkWriter<T, KafkaCommittable> {
         return producer.transaction();
       });
       ready.catch(() => {});
-      this.channel = { transactionalId, producer, ready, sent: 0 };
+      this.channel = { transactionalId, producer, ready };
     }
     return this.channel;
   }
@@ -559,15 +560,14 @@ class KafkaWriter<T> implements CommittingSinkWriter<T, KafkaCommittable> {
     await this.drain();
     const channel = this.channel;
     this.channel = undefined;
-    const endOfInput = checkpointId === Number.MAX_SAFE_INTEGER;
+    const endOfInput = checkpointId === END_OF_INPUT_CHECKPOINT_ID;
     if (this.firstPreCommit && !endOfInput) {
       this.firstPreCommit = false;
       // Every attempt before this one saw only checkpoints before this one, so their transaction
       // ids are at most `checkpointId`: abort those the probing did not reach.
-      const from = this.abortedUpTo;
       this.aborting = this.aborting.then(async () => {
         const current = channel?.transactionalId;
-        for (let c = Math.max(from, this.abortedUpTo) + 1; c <= checkpointId; c++) {
+        for (let c = this.abortedUpTo + 1; c <= checkpointId; c++) {
           const id = this.transactionalId(c);
           if (id !== current) await this.coordinator!.fence(id);
         }
@@ -580,11 +580,6 @@ class KafkaWriter<T> implements CommittingSinkWriter<T, KafkaCommittable> {
     const identity = producerIdentity(channel.transactionalId!);
     if (!transaction || !identity) {
       throw new Error(`KafkaSink: transaction ${channel.transactionalId} has no producer id`);
-    }
-    if (channel.sent === 0) {
-      await transaction.abort();
-      await channel.producer.disconnect();
-      return [];
     }
     for (const id of this.handedOver) if (!preCommitted.has(id)) this.handedOver.delete(id);
     preCommitted.set(channel.transactionalId!, { producer: channel.producer, transaction });

@@ -65,7 +65,6 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPartitionSplit
   private committer: KafkaInternalClient | undefined;
   private numRecordsInErrors = 0;
   private closed = false;
-  private idle = false;
   /** Splits were added that have no output yet. */
   private newSplits = false;
 
@@ -83,6 +82,7 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPartitionSplit
 
   addSplits(splits: KafkaPartitionSplit[]): void {
     const metrics = this.context.metricGroup();
+    let added = false;
     for (const s of splits) {
       if (this.splits.has(s.splitId)) continue;
       if (!Number.isSafeInteger(s.offset) || s.offset < 0) {
@@ -102,6 +102,7 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPartitionSplit
       };
       if (state.stop !== undefined && state.next >= state.stop) continue; // Nothing to read.
       this.splits.set(s.splitId, state);
+      added = true;
       const labels = { topic: s.topic, partition: String(s.partition) };
       metrics.gauge('KafkaSourceReader_topic_partition_currentOffset', () => state.next, labels);
       metrics.gauge(
@@ -110,6 +111,7 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPartitionSplit
         labels,
       );
     }
+    if (!added) return;
     this.newSplits = true;
     this.restartConsumer();
   }
@@ -137,7 +139,6 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPartitionSplit
         this.dequeue();
         continue;
       }
-      if (this.idle) this.idle = false;
       const out = s.output!;
       const messages = batch.messages;
       const stop = s.stop ?? Number.MAX_SAFE_INTEGER;
@@ -189,10 +190,7 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPartitionSplit
     }
     if (this.splits.size === 0) {
       if (this.noMoreSplits) return InputStatus.END_OF_INPUT;
-      if (!this.idle) {
-        this.idle = true;
-        output.markIdle();
-      }
+      output.markIdle(); // Idempotent: only a change reaches downstream.
       return InputStatus.NOTHING_AVAILABLE;
     }
     return this.queue.length > 0 ? InputStatus.MORE_AVAILABLE : InputStatus.NOTHING_AVAILABLE;

@@ -5,7 +5,7 @@ import type {
   SinkWriter,
   SinkWriterContext,
 } from '@nimble/api';
-import { isTwoPhaseCommittingSink } from '@nimble/api';
+import { END_OF_INPUT_CHECKPOINT_ID, isTwoPhaseCommittingSink } from '@nimble/api';
 import { userCodeFailure } from '../errors.js';
 import { StreamOperator } from './operator.js';
 
@@ -14,9 +14,6 @@ export type CollectTarget = (collectId: string, subtask: number, values: unknown
 
 /** Operator state name of a two-phase-commit sink's committables not yet committed. */
 const COMMITTABLES_STATE = 'committables';
-
-/** The checkpoint id of the final pre-commit at the end of input (Flink uses Long.MAX_VALUE). */
-export const END_OF_INPUT_CHECKPOINT_ID = Number.MAX_SAFE_INTEGER;
 
 /**
  * Writes to a connector's {@link Sink}. A plain sink flushes at every checkpoint (at least once);

@@ -127,7 +127,7 @@ export class WatermarkEmitter<T> implements WatermarkOutput {
 export class SplitWatermarks<T> {
   private readonly splits = new Map<
     string,
-    { emitter: WatermarkEmitter<T>; watermark: number; idle: boolean }
+    { emitter: WatermarkEmitter<T>; progress: { watermark: number; idle: boolean } }
   >();
 
   constructor(
@@ -148,30 +148,21 @@ export class SplitWatermarks<T> {
   outputFor(splitId: string): { collect(record: T, timestamp?: number): void } {
     let split = this.splits.get(splitId);
     if (!split) {
-      const entry = {
-        emitter: undefined as unknown as WatermarkEmitter<T>,
-        watermark: MIN_TIMESTAMP,
-        idle: false,
-      };
+      const progress = { watermark: MIN_TIMESTAMP, idle: false };
       const output: Output<T> = {
         collect: (v, ts) => this.records.collect(v, ts),
         collectSide: (tag, v, ts) => this.records.collectSide(tag, v, ts),
         emitWatermark: (wm) => {
-          entry.watermark = wm;
+          progress.watermark = wm;
           this.combine();
         },
         emitWatermarkStatus: (idle) => {
-          entry.idle = idle;
+          progress.idle = idle;
           this.combine();
         },
       };
-      entry.emitter = new WatermarkEmitter(
-        this.strategy,
-        output,
-        `${this.operatorName} split ${splitId}`,
-        this.now,
-      );
-      split = entry;
+      const name = `${this.operatorName} split ${splitId}`;
+      split = { progress, emitter: new WatermarkEmitter(this.strategy, output, name, this.now) };
       this.splits.set(splitId, split);
     }
     const emitter = split.emitter;
@@ -197,7 +188,9 @@ export class SplitWatermarks<T> {
 
   private combine(): void {
     let min = Number.POSITIVE_INFINITY;
-    for (const s of this.splits.values()) if (!s.idle && s.watermark < min) min = s.watermark;
+    for (const { progress: p } of this.splits.values()) {
+      if (!p.idle && p.watermark < min) min = p.watermark;
+    }
     if (min === Number.POSITIVE_INFINITY) {
       if (this.splits.size > 0) this.main.markIdle();
       return;

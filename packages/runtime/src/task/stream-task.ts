@@ -18,13 +18,8 @@ import { RecordWriter } from '../exchange/record-writer.js';
 import { StatusWatermarkValve } from '../exchange/status-watermark-valve.js';
 import type { JobGraph, JobVertex } from '../graph/job-graph.js';
 import { KeyGroupRange } from '../keys/index.js';
-import type {
-  OperatorContext,
-  OperatorMetrics,
-  Output,
-  StreamOperator,
-} from '../operators/operator.js';
-import { newOperatorMetrics } from '../operators/operator.js';
+import type { OperatorContext, OperatorMetrics, Output } from '../operators/operator.js';
+import { newOperatorMetrics, StreamOperator } from '../operators/operator.js';
 import type { OperatorServices } from '../operators/operator-factory.js';
 import { createOperator } from '../operators/operator-factory.js';
 import { SplitWatermarks, WatermarkEmitter } from '../operators/watermark-emitter.js';
@@ -92,6 +87,8 @@ export class StreamTask {
   readonly name: string;
   private state: TaskState = 'CREATED';
   private readonly operators = new Map<number, StreamOperator<unknown, unknown>>();
+  /** Operators that can hold the input back (sinks): the only ones asked between batches. */
+  private readonly throttling: StreamOperator<unknown, unknown>[] = [];
   private readonly operatorMetrics = new Map<number, OperatorMetrics>();
   private readonly backends: KeyedStateBackend[] = [];
   private readonly writers = new Map<string, RecordWriter>();
@@ -531,7 +528,9 @@ export class StreamTask {
     for (const node of vertex.nodes) this.operatorMetrics.set(node.id, newOperatorMetrics());
     for (const node of vertex.nodes) {
       if (node.transformation instanceof SourceTransformation) continue;
-      this.operators.set(node.id, createOperator(node, this.services));
+      const op = createOperator(node, this.services);
+      this.operators.set(node.id, op);
+      if (op.availability !== StreamOperator.prototype.availability) this.throttling.push(op);
     }
     const outputs = buildChainOutputs(vertex, this.operators, this.writers, (id) =>
       this.operatorMetrics.get(id)!,
@@ -816,7 +815,7 @@ export class StreamTask {
 
   /** An operator (a sink) whose buffers are full: its promise resolves when it takes input again. */
   private operatorsAvailability(): Promise<void> | undefined {
-    for (const op of this.operators.values()) {
+    for (const op of this.throttling) {
       const a = op.availability();
       if (a) return a;
     }
