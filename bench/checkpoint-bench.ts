@@ -43,16 +43,7 @@ const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const MAXP = 128;
 
 const s3 = await startS3Server();
-const s3Flags = [
-  '-D',
-  `s3.endpoint=${s3.endpoint}`,
-  '-D',
-  `s3.access-key=${s3.accessKey}`,
-  '-D',
-  `s3.secret-key=${s3.secretKey}`,
-  '-D',
-  's3.path.style.access=true',
-];
+const s3Flags = s3.flags;
 const dirs: string[] = [];
 
 async function filled(kind: StateBackendKind, n: number): Promise<KeyedStateBackend> {

@@ -241,16 +241,7 @@ describe('JobManager failover', () => {
 describe('s3:// checkpoints on a real S3-protocol server', () => {
   it('incremental level checkpoints in S3: a TaskManager killed with SIGKILL, exact output', async () => {
     const s3 = await startS3Server();
-    const s3Flags = [
-      '-D',
-      `s3.endpoint=${s3.endpoint}`,
-      '-D',
-      `s3.access-key=${s3.accessKey}`,
-      '-D',
-      `s3.secret-key=${s3.secretKey}`,
-      '-D',
-      's3.path.style.access=true',
-    ];
+    const s3Flags = s3.flags;
     const s3Cluster = await TestCluster.start({
       taskManagers: 3,
       jm: [
