@@ -208,3 +208,63 @@ export type WindowFunction<IN, OUT, K, W extends Window> = (
   elements: Iterable<IN>,
   out: Collector<OUT>,
 ) => void;
+
+/**
+ * Maps the elements of two connected streams to one output type (Flink's `CoMapFunction`): `map1`
+ * for the first stream's elements, `map2` for the second's. May also have `open`/`close` (a
+ * {@link RichFunction} subclass or an object with those methods).
+ */
+export interface CoMapFunction<IN1, IN2, OUT> {
+  /** Called once before the first element, with the runtime context. */
+  open?(ctx: RuntimeContext): void;
+  /** Called once after the last element or when the task is cancelled. */
+  close?(): void;
+  /** Maps an element of the first stream. */
+  map1(value: IN1): OUT;
+  /** Maps an element of the second stream. */
+  map2(value: IN2): OUT;
+}
+
+/**
+ * One-to-many transformation of two connected streams (Flink's `CoFlatMapFunction`): emit
+ * through `out`, or return an iterable of the results.
+ */
+export interface CoFlatMapFunction<IN1, IN2, OUT> {
+  /** Called once before the first element, with the runtime context. */
+  open?(ctx: RuntimeContext): void;
+  /** Called once after the last element or when the task is cancelled. */
+  close?(): void;
+  /** Called for each element of the first stream. */
+  flatMap1(value: IN1, out: Collector<OUT>): Iterable<OUT> | void;
+  /** Called for each element of the second stream. */
+  flatMap2(value: IN2, out: Collector<OUT>): Iterable<OUT> | void;
+}
+
+/**
+ * Processes the elements of two connected streams with access to time and side outputs (Flink's
+ * `CoProcessFunction`). On keyed connected streams it may also use keyed state and timers.
+ */
+export abstract class CoProcessFunction<IN1, IN2, OUT> extends RichFunction {
+  /** Called for each element of the first stream. */
+  abstract processElement1(value: IN1, ctx: ProcessContext, out: Collector<OUT>): void;
+  /** Called for each element of the second stream. */
+  abstract processElement2(value: IN2, ctx: ProcessContext, out: Collector<OUT>): void;
+  /** Called when a timer fires (timers need keyed connected streams). */
+  onTimer(_timestamp: number, _ctx: OnTimerContext, _out: Collector<OUT>): void {}
+}
+
+/**
+ * Processes the elements of two connected streams keyed the same way, with keyed state and timers
+ * shared by both inputs (Flink's `KeyedCoProcessFunction`): the state of key `k` is the same
+ * whether an element of `k` came from the first or the second stream.
+ */
+export abstract class KeyedCoProcessFunction<K, IN1, IN2, OUT> extends RichFunction {
+  /** @internal Keeps the key type in the class's shape, so a function of another key type does not fit. */
+  declare readonly __key?: (key: K) => K;
+  /** Called for each element of the first stream, with its key current. */
+  abstract processElement1(value: IN1, ctx: KeyedProcessContext<K>, out: Collector<OUT>): void;
+  /** Called for each element of the second stream, with its key current. */
+  abstract processElement2(value: IN2, ctx: KeyedProcessContext<K>, out: Collector<OUT>): void;
+  /** Called when a timer registered for a key fires, with that key current. */
+  onTimer(_timestamp: number, _ctx: KeyedOnTimerContext<K>, _out: Collector<OUT>): void {}
+}

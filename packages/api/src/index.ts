@@ -10,6 +10,8 @@ export {
   KeyedProcessFunction,
   ProcessWindowFunction,
   TimeDomain,
+  CoProcessFunction,
+  KeyedCoProcessFunction,
 } from './functions.js';
 export type {
   Collector,
@@ -28,6 +30,8 @@ export type {
   KeyedStateStore,
   ProcessWindowContext,
   WindowFunction,
+  CoMapFunction,
+  CoFlatMapFunction,
 } from './functions.js';
 
 export {
@@ -52,6 +56,9 @@ export type {
   MapState,
   ReducingState,
   AggregatingState,
+  BroadcastState,
+  ReadOnlyBroadcastState,
+  OperatorStateStore,
 } from './state.js';
 
 export { WatermarkStrategy, BoundedOutOfOrdernessWatermarks } from './watermark.js';
@@ -134,6 +141,7 @@ export {
   Transformation,
   SourceTransformation,
   OneInputTransformation,
+  TwoInputTransformation,
   PartitionTransformation,
   UnionTransformation,
   SideOutputTransformation,
@@ -142,6 +150,7 @@ export {
 export type {
   PartitionerKind,
   OperatorSpec,
+  TwoInputOperatorSpec,
   WindowFunctionSpec,
   WindowFnSpec,
   RollingAggregation,

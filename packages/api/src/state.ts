@@ -68,6 +68,58 @@ export interface AggregatingState<IN, OUT> extends State {
   add(value: IN): void;
 }
 
+/**
+ * Broadcast state as the non-broadcast side of a broadcast connection sees it: read only
+ * (Flink's `ReadOnlyBroadcastState`). Every parallel instance holds the same entries, because
+ * only the broadcast side, which sees every broadcast element, may change them.
+ */
+export interface ReadOnlyBroadcastState<K, V> {
+  /** The value for `key`, or `undefined`. */
+  get(key: K): V | undefined;
+  /** Whether `key` is mapped. */
+  contains(key: K): boolean;
+  /** A copy of all entries, safe to keep. */
+  immutableEntries(): Iterable<readonly [K, V]>;
+}
+
+/**
+ * Broadcast state as the broadcast side sees it: read-write (Flink's `BroadcastState`). A map of
+ * operator state, checkpointed with the operator and restored on every parallel instance at any
+ * parallelism.
+ */
+export interface BroadcastState<K, V> extends ReadOnlyBroadcastState<K, V> {
+  /** All entries (live: do not change the state while iterating). */
+  entries(): Iterable<[K, V]>;
+  /** Puts a mapping. */
+  put(key: K, value: V): void;
+  /** Puts all mappings. */
+  putAll(entries: Iterable<readonly [K, V]>): void;
+  /** Removes a mapping. */
+  remove(key: K): void;
+  /** Removes all mappings. */
+  clear(): void;
+}
+
+/**
+ * Operator (non-keyed) state of a function (Flink's `OperatorStateStore`): state of the parallel
+ * instance rather than of a key, redistributed when the job restores at another parallelism.
+ */
+export interface OperatorStateStore {
+  /**
+   * A list whose elements are spread over the new instances on rescaling (Flink's
+   * even-split redistribution): each element goes to exactly one instance.
+   */
+  getListState<T>(descriptor: ListStateDescriptor<T>): ListState<T>;
+  /** A list of which every instance gets all elements of all old instances on restore. */
+  getUnionListState<T>(descriptor: ListStateDescriptor<T>): ListState<T>;
+  /** A broadcast map: on restore every instance gets the map (all instances held the same). */
+  getBroadcastState<K, V>(descriptor: MapStateDescriptor<K, V>): BroadcastState<K, V>;
+  /** Names of the list and union list states registered so far. */
+  getRegisteredStateNames(): Set<string>;
+  /** Names of the broadcast states registered so far. */
+  getRegisteredBroadcastStateNames(): Set<string>;
+}
+
 /** What refreshes a state entry's time-to-live (Flink's `StateTtlConfig.UpdateType`). */
 export enum UpdateType {
   /** TTL is disabled. */

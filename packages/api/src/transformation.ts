@@ -1,7 +1,11 @@
 import type {
   AggregateFunction,
+  CoFlatMapFunction,
+  CoMapFunction,
   FilterFunction,
   FlatMapFunction,
+  CoProcessFunction,
+  KeyedCoProcessFunction,
   KeyedProcessFunction,
   KeySelector,
   MapFunction,
@@ -57,6 +61,16 @@ export type OperatorSpec =
       lateDataTag: OutputTag<any> | undefined;
       fn: WindowFunctionSpec;
     };
+
+/**
+ * What an operator of two inputs does (connected streams, broadcast connections, joins): data
+ * plus the user's closures; the runtime builds the operator from it.
+ */
+export type TwoInputOperatorSpec =
+  | { kind: 'coMap'; fn: CoMapFunction<any, any, any> }
+  | { kind: 'coFlatMap'; fn: CoFlatMapFunction<any, any, any> }
+  | { kind: 'coProcess'; fn: CoProcessFunction<any, any, any> }
+  | { kind: 'keyedCoProcess'; fn: KeyedCoProcessFunction<any, any, any, any> };
 
 /** The sinks the runtime provides itself. */
 export type BuiltinSink =
@@ -116,6 +130,30 @@ export class OneInputTransformation<I, O> extends Transformation<O> {
   }
   getInputs(): Transformation<unknown>[] {
     return [this.input as Transformation<unknown>];
+  }
+}
+
+/**
+ * An operator with two inputs (Flink's `TwoInputTransformation`): records of `input1` go to its
+ * first input, records of `input2` to its second. A keyed operator has a key selector per keyed
+ * input; both inputs of a keyed connection are partitioned by key.
+ */
+export class TwoInputTransformation<I1, I2, O> extends Transformation<O> {
+  constructor(
+    id: number,
+    name: string,
+    readonly input1: Transformation<I1>,
+    readonly input2: Transformation<I2>,
+    readonly operator: TwoInputOperatorSpec,
+    /** The key of the first input's records, for keyed state and timers (undefined: not keyed). */
+    readonly keySelector1: KeySelector<I1, Key> | undefined,
+    /** The key of the second input's records (undefined: not keyed, e.g. a broadcast input). */
+    readonly keySelector2: KeySelector<I2, Key> | undefined,
+  ) {
+    super(id, name);
+  }
+  getInputs(): Transformation<unknown>[] {
+    return [this.input1 as Transformation<unknown>, this.input2 as Transformation<unknown>];
   }
 }
 

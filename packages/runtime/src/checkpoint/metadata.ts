@@ -6,6 +6,7 @@
  */
 import { deserialize, serialize } from 'node:v8';
 import type { KeyedSnapshotKind } from '../state/index.js';
+import type { OperatorStateMode } from '../state/operator-state-store.js';
 
 export const METADATA_FILE = '_metadata';
 export const METADATA_VERSION = 1;
@@ -30,8 +31,13 @@ export interface KeyedStateHandle {
 export interface OperatorSubtaskState {
   readonly subtask: number;
   readonly keyed?: KeyedStateHandle;
-  /** Operator list states by name (source splits, sink committables), base64 of V8-serialized arrays. */
+  /**
+   * Operator states by name (source splits, sink committables, function and broadcast state),
+   * base64 of V8-serialized arrays (broadcast state: the map's entries).
+   */
   readonly operatorState?: Readonly<Record<string, string>>;
+  /** How each operator state is redistributed on rescaling; a name missing here is `split`. */
+  readonly operatorStateModes?: Readonly<Record<string, OperatorStateMode>>;
 }
 
 /** The state of one operator (matched by uid on restore). */
@@ -89,6 +95,10 @@ export function decodeMetadata(bytes: Uint8Array, uri: string): CheckpointMetada
     if (!Number.isInteger(op.maxParallelism) || !Number.isInteger(op.parallelism))
       bad(`operator ${op.uid} without parallelism`);
     for (const st of op.subtasks) {
+      for (const [name, mode] of Object.entries(st.operatorStateModes ?? {})) {
+        if (mode !== 'split' && mode !== 'union' && mode !== 'broadcast')
+          bad(`operator ${op.uid} subtask ${st.subtask}: state "${name}" has an unknown mode`);
+      }
       const files = st.keyed?.files;
       if (files === undefined) continue;
       const [start, end] = st.keyed!.keyGroupRange;

@@ -4,6 +4,7 @@
  * as it was per subtask or, after rescaling, redistributed.
  */
 import type { KeyedStateBackend, KeyedSnapshotKind } from '../state/keyed-state-backend.js';
+import type { OperatorStateEntry, OperatorStateMode } from '../state/operator-state-store.js';
 import type { KeyGroupRange } from '../keys/index.js';
 import type { StateFileSystem } from './storage/index.js';
 import type { KeyGroupBlock } from './keyed-state-file.js';
@@ -53,11 +54,17 @@ export interface TaskRestore {
 /** The restored state of one operator in one subtask. */
 export interface RestoredOperatorState {
   readonly operator: OperatorStateMetadata;
-  /** Operator list states for this subtask (redistributed when the parallelism changed). */
-  readonly lists: Map<string, unknown[]>;
+  /** Operator states for this subtask (redistributed when the parallelism changed). */
+  readonly states: Map<string, OperatorStateEntry>;
 }
 
-/** Finds operator `uid` in the restore, with this subtask's share of its list states. */
+/**
+ * Finds operator `uid` in the restore, with this subtask's share of its operator states, by
+ * Flink's rules (RoundRobinOperatorStateRepartitioner): at the same parallelism a subtask gets its
+ * own split states back; otherwise split states are cut into contiguous, nearly equal parts of
+ * the old subtasks' elements in order. Every subtask gets all elements of a union state, and the
+ * broadcast state of old subtask `subtask % oldParallelism`.
+ */
 export function restoredOperatorState(
   restore: TaskRestore,
   uid: string,
@@ -66,28 +73,41 @@ export function restoredOperatorState(
 ): RestoredOperatorState | undefined {
   const operator = restore.metadata.operators.find((o) => o.uid === uid);
   if (!operator) return undefined;
-  const lists = new Map<string, unknown[]>();
-  const names = new Set<string>();
-  for (const st of operator.subtasks)
-    for (const n of Object.keys(st.operatorState ?? {})) names.add(n);
+  const states = new Map<string, OperatorStateEntry>();
+  const modes = new Map<string, OperatorStateMode>();
+  for (const st of operator.subtasks) {
+    for (const n of Object.keys(st.operatorState ?? {})) {
+      modes.set(n, st.operatorStateModes?.[n] ?? modes.get(n) ?? 'split');
+    }
+  }
   const sorted = [...operator.subtasks].sort((a, b) => a.subtask - b.subtask);
-  for (const name of names) {
+  for (const [name, mode] of modes) {
     const perOld = sorted.map((st) => {
       const encoded = st.operatorState?.[name];
       return encoded === undefined ? [] : (decodeOpaque(encoded) as unknown[]);
     });
-    if (operator.parallelism === parallelism) {
+    let values: unknown[];
+    if (mode === 'union') {
+      values = perOld.flat();
+    } else if (mode === 'broadcast') {
+      values = perOld[subtask % perOld.length] ?? [];
+    } else if (operator.parallelism === parallelism) {
       const own = sorted.findIndex((st) => st.subtask === subtask);
-      lists.set(name, own < 0 ? [] : perOld[own]!);
+      values = own < 0 ? [] : perOld[own]!;
     } else {
-      // Flink's split redistribution: the elements of all old subtasks, spread round robin.
-      lists.set(
-        name,
-        perOld.flat().filter((_, i) => i % parallelism === subtask),
-      );
+      values = evenSplit(perOld.flat(), parallelism, subtask);
     }
+    states.set(name, { mode, values });
   }
-  return { operator, lists };
+  return { operator, states };
+}
+
+/** Part `index` of `elements` cut into `parts` contiguous parts, the first ones one longer. */
+function evenSplit(elements: unknown[], parts: number, index: number): unknown[] {
+  const base = Math.floor(elements.length / parts);
+  const remainder = elements.length % parts;
+  const start = index * base + Math.min(index, remainder);
+  return elements.slice(start, start + base + (index < remainder ? 1 : 0));
 }
 
 /**

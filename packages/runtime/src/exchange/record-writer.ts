@@ -52,8 +52,6 @@ export class RecordWriter {
   private readonly rescaleCount: number;
   private waiters: (() => void)[] = [];
   private timer: ReturnType<typeof setTimeout> | undefined;
-  /** Records written, for the numRecordsOut metric of the producing operator. */
-  numRecordsOut = 0;
 
   constructor(
     private readonly partitioner: PartitionerKind,
@@ -91,7 +89,6 @@ export class RecordWriter {
 
   /** Writes one record. */
   emit(value: unknown, timestamp: number | undefined): void {
-    this.numRecordsOut++;
     switch (this.partitioner) {
       case 'forward':
       case 'global':

@@ -5,6 +5,7 @@ import {
   SideOutputTransformation,
   SinkTransformation,
   SourceTransformation,
+  TwoInputTransformation,
   UnionTransformation,
 } from '@nimble/api';
 import { JobDefinitionError } from '../errors.js';
@@ -21,9 +22,14 @@ export interface StreamNode {
   readonly transformation:
     | SourceTransformation<unknown>
     | OneInputTransformation<unknown, unknown>
+    | TwoInputTransformation<unknown, unknown, unknown>
     | SinkTransformation<unknown>;
-  /** For keyed operators: the key of state and timers. */
+  /** Whether the operator has keyed state and timers (a keyed state backend). */
+  readonly keyed: boolean;
+  /** For keyed operators: the key of state and timers of the (first) input's records. */
   readonly stateKeySelector: KeySelector<unknown, Key> | undefined;
+  /** For keyed two-input operators: the key of the second input's records, if it is keyed. */
+  readonly stateKeySelector2: KeySelector<unknown, Key> | undefined;
   readonly chainingAllowed: boolean;
   readonly inEdges: StreamEdge[];
   readonly outEdges: StreamEdge[];
@@ -39,6 +45,8 @@ export interface StreamEdge {
   readonly keySelector: KeySelector<unknown, Key> | undefined;
   /** Set when the edge carries a side output of the source. */
   readonly sideOutputTag: string | undefined;
+  /** Which input of the target the edge feeds: 0, or 1 for the second input of a two-input operator. */
+  readonly inputIndex: number;
 }
 
 /** Operators chained into one task: a head and the nodes that follow it by forward edges. */
@@ -127,14 +135,23 @@ export function buildJobGraph(pipeline: Pipeline): JobGraph {
     if (!(
       t instanceof SourceTransformation ||
       t instanceof OneInputTransformation ||
+      t instanceof TwoInputTransformation ||
       t instanceof SinkTransformation
     )) {
       continue;
     }
     const parallelism = t.parallelism ?? defaultParallelism;
     const maxParallelism = t.maxParallelism ?? defaultMaxParallelism;
-    const stateKeySelector = t instanceof OneInputTransformation ? t.keySelector : undefined;
-    if (stateKeySelector) {
+    const inputKeySelectors: (KeySelector<unknown, Key> | undefined)[] =
+      t instanceof OneInputTransformation
+        ? [t.keySelector]
+        : t instanceof TwoInputTransformation
+          ? [t.keySelector1, t.keySelector2]
+          : [];
+    const stateKeySelector = inputKeySelectors[0];
+    const stateKeySelector2 = inputKeySelectors[1];
+    const keyed = stateKeySelector !== undefined || stateKeySelector2 !== undefined;
+    if (keyed) {
       try {
         checkParallelism(maxParallelism, parallelism);
       } catch (e) {
@@ -159,14 +176,18 @@ export function buildJobGraph(pipeline: Pipeline): JobGraph {
       parallelism,
       maxParallelism,
       transformation: t,
+      keyed,
       stateKeySelector,
+      stateKeySelector2,
+      // A two-input operator heads its chain (as in Flink): its inputs come over the network.
       chainingAllowed: t.chainingAllowed && chainingEnabled,
       inEdges: [],
       outEdges: [],
     };
     nodes.set(t.id, node);
-    for (const input of t.getInputs()) {
-      for (const up of upstreamOf(input)) {
+    const inputs = t.getInputs();
+    for (let inputIndex = 0; inputIndex < inputs.length; inputIndex++) {
+      for (const up of upstreamOf(inputs[inputIndex]!)) {
         const partitioner =
           up.partitioner ?? (up.node.parallelism === parallelism ? 'forward' : 'rebalance');
         if (partitioner === 'forward' && up.node.parallelism !== parallelism) {
@@ -176,7 +197,7 @@ export function buildJobGraph(pipeline: Pipeline): JobGraph {
               'Use another partitioning, such as rebalance(), broadcast() or keyBy().',
           );
         }
-        if (stateKeySelector && partitioner !== 'hash') {
+        if (inputKeySelectors[inputIndex] !== undefined && partitioner !== 'hash') {
           throw new JobDefinitionError(`${t.name}: a keyed operator needs a keyBy() input`);
         }
         const edge: StreamEdge = {
@@ -186,6 +207,7 @@ export function buildJobGraph(pipeline: Pipeline): JobGraph {
           partitioner,
           keySelector: up.keySelector,
           sideOutputTag: up.sideOutputTag,
+          inputIndex,
         };
         up.node.outEdges.push(edge);
         node.inEdges.push(edge);
@@ -200,6 +222,7 @@ export function buildJobGraph(pipeline: Pipeline): JobGraph {
     const only = node.inEdges.length === 1 ? node.inEdges[0] : undefined;
     const chainable =
       only !== undefined &&
+      !(node.transformation instanceof TwoInputTransformation) &&
       only.partitioner === 'forward' &&
       only.source.parallelism === node.parallelism &&
       only.source.chainingAllowed &&
@@ -255,13 +278,14 @@ export function describeJobGraph(graph: JobGraph): object {
         id: n.id,
         name: n.name,
         uid: n.uid,
-        keyed: n.stateKeySelector !== undefined,
+        keyed: n.keyed,
       })),
       inputs: v.inputs.map((e) => ({
         id: e.id,
         from: e.source.id,
         partitioner: e.partitioner,
         sideOutput: e.sideOutputTag ?? null,
+        input: e.inputIndex,
       })),
     })),
   };

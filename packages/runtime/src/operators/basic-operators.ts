@@ -2,14 +2,11 @@ import type {
   Collector,
   FilterFunction,
   FlatMapFunction,
-  KeyedOnTimerContext,
   KeyedProcessFunction,
   MapFunction,
-  OutputTag,
   ProcessFunction,
   ReduceFunction,
   RollingAggregation,
-  TimerService,
   ValueState,
 } from '@nimble/api';
 import { TimeDomain, ValueStateDescriptor } from '@nimble/api';
@@ -19,7 +16,9 @@ import type {
   InternalTimerService,
   Triggerable,
 } from '../timers/internal-timer-service.js';
-import { createRuntimeContext, StreamOperator } from './operator.js';
+import { closeFunction, openFunction } from './function-lifecycle.js';
+import { StreamOperator } from './operator.js';
+import { ProcessFunctionContext, TimestampedCollector } from './process-context.js';
 
 /** `map`: one output per input, same timestamp. */
 export class MapOperator<I, O> extends StreamOperator<I, O> {
@@ -53,15 +52,6 @@ export class FilterOperator<T> extends StreamOperator<T, T> {
   }
 }
 
-/** A collector that stamps the timestamp of the record being processed. */
-class TimestampedCollector<T> implements Collector<T> {
-  timestamp: number | undefined;
-  constructor(private readonly emit: (value: T, timestamp: number | undefined) => void) {}
-  collect(value: T): void {
-    this.emit(value, this.timestamp);
-  }
-}
-
 /** `flatMap`: emits through the collector or returns an iterable. */
 export class FlatMapOperator<I, O> extends StreamOperator<I, O> {
   private collector!: TimestampedCollector<O>;
@@ -85,53 +75,13 @@ export class FlatMapOperator<I, O> extends StreamOperator<I, O> {
   }
 }
 
-/** The timer service a process function sees: scoped to the default namespace. */
-class ProcessTimerService implements TimerService {
-  constructor(
-    private readonly owner: string,
-    private readonly timers: () => InternalTimerService | undefined,
-    private readonly now: () => number,
-    private readonly watermark: () => number,
-  ) {}
-  currentProcessingTime(): number {
-    return this.now();
-  }
-  currentWatermark(): number {
-    return this.watermark();
-  }
-  registerProcessingTimeTimer(time: number): void {
-    this.require().registerProcessingTimeTimer('', time);
-  }
-  registerEventTimeTimer(time: number): void {
-    this.require().registerEventTimeTimer('', time);
-  }
-  deleteProcessingTimeTimer(time: number): void {
-    this.require().deleteProcessingTimeTimer('', time);
-  }
-  deleteEventTimeTimer(time: number): void {
-    this.require().deleteEventTimeTimer('', time);
-  }
-  private require(): InternalTimerService {
-    const t = this.timers();
-    if (t === undefined) {
-      throw new Error(
-        `${this.owner}: setting timers is only supported on a keyed stream; call keyBy() first`,
-      );
-    }
-    return t;
-  }
-}
-
 /**
  * `process` on a stream or keyed stream (Flink's ProcessOperator and KeyedProcessOperator):
  * one context object is reused for every element.
  */
 export class ProcessOperator<K, I, O> extends StreamOperator<I, O> implements Triggerable {
   private timers: InternalTimerService | undefined;
-  private readonly collector = new TimestampedCollector<O>((v, ts) => this.output.collect(v, ts));
-  private elementTimestamp: number | undefined;
-  private timeDomain = TimeDomain.EVENT_TIME;
-  private context!: KeyedOnTimerContext<K>;
+  private context!: ProcessFunctionContext<K>;
 
   constructor(
     private readonly fn: ProcessFunction<I, O> | KeyedProcessFunction<K, I, O>,
@@ -142,42 +92,24 @@ export class ProcessOperator<K, I, O> extends StreamOperator<I, O> implements Tr
 
   override open(): void {
     if (this.keyed) this.timers = this.getInternalTimerService(this);
-    const timerService = new ProcessTimerService(
+    this.context = new ProcessFunctionContext<K>(
       this.ctx.name,
+      this.output,
+      this.ctx.keyedStateBackend,
       () => this.timers,
       () => this.ctx.processingTimeService.now(),
       () => this.currentWatermark,
     );
-    const backend = this.ctx.keyedStateBackend;
-    const name = this.ctx.name;
-    this.context = {
-      timestamp: () => this.elementTimestamp,
-      timerService: () => timerService,
-      output: <X>(tag: OutputTag<X>, value: X) =>
-        this.output.collectSide(tag.id, value, this.elementTimestamp),
-      getCurrentKey: () => {
-        if (backend === undefined) throw new Error(`${name}: getCurrentKey() needs a keyed stream`);
-        return backend.getCurrentKey() as K;
-      },
-      timeDomain: () => this.timeDomain,
-    };
-    const fn = this.fn;
-    fn.setRuntimeContext(createRuntimeContext(this.ctx, this.ctx.name));
-    try {
-      fn.open(fn.getRuntimeContext());
-    } catch (e) {
-      throw userCodeFailure(`${this.ctx.name}: open()`, e);
-    }
+    openFunction(this.fn, this.ctx);
   }
 
   processElement(value: I, timestamp: number | undefined): void {
-    this.elementTimestamp = timestamp;
-    this.collector.timestamp = timestamp;
+    const context = this.context.forElement(timestamp);
     try {
       (this.fn as KeyedProcessFunction<K, I, O>).processElement(
         value,
-        this.context,
-        this.collector,
+        context,
+        context.collector as Collector<O>,
       );
     } catch (e) {
       throw userCodeFailure(this.ctx.name, e);
@@ -192,16 +124,12 @@ export class ProcessOperator<K, I, O> extends StreamOperator<I, O> implements Tr
   }
 
   private fire(timer: InternalTimer, domain: TimeDomain): void {
-    // Flink: records emitted from onTimer carry the timer's timestamp (event time) or none.
-    const ts = domain === TimeDomain.EVENT_TIME ? timer.timestamp : undefined;
-    this.elementTimestamp = ts;
-    this.collector.timestamp = ts;
-    this.timeDomain = domain;
+    const context = this.context.forTimer(timer, domain);
     try {
       (this.fn as KeyedProcessFunction<K, I, O>).onTimer(
         timer.timestamp,
-        this.context,
-        this.collector,
+        context,
+        context.collector as Collector<O>,
       );
     } catch (e) {
       throw userCodeFailure(`${this.ctx.name}: onTimer`, e);
@@ -210,11 +138,7 @@ export class ProcessOperator<K, I, O> extends StreamOperator<I, O> implements Tr
 
   override close(): void {
     this.disposeTimers();
-    try {
-      this.fn.close();
-    } catch (e) {
-      throw userCodeFailure(`${this.ctx.name}: close()`, e);
-    }
+    closeFunction(this.fn, this.ctx);
   }
 }
 

@@ -1,5 +1,5 @@
-import type { BuiltinSink, Sink } from '@nimble/api';
-import { OneInputTransformation, SinkTransformation } from '@nimble/api';
+import type { BuiltinSink, Sink, TwoInputOperatorSpec } from '@nimble/api';
+import { OneInputTransformation, SinkTransformation, TwoInputTransformation } from '@nimble/api';
 import type { StreamNode } from '../graph/job-graph.js';
 import {
   FilterOperator,
@@ -9,7 +9,9 @@ import {
   MapOperator,
   ProcessOperator,
 } from './basic-operators.js';
-import type { StreamOperator } from './operator.js';
+import { copyUserObject } from '../util/copy-user-object.js';
+import { CoFlatMapOperator, CoMapOperator, CoProcessOperator } from './co-operators.js';
+import type { AbstractStreamOperator, StreamOperator, TwoInputStreamOperator } from './operator.js';
 import type { CollectTarget } from './sink-operators.js';
 import { CollectSinkOperator, PrintSinkOperator, SinkWriterOperator } from './sink-operators.js';
 import { TimestampsAndWatermarksOperator } from './timestamps-operator.js';
@@ -21,19 +23,29 @@ export interface OperatorServices {
   readonly writeStdout: (text: string) => void;
   readonly writeStderr: (text: string) => void;
   readonly autoWatermarkIntervalMs: number;
+  /**
+   * Several subtasks of a vertex run on this thread (the single-thread local executor): each
+   * subtask after the first gets a deep copy of the user's function objects, as Flink gives each
+   * parallel instance its own by serialization.
+   */
+  readonly copyUserFunctions?: boolean;
 }
 
 /** Builds the operator of a (non-source) stream node from the user's specification. */
 export function createOperator(
   node: StreamNode,
   services: OperatorServices,
-): StreamOperator<unknown, unknown> {
+  subtaskIndex: number,
+): AbstractStreamOperator<unknown> {
   const t = node.transformation;
+  const own = <S>(spec: S): S =>
+    services.copyUserFunctions && subtaskIndex > 0 ? copyUserObject(spec) : spec;
+  if (t instanceof TwoInputTransformation) return createTwoInputOperator(node, own(t.operator));
   let op: StreamOperator<unknown, unknown>;
   if (t instanceof SinkTransformation) {
     op = createSinkOperator(t.sink, services) as StreamOperator<unknown, unknown>;
   } else if (t instanceof OneInputTransformation) {
-    const spec = t.operator;
+    const spec = own(t.operator);
     switch (spec.kind) {
       case 'map':
         op = new MapOperator(spec.fn);
@@ -67,6 +79,30 @@ export function createOperator(
     throw new Error(`internal: ${node.name} is a source, not an operator`);
   }
   op.keySelector = node.stateKeySelector;
+  return op;
+}
+
+function createTwoInputOperator(
+  node: StreamNode,
+  spec: TwoInputOperatorSpec,
+): TwoInputStreamOperator<unknown, unknown, unknown> {
+  let op: TwoInputStreamOperator<unknown, unknown, unknown>;
+  switch (spec.kind) {
+    case 'coMap':
+      op = new CoMapOperator(spec.fn);
+      break;
+    case 'coFlatMap':
+      op = new CoFlatMapOperator(spec.fn);
+      break;
+    case 'coProcess':
+      op = new CoProcessOperator(spec.fn, node.keyed);
+      break;
+    case 'keyedCoProcess':
+      op = new CoProcessOperator(spec.fn, true);
+      break;
+  }
+  op.keySelector1 = node.stateKeySelector;
+  op.keySelector2 = node.stateKeySelector2;
   return op;
 }
 

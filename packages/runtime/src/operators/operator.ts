@@ -3,6 +3,11 @@ import { MIN_TIMESTAMP } from '@nimble/api';
 import { userCodeFailure } from '../errors.js';
 import { assignToKeyGroup, checkKey } from '../keys/index.js';
 import type { KeyedStateBackend } from '../state/index.js';
+import type {
+  OperatorStateSnapshot,
+  RestoredOperatorStates,
+} from '../state/operator-state-store.js';
+import { DefaultOperatorStateStore } from '../state/operator-state-store.js';
 import type { Triggerable } from '../timers/internal-timer-service.js';
 import { InternalTimerService } from '../timers/internal-timer-service.js';
 import type { ProcessingTimeService } from '../timers/processing-time-service.js';
@@ -57,7 +62,19 @@ export interface OperatorContext {
   readonly requestFlush: () => void;
   /** Fails the task with an error raised outside record processing (in a timer callback). */
   readonly failTask: (error: unknown) => void;
+  /** Runs actions on the task's turn, between batches of input (Flink's mailbox executor). */
+  readonly mailbox: Mailbox;
   readonly metrics: OperatorMetrics;
+}
+
+/**
+ * Hands work that starts outside the task's turn (a completed promise of an async function) back
+ * to the task: the action runs between batches of input, never in the middle of one and never
+ * between a checkpoint's snapshot and its barrier, so it may emit records and change state like
+ * record processing does.
+ */
+export interface Mailbox {
+  execute(action: () => void): void;
 }
 
 /** Creates fresh metric counters. */
@@ -72,38 +89,53 @@ export function newOperatorMetrics(): OperatorMetrics {
   };
 }
 
+/** What {@link AbstractStreamOperator.snapshotState} gets: the checkpoint being taken. */
+export interface StateSnapshotContext {
+  readonly checkpointId: number;
+  /** When the checkpoint was triggered (epoch ms). */
+  readonly timestamp: number;
+}
+
 /**
- * An operator of one input (Flink's `OneInputStreamOperator` + `AbstractStreamOperator`).
- * Lifecycle: setup -> open -> processElement/processWatermark... -> finish (end of input) -> close.
+ * What every operator has, whatever its inputs (Flink's `AbstractStreamOperator`): the context,
+ * the output, timers, operator state, and the lifecycle
+ * setup -> initializeState -> open -> (input) -> finish (end of input) -> close.
  */
-export abstract class StreamOperator<IN, OUT> {
+export abstract class AbstractStreamOperator<OUT> {
   /**
-   * Backpressure from the operator itself (a sink whose buffers are full): undefined while it
-   * takes input, otherwise a promise that resolves when it does again.
+   * Backpressure from the operator itself (a sink whose buffers are full, an async operator at
+   * capacity): undefined while it takes input, otherwise a promise that resolves when it does again.
    */
   availability(): Promise<void> | undefined {
     return undefined;
   }
   protected output!: Output<OUT>;
   protected ctx!: OperatorContext;
-  /** The combined watermark of this operator's input. */
+  /** The combined watermark of this operator's input(s). */
   protected currentWatermark = MIN_TIMESTAMP;
-  /** Set by keyed operators; the chain sets the key context from it before each element. */
-  keySelector: KeySelector<IN, Key> | undefined;
   private timerService: InternalTimerService | undefined;
   /** Timers restored before open() created the timer service. */
   private restoredTimers: { keyGroup: number; timers: readonly unknown[] }[] = [];
+  private operatorStateStore: DefaultOperatorStateStore | undefined;
+  private restoredState = false;
 
   setup(ctx: OperatorContext, output: Output<OUT>): void {
     this.ctx = ctx;
     this.output = output;
   }
 
+  /**
+   * Gives the operator its restored operator state (empty on a fresh start); called once after
+   * setup and before open(). Operators that hold operator state of their own read it here or in
+   * open() through {@link getOperatorStateStore}.
+   */
+  initializeState(restored: RestoredOperatorStates): void {
+    this.restoredState = restored.size > 0;
+    this.operatorStateStore = new DefaultOperatorStateStore(this.ctx.name, restored);
+  }
+
   /** Called once before the first element. */
   open(): void | Promise<void> {}
-
-  /** Processes one element; the key context is set for keyed operators. */
-  abstract processElement(value: IN, timestamp: number | undefined): void;
 
   /** A new combined input watermark: fire event-time timers, then forward it. */
   processWatermark(watermark: number): void {
@@ -114,7 +146,7 @@ export abstract class StreamOperator<IN, OUT> {
     this.output.emitWatermark(watermark);
   }
 
-  /** The input became idle or active. */
+  /** The (combined) input became idle or active. */
   processWatermarkStatus(idle: boolean): void {
     this.output.emitWatermarkStatus(idle);
   }
@@ -130,16 +162,17 @@ export abstract class StreamOperator<IN, OUT> {
   // ---- checkpoints ----
 
   /**
-   * Operator (non-keyed) list states for checkpoint `checkpointId`, by name: e.g. a sink's
-   * committables. Part of the synchronous phase: input waits while a returned promise runs.
+   * Called in the synchronous phase of checkpoint `ctx.checkpointId`, before the operator state
+   * is captured: operators (and through them user functions) write what they hold into their
+   * operator state here. Input waits while a returned promise runs (a sink's pre-commit).
    */
-  snapshotOperatorState(
-    _checkpointId: number,
-  ): Record<string, unknown[]> | undefined | Promise<Record<string, unknown[]> | undefined> {
-    return undefined;
+  snapshotState(_ctx: StateSnapshotContext): void | Promise<void> {}
+
+  /** Operator state for a checkpoint: {@link snapshotState}, then a copy of every state. */
+  async snapshotOperatorState(ctx: StateSnapshotContext): Promise<OperatorStateSnapshot> {
+    await this.snapshotState(ctx);
+    return this.operatorStateStore?.snapshot() ?? new Map();
   }
-  /** Restored operator list states (redistributed on rescale); called before open(). */
-  initializeOperatorState(_state: ReadonlyMap<string, unknown[]>): void {}
   /** Checkpoint `checkpointId` completed everywhere (two-phase-commit sinks commit here). */
   notifyCheckpointComplete(_checkpointId: number): void | Promise<void> {}
   /** The operator's timers by key group, for a checkpoint. */
@@ -152,19 +185,32 @@ export abstract class StreamOperator<IN, OUT> {
     else this.restoredTimers.push({ keyGroup, timers });
   }
 
+  /** The operator's operator state (available from initializeState on). */
+  protected getOperatorStateStore(): DefaultOperatorStateStore {
+    if (this.operatorStateStore === undefined) {
+      throw new Error(`internal: ${this.ctx.name}: operator state before initializeState()`);
+    }
+    return this.operatorStateStore;
+  }
+
+  /** Whether initializeState() got state of this operator from a checkpoint or savepoint. */
+  protected isRestored(): boolean {
+    return this.restoredState;
+  }
+
   /** Stops the timer service's clock callbacks. */
   protected disposeTimers(): void {
     this.timerService?.close();
   }
 
-  /**
-   * Sets the key of `value` as current in the state backend (keyed operators). `keyGroup` is the
-   * key group the producer computed when it partitioned the record by key (-1 when unknown).
-   */
-  setKeyContextElement(value: IN, keyGroup = -1): void {
-    const selector = this.keySelector;
+  /** Sets `key` as current in the state backend, checking it; names `what` (the key selector) in errors. */
+  protected setCurrentKeyOf(
+    selector: KeySelector<unknown, Key>,
+    value: unknown,
+    keyGroup: number,
+  ): void {
     const backend = this.ctx.keyedStateBackend;
-    if (selector === undefined || backend === undefined) return;
+    if (backend === undefined) return;
     let key: Key;
     try {
       key = selector(value);
@@ -204,6 +250,125 @@ export abstract class StreamOperator<IN, OUT> {
         this.timerService.restoreTimers(r.keyGroup, r.timers);
     }
     return this.timerService;
+  }
+}
+
+/**
+ * An operator of one input (Flink's `OneInputStreamOperator`). It is its own input: the task or
+ * the chain calls setKeyContextElement, then processElement, for each record.
+ */
+export abstract class StreamOperator<IN, OUT>
+  extends AbstractStreamOperator<OUT>
+  implements OperatorInput<IN>
+{
+  /** Set by keyed operators; the chain sets the key context from it before each element. */
+  keySelector: KeySelector<IN, Key> | undefined;
+
+  /** Processes one element; the key context is set for keyed operators. */
+  abstract processElement(value: IN, timestamp: number | undefined): void;
+
+  /**
+   * Sets the key of `value` as current in the state backend (keyed operators). `keyGroup` is the
+   * key group the producer computed when it partitioned the record by key (-1 when unknown).
+   */
+  setKeyContextElement(value: IN, keyGroup = -1): void {
+    const selector = this.keySelector;
+    if (selector !== undefined)
+      this.setCurrentKeyOf(selector as KeySelector<unknown, Key>, value, keyGroup);
+  }
+}
+
+/** One logical input of an operator, as the task's network input feeds it. */
+export interface OperatorInput<IN> {
+  setKeyContextElement(value: IN, keyGroup: number): void;
+  processElement(value: IN, timestamp: number | undefined): void;
+  processWatermark(watermark: number): void;
+  processWatermarkStatus(idle: boolean): void;
+}
+
+/**
+ * An operator of two inputs (Flink's `TwoInputStreamOperator`): connected streams, broadcast
+ * connections, joins. Its watermark is the minimum of both inputs' watermarks, an idle input
+ * excluded (Flink's `CombinedWatermarkStatus`); it is idle when both inputs are. It always heads
+ * its chain.
+ */
+export abstract class TwoInputStreamOperator<IN1, IN2, OUT> extends AbstractStreamOperator<OUT> {
+  /** Key selectors of a keyed operator's inputs (undefined: that input is not keyed). */
+  keySelector1: KeySelector<IN1, Key> | undefined;
+  keySelector2: KeySelector<IN2, Key> | undefined;
+  private readonly inputWatermarks = [MIN_TIMESTAMP, MIN_TIMESTAMP];
+  private readonly inputIdle = [false, false];
+  private combinedIdle = false;
+
+  abstract processElement1(value: IN1, timestamp: number | undefined): void;
+  abstract processElement2(value: IN2, timestamp: number | undefined): void;
+
+  setKeyContextElement1(value: IN1, keyGroup = -1): void {
+    const selector = this.keySelector1;
+    if (selector !== undefined)
+      this.setCurrentKeyOf(selector as KeySelector<unknown, Key>, value, keyGroup);
+  }
+  setKeyContextElement2(value: IN2, keyGroup = -1): void {
+    const selector = this.keySelector2;
+    if (selector !== undefined)
+      this.setCurrentKeyOf(selector as KeySelector<unknown, Key>, value, keyGroup);
+  }
+
+  processWatermark1(watermark: number): void {
+    this.inputWatermark(0, watermark);
+  }
+  processWatermark2(watermark: number): void {
+    this.inputWatermark(1, watermark);
+  }
+  processWatermarkStatus1(idle: boolean): void {
+    this.inputStatus(0, idle);
+  }
+  processWatermarkStatus2(idle: boolean): void {
+    this.inputStatus(1, idle);
+  }
+
+  /** The operator's inputs as the task feeds them: input 0 is the first (`this`) stream. */
+  readonly inputs: readonly [OperatorInput<IN1>, OperatorInput<IN2>] = [
+    {
+      setKeyContextElement: (v, kg) => this.setKeyContextElement1(v, kg),
+      processElement: (v, ts) => this.processElement1(v, ts),
+      processWatermark: (wm) => this.processWatermark1(wm),
+      processWatermarkStatus: (idle) => this.processWatermarkStatus1(idle),
+    },
+    {
+      setKeyContextElement: (v, kg) => this.setKeyContextElement2(v, kg),
+      processElement: (v, ts) => this.processElement2(v, ts),
+      processWatermark: (wm) => this.processWatermark2(wm),
+      processWatermarkStatus: (idle) => this.processWatermarkStatus2(idle),
+    },
+  ];
+
+  private inputWatermark(input: number, watermark: number): void {
+    // A watermark makes an idle input active again, as Flink's PartialWatermark.setWatermark.
+    this.inputIdle[input] = false;
+    if (watermark > this.inputWatermarks[input]!) this.inputWatermarks[input] = watermark;
+    this.updateCombined();
+  }
+
+  private inputStatus(input: number, idle: boolean): void {
+    this.inputIdle[input] = idle;
+    this.updateCombined();
+  }
+
+  private updateCombined(): void {
+    const wasIdle = this.combinedIdle;
+    const idle0 = this.inputIdle[0]!;
+    const idle1 = this.inputIdle[1]!;
+    this.combinedIdle = idle0 && idle1;
+    if (!this.combinedIdle) {
+      const min = idle0
+        ? this.inputWatermarks[1]!
+        : idle1
+          ? this.inputWatermarks[0]!
+          : Math.min(this.inputWatermarks[0]!, this.inputWatermarks[1]!);
+      if (min > this.currentWatermark) this.processWatermark(min);
+    }
+    if (wasIdle !== this.combinedIdle) this.processWatermarkStatus(this.combinedIdle);
   }
 }
 

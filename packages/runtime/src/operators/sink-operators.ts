@@ -1,12 +1,19 @@
 import type {
   CommittingSinkWriter,
   Committer,
+  ListState,
   Sink,
   SinkWriter,
   SinkWriterContext,
 } from '@nimble/api';
-import { END_OF_INPUT_CHECKPOINT_ID, isTwoPhaseCommittingSink } from '@nimble/api';
+import {
+  END_OF_INPUT_CHECKPOINT_ID,
+  isTwoPhaseCommittingSink,
+  ListStateDescriptor,
+} from '@nimble/api';
 import { userCodeFailure } from '../errors.js';
+import type { RestoredOperatorStates } from '../state/operator-state-store.js';
+import type { StateSnapshotContext } from './operator.js';
 import { StreamOperator } from './operator.js';
 
 /** Receives what `executeAndCollect` sinks gathered, in batches, per subtask. */
@@ -26,6 +33,8 @@ export class SinkWriterOperator<T> extends StreamOperator<T, never> {
   /** Committables by the checkpoint that pre-committed them, oldest first. */
   private pending: { checkpointId: number; committables: unknown[] }[] = [];
   private restoredCommittables: unknown[] = [];
+  /** The committables not yet committed, in the checkpoint (two-phase-commit sinks only). */
+  private committablesState: ListState<unknown> | undefined;
   private elementTimestamp: number | undefined;
   private readonly writerContext: SinkWriterContext = {
     timestamp: () => this.elementTimestamp,
@@ -35,8 +44,14 @@ export class SinkWriterOperator<T> extends StreamOperator<T, never> {
   constructor(private readonly sink: Sink<T>) {
     super();
   }
-  override initializeOperatorState(state: ReadonlyMap<string, unknown[]>): void {
-    this.restoredCommittables = state.get(COMMITTABLES_STATE) ?? [];
+  override initializeState(restored: RestoredOperatorStates): void {
+    super.initializeState(restored);
+    if (!isTwoPhaseCommittingSink(this.sink)) return;
+    this.committablesState = this.getOperatorStateStore().getListState(
+      new ListStateDescriptor<unknown>(COMMITTABLES_STATE),
+    );
+    this.restoredCommittables = [...this.committablesState.get()];
+    this.committablesState.clear();
   }
 
   override async open(): Promise<void> {
@@ -62,13 +77,11 @@ export class SinkWriterOperator<T> extends StreamOperator<T, never> {
     }
   }
 
-  override async snapshotOperatorState(
-    checkpointId: number,
-  ): Promise<Record<string, unknown[]> | undefined> {
+  override async snapshotState({ checkpointId }: StateSnapshotContext): Promise<void> {
     try {
       if (!this.committer) {
         await this.writer.flush(false);
-        return undefined;
+        return;
       }
       const committables = await (this.writer as CommittingSinkWriter<T, unknown>).prepareCommit(
         checkpointId,
@@ -77,7 +90,7 @@ export class SinkWriterOperator<T> extends StreamOperator<T, never> {
     } catch (e) {
       throw userCodeFailure(`${this.ctx.name}: pre-commit for checkpoint ${checkpointId}`, e);
     }
-    return { [COMMITTABLES_STATE]: this.pending.flatMap((p) => p.committables) };
+    this.committablesState?.update(this.pending.flatMap((p) => p.committables));
   }
 
   override async notifyCheckpointComplete(checkpointId: number): Promise<void> {

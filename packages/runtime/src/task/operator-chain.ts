@@ -1,6 +1,28 @@
-import type { JobVertex, StreamNode } from '../graph/job-graph.js';
-import type { RecordWriter } from '../exchange/record-writer.js';
-import type { Output, StreamOperator } from '../operators/operator.js';
+import { SourceTransformation } from '@nimble/api';
+import { join } from 'node:path';
+import { userCodeFailure } from '../errors.js';
+import type { CheckpointOptions } from '../exchange/buffer-codec.js';
+import type { ChannelSender } from '../exchange/channel.js';
+import { RecordWriter } from '../exchange/record-writer.js';
+import type { StreamNode } from '../graph/job-graph.js';
+import { KeyGroupRange } from '../keys/index.js';
+import type {
+  OperatorContext,
+  OperatorInput,
+  OperatorMetrics,
+  Output,
+} from '../operators/operator.js';
+import {
+  AbstractStreamOperator,
+  newOperatorMetrics,
+  StreamOperator,
+  TwoInputStreamOperator,
+} from '../operators/operator.js';
+import { createOperator } from '../operators/operator-factory.js';
+import type { KeyedStateBackend } from '../state/index.js';
+import { createKeyedStateBackend } from '../state/index.js';
+import type { ProcessingTimeService } from '../timers/processing-time-service.js';
+import type { TaskContext } from './task-context.js';
 
 /** Where an output sends: a chained operator or a network writer. */
 interface Target {
@@ -74,38 +96,285 @@ class ChainOutput implements Output<unknown> {
   }
 }
 
+/** Restores one operator of the chain (keyed state, timers, operator state) before it opens. */
+export type OperatorRestorer = (
+  node: StreamNode,
+  op: AbstractStreamOperator<unknown>,
+  backend: KeyedStateBackend | undefined,
+) => Promise<void>;
+
 /**
- * Builds the outputs of a chain's nodes: records pass to chained operators as direct calls with
- * the same object (no copy, no serialization) and to other vertices through record writers.
+ * The operators of one task and how they connect (Flink's `OperatorChain`): it builds the
+ * operators, their keyed state backends and contexts, the record writers to other vertices and
+ * each operator's output. Records pass to chained operators as direct calls with the same object
+ * (no copy, no serialization) and to other vertices through record writers.
  */
-export function buildChainOutputs(
-  vertex: JobVertex,
-  operators: Map<number, StreamOperator<unknown, unknown>>,
-  writers: Map<string, RecordWriter>,
-  metricsOf: (nodeId: number) => {
-    numRecordsIn: number;
-    numRecordsOut: number;
-    currentOutputWatermark: number;
-  },
-): Map<number, Output<unknown>> {
-  const outputs = new Map<number, Output<unknown>>();
-  const inChain = new Set(vertex.nodes.map((n: StreamNode) => n.id));
-  for (const node of vertex.nodes) {
-    const main: Target[] = [];
-    const side = new Map<string, Target[]>();
-    for (const edge of node.outEdges) {
-      const target: Target = inChain.has(edge.target.id)
-        ? new ChainedTarget(operators.get(edge.target.id)!, metricsOf(edge.target.id))
-        : new NetworkTarget(writers.get(edge.id)!);
-      if (edge.sideOutputTag === undefined) {
-        main.push(target);
-      } else {
-        const list = side.get(edge.sideOutputTag) ?? [];
-        list.push(target);
-        side.set(edge.sideOutputTag, list);
+export class OperatorChain {
+  readonly nodes: readonly StreamNode[];
+  /** The operators by node id; a source head has none (its reader is the task's input). */
+  readonly operators = new Map<number, AbstractStreamOperator<unknown>>();
+  readonly metrics = new Map<number, OperatorMetrics>();
+  /** Keyed state backends by node id (keyed operators only). */
+  readonly backends = new Map<number, KeyedStateBackend>();
+  readonly writers = new Map<string, RecordWriter>();
+  /** Operators that can hold the input back (sinks, async I/O): the only ones asked between batches. */
+  private readonly throttling: AbstractStreamOperator<unknown>[] = [];
+  private readonly outputs: Map<number, Output<unknown>>;
+  private backPressuredMs = 0;
+  /** When the current wait for output credit began (undefined: not waiting). */
+  private backPressuredSince: number | undefined;
+  /** The wait for output credit in progress: one wait however often the task asks. */
+  private outputsWait: Promise<void> | undefined;
+
+  constructor(
+    private readonly ctx: TaskContext,
+    senders: ReadonlyMap<string, ChannelSender[]>,
+  ) {
+    const { vertex, subtaskIndex, services } = ctx;
+    this.nodes = vertex.nodes;
+    const cfg = services.config;
+    const writerOptions = { bufferBytes: cfg.segmentSize, bufferTimeoutMs: cfg.bufferTimeout };
+    for (const edge of vertex.outputs) {
+      const channels = senders.get(edge.id);
+      if (!channels) throw new Error(`internal: no channels for edge ${edge.id}`);
+      const targetName = `${edge.target.name} (${subtaskIndex + 1}/${vertex.parallelism})`;
+      this.writers.set(
+        edge.id,
+        new RecordWriter(
+          edge.partitioner,
+          edge.keySelector,
+          edge.target.maxParallelism,
+          channels,
+          subtaskIndex,
+          edge.source.parallelism,
+          writerOptions,
+          `keyBy() before ${targetName}`,
+          ctx.name,
+          (e) => ctx.fail(e),
+        ),
+      );
+    }
+    for (const node of this.nodes) {
+      this.metrics.set(node.id, newOperatorMetrics());
+      if (node.transformation instanceof SourceTransformation) continue;
+      const op = createOperator(node, services, subtaskIndex);
+      this.operators.set(node.id, op);
+      if (op.availability !== AbstractStreamOperator.prototype.availability)
+        this.throttling.push(op);
+    }
+    this.outputs = this.buildOutputs();
+  }
+
+  /** The first node of the chain. */
+  get headNode(): StreamNode {
+    return this.nodes[0]!;
+  }
+
+  /** The output of the head node (for a source head: where the reader's records go). */
+  get headOutput(): Output<unknown> {
+    return this.outputs.get(this.headNode.id)!;
+  }
+
+  get headMetrics(): OperatorMetrics {
+    return this.metrics.get(this.headNode.id)!;
+  }
+
+  /** The head operator's logical inputs, in order: one, or two for a two-input operator. */
+  headInputs(): OperatorInput<unknown>[] {
+    const head = this.operators.get(this.headNode.id);
+    if (head instanceof TwoInputStreamOperator) return [...head.inputs];
+    if (head instanceof StreamOperator) return [head];
+    throw new Error(`internal: ${this.ctx.name}: the head of the chain takes no network input`);
+  }
+
+  /**
+   * Creates the keyed state backends, sets every operator up, restores it and opens it, from the
+   * tail to the head, so every operator's successors are ready when it emits.
+   */
+  async open(
+    restore: OperatorRestorer,
+    processingTimeService: ProcessingTimeService,
+  ): Promise<void> {
+    const { ctx } = this;
+    const { subtaskIndex, services } = ctx;
+    for (const node of [...this.nodes].reverse()) {
+      const op = this.operators.get(node.id);
+      if (!op) continue;
+      const name = `${node.name} (${subtaskIndex + 1}/${node.parallelism})`;
+      let backend: KeyedStateBackend | undefined;
+      if (node.keyed) {
+        backend = createKeyedStateBackend({
+          kind: services.config.stateBackend,
+          operatorName: name,
+          maxParallelism: node.maxParallelism,
+          keyGroupRange: KeyGroupRange.forOperatorIndex(
+            node.maxParallelism,
+            node.parallelism,
+            subtaskIndex,
+          ),
+          localDir: join(services.localStateDir, `${node.uid}-${subtaskIndex}`),
+          incremental: services.checkpoints?.incremental ?? false,
+          ttlTimeProvider: () => services.processingTimeService.now(),
+        });
+        await backend.open();
+        this.backends.set(node.id, backend);
+      }
+      const opCtx: OperatorContext = {
+        name,
+        operatorId: node.uid,
+        subtaskIndex,
+        parallelism: node.parallelism,
+        maxParallelism: node.maxParallelism,
+        attemptNumber: ctx.attemptNumber,
+        restoredCheckpointId: ctx.restoredCheckpointId,
+        keyedStateBackend: backend,
+        processingTimeService,
+        requestFlush: () => this.flushIfNoTimeout(),
+        failTask: (e) => ctx.fail(e),
+        mailbox: ctx.mailbox,
+        metrics: this.metrics.get(node.id)!,
+      };
+      op.setup(opCtx, this.outputs.get(node.id)!);
+      await restore(node, op, backend);
+      try {
+        await op.open();
+      } catch (e) {
+        throw userCodeFailure(`${name}: open()`, e);
       }
     }
-    outputs.set(node.id, new ChainOutput(main, side, metricsOf(node.id)));
   }
-  return outputs;
+
+  /** End of input: every operator emits what it holds, from the head to the tail (Flink's finish). */
+  async finish(): Promise<void> {
+    for (const node of this.nodes) {
+      const op = this.operators.get(node.id);
+      if (!op) continue;
+      try {
+        await op.finish();
+      } catch (e) {
+        throw userCodeFailure(
+          `${node.name} (${this.ctx.subtaskIndex + 1}/${node.parallelism}): finish`,
+          e,
+        );
+      }
+    }
+    for (const w of this.writers.values()) w.endOfPartition();
+  }
+
+  /** Closes every operator and backend and stops the writers; errors after a failure are swallowed. */
+  async close(): Promise<void> {
+    for (const w of this.writers.values()) w.dispose();
+    for (const op of this.operators.values()) {
+      try {
+        await op.close();
+      } catch {
+        // Closing after a failure must not hide the failure.
+      }
+    }
+    for (const b of [...this.backends.values()]) {
+      try {
+        await b.close();
+      } catch {
+        // As above.
+      }
+    }
+    this.backends.clear();
+  }
+
+  // ---- availability ----
+
+  /** Whether every writer can take more (no backlog waiting for credit). */
+  outputsAvailable(): boolean {
+    for (const w of this.writers.values()) if (!w.isAvailable()) return false;
+    return true;
+  }
+
+  /** Resolves when every writer has credit again; the wait counts as backpressure. */
+  whenOutputsAvailable(): Promise<void> {
+    if (this.outputsWait) return this.outputsWait;
+    const start = performance.now();
+    this.backPressuredSince = start;
+    const pending = [...this.writers.values()].filter((w) => !w.isAvailable());
+    this.outputsWait = Promise.all(pending.map((w) => w.whenAvailable())).then(() => {
+      this.backPressuredMs += performance.now() - start;
+      this.backPressuredSince = undefined;
+      this.outputsWait = undefined;
+    });
+    return this.outputsWait;
+  }
+
+  /** Total time spent waiting for output credit, a wait in progress counted up to now. */
+  backPressuredTimeMs(): number {
+    const ongoing =
+      this.backPressuredSince === undefined ? 0 : performance.now() - this.backPressuredSince;
+    return this.backPressuredMs + ongoing;
+  }
+
+  /** A state backend writing back: resolves when the task may go on. */
+  stateAvailability(): Promise<void> | undefined {
+    for (const b of this.backends.values()) {
+      const a = b.availability();
+      if (a) return a;
+    }
+    return undefined;
+  }
+
+  /** An operator (a sink, an async operator) that takes no input now: resolves when it does. */
+  operatorsAvailability(): Promise<void> | undefined {
+    for (const op of this.throttling) {
+      const a = op.availability();
+      if (a) return a;
+    }
+    return undefined;
+  }
+
+  // ---- output ----
+
+  /** With `execution.buffer-timeout: 0`, sends what the writers hold after every batch. */
+  flushIfNoTimeout(): void {
+    if (this.ctx.services.config.bufferTimeout === 0)
+      for (const w of this.writers.values()) w.flushAll();
+  }
+
+  broadcastBarrier(checkpointId: number, options: CheckpointOptions): void {
+    for (const w of this.writers.values()) w.broadcastBarrier(checkpointId, options);
+  }
+
+  broadcastCancelBarrier(checkpointId: number): void {
+    for (const w of this.writers.values()) w.broadcastCancelBarrier(checkpointId);
+  }
+
+  /** Periodic state backend maintenance (TTL cleanup, background flushes). */
+  maintain(): void {
+    for (const b of this.backends.values()) b.maintain();
+  }
+
+  private buildOutputs(): Map<number, Output<unknown>> {
+    const outputs = new Map<number, Output<unknown>>();
+    const inChain = new Set(this.nodes.map((n) => n.id));
+    for (const node of this.nodes) {
+      const main: Target[] = [];
+      const side = new Map<string, Target[]>();
+      for (const edge of node.outEdges) {
+        let target: Target;
+        if (inChain.has(edge.target.id)) {
+          const op = this.operators.get(edge.target.id);
+          if (!(op instanceof StreamOperator))
+            throw new Error(`internal: ${edge.target.name} cannot be chained`);
+          target = new ChainedTarget(op, this.metrics.get(edge.target.id)!);
+        } else {
+          target = new NetworkTarget(this.writers.get(edge.id)!);
+        }
+        if (edge.sideOutputTag === undefined) {
+          main.push(target);
+        } else {
+          const list = side.get(edge.sideOutputTag) ?? [];
+          list.push(target);
+          side.set(edge.sideOutputTag, list);
+        }
+      }
+      outputs.set(node.id, new ChainOutput(main, side, this.metrics.get(node.id)!));
+    }
+    return outputs;
+  }
 }

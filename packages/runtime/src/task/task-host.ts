@@ -8,6 +8,7 @@ import type {
   TaskRestore,
 } from '../checkpoint/task-state.js';
 import type { ChannelReceiver, ChannelSender } from '../exchange/channel.js';
+import type { InputChannel } from './task-context.js';
 import { localChannel, PortMultiplexer } from '../exchange/channel.js';
 import type { MessageEndpoint } from '../exchange/channel.js';
 import type { JobGraph, JobVertex } from '../graph/job-graph.js';
@@ -109,14 +110,18 @@ export class TaskHost {
       writeStdout: (text: string) => events.stdout(text),
       writeStderr: (text: string) => events.stderr(text),
       autoWatermarkIntervalMs: config.autoWatermarkInterval,
+      copyUserFunctions: this.options.allSlots,
     };
     for (const vertex of graph.vertices) {
       for (let i = 0; i < vertex.parallelism; i++) {
         if (!this.hosts(i)) continue;
-        const inputs: ChannelReceiver[] = [];
+        const inputs: InputChannel[] = [];
         for (const edge of vertex.inputs) {
           for (const p of producersOf(edge, i))
-            inputs.push(this.receiver(channelId(edge.id, p, i), p));
+            inputs.push({
+              receiver: this.receiver(channelId(edge.id, p, i), p),
+              inputIndex: edge.inputIndex,
+            });
         }
         const outputs = new Map<string, ChannelSender[]>();
         for (const edge of vertex.outputs) {

@@ -4,12 +4,16 @@ import { join } from 'node:path';
 import type { Key, KeySelector } from '@nimble/api';
 import { KeyGroupRange } from '../../src/keys/index.js';
 import type {
+  AbstractStreamOperator,
   OperatorContext,
   OperatorMetrics,
   Output,
-  StreamOperator,
 } from '../../src/operators/operator.js';
-import { newOperatorMetrics } from '../../src/operators/operator.js';
+import {
+  newOperatorMetrics,
+  StreamOperator,
+  TwoInputStreamOperator,
+} from '../../src/operators/operator.js';
 import { createKeyedStateBackend } from '../../src/state/index.js';
 import type { KeyedStateBackend, StateBackendKind } from '../../src/state/index.js';
 import { ManualProcessingTimeService } from '../../src/timers/processing-time-service.js';
@@ -30,8 +34,10 @@ export type HarnessEvent =
 export interface OperatorHarnessOptions<IN> {
   /** The keyed state backend; omit for a non-keyed operator. */
   backend?: StateBackendKind;
-  /** The key selector of a keyed operator (required with `backend`). */
+  /** The key selector of a keyed operator (required with `backend`; for two inputs, the first's). */
   keySelector?: KeySelector<IN, Key>;
+  /** The key selector of a keyed two-input operator's second input. */
+  keySelector2?: KeySelector<any, Key>;
   /** Operator name without the subtask; the context's name is `<name> (1/1)`. Default: 'Operator'. */
   name?: string;
   /** Start of the manual processing-time clock (also the TTL clock). Default 0. */
@@ -64,7 +70,7 @@ export class OperatorHarness<IN, OUT> {
   private closed = false;
 
   private constructor(
-    readonly operator: StreamOperator<IN, OUT>,
+    readonly operator: AbstractStreamOperator<OUT>,
     readonly context: OperatorContext,
     readonly clock: ManualProcessingTimeService,
     readonly backend: KeyedStateBackend | undefined,
@@ -79,7 +85,7 @@ export class OperatorHarness<IN, OUT> {
 
   /** Sets up and opens `operator` (awaiting its backend and its `open`). */
   static async open<IN, OUT>(
-    operator: StreamOperator<IN, OUT>,
+    operator: AbstractStreamOperator<OUT>,
     options: OperatorHarnessOptions<IN> = {},
   ): Promise<OperatorHarness<IN, OUT>> {
     const name = `${options.name ?? 'Operator'} (1/1)`;
@@ -88,7 +94,7 @@ export class OperatorHarness<IN, OUT> {
     let backend: KeyedStateBackend | undefined;
     let stateDir: string | undefined;
     if (options.backend !== undefined) {
-      if (options.keySelector === undefined)
+      if (options.keySelector === undefined && options.keySelector2 === undefined)
         throw new Error('OperatorHarness: a keyed state backend needs a keySelector');
       if (options.backend === 'level') stateDir = await mkdtemp(join(tmpdir(), 'nimble-harness-'));
       backend = createKeyedStateBackend({
@@ -122,11 +128,19 @@ export class OperatorHarness<IN, OUT> {
       failTask: (e) => {
         throw e;
       },
+      // Mail runs at once: the harness has no turns, and tests drive it step by step.
+      mailbox: { execute: (action) => action() },
       metrics: newOperatorMetrics(),
     };
     const harness = new OperatorHarness(operator, context, clock, backend, stateDir, flushes);
-    operator.keySelector = options.keySelector;
+    if (operator instanceof StreamOperator) {
+      operator.keySelector = options.keySelector as KeySelector<unknown, Key> | undefined;
+    } else if (operator instanceof TwoInputStreamOperator) {
+      operator.keySelector1 = options.keySelector as KeySelector<unknown, Key> | undefined;
+      operator.keySelector2 = options.keySelector2;
+    }
     operator.setup(context, harness.output);
+    operator.initializeState(new Map());
     try {
       await operator.open();
     } catch (e) {
@@ -153,12 +167,49 @@ export class OperatorHarness<IN, OUT> {
 
   /** Sets the element's key as current (keyed operators), then processes it, as the task's chain does. */
   processElement(value: IN, timestamp?: number): void {
-    this.operator.setKeyContextElement(value);
-    this.operator.processElement(value, timestamp);
+    const op = this.oneInput();
+    op.setKeyContextElement(value);
+    op.processElement(value, timestamp);
   }
 
   processWatermark(watermark: number): void {
     this.operator.processWatermark(watermark);
+  }
+
+  /** Two-input operators: an element of the first input, with its key set as the task does. */
+  processElement1(value: unknown, timestamp?: number): void {
+    const op = this.twoInput();
+    op.setKeyContextElement1(value);
+    op.processElement1(value, timestamp);
+  }
+  /** Two-input operators: an element of the second input. */
+  processElement2(value: unknown, timestamp?: number): void {
+    const op = this.twoInput();
+    op.setKeyContextElement2(value);
+    op.processElement2(value, timestamp);
+  }
+  processWatermark1(watermark: number): void {
+    this.twoInput().processWatermark1(watermark);
+  }
+  processWatermark2(watermark: number): void {
+    this.twoInput().processWatermark2(watermark);
+  }
+  processWatermarkStatus1(idle: boolean): void {
+    this.twoInput().processWatermarkStatus1(idle);
+  }
+  processWatermarkStatus2(idle: boolean): void {
+    this.twoInput().processWatermarkStatus2(idle);
+  }
+
+  private oneInput(): StreamOperator<IN, OUT> {
+    if (!(this.operator instanceof StreamOperator))
+      throw new Error('OperatorHarness: processElement needs a one-input operator');
+    return this.operator as StreamOperator<IN, OUT>;
+  }
+  private twoInput(): TwoInputStreamOperator<unknown, unknown, OUT> {
+    if (!(this.operator instanceof TwoInputStreamOperator))
+      throw new Error('OperatorHarness: processElement1/2 need a two-input operator');
+    return this.operator as TwoInputStreamOperator<unknown, unknown, OUT>;
   }
 
   /** Moves the manual clock to `time`, firing due processing-time timers. */

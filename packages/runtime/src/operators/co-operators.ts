@@ -1,0 +1,156 @@
+import type {
+  CoFlatMapFunction,
+  CoMapFunction,
+  CoProcessFunction,
+  Collector,
+  KeyedCoProcessFunction,
+} from '@nimble/api';
+import { TimeDomain } from '@nimble/api';
+import { userCodeFailure } from '../errors.js';
+import type {
+  InternalTimer,
+  InternalTimerService,
+  Triggerable,
+} from '../timers/internal-timer-service.js';
+import { closeFunction, openFunction } from './function-lifecycle.js';
+import { TwoInputStreamOperator } from './operator.js';
+import { ProcessFunctionContext, TimestampedCollector } from './process-context.js';
+
+/** `connect(...).map(CoMapFunction)` (Flink's `CoStreamMap`): one output per input element. */
+export class CoMapOperator<I1, I2, O> extends TwoInputStreamOperator<I1, I2, O> {
+  constructor(private readonly fn: CoMapFunction<I1, I2, O>) {
+    super();
+  }
+  override open(): void {
+    openFunction(this.fn, this.ctx);
+  }
+  processElement1(value: I1, timestamp: number | undefined): void {
+    let result: O;
+    try {
+      result = this.fn.map1(value);
+    } catch (e) {
+      throw userCodeFailure(this.ctx.name, e);
+    }
+    this.output.collect(result, timestamp);
+  }
+  processElement2(value: I2, timestamp: number | undefined): void {
+    let result: O;
+    try {
+      result = this.fn.map2(value);
+    } catch (e) {
+      throw userCodeFailure(this.ctx.name, e);
+    }
+    this.output.collect(result, timestamp);
+  }
+  override close(): void {
+    this.disposeTimers();
+    closeFunction(this.fn, this.ctx);
+  }
+}
+
+/** `connect(...).flatMap(CoFlatMapFunction)` (Flink's `CoStreamFlatMap`). */
+export class CoFlatMapOperator<I1, I2, O> extends TwoInputStreamOperator<I1, I2, O> {
+  private readonly collector = new TimestampedCollector<O>((v, ts) => this.output.collect(v, ts));
+  constructor(private readonly fn: CoFlatMapFunction<I1, I2, O>) {
+    super();
+  }
+  override open(): void {
+    openFunction(this.fn, this.ctx);
+  }
+  processElement1(value: I1, timestamp: number | undefined): void {
+    this.collector.timestamp = timestamp;
+    try {
+      const returned = this.fn.flatMap1(value, this.collector);
+      if (returned != null) for (const r of returned) this.output.collect(r, timestamp);
+    } catch (e) {
+      throw userCodeFailure(this.ctx.name, e);
+    }
+  }
+  processElement2(value: I2, timestamp: number | undefined): void {
+    this.collector.timestamp = timestamp;
+    try {
+      const returned = this.fn.flatMap2(value, this.collector);
+      if (returned != null) for (const r of returned) this.output.collect(r, timestamp);
+    } catch (e) {
+      throw userCodeFailure(this.ctx.name, e);
+    }
+  }
+  override close(): void {
+    this.disposeTimers();
+    closeFunction(this.fn, this.ctx);
+  }
+}
+
+/**
+ * `connect(...).process(...)` (Flink's `CoProcessOperator`, `LegacyKeyedCoProcessOperator` and
+ * `KeyedCoProcessOperator`): on keyed connected streams, elements of both inputs share the keyed
+ * state and timers of their key.
+ */
+export class CoProcessOperator<K, I1, I2, O>
+  extends TwoInputStreamOperator<I1, I2, O>
+  implements Triggerable
+{
+  private timers: InternalTimerService | undefined;
+  private context!: ProcessFunctionContext<K>;
+  private readonly fn: KeyedCoProcessFunction<K, I1, I2, O>;
+
+  constructor(
+    fn: CoProcessFunction<I1, I2, O> | KeyedCoProcessFunction<K, I1, I2, O>,
+    private readonly keyed: boolean,
+  ) {
+    super();
+    this.fn = fn as KeyedCoProcessFunction<K, I1, I2, O>;
+  }
+
+  override open(): void {
+    if (this.keyed) this.timers = this.getInternalTimerService(this);
+    this.context = new ProcessFunctionContext<K>(
+      this.ctx.name,
+      this.output,
+      this.ctx.keyedStateBackend,
+      () => this.timers,
+      () => this.ctx.processingTimeService.now(),
+      () => this.currentWatermark,
+    );
+    openFunction(this.fn, this.ctx);
+  }
+
+  processElement1(value: I1, timestamp: number | undefined): void {
+    const context = this.context.forElement(timestamp);
+    try {
+      this.fn.processElement1(value, context, context.collector as Collector<O>);
+    } catch (e) {
+      throw userCodeFailure(this.ctx.name, e);
+    }
+  }
+
+  processElement2(value: I2, timestamp: number | undefined): void {
+    const context = this.context.forElement(timestamp);
+    try {
+      this.fn.processElement2(value, context, context.collector as Collector<O>);
+    } catch (e) {
+      throw userCodeFailure(this.ctx.name, e);
+    }
+  }
+
+  onEventTime(timer: InternalTimer): void {
+    this.fire(timer, TimeDomain.EVENT_TIME);
+  }
+  onProcessingTime(timer: InternalTimer): void {
+    this.fire(timer, TimeDomain.PROCESSING_TIME);
+  }
+
+  private fire(timer: InternalTimer, domain: TimeDomain): void {
+    const context = this.context.forTimer(timer, domain);
+    try {
+      this.fn.onTimer(timer.timestamp, context, context.collector as Collector<O>);
+    } catch (e) {
+      throw userCodeFailure(`${this.ctx.name}: onTimer`, e);
+    }
+  }
+
+  override close(): void {
+    this.disposeTimers();
+    closeFunction(this.fn, this.ctx);
+  }
+}

@@ -1,0 +1,115 @@
+import { InputStatus } from '@nimble/api';
+import type { ElementHandler } from '../exchange/buffer-codec.js';
+import { decodeElements } from '../exchange/buffer-codec.js';
+import { InputGate } from '../exchange/input-gate.js';
+import { StatusWatermarkValve } from '../exchange/status-watermark-valve.js';
+import type { OperatorInput, OperatorMetrics } from '../operators/operator.js';
+import type { AlignedCheckpointHandler } from './barrier-aligner.js';
+import { BarrierAligner } from './barrier-aligner.js';
+import type { InputChannel, TaskContext, TaskInput } from './task-context.js';
+
+/** Input buffers processed per turn before yielding to other tasks on the thread. */
+const BUFFERS_PER_TURN = 8;
+
+/** One logical input: the operator input it feeds and the valve over its channels. */
+interface LogicalInput {
+  readonly target: OperatorInput<unknown>;
+  readonly valve: StatusWatermarkValve;
+}
+
+/**
+ * The network input of a task (Flink's `StreamTaskNetworkInput`s behind one
+ * `CheckpointedInputGate`): the channels of one or two logical inputs in one gate. Each logical
+ * input combines the watermarks of its own channels and feeds one input of the head operator;
+ * checkpoint barriers are aligned over all channels of all inputs.
+ */
+export class NetworkInput implements TaskInput {
+  private readonly gate: InputGate;
+  private readonly aligner: BarrierAligner;
+  private readonly inputs: LogicalInput[];
+  /** Per channel: its logical input and its index among that input's channels. */
+  private readonly inputOf: LogicalInput[];
+  private readonly localIndex: number[];
+  private endedChannels = 0;
+  // The channel of the buffer being decoded (set once per buffer, read per element).
+  private channel = 0;
+  private input!: LogicalInput;
+
+  constructor(
+    private readonly ctx: TaskContext,
+    channels: readonly InputChannel[],
+    /** The head operator's inputs, by logical input index. */
+    targets: readonly OperatorInput<unknown>[],
+    private readonly headMetrics: OperatorMetrics,
+    checkpoints: AlignedCheckpointHandler,
+  ) {
+    const counts = targets.map(() => 0);
+    this.localIndex = channels.map((c) => {
+      if (c.inputIndex >= targets.length)
+        throw new Error(`internal: ${ctx.name}: a channel of input ${c.inputIndex + 1}`);
+      return counts[c.inputIndex]!++;
+    });
+    this.inputs = targets.map((target, i) => ({
+      target,
+      valve: new StatusWatermarkValve(
+        counts[i]!,
+        (wm) => target.processWatermark(wm),
+        (idle) => target.processWatermarkStatus(idle),
+      ),
+    }));
+    this.inputOf = channels.map((c) => this.inputs[c.inputIndex]!);
+    this.gate = new InputGate(
+      channels.map((c) => c.receiver),
+      ctx.services.config.buffersPerChannel,
+      () => ctx.requestTurn(),
+    );
+    this.aligner = new BarrierAligner(channels.length, this.gate, checkpoints, ctx.name);
+  }
+
+  start(): void {
+    this.gate.start();
+  }
+
+  processTurn(mayContinue: () => boolean): InputStatus {
+    const gate = this.gate;
+    for (let i = 0; i < BUFFERS_PER_TURN; i++) {
+      const next = gate.poll();
+      if (next === undefined) break;
+      this.channel = next.channel;
+      this.input = this.inputOf[next.channel]!;
+      decodeElements(next.buffer, this.handler);
+      gate.recycle(next.channel);
+      if (this.endedChannels === gate.numberOfChannels) return InputStatus.END_OF_INPUT;
+      if (!mayContinue()) break;
+    }
+    return gate.queuedBuffers > 0 ? InputStatus.MORE_AVAILABLE : InputStatus.NOTHING_AVAILABLE;
+  }
+
+  endInput(): void {}
+
+  /** The coordinator aborted `checkpointId`: an alignment for it ends. */
+  onCheckpointAborted(checkpointId: number): void {
+    this.aligner.onCheckpointAborted(checkpointId);
+  }
+
+  close(): void {}
+
+  private readonly handler: ElementHandler = {
+    record: (value, timestamp, keyGroup) => {
+      this.headMetrics.numRecordsIn++;
+      const target = this.input.target;
+      target.setKeyContextElement(value, keyGroup);
+      target.processElement(value, timestamp);
+    },
+    watermark: (watermark) =>
+      this.input.valve.inputWatermark(this.localIndex[this.channel]!, watermark),
+    watermarkStatus: (idle) => this.input.valve.inputStatus(this.localIndex[this.channel]!, idle),
+    endOfPartition: () => {
+      this.input.valve.endOfInput(this.localIndex[this.channel]!);
+      this.endedChannels++;
+      this.aligner.onEndOfPartition(this.channel);
+    },
+    barrier: (checkpointId, options) => this.aligner.onBarrier(this.channel, checkpointId, options),
+    cancelBarrier: (checkpointId) => this.aligner.onCancelBarrier(checkpointId),
+  };
+}
