@@ -31,6 +31,7 @@ import {
   UnionTransformation,
 } from './transformation.js';
 import type { WatermarkStrategy } from './watermark.js';
+import { ConnectedStreams } from './connected-streams.js';
 import type { Trigger, Window, WindowAssigner } from './windowing.js';
 
 /** What a stream needs of its environment. @internal */
@@ -83,6 +84,14 @@ export class DataStream<T> {
       selector,
     );
     return new KeyedStream<T, K>(this.env, partition, selector);
+  }
+  /**
+   * Connects this stream with another, possibly of another type, for an operator of two inputs
+   * (Flink's `connect`): `map`, `flatMap` or `process` sees the elements of both. Key both with
+   * `keyBy(k1, k2)`, or connect two keyed streams, for keyed state and timers shared by both.
+   */
+  connect<R>(other: DataStream<R>): ConnectedStreams<T, R> {
+    return new ConnectedStreams<T, R>(this.env, this, other);
   }
   /** Merges this stream with others of the same type. */
   union(...others: DataStream<T>[]): DataStream<T> {
@@ -141,6 +150,16 @@ export class DataStream<T> {
   /** The underlying transformation. @internal */
   getTransformation(): Transformation<T> {
     return this.transformation;
+  }
+
+  /** The key selector of a keyed stream, undefined otherwise. @internal */
+  stateKeySelector(): KeySelector<T, Key> | undefined {
+    return undefined;
+  }
+
+  /** A stream produced by operator `t` of this environment. @internal */
+  operatorStream<R>(t: Transformation<R>): SingleOutputStreamOperator<R> {
+    return new SingleOutputStreamOperator<R>(this.env, t);
   }
 
   protected transform<R>(name: string, operator: OperatorSpec): SingleOutputStreamOperator<R> {
@@ -270,6 +289,16 @@ export class KeyedStream<T, K extends Key> extends DataStream<T> {
     /** @internal */ readonly keySelector: KeySelector<T, K>,
   ) {
     super(env, transformation);
+  }
+
+  /** Connects this keyed stream with another; connect a keyed stream for keyed state and timers. */
+  override connect<R>(other: DataStream<R>): ConnectedStreams<T, R, K> {
+    return new ConnectedStreams<T, R, K>(this.env, this, other);
+  }
+
+  /** @internal */
+  override stateKeySelector(): KeySelector<T, Key> {
+    return this.keySelector as KeySelector<T, Key>;
   }
 
   /** Applies a {@link KeyedProcessFunction} with keyed state and timers. */

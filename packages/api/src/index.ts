@@ -137,6 +137,7 @@ export {
   KeyedStream,
   WindowedStream,
 } from './datastream.js';
+export { ConnectedStreams } from './connected-streams.js';
 export {
   Transformation,
   SourceTransformation,
