@@ -14,14 +14,11 @@ import {
 } from './fixtures/exactly-once-output.js';
 import { FAST_RESTARTS, nimble, startDaemon, stopDaemon, TestCluster } from './fixtures/cluster.js';
 import { startS3Server } from './fixtures/s3-server.js';
-
-function completedCheckpoints(chkDir: string, jobId: string): number[] {
-  const dir = join(chkDir, jobId);
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir)
-    .filter((d) => d.startsWith('chk-') && existsSync(join(dir, d, '_metadata')))
-    .map((d) => Number(d.slice(4)));
-}
+import {
+  completedCheckpoints,
+  killTaskManagersAfterCheckpoints,
+  runningJobId,
+} from './fixtures/failover.js';
 
 let cluster: TestCluster;
 let work: string;
@@ -38,20 +35,6 @@ afterAll(async () => {
   await cluster?.stop();
   rmSync(work, { recursive: true, force: true });
 });
-
-async function runningJobId(name: string): Promise<string> {
-  let jobId = '';
-  await cluster.waitFor(async () => {
-    const jobs = (await cluster.rest('/jobs/overview')).jobs as {
-      jid: string;
-      name: string;
-      state: string;
-    }[];
-    jobId = jobs.find((j) => j.name === name && j.state === 'RUNNING')?.jid ?? '';
-    return jobId !== '';
-  }, 60_000);
-  return jobId;
-}
 
 describe.each(['hashmap', 'level'] as const)('exactly-once state on %s', (backend) => {
   it('TaskManagers killed with SIGKILL three times: the committed output equals the failure-free run', async () => {
@@ -76,26 +59,8 @@ describe.each(['hashmap', 'level'] as const)('exactly-once state on %s', (backen
       '2',
       out,
     ]);
-    const jobId = await runningJobId('exactly-once-job');
-    for (let kill = 0; kill < 3; kill++) {
-      // Wait for a new completed checkpoint, then kill a TaskManager that runs the job.
-      const before = Math.max(0, ...completedCheckpoints(chk, jobId));
-      await cluster.waitFor(
-        () => Math.max(0, ...completedCheckpoints(chk, jobId)) > before,
-        30_000,
-      );
-      const busy = (
-        (await cluster.rest('/taskmanagers')).taskmanagers as { id: string; freeSlots: number }[]
-      ).find((tm) => tm.freeSlots === 0);
-      const victim = cluster.taskManagers.find((tm) => tm.ready.resourceId === busy?.id);
-      if (!victim) break;
-      victim.child.kill('SIGKILL');
-      await cluster.addTaskManager();
-      await cluster.waitFor(
-        async () => (await cluster.rest(`/jobs/${jobId}`)).state === 'RUNNING',
-        30_000,
-      );
-    }
+    const jobId = await runningJobId(cluster, 'exactly-once-job');
+    await killTaskManagersAfterCheckpoints(cluster, chk, jobId, 3);
     const result = await run;
     expect(result.stderr).toContain('RESTARTING');
     expect(result.code).toBe(0);
