@@ -21,6 +21,8 @@ export interface OperatorServices {
   readonly writeStdout: (text: string) => void;
   readonly writeStderr: (text: string) => void;
   readonly autoWatermarkIntervalMs: number;
+  /** `execution.buffer-timeout`: how long a sink may hold output it batches (0 = one batch). */
+  readonly bufferTimeoutMs: number;
 }
 
 /** Builds the operator of a (non-source) stream node from the user's specification. */
@@ -79,6 +81,7 @@ function createSinkOperator(
       return new PrintSinkOperator(
         sink.prefix,
         sink.stderr ? services.writeStderr : services.writeStdout,
+        services.bufferTimeoutMs,
       );
     }
     return new CollectSinkOperator(sink.id, services.collectTarget);

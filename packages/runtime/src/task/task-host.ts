@@ -109,6 +109,7 @@ export class TaskHost {
       writeStdout: (text: string) => events.stdout(text),
       writeStderr: (text: string) => events.stderr(text),
       autoWatermarkIntervalMs: config.autoWatermarkInterval,
+      bufferTimeoutMs: config.bufferTimeout,
     };
     for (const vertex of graph.vertices) {
       for (let i = 0; i < vertex.parallelism; i++) {
