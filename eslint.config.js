@@ -1,7 +1,7 @@
 // @ts-check
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
-import importX from 'eslint-plugin-import-x';
+import importX, { createNodeResolver } from 'eslint-plugin-import-x';
 
 export default tseslint.config(
   {
@@ -32,7 +32,14 @@ export default tseslint.config(
       'import-x/no-cycle': 'error',
       'no-console': 'error',
     },
-    settings: { 'import-x/resolver': { node: true } },
+    settings: {
+      // import-x follows imports only into files of these extensions (its default: .js, .mjs, .cjs).
+      'import-x/extensions': ['.ts'],
+      // Relative imports name the emitted .js file (NodeNext); the source is the .ts beside it.
+      // import-x's own resolver (unrs-resolver, already its dependency) maps one to the other
+      // and follows the workspace packages' exports to their src/*.ts.
+      'import-x/resolver-next': [createNodeResolver({ extensionAlias: { '.js': ['.ts', '.js'] } })],
+    },
   },
   {
     files: [

@@ -277,8 +277,28 @@ export class DataStreamSink<T> {
   }
 }
 
-/** Picks a field of an element by name (objects) or index (tuples). */
-type FieldOf<T> = T extends readonly unknown[] ? number : keyof T & string;
+/**
+ * The fields of an element whose values are of type `V`: property names of an object, positions
+ * of a tuple (any index of an array whose elements are `V`).
+ */
+type FieldOf<T, V> = T extends readonly unknown[]
+  ? number extends T['length']
+    ? T[number] extends V
+      ? number
+      : never
+    : {
+        [I in keyof T]: I extends `${infer N extends number}`
+          ? T[I] extends V
+            ? N
+            : never
+          : never;
+      }[number]
+  : { [F in keyof T & string]-?: T[F] extends V ? F : never }[keyof T & string];
+
+/** What sum, min and max compute with (the runtime adds and compares them). */
+type Numeric = number | bigint;
+/** What minBy and maxBy compare. */
+type Comparable = number | bigint | string;
 
 /** A stream partitioned by key (Flink's `KeyedStream`): state and timers are per key. */
 export class KeyedStream<T, K extends Key> extends DataStream<T> {
@@ -315,23 +335,23 @@ export class KeyedStream<T, K extends Key> extends DataStream<T> {
     return this.keyed('Keyed Reduce', { kind: 'keyedReduce', fn });
   }
   /** Rolling sum of `field`; other fields come from the key's first element. */
-  sum(field: FieldOf<T>): SingleOutputStreamOperator<T> {
+  sum(field: FieldOf<T, Numeric>): SingleOutputStreamOperator<T> {
     return this.aggregation({ kind: 'sum', field });
   }
   /** Rolling minimum of `field`; other fields come from the key's first element. */
-  min(field: FieldOf<T>): SingleOutputStreamOperator<T> {
+  min(field: FieldOf<T, Numeric>): SingleOutputStreamOperator<T> {
     return this.aggregation({ kind: 'min', field });
   }
   /** Rolling maximum of `field`; other fields come from the key's first element. */
-  max(field: FieldOf<T>): SingleOutputStreamOperator<T> {
+  max(field: FieldOf<T, Numeric>): SingleOutputStreamOperator<T> {
     return this.aggregation({ kind: 'max', field });
   }
   /** The element with the smallest `field` so far (the first one on ties). */
-  minBy(field: FieldOf<T>): SingleOutputStreamOperator<T> {
+  minBy(field: FieldOf<T, Comparable>): SingleOutputStreamOperator<T> {
     return this.aggregation({ kind: 'minBy', field });
   }
   /** The element with the largest `field` so far (the first one on ties). */
-  maxBy(field: FieldOf<T>): SingleOutputStreamOperator<T> {
+  maxBy(field: FieldOf<T, Comparable>): SingleOutputStreamOperator<T> {
     return this.aggregation({ kind: 'maxBy', field });
   }
   /** Groups each key's elements into windows. */

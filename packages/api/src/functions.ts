@@ -147,6 +147,11 @@ export interface KeyedOnTimerContext<K> extends OnTimerContext {
 
 /** Processes each element with access to time and side outputs (Flink's `ProcessFunction`). */
 export abstract class ProcessFunction<I, O> extends RichFunction {
+  /**
+   * Type-level only (never set): a private member makes a KeyedProcessFunction, whose methods
+   * alone would match structurally (method parameters compare bivariantly), no ProcessFunction.
+   */
+  declare private readonly processFunctionBrand: undefined;
   /** Called for each element. */
   abstract processElement(value: I, ctx: ProcessContext, out: Collector<O>): void;
   /** Called when a timer fires (timers need a keyed stream). */
@@ -155,6 +160,12 @@ export abstract class ProcessFunction<I, O> extends RichFunction {
 
 /** Processes each element of a keyed stream with keyed state and timers. */
 export abstract class KeyedProcessFunction<K, I, O> extends RichFunction {
+  /**
+   * Type-level only (never set): makes the key type part of the function's type, so a function
+   * for other keys does not fit a stream. A parameter position: a function for `string | number`
+   * keys fits a stream keyed by strings.
+   */
+  declare private readonly keyType: (key: K) => void;
   /** Called for each element, with the element's key current. */
   abstract processElement(value: I, ctx: KeyedProcessContext<K>, out: Collector<O>): void;
   /** Called when a timer registered for a key fires, with that key current. */

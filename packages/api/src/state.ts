@@ -132,7 +132,11 @@ export enum UpdateType {
 
 /** Whether an expired entry that is not cleaned up yet may be returned. */
 export enum StateVisibility {
-  /** An expired value is returned if it has not been cleaned up yet (and is cleaned up on that read). */
+  /**
+   * An expired value is returned if it has not been cleaned up yet. A value or map entry is
+   * cleaned up by the read that finds it expired; a list's expired elements stay until the list
+   * has no live element, an OnReadAndWrite read, or background cleanup.
+   */
   ReturnExpiredIfNotCleanedUp = 'ReturnExpiredIfNotCleanedUp',
   /** An expired value is never returned. */
   NeverReturnExpired = 'NeverReturnExpired',

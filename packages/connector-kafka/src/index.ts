@@ -1,10 +1,8 @@
 export type { KafkaProperties } from './client.js';
 export { KafkaSource, KafkaSourceBuilder, splitOwner } from './kafka-source.js';
-export type {
-  KafkaPartitionSplit,
-  KafkaSourceEnumState,
-  MalformedKafkaRecord,
-} from './kafka-source.js';
+export type { KafkaSourceEnumState } from './kafka-source.js';
+export type { KafkaPartitionSplit } from './kafka-partition-split.js';
+export type { MalformedKafkaRecord } from './kafka-source-reader.js';
 export { KafkaOffsetResetStrategy, KafkaOffsetsInitializer } from './offsets-initializer.js';
 // Flink's Java names for the same (PyFlink's are the Kafka-prefixed ones above).
 export {

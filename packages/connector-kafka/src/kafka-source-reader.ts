@@ -1,12 +1,12 @@
 import type { ReaderOutput, SourceOutput, SourceReader, SourceReaderContext } from '@nimble/api';
-import { InputStatus } from '@nimble/api';
+import { InputStatus, OutputTag } from '@nimble/api';
 import { randomUUID } from 'node:crypto';
 import type { Consumer, Kafka, KafkaMessage, PartitionAssigner } from 'kafkajs';
 import { AssignerProtocol } from 'kafkajs';
 import { createKafkaClient, numberProperty } from './client.js';
 import { KafkaInternalClient } from './kafka-internals.js';
-import type { KafkaPartitionSplit, KafkaSourceConfig } from './kafka-source.js';
-import { KafkaSource } from './kafka-source.js';
+import type { KafkaPartitionSplit } from './kafka-partition-split.js';
+import type { KafkaSourceConfig } from './kafka-source-config.js';
 
 /** Records emitted per poll at most: the task checks barriers and timers between polls. */
 const RECORDS_PER_POLL = 2048;
@@ -35,6 +35,27 @@ interface FetchedBatch {
   /** The offset after the batch, also past control records and aborted records it skipped. */
   readonly endOffset: number;
 }
+
+/** A record the value deserializer could not read: what the malformed-records side output carries. */
+export interface MalformedKafkaRecord {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+  readonly timestamp: number;
+  /** The key as UTF-8, or null. */
+  readonly key: string | null;
+  /** The value as UTF-8 (null for a tombstone). */
+  readonly value: string | null;
+  /** Why it could not be read. */
+  readonly error: string;
+}
+
+/**
+ * The side output the reader sends the records it cannot deserialize to. It lives with the reader
+ * that emits to it, as the source imports the reader and not the reverse; users reach it as
+ * `KafkaSource.MALFORMED_RECORDS`.
+ */
+export const MALFORMED_RECORDS = new OutputTag<MalformedKafkaRecord>('kafka-malformed-records');
 
 /**
  * Reads the partitions assigned to one source subtask (Flink's KafkaSourceReader). A kafkajs
@@ -161,7 +182,7 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPartitionSplit
         } catch (e) {
           this.numRecordsInErrors++;
           output.collectSide(
-            KafkaSource.MALFORMED_RECORDS,
+            MALFORMED_RECORDS,
             {
               topic: s.topic,
               partition: s.partition,

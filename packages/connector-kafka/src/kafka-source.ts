@@ -2,15 +2,17 @@ import type {
   Source,
   SourceReader,
   SourceReaderContext,
-  SourceSplit,
   SplitEnumerator,
   SplitEnumeratorContext,
 } from '@nimble/api';
-import { Boundedness, OutputTag } from '@nimble/api';
+import type { OutputTag } from '@nimble/api';
+import { Boundedness } from '@nimble/api';
 import type { Admin } from 'kafkajs';
-import type { KafkaProperties } from './client.js';
 import { checkBootstrapServers, createKafkaClient, numberProperty } from './client.js';
-import { KafkaSourceReader } from './kafka-source-reader.js';
+import type { KafkaPartitionSplit } from './kafka-partition-split.js';
+import type { MalformedKafkaRecord } from './kafka-source-reader.js';
+import { KafkaSourceReader, MALFORMED_RECORDS } from './kafka-source-reader.js';
+import type { KafkaSourceConfig } from './kafka-source-config.js';
 import type { KafkaOffsetsInitializer as Initializer } from './offsets-initializer.js';
 import {
   checkOffsetsInitializer,
@@ -20,48 +22,11 @@ import {
 import type { DeserializationSchema } from './schemas.js';
 import { isDeserializationSchema } from './schemas.js';
 
-/** One partition of a topic: a split, with the offset of the next record to read as its state. */
-export interface KafkaPartitionSplit extends SourceSplit {
-  readonly topic: string;
-  readonly partition: number;
-  /** The offset of the next record to read. */
-  readonly offset: number;
-  /** Bounded mode: the offset reading stops at (exclusive). */
-  readonly stoppingOffset?: number;
-}
-
 /** The enumerator's checkpointed state: which partitions were handed out, and which wait for a reader. */
 export interface KafkaSourceEnumState {
   readonly assigned: readonly string[];
   readonly pending: readonly KafkaPartitionSplit[];
   readonly initialDiscoveryFinished: boolean;
-}
-
-/** A record the value deserializer could not read: what the malformed-records side output carries. */
-export interface MalformedKafkaRecord {
-  readonly topic: string;
-  readonly partition: number;
-  readonly offset: number;
-  readonly timestamp: number;
-  /** The key as UTF-8, or null. */
-  readonly key: string | null;
-  /** The value as UTF-8 (null for a tombstone). */
-  readonly value: string | null;
-  /** Why it could not be read. */
-  readonly error: string;
-}
-
-/** The settings a built source carries (read by the reader and the enumerator). */
-export interface KafkaSourceConfig<T> {
-  readonly properties: KafkaProperties;
-  readonly topics: readonly string[] | undefined;
-  readonly topicPattern: RegExp | undefined;
-  readonly groupId: string | undefined;
-  readonly startingOffsets: Initializer;
-  readonly stoppingOffsets: Initializer | undefined;
-  readonly deserializer: DeserializationSchema<T>;
-  readonly discoveryIntervalMs: number;
-  readonly readCommitted: boolean;
 }
 
 /**
@@ -86,9 +51,7 @@ export class KafkaSource<T> implements Source<T, KafkaPartitionSplit, KafkaSourc
    * The side output of records the deserializer could not read, with their topic, partition and
    * offset: `stream.getSideOutput(KafkaSource.MALFORMED_RECORDS).sinkTo(deadLetterSink)`.
    */
-  static readonly MALFORMED_RECORDS = new OutputTag<MalformedKafkaRecord>(
-    'kafka-malformed-records',
-  );
+  static readonly MALFORMED_RECORDS: OutputTag<MalformedKafkaRecord> = MALFORMED_RECORDS;
 
   /** A builder; `T` is what the value deserializer returns. */
   static builder<T = string>(): KafkaSourceBuilder<T> {

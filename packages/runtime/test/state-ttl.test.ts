@@ -165,30 +165,84 @@ describe.each(['hashmap', 'level'] as const)('%s state TTL', (kind: StateBackend
     expect([...list.get()]).toEqual([]);
   });
 
-  it('list state: ReturnExpiredIfNotCleanedUp returns expired elements once; OnReadAndWrite refreshes live ones', async () => {
-    const stale = backend.getState(
-      new ListStateDescriptor<string>('stale').enableTimeToLive(
+  // Flink's TtlListState: a read returns the live elements, and the expired ones too with
+  // ReturnExpiredIfNotCleanedUp; it clears the list when no element is live; OnReadAndWrite writes
+  // back only the live elements, refreshed. Otherwise expired elements stay until cleaned up.
+  it('list state, OnCreateAndWrite: expired elements are returned until cleaned up when visible', async () => {
+    const visible = backend.getState(
+      new ListStateDescriptor<string>('visible').enableTimeToLive(
         ttl().returnExpiredIfNotCleanedUp().build(),
       ),
     );
-    const refreshed = backend.getState(
-      new ListStateDescriptor<string>('refreshed').enableTimeToLive(
-        ttl().updateTtlOnReadAndWrite().build(),
+    const hidden = backend.getState(
+      new ListStateDescriptor<string>('hidden').enableTimeToLive(
+        ttl().neverReturnExpired().build(),
       ),
     );
     setKey('k');
-    stale.add('old');
-    refreshed.add('r1');
+    for (const list of [visible, hidden]) list.add('old'); // T0
     now = T0 + 50;
-    stale.add('new');
-    refreshed.add('r2');
-    now = T0 + 120;
-    expect([...stale.get()]).toEqual(['old', 'new']);
-    expect([...stale.get()]).toEqual(['new']);
-    now = T0 + 140;
-    expect([...refreshed.get()]).toEqual(['r2']); // r1 expired at T0 + 100; r2 refreshed to T0 + 140
-    now = T0 + 239;
-    expect([...refreshed.get()]).toEqual(['r2']);
+    for (const list of [visible, hidden]) list.add('new'); // T0 + 50
+    now = T0 + TTL; // 'old' expired, 'new' live
+    expect([...visible.get()]).toEqual(['old', 'new']);
+    expect([...visible.get()]).toEqual(['old', 'new']); // not cleaned up by the read
+    expect([...hidden.get()]).toEqual(['new']);
+    expect([...hidden.get()]).toEqual(['new']);
+    now = T0 + 149;
+    expect([...visible.get()]).toEqual(['old', 'new']);
+    now = T0 + 150; // all expired: returned by the read that clears the list
+    expect([...visible.get()]).toEqual(['old', 'new']);
+    expect([...visible.get()]).toEqual([]);
+    expect([...hidden.get()]).toEqual([]);
+    expect(await backend.numStoredEntries!('visible')).toBe(0);
+    expect(await backend.numStoredEntries!('hidden')).toBe(0);
+  });
+
+  it('list state, OnCreateAndWrite: background cleanup ends the visibility of expired elements', async () => {
+    const list = backend.getState(
+      new ListStateDescriptor<string>('l').enableTimeToLive(
+        ttl().returnExpiredIfNotCleanedUp().cleanupIncrementally(5).build(),
+      ),
+    );
+    setKey('k');
+    list.add('old'); // T0
+    now = T0 + 50;
+    list.add('new'); // T0 + 50
+    await backend.flush();
+    now = T0 + TTL;
+    expect([...list.get()]).toEqual(['old', 'new']);
+    await maintainAndFlush();
+    expect([...list.get()]).toEqual(['new']);
+  });
+
+  it('list state, OnReadAndWrite: a read refreshes the live elements and removes the expired ones', async () => {
+    const visible = backend.getState(
+      new ListStateDescriptor<string>('visible').enableTimeToLive(
+        ttl().updateTtlOnReadAndWrite().returnExpiredIfNotCleanedUp().build(),
+      ),
+    );
+    const hidden = backend.getState(
+      new ListStateDescriptor<string>('hidden').enableTimeToLive(
+        ttl().updateTtlOnReadAndWrite().neverReturnExpired().build(),
+      ),
+    );
+    setKey('k');
+    for (const list of [visible, hidden]) list.add('r1'); // T0
+    now = T0 + 50;
+    for (const list of [visible, hidden]) list.add('r2'); // T0 + 50
+    now = T0 + 120; // r1 expired at T0 + 100
+    expect([...visible.get()]).toEqual(['r1', 'r2']); // r2 refreshed to T0 + 120, r1 removed
+    expect([...visible.get()]).toEqual(['r2']);
+    expect([...hidden.get()]).toEqual(['r2']);
+    now = T0 + 219;
+    expect([...visible.get()]).toEqual(['r2']); // refreshed to T0 + 219
+    expect([...hidden.get()]).toEqual(['r2']);
+    now = T0 + 319;
+    expect([...visible.get()]).toEqual(['r2']); // expired: returned by the read that clears it
+    expect([...visible.get()]).toEqual([]);
+    expect([...hidden.get()]).toEqual([]);
+    expect(await backend.numStoredEntries!('visible')).toBe(0);
+    expect(await backend.numStoredEntries!('hidden')).toBe(0);
   });
 
   it('map state: TTL per entry', async () => {
@@ -269,7 +323,7 @@ describe.each(['hashmap', 'level'] as const)('%s state TTL', (kind: StateBackend
     expect(avg.get()).toBeUndefined();
   });
 
-  it('mergeNamespaces drops expired accumulators and keeps expired list elements for the read to clean', async () => {
+  it('mergeNamespaces drops expired accumulators and keeps expired list elements, which reads hide', async () => {
     const total = backend.getState(
       new ReducingStateDescriptor('total', sum).enableTimeToLive(ttl().build()),
     );

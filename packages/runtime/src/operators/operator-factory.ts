@@ -29,6 +29,8 @@ export interface OperatorServices {
    * parallel instance its own by serialization.
    */
   readonly copyUserFunctions?: boolean;
+  /** `execution.buffer-timeout`: how long a sink may hold output it batches (0 = one batch). */
+  readonly bufferTimeoutMs: number;
 }
 
 /** Builds the operator of a (non-source) stream node from the user's specification. */
@@ -115,6 +117,7 @@ function createSinkOperator(
       return new PrintSinkOperator(
         sink.prefix,
         sink.stderr ? services.writeStderr : services.writeStdout,
+        services.bufferTimeoutMs,
       );
     }
     return new CollectSinkOperator(sink.id, services.collectTarget);

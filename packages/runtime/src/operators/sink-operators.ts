@@ -145,14 +145,23 @@ export class SinkWriterOperator<T> extends StreamOperator<T, never> {
   }
 }
 
-/** Flink's `print()`: one line per element, `<subtask+1>> ` prefixed when the sink is parallel. */
+/**
+ * Flink's `print()`: one line per element, `<subtask+1>> ` prefixed when the sink is parallel.
+ * Flink prints each element at once; lines are batched here to save writes (a `postMessage`
+ * per write on a worker thread), but never held longer than the buffer timeout, so an unbounded
+ * job shows its output while it runs.
+ */
 export class PrintSinkOperator<T> extends StreamOperator<T, never> {
   private lines: string[] = [];
   private prefix = '';
+  /** Armed when the buffer goes from empty to non-empty, as in the record writer: not per line. */
+  private flushTimer: { cancel(): void } | undefined;
 
   constructor(
     private readonly identifier: string | undefined,
     private readonly write: (text: string) => void,
+    /** `execution.buffer-timeout`: lines wait at most this many ms; 0 = until the batch ends. */
+    private readonly bufferTimeoutMs: number,
   ) {
     super();
   }
@@ -166,9 +175,11 @@ export class PrintSinkOperator<T> extends StreamOperator<T, never> {
     this.ctx.metrics.numRecordsOut++;
     this.lines.push(this.prefix + formatValue(value));
     if (this.lines.length >= 256) this.flush();
+    else if (this.lines.length === 1) this.armFlushTimer();
   }
-  /** Writes buffered lines; called at the buffer timeout too, so output appears promptly. */
+  /** Writes the buffered lines. */
   flush(): void {
+    this.cancelFlushTimer();
     if (this.lines.length === 0) return;
     this.write(this.lines.join('\n') + '\n');
     this.lines = [];
@@ -179,6 +190,38 @@ export class PrintSinkOperator<T> extends StreamOperator<T, never> {
   }
   override finish(): void {
     this.flush();
+  }
+  /** Also after a cancel or failure: Flink would already have printed these elements. */
+  override close(): void {
+    try {
+      this.flush();
+    } finally {
+      this.disposeTimers();
+    }
+  }
+
+  private armFlushTimer(): void {
+    if (this.flushTimer !== undefined) return;
+    const onTimeout = () => {
+      this.flushTimer = undefined;
+      try {
+        this.flush();
+      } catch (e) {
+        this.ctx.failTask(e);
+      }
+    };
+    // A task processes a batch of input in one event-loop turn: an immediate runs after it.
+    if (this.bufferTimeoutMs > 0) {
+      const handle = setTimeout(onTimeout, this.bufferTimeoutMs);
+      this.flushTimer = { cancel: () => clearTimeout(handle) };
+    } else {
+      const handle = setImmediate(onTimeout);
+      this.flushTimer = { cancel: () => clearImmediate(handle) };
+    }
+  }
+  private cancelFlushTimer(): void {
+    this.flushTimer?.cancel();
+    this.flushTimer = undefined;
   }
 }
 

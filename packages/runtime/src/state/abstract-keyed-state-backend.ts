@@ -8,9 +8,11 @@ import type {
   KeyGroupStateBlock,
   NamespacedState,
   SnapshotFormat,
-  StateBackendKind,
 } from './keyed-state-backend.js';
-import type { KeyedStateBackendOptionsWithDefaults } from './keyed-state-backend-options.js';
+import type {
+  KeyedStateBackendOptionsWithDefaults,
+  StateBackendKind,
+} from './keyed-state-backend-options.js';
 import { describeStoredKind } from './state-table.js';
 import type { StateInfo, StateTable, TtlCleanupTarget } from './state-table.js';
 import { ttlSettings } from './ttl.js';

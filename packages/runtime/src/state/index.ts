@@ -1,13 +1,12 @@
 // The public surface of the keyed state backends: every export is named here.
-export { createKeyedStateBackend } from './keyed-state-backend.js';
+export { createKeyedStateBackend } from './create-keyed-state-backend.js';
 export type {
   KeyedSnapshotKind,
   KeyedStateBackend,
-  KeyedStateBackendOptions,
   KeyedStateSnapshot,
   KeyGroupStateBlock,
   NamespacedState,
   SnapshotFormat,
-  StateBackendKind,
 } from './keyed-state-backend.js';
+export type { KeyedStateBackendOptions, StateBackendKind } from './keyed-state-backend-options.js';
 export { CorruptedSnapshotError, StateBackendError } from './state-backend-error.js';

@@ -1,7 +1,31 @@
 import { JobDefinitionError } from '../errors.js';
 import { UPPER_BOUND_MAX_PARALLELISM } from '../keys/index.js';
 import type { KeyGroupRange } from '../keys/index.js';
-import type { KeyedStateBackendOptions, StateBackendKind } from './keyed-state-backend.js';
+
+/** `state.backend.type`: `hashmap` (JS Maps on the heap) or `level` (embedded LevelDB on local disk). */
+export type StateBackendKind = 'hashmap' | 'level';
+
+export interface KeyedStateBackendOptions {
+  kind: StateBackendKind;
+  /** Names the operator in error messages, e.g. "Window(TumblingEventTimeWindows(300000)) (2/4)". */
+  operatorName: string;
+  maxParallelism: number;
+  keyGroupRange: KeyGroupRange;
+  /** For 'level': directory of this operator-subtask's LevelDB (created if missing). */
+  localDir?: string;
+  /** Clock for TTL (processing time), Date.now by default; tests pass a manual clock. */
+  ttlTimeProvider?: () => number;
+  /** For 'level': max dirty entries held before a background batch write starts (default 10_000). */
+  writeBatchSize?: number;
+  /** For 'level': max clean entries kept in the read cache (default 100_000). */
+  readCacheSize?: number;
+  /**
+   * For 'level': whether native snapshots may be deltas against the last completed one
+   * (`state.backend.incremental`; default true here, the task passes the job's setting). When
+   * false every native snapshot is full and no changes are tracked.
+   */
+  incremental?: boolean;
+}
 
 /** The options with their defaults applied and checked. */
 export interface KeyedStateBackendOptionsWithDefaults {

@@ -1,33 +1,5 @@
 import type { Key, State, StateDescriptor } from '@nimble/api';
-import type { KeyGroupRange } from '../keys/index.js';
-import { HeapKeyedStateBackend } from './heap-keyed-state-backend.js';
-import { LevelKeyedStateBackend } from './level-keyed-state-backend.js';
-import { compileKeyedStateBackendOptions } from './keyed-state-backend-options.js';
-
-/** `state.backend.type`: `hashmap` (JS Maps on the heap) or `level` (embedded LevelDB on local disk). */
-export type StateBackendKind = 'hashmap' | 'level';
-
-export interface KeyedStateBackendOptions {
-  kind: StateBackendKind;
-  /** Names the operator in error messages, e.g. "Window(TumblingEventTimeWindows(300000)) (2/4)". */
-  operatorName: string;
-  maxParallelism: number;
-  keyGroupRange: KeyGroupRange;
-  /** For 'level': directory of this operator-subtask's LevelDB (created if missing). */
-  localDir?: string;
-  /** Clock for TTL (processing time), Date.now by default; tests pass a manual clock. */
-  ttlTimeProvider?: () => number;
-  /** For 'level': max dirty entries held before a background batch write starts (default 10_000). */
-  writeBatchSize?: number;
-  /** For 'level': max clean entries kept in the read cache (default 100_000). */
-  readCacheSize?: number;
-  /**
-   * For 'level': whether native snapshots may be deltas against the last completed one
-   * (`state.backend.incremental`; default true here, the task passes the job's setting). When
-   * false every native snapshot is full and no changes are tracked.
-   */
-  incremental?: boolean;
-}
+import type { StateBackendKind } from './keyed-state-backend-options.js';
 
 /** The state handle returned to operators: the user interface plus the namespace (window) scope. */
 export type NamespacedState<S extends State> = S & {
@@ -120,15 +92,4 @@ export interface KeyedStateBackend {
    * expired or not), after a flush. Both backends implement it.
    */
   numStoredEntries?(stateName: string): Promise<number>;
-}
-
-/** A keyed state backend of `options.kind`; call `open()` before use. */
-export function createKeyedStateBackend(options: KeyedStateBackendOptions): KeyedStateBackend {
-  const compiled = compileKeyedStateBackendOptions(options);
-  switch (compiled.kind) {
-    case 'hashmap':
-      return new HeapKeyedStateBackend(compiled);
-    case 'level':
-      return new LevelKeyedStateBackend(compiled);
-  }
 }

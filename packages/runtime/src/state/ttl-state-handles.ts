@@ -170,9 +170,10 @@ export class TtlAggregatingStateHandle<IN, ACC, OUT>
 }
 
 /**
- * Per-element TTL (Flink's TtlListState). A read drops expired elements from the stored list
- * (cleanup on read, per element as for any TTL entry), returns them only with
- * ReturnExpiredIfNotCleanedUp, and with OnReadAndWrite refreshes the live ones.
+ * Per-element TTL (Flink's TtlListState). A read returns the live elements, and the expired ones
+ * too with ReturnExpiredIfNotCleanedUp. It removes expired elements only when it writes anyway:
+ * a list without live elements is cleared, and OnReadAndWrite stores the live elements refreshed.
+ * Otherwise expired elements stay (and stay visible) until background cleanup removes them.
  */
 export class TtlListStateHandle<T>
   extends NamespacedStateBase<TtlValue<T>[]>
@@ -192,23 +193,23 @@ export class TtlListStateHandle<T>
     const now = this.ttl.now();
     const { ttlMillis, returnExpired, updateOnRead } = this.ttl;
     const result: T[] = [];
-    let live: TtlValue<T>[] | undefined;
-    for (let i = 0; i < stored.length; i++) {
-      const element = stored[i]!;
-      if (isExpired(element[1], ttlMillis, now)) {
-        // First expired element: keep the live ones seen so far.
-        live ??= stored.slice(0, i);
-        if (returnExpired) result.push(element[0]);
-      } else {
+    let live = 0;
+    for (const element of stored) {
+      if (!isExpired(element[1], ttlMillis, now)) {
+        live++;
         result.push(element[0]);
-        if (live !== undefined) live.push(element);
+      } else if (returnExpired) {
+        result.push(element[0]);
       }
     }
-    if (live !== undefined) {
-      if (live.length === 0) this.table.remove(this.namespace);
-      else this.table.put(this.namespace, updateOnRead ? refreshed(live, now) : live);
+    if (live === 0) {
+      this.table.remove(this.namespace);
     } else if (updateOnRead) {
-      this.table.put(this.namespace, refreshed(stored, now));
+      const refreshed: TtlValue<T>[] = [];
+      for (const element of stored) {
+        if (!isExpired(element[1], ttlMillis, now)) refreshed.push([element[0], now]);
+      }
+      this.table.put(this.namespace, refreshed);
     }
     return result;
   }
@@ -250,10 +251,6 @@ export class TtlListStateHandle<T>
     if (live.length === stored.length) return KEEP;
     return live.length === 0 ? undefined : live;
   }
-}
-
-function refreshed<T>(list: TtlValue<T>[], now: number): TtlValue<T>[] {
-  return list.map((element): TtlValue<T> => [element[0], now]);
 }
 
 /** Per-entry TTL (Flink's TtlMapState): each map entry expires on its own. */

@@ -111,6 +111,7 @@ export class TaskHost {
       writeStderr: (text: string) => events.stderr(text),
       autoWatermarkIntervalMs: config.autoWatermarkInterval,
       copyUserFunctions: this.options.allSlots,
+      bufferTimeoutMs: config.bufferTimeout,
     };
     for (const vertex of graph.vertices) {
       for (let i = 0; i < vertex.parallelism; i++) {
