@@ -256,6 +256,8 @@ export interface CoFlatMapFunction<IN1, IN2, OUT> {
  * `CoProcessFunction`). On keyed connected streams it may also use keyed state and timers.
  */
 export abstract class CoProcessFunction<IN1, IN2, OUT> extends RichFunction {
+  /** Type-level only (never set): a KeyedCoProcessFunction is no CoProcessFunction (see ProcessFunction). */
+  declare private readonly coProcessFunctionBrand: undefined;
   /** Called for each element of the first stream. */
   abstract processElement1(value: IN1, ctx: ProcessContext, out: Collector<OUT>): void;
   /** Called for each element of the second stream. */
@@ -270,8 +272,8 @@ export abstract class CoProcessFunction<IN1, IN2, OUT> extends RichFunction {
  * whether an element of `k` came from the first or the second stream.
  */
 export abstract class KeyedCoProcessFunction<K, IN1, IN2, OUT> extends RichFunction {
-  /** @internal Keeps the key type in the class's shape, so a function of another key type does not fit. */
-  declare readonly __key?: (key: K) => K;
+  /** Type-level only (never set): the key type is part of the function's type (see KeyedProcessFunction). */
+  declare private readonly keyType: (key: K) => void;
   /** Called for each element of the first stream, with its key current. */
   abstract processElement1(value: IN1, ctx: KeyedProcessContext<K>, out: Collector<OUT>): void;
   /** Called for each element of the second stream, with its key current. */
