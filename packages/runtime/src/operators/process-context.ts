@@ -81,11 +81,14 @@ export class ProcessFunctionContext<K> implements KeyedOnTimerContext<K> {
     return this;
   }
 
-  /** Points the context at a firing timer: event-time output carries the timer's time, as in Flink. */
+  /**
+   * Points the context at a firing timer. As in Flink, `timestamp()` and side outputs carry the
+   * timer's time in both domains; the main output carries it for event time only (processing-time
+   * output has no timestamp).
+   */
   forTimer(timer: InternalTimer, domain: TimeDomain): this {
-    const ts = domain === TimeDomain.EVENT_TIME ? timer.timestamp : undefined;
-    this.elementTimestamp = ts;
-    this.collector.timestamp = ts;
+    this.elementTimestamp = timer.timestamp;
+    this.collector.timestamp = domain === TimeDomain.EVENT_TIME ? timer.timestamp : undefined;
     this.domain = domain;
     return this;
   }
