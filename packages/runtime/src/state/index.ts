@@ -7,6 +7,7 @@ export type {
   KeyedStateSnapshot,
   KeyGroupStateBlock,
   NamespacedState,
+  PendingKeyedStateApplication,
   SnapshotFormat,
   StateBackendKind,
 } from './keyed-state-backend.js';
