@@ -495,9 +495,9 @@ describe.each(BACKENDS)('timers of a KeyedBroadcastProcessFunction on %s', (back
 
 // ---- errors ----
 
-describe('broadcast state: errors', () => {
+describe.each(BACKENDS)('broadcast state: errors on %s', (backend) => {
   const job = (fn: KeyedBroadcastProcessFunction<string, Item, Rule, string>) => {
-    const env = localEnv();
+    const env = localEnv({ 'state.backend.type': backend });
     const ruleBroadcastStream = env.fromCollection(RULES).broadcast(ruleStateDescriptor);
     return env
       .fromCollection(ITEMS)
