@@ -6,6 +6,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { Purchase } from '@nimble/examples/purchases';
 import type * as LateDataModule from '@nimble/examples/late-data';
 import type * as SessionsModule from '@nimble/examples/session-tracker';
+import type { ModelHotReloadOptions, ScoredPurchase } from '@nimble/examples/model-scoring';
+import { scoredPurchases } from '@nimble/examples/model-scoring';
+import { expectedScores } from './fixtures/model-scores.js';
 
 let lateData: typeof LateDataModule;
 let sessions: typeof SessionsModule;
@@ -149,4 +152,57 @@ describe('session tracker example (KeyedProcessFunction, TTL state)', () => {
       ]);
     },
   );
+});
+
+describe('model hot-reload example (broadcast state)', () => {
+  const options: ModelHotReloadOptions = {
+    purchases: 600,
+    stream: { users: 7, msPerEvent: 1000, maxDelayMs: 5000 },
+    models: 4,
+    modelIntervalMs: 2 * 60_000,
+  };
+  const sorted = (scores: ScoredPurchase[]) => scores.map((s) => JSON.stringify(s)).sort();
+
+  it.each([
+    ['hashmap', 1],
+    ['hashmap', 3],
+    ['level', 1],
+    ['level', 3],
+  ] as const)(
+    'scores every purchase with the model version valid at its event time (%s, p=%i)',
+    async (backend, p) => {
+      const e = env({ 'state.backend.type': backend, 'parallelism.default': p });
+      const out = await scoredPurchases(e, options).executeAndCollect();
+      const expected = expectedScores(options);
+      expect(new Set(expected.map((s) => s.model_version))).toEqual(new Set([1, 2, 3, 4]));
+      expect(sorted(out)).toEqual(sorted(expected));
+    },
+  );
+
+  it('runs as a program and prints the scored purchases', () => {
+    const script = fileURLToPath(
+      new URL('../packages/examples/src/model-hot-reload.ts', import.meta.url),
+    );
+    const tsx = fileURLToPath(new URL('../node_modules/.bin/tsx', import.meta.url));
+    const run = spawnSync(
+      tsx,
+      [script, '--users', '5', '--events', '300', '--models', '3', '--model-interval-ms', '90000'],
+      { encoding: 'utf8', env: { ...process.env, NIMBLE_EXAMPLE_IMPORT: '0' } },
+    );
+    expect(run.status, run.stderr).toBe(0);
+    // Parallelism 2: each line is prefixed by the print sink's name and subtask.
+    const lines = run.stdout.trim().split('\n');
+    expect(lines.every((l) => /^scored:[12]> \{/.test(l))).toBe(true);
+    const printed = lines.map((l) => JSON.parse(l.replace(/^scored:\d> /, '')) as ScoredPurchase);
+    expect(sorted(printed)).toEqual(
+      sorted(
+        expectedScores({
+          purchases: 300,
+          stream: { users: 5, msPerEvent: 1000, maxDelayMs: 5000 },
+          models: 3,
+          modelIntervalMs: 90_000,
+        }),
+      ),
+    );
+  });
 });

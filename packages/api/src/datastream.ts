@@ -12,7 +12,7 @@ import type {
 } from './functions.js';
 import { ProcessWindowFunction } from './functions.js';
 import type { OutputTag } from './output-tag.js';
-import type { Key } from './state.js';
+import type { Key, MapStateDescriptor } from './state.js';
 import type { Duration } from './time.js';
 import type {
   BuiltinSink,
@@ -32,6 +32,8 @@ import {
 } from './transformation.js';
 import type { WatermarkStrategy } from './watermark.js';
 import { ConnectedStreams } from './connected-streams.js';
+import { BroadcastConnectedStream } from './broadcast-connected-stream.js';
+import { BroadcastStream } from './broadcast-stream.js';
 import type { Trigger, Window, WindowAssigner } from './windowing.js';
 
 /** What a stream needs of its environment. @internal */
@@ -90,7 +92,17 @@ export class DataStream<T> {
    * (Flink's `connect`): `map`, `flatMap` or `process` sees the elements of both. Key both with
    * `keyBy(k1, k2)`, or connect two keyed streams, for keyed state and timers shared by both.
    */
-  connect<R>(other: DataStream<R>): ConnectedStreams<T, R> {
+  connect<R>(other: DataStream<R>): ConnectedStreams<T, R>;
+  /**
+   * Connects this non-keyed stream with a broadcast stream (Flink's `connect(BroadcastStream)`):
+   * `process` takes a `BroadcastProcessFunction`.
+   */
+  connect<R>(other: BroadcastStream<R>): BroadcastConnectedStream<T, R>;
+  connect<R>(
+    other: DataStream<R> | BroadcastStream<R>,
+  ): ConnectedStreams<T, R> | BroadcastConnectedStream<T, R> {
+    if (other instanceof BroadcastStream)
+      return new BroadcastConnectedStream<T, R>(this.env, this, other);
     return new ConnectedStreams<T, R>(this.env, this, other);
   }
   /** Merges this stream with others of the same type. */
@@ -107,8 +119,20 @@ export class DataStream<T> {
     return this.partition('rescale');
   }
   /** Sends every element to every subtask of the next operator. */
-  broadcast(): DataStream<T> {
-    return this.partition('broadcast');
+  broadcast(): DataStream<T>;
+  /**
+   * Sends every element to every subtask of the next operator, which keeps the broadcast states
+   * named by `descriptors` (Flink's `broadcast(MapStateDescriptor...)`): connect a keyed or
+   * non-keyed stream with the result and process both with a (Keyed)BroadcastProcessFunction.
+   */
+  broadcast(
+    descriptor: MapStateDescriptor<any, any>,
+    ...descriptors: MapStateDescriptor<any, any>[]
+  ): BroadcastStream<T>;
+  broadcast(...descriptors: MapStateDescriptor<any, any>[]): DataStream<T> | BroadcastStream<T> {
+    const partitioned = this.partition('broadcast');
+    if (descriptors.length === 0) return partitioned;
+    return new BroadcastStream<T>(this.env, partitioned.getTransformation(), descriptors);
   }
   /** Sends subtask i's elements to subtask i of the next operator (same parallelism required). */
   forward(): DataStream<T> {
@@ -312,7 +336,14 @@ export class KeyedStream<T, K extends Key> extends DataStream<T> {
   }
 
   /** Connects this keyed stream with another; connect a keyed stream for keyed state and timers. */
-  override connect<R>(other: DataStream<R>): ConnectedStreams<T, R, K> {
+  override connect<R>(other: DataStream<R>): ConnectedStreams<T, R, K>;
+  /** Connects this keyed stream with a broadcast stream: `process` takes a `KeyedBroadcastProcessFunction`. */
+  override connect<R>(other: BroadcastStream<R>): BroadcastConnectedStream<T, R, K>;
+  override connect<R>(
+    other: DataStream<R> | BroadcastStream<R>,
+  ): ConnectedStreams<T, R, K> | BroadcastConnectedStream<T, R, K> {
+    if (other instanceof BroadcastStream)
+      return new BroadcastConnectedStream<T, R, K>(this.env, this, other);
     return new ConnectedStreams<T, R, K>(this.env, this, other);
   }
 

@@ -2,13 +2,17 @@ import type { OutputTag } from './output-tag.js';
 import type {
   AggregatingState,
   AggregatingStateDescriptor,
+  BroadcastState,
   Key,
   ListState,
   ListStateDescriptor,
   MapState,
   MapStateDescriptor,
+  ReadOnlyBroadcastState,
   ReducingState,
   ReducingStateDescriptor,
+  State,
+  StateDescriptor,
   ValueState,
   ValueStateDescriptor,
 } from './state.js';
@@ -280,4 +284,131 @@ export abstract class KeyedCoProcessFunction<K, IN1, IN2, OUT> extends RichFunct
   abstract processElement2(value: IN2, ctx: KeyedProcessContext<K>, out: Collector<OUT>): void;
   /** Called when a timer registered for a key fires, with that key current. */
   onTimer(_timestamp: number, _ctx: KeyedOnTimerContext<K>, _out: Collector<OUT>): void {}
+}
+
+/**
+ * What both sides of a broadcast process function can ask (Flink's
+ * `BaseBroadcastProcessFunction.BaseContext`): the element's timestamp, the time, side outputs.
+ */
+export interface BaseBroadcastContext {
+  /** The timestamp of the element being processed (or of the firing timer); `undefined` when it has none. */
+  timestamp(): number | undefined;
+  /** Emits `value` to the side output `tag`, with the element's timestamp. */
+  output<X>(tag: OutputTag<X>, value: X): void;
+  /** The current processing time (ms since the epoch). */
+  currentProcessingTime(): number;
+  /** The operator's current event-time watermark: the minimum of both inputs' watermarks. */
+  currentWatermark(): number;
+}
+
+/**
+ * Context of `processBroadcastElement` (Flink's `BaseBroadcastProcessFunction.Context`): read-write
+ * access to the broadcast state. Only valid during the call.
+ */
+export interface BroadcastContext extends BaseBroadcastContext {
+  /**
+   * The broadcast state of `descriptor`, read-write. The descriptor must be one given to
+   * `broadcast(...)` (matched by name); any other is an error.
+   */
+  getBroadcastState<K, V>(descriptor: MapStateDescriptor<K, V>): BroadcastState<K, V>;
+}
+
+/**
+ * Context of `processElement` (Flink's `BaseBroadcastProcessFunction.ReadOnlyContext`): read-only
+ * access to the broadcast state. Only valid during the call.
+ */
+export interface BroadcastReadOnlyContext extends BaseBroadcastContext {
+  /**
+   * The broadcast state of `descriptor`, read only: only the broadcast side may change it, so
+   * that every parallel instance holds the same entries. Changing it here throws.
+   */
+  getBroadcastState<K, V>(descriptor: MapStateDescriptor<K, V>): ReadOnlyBroadcastState<K, V>;
+}
+
+/**
+ * A function applied to the state of one key by `applyToKeyedState` (Flink's
+ * `KeyedStateFunction`): `state` is scoped to `key` during the call.
+ */
+export type KeyedStateFunction<K, S extends State> = (key: K, state: S) => void;
+
+/**
+ * Context of `KeyedBroadcastProcessFunction.processBroadcastElement` (Flink's
+ * `KeyedBroadcastProcessFunction.Context`): read-write broadcast state, and a function applied
+ * to the keyed state of every key. A broadcast element has no key: keyed state and timers are
+ * reached only through {@link KeyedBroadcastContext.applyToKeyedState}.
+ */
+export interface KeyedBroadcastContext<K> extends BroadcastContext {
+  /**
+   * Applies `fn` to the state of `descriptor` of every key this parallel instance holds an entry
+   * of (Flink's `applyToKeyedState`, over the default namespace), with that key current. It is
+   * applied before the instance processes any further element, timer or checkpoint; on the
+   * `level` backend, whose keys are read from disk asynchronously, that may be after
+   * `processBroadcastElement` returned (docs/datastream/broadcast-state.md).
+   */
+  applyToKeyedState<S extends State>(
+    descriptor: StateDescriptor<S>,
+    fn: KeyedStateFunction<K, S>,
+  ): void;
+}
+
+/**
+ * Context of `KeyedBroadcastProcessFunction.processElement` (Flink's
+ * `KeyedBroadcastProcessFunction.ReadOnlyContext`): read-only broadcast state, the element's
+ * key, and timers.
+ */
+export interface KeyedBroadcastReadOnlyContext<K> extends BroadcastReadOnlyContext {
+  /** Registers timers for the current key and tells the time. */
+  timerService(): TimerService;
+  /** The key of the element being processed. */
+  getCurrentKey(): K;
+}
+
+/** Context of `KeyedBroadcastProcessFunction.onTimer` (Flink's `OnTimerContext`). */
+export interface KeyedBroadcastOnTimerContext<K> extends KeyedBroadcastReadOnlyContext<K> {
+  /** Which kind of timer fired. */
+  timeDomain(): TimeDomain;
+}
+
+/**
+ * Processes a non-keyed stream connected with a broadcast stream (Flink's
+ * `BroadcastProcessFunction`): `processBroadcastElement` sees every element of the broadcast
+ * stream on every parallel instance and may change the broadcast state; `processElement` sees
+ * this instance's share of the other stream and reads the broadcast state.
+ *
+ * `processBroadcastElement` must change the broadcast state the same way on every instance
+ * (deterministically, from the element and the state alone), or the instances drift apart.
+ */
+export abstract class BroadcastProcessFunction<IN1, IN2, OUT> extends RichFunction {
+  /** Called for each element of the non-broadcast stream; the broadcast state is read only. */
+  abstract processElement(value: IN1, ctx: BroadcastReadOnlyContext, out: Collector<OUT>): void;
+  /** Called on every parallel instance for each element of the broadcast stream. */
+  abstract processBroadcastElement(value: IN2, ctx: BroadcastContext, out: Collector<OUT>): void;
+}
+
+/**
+ * Processes a keyed stream connected with a broadcast stream (Flink's
+ * `KeyedBroadcastProcessFunction`): `processElement` has keyed state, timers and read-only
+ * broadcast state; `processBroadcastElement` sees every broadcast element on every parallel
+ * instance, may change the broadcast state, and may apply a function to the keyed state of every
+ * key (`applyToKeyedState`).
+ *
+ * `processBroadcastElement` must change the broadcast state the same way on every instance.
+ */
+export abstract class KeyedBroadcastProcessFunction<K, IN1, IN2, OUT> extends RichFunction {
+  /** @internal Keeps the key type in the class's shape, so a function of another key type does not fit. */
+  declare readonly __key?: (key: K) => K;
+  /** Called for each element of the keyed stream, with its key current. */
+  abstract processElement(
+    value: IN1,
+    ctx: KeyedBroadcastReadOnlyContext<K>,
+    out: Collector<OUT>,
+  ): void;
+  /** Called on every parallel instance for each element of the broadcast stream. */
+  abstract processBroadcastElement(
+    value: IN2,
+    ctx: KeyedBroadcastContext<K>,
+    out: Collector<OUT>,
+  ): void;
+  /** Called when a timer registered in `processElement` fires, with its key current. */
+  onTimer(_timestamp: number, _ctx: KeyedBroadcastOnTimerContext<K>, _out: Collector<OUT>): void {}
 }

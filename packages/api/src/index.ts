@@ -12,6 +12,8 @@ export {
   TimeDomain,
   CoProcessFunction,
   KeyedCoProcessFunction,
+  BroadcastProcessFunction,
+  KeyedBroadcastProcessFunction,
 } from './functions.js';
 export type {
   Collector,
@@ -32,6 +34,13 @@ export type {
   WindowFunction,
   CoMapFunction,
   CoFlatMapFunction,
+  BaseBroadcastContext,
+  BroadcastContext,
+  BroadcastReadOnlyContext,
+  KeyedStateFunction,
+  KeyedBroadcastContext,
+  KeyedBroadcastReadOnlyContext,
+  KeyedBroadcastOnTimerContext,
 } from './functions.js';
 
 export {
@@ -138,6 +147,8 @@ export {
   WindowedStream,
 } from './datastream.js';
 export { ConnectedStreams } from './connected-streams.js';
+export { BroadcastStream } from './broadcast-stream.js';
+export { BroadcastConnectedStream } from './broadcast-connected-stream.js';
 export {
   Transformation,
   SourceTransformation,

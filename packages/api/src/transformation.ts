@@ -1,10 +1,12 @@
 import type {
   AggregateFunction,
+  BroadcastProcessFunction,
   CoFlatMapFunction,
   CoMapFunction,
   FilterFunction,
   FlatMapFunction,
   CoProcessFunction,
+  KeyedBroadcastProcessFunction,
   KeyedCoProcessFunction,
   KeyedProcessFunction,
   KeySelector,
@@ -15,7 +17,7 @@ import type {
   WindowFunction,
 } from './functions.js';
 import type { OutputTag } from './output-tag.js';
-import type { Key } from './state.js';
+import type { Key, MapStateDescriptor } from './state.js';
 import type { Sink, Source } from './connector.js';
 import type { WatermarkStrategy } from './watermark.js';
 import type { Trigger, Window, WindowAssigner } from './windowing.js';
@@ -70,7 +72,17 @@ export type TwoInputOperatorSpec =
   | { kind: 'coMap'; fn: CoMapFunction<any, any, any> }
   | { kind: 'coFlatMap'; fn: CoFlatMapFunction<any, any, any> }
   | { kind: 'coProcess'; fn: CoProcessFunction<any, any, any> }
-  | { kind: 'keyedCoProcess'; fn: KeyedCoProcessFunction<any, any, any, any> };
+  | { kind: 'keyedCoProcess'; fn: KeyedCoProcessFunction<any, any, any, any> }
+  | {
+      kind: 'broadcastProcess';
+      fn: BroadcastProcessFunction<any, any, any>;
+      broadcastStateDescriptors: MapStateDescriptor<any, any>[];
+    }
+  | {
+      kind: 'keyedBroadcastProcess';
+      fn: KeyedBroadcastProcessFunction<any, any, any, any>;
+      broadcastStateDescriptors: MapStateDescriptor<any, any>[];
+    };
 
 /** The sinks the runtime provides itself. */
 export type BuiltinSink =

@@ -11,6 +11,10 @@ import {
 } from './basic-operators.js';
 import { copyUserObject } from '../util/copy-user-object.js';
 import { CoFlatMapOperator, CoMapOperator, CoProcessOperator } from './co-operators.js';
+import {
+  CoBroadcastWithKeyedOperator,
+  CoBroadcastWithNonKeyedOperator,
+} from './broadcast-operators.js';
 import type { AbstractStreamOperator, StreamOperator, TwoInputStreamOperator } from './operator.js';
 import type { CollectTarget } from './sink-operators.js';
 import { CollectSinkOperator, PrintSinkOperator, SinkWriterOperator } from './sink-operators.js';
@@ -101,6 +105,12 @@ function createTwoInputOperator(
       break;
     case 'keyedCoProcess':
       op = new CoProcessOperator(spec.fn, true);
+      break;
+    case 'broadcastProcess':
+      op = new CoBroadcastWithNonKeyedOperator(spec.fn, spec.broadcastStateDescriptors);
+      break;
+    case 'keyedBroadcastProcess':
+      op = new CoBroadcastWithKeyedOperator(spec.fn, spec.broadcastStateDescriptors);
       break;
   }
   op.keySelector1 = node.stateKeySelector;

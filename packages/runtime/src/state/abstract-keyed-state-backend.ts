@@ -7,6 +7,7 @@ import type {
   KeyedStateSnapshot,
   KeyGroupStateBlock,
   NamespacedState,
+  PendingKeyedStateApplication,
   SnapshotFormat,
 } from './keyed-state-backend.js';
 import type {
@@ -17,6 +18,12 @@ import { describeStoredKind } from './state-table.js';
 import type { StateInfo, StateTable, TtlCleanupTarget } from './state-table.js';
 import { ttlSettings } from './ttl.js';
 import type { TtlSettings } from './ttl.js';
+
+/** The keys of a state for applyToAllKeys: `keys[i]` is in key group `keyGroups[i]`. */
+export interface StateKeys {
+  readonly keys: Key[];
+  readonly keyGroups: number[];
+}
 
 /** created -> open -> closed; `opening`/`closing` while the async step runs. */
 export type BackendStatus = 'created' | 'opening' | 'open' | 'closing' | 'closed';
@@ -55,6 +62,11 @@ export abstract class AbstractKeyedStateBackend implements KeyedStateBackend {
   abstract restore(kind: KeyedSnapshotKind, blocks: Iterable<KeyGroupStateBlock>): Promise<void>;
   abstract notifyCheckpointComplete(checkpointId: number): void;
 
+  /**
+   * The keys with an entry of `stateName` in `namespace`, as of now (copied: the function applied
+   * to them may remove entries); a promise when they are read asynchronously.
+   */
+  protected abstract keysOf(stateName: string, namespace: string): StateKeys | Promise<StateKeys>;
   /** The table that stores the state `info` (`withTtl`: values are TtlValues). */
   protected abstract createTable(info: StateInfo, withTtl: boolean): StateTable<unknown>;
   /** Starts background TTL cleanup of a state whose config asks for it. */
@@ -102,6 +114,54 @@ export abstract class AbstractKeyedStateBackend implements KeyedStateBackend {
       this.addBackgroundCleanup(info, table, cleanup, ttl);
     }
     return handle as NamespacedState<S>;
+  }
+
+  applyToAllKeys<S extends State>(
+    namespace: string,
+    descriptor: StateDescriptor<S>,
+    fn: (key: Key, state: S) => void,
+  ): PendingKeyedStateApplication | undefined {
+    this.checkOpen('applyToAllKeys');
+    const state = this.getState(descriptor);
+    const keys = this.keysOf(descriptor.name, namespace);
+    if (!(keys instanceof Promise)) {
+      this.applyToKeys(keys, state, namespace, fn);
+      return undefined;
+    }
+    let read: StateKeys | undefined;
+    let applied = false;
+    const pending = {
+      isReady: false,
+      ready: keys.then((k) => {
+        read = k;
+        pending.isReady = true;
+      }),
+      apply: () => {
+        if (read === undefined || applied)
+          throw new IllegalStateError(
+            `${this.operatorName}: applyToAllKeys of state "${descriptor.name}" applied ` +
+              (applied ? 'twice' : 'before its keys were read'),
+          );
+        applied = true;
+        this.applyToKeys(read, state, namespace, fn);
+      },
+    };
+    return pending;
+  }
+
+  private applyToKeys<S extends State>(
+    { keys, keyGroups }: StateKeys,
+    state: NamespacedState<S>,
+    namespace: string,
+    fn: (key: Key, state: S) => void,
+  ): void {
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i]!;
+      this.setCurrentKey(key, keyGroups[i]!);
+      // The function may reach the same state through the runtime context, which scopes it to ''.
+      state.setCurrentNamespace(namespace);
+      fn(key, state);
+    }
   }
 
   protected kindMismatch(name: string, registered: string, requested: string): JobDefinitionError {

@@ -2,9 +2,10 @@ import { deserialize, serialize } from 'node:v8';
 import { setImmediate as turnEventLoop } from 'node:timers/promises';
 import type { Key } from '@nimble/api';
 import { IllegalStateError, JobDefinitionError, UserCodeError } from '../errors.js';
-import { encodedKeyOfId, keyId, keyIdOfEncoded } from '../keys/index.js';
+import { decodeKey, encodedKeyOfId, keyId, keyIdOfEncoded } from '../keys/index.js';
 import type { KeyId } from '../keys/index.js';
 import { AbstractKeyedStateBackend } from './abstract-keyed-state-backend.js';
+import type { StateKeys } from './abstract-keyed-state-backend.js';
 import { decodeCanonicalBlock, encodeCanonicalBlock, KeyBytesArena } from './canonical-snapshot.js';
 import type { CanonicalEntry, CanonicalState } from './canonical-snapshot.js';
 import type {
@@ -79,6 +80,31 @@ export class HeapKeyedStateBackend extends AbstractKeyedStateBackend {
 
   async numStoredEntries(stateName: string): Promise<number> {
     return this.tables.get(stateName)?.countEntries() ?? 0;
+  }
+
+  /** Copies the keys first, as Flink's heap backend does: the function may remove entries. */
+  protected keysOf(stateName: string, namespace: string): StateKeys {
+    const keys: Key[] = [];
+    const keyGroups: number[] = [];
+    const groups = this.tables.get(stateName)?.groups ?? [];
+    for (let index = 0; index < groups.length; index++) {
+      const group = groups[index];
+      if (group === undefined) continue;
+      const keyGroup = this.firstKeyGroup + index;
+      if (namespace === '') {
+        for (const id of group.byKey.keys()) {
+          keys.push(keyOfId(id));
+          keyGroups.push(keyGroup);
+        }
+        continue;
+      }
+      for (const [id, namespaces] of group.byKeyAndNamespace) {
+        if (!namespaces.has(namespace)) continue;
+        keys.push(keyOfId(id));
+        keyGroups.push(keyGroup);
+      }
+    }
+    return { keys, keyGroups };
   }
 
   protected createTable(info: StateInfo, withTtl: boolean): StateTable<unknown> {
@@ -297,6 +323,11 @@ class HeapStateTable<V> implements StateTable<V> {
     }
     return count;
   }
+}
+
+/** The key whose keyId is `id`: primitives are their own id, the others are encoded behind a NUL. */
+function keyOfId(id: KeyId): Key {
+  return typeof id === 'string' && id.charCodeAt(0) === 0 ? decodeKey(encodedKeyOfId(id)) : id;
 }
 
 const EMPTY_BLOCK = new Uint8Array(0);

@@ -6,6 +6,7 @@ export type {
   KeyedStateSnapshot,
   KeyGroupStateBlock,
   NamespacedState,
+  PendingKeyedStateApplication,
   SnapshotFormat,
 } from './keyed-state-backend.js';
 export type { KeyedStateBackendOptions, StateBackendKind } from './keyed-state-backend-options.js';

@@ -43,6 +43,21 @@ export interface KeyedStateSnapshot {
   release(): void;
 }
 
+/**
+ * An `applyToAllKeys` whose keys are still being read (the `level` backend reads them from
+ * LevelDB asynchronously). The caller holds back everything that could touch keyed state (input,
+ * timers, the checkpoint's snapshot) until it has called `apply()`, so the function still sees
+ * the state as it was when `applyToAllKeys` was called, as if it had run then.
+ */
+export interface PendingKeyedStateApplication {
+  /** Resolves when the keys are read; rejects with a `StateBackendError` when they cannot be. */
+  readonly ready: Promise<void>;
+  /** Whether `ready` resolved. */
+  readonly isReady: boolean;
+  /** Runs the function for every key, synchronously; once, after `ready` resolved. */
+  apply(): void;
+}
+
 /** The bytes of one key group of a snapshot, as restore reads them. */
 export interface KeyGroupStateBlock {
   readonly keyGroup: number;
@@ -87,6 +102,20 @@ export interface KeyedStateBackend {
   restore(kind: KeyedSnapshotKind, blocks: Iterable<KeyGroupStateBlock>): Promise<void>;
   /** Checkpoint `checkpointId` completed: a later native `level` snapshot may be a delta against it. */
   notifyCheckpointComplete(checkpointId: number): void;
+  /**
+   * Applies `fn` to the state of `descriptor` of every key that has an entry of it in `namespace`
+   * ('' for process functions), each time with that key current (Flink's `applyToAllKeys`). The
+   * keys are those of the state at the time of the call, the write-back cache included; `fn`
+   * may change or clear the state of the key it is given. `hashmap` applies it at once and
+   * returns undefined; `level` returns a {@link PendingKeyedStateApplication} whose `apply()`
+   * the caller runs when the keys are read. Keys come key group by key group, in an order of the
+   * backend's choosing.
+   */
+  applyToAllKeys<S extends State>(
+    namespace: string,
+    descriptor: StateDescriptor<S>,
+    fn: (key: Key, state: S) => void,
+  ): PendingKeyedStateApplication | undefined;
   /**
    * For tests: how many entries of `stateName` are physically stored (one per key and namespace;
    * expired or not), after a flush. Both backends implement it.

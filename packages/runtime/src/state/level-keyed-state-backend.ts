@@ -9,6 +9,7 @@ import type {
 import { IllegalStateError, NimbleError, UserCodeError } from '../errors.js';
 import { decodeKey } from '../keys/index.js';
 import { AbstractKeyedStateBackend } from './abstract-keyed-state-backend.js';
+import type { StateKeys } from './abstract-keyed-state-backend.js';
 import { decodeCanonicalBlock } from './canonical-snapshot.js';
 import type {
   KeyedSnapshotKind,
@@ -65,6 +66,8 @@ interface PendingWrite {
   readonly batch: number;
 }
 
+/** Keys read per LevelDB iterator call by applyToAllKeys. */
+const KEY_SCAN_BATCH = 1000;
 /** One batch being written and at most one waiting behind it; then availability() pushes back. */
 const MAX_BATCHES_IN_FLIGHT = 2;
 /** Cache keys of metadata entries; state cache keys start with a state id, at most MAX_STATE_ID. */
@@ -251,6 +254,57 @@ export class LevelKeyedStateBackend extends AbstractKeyedStateBackend {
     let inFlight = 0;
     for (const batch of this.inFlight) inFlight += batch.length;
     return { dirty: this.dirty.length, inFlight };
+  }
+
+  /**
+   * LevelDB iterators are asynchronous, so the keys are read from a LevelDB snapshot taken behind
+   * the write-back cache, as snapshot() takes one: it holds exactly the writes made before this
+   * call, those still in the cache included, and none of the deletes' keys.
+   */
+  protected keysOf(stateName: string, namespace: string): Promise<StateKeys> {
+    if (this.failure !== undefined) return Promise.reject(this.failure);
+    // applyToAllKeys registered the state first, so it has an id.
+    const stateId = this.stateIds.get(stateName)!.id;
+    if (this.dirty.length > 0) this.startBatch();
+    return this.readKeys(this.snapshotBehindWrites(), stateId, namespace);
+  }
+
+  private async readKeys(
+    dbSnapshot: Promise<DbSnapshot>,
+    stateId: number,
+    namespace: string,
+  ): Promise<StateKeys> {
+    const snapshot = await dbSnapshot;
+    const keys: Key[] = [];
+    const keyGroups: number[] = [];
+    try {
+      for (let keyGroup = this.firstKeyGroup; keyGroup <= this.lastKeyGroup; keyGroup++) {
+        const iterator = this.db!.keys({
+          gte: stateRangeStart(keyGroup, stateId),
+          lt: stateRangeStart(keyGroup, stateId + 1),
+          snapshot,
+        });
+        try {
+          for (;;) {
+            const batch = await iterator.nextv(KEY_SCAN_BATCH);
+            if (batch.length === 0) break;
+            for (const dbKey of batch) {
+              const entry = parseStateEntryKey(dbKey);
+              if (entry.namespace !== namespace) continue;
+              keys.push(decodeKey(entry.keyBytes));
+              keyGroups.push(keyGroup);
+            }
+          }
+        } finally {
+          await iterator.close().catch(() => undefined);
+        }
+      }
+    } catch (e) {
+      throw this.dbError('read the keys of a state from', e);
+    } finally {
+      await snapshot.close().catch(() => undefined);
+    }
+    return { keys, keyGroups };
   }
 
   protected createTable(info: StateInfo, withTtl: boolean): StateTable<unknown> {

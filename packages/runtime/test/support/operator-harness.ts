@@ -15,7 +15,15 @@ import {
   TwoInputStreamOperator,
 } from '../../src/operators/operator.js';
 import { createKeyedStateBackend } from '../../src/state/index.js';
-import type { KeyedStateBackend, StateBackendKind } from '../../src/state/index.js';
+import type {
+  KeyedStateBackend,
+  KeyedStateBackendOptions,
+  StateBackendKind,
+} from '../../src/state/index.js';
+import type {
+  OperatorStateSnapshot,
+  RestoredOperatorStates,
+} from '../../src/state/operator-state-store.js';
 import { ManualProcessingTimeService } from '../../src/timers/processing-time-service.js';
 
 /** A record an operator emitted. */
@@ -44,6 +52,10 @@ export interface OperatorHarnessOptions<IN> {
   processingTime?: number;
   /** Default 128, Flink's default. */
   maxParallelism?: number;
+  /** Operator state handed to `initializeState`, as a restore would (default: none). */
+  restoredOperatorState?: RestoredOperatorStates;
+  /** For `level`: the write-back batch size and read cache size (the backend's defaults otherwise). */
+  levelOptions?: Pick<KeyedStateBackendOptions, 'writeBatchSize' | 'readCacheSize'>;
 }
 
 /**
@@ -104,6 +116,7 @@ export class OperatorHarness<IN, OUT> {
         keyGroupRange: KeyGroupRange.forOperatorIndex(maxParallelism, 1, 0),
         localDir: stateDir,
         ttlTimeProvider: () => clock.now(),
+        ...options.levelOptions,
       });
       try {
         await backend.open();
@@ -140,7 +153,7 @@ export class OperatorHarness<IN, OUT> {
       operator.keySelector2 = options.keySelector2;
     }
     operator.setup(context, harness.output);
-    operator.initializeState(new Map());
+    operator.initializeState(options.restoredOperatorState ?? new Map());
     try {
       await operator.open();
     } catch (e) {
@@ -210,6 +223,20 @@ export class OperatorHarness<IN, OUT> {
     if (!(this.operator instanceof TwoInputStreamOperator))
       throw new Error('OperatorHarness: processElement1/2 need a two-input operator');
     return this.operator as TwoInputStreamOperator<unknown, unknown, OUT>;
+  }
+
+  /**
+   * Waits until the operator takes input again (`availability()` is undefined): what it held back
+   * (e.g. a pending applyToKeyedState on `level`) is done.
+   */
+  async whenAvailable(): Promise<void> {
+    for (let a = this.operator.availability(); a !== undefined; a = this.operator.availability())
+      await a;
+  }
+
+  /** The operator state a checkpoint `checkpointId` would take (after the operator's snapshotState). */
+  snapshotOperatorState(checkpointId = 1): Promise<OperatorStateSnapshot> {
+    return this.operator.snapshotOperatorState({ checkpointId, timestamp: 0 });
   }
 
   /** Moves the manual clock to `time`, firing due processing-time timers. */
