@@ -14,6 +14,7 @@ import { ProcessWindowFunction } from './functions.js';
 import type { OutputTag } from './output-tag.js';
 import type { Key } from './state.js';
 import type { Duration } from './time.js';
+import { nonNegativeMillis } from './time.js';
 import type {
   BuiltinSink,
   OperatorSpec,
@@ -358,8 +359,7 @@ export class WindowedStream<T, K extends Key, W extends Window> {
    * result (a late firing) instead of being dropped. Default 0.
    */
   allowedLateness(lateness: Duration): this {
-    const ms = lateness.toMillis();
-    if (ms < 0) throw new RangeError('allowedLateness must not be negative');
+    const ms = nonNegativeMillis('allowedLateness: lateness', lateness);
     if (ms > 0 && !this.assigner.isEventTime()) {
       // Flink ignores lateness for processing time; say so rather than silently ignore.
       throw new Error('allowedLateness applies to event-time windows only');
