@@ -6,6 +6,7 @@ import type {
   KeyedProcessFunction,
   KeySelector,
   MapFunction,
+  Partitioner,
   ProcessFunction,
   ReduceFunction,
   WindowFunction,
@@ -109,6 +110,45 @@ export class DataStream<T> {
   /** Sends all elements to the first subtask of the next operator. */
   global(): DataStream<T> {
     return this.partition('global');
+  }
+  /**
+   * Sends each element to a subtask of the next operator chosen uniformly at random (Flink's
+   * `shuffle()`, `ShufflePartitioner`).
+   */
+  shuffle(): DataStream<T> {
+    return this.partition('shuffle');
+  }
+  /**
+   * Sends each element to the subtask `partitioner(keySelector(element), numPartitions)` of the
+   * next operator (Flink's `partitionCustom`). `numPartitions` is the next operator's parallelism;
+   * a result outside `[0, numPartitions)` fails the task. Unlike `keyBy()`, the result is not a
+   * keyed stream: the next operator has no keyed state.
+   *
+   * ```ts
+   * // Tenant t's events go to subtask t % n.
+   * stream.partitionCustom((tenant: number, n) => tenant % n, (e) => e.tenantId);
+   * ```
+   *
+   * @param partitioner - picks the partition of a key.
+   * @param keySelector - extracts the key the partitioner sees; any value, not only a {@link Key}.
+   */
+  partitionCustom<K>(partitioner: Partitioner<K>, keySelector: (value: T) => K): DataStream<T> {
+    if (typeof partitioner !== 'function' || typeof keySelector !== 'function') {
+      throw new TypeError(
+        'partitionCustom() needs a partitioner function and a key selector function, ' +
+          'e.g. partitionCustom((key, n) => key % n, (e) => e.id)',
+      );
+    }
+    return new DataStream(
+      this.env,
+      new PartitionTransformation(
+        this.env.newId(),
+        this.transformation,
+        'custom',
+        keySelector as unknown as KeySelector<T, Key>,
+        partitioner,
+      ),
+    );
   }
   /** Writes to a sink. */
   sinkTo(sink: Sink<T>, name = 'Sink'): DataStreamSink<T> {

@@ -33,6 +33,12 @@ export type FilterFunction<T> = (value: T) => boolean;
 export type KeySelector<T, K extends Key> = (value: T) => K;
 /** Combines two values into one of the same type; must be associative. */
 export type ReduceFunction<T> = (a: T, b: T) => T;
+/**
+ * Chooses the partition of a key for `DataStream.partitionCustom` (Flink's `Partitioner.partition`):
+ * returns an integer in `[0, numPartitions)`, the index of the next operator's subtask that gets
+ * the element. Another result fails the task, naming the operator and the result.
+ */
+export type Partitioner<K> = (key: K, numPartitions: number) => number;
 
 /** Incremental aggregation with an accumulator (Flink's `AggregateFunction`). */
 export interface AggregateFunction<IN, ACC, OUT> {

@@ -17,6 +17,7 @@ export type {
   FlatMapFunction,
   FilterFunction,
   KeySelector,
+  Partitioner,
   ReduceFunction,
   AggregateFunction,
   RuntimeContext,

@@ -7,6 +7,7 @@ import type {
   MapFunction,
   ProcessFunction,
   ProcessWindowFunction,
+  Partitioner,
   ReduceFunction,
   WindowFunction,
 } from './functions.js';
@@ -19,8 +20,10 @@ import type { Trigger, Window, WindowAssigner } from './windowing.js';
 /**
  * How records travel from one operator's subtasks to the next's.
  * `forward` keeps subtask i -> subtask i (and chains operators when parallelism matches).
+ * `shuffle` picks a subtask uniformly at random; `custom` asks the user's {@link Partitioner}.
  */
-export type PartitionerKind = 'forward' | 'rebalance' | 'rescale' | 'broadcast' | 'hash' | 'global';
+export type PartitionerKind =
+  'forward' | 'rebalance' | 'rescale' | 'broadcast' | 'hash' | 'global' | 'shuffle' | 'custom';
 
 /** The function a window applies when it fires. */
 export type WindowFunctionSpec =
@@ -126,6 +129,8 @@ export class PartitionTransformation<T> extends Transformation<T> {
     readonly input: Transformation<T>,
     readonly partitioner: PartitionerKind,
     readonly keySelector: KeySelector<T, Key> | undefined,
+    /** For `custom`: the user's partitioner, applied to the key `keySelector` extracts. */
+    readonly customPartitioner?: Partitioner<any>,
   ) {
     super(id, `Partition(${partitioner})`);
   }

@@ -4,6 +4,7 @@ import { assignToKeyGroup, checkKey, operatorIndexForKeyGroup } from '../keys/in
 import type { CheckpointOptions } from './buffer-codec.js';
 import { ElementKind, encodeElements } from './buffer-codec.js';
 import type { ChannelSender } from './channel.js';
+import { PartitionIndexError } from './custom-partitioner.js';
 
 /** Settings of a record writer. */
 export interface RecordWriterOptions {
@@ -124,7 +125,33 @@ export class RecordWriter {
       case 'broadcast':
         for (const ch of this.channels) this.append(ch, ElementKind.RECORD, timestamp, value);
         return;
+      case 'shuffle': {
+        // Flink's ShufflePartitioner: uniformly random, independent of earlier records.
+        const i = Math.floor(Math.random() * this.channels.length);
+        this.append(this.channels[i]!, ElementKind.RECORD, timestamp, value);
+        return;
+      }
+      case 'custom': {
+        // The edge's selector applies the user's partitioner and checks its result's range.
+        let i: number;
+        try {
+          i = this.keySelector!(value) as number;
+        } catch (e) {
+          const name = this.customPartitionerName();
+          throw e instanceof PartitionIndexError
+            ? new UserCodeError(name, e.message, e)
+            : userCodeFailure(name, e);
+        }
+        this.append(this.channels[i]!, ElementKind.RECORD, timestamp, value);
+        return;
+      }
     }
+  }
+
+  /** Names a partitionCustom() edge in errors the way keyByName names a keyBy() edge. */
+  private customPartitionerName(): string {
+    // The task names every edge it writes to `keyBy() before <target> (i/n)`.
+    return this.keyByName.replace(/^keyBy\(\)/, 'partitionCustom()');
   }
 
   /** Sends a watermark to every channel, in order with the records. */
