@@ -1,4 +1,5 @@
 import type { Sink } from './connector.js';
+import type { Evictor } from './evictors.js';
 import type {
   AggregateFunction,
   FilterFunction,
@@ -375,6 +376,7 @@ export class KeyedStream<T, K extends Key> extends DataStream<T> {
 /** A keyed stream grouped into windows (Flink's `WindowedStream`). */
 export class WindowedStream<T, K extends Key, W extends Window> {
   private customTrigger: Trigger<T, W> | undefined;
+  private customEvictor: Evictor<T, W> | undefined;
   private lateness = 0;
   private lateTag: OutputTag<T> | undefined;
 
@@ -412,6 +414,18 @@ export class WindowedStream<T, K extends Key, W extends Window> {
     this.lateTag = tag;
     return this;
   }
+  /**
+   * Removes elements from each window before and/or after its function runs (Flink's
+   * `evictor`). The window then keeps all its elements with their timestamps: a `reduce` or
+   * `aggregate` folds what the evictor left when the window fires, not incrementally.
+   */
+  evictor(evictor: Evictor<T, W> | Evictor<unknown, Window>): this {
+    if (evictor === null || typeof evictor !== 'object') {
+      throw new TypeError('evictor() needs an Evictor, e.g. CountEvictor.of(10)');
+    }
+    this.customEvictor = evictor as Evictor<T, W>;
+    return this;
+  }
 
   /** Incrementally reduces each window; optionally passes the result through a window function. */
   reduce<R = T>(
@@ -442,7 +456,8 @@ export class WindowedStream<T, K extends Key, W extends Window> {
 
   private build<R>(what: string, fn: WindowFunctionSpec): SingleOutputStreamOperator<R> {
     const trigger = this.customTrigger ?? this.assigner.getDefaultTrigger();
-    const name = `Window(${String(this.assigner)}, ${String(trigger)}, ${what})`;
+    const evictor = this.customEvictor === undefined ? '' : `${String(this.customEvictor)}, `;
+    const name = `Window(${String(this.assigner)}, ${String(trigger)}, ${evictor}${what})`;
     return this.input.keyed<R>(name, {
       kind: 'window',
       assigner: this.assigner as WindowAssigner<any, Window>,
@@ -450,6 +465,7 @@ export class WindowedStream<T, K extends Key, W extends Window> {
       allowedLatenessMillis: this.lateness,
       lateDataTag: this.lateTag,
       fn,
+      evictor: this.customEvictor as Evictor<any, Window> | undefined,
     });
   }
 }

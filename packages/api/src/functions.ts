@@ -39,6 +39,11 @@ export type ReduceFunction<T> = (a: T, b: T) => T;
  * the element. Another result fails the task, naming the operator and the result.
  */
 export type Partitioner<K> = (key: K, numPartitions: number) => number;
+/**
+ * The distance between two elements, for `DeltaTrigger` and `DeltaEvictor` (Flink's
+ * `DeltaFunction.getDelta`): the older element first, the newer second.
+ */
+export type DeltaFunction<T> = (oldDataPoint: T, newDataPoint: T) => number;
 
 /** Incremental aggregation with an accumulator (Flink's `AggregateFunction`). */
 export interface AggregateFunction<IN, ACC, OUT> {

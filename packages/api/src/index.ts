@@ -29,6 +29,7 @@ export type {
   KeyedStateStore,
   ProcessWindowContext,
   WindowFunction,
+  DeltaFunction,
 } from './functions.js';
 
 export {
@@ -81,6 +82,8 @@ export {
   GlobalWindows,
 } from './windowing.js';
 export { CountTrigger, PurgingTrigger } from './triggers.js';
+export { TimestampedValue, CountEvictor, TimeEvictor, DeltaEvictor } from './evictors.js';
+export type { Evictor, EvictorContext, EvictableValue, EvictableElements } from './evictors.js';
 export type {
   Window,
   TriggerContext,

@@ -14,6 +14,7 @@ import type {
 import type { OutputTag } from './output-tag.js';
 import type { Key } from './state.js';
 import type { Sink, Source } from './connector.js';
+import type { Evictor } from './evictors.js';
 import type { WatermarkStrategy } from './watermark.js';
 import type { Trigger, Window, WindowAssigner } from './windowing.js';
 
@@ -59,6 +60,8 @@ export type OperatorSpec =
       allowedLatenessMillis: number;
       lateDataTag: OutputTag<any> | undefined;
       fn: WindowFunctionSpec;
+      /** With an evictor the window keeps every element with its timestamp (Flink's EvictingWindowOperator). */
+      evictor?: Evictor<any, Window> | undefined;
     };
 
 /** The sinks the runtime provides itself. */

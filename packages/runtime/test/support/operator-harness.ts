@@ -11,7 +11,11 @@ import type {
 } from '../../src/operators/operator.js';
 import { newOperatorMetrics } from '../../src/operators/operator.js';
 import { createKeyedStateBackend } from '../../src/state/index.js';
-import type { KeyedStateBackend, StateBackendKind } from '../../src/state/index.js';
+import type {
+  KeyedSnapshotKind,
+  KeyedStateBackend,
+  StateBackendKind,
+} from '../../src/state/index.js';
 import { ManualProcessingTimeService } from '../../src/timers/processing-time-service.js';
 
 /** A record an operator emitted. */
@@ -38,6 +42,11 @@ export interface OperatorHarnessOptions<IN> {
   processingTime?: number;
   /** Default 128, Flink's default. */
   maxParallelism?: number;
+  /**
+   * Keyed state to restore before the operator opens: the blocks of a snapshot of another
+   * harness's backend (one per key group, as `materialize()` returns them), and their kind.
+   */
+  restore?: { kind: KeyedSnapshotKind; blocks: readonly Uint8Array[] };
 }
 
 /**
@@ -101,6 +110,13 @@ export class OperatorHarness<IN, OUT> {
       });
       try {
         await backend.open();
+        const restore = options.restore;
+        if (restore !== undefined) {
+          await backend.restore(
+            restore.kind,
+            restore.blocks.map((bytes, keyGroup) => ({ keyGroup, bytes })),
+          );
+        }
       } catch (e) {
         if (stateDir !== undefined) await rm(stateDir, { recursive: true, force: true });
         throw e;
