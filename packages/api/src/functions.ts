@@ -219,3 +219,49 @@ export type WindowFunction<IN, OUT, K, W extends Window> = (
   elements: Iterable<IN>,
   out: Collector<OUT>,
 ) => void;
+
+/** Context of a {@link ProcessAllWindowFunction} (Flink's `ProcessAllWindowFunction.Context`). */
+export interface ProcessAllWindowContext<W extends Window> {
+  /** The window being evaluated. */
+  window(): W;
+  /** State scoped to this window; cleared with the window. Not available for merging windows. */
+  windowState(): KeyedStateStore;
+  /** State across all windows of the operator. */
+  globalState(): KeyedStateStore;
+  /** Emits `value` to the side output `tag` (with the window's max timestamp). */
+  output<X>(tag: OutputTag<X>, value: X): void;
+}
+
+/**
+ * Evaluates a whole window of a non-keyed stream (`windowAll`), with its context (Flink's
+ * `ProcessAllWindowFunction`). Used with `process()`, or after a `reduce`/`aggregate`, where the
+ * elements are the single pre-aggregated result.
+ *
+ * ```ts
+ * class CountPerWindow extends ProcessAllWindowFunction<Event, string, TimeWindow> {
+ *   process(ctx: ProcessAllWindowContext<TimeWindow>, events: Iterable<Event>, out: Collector<string>) {
+ *     out.collect(`${ctx.window().start}: ${[...events].length} events`);
+ *   }
+ * }
+ * ```
+ */
+export abstract class ProcessAllWindowFunction<IN, OUT, W extends Window> extends RichFunction {
+  /** Called when the window fires, with its elements (or its pre-aggregated result). */
+  abstract process(
+    context: ProcessAllWindowContext<W>,
+    elements: Iterable<IN>,
+    out: Collector<OUT>,
+  ): void;
+  /** Called when the window is cleaned up; clear per-window state here. */
+  clear(_context: ProcessAllWindowContext<W>): void {}
+}
+
+/**
+ * Evaluates a whole window of a non-keyed stream (Flink's `AllWindowFunction.apply`): used with
+ * `apply()`, or after a `reduce`/`aggregate`, where the elements are the single result.
+ */
+export type AllWindowFunction<IN, OUT, W extends Window> = (
+  window: W,
+  elements: Iterable<IN>,
+  out: Collector<OUT>,
+) => void;

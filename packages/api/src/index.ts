@@ -9,6 +9,7 @@ export {
   ProcessFunction,
   KeyedProcessFunction,
   ProcessWindowFunction,
+  ProcessAllWindowFunction,
   TimeDomain,
 } from './functions.js';
 export type {
@@ -29,6 +30,8 @@ export type {
   KeyedStateStore,
   ProcessWindowContext,
   WindowFunction,
+  ProcessAllWindowContext,
+  AllWindowFunction,
   DeltaFunction,
 } from './functions.js';
 
@@ -133,6 +136,7 @@ export {
   DataStreamSink,
   KeyedStream,
   WindowedStream,
+  AllWindowedStream,
 } from './datastream.js';
 export {
   Transformation,

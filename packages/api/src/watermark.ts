@@ -1,6 +1,5 @@
 import type { Duration } from './time.js';
-import { nonNegativeMillis, positiveMillis } from './time.js';
-import { MIN_TIMESTAMP } from './time.js';
+import { MIN_TIMESTAMP, nonNegativeMillis, positiveMillis } from './time.js';
 
 /** Where a {@link WatermarkGenerator} sends watermarks and idleness. */
 export interface WatermarkOutput {
