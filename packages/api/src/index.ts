@@ -84,7 +84,13 @@ export {
   ProcessingTimeSessionWindows,
   GlobalWindows,
 } from './windowing.js';
-export { CountTrigger, PurgingTrigger } from './triggers.js';
+export {
+  CountTrigger,
+  PurgingTrigger,
+  ContinuousEventTimeTrigger,
+  ContinuousProcessingTimeTrigger,
+  DeltaTrigger,
+} from './triggers.js';
 export { TimestampedValue, CountEvictor, TimeEvictor, DeltaEvictor } from './evictors.js';
 export type { Evictor, EvictorContext, EvictableValue, EvictableElements } from './evictors.js';
 export type {
