@@ -343,9 +343,15 @@ describe.each<StateBackendKind>(['hashmap', 'level'])('evictors (%s backend)', (
     });
   });
 
-  it.each<StateBackendKind>(['hashmap', 'level'])(
-    'the buffered elements and timestamps survive a snapshot restored into %s',
-    async (target) => {
+  // A canonical snapshot (savepoints) restores into either backend; a native one (checkpoints)
+  // into the same backend.
+  it.each<[StateBackendKind, 'canonical' | 'native']>([
+    ['hashmap', 'canonical'],
+    ['level', 'canonical'],
+    [backend, 'native'],
+  ])(
+    'the buffered elements and timestamps survive a snapshot restored into %s (%s)',
+    async (target, format) => {
       const seen: unknown[] = [];
       const keep = (key: Key, _w: Window, elements: Iterable<unknown>, out: Collector<string>) => {
         seen.push(...elements);
@@ -370,7 +376,7 @@ describe.each<StateBackendKind>(['hashmap', 'level'])('evictors (%s backend)', (
       const first = await open(windowSpec);
       first.processElement(['k', 1], -5);
       first.processElement(['k', 2, rich] as unknown as Rec); // no timestamp
-      const snapshot = first.backend!.snapshot(1, 'canonical');
+      const snapshot = first.backend!.snapshot(1, format);
       const blocks = await snapshot.materialize();
       snapshot.release();
       await first.close();
