@@ -1,19 +1,29 @@
+import {
+  allWindowFunctionAdapter,
+  NULL_KEY_SELECTOR,
+  ProcessAllWindowFunctionAdapter,
+} from './all-window-functions.js';
 import type { Sink } from './connector.js';
+import type { Evictor } from './evictors.js';
+import { CountEvictor } from './evictors.js';
 import type {
   AggregateFunction,
+  AllWindowFunction,
   FilterFunction,
   FlatMapFunction,
   KeyedProcessFunction,
   KeySelector,
   MapFunction,
+  Partitioner,
   ProcessFunction,
   ReduceFunction,
   WindowFunction,
 } from './functions.js';
-import { ProcessWindowFunction } from './functions.js';
+import { ProcessAllWindowFunction, ProcessWindowFunction } from './functions.js';
 import type { OutputTag } from './output-tag.js';
 import type { Key, MapStateDescriptor } from './state.js';
 import type { Duration } from './time.js';
+import { nonNegativeMillis } from './time.js';
 import type {
   BuiltinSink,
   OperatorSpec,
@@ -34,7 +44,9 @@ import type { WatermarkStrategy } from './watermark.js';
 import { ConnectedStreams } from './connected-streams.js';
 import { BroadcastConnectedStream } from './broadcast-connected-stream.js';
 import { BroadcastStream } from './broadcast-stream.js';
-import type { Trigger, Window, WindowAssigner } from './windowing.js';
+import { CountTrigger, PurgingTrigger } from './triggers.js';
+import type { GlobalWindow, Trigger, Window, WindowAssigner } from './windowing.js';
+import { GlobalWindows } from './windowing.js';
 
 /** What a stream needs of its environment. @internal */
 export interface StreamEnvironmentHandle {
@@ -142,6 +154,71 @@ export class DataStream<T> {
   global(): DataStream<T> {
     return this.partition('global');
   }
+  /**
+   * Sends each element to a subtask of the next operator chosen uniformly at random (Flink's
+   * `shuffle()`, `ShufflePartitioner`).
+   */
+  shuffle(): DataStream<T> {
+    return this.partition('shuffle');
+  }
+  /**
+   * Sends each element to the subtask `partitioner(keySelector(element), numPartitions)` of the
+   * next operator (Flink's `partitionCustom`). `numPartitions` is the next operator's parallelism;
+   * a result outside `[0, numPartitions)` fails the task. Unlike `keyBy()`, the result is not a
+   * keyed stream: the next operator has no keyed state.
+   *
+   * ```ts
+   * // Tenant t's events go to subtask t % n.
+   * stream.partitionCustom((tenant: number, n) => tenant % n, (e) => e.tenantId);
+   * ```
+   *
+   * @param partitioner - picks the partition of a key.
+   * @param keySelector - extracts the key the partitioner sees; any value, not only a {@link Key}.
+   */
+  partitionCustom<K>(partitioner: Partitioner<K>, keySelector: (value: T) => K): DataStream<T> {
+    if (typeof partitioner !== 'function' || typeof keySelector !== 'function') {
+      throw new TypeError(
+        'partitionCustom() needs a partitioner function and a key selector function, ' +
+          'e.g. partitionCustom((key, n) => key % n, (e) => e.id)',
+      );
+    }
+    return new DataStream(
+      this.env,
+      new PartitionTransformation(
+        this.env.newId(),
+        this.transformation,
+        'custom',
+        keySelector as unknown as KeySelector<T, Key>,
+        partitioner,
+      ),
+    );
+  }
+  /**
+   * Groups all elements of the stream into windows (Flink's `windowAll`). The windows are
+   * evaluated by one non-parallel subtask: its parallelism is 1 and cannot be changed.
+   *
+   * ```ts
+   * stream.windowAll(TumblingEventTimeWindows.of(Time.minutes(1))).reduce((a, b) => a + b);
+   * ```
+   */
+  windowAll<W extends Window>(assigner: WindowAssigner<T, W>): AllWindowedStream<T, W> {
+    return new AllWindowedStream<T, W>(this, assigner as WindowAssigner<T, W>);
+  }
+  /**
+   * Groups all elements into windows of `size` elements (Flink's `countWindowAll`): tumbling
+   * without `slide` (GlobalWindows, PurgingTrigger(CountTrigger(size))); with `slide`, a window
+   * of the last `size` elements every `slide` elements (GlobalWindows, CountEvictor(size),
+   * CountTrigger(slide)). Evaluated by one non-parallel subtask.
+   *
+   * @throws RangeError when `size` or `slide` is not a positive integer.
+   */
+  countWindowAll(size: number, slide?: number): AllWindowedStream<T, GlobalWindow> {
+    positiveCount('countWindowAll: size', size);
+    const windowed = this.windowAll(GlobalWindows.create());
+    if (slide === undefined) return windowed.trigger(PurgingTrigger.of(CountTrigger.of(size)));
+    positiveCount('countWindowAll: slide', slide);
+    return windowed.evictor(CountEvictor.of(size)).trigger(CountTrigger.of(slide));
+  }
   /** Writes to a sink. */
   sinkTo(sink: Sink<T>, name = 'Sink'): DataStreamSink<T> {
     return this.addSink(name, sink);
@@ -236,6 +313,9 @@ function configure<X extends { transformation: Transformation<unknown> }>(self: 
 
 /** A stream produced by an operator: can be named, given a uid and parallelism, and has side outputs. */
 export class SingleOutputStreamOperator<T> extends DataStream<T> {
+  /** Set for windowAll operators, which run as one subtask (Flink's `nonParallel`). */
+  private nonParallel = false;
+
   /** Sets the operator's display name. */
   name(name: string): this {
     return configure(this).name(name);
@@ -244,16 +324,37 @@ export class SingleOutputStreamOperator<T> extends DataStream<T> {
   uid(uid: string): this {
     return configure(this).uid(uid);
   }
-  /** Sets the operator's parallelism. */
+  /**
+   * Sets the operator's parallelism.
+   *
+   * @throws RangeError when `parallelism` is not a positive integer, or not 1 for an operator
+   *   that cannot run in parallel (`windowAll`, `countWindowAll`).
+   */
   setParallelism(parallelism: number): this {
+    if (this.nonParallel && parallelism !== 1) {
+      throw nonParallelError(this.transformation.name, 'parallelism', parallelism);
+    }
     return configure(this).setParallelism(parallelism);
   }
   /** Sets the operator's max parallelism (number of key groups of its keyed state). */
   setMaxParallelism(maxParallelism: number): this {
+    if (this.nonParallel && maxParallelism !== 1) {
+      throw nonParallelError(this.transformation.name, 'max parallelism', maxParallelism);
+    }
     if (!Number.isInteger(maxParallelism) || maxParallelism < 1) {
       throw new RangeError(`maxParallelism must be a positive integer; got ${maxParallelism}`);
     }
     this.transformation.maxParallelism = maxParallelism;
+    return this;
+  }
+  /**
+   * Makes this operator run as one subtask for good: parallelism and max parallelism 1, and
+   * setting another parallelism is an error (Flink's `forceNonParallel`). @internal
+   */
+  forceNonParallel(): this {
+    this.transformation.parallelism = 1;
+    this.transformation.maxParallelism = 1;
+    this.nonParallel = true;
     return this;
   }
   /** Keeps this operator out of operator chains. */
@@ -271,6 +372,20 @@ export class SingleOutputStreamOperator<T> extends DataStream<T> {
         tag,
       ),
     );
+  }
+}
+
+function nonParallelError(operator: string, what: string, value: number): RangeError {
+  return new RangeError(
+    `${operator}: the ${what} of a non-parallel operator must be 1; got ${value}. ` +
+      'windowAll() and countWindowAll() evaluate all elements in one subtask; ' +
+      'use keyBy() and window() for parallel windows',
+  );
+}
+
+function positiveCount(what: string, n: number): void {
+  if (!Number.isSafeInteger(n) || n < 1) {
+    throw new RangeError(`${what} must be a positive integer; got ${n}`);
   }
 }
 
@@ -391,6 +506,25 @@ export class KeyedStream<T, K extends Key> extends DataStream<T> {
   ): WindowedStream<T, K, W> {
     return new WindowedStream<T, K, W>(this, assigner as WindowAssigner<T, W>);
   }
+  /**
+   * Groups each key's elements into windows of `size` elements (Flink's `countWindow`):
+   * tumbling without `slide` (GlobalWindows, PurgingTrigger(CountTrigger(size))); with `slide`,
+   * a window of the key's last `size` elements every `slide` elements (GlobalWindows,
+   * CountEvictor(size), CountTrigger(slide)). A window that never fills up never fires.
+   *
+   * ```ts
+   * stream.keyBy((e) => e.user).countWindow(100).reduce((a, b) => ({ ...a, n: a.n + b.n }));
+   * ```
+   *
+   * @throws RangeError when `size` or `slide` is not a positive integer.
+   */
+  countWindow(size: number, slide?: number): WindowedStream<T, K, GlobalWindow> {
+    positiveCount('countWindow: size', size);
+    const windowed = this.window(GlobalWindows.create());
+    if (slide === undefined) return windowed.trigger(PurgingTrigger.of(CountTrigger.of(size)));
+    positiveCount('countWindow: slide', slide);
+    return windowed.evictor(CountEvictor.of(size)).trigger(CountTrigger.of(slide));
+  }
 
   /** @internal */
   keyed<R>(name: string, operator: OperatorSpec): SingleOutputStreamOperator<R> {
@@ -414,6 +548,7 @@ export class KeyedStream<T, K extends Key> extends DataStream<T> {
 /** A keyed stream grouped into windows (Flink's `WindowedStream`). */
 export class WindowedStream<T, K extends Key, W extends Window> {
   private customTrigger: Trigger<T, W> | undefined;
+  private customEvictor: Evictor<T, W> | undefined;
   private lateness = 0;
   private lateTag: OutputTag<T> | undefined;
 
@@ -438,8 +573,7 @@ export class WindowedStream<T, K extends Key, W extends Window> {
    * result (a late firing) instead of being dropped. Default 0.
    */
   allowedLateness(lateness: Duration): this {
-    const ms = lateness.toMillis();
-    if (ms < 0) throw new RangeError('allowedLateness must not be negative');
+    const ms = nonNegativeMillis('allowedLateness: lateness', lateness);
     if (ms > 0 && !this.assigner.isEventTime()) {
       // Flink ignores lateness for processing time; say so rather than silently ignore.
       throw new Error('allowedLateness applies to event-time windows only');
@@ -450,6 +584,18 @@ export class WindowedStream<T, K extends Key, W extends Window> {
   /** Sends elements that arrive after the allowed lateness to side output `tag` instead of dropping them. */
   sideOutputLateData(tag: OutputTag<T>): this {
     this.lateTag = tag;
+    return this;
+  }
+  /**
+   * Removes elements from each window before and/or after its function runs (Flink's
+   * `evictor`). The window then keeps all its elements with their timestamps: a `reduce` or
+   * `aggregate` folds what the evictor left when the window fires, not incrementally.
+   */
+  evictor(evictor: Evictor<T, W> | Evictor<unknown, Window>): this {
+    if (evictor === null || typeof evictor !== 'object') {
+      throw new TypeError('evictor() needs an Evictor, e.g. CountEvictor.of(10)');
+    }
+    this.customEvictor = evictor as Evictor<T, W>;
     return this;
   }
 
@@ -482,7 +628,8 @@ export class WindowedStream<T, K extends Key, W extends Window> {
 
   private build<R>(what: string, fn: WindowFunctionSpec): SingleOutputStreamOperator<R> {
     const trigger = this.customTrigger ?? this.assigner.getDefaultTrigger();
-    const name = `Window(${String(this.assigner)}, ${String(trigger)}, ${what})`;
+    const evictor = this.customEvictor === undefined ? '' : `${String(this.customEvictor)}, `;
+    const name = `Window(${String(this.assigner)}, ${String(trigger)}, ${evictor}${what})`;
     return this.input.keyed<R>(name, {
       kind: 'window',
       assigner: this.assigner as WindowAssigner<any, Window>,
@@ -490,6 +637,7 @@ export class WindowedStream<T, K extends Key, W extends Window> {
       allowedLatenessMillis: this.lateness,
       lateDataTag: this.lateTag,
       fn,
+      evictor: this.customEvictor as Evictor<any, Window> | undefined,
     });
   }
 }
@@ -499,4 +647,90 @@ function windowFn(
 ): WindowFnSpec | undefined {
   if (f === undefined) return undefined;
   return f instanceof ProcessWindowFunction ? { kind: 'process', fn: f } : { kind: 'apply', fn: f };
+}
+
+/**
+ * All elements of a stream grouped into windows (Flink's `AllWindowedStream`), from
+ * `DataStream.windowAll` or `countWindowAll`. The windows are evaluated by one non-parallel
+ * subtask (a window operator over a single key): the resulting operator has parallelism 1, and
+ * setting another parallelism on it is an error.
+ *
+ * ```ts
+ * stream
+ *   .windowAll(TumblingEventTimeWindows.of(Time.minutes(1)))
+ *   .allowedLateness(Time.seconds(10))
+ *   .sideOutputLateData(lateTag)
+ *   .aggregate(countEvents);
+ * ```
+ */
+export class AllWindowedStream<T, W extends Window> {
+  private readonly windowed: WindowedStream<T, number, W>;
+
+  /** @internal */
+  constructor(input: DataStream<T>, assigner: WindowAssigner<T, W>) {
+    this.windowed = new WindowedStream<T, number, W>(input.keyBy(NULL_KEY_SELECTOR), assigner);
+  }
+
+  /** Replaces the assigner's default trigger. */
+  trigger(trigger: Trigger<T, W> | Trigger<unknown, Window>): this {
+    this.windowed.trigger(trigger);
+    return this;
+  }
+  /** Removes elements from each window before and/or after its function runs; see {@link WindowedStream.evictor}. */
+  evictor(evictor: Evictor<T, W> | Evictor<unknown, Window>): this {
+    this.windowed.evictor(evictor);
+    return this;
+  }
+  /**
+   * Keeps windows for `lateness` after the watermark passed their end: late elements update the
+   * result (a late firing) instead of being dropped. Default 0; event-time windows only.
+   *
+   * @throws RangeError when `lateness` is negative.
+   */
+  allowedLateness(lateness: Duration): this {
+    this.windowed.allowedLateness(lateness);
+    return this;
+  }
+  /** Sends elements that arrive after the allowed lateness to side output `tag` instead of dropping them. */
+  sideOutputLateData(tag: OutputTag<T>): this {
+    this.windowed.sideOutputLateData(tag);
+    return this;
+  }
+
+  /** Incrementally reduces each window; optionally passes the result through a window function. */
+  reduce<R = T>(
+    fn: ReduceFunction<T>,
+    windowFunction?: ProcessAllWindowFunction<T, R, W> | AllWindowFunction<T, R, W>,
+  ): SingleOutputStreamOperator<R> {
+    return this.windowed.reduce<R>(fn, keyedWindowFunction(windowFunction)).forceNonParallel();
+  }
+  /** Incrementally aggregates each window; optionally passes the result through a window function. */
+  aggregate<ACC, V, R = V>(
+    fn: AggregateFunction<T, ACC, V>,
+    windowFunction?: ProcessAllWindowFunction<V, R, W> | AllWindowFunction<V, R, W>,
+  ): SingleOutputStreamOperator<R> {
+    return this.windowed
+      .aggregate<ACC, V, R>(fn, keyedWindowFunction(windowFunction))
+      .forceNonParallel();
+  }
+  /** Evaluates each window over all its elements (buffered in state). */
+  process<R>(fn: ProcessAllWindowFunction<T, R, W>): SingleOutputStreamOperator<R> {
+    if (!(fn instanceof ProcessAllWindowFunction)) {
+      throw new TypeError('process() needs a ProcessAllWindowFunction; use apply() for a function');
+    }
+    return this.windowed.process<R>(new ProcessAllWindowFunctionAdapter(fn)).forceNonParallel();
+  }
+  /** Evaluates each window over all its elements with an {@link AllWindowFunction}. */
+  apply<R>(fn: AllWindowFunction<T, R, W>): SingleOutputStreamOperator<R> {
+    return this.windowed.apply<R>(allWindowFunctionAdapter(fn)).forceNonParallel();
+  }
+}
+
+function keyedWindowFunction<IN, OUT, W extends Window>(
+  f: ProcessAllWindowFunction<IN, OUT, W> | AllWindowFunction<IN, OUT, W> | undefined,
+): ProcessWindowFunction<IN, OUT, number, W> | WindowFunction<IN, OUT, number, W> | undefined {
+  if (f === undefined) return undefined;
+  return f instanceof ProcessAllWindowFunction
+    ? new ProcessAllWindowFunctionAdapter(f)
+    : allWindowFunctionAdapter(f);
 }

@@ -37,6 +37,17 @@ export type FilterFunction<T> = (value: T) => boolean;
 export type KeySelector<T, K extends Key> = (value: T) => K;
 /** Combines two values into one of the same type; must be associative. */
 export type ReduceFunction<T> = (a: T, b: T) => T;
+/**
+ * Chooses the partition of a key for `DataStream.partitionCustom` (Flink's `Partitioner.partition`):
+ * returns an integer in `[0, numPartitions)`, the index of the next operator's subtask that gets
+ * the element. Another result fails the task, naming the operator and the result.
+ */
+export type Partitioner<K> = (key: K, numPartitions: number) => number;
+/**
+ * The distance between two elements, for `DeltaTrigger` and `DeltaEvictor` (Flink's
+ * `DeltaFunction.getDelta`): the older element first, the newer second.
+ */
+export type DeltaFunction<T> = (oldDataPoint: T, newDataPoint: T) => number;
 
 /** Incremental aggregation with an accumulator (Flink's `AggregateFunction`). */
 export interface AggregateFunction<IN, ACC, OUT> {
@@ -412,3 +423,48 @@ export abstract class KeyedBroadcastProcessFunction<K, IN1, IN2, OUT> extends Ri
   /** Called when a timer registered in `processElement` fires, with its key current. */
   onTimer(_timestamp: number, _ctx: KeyedBroadcastOnTimerContext<K>, _out: Collector<OUT>): void {}
 }
+/** Context of a {@link ProcessAllWindowFunction} (Flink's `ProcessAllWindowFunction.Context`). */
+export interface ProcessAllWindowContext<W extends Window> {
+  /** The window being evaluated. */
+  window(): W;
+  /** State scoped to this window; cleared with the window. Not available for merging windows. */
+  windowState(): KeyedStateStore;
+  /** State across all windows of the operator. */
+  globalState(): KeyedStateStore;
+  /** Emits `value` to the side output `tag` (with the window's max timestamp). */
+  output<X>(tag: OutputTag<X>, value: X): void;
+}
+
+/**
+ * Evaluates a whole window of a non-keyed stream (`windowAll`), with its context (Flink's
+ * `ProcessAllWindowFunction`). Used with `process()`, or after a `reduce`/`aggregate`, where the
+ * elements are the single pre-aggregated result.
+ *
+ * ```ts
+ * class CountPerWindow extends ProcessAllWindowFunction<Event, string, TimeWindow> {
+ *   process(ctx: ProcessAllWindowContext<TimeWindow>, events: Iterable<Event>, out: Collector<string>) {
+ *     out.collect(`${ctx.window().start}: ${[...events].length} events`);
+ *   }
+ * }
+ * ```
+ */
+export abstract class ProcessAllWindowFunction<IN, OUT, W extends Window> extends RichFunction {
+  /** Called when the window fires, with its elements (or its pre-aggregated result). */
+  abstract process(
+    context: ProcessAllWindowContext<W>,
+    elements: Iterable<IN>,
+    out: Collector<OUT>,
+  ): void;
+  /** Called when the window is cleaned up; clear per-window state here. */
+  clear(_context: ProcessAllWindowContext<W>): void {}
+}
+
+/**
+ * Evaluates a whole window of a non-keyed stream (Flink's `AllWindowFunction.apply`): used with
+ * `apply()`, or after a `reduce`/`aggregate`, where the elements are the single result.
+ */
+export type AllWindowFunction<IN, OUT, W extends Window> = (
+  window: W,
+  elements: Iterable<IN>,
+  out: Collector<OUT>,
+) => void;

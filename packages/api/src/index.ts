@@ -9,6 +9,7 @@ export {
   ProcessFunction,
   KeyedProcessFunction,
   ProcessWindowFunction,
+  ProcessAllWindowFunction,
   TimeDomain,
   CoProcessFunction,
   KeyedCoProcessFunction,
@@ -21,6 +22,7 @@ export type {
   FlatMapFunction,
   FilterFunction,
   KeySelector,
+  Partitioner,
   ReduceFunction,
   AggregateFunction,
   RuntimeContext,
@@ -41,6 +43,9 @@ export type {
   KeyedBroadcastContext,
   KeyedBroadcastReadOnlyContext,
   KeyedBroadcastOnTimerContext,
+  ProcessAllWindowContext,
+  AllWindowFunction,
+  DeltaFunction,
 } from './functions.js';
 
 export {
@@ -95,7 +100,15 @@ export {
   ProcessingTimeSessionWindows,
   GlobalWindows,
 } from './windowing.js';
-export { CountTrigger, PurgingTrigger } from './triggers.js';
+export {
+  CountTrigger,
+  PurgingTrigger,
+  ContinuousEventTimeTrigger,
+  ContinuousProcessingTimeTrigger,
+  DeltaTrigger,
+} from './triggers.js';
+export { TimestampedValue, CountEvictor, TimeEvictor, DeltaEvictor } from './evictors.js';
+export type { Evictor, EvictorContext, EvictableValue, EvictableElements } from './evictors.js';
 export type {
   Window,
   TriggerContext,
@@ -145,6 +158,7 @@ export {
   DataStreamSink,
   KeyedStream,
   WindowedStream,
+  AllWindowedStream,
 } from './datastream.js';
 export { ConnectedStreams } from './connected-streams.js';
 export { BroadcastStream } from './broadcast-stream.js';

@@ -1,5 +1,6 @@
 import type { AggregateFunction, ReduceFunction } from './functions.js';
 import type { Duration } from './time.js';
+import { positiveMillis } from './time.js';
 
 /** Keys of a keyed stream: strings, numbers, bigints, booleans, or arrays of them. */
 export type Key = string | number | bigint | boolean | readonly Key[];
@@ -167,9 +168,13 @@ export class StateTtlConfig {
     readonly cleanupBatchSize: number,
   ) {}
 
-  /** A builder with `ttl`, OnCreateAndWrite, NeverReturnExpired and background cleanup (Flink's defaults). */
+  /**
+   * A builder with `ttl`, OnCreateAndWrite, NeverReturnExpired and background cleanup (Flink's defaults).
+   *
+   * @throws RangeError when `ttl` is not positive.
+   */
   static newBuilder(ttl: Duration): StateTtlConfigBuilder {
-    return new StateTtlConfigBuilder(ttl.toMillis());
+    return new StateTtlConfigBuilder(positiveMillis('StateTtlConfig.newBuilder: ttl', ttl));
   }
 
   /** Whether TTL is enabled. */
@@ -215,9 +220,13 @@ export class StateTtlConfigBuilder {
   returnExpiredIfNotCleanedUp(): this {
     return this.setStateVisibility(StateVisibility.ReturnExpiredIfNotCleanedUp);
   }
-  /** Sets the TTL. */
+  /**
+   * Sets the TTL.
+   *
+   * @throws RangeError when `ttl` is not positive.
+   */
   setTtl(ttl: Duration): this {
-    this.ttlMillis = ttl.toMillis();
+    this.ttlMillis = positiveMillis('StateTtlConfigBuilder.setTtl: ttl', ttl);
     return this;
   }
   /** Only processing time is supported, as in Flink. */

@@ -1,11 +1,15 @@
 /**
  * A length of time in milliseconds, as Flink's `java.time.Duration` is used in its API.
  * Nimble works in milliseconds throughout: timestamps, watermarks and durations are numbers of ms.
+ *
+ * Like `java.time.Duration`, a duration may be negative: a window offset of `Duration.ofHours(-8)`
+ * shifts daily windows to start at 16:00 UTC. Whatever needs a length (a window size, a gap,
+ * allowed lateness, a timeout, a TTL) checks its argument and throws a `RangeError` naming it.
  */
 export class Duration {
   private constructor(private readonly ms: number) {}
 
-  /** A duration of `ms` milliseconds. */
+  /** A duration of `ms` milliseconds (rounded to a whole number; may be negative). */
   static ofMillis(ms: number): Duration {
     return new Duration(checkedMillis(ms));
   }
@@ -21,7 +25,7 @@ export class Duration {
   static ofHours(h: number): Duration {
     return new Duration(checkedMillis(h * 3_600_000));
   }
-  /** A duration of `d` days. */
+  /** A duration of `d` days (of exactly 24 hours). */
   static ofDays(d: number): Duration {
     return new Duration(checkedMillis(d * 86_400_000));
   }
@@ -32,8 +36,24 @@ export class Duration {
   toMillis(): number {
     return this.ms;
   }
+  /** Whether this duration is shorter than zero. */
+  isNegative(): boolean {
+    return this.ms < 0;
+  }
+  /** Whether this duration is zero. */
+  isZero(): boolean {
+    return this.ms === 0;
+  }
+  /** This duration with the opposite sign. */
+  negated(): Duration {
+    return new Duration(checkedMillis(-this.ms));
+  }
+  /** This duration without its sign. */
+  abs(): Duration {
+    return this.ms < 0 ? this.negated() : this;
+  }
 
-  /** A human-readable form, e.g. `5 min`. */
+  /** A human-readable form, e.g. `300000 ms`. */
   toString(): string {
     return `${this.ms} ms`;
   }
@@ -59,18 +79,57 @@ export const Time = {
 /** Either a {@link Duration} or a number of milliseconds. */
 export type DurationLike = Duration | number;
 
-/** Milliseconds of a {@link DurationLike}. */
+/** Milliseconds of a {@link DurationLike} (a number must be finite; it is rounded like a Duration). */
 export function toMillis(d: DurationLike): number {
   return typeof d === 'number' ? checkedMillis(d) : d.toMillis();
 }
 
 function checkedMillis(ms: number): number {
-  if (!Number.isFinite(ms) || ms < 0 || !Number.isInteger(Math.round(ms))) {
-    throw new RangeError(
-      `A duration must be a finite, non-negative number of milliseconds; got ${ms}`,
-    );
+  if (!Number.isFinite(ms)) {
+    throw new RangeError(`A duration must be a finite number of milliseconds; got ${ms}`);
   }
-  return Math.round(ms);
+  // `|| 0` turns the -0 of rounding a small negative number into 0.
+  return Math.round(ms) || 0;
+}
+
+/**
+ * The milliseconds of `d`, a length that must be positive (a window size, a gap, an interval).
+ * Plain numbers of milliseconds are taken too, for job authors writing JavaScript.
+ *
+ * @param what - names the argument in the error, e.g. `TumblingEventTimeWindows.of: size`.
+ * @throws RangeError naming `what` when `d` is zero or negative.
+ * @internal
+ */
+export function positiveMillis(what: string, d: DurationLike): number {
+  const ms = durationArgument(what, d);
+  if (!(ms > 0)) throw new RangeError(`${what} must be positive; got ${ms} ms`);
+  return ms;
+}
+
+/**
+ * The milliseconds of `d`, a length that may be zero but not negative (allowed lateness, a
+ * watermark's out-of-orderness).
+ *
+ * @param what - names the argument in the error, e.g. `allowedLateness: lateness`.
+ * @throws RangeError naming `what` when `d` is negative.
+ * @internal
+ */
+export function nonNegativeMillis(what: string, d: DurationLike): number {
+  const ms = durationArgument(what, d);
+  if (ms < 0) throw new RangeError(`${what} must not be negative; got ${ms} ms`);
+  return ms;
+}
+
+/**
+ * The milliseconds of a duration argument that may have either sign (a window offset).
+ *
+ * @throws TypeError naming `what` when `d` is neither a Duration nor a number.
+ * @internal
+ */
+export function durationArgument(what: string, d: DurationLike): number {
+  if (d instanceof Duration) return d.toMillis();
+  if (typeof d === 'number') return checkedMillis(d);
+  throw new TypeError(`${what} must be a Duration, e.g. Duration.ofSeconds(5); got ${String(d)}`);
 }
 
 /** The smallest timestamp: the watermark before any element was seen (Flink's Long.MIN_VALUE). */

@@ -13,20 +13,24 @@ import type {
   MapFunction,
   ProcessFunction,
   ProcessWindowFunction,
+  Partitioner,
   ReduceFunction,
   WindowFunction,
 } from './functions.js';
 import type { OutputTag } from './output-tag.js';
 import type { Key, MapStateDescriptor } from './state.js';
 import type { Sink, Source } from './connector.js';
+import type { Evictor } from './evictors.js';
 import type { WatermarkStrategy } from './watermark.js';
 import type { Trigger, Window, WindowAssigner } from './windowing.js';
 
 /**
  * How records travel from one operator's subtasks to the next's.
  * `forward` keeps subtask i -> subtask i (and chains operators when parallelism matches).
+ * `shuffle` picks a subtask uniformly at random; `custom` asks the user's {@link Partitioner}.
  */
-export type PartitionerKind = 'forward' | 'rebalance' | 'rescale' | 'broadcast' | 'hash' | 'global';
+export type PartitionerKind =
+  'forward' | 'rebalance' | 'rescale' | 'broadcast' | 'hash' | 'global' | 'shuffle' | 'custom';
 
 /** The function a window applies when it fires. */
 export type WindowFunctionSpec =
@@ -62,6 +66,8 @@ export type OperatorSpec =
       allowedLatenessMillis: number;
       lateDataTag: OutputTag<any> | undefined;
       fn: WindowFunctionSpec;
+      /** With an evictor the window keeps every element with its timestamp (Flink's EvictingWindowOperator). */
+      evictor?: Evictor<any, Window> | undefined;
     };
 
 /**
@@ -176,6 +182,8 @@ export class PartitionTransformation<T> extends Transformation<T> {
     readonly input: Transformation<T>,
     readonly partitioner: PartitionerKind,
     readonly keySelector: KeySelector<T, Key> | undefined,
+    /** For `custom`: the user's partitioner, applied to the key `keySelector` extracts. */
+    readonly customPartitioner?: Partitioner<any>,
   ) {
     super(id, `Partition(${partitioner})`);
   }

@@ -1,5 +1,5 @@
 import type { Duration } from './time.js';
-import { MIN_TIMESTAMP } from './time.js';
+import { MIN_TIMESTAMP, nonNegativeMillis, positiveMillis } from './time.js';
 
 /** Where a {@link WatermarkGenerator} sends watermarks and idleness. */
 export interface WatermarkOutput {
@@ -48,9 +48,16 @@ export class WatermarkStrategy<T> {
     /** @internal */ readonly idlenessMillis: number | undefined,
   ) {}
 
-  /** Watermarks trailing the maximum timestamp by `maxOutOfOrderness`. */
+  /**
+   * Watermarks trailing the maximum timestamp by `maxOutOfOrderness`.
+   *
+   * @throws RangeError when `maxOutOfOrderness` is negative.
+   */
   static forBoundedOutOfOrderness<T>(maxOutOfOrderness: Duration): WatermarkStrategy<T> {
-    const ms = maxOutOfOrderness.toMillis();
+    const ms = nonNegativeMillis(
+      'WatermarkStrategy.forBoundedOutOfOrderness: maxOutOfOrderness',
+      maxOutOfOrderness,
+    );
     return new WatermarkStrategy<T>(
       () => new BoundedOutOfOrdernessWatermarks<T>(ms),
       undefined,
@@ -78,10 +85,13 @@ export class WatermarkStrategy<T> {
   withTimestampAssigner(assigner: TimestampAssigner<T>): WatermarkStrategy<T> {
     return new WatermarkStrategy<T>(this.generatorSupplier, assigner, this.idlenessMillis);
   }
-  /** Marks a split idle after `idleTimeout` without events, so it does not hold the watermark back. */
+  /**
+   * Marks a split idle after `idleTimeout` without events, so it does not hold the watermark back.
+   *
+   * @throws RangeError when `idleTimeout` is not positive.
+   */
   withIdleness(idleTimeout: Duration): WatermarkStrategy<T> {
-    const ms = idleTimeout.toMillis();
-    if (!(ms > 0)) throw new RangeError('withIdleness: the idle timeout must be positive');
+    const ms = positiveMillis('WatermarkStrategy.withIdleness: idleTimeout', idleTimeout);
     return new WatermarkStrategy<T>(this.generatorSupplier, this.timestampAssigner, ms);
   }
 }

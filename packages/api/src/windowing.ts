@@ -1,5 +1,5 @@
 import type { Duration } from './time.js';
-import { MAX_TIMESTAMP } from './time.js';
+import { durationArgument, MAX_TIMESTAMP, positiveMillis } from './time.js';
 import type { State, StateDescriptor } from './state.js';
 
 /** A group of elements of a keyed stream that is evaluated together. */
@@ -255,11 +255,13 @@ function noTimestamp(assigner: string): Error {
 }
 
 function checkSizeAndOffset(name: string, size: number, offset: number, slide = size): void {
+  // Sizes and slides are checked where the Durations come in (positiveMillis); this guards `new`.
   if (!(size > 0) || !(slide > 0))
     throw new RangeError(`${name}: window size and slide must be positive`);
   if (Math.abs(offset) >= slide) {
     throw new RangeError(
-      `${name}: the offset must satisfy abs(offset) < slide (size for tumbling windows)`,
+      `${name}: the offset must satisfy abs(offset) < slide (size for tumbling windows); ` +
+        `got offset ${offset} ms, ${size === slide ? 'size' : 'slide'} ${slide} ms`,
     );
   }
 }
@@ -273,9 +275,20 @@ export class TumblingEventTimeWindows extends WindowAssigner<unknown, TimeWindow
     super();
     checkSizeAndOffset('TumblingEventTimeWindows', size, offset);
   }
-  /** Windows of `size`, aligned to the epoch plus `offset` (e.g. a time zone shift, may be negative). */
+  /**
+   * Windows of `size`, aligned to the epoch plus `offset`. The offset may be negative, as in Flink:
+   * `TumblingEventTimeWindows.of(Time.days(1), Time.hours(-8))` makes daily windows that start at
+   * 16:00 UTC, midnight in UTC+08:00.
+   *
+   * @param size - the length of each window; positive.
+   * @param offset - shifts the windows' starts; `abs(offset) < size`. Default 0.
+   * @throws RangeError when `size` is not positive or the offset is too large.
+   */
   static of(size: Duration, offset?: Duration | number): TumblingEventTimeWindows {
-    return new TumblingEventTimeWindows(size.toMillis(), offsetMillis(offset));
+    return new TumblingEventTimeWindows(
+      positiveMillis('TumblingEventTimeWindows.of: size', size),
+      offsetMillis('TumblingEventTimeWindows.of: offset', offset),
+    );
   }
   private last: TimeWindow[] = [];
   assignWindows(_e: unknown, timestamp: number | undefined): TimeWindow[] {
@@ -307,9 +320,16 @@ export class TumblingProcessingTimeWindows extends WindowAssigner<unknown, TimeW
     super();
     checkSizeAndOffset('TumblingProcessingTimeWindows', size, offset);
   }
-  /** Windows of `size` aligned to the epoch plus `offset`. */
+  /**
+   * Windows of `size` aligned to the epoch plus `offset` (may be negative; `abs(offset) < size`).
+   *
+   * @throws RangeError when `size` is not positive or the offset is too large.
+   */
   static of(size: Duration, offset?: Duration | number): TumblingProcessingTimeWindows {
-    return new TumblingProcessingTimeWindows(size.toMillis(), offsetMillis(offset));
+    return new TumblingProcessingTimeWindows(
+      positiveMillis('TumblingProcessingTimeWindows.of: size', size),
+      offsetMillis('TumblingProcessingTimeWindows.of: offset', offset),
+    );
   }
   assignWindows(_e: unknown, _ts: number | undefined, ctx: WindowAssignerContext): TimeWindow[] {
     const now = ctx.getCurrentProcessingTime();
@@ -351,9 +371,18 @@ export class SlidingEventTimeWindows extends WindowAssigner<unknown, TimeWindow>
     super();
     checkSizeAndOffset('SlidingEventTimeWindows', size, offset, slide);
   }
-  /** Windows of `size` every `slide`, aligned to the epoch plus `offset`. */
+  /**
+   * Windows of `size` every `slide`, aligned to the epoch plus `offset` (may be negative;
+   * `abs(offset) < slide`).
+   *
+   * @throws RangeError when `size` or `slide` is not positive or the offset is too large.
+   */
   static of(size: Duration, slide: Duration, offset?: Duration | number): SlidingEventTimeWindows {
-    return new SlidingEventTimeWindows(size.toMillis(), slide.toMillis(), offsetMillis(offset));
+    return new SlidingEventTimeWindows(
+      positiveMillis('SlidingEventTimeWindows.of: size', size),
+      positiveMillis('SlidingEventTimeWindows.of: slide', slide),
+      offsetMillis('SlidingEventTimeWindows.of: offset', offset),
+    );
   }
   assignWindows(_e: unknown, timestamp: number | undefined): TimeWindow[] {
     if (timestamp === undefined) throw noTimestamp('SlidingEventTimeWindows');
@@ -380,16 +409,21 @@ export class SlidingProcessingTimeWindows extends WindowAssigner<unknown, TimeWi
     super();
     checkSizeAndOffset('SlidingProcessingTimeWindows', size, offset, slide);
   }
-  /** Windows of `size` every `slide`, aligned to the epoch plus `offset`. */
+  /**
+   * Windows of `size` every `slide`, aligned to the epoch plus `offset` (may be negative;
+   * `abs(offset) < slide`).
+   *
+   * @throws RangeError when `size` or `slide` is not positive or the offset is too large.
+   */
   static of(
     size: Duration,
     slide: Duration,
     offset?: Duration | number,
   ): SlidingProcessingTimeWindows {
     return new SlidingProcessingTimeWindows(
-      size.toMillis(),
-      slide.toMillis(),
-      offsetMillis(offset),
+      positiveMillis('SlidingProcessingTimeWindows.of: size', size),
+      positiveMillis('SlidingProcessingTimeWindows.of: slide', slide),
+      offsetMillis('SlidingProcessingTimeWindows.of: offset', offset),
     );
   }
   assignWindows(_e: unknown, _ts: number | undefined, ctx: WindowAssignerContext): TimeWindow[] {
@@ -416,8 +450,7 @@ export class EventTimeSessionWindows<T = unknown> extends MergingWindowAssigner<
   }
   /** Sessions separated by `gap` of inactivity. */
   static withGap(gap: Duration): EventTimeSessionWindows {
-    const ms = gap.toMillis();
-    if (!(ms > 0)) throw new RangeError('EventTimeSessionWindows: the gap must be positive');
+    const ms = positiveMillis('EventTimeSessionWindows.withGap: gap', gap);
     return new EventTimeSessionWindows(() => ms);
   }
   /** Sessions whose gap is computed from each element. */
@@ -460,8 +493,7 @@ export class ProcessingTimeSessionWindows<T = unknown> extends MergingWindowAssi
   }
   /** Sessions separated by `gap` of inactivity. */
   static withGap(gap: Duration): ProcessingTimeSessionWindows {
-    const ms = gap.toMillis();
-    if (!(ms > 0)) throw new RangeError('ProcessingTimeSessionWindows: the gap must be positive');
+    const ms = positiveMillis('ProcessingTimeSessionWindows.withGap: gap', gap);
     return new ProcessingTimeSessionWindows(() => ms);
   }
   /** Sessions whose gap is computed from each element. */
@@ -531,7 +563,6 @@ class NeverTrigger extends Trigger<unknown, GlobalWindow> {
   }
 }
 
-function offsetMillis(offset: Duration | number | undefined): number {
-  if (offset === undefined) return 0;
-  return typeof offset === 'number' ? offset : offset.toMillis();
+function offsetMillis(what: string, offset: Duration | number | undefined): number {
+  return offset === undefined ? 0 : durationArgument(what, offset);
 }

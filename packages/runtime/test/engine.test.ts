@@ -222,7 +222,7 @@ describe('bad input and user errors', () => {
       .reduce((a) => a)
       .executeAndCollect();
     await expect(job).rejects.toThrow(
-      /keyBy\(\) before Keyed Reduce \(1\/1\): the key selector returned an object/,
+      /keyBy\(\) before Keyed Reduce in Collection Source \(1\/1\): the key selector returned an object/,
     );
   });
 
@@ -237,7 +237,9 @@ describe('bad input and user errors', () => {
       )
       .reduce((a) => a)
       .executeAndCollect();
-    await expect(job).rejects.toThrow(/Keyed Reduce \(1\/1\): the key selector returned undefined/);
+    await expect(job).rejects.toThrow(
+      /keyBy\(\) before Keyed Reduce in Collection Source \(1\/1\): the key selector returned undefined/,
+    );
   });
 
   it('an exception in a user function fails the job, naming the operator and keeping the user stack', async () => {

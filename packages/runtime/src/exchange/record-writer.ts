@@ -4,6 +4,7 @@ import { assignToKeyGroup, checkKey, operatorIndexForKeyGroup } from '../keys/in
 import type { CheckpointOptions } from './buffer-codec.js';
 import { ElementKind, encodeElements } from './buffer-codec.js';
 import type { ChannelSender } from './channel.js';
+import { PartitionIndexError } from './custom-partitioner.js';
 
 /** Settings of a record writer. */
 export interface RecordWriterOptions {
@@ -61,8 +62,11 @@ export class RecordWriter {
     producerIndex: number,
     producerParallelism: number,
     private readonly options: RecordWriterOptions,
-    /** Names the keyBy in errors: e.g. `keyBy() before Window(...) (1/2)`. */
-    private readonly keyByName: string,
+    /**
+     * Names the edge in errors of the user's key selector or partitioner, e.g.
+     * `keyBy() before Window(...) in Map (1/2)`.
+     */
+    private readonly edgeName: string,
     /** Names the producing task in serialization errors. */
     private readonly producerName: string,
     /** Receives errors of flushes that run outside record processing (the buffer timeout). */
@@ -99,9 +103,9 @@ export class RecordWriter {
         try {
           key = this.keySelector!(value);
         } catch (e) {
-          throw userCodeFailure(this.keyByName, e);
+          throw userCodeFailure(this.edgeName, e);
         }
-        if (typeof key !== 'string') key = checkKey(key, this.keyByName);
+        if (typeof key !== 'string') key = checkKey(key, this.edgeName);
         const kg = assignToKeyGroup(key, this.maxParallelism);
         const index = operatorIndexForKeyGroup(this.maxParallelism, this.channels.length, kg);
         this.append(this.channels[index]!, ElementKind.KEYED_RECORD_BASE + kg, timestamp, value);
@@ -121,6 +125,25 @@ export class RecordWriter {
       case 'broadcast':
         for (const ch of this.channels) this.append(ch, ElementKind.RECORD, timestamp, value);
         return;
+      case 'shuffle': {
+        // Flink's ShufflePartitioner: uniformly random, independent of earlier records.
+        const i = Math.floor(Math.random() * this.channels.length);
+        this.append(this.channels[i]!, ElementKind.RECORD, timestamp, value);
+        return;
+      }
+      case 'custom': {
+        // The edge's selector applies the user's partitioner and checks its result's range.
+        let i: number;
+        try {
+          i = this.keySelector!(value) as number;
+        } catch (e) {
+          throw e instanceof PartitionIndexError
+            ? new UserCodeError(this.edgeName, e.message, e)
+            : userCodeFailure(this.edgeName, e);
+        }
+        this.append(this.channels[i]!, ElementKind.RECORD, timestamp, value);
+        return;
+      }
     }
   }
 

@@ -1,4 +1,11 @@
-import type { KeySelector, Key, PartitionerKind, Pipeline, Transformation } from '@nimble/api';
+import type {
+  KeySelector,
+  Key,
+  Partitioner,
+  PartitionerKind,
+  Pipeline,
+  Transformation,
+} from '@nimble/api';
 import {
   OneInputTransformation,
   PartitionTransformation,
@@ -9,6 +16,7 @@ import {
   UnionTransformation,
 } from '@nimble/api';
 import { JobDefinitionError } from '../errors.js';
+import { customPartitionerChannel } from '../exchange/custom-partitioner.js';
 import { checkParallelism, DEFAULT_MAX_PARALLELISM } from '../keys/index.js';
 
 /** A physical operator of the job: a source, an operator or a sink. */
@@ -42,6 +50,10 @@ export interface StreamEdge {
   readonly source: StreamNode;
   readonly target: StreamNode;
   readonly partitioner: PartitionerKind;
+  /**
+   * `hash`: the key of a record. `custom`: the index of the channel a record goes to, which the
+   * user's partitioner chose for the record's key (see customPartitionerChannel).
+   */
   readonly keySelector: KeySelector<unknown, Key> | undefined;
   /** Set when the edge carries a side output of the source. */
   readonly sideOutputTag: string | undefined;
@@ -80,6 +92,7 @@ interface Upstream {
   partitioner: PartitionerKind | undefined;
   keySelector: KeySelector<unknown, Key> | undefined;
   sideOutputTag: string | undefined;
+  customPartitioner?: Partitioner<unknown> | undefined;
 }
 
 /**
@@ -117,6 +130,7 @@ export function buildJobGraph(pipeline: Pipeline): JobGraph {
         ...u,
         partitioner: t.partitioner,
         keySelector: t.keySelector,
+        customPartitioner: t.customPartitioner,
       }));
     } else if (t instanceof UnionTransformation) {
       result = t.inputs.flatMap((i) => upstreamOf(i));
@@ -205,7 +219,10 @@ export function buildJobGraph(pipeline: Pipeline): JobGraph {
           source: up.node,
           target: node,
           partitioner,
-          keySelector: up.keySelector,
+          keySelector:
+            partitioner === 'custom'
+              ? customPartitionerChannel(up.customPartitioner!, up.keySelector!, parallelism)
+              : up.keySelector,
           sideOutputTag: up.sideOutputTag,
           inputIndex,
         };

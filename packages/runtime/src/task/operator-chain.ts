@@ -137,7 +137,7 @@ export class OperatorChain {
     for (const edge of vertex.outputs) {
       const channels = senders.get(edge.id);
       if (!channels) throw new Error(`internal: no channels for edge ${edge.id}`);
-      const targetName = `${edge.target.name} (${subtaskIndex + 1}/${vertex.parallelism})`;
+      const selector = edge.partitioner === 'custom' ? 'partitionCustom()' : 'keyBy()';
       this.writers.set(
         edge.id,
         new RecordWriter(
@@ -148,7 +148,7 @@ export class OperatorChain {
           subtaskIndex,
           edge.source.parallelism,
           writerOptions,
-          `keyBy() before ${targetName}`,
+          `${selector} before ${edge.target.name} in ${ctx.name}`,
           ctx.name,
           (e) => ctx.fail(e),
         ),

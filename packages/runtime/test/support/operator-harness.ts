@@ -16,6 +16,7 @@ import {
 } from '../../src/operators/operator.js';
 import { createKeyedStateBackend } from '../../src/state/index.js';
 import type {
+  KeyedSnapshotKind,
   KeyedStateBackend,
   KeyedStateBackendOptions,
   StateBackendKind,
@@ -56,6 +57,11 @@ export interface OperatorHarnessOptions<IN> {
   restoredOperatorState?: RestoredOperatorStates;
   /** For `level`: the write-back batch size and read cache size (the backend's defaults otherwise). */
   levelOptions?: Pick<KeyedStateBackendOptions, 'writeBatchSize' | 'readCacheSize'>;
+  /**
+   * Keyed state to restore before the operator opens: the blocks of a snapshot of another
+   * harness's backend (one per key group, as `materialize()` returns them), and their kind.
+   */
+  restore?: { kind: KeyedSnapshotKind; blocks: readonly Uint8Array[] };
 }
 
 /**
@@ -120,6 +126,13 @@ export class OperatorHarness<IN, OUT> {
       });
       try {
         await backend.open();
+        const restore = options.restore;
+        if (restore !== undefined) {
+          await backend.restore(
+            restore.kind,
+            restore.blocks.map((bytes, keyGroup) => ({ keyGroup, bytes })),
+          );
+        }
       } catch (e) {
         if (stateDir !== undefined) await rm(stateDir, { recursive: true, force: true });
         throw e;

@@ -1,4 +1,11 @@
-import type { OutputTag, Trigger, Window, WindowAssigner, WindowFunctionSpec } from '@nimble/api';
+import type {
+  Evictor,
+  OutputTag,
+  Trigger,
+  Window,
+  WindowAssigner,
+  WindowFunctionSpec,
+} from '@nimble/api';
 import { Duration } from '@nimble/api';
 import type { WindowOperatorSpec } from '../../src/operators/window/window-operator.js';
 
@@ -12,7 +19,12 @@ export const sum = (a: Rec, b: Rec): Rec => [a[0], a[1] + b[1]];
 export function spec(
   assigner: WindowAssigner<any, Window>,
   fn: WindowFunctionSpec,
-  options: { lateness?: number; lateTag?: OutputTag<Rec>; trigger?: Trigger<any, Window> } = {},
+  options: {
+    lateness?: number;
+    lateTag?: OutputTag<Rec>;
+    trigger?: Trigger<any, Window>;
+    evictor?: Evictor<any, Window>;
+  } = {},
 ): WindowOperatorSpec {
   return {
     kind: 'window',
@@ -21,5 +33,6 @@ export function spec(
     allowedLatenessMillis: options.lateness ?? 0,
     lateDataTag: options.lateTag,
     fn,
+    evictor: options.evictor,
   };
 }

@@ -1,8 +1,10 @@
 import type {
+  AggregateFunction,
   Collector,
   Key,
   ProcessWindowContext,
   ProcessWindowFunction,
+  ReduceFunction,
   Window,
   WindowFnSpec,
   WindowFunction,
@@ -120,4 +122,81 @@ function iterable(fn: WindowFnSpec): InternalWindowFunction {
   return fn.kind === 'process'
     ? new IterableProcessFunction(fn.fn)
     : new IterableApplyFunction(fn.fn);
+}
+
+/**
+ * reduce with an evictor (Flink's ReduceApplyWindowFunction): the window keeps the elements, and
+ * the reduce folds what the evictor left at each firing. A pane the evictor emptied has no
+ * result, so nothing is emitted (Flink hands null to the window function then).
+ */
+class ReduceOverElements implements InternalWindowFunction {
+  constructor(
+    private readonly reduce: ReduceFunction<unknown>,
+    private readonly then: InternalWindowFunction,
+  ) {}
+  process(
+    key: Key,
+    window: Window,
+    context: ProcessWindowContext<Window>,
+    contents: unknown,
+    out: Collector<unknown>,
+  ): void {
+    let empty = true;
+    let result: unknown;
+    for (const value of contents as Iterable<unknown>) {
+      result = empty ? value : this.reduce(result, value);
+      empty = false;
+    }
+    if (!empty) this.then.process(key, window, context, result, out);
+  }
+  clear(context: ProcessWindowContext<Window>): void {
+    this.then.clear(context);
+  }
+}
+
+/**
+ * aggregate with an evictor (Flink's AggregateApplyWindowFunction): a fresh accumulator takes
+ * the elements the evictor left at each firing; as in Flink, an emptied pane gives the result of
+ * the empty accumulator.
+ */
+class AggregateOverElements implements InternalWindowFunction {
+  constructor(
+    private readonly aggregate: AggregateFunction<unknown, unknown, unknown>,
+    private readonly then: InternalWindowFunction,
+  ) {}
+  process(
+    key: Key,
+    window: Window,
+    context: ProcessWindowContext<Window>,
+    contents: unknown,
+    out: Collector<unknown>,
+  ): void {
+    let accumulator = this.aggregate.createAccumulator();
+    for (const value of contents as Iterable<unknown>) {
+      accumulator = this.aggregate.add(value, accumulator);
+    }
+    this.then.process(key, window, context, this.aggregate.getResult(accumulator), out);
+  }
+  clear(context: ProcessWindowContext<Window>): void {
+    this.then.clear(context);
+  }
+}
+
+/**
+ * The internal function of a window spec with an evictor: the contents are always all elements
+ * (what the evictor left), and reduce and aggregate run over them when the window fires.
+ */
+export function evictingWindowFunction(spec: WindowFunctionSpec): InternalWindowFunction {
+  switch (spec.kind) {
+    case 'process':
+      return iterable(spec.window);
+    case 'reduce':
+      return new ReduceOverElements(spec.reduce, afterAggregation(spec.window));
+    case 'aggregate':
+      return new AggregateOverElements(spec.aggregate, afterAggregation(spec.window));
+  }
+}
+
+function afterAggregation(fn: WindowFnSpec | undefined): InternalWindowFunction {
+  return fn === undefined ? new PassThroughFunction() : singleValue(fn);
 }

@@ -1,6 +1,8 @@
 import type {
   AggregatingState,
   Collector,
+  Evictor,
+  EvictorContext,
   KeyedStateStore,
   ListState,
   MergingWindowAssigner,
@@ -43,10 +45,12 @@ import type {
 import type { Output } from '../operator.js';
 import { createRuntimeContext, StreamOperator } from '../operator.js';
 import type { InternalWindowFunction } from './internal-window-function.js';
-import { internalWindowFunction } from './internal-window-function.js';
+import { evictingWindowFunction, internalWindowFunction } from './internal-window-function.js';
 import type { PersistedMergingWindows } from './merging-window-set.js';
 import { MergingWindowSet } from './merging-window-set.js';
 import { GLOBAL_NAMESPACE, windowFromNamespace, windowNamespace } from './window-namespace.js';
+import type { StoredElement } from './window-eviction.js';
+import { evaluateWithEvictor } from './window-eviction.js';
 
 /** The spec of a window operator, as the DataStream API builds it. */
 export type WindowOperatorSpec = Extract<OperatorSpec, { kind: 'window' }>;
@@ -75,10 +79,14 @@ export function createWindowOperator(spec: WindowOperatorSpec): StreamOperator<u
 
 /**
  * Groups a keyed stream into windows and evaluates them when their trigger fires (Flink's
- * `WindowOperator`, without evictors).
+ * `WindowOperator`, and with an evictor its `EvictingWindowOperator`).
  *
  * Each window's contents live in keyed state under the window's namespace (window-namespace.ts):
- * folded for `reduce`/`aggregate`, buffered for `process`/`apply`. Timers (the trigger's and the
+ * folded for `reduce`/`aggregate`, buffered for `process`/`apply`. With an evictor every element
+ * is buffered with its timestamp, and a firing runs evictBefore, the function over what is left
+ * (a reduce or aggregate folds it then), evictAfter, and writes back the elements that remain:
+ * the rest of the operator (assignment, merging, triggers, lateness, cleanup) is the same, so
+ * it is a mode of this operator rather than a copy of it. Timers (the trigger's and the
  * cleanup timer at `maxTimestamp + allowedLateness`) are registered per key and window. For a
  * merging assigner, the key's in-flight windows are kept in a {@link MergingWindowSet}.
  * Results carry the timestamp `window.maxTimestamp()`.
@@ -93,6 +101,7 @@ export class WindowOperator extends StreamOperator<unknown, unknown> implements 
   private readonly windowFunction: InternalWindowFunction;
   private readonly contentsDescriptor: StateDescriptor<State>;
   private readonly listContents: boolean;
+  private readonly evictor: Evictor<unknown, Window> | undefined;
   /** The user functions with a lifecycle (opened in open(), closed in close()). */
   private readonly richFunctions: RichFunction[];
 
@@ -129,14 +138,18 @@ export class WindowOperator extends StreamOperator<unknown, unknown> implements 
       );
     }
     const fn = spec.fn;
-    this.windowFunction = internalWindowFunction(fn);
-    this.listContents = fn.kind === 'process';
+    this.evictor = spec.evictor;
+    this.windowFunction =
+      this.evictor === undefined ? internalWindowFunction(fn) : evictingWindowFunction(fn);
+    this.listContents = fn.kind === 'process' || this.evictor !== undefined;
     this.contentsDescriptor =
-      fn.kind === 'reduce'
-        ? new ReducingStateDescriptor(CONTENTS_STATE_NAME, fn.reduce)
-        : fn.kind === 'aggregate'
-          ? new AggregatingStateDescriptor(CONTENTS_STATE_NAME, fn.aggregate)
-          : new ListStateDescriptor(CONTENTS_STATE_NAME);
+      this.evictor !== undefined
+        ? new ListStateDescriptor<StoredElement>(CONTENTS_STATE_NAME)
+        : fn.kind === 'reduce'
+          ? new ReducingStateDescriptor(CONTENTS_STATE_NAME, fn.reduce)
+          : fn.kind === 'aggregate'
+            ? new AggregatingStateDescriptor(CONTENTS_STATE_NAME, fn.aggregate)
+            : new ListStateDescriptor(CONTENTS_STATE_NAME);
     const candidates: unknown[] = [
       fn.kind === 'reduce' ? fn.reduce : fn.kind === 'aggregate' ? fn.aggregate : undefined,
       fn.window?.fn,
@@ -249,7 +262,7 @@ export class WindowOperator extends StreamOperator<unknown, unknown> implements 
 
       const namespace = windowNamespace(window);
       contents.setCurrentNamespace(namespace);
-      this.addToContents(value);
+      this.addToContents(value, timestamp);
 
       this.triggerContext.setWindow(namespace);
       this.afterTrigger(this.triggerOnElement(value, timestamp, window), window);
@@ -284,7 +297,7 @@ export class WindowOperator extends StreamOperator<unknown, unknown> implements 
         );
       }
       contents.setCurrentNamespace(stateWindow);
-      this.addToContents(value);
+      this.addToContents(value, timestamp);
 
       this.triggerContext.setWindow(actualNamespace);
       this.afterTrigger(this.triggerOnElement(value, timestamp, actualWindow), actualWindow);
@@ -416,22 +429,42 @@ export class WindowOperator extends StreamOperator<unknown, unknown> implements 
     this.collector.timestamp = window.maxTimestamp();
     this.processContext.current = window;
     try {
-      this.windowFunction.process(
-        this.backend.getCurrentKey(),
+      if (this.evictor === undefined) {
+        this.windowFunction.process(
+          this.backend.getCurrentKey(),
+          window,
+          this.processContext,
+          contents,
+          this.collector,
+        );
+        return;
+      }
+      const key = this.backend.getCurrentKey();
+      const kept = evaluateWithEvictor(
+        this.evictor,
+        this.evictorContext,
         window,
-        this.processContext,
-        contents,
-        this.collector,
+        contents as Iterable<StoredElement>,
+        (values) =>
+          this.windowFunction.process(key, window, this.processContext, values, this.collector),
       );
+      // The contents are scoped to the fired window's state namespace still.
+      if (kept !== undefined) (this.contents as ListState<StoredElement>).update(kept);
     } catch (e) {
       throw userCodeFailure(this.ctx.name, e);
     }
   }
 
-  private addToContents(value: unknown): void {
+  private readonly evictorContext: EvictorContext = {
+    getCurrentProcessingTime: () => this.timers.currentProcessingTime(),
+    getCurrentWatermark: () => this.timers.currentWatermark(),
+  };
+
+  private addToContents(value: unknown, timestamp: number | undefined): void {
     try {
-      // Calls the user's reduce function or aggregate function.
-      this.contents.add(value);
+      // Calls the user's reduce function or aggregate function; with an evictor, buffers.
+      if (this.evictor === undefined) this.contents.add(value);
+      else (this.contents as ListState<StoredElement>).add([value, timestamp]);
     } catch (e) {
       throw userCodeFailure(this.ctx.name, e);
     }
