@@ -15,6 +15,8 @@ import type {
   WindowFunction,
 } from './functions.js';
 import type { OutputTag } from './output-tag.js';
+import type { AsyncFunction, AsyncMapFunction } from './async-function.js';
+import type { AsyncRetryStrategy } from './async-retry-strategies.js';
 import type { Key } from './state.js';
 import type { Sink, Source } from './connector.js';
 import type { WatermarkStrategy } from './watermark.js';
@@ -60,7 +62,19 @@ export type OperatorSpec =
       allowedLatenessMillis: number;
       lateDataTag: OutputTag<any> | undefined;
       fn: WindowFunctionSpec;
+    }
+  | {
+      kind: 'asyncWait';
+      fn: AsyncFunction<any, any> | AsyncMapFunction<any, any>;
+      /** 0: no timeout. */
+      timeoutMillis: number;
+      capacity: number;
+      outputMode: AsyncOutputMode;
+      retryStrategy: AsyncRetryStrategy<any>;
     };
+
+/** Whether an async wait operator emits in input order or as results complete (Flink's `OutputMode`). */
+export type AsyncOutputMode = 'ordered' | 'unordered';
 
 /**
  * What an operator of two inputs does (connected streams, broadcast connections, joins): data
