@@ -145,8 +145,6 @@ export class AsyncWaitOperator<IN, OUT> extends StreamOperator<IN, OUT> {
   private retryTimerAt = 0;
   private blocked: { promise: Promise<void>; resolve: () => void } | undefined;
   private finishing: { resolve: () => void; reject: (e: Error) => void } | undefined;
-  /** At end of input, as Flink: waiting retries run at once, and later answers are final. */
-  private retryDisabled = false;
   private stopped = false;
   private stored!: ListState<StoredElement>;
   private restoredElements: StoredElement[] = [];
@@ -221,14 +219,12 @@ export class AsyncWaitOperator<IN, OUT> extends StreamOperator<IN, OUT> {
     this.stored.update(elements);
   }
 
-  /** End of input: waits until every record's results left (the task runs mail meanwhile). */
+  /**
+   * End of input: waits until every record's results left (the task runs mail and timers
+   * meanwhile). Retries go on with their backoff: Flink gives them up at end of input because its
+   * timers stop there; here they keep running until the operator finished.
+   */
   override finish(): Promise<void> | void {
-    this.retryDisabled = true;
-    const due = this.retrying;
-    this.retrying = [];
-    this.retryTimer?.cancel();
-    this.retryTimer = undefined;
-    for (const e of due) if (e.state === RETRY_WAIT) this.attempt(e);
     if (this.isEmpty()) return;
     return new Promise((resolve, reject) => {
       this.finishing = { resolve, reject };
@@ -341,7 +337,7 @@ export class AsyncWaitOperator<IN, OUT> extends StreamOperator<IN, OUT> {
 
   /** A settled answer: retry it, fail the job, or let the results leave. */
   private decide(e: Entry): void {
-    if (this.retry !== undefined && !e.timedOut && !this.retryDisabled) {
+    if (this.retry !== undefined && !e.timedOut) {
       const again = this.wantsRetry(e);
       if (this.stopped) return;
       if (again) {

@@ -15,6 +15,7 @@ import {
   TwoInputStreamOperator,
 } from '../../src/operators/operator.js';
 import { createKeyedStateBackend } from '../../src/state/index.js';
+import type { RestoredOperatorStates } from '../../src/state/operator-state-store.js';
 import type { KeyedStateBackend, StateBackendKind } from '../../src/state/index.js';
 import { ManualProcessingTimeService } from '../../src/timers/processing-time-service.js';
 
@@ -44,6 +45,13 @@ export interface OperatorHarnessOptions<IN> {
   processingTime?: number;
   /** Default 128, Flink's default. */
   maxParallelism?: number;
+  /** Operator state to restore (from {@link OperatorHarness.snapshotOperatorState}); default none. */
+  restoredState?: RestoredOperatorStates;
+  /**
+   * Receives failures the operator reports outside of a call (a timer, an async result); by
+   * default they are thrown where they happen.
+   */
+  onFailure?: (error: unknown) => void;
 }
 
 /**
@@ -125,9 +133,11 @@ export class OperatorHarness<IN, OUT> {
       processingTimeService: clock,
       requestFlush: () => void flushes.count++,
       // Errors of clock-fired callbacks surface in the test that moved the clock.
-      failTask: (e) => {
-        throw e;
-      },
+      failTask:
+        options.onFailure ??
+        ((e) => {
+          throw e;
+        }),
       // Mail runs at once: the harness has no turns, and tests drive it step by step.
       mailbox: { execute: (action) => action() },
       metrics: newOperatorMetrics(),
@@ -140,7 +150,7 @@ export class OperatorHarness<IN, OUT> {
       operator.keySelector2 = options.keySelector2;
     }
     operator.setup(context, harness.output);
-    operator.initializeState(new Map());
+    operator.initializeState(options.restoredState ?? new Map());
     try {
       await operator.open();
     } catch (e) {
@@ -210,6 +220,15 @@ export class OperatorHarness<IN, OUT> {
     if (!(this.operator instanceof TwoInputStreamOperator))
       throw new Error('OperatorHarness: processElement1/2 need a two-input operator');
     return this.operator as TwoInputStreamOperator<unknown, unknown, OUT>;
+  }
+
+  /**
+   * The operator's operator state as checkpoint `checkpointId` would store it: serialized and
+   * read back, ready to pass as `restoredState` to a new harness.
+   */
+  async snapshotOperatorState(checkpointId = 1): Promise<RestoredOperatorStates> {
+    const states = await this.operator.snapshotOperatorState({ checkpointId, timestamp: 0 });
+    return structuredClone(states);
   }
 
   /** Moves the manual clock to `time`, firing due processing-time timers. */
