@@ -320,10 +320,10 @@ describe('timeouts', () => {
 describe('retries', () => {
   it('fixed delay, ifResult: an empty result is retried after the delay; maxAttempts counts retries, as Flink', async () => {
     const attempts: { input: string; at: number }[] = [];
-    let h!: OperatorHarness<string, string>;
+    const clock = { now: () => 0 };
     const fn: AsyncFunction<string, string> = {
       async asyncInvoke(input) {
-        attempts.push({ input, at: h.clock.now() });
+        attempts.push({ input, at: clock.now() });
         const n = attempts.filter((a) => a.input === input).length;
         // 'a' finds its row on the 3rd attempt; 'b' never does.
         return input === 'a' && n === 3 ? ['A'] : [];
@@ -332,7 +332,8 @@ describe('retries', () => {
     const retry = new AsyncRetryStrategies.FixedDelayRetryStrategyBuilder<string>(2, 10)
       .ifResult(RetryPredicates.EMPTY_RESULT_PREDICATE)
       .build();
-    h = await harness<string>(asyncWait(fn, { timeoutMillis: 1000, retryStrategy: retry }));
+    const h = await harness<string>(asyncWait(fn, { timeoutMillis: 1000, retryStrategy: retry }));
+    clock.now = () => h.clock.now();
     h.processElement('a', 1);
     h.processElement('b', 2);
     await settle();
@@ -357,10 +358,10 @@ describe('retries', () => {
   it('exponential backoff, ifException: delays grow per element up to the maximum; the last error fails the job', async () => {
     const failures: unknown[] = [];
     const calls: number[] = [];
-    let h!: OperatorHarness<string, string>;
+    const clock = { now: () => 0 };
     const fn: AsyncFunction<string, string> = {
       asyncInvoke(_input, rf: ResultFuture<string>) {
-        calls.push(h.clock.now());
+        calls.push(clock.now());
         rf.completeExceptionally(new Error(`refused ${calls.length}`));
       },
     };
@@ -368,10 +369,11 @@ describe('retries', () => {
       new AsyncRetryStrategies.ExponentialBackoffDelayRetryStrategyBuilder<string>(4, 10, 25, 2)
         .ifException((e) => e.message.startsWith('refused'))
         .build();
-    h = await harness<string>(
+    const h = await harness<string>(
       asyncWait(fn, { timeoutMillis: 10_000, retryStrategy: retry }),
       failures,
     );
+    clock.now = () => h.clock.now();
     h.processElement('a', 1);
     await settle();
     for (let t = 1; t <= 100; t++) {
@@ -389,10 +391,10 @@ describe('retries', () => {
 
   it('the timeout covers all attempts: a call still retrying when it expires goes to timeout()', async () => {
     const calls: number[] = [];
-    let h!: OperatorHarness<string, string>;
+    const clock = { now: () => 0 };
     const fn: AsyncFunction<string, string> = {
       async asyncInvoke() {
-        calls.push(h.clock.now());
+        calls.push(clock.now());
         throw new Error('unavailable');
       },
       timeout: (input, rf) => rf.complete([`${input}:stale`]),
@@ -400,7 +402,8 @@ describe('retries', () => {
     const retry = new AsyncRetryStrategies.FixedDelayRetryStrategyBuilder<string>(100, 30)
       .ifException(RetryPredicates.HAS_EXCEPTION_PREDICATE)
       .build();
-    h = await harness<string>(asyncWait(fn, { timeoutMillis: 100, retryStrategy: retry }));
+    const h = await harness<string>(asyncWait(fn, { timeoutMillis: 100, retryStrategy: retry }));
+    clock.now = () => h.clock.now();
     h.processElement('a', 1);
     await settle();
     for (const t of [30, 60, 90, 100, 120, 150]) {
@@ -414,17 +417,18 @@ describe('retries', () => {
 
   it('at end of input, finish() waits for retries, which keep their backoff', async () => {
     let calls = 0;
-    let h!: OperatorHarness<string, string>;
+    const clock = { now: () => 0 };
     const fn: AsyncFunction<string, string> = {
       async asyncInvoke(input) {
         calls++;
-        return calls === 1 ? [] : [`${input}@${h.clock.now()}`];
+        return calls === 1 ? [] : [`${input}@${clock.now()}`];
       },
     };
     const retry = new AsyncRetryStrategies.FixedDelayRetryStrategyBuilder<string>(3, 1000)
       .ifResult(RetryPredicates.EMPTY_RESULT_PREDICATE)
       .build();
-    h = await harness<string>(asyncWait(fn, { timeoutMillis: 10_000, retryStrategy: retry }));
+    const h = await harness<string>(asyncWait(fn, { timeoutMillis: 10_000, retryStrategy: retry }));
+    clock.now = () => h.clock.now();
     h.processElement('a', 1);
     await settle();
     let finished = false;
