@@ -46,12 +46,15 @@ export class FixedDelayRetryStrategy<OUT> implements AsyncRetryStrategy<OUT> {
     private readonly backoffTimeMillis: number,
     private readonly predicate: AsyncRetryPredicate<OUT>,
   ) {}
+  /** True while fewer than `maxAttempts` retries were made. */
   canRetry(currentAttempts: number): boolean {
     return currentAttempts <= this.maxAttempts;
   }
+  /** The fixed delay. */
   getBackoffTimeMillis(): number {
     return this.backoffTimeMillis;
   }
+  /** The predicates given to the builder. */
   getRetryPredicate(): AsyncRetryPredicate<OUT> {
     return this.predicate;
   }
@@ -104,13 +107,16 @@ export class ExponentialBackoffDelayRetryStrategy<OUT> implements AsyncRetryStra
     private readonly multiplier: number,
     private readonly predicate: AsyncRetryPredicate<OUT>,
   ) {}
+  /** True while fewer than `maxAttempts` retries were made. */
   canRetry(currentAttempts: number): boolean {
     return currentAttempts <= this.maxAttempts;
   }
+  /** `initialDelay * multiplier^(currentAttempts - 1)`, at most `maxRetryDelay`. */
   getBackoffTimeMillis(currentAttempts: number): number {
     const delay = this.initialDelay * this.multiplier ** Math.max(0, currentAttempts - 1);
     return Math.min(Math.floor(delay), this.maxRetryDelay);
   }
+  /** The predicates given to the builder. */
   getRetryPredicate(): AsyncRetryPredicate<OUT> {
     return this.predicate;
   }
