@@ -132,6 +132,36 @@ describe('ordered mode', () => {
   });
 });
 
+describe('ordered mode in a job', () => {
+  it.each([1, 3])(
+    'each subtask emits its results in the order of its input, however the calls complete (p=%i)',
+    async (p) => {
+      class Lookup extends RichAsyncFunction<number, [number, number]> {
+        async asyncInvoke(n: number): Promise<[number, number][]> {
+          // Later elements answer sooner: completion order is mostly the reverse of input order.
+          await new Promise((r) => setTimeout(r, 5 - (n % 6)));
+          return [[this.getRuntimeContext().getIndexOfThisSubtask(), n]];
+        }
+      }
+      const env = localEnv({ 'parallelism.default': p });
+      const out = await AsyncDataStream.orderedWait(
+        env.fromCollection(Array.from({ length: 600 }, (_, i) => i)),
+        new Lookup(),
+        Duration.ofSeconds(10),
+        20,
+      ).executeAndCollect();
+      expect(out.map(([, n]) => n).sort((a, b) => a - b)).toEqual(
+        Array.from({ length: 600 }, (_, i) => i),
+      );
+      for (let s = 0; s < p; s++) {
+        const mine = out.filter(([subtask]) => subtask === s).map(([, n]) => n);
+        expect(mine.length).toBeGreaterThan(0);
+        expect(mine).toEqual([...mine].sort((a, b) => a - b));
+      }
+    },
+  );
+});
+
 describe('unordered mode', () => {
   it('emits results as they complete, but never across a watermark', async () => {
     const f = new Controlled();
