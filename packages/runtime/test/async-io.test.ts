@@ -681,7 +681,7 @@ describe('errors name the operator', () => {
     await h.close();
   });
 
-  it('results that are not an iterable fail naming the operator', async () => {
+  it('results that are not an iterable are a bug in the function: a UserCodeError naming the operator', async () => {
     const failures: unknown[] = [];
     const h = await harness<string>(
       asyncWait({ asyncInvoke: async (x: string) => x as unknown as string[] }),
@@ -689,8 +689,10 @@ describe('errors name the operator', () => {
     );
     h.processElement('abc', 1);
     await settle();
-    expect(String(failures[0])).toMatch(
-      /Enrich \(1\/1\): .*must be an iterable of output elements/,
+    // A bug in the function, not a failed call: a UserCodeError, and no retry.
+    expect(failures[0]).toBeInstanceOf(UserCodeError);
+    expect((failures[0] as Error).message).toMatch(
+      /^Enrich \(1\/1\): async function completed with "abc"; the results must be an iterable/,
     );
     await h.close();
   });

@@ -8,7 +8,7 @@ import type {
   RuntimeContext,
 } from '@nimble/api';
 import { ListStateDescriptor, TimeoutError } from '@nimble/api';
-import { AsyncCallError, ensureError, userCodeFailure } from '../errors.js';
+import { AsyncCallError, ensureError, UserCodeError, userCodeFailure } from '../errors.js';
 import type { RestoredOperatorStates } from '../state/operator-state-store.js';
 import type { ScheduledTimer } from '../timers/processing-time-service.js';
 import type { AsyncElementQueue, QueueEntry, QueueOutput, Segment } from './async-queue.js';
@@ -257,10 +257,15 @@ export class AsyncWaitOperator<IN, OUT> extends StreamOperator<IN, OUT> {
       // Read once here: an iterator (a generator) could not be read by a retry predicate and again at emission.
       entry.results = Array.from(results);
     } else {
-      entry.failed = true;
-      entry.error = new TypeError(
-        `the results must be an iterable of output elements, e.g. [result] (an empty one emits nothing); got ${describe(results)}`,
+      // A bug in the function, not a failed call: no retry, the task fails now.
+      this.fail(
+        new UserCodeError(
+          this.ctx.name,
+          `async function completed with ${describe(results)}; the results must be an iterable of output elements, e.g. [result] (an empty one emits nothing)`,
+          undefined,
+        ),
       );
+      return;
     }
     this.settled(entry);
   }
