@@ -3,6 +3,10 @@
  * parallelism 1 and 2 on both state backends. Run: `pnpm bench` (options: --events N --users N).
  * Each case runs in a fresh process (`tsx bench/jobs/user-spend-job.ts`), so figures include the
  * real start-up of slots and nothing leaks between cases.
+ *
+ * Cases `async:1` and `async-http:1` run the async I/O job instead (`bench/jobs/async-io-job.ts`:
+ * lookups against a local service answering after 1 ms, capacity 100, parallelism 1) over a
+ * pipelined TCP connection or Node's http client (option: --async-events N).
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -16,7 +20,8 @@ const { values } = parseArgs({
   options: {
     events: { type: 'string', default: '2000000' },
     users: { type: 'string', default: '100000' },
-    cases: { type: 'string', default: 'hashmap:1,hashmap:2,level:1,level:2' },
+    cases: { type: 'string', default: 'hashmap:1,hashmap:2,level:1,level:2,async:1,async-http:1' },
+    'async-events': { type: 'string', default: '300000' },
   },
 });
 const job = fileURLToPath(new URL('./jobs/user-spend-job.ts', import.meta.url));
@@ -33,15 +38,22 @@ interface Result {
   peakRssMb: number;
 }
 
+const asyncJob = fileURLToPath(new URL('./jobs/async-io-job.ts', import.meta.url));
+
 function runCase(backend: string, parallelism: number): Promise<Result> {
+  const isAsync = backend === 'async' || backend === 'async-http';
+  const events = isAsync ? values['async-events'] : values.events;
+  // The async job measures one subtask against its own lookup service.
+  if (isAsync && parallelism !== 1) throw new Error(`${backend}: only parallelism 1 is measured`);
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', tsxLoader, job], {
+    const child = spawn(process.execPath, ['--import', tsxLoader, isAsync ? asyncJob : job], {
       env: {
         ...process.env,
-        BENCH_EVENTS: values.events,
+        BENCH_EVENTS: events,
         BENCH_USERS: values.users,
         BENCH_PARALLELISM: String(parallelism),
         BENCH_BACKEND: backend,
+        BENCH_ASYNC_TRANSPORT: backend === 'async-http' ? 'http' : 'tcp',
       },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
@@ -67,7 +79,7 @@ function runCase(backend: string, parallelism: number): Promise<Result> {
       }
       const { netRuntimeMs } = JSON.parse(line[1]!) as { netRuntimeMs: number };
       const seconds = netRuntimeMs / 1000;
-      resolve({ backend, parallelism, events: Number(values.events), seconds, peakRssMb: peak });
+      resolve({ backend, parallelism, events: Number(events), seconds, peakRssMb: peak });
     });
   });
 }

@@ -9,15 +9,20 @@ import type * as SessionsModule from '@nimble/examples/session-tracker';
 import type { ModelHotReloadOptions, ScoredPurchase } from '@nimble/examples/model-scoring';
 import { scoredPurchases } from '@nimble/examples/model-scoring';
 import { expectedScores } from './fixtures/model-scores.js';
+import type * as AsyncEnrichmentModule from '@nimble/examples/async-enrichment';
+import { purchaseAt } from '@nimble/examples/purchases';
+import { generatedPurchases } from '@nimble/examples/user-spend-pipeline';
 
 let lateData: typeof LateDataModule;
 let sessions: typeof SessionsModule;
+let asyncEnrichment: typeof AsyncEnrichmentModule;
 
 beforeAll(async () => {
   // Import the example modules for their functions, without running their jobs.
   process.env['NIMBLE_EXAMPLE_IMPORT'] = '1';
   lateData = await import('@nimble/examples/late-data');
   sessions = await import('@nimble/examples/session-tracker');
+  asyncEnrichment = await import('@nimble/examples/async-enrichment');
 });
 
 function env(configuration: Record<string, string | number> = {}): StreamExecutionEnvironment {
@@ -204,5 +209,68 @@ describe('model hot-reload example (broadcast state)', () => {
         }),
       ),
     );
+  });
+});
+
+describe('async-enrichment example (Async I/O: profile lookups over HTTP)', () => {
+  it.each(['hashmap', 'level'])(
+    'enriches every purchase with its profile and totals spend per user and window exactly (%s)',
+    async (backend) => {
+      const service = await asyncEnrichment.startProfileService();
+      try {
+        const stream = { users: 30, msPerEvent: 100, maxDelayMs: 3000 };
+        const events = 5000;
+        const e = env({ 'state.backend.type': backend, 'parallelism.default': 2 });
+        const out = await asyncEnrichment
+          .enrichedSpend5Min(generatedPurchases(e, events, stream), service.url)
+          .executeAndCollect();
+        const cents = (x: number) => Math.round(x * 100) / 100;
+        const expected = new Map<string, number>();
+        for (let i = 0; i < events; i++) {
+          const p = purchaseAt(i, stream);
+          const { segment, country } = asyncEnrichment.profileOf(p.user_id);
+          const key = `${p.user_id} ${segment} ${country} ${Math.floor(p.event_time_ms / 300_000)}`;
+          expected.set(key, (expected.get(key) ?? 0) + p.amount_usd);
+        }
+        const actual = out.map(
+          (r) =>
+            `${r.user_id} ${r.segment} ${r.country} ${Math.floor(r.event_time_ms / 300_000)} ${cents(r.amount_usd)}`,
+        );
+        expect(actual.sort()).toEqual(
+          [...expected].map(([key, sum]) => `${key} ${cents(sum)}`).sort(),
+        );
+      } finally {
+        await service.close();
+      }
+    },
+  );
+
+  it('runs as a program on worker threads against the service it starts', () => {
+    const script = fileURLToPath(
+      new URL('../packages/examples/src/async-enrichment.ts', import.meta.url),
+    );
+    const tsx = fileURLToPath(new URL('../node_modules/.bin/tsx', import.meta.url));
+    const run = spawnSync(tsx, [script, '--events', '3000', '--users', '10'], {
+      encoding: 'utf8',
+      env: { ...process.env, NIMBLE_EXAMPLE_IMPORT: '0' },
+    });
+    expect(run.status, run.stderr).toBe(0);
+    const features = run.stdout
+      .trim()
+      .split('\n')
+      .map(
+        (line) =>
+          JSON.parse(line.replace(/^\d+> /, '')) as {
+            user_id: string;
+            segment: string;
+            country: string;
+            spend_5min_usd: number;
+          },
+      );
+    expect(new Set(features.map((f) => f.user_id)).size).toBe(10);
+    for (const f of features) {
+      const { segment, country } = asyncEnrichment.profileOf(f.user_id);
+      expect([f.segment, f.country]).toEqual([segment, country]);
+    }
   });
 });

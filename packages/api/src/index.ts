@@ -181,6 +181,19 @@ export type {
   WindowFnSpec,
   RollingAggregation,
   BuiltinSink,
+  AsyncOutputMode,
 } from './transformation.js';
 export { CollectionSource } from './collection-source.js';
 export type { CollectionSplit } from './collection-source.js';
+export { AsyncDataStream } from './async-data-stream.js';
+export { RichAsyncFunction, TimeoutError } from './async-function.js';
+export type { AsyncFunction, AsyncMapFunction, ResultFuture } from './async-function.js';
+export {
+  AsyncRetryStrategies,
+  FixedDelayRetryStrategy,
+  FixedDelayRetryStrategyBuilder,
+  ExponentialBackoffDelayRetryStrategy,
+  ExponentialBackoffDelayRetryStrategyBuilder,
+  RetryPredicates,
+} from './async-retry-strategies.js';
+export type { AsyncRetryStrategy, AsyncRetryPredicate } from './async-retry-strategies.js';

@@ -19,6 +19,8 @@ import type {
 } from './functions.js';
 import type { OutputTag } from './output-tag.js';
 import type { Key, MapStateDescriptor } from './state.js';
+import type { AsyncFunction, AsyncMapFunction } from './async-function.js';
+import type { AsyncRetryStrategy } from './async-retry-strategies.js';
 import type { Sink, Source } from './connector.js';
 import type { Evictor } from './evictors.js';
 import type { WatermarkStrategy } from './watermark.js';
@@ -68,7 +70,19 @@ export type OperatorSpec =
       fn: WindowFunctionSpec;
       /** With an evictor the window keeps every element with its timestamp (Flink's EvictingWindowOperator). */
       evictor?: Evictor<any, Window> | undefined;
+    }
+  | {
+      kind: 'asyncWait';
+      fn: AsyncFunction<any, any> | AsyncMapFunction<any, any>;
+      /** 0: no timeout. */
+      timeoutMillis: number;
+      capacity: number;
+      outputMode: AsyncOutputMode;
+      retryStrategy: AsyncRetryStrategy<any>;
     };
+
+/** Whether an async wait operator emits in input order or as results complete (Flink's `OutputMode`). */
+export type AsyncOutputMode = 'ordered' | 'unordered';
 
 /**
  * What an operator of two inputs does (connected streams, broadcast connections, joins): data

@@ -33,6 +33,25 @@ export class UserCodeError extends NimbleError {
   }
 }
 
+/**
+ * An asynchronous call of an async I/O operator failed or timed out (Flink's "Could not complete
+ * the stream element"). The domain is `external`: the system the call reaches may recover, so a
+ * restart may help.
+ */
+export class AsyncCallError extends NimbleError {
+  override name = 'AsyncCallError';
+  constructor(
+    /** The operator (with subtask) whose call failed. */
+    readonly operatorName: string,
+    message: string,
+    cause: unknown,
+  ) {
+    super(`${operatorName}: ${message}`, 'external', { cause });
+    const causeStack = cause instanceof Error ? cause.stack : undefined;
+    if (causeStack) this.stack = `${this.name}: ${this.message}\nCaused by: ${causeStack}`;
+  }
+}
+
 /** A call in a state that does not allow it (e.g. `execute()` twice). */
 export class IllegalStateError extends NimbleError {
   override name = 'IllegalStateError';

@@ -9,6 +9,7 @@ export {
   JobDefinitionError,
   ensureError,
 } from './errors.js';
+export { AsyncCallError } from './errors.js';
 export type { FailureDomain } from './errors.js';
 export {
   ExecutionOptions,

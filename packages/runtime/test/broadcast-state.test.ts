@@ -42,7 +42,7 @@ import {
 } from '../src/operators/broadcast-operators.js';
 import { createKeyedStateBackend } from '../src/state/index.js';
 import type { KeyedStateBackend, StateBackendKind } from '../src/state/index.js';
-import type { OperatorStateSnapshot } from '../src/state/operator-state-store.js';
+import type { RestoredOperatorStates } from '../src/state/operator-state-store.js';
 import { GatedSource, latch } from './support/gated-source.js';
 import type { Latch } from './support/gated-source.js';
 import { localEnv } from './support/local.js';
@@ -873,7 +873,7 @@ describe('CoBroadcastWithNonKeyedOperator', () => {
 describe('broadcast state in checkpoints', () => {
   it('every instance of a job restored at any parallelism gets the broadcast state', async () => {
     // Two instances of a parallelism-2 job, each with the rules, as a checkpoint holds them.
-    const old: OperatorStateSnapshot[] = [];
+    const old: RestoredOperatorStates[] = [];
     for (let i = 0; i < 2; i++) {
       const h = await OperatorHarness.open<Item, string>(
         new CoBroadcastWithKeyedOperator(new PatternMatcher(), [ruleStateDescriptor]),
@@ -919,7 +919,7 @@ describe('broadcast state in checkpoints', () => {
             backend: 'hashmap',
             keySelector: keyOfItem,
             name: 'Matcher',
-            restoredOperatorState: restored.states,
+            restoredState: restored.states,
           },
         );
         h.processElement1(item('red', 'rectangle', 1), 1);

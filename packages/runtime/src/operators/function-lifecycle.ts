@@ -1,3 +1,4 @@
+import type { RuntimeContext } from '@nimble/api';
 import { RichFunction } from '@nimble/api';
 import { userCodeFailure } from '../errors.js';
 import type { OperatorContext } from './operator.js';
@@ -12,10 +13,14 @@ interface WithLifecycle {
 /**
  * Gives a user function its runtime context and calls its `open`, as Flink's
  * `FunctionUtils.openFunction` does for rich functions. Plain closures have no lifecycle.
+ * `runtimeContext` replaces the operator's default one (async functions get one without state).
  */
-export function openFunction(fn: unknown, ctx: OperatorContext): void {
+export function openFunction(
+  fn: unknown,
+  ctx: OperatorContext,
+  runtimeContext: RuntimeContext = createRuntimeContext(ctx, ctx.name),
+): void {
   if (fn === null || (typeof fn !== 'object' && typeof fn !== 'function')) return;
-  const runtimeContext = createRuntimeContext(ctx, ctx.name);
   if (fn instanceof RichFunction) fn.setRuntimeContext(runtimeContext);
   const open = (fn as WithLifecycle).open;
   if (typeof open !== 'function') return;

@@ -10,6 +10,7 @@ import {
   ProcessOperator,
 } from './basic-operators.js';
 import { copyUserObject } from '../util/copy-user-object.js';
+import { AsyncWaitOperator } from './async-wait-operator.js';
 import { CoFlatMapOperator, CoMapOperator, CoProcessOperator } from './co-operators.js';
 import {
   CoBroadcastWithKeyedOperator,
@@ -79,6 +80,9 @@ export function createOperator(
         break;
       case 'window':
         op = createWindowOperator(spec);
+        break;
+      case 'asyncWait':
+        op = new AsyncWaitOperator(spec);
         break;
     }
   } else {

@@ -21,10 +21,7 @@ import type {
   KeyedStateBackendOptions,
   StateBackendKind,
 } from '../../src/state/index.js';
-import type {
-  OperatorStateSnapshot,
-  RestoredOperatorStates,
-} from '../../src/state/operator-state-store.js';
+import type { RestoredOperatorStates } from '../../src/state/operator-state-store.js';
 import { ManualProcessingTimeService } from '../../src/timers/processing-time-service.js';
 
 /** A record an operator emitted. */
@@ -53,8 +50,6 @@ export interface OperatorHarnessOptions<IN> {
   processingTime?: number;
   /** Default 128, Flink's default. */
   maxParallelism?: number;
-  /** Operator state handed to `initializeState`, as a restore would (default: none). */
-  restoredOperatorState?: RestoredOperatorStates;
   /** For `level`: the write-back batch size and read cache size (the backend's defaults otherwise). */
   levelOptions?: Pick<KeyedStateBackendOptions, 'writeBatchSize' | 'readCacheSize'>;
   /**
@@ -62,6 +57,13 @@ export interface OperatorHarnessOptions<IN> {
    * harness's backend (one per key group, as `materialize()` returns them), and their kind.
    */
   restore?: { kind: KeyedSnapshotKind; blocks: readonly Uint8Array[] };
+  /** Operator state to restore (from {@link OperatorHarness.snapshotOperatorState}); default none. */
+  restoredState?: RestoredOperatorStates;
+  /**
+   * Receives failures the operator reports outside of a call (a timer, an async result); by
+   * default they are thrown where they happen.
+   */
+  onFailure?: (error: unknown) => void;
 }
 
 /**
@@ -151,9 +153,11 @@ export class OperatorHarness<IN, OUT> {
       processingTimeService: clock,
       requestFlush: () => void flushes.count++,
       // Errors of clock-fired callbacks surface in the test that moved the clock.
-      failTask: (e) => {
-        throw e;
-      },
+      failTask:
+        options.onFailure ??
+        ((e) => {
+          throw e;
+        }),
       // Mail runs at once: the harness has no turns, and tests drive it step by step.
       mailbox: { execute: (action) => action() },
       metrics: newOperatorMetrics(),
@@ -166,7 +170,7 @@ export class OperatorHarness<IN, OUT> {
       operator.keySelector2 = options.keySelector2;
     }
     operator.setup(context, harness.output);
-    operator.initializeState(options.restoredOperatorState ?? new Map());
+    operator.initializeState(options.restoredState ?? new Map());
     try {
       await operator.open();
     } catch (e) {
@@ -247,9 +251,13 @@ export class OperatorHarness<IN, OUT> {
       await a;
   }
 
-  /** The operator state a checkpoint `checkpointId` would take (after the operator's snapshotState). */
-  snapshotOperatorState(checkpointId = 1): Promise<OperatorStateSnapshot> {
-    return this.operator.snapshotOperatorState({ checkpointId, timestamp: 0 });
+  /**
+   * The operator's operator state as checkpoint `checkpointId` would store it: serialized and
+   * read back, ready to pass as `restoredState` to a new harness.
+   */
+  async snapshotOperatorState(checkpointId = 1): Promise<RestoredOperatorStates> {
+    const states = await this.operator.snapshotOperatorState({ checkpointId, timestamp: 0 });
+    return structuredClone(states);
   }
 
   /** Moves the manual clock to `time`, firing due processing-time timers. */
