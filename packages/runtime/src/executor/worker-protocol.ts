@@ -4,6 +4,8 @@ import type { TaskMetricsSample } from '../task/task-metrics-sample.js';
 import type { S3Options } from '../checkpoint/storage/index.js';
 import type { SubtaskCheckpointAck, TaskRestore } from '../checkpoint/task-state.js';
 import type { CheckpointOptions } from '../exchange/buffer-codec.js';
+import type { FailureDomain } from '../errors.js';
+import { NimbleError } from '../errors.js';
 
 /** What a slot worker is started with. */
 export interface SlotWorkerData {
@@ -29,6 +31,8 @@ export interface SerializedError {
   readonly name: string;
   readonly message: string;
   readonly stack: string | undefined;
+  /** The failure domain of a NimbleError, so restart decisions survive the thread boundary. */
+  readonly domain?: FailureDomain;
 }
 
 /** Messages from the coordinator to a slot worker. */
@@ -75,11 +79,16 @@ export type FromWorker =
   | { type: 'stderr'; text: string };
 
 export function serializeError(e: Error): SerializedError {
-  return { name: e.name, message: e.message, stack: e.stack };
+  return {
+    name: e.name,
+    message: e.message,
+    stack: e.stack,
+    ...(e instanceof NimbleError ? { domain: e.domain } : {}),
+  };
 }
 
 export function deserializeError(s: SerializedError): Error {
-  const e = new Error(s.message);
+  const e = s.domain === undefined ? new Error(s.message) : new NimbleError(s.message, s.domain);
   e.name = s.name;
   if (s.stack) e.stack = s.stack;
   return e;
