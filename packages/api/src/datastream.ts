@@ -32,6 +32,7 @@ import {
 } from './transformation.js';
 import type { WatermarkStrategy } from './watermark.js';
 import { ConnectedStreams } from './connected-streams.js';
+import { IntervalJoin } from './interval-join.js';
 import type { Trigger, Window, WindowAssigner } from './windowing.js';
 
 /** What a stream needs of its environment. @internal */
@@ -299,6 +300,21 @@ export class KeyedStream<T, K extends Key> extends DataStream<T> {
   /** @internal */
   override stateKeySelector(): KeySelector<T, Key> {
     return this.keySelector as KeySelector<T, Key>;
+  }
+
+  /**
+   * Joins this keyed stream with another keyed stream of the same key type over a time interval
+   * (Flink's `intervalJoin`): `intervalJoin(other).between(lower, upper).process(fn)` pairs the
+   * elements `l` of this stream and `r` of the other with
+   * `l.timestamp + lower <= r.timestamp <= l.timestamp + upper`. Event time only.
+   */
+  intervalJoin<R>(other: KeyedStream<R, K>): IntervalJoin<T, R, K> {
+    if (typeof other?.stateKeySelector !== 'function' || other.stateKeySelector() === undefined) {
+      throw new TypeError(
+        'intervalJoin() needs a keyed stream to join with: call keyBy() on the other stream first',
+      );
+    }
+    return new IntervalJoin<T, R, K>(this, other);
   }
 
   /** Applies a {@link KeyedProcessFunction} with keyed state and timers. */

@@ -268,3 +268,42 @@ export abstract class KeyedCoProcessFunction<K, IN1, IN2, OUT> extends RichFunct
   /** Called when a timer registered for a key fires, with that key current. */
   onTimer(_timestamp: number, _ctx: KeyedOnTimerContext<K>, _out: Collector<OUT>): void {}
 }
+
+/**
+ * Context of {@link ProcessJoinFunction.processElement} (Flink's `ProcessJoinFunction.Context`):
+ * the timestamps of the joined pair, and side outputs.
+ */
+export interface ProcessJoinContext {
+  /** The timestamp of the left (first) element of the pair. */
+  getLeftTimestamp(): number;
+  /** The timestamp of the right (second) element of the pair. */
+  getRightTimestamp(): number;
+  /** The timestamp of the joined result: the larger of the two elements' timestamps. */
+  getTimestamp(): number;
+  /** Emits `value` to the side output `tag`, with the result's timestamp. */
+  output<X>(tag: OutputTag<X>, value: X): void;
+}
+
+/**
+ * Processes each pair of an interval join (Flink's `ProcessJoinFunction`): called once per left
+ * and right element of the same key whose timestamps lie within the join's bounds. What it emits
+ * carries the pair's timestamp, the larger of the two.
+ */
+export abstract class ProcessJoinFunction<IN1, IN2, OUT> extends RichFunction {
+  /** Called for each joined pair. */
+  abstract processElement(
+    left: IN1,
+    right: IN2,
+    ctx: ProcessJoinContext,
+    out: Collector<OUT>,
+  ): void;
+}
+
+/** A {@link ProcessJoinFunction} as a plain function: `(left, right, ctx, out) => void`. */
+export type ProcessJoinFunctionFn<IN1, IN2, OUT> = (
+  left: IN1,
+  right: IN2,
+  ctx: ProcessJoinContext,
+  out: Collector<OUT>,
+) => void;
+

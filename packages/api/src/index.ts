@@ -12,6 +12,7 @@ export {
   TimeDomain,
   CoProcessFunction,
   KeyedCoProcessFunction,
+  ProcessJoinFunction,
 } from './functions.js';
 export type {
   Collector,
@@ -32,6 +33,8 @@ export type {
   WindowFunction,
   CoMapFunction,
   CoFlatMapFunction,
+  ProcessJoinContext,
+  ProcessJoinFunctionFn,
 } from './functions.js';
 
 export {
@@ -138,6 +141,8 @@ export {
   WindowedStream,
 } from './datastream.js';
 export { ConnectedStreams } from './connected-streams.js';
+export { IntervalJoin, IntervalJoined } from './interval-join.js';
+export type { IntervalBound } from './interval-join.js';
 export {
   Transformation,
   SourceTransformation,

@@ -13,6 +13,8 @@ import type {
   ProcessWindowFunction,
   ReduceFunction,
   WindowFunction,
+  ProcessJoinFunction,
+  ProcessJoinFunctionFn,
 } from './functions.js';
 import type { OutputTag } from './output-tag.js';
 import type { Key } from './state.js';
@@ -70,7 +72,19 @@ export type TwoInputOperatorSpec =
   | { kind: 'coMap'; fn: CoMapFunction<any, any, any> }
   | { kind: 'coFlatMap'; fn: CoFlatMapFunction<any, any, any> }
   | { kind: 'coProcess'; fn: CoProcessFunction<any, any, any> }
-  | { kind: 'keyedCoProcess'; fn: KeyedCoProcessFunction<any, any, any, any> };
+  | { kind: 'keyedCoProcess'; fn: KeyedCoProcessFunction<any, any, any, any> }
+  | {
+      kind: 'intervalJoin';
+      /** Bounds in ms as the user gave them (Flink's `between`), `lowerBound <= upperBound`. */
+      lowerBound: number;
+      upperBound: number;
+      lowerBoundInclusive: boolean;
+      upperBoundInclusive: boolean;
+      /** Where late elements of each input go (undefined: dropped). */
+      leftLateDataTag: OutputTag<any> | undefined;
+      rightLateDataTag: OutputTag<any> | undefined;
+      fn: ProcessJoinFunction<any, any, any> | ProcessJoinFunctionFn<any, any, any>;
+    };
 
 /** The sinks the runtime provides itself. */
 export type BuiltinSink =

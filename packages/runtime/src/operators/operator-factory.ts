@@ -11,6 +11,7 @@ import {
 } from './basic-operators.js';
 import { copyUserObject } from '../util/copy-user-object.js';
 import { CoFlatMapOperator, CoMapOperator, CoProcessOperator } from './co-operators.js';
+import { IntervalJoinOperator } from './interval-join-operator.js';
 import type { AbstractStreamOperator, StreamOperator, TwoInputStreamOperator } from './operator.js';
 import type { CollectTarget } from './sink-operators.js';
 import { CollectSinkOperator, PrintSinkOperator, SinkWriterOperator } from './sink-operators.js';
@@ -99,6 +100,9 @@ function createTwoInputOperator(
       break;
     case 'keyedCoProcess':
       op = new CoProcessOperator(spec.fn, true);
+      break;
+    case 'intervalJoin':
+      op = new IntervalJoinOperator(spec);
       break;
   }
   op.keySelector1 = node.stateKeySelector;
