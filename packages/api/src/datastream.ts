@@ -32,7 +32,9 @@ import {
 } from './transformation.js';
 import type { WatermarkStrategy } from './watermark.js';
 import { ConnectedStreams } from './connected-streams.js';
+import { CoGroupedStreams } from './co-grouped-streams.js';
 import { IntervalJoin } from './interval-join.js';
+import { JoinedStreams } from './joined-streams.js';
 import type { Trigger, Window, WindowAssigner } from './windowing.js';
 
 /** What a stream needs of its environment. @internal */
@@ -93,6 +95,20 @@ export class DataStream<T> {
    */
   connect<R>(other: DataStream<R>): ConnectedStreams<T, R> {
     return new ConnectedStreams<T, R>(this.env, this, other);
+  }
+  /**
+   * Joins this stream with another within windows (Flink's `join`): pairs of elements with equal
+   * keys in the same window, `join(other).where(k1).equalTo(k2).window(assigner).apply(fn)`.
+   */
+  join<R>(other: DataStream<R>): JoinedStreams<T, R> {
+    return new JoinedStreams<T, R>(this, other);
+  }
+  /**
+   * Groups this stream and another by key and window (Flink's `coGroup`): a function gets both
+   * streams' elements of each key and window, `coGroup(other).where(k1).equalTo(k2).window(w).apply(fn)`.
+   */
+  coGroup<R>(other: DataStream<R>): CoGroupedStreams<T, R> {
+    return new CoGroupedStreams<T, R>(this, other);
   }
   /** Merges this stream with others of the same type. */
   union(...others: DataStream<T>[]): DataStream<T> {

@@ -307,3 +307,49 @@ export type ProcessJoinFunctionFn<IN1, IN2, OUT> = (
   out: Collector<OUT>,
 ) => void;
 
+/**
+ * Joins a pair of a window join into one result (Flink's `JoinFunction`): a function
+ * `(first, second) => result`, or an object with `join` (and optionally `open`/`close`, e.g. a
+ * {@link RichFunction} subclass). A result of `undefined` emits nothing.
+ */
+export type JoinFunction<IN1, IN2, OUT> =
+  | ((first: IN1, second: IN2) => OUT)
+  | {
+      /** Called once before the first pair, with the runtime context. */
+      open?(ctx: RuntimeContext): void;
+      /** Called once at the end. */
+      close?(): void;
+      /** Joins one pair. */
+      join(first: IN1, second: IN2): OUT;
+    };
+
+/**
+ * Joins a pair of a window join into zero or more results emitted through `out` (Flink's
+ * `FlatJoinFunction`): a function `(first, second, out) => void`, or an object with `join`.
+ */
+export type FlatJoinFunction<IN1, IN2, OUT> =
+  | ((first: IN1, second: IN2, out: Collector<OUT>) => void)
+  | {
+      /** Called once before the first pair, with the runtime context. */
+      open?(ctx: RuntimeContext): void;
+      /** Called once at the end. */
+      close?(): void;
+      /** Joins one pair, emitting through `out`. */
+      join(first: IN1, second: IN2, out: Collector<OUT>): void;
+    };
+
+/**
+ * Gets all elements of both inputs of one key and window (Flink's `CoGroupFunction`), also when
+ * only one input has elements there: a function `(first, second, out) => void`, or an object with
+ * `coGroup` (and optionally `open`/`close`).
+ */
+export type CoGroupFunction<IN1, IN2, OUT> =
+  | ((first: Iterable<IN1>, second: Iterable<IN2>, out: Collector<OUT>) => void)
+  | {
+      /** Called once before the first group, with the runtime context. */
+      open?(ctx: RuntimeContext): void;
+      /** Called once at the end. */
+      close?(): void;
+      /** Called once per key and window with the elements of each input. */
+      coGroup(first: Iterable<IN1>, second: Iterable<IN2>, out: Collector<OUT>): void;
+    };

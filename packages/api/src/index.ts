@@ -35,6 +35,9 @@ export type {
   CoFlatMapFunction,
   ProcessJoinContext,
   ProcessJoinFunctionFn,
+  JoinFunction,
+  FlatJoinFunction,
+  CoGroupFunction,
 } from './functions.js';
 
 export {
@@ -143,6 +146,19 @@ export {
 export { ConnectedStreams } from './connected-streams.js';
 export { IntervalJoin, IntervalJoined } from './interval-join.js';
 export type { IntervalBound } from './interval-join.js';
+export {
+  JoinedStreams,
+  JoinedStreamsWhere,
+  JoinedStreamsEqualTo,
+  JoinedStreamsWithWindow,
+} from './joined-streams.js';
+export {
+  CoGroupedStreams,
+  CoGroupedStreamsWhere,
+  CoGroupedStreamsEqualTo,
+  CoGroupedStreamsWithWindow,
+} from './co-grouped-streams.js';
+export type { TaggedUnion } from './co-grouped-streams.js';
 export {
   Transformation,
   SourceTransformation,

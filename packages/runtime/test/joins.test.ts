@@ -1,25 +1,41 @@
 // Joins, pinned to Flink's semantics: the interval join (KeyedStream.intervalJoin,
-// IntervalJoinOperator), with the example of Flink's "Joining" documentation page, whose figure
-// gives the exact pairs.
+// IntervalJoinOperator), the window join and coGroup (JoinedStreams, CoGroupedStreams), with the
+// examples of Flink's "Joining" documentation page, whose figures give the exact pairs.
 import type {
   Collector,
   DataStream,
   MapState,
   ProcessContext,
   ProcessJoinContext,
+  RuntimeContext,
+  OneInputTransformation,
+  JoinedStreamsWithWindow,
   StreamExecutionEnvironment,
+  TaggedUnion,
+  TimeWindow,
+  ValueState,
+  WindowAssigner,
 } from '@nimble/api';
 import {
+  CountTrigger,
   Duration,
+  EventTimeSessionWindows,
   MapStateDescriptor,
   MAX_TIMESTAMP,
   OutputTag,
   ProcessFunction,
   ProcessJoinFunction,
+  RichFunction,
+  SlidingEventTimeWindows,
+  TumblingEventTimeWindows,
+  TumblingProcessingTimeWindows,
+  ValueStateDescriptor,
   WatermarkStrategy,
 } from '@nimble/api';
 import { describe, expect, it } from 'vitest';
 import { assignToKeyGroup } from '../src/keys/index.js';
+import type { WindowOperatorSpec } from '../src/operators/window/window-operator.js';
+import { createWindowOperator } from '../src/operators/window/window-operator.js';
 import type { IntervalJoinSpec } from '../src/operators/interval-join-operator.js';
 import { IntervalJoinOperator } from '../src/operators/interval-join-operator.js';
 import { localEnv } from './support/local.js';
@@ -415,5 +431,375 @@ describe('interval join: errors', () => {
       .name('Label join')
       .executeAndCollect();
     await expect(job).rejects.toThrow(/Label join \(1\/1\).*RangeError: bad pair/s);
+  });
+});
+
+// ---- window join and coGroup ---------------------------------------------------------------
+
+/** The window join of `orange` and `green` with `assigner`, as `orange,green@timestamp`. */
+async function windowJoin(
+  backend: 'hashmap' | 'level',
+  p: number,
+  keys: readonly string[],
+  orange: number[],
+  green: number[],
+  build: (o: DataStream<E>, g: DataStream<E>) => DataStream<string>,
+): Promise<string[]> {
+  const env = localEnv({ 'parallelism.default': p, 'state.backend.type': backend });
+  const joined = build(timestamped(env, keyed(orange, keys)), timestamped(env, keyed(green, keys)));
+  return joined.process(new StampTimestamp()).executeAndCollect();
+}
+
+describe.each(BACKENDS)('window join on %s', (backend) => {
+  // The figures of Flink's "Joining" page; pairs are `orange,green`, in firing order: windows in
+  // time order, within a window orange (the first input) in the outer loop.
+  const cases = [
+    {
+      name: 'tumbling windows of 2 ms',
+      assigner: () => TumblingEventTimeWindows.of(Duration.ofMillis(2)),
+      orange: [0, 1, 2, 3, 4, 5, 6, 7],
+      green: [0, 1, 3, 4],
+      pairs: ['0,0@1', '0,1@1', '1,0@1', '1,1@1', '2,3@3', '3,3@3', '4,4@5', '5,4@5'],
+    },
+    {
+      name: 'sliding windows of 2 ms every 1 ms',
+      assigner: () => SlidingEventTimeWindows.of(Duration.ofMillis(2), Duration.ofMillis(1)),
+      orange: [0, 1, 2, 3, 4],
+      green: [0, 3, 4],
+      pairs: [
+        '0,0@0', // [-1, 1)
+        '0,0@1', // [0, 2)
+        '1,0@1',
+        '2,3@3', // [2, 4); [1, 3) has no green element
+        '3,3@3',
+        '3,3@4', // [3, 5)
+        '3,4@4',
+        '4,3@4',
+        '4,4@4',
+        '4,4@5', // [4, 6)
+      ],
+    },
+    {
+      name: 'session windows with a gap of 1 ms',
+      assigner: () => EventTimeSessionWindows.withGap(Duration.ofMillis(1)),
+      orange: [1, 2, 5, 6, 8, 9],
+      green: [0, 4, 5],
+      // Sessions [0, 3), [4, 7) and [8, 10): the last has no green element.
+      pairs: ['1,0@2', '2,0@2', '5,4@6', '5,5@6', '6,4@6', '6,5@6'],
+    },
+  ];
+
+  it.each(cases)("$name: exactly the pairs of Flink's figure, in order (p=1)", async (c) => {
+    const out = await windowJoin(backend, 1, ['x'], c.orange, c.green, (o, g) =>
+      o
+        .join(g)
+        .where((x) => x.k)
+        .equalTo((x) => x.k)
+        .window(c.assigner())
+        .apply((a, b) => `${a.n},${b.n}`),
+    );
+    expect(out).toEqual(c.pairs);
+  });
+
+  it.each(cases)('$name: the same pairs per key (p=3)', async (c) => {
+    const keys = ['a', 'b', 'c', 'd'];
+    const out = await windowJoin(backend, 3, keys, c.orange, c.green, (o, g) =>
+      o
+        .join(g)
+        .where((x) => x.k)
+        .equalTo((x) => x.k)
+        .window(c.assigner())
+        .apply((a, b) => `${a.k}:${a.n},${b.n}`),
+    );
+    expect(out.sort()).toEqual(keyedPairs(c.pairs, keys).sort());
+  });
+
+  it('a FlatJoinFunction emits through the collector; join objects and rich functions work', async () => {
+    const tumbling = cases[0]!;
+    const flat = await windowJoin(backend, 2, ['x'], tumbling.orange, tumbling.green, (o, g) =>
+      o
+        .join(g)
+        .where((x) => x.k)
+        .equalTo((x) => x.k)
+        .window(tumbling.assigner())
+        .apply<string>((a, b, out) => {
+          // Only pairs of equal numbers, twice each.
+          if (a.n === b.n) for (const i of [1, 2]) out.collect(`${a.n}=${b.n}#${i}`);
+        }),
+    );
+    expect(flat.sort()).toEqual([
+      '0=0#1@1',
+      '0=0#2@1',
+      '1=1#1@1',
+      '1=1#2@1',
+      '3=3#1@3',
+      '3=3#2@3',
+      '4=4#1@5',
+      '4=4#2@5',
+    ]);
+    const objects = await windowJoin(backend, 2, ['x'], tumbling.orange, tumbling.green, (o, g) => {
+      const joined = o
+        .join(g)
+        .where((x) => x.k)
+        .equalTo((x) => x.k)
+        .window(tumbling.assigner());
+      const plain = joined.apply({ join: (a: E, b: E) => `obj ${a.n},${b.n}` });
+      const flatObject = joined.apply<string>({
+        join(a: E, b: E, out: Collector<string>) {
+          if (a.n > b.n) out.collect(`flat ${a.n}>${b.n}`);
+        },
+      });
+      return plain.union(flatObject, joined.apply(new CountingJoin()));
+    });
+    expect(objects.filter((s) => s.startsWith('obj')).sort()).toEqual(
+      tumbling.pairs.map((p) => `obj ${p}`).sort(),
+    );
+    expect(objects.filter((s) => s.startsWith('flat')).sort()).toEqual([
+      'flat 1>0@1',
+      'flat 5>4@5',
+    ]);
+    // The rich function was opened with its runtime context and keeps keyed state per key.
+    expect(objects.filter((s) => s.startsWith('count')).sort()).toEqual([
+      'count 1@1',
+      'count 2@1',
+      'count 3@1',
+      'count 4@1',
+      'count 5@3',
+      'count 6@3',
+      'count 7@5',
+      'count 8@5',
+    ]);
+  });
+});
+
+/** A rich join function: numbers its pairs per key in keyed state obtained in open(). */
+class CountingJoin extends RichFunction {
+  private count!: ValueState<number>;
+  override open(ctx: RuntimeContext): void {
+    this.count = ctx.getState(new ValueStateDescriptor<number>('pairs'));
+  }
+  join(_a: E, _b: E): string {
+    const n = (this.count.value() ?? 0) + 1;
+    this.count.update(n);
+    expect(this.getRuntimeContext().getNumberOfParallelSubtasks()).toBe(2);
+    return `count ${n}`;
+  }
+}
+
+describe.each(BACKENDS)('coGroup on %s', (backend) => {
+  /** `[orange] [green]@timestamp` per key and window. */
+  const groups = (
+    o: DataStream<E>,
+    g: DataStream<E>,
+    assigner: WindowAssigner<unknown, TimeWindow> = TumblingEventTimeWindows.of(
+      Duration.ofMillis(2),
+    ),
+  ) =>
+    o
+      .coGroup(g)
+      .where((x) => x.k)
+      .equalTo((x) => x.k)
+      .window(assigner)
+      .apply<string>((os, gs, out) =>
+        out.collect(`${[...os].map((x) => x.n).join(' ')} | ${[...gs].map((x) => x.n).join(' ')}`),
+      );
+
+  it("gets both sides once per key and window, also windows with one side only (Flink's tumbling figure)", async () => {
+    const out = await windowJoin(
+      backend,
+      1,
+      ['x'],
+      [0, 1, 2, 3, 4, 5, 6, 7],
+      [0, 1, 3, 4, 9],
+      groups,
+    );
+    expect(out).toEqual([
+      '0 1 | 0 1@1',
+      '2 3 | 3@3',
+      '4 5 | 4@5',
+      '6 7 | @7', // orange only
+      ' | 9@9', // green only
+    ]);
+  });
+
+  it('the same groups per key at p=3; an object with coGroup and open()', async () => {
+    const keys = ['a', 'b', 'c'];
+    const out = await windowJoin(backend, 3, keys, [0, 1, 6], [1, 9], (o, g) =>
+      o
+        .coGroup(g)
+        .where((x) => x.k)
+        .equalTo((x) => x.k)
+        .window(TumblingEventTimeWindows.of(Duration.ofMillis(2)))
+        .apply<string>({
+          prefix: '',
+          open(ctx: RuntimeContext) {
+            this.prefix = `p${ctx.getNumberOfParallelSubtasks()}`;
+          },
+          coGroup(os: Iterable<E>, gs: Iterable<E>, out: Collector<string>) {
+            const first = [...os];
+            const key = first[0]?.k ?? [...gs][0]!.k;
+            out.collect(`${this.prefix} ${key}: ${first.length}+${[...gs].length}`);
+          },
+        } as {
+          prefix: string;
+          open(ctx: RuntimeContext): void;
+          coGroup(os: Iterable<E>, gs: Iterable<E>, out: Collector<string>): void;
+        }),
+    );
+    // Per key (shifted by 100 ms each): [0, 2) has orange 0, 1 and green 1; [6, 8) orange 6; [8, 10) green 9.
+    const expected = keys.flatMap((k, i) => [
+      `p3 ${k}: 2+1@${1 + 100 * i}`,
+      `p3 ${k}: 1+0@${7 + 100 * i}`,
+      `p3 ${k}: 0+1@${9 + 100 * i}`,
+    ]);
+    expect(out.sort()).toEqual(expected.sort());
+  });
+
+  it('sliding and session windows group like the window join', async () => {
+    const sliding = await windowJoin(backend, 1, ['x'], [0, 2], [1], (o, g) =>
+      groups(o, g, SlidingEventTimeWindows.of(Duration.ofMillis(2), Duration.ofMillis(1))),
+    );
+    expect(sliding).toEqual(['0 | @0', '0 | 1@1', '2 | 1@2', '2 | @3']);
+    const sessions = await windowJoin(backend, 1, ['x'], [0, 5], [1, 10], (o, g) =>
+      groups(o, g, EventTimeSessionWindows.withGap(Duration.ofMillis(2))),
+    );
+    // Sessions [0, 3) (orange 0, green 1), [5, 7) (orange 5) and [10, 12) (green 10).
+    expect(sessions).toEqual(['0 | 1@2', '5 | @6', ' | 10@11']);
+  });
+});
+
+/**
+ * The window operator a window join builds, run in the harness: its input is the tagged union of
+ * both sides (`[1, orange]`, `[2, green]`), as after the join's union and keyBy.
+ */
+async function joinWindowOperator(
+  backend: 'hashmap' | 'level',
+  configure: (w: JoinedStreamsWithWindow<E, E, string, TimeWindow>) => DataStream<string>,
+) {
+  const env = localEnv();
+  const joined = configure(
+    env
+      .fromElements(e(0))
+      .join(env.fromElements(e(0)))
+      .where((x) => x.k)
+      .equalTo((x) => x.k)
+      .window(TumblingEventTimeWindows.of(Duration.ofMillis(2))),
+  );
+  const t = joined.getTransformation() as OneInputTransformation<unknown, string>;
+  expect(t.name).toMatch(/^Window\(TumblingEventTimeWindows\(2\), .*, CoGroupWindowFunction\)$/);
+  return OperatorHarness.open<TaggedUnion<E, E>, string>(
+    createWindowOperator(t.operator as WindowOperatorSpec),
+    { backend, keySelector: t.keySelector as (u: TaggedUnion<E, E>) => string },
+  );
+}
+
+describe.each(BACKENDS)('window join: trigger and allowed lateness on %s', (backend) => {
+  it('allowed lateness: a late element fires its window again with all its pairs; after it, late elements are dropped', async () => {
+    const h = await joinWindowOperator(backend, (w) =>
+      w.allowedLateness(Duration.ofMillis(3)).apply((a, b) => `${a.n},${b.n}`),
+    );
+    h.processElement([1, e(0)], 0);
+    h.processElement([2, e(1)], 1);
+    h.processWatermark(1); // [0, 2) fires
+    h.processElement([2, e(0)], 0); // late, within the lateness: fires again
+    h.processWatermark(4); // 1 + 3: the window is cleaned up
+    h.processElement([1, e(1)], 1); // too late
+    expect(h.records).toEqual([
+      { value: '0,1', timestamp: 1 },
+      { value: '0,1', timestamp: 1 },
+      { value: '0,0', timestamp: 1 },
+    ]);
+    expect(h.metrics.numLateRecordsDropped).toBe(1);
+    await h.close();
+  });
+
+  it('a custom trigger (CountTrigger.of(2)) fires the cross product of what the window holds', async () => {
+    const h = await joinWindowOperator(backend, (w) =>
+      w.trigger(CountTrigger.of(2)).apply((a, b) => `${a.n},${b.n}`),
+    );
+    h.processElement([1, e(0)], 0);
+    h.processElement([2, e(1)], 1); // 2 elements: fire
+    h.processElement([1, e(1)], 1);
+    h.processElement([2, e(0)], 0); // 2 more: fire everything held
+    h.processWatermark(MAX_TIMESTAMP); // CountTrigger does not fire on time
+    expect(h.records.map((r) => r.value)).toEqual(['0,1', '0,1', '0,0', '1,1', '1,0']);
+    await h.close();
+  });
+});
+
+describe('window join and coGroup: errors', () => {
+  const env = () => localEnv();
+
+  it('key selectors must be functions', () => {
+    const en = env();
+    const a = en.fromElements(e(1));
+    const b = en.fromElements(e(2));
+    expect(() => a.join(b).where('k' as never)).toThrow(/where\(\) needs a key selector function/);
+    expect(() =>
+      a
+        .coGroup(b)
+        .where(key)
+        .equalTo(undefined as never),
+    ).toThrow(/equalTo\(\) needs a key selector function/);
+  });
+
+  it('apply() needs a join or coGroup function', () => {
+    const en = env();
+    const joined = en
+      .fromElements(e(1))
+      .join(en.fromElements(e(2)))
+      .where(key)
+      .equalTo(key)
+      .window(TumblingEventTimeWindows.of(Duration.ofMillis(2)));
+    expect(() => joined.apply({} as never)).toThrow(/needs a JoinFunction/);
+    const grouped = en
+      .fromElements(e(1))
+      .coGroup(en.fromElements(e(2)))
+      .where(key)
+      .equalTo(key)
+      .window(TumblingEventTimeWindows.of(Duration.ofMillis(2)));
+    expect(() => grouped.apply({ join: () => 1 } as never)).toThrow(/needs a CoGroupFunction/);
+  });
+
+  it('allowed lateness of processing-time windows is refused, as for windows', () => {
+    const en = env();
+    const joined = en
+      .fromElements(e(1))
+      .join(en.fromElements(e(2)))
+      .where(key)
+      .equalTo(key)
+      .window(TumblingProcessingTimeWindows.of(Duration.ofMillis(2)))
+      .allowedLateness(Duration.ofMillis(5));
+    expect(() => joined.apply((a, b) => a.n + b.n)).toThrow(
+      /allowedLateness applies to event-time windows only/,
+    );
+  });
+
+  it('event-time windows need timestamps: the error names the window operator', async () => {
+    const en = env();
+    const job = en
+      .fromElements(e(1))
+      .join(en.fromElements(e(2)))
+      .where(key)
+      .equalTo(key)
+      .window(TumblingEventTimeWindows.of(Duration.ofMillis(2)))
+      .apply((a, b) => a.n + b.n)
+      .executeAndCollect();
+    await expect(job).rejects.toThrow(/Window\(TumblingEventTimeWindows\(2\).*no timestamp/s);
+  });
+
+  it('a join function error names the operator', async () => {
+    const en = localEnv();
+    const job = timestamped(en, [e(1)])
+      .join(timestamped(en, [e(1)]))
+      .where(key)
+      .equalTo(key)
+      .window(TumblingEventTimeWindows.of(Duration.ofMillis(2)))
+      .apply(() => {
+        throw new RangeError('bad pair');
+      })
+      .name('Pair up')
+      .executeAndCollect();
+    await expect(job).rejects.toThrow(/Pair up \(1\/1\).*RangeError: bad pair/s);
   });
 });
