@@ -67,6 +67,8 @@ export class IntervalJoinOperator<T1, T2, OUT>
   private leftBuffer!: Buffer<T1>;
   private rightBuffer!: Buffer<T2>;
   private timers!: InternalTimerService;
+  /** The backend hands out stored objects (hashmap): a bucket changed in place is stored. */
+  private inPlace = false;
   private context!: JoinContext;
   private collector!: JoinCollector<OUT>;
 
@@ -91,6 +93,7 @@ export class IntervalJoinOperator<T1, T2, OUT>
     this.leftBuffer.setCurrentNamespace('');
     this.rightBuffer.setCurrentNamespace('');
     this.timers = this.getInternalTimerService(this);
+    this.inPlace = backend.kind === 'hashmap';
     this.context = new JoinContext(this.output);
     this.collector = new JoinCollector(this.output);
     openFunction(this.fn, this.ctx);
@@ -102,7 +105,7 @@ export class IntervalJoinOperator<T1, T2, OUT>
       this.late(this.leftLateTagId, value, ts);
       return;
     }
-    addToBuffer(this.leftBuffer, value, ts);
+    const newBucket = this.addToBuffer(this.leftBuffer, value, ts);
     // Right elements with r.ts in [ts + lowerBound, ts + upperBound].
     const from = ts + this.lowerBound;
     const to = ts + this.upperBound;
@@ -115,9 +118,11 @@ export class IntervalJoinOperator<T1, T2, OUT>
       throw userCodeFailure(this.ctx.name, e);
     }
     // The last right timestamp that joins with ts is ts + upperBound: once the watermark reaches
-    // it, no right element that is not late can join any more (Flink's cleanup time).
+    // it, no right element that is not late can join any more (Flink's cleanup time). A bucket
+    // that existed already has its timer: it exists exactly until that timer fires.
     const upper = this.upperBound;
-    this.timers.registerEventTimeTimer(CLEANUP_NAMESPACE_LEFT, upper > 0 ? ts + upper : ts);
+    if (newBucket)
+      this.timers.registerEventTimeTimer(CLEANUP_NAMESPACE_LEFT, upper > 0 ? ts + upper : ts);
   }
 
   processElement2(value: T2, timestamp: number | undefined): void {
@@ -126,7 +131,7 @@ export class IntervalJoinOperator<T1, T2, OUT>
       this.late(this.rightLateTagId, value, ts);
       return;
     }
-    addToBuffer(this.rightBuffer, value, ts);
+    const newBucket = this.addToBuffer(this.rightBuffer, value, ts);
     // Left elements with l.ts in [ts - upperBound, ts - lowerBound].
     const from = ts - this.upperBound;
     const to = ts - this.lowerBound;
@@ -139,10 +144,12 @@ export class IntervalJoinOperator<T1, T2, OUT>
       throw userCodeFailure(this.ctx.name, e);
     }
     const relativeUpper = -this.lowerBound;
-    this.timers.registerEventTimeTimer(
-      CLEANUP_NAMESPACE_RIGHT,
-      relativeUpper > 0 ? ts + relativeUpper : ts,
-    );
+    if (newBucket) {
+      this.timers.registerEventTimeTimer(
+        CLEANUP_NAMESPACE_RIGHT,
+        relativeUpper > 0 ? ts + relativeUpper : ts,
+      );
+    }
   }
 
   /** A cleanup timer: removes the buffered elements of the timestamp it was registered for. */
@@ -181,6 +188,19 @@ export class IntervalJoinOperator<T1, T2, OUT>
     else fn.processElement(left, right, context, this.collector);
   }
 
+  /** Appends `value` to the elements buffered at `timestamp`; true when it is the first there. */
+  private addToBuffer<T>(buffer: Buffer<T>, value: T, timestamp: number): boolean {
+    const bucket = buffer.get(timestamp);
+    if (bucket === undefined) {
+      buffer.put(timestamp, [value]);
+      return true;
+    }
+    bucket.push(value);
+    // The level backend hands out copies: the changed bucket is written back.
+    if (!this.inPlace) buffer.put(timestamp, bucket);
+    return false;
+  }
+
   /** Flink's isLate: below the current watermark (an element at the watermark is not late). */
   private isLate(timestamp: number): boolean {
     return timestamp < this.timers.currentWatermark();
@@ -202,17 +222,6 @@ export class IntervalJoinOperator<T1, T2, OUT>
       );
     }
     return timestamp;
-  }
-}
-
-/** Appends `value` to the elements buffered at `timestamp`. */
-function addToBuffer<T>(buffer: Buffer<T>, value: T, timestamp: number): void {
-  const bucket = buffer.get(timestamp);
-  if (bucket === undefined) {
-    buffer.put(timestamp, [value]);
-  } else {
-    bucket.push(value);
-    buffer.put(timestamp, bucket);
   }
 }
 
