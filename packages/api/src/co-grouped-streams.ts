@@ -198,10 +198,12 @@ export class WindowJoinSpec<T1, T2, K extends Key, W extends Window> {
     private readonly lateness: Duration | undefined,
   ) {}
 
+  /** A copy with `trigger` instead of the assigner's default trigger. */
   withTrigger(trigger: Trigger<unknown, Window> | Trigger<TaggedUnion<T1, T2>, W>): this {
     return this.copy(trigger as Trigger<TaggedUnion<T1, T2>, W>, this.lateness);
   }
 
+  /** A copy with `lateness` as the windows' allowed lateness. */
   withLateness(lateness: Duration): this {
     return this.copy(this.customTrigger, lateness);
   }
