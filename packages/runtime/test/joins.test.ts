@@ -4,15 +4,16 @@
 import type {
   Collector,
   DataStream,
+  JoinedStreamsWithWindow,
   MapState,
+  OneInputTransformation,
   ProcessContext,
   ProcessJoinContext,
   RuntimeContext,
-  OneInputTransformation,
-  JoinedStreamsWithWindow,
   StreamExecutionEnvironment,
   TaggedUnion,
   TimeWindow,
+  TwoInputTransformation,
   ValueState,
   WindowAssigner,
 } from '@nimble/api';
@@ -375,6 +376,34 @@ describe('interval join: errors', () => {
     const b = env.fromElements(e(2)).keyBy((x) => x.k);
     return { env, a, b };
   };
+
+  it('the builder hands bounds, exclusive bounds and late-data tags to the operator', () => {
+    const { a, b } = streams();
+    const leftLate = new OutputTag<E>('l');
+    const rightLate = new OutputTag<E>('r');
+    const joined = a
+      .intervalJoin(b)
+      .between(Duration.ofSeconds(1), 5_000)
+      .upperBoundExclusive()
+      .sideOutputLeftLateData(leftLate)
+      .sideOutputRightLateData(rightLate)
+      .process(new Pairs());
+    const t = joined.getTransformation() as TwoInputTransformation<E, E, string>;
+    expect(t.name).toBe('Interval Join');
+    expect(t.keySelector1).toBeTypeOf('function');
+    expect(t.keySelector2).toBeTypeOf('function');
+    const { fn, ...spec } = t.operator as IntervalJoinSpec;
+    expect(fn).toBeInstanceOf(Pairs);
+    expect(spec).toEqual({
+      kind: 'intervalJoin',
+      lowerBound: 1000,
+      upperBound: 5000,
+      lowerBoundInclusive: true,
+      upperBoundInclusive: false,
+      leftLateDataTag: leftLate,
+      rightLateDataTag: rightLate,
+    });
+  });
 
   it('lower > upper is refused', () => {
     const { a, b } = streams();
