@@ -105,7 +105,7 @@ export class IntervalJoinOperator<T1, T2, OUT>
       this.late(this.leftLateTagId, value, ts);
       return;
     }
-    const newBucket = this.addToBuffer(this.leftBuffer, value, ts);
+    this.addToBuffer(this.leftBuffer, value, ts);
     // Right elements with r.ts in [ts + lowerBound, ts + upperBound].
     const from = ts + this.lowerBound;
     const to = ts + this.upperBound;
@@ -118,11 +118,11 @@ export class IntervalJoinOperator<T1, T2, OUT>
       throw userCodeFailure(this.ctx.name, e);
     }
     // The last right timestamp that joins with ts is ts + upperBound: once the watermark reaches
-    // it, no right element that is not late can join any more (Flink's cleanup time). A bucket
-    // that existed already has its timer: it exists exactly until that timer fires.
+    // it, no right element that is not late can join any more (Flink's cleanup time). Registered
+    // for every element, as Flink does (a timer is unique per key, namespace and time): a job
+    // restored with other bounds then still cleans each bucket at its new cleanup time.
     const upper = this.upperBound;
-    if (newBucket)
-      this.timers.registerEventTimeTimer(CLEANUP_NAMESPACE_LEFT, upper > 0 ? ts + upper : ts);
+    this.timers.registerEventTimeTimer(CLEANUP_NAMESPACE_LEFT, upper > 0 ? ts + upper : ts);
   }
 
   processElement2(value: T2, timestamp: number | undefined): void {
@@ -131,7 +131,7 @@ export class IntervalJoinOperator<T1, T2, OUT>
       this.late(this.rightLateTagId, value, ts);
       return;
     }
-    const newBucket = this.addToBuffer(this.rightBuffer, value, ts);
+    this.addToBuffer(this.rightBuffer, value, ts);
     // Left elements with l.ts in [ts - upperBound, ts - lowerBound].
     const from = ts - this.upperBound;
     const to = ts - this.lowerBound;
@@ -144,12 +144,10 @@ export class IntervalJoinOperator<T1, T2, OUT>
       throw userCodeFailure(this.ctx.name, e);
     }
     const relativeUpper = -this.lowerBound;
-    if (newBucket) {
-      this.timers.registerEventTimeTimer(
-        CLEANUP_NAMESPACE_RIGHT,
-        relativeUpper > 0 ? ts + relativeUpper : ts,
-      );
-    }
+    this.timers.registerEventTimeTimer(
+      CLEANUP_NAMESPACE_RIGHT,
+      relativeUpper > 0 ? ts + relativeUpper : ts,
+    );
   }
 
   /** A cleanup timer: removes the buffered elements of the timestamp it was registered for. */
@@ -188,17 +186,16 @@ export class IntervalJoinOperator<T1, T2, OUT>
     else fn.processElement(left, right, context, this.collector);
   }
 
-  /** Appends `value` to the elements buffered at `timestamp`; true when it is the first there. */
-  private addToBuffer<T>(buffer: Buffer<T>, value: T, timestamp: number): boolean {
+  /** Appends `value` to the elements buffered at `timestamp`. */
+  private addToBuffer<T>(buffer: Buffer<T>, value: T, timestamp: number): void {
     const bucket = buffer.get(timestamp);
     if (bucket === undefined) {
       buffer.put(timestamp, [value]);
-      return true;
+      return;
     }
     bucket.push(value);
     // The level backend hands out copies: the changed bucket is written back.
     if (!this.inPlace) buffer.put(timestamp, bucket);
-    return false;
   }
 
   /** Flink's isLate: below the current watermark (an element at the watermark is not late). */
