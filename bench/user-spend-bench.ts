@@ -1,12 +1,14 @@
 /**
- * Benchmark of the seed's 5-minute spend job on generated events: events/s and peak memory at
- * parallelism 1 and 2 on both state backends. Run: `pnpm bench` (options: --events N --users N).
- * Each case runs in a fresh process (`tsx bench/jobs/user-spend-job.ts`), so figures include the
- * real start-up of slots and nothing leaks between cases.
+ * `pnpm bench`: the DataStream benchmarks, each case in a fresh process so figures include the
+ * real start-up of slots and nothing leaks between cases. A case is one of:
  *
- * Cases `async:1` and `async-http:1` run the async I/O job instead (`bench/jobs/async-io-job.ts`:
- * lookups against a local service answering after 1 ms, capacity 100, parallelism 1) over a
- * pipelined TCP connection or Node's http client (option: --async-events N).
+ * - `<backend>:<p>`: the seed's 5-minute spend job on generated events
+ *   (`bench/jobs/user-spend-job.ts`; options --events N --users N);
+ * - `join:<backend>:<p>`: the interval join of two generated streams keyed by user
+ *   (`bench/jobs/interval-join-job.ts`; option --join-events N, both streams together);
+ * - `async:1` / `async-http:1`: async I/O lookups against a local service answering after 1 ms,
+ *   capacity 100, over a pipelined TCP connection or Node's http client
+ *   (`bench/jobs/async-io-job.ts`; option --async-events N).
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -20,40 +22,82 @@ const { values } = parseArgs({
   options: {
     events: { type: 'string', default: '2000000' },
     users: { type: 'string', default: '100000' },
-    cases: { type: 'string', default: 'hashmap:1,hashmap:2,level:1,level:2,async:1,async-http:1' },
+    cases: {
+      type: 'string',
+      default:
+        'hashmap:1,hashmap:2,level:1,level:2,join:hashmap:1,join:level:1,async:1,async-http:1',
+    },
+    'join-events': { type: 'string', default: '1000000' },
     'async-events': { type: 'string', default: '300000' },
   },
 });
-const job = fileURLToPath(new URL('./jobs/user-spend-job.ts', import.meta.url));
+
+const jobFile = (name: string) => fileURLToPath(new URL(`./jobs/${name}`, import.meta.url));
 // Run node itself with the TypeScript loader (not the tsx CLI, which would add a wrapper process
 // and hide the job's memory from the sampler).
 const tsxLoader = new URL(import.meta.resolve('tsx')).href;
 
-interface Result {
-  backend: string;
-  parallelism: number;
-  events: number;
-  /** The job's running time from submission to its end, without process start-up. */
-  seconds: number;
-  peakRssMb: number;
+/** What one case runs: a job module with its environment. */
+interface Case {
+  readonly label: string;
+  readonly parallelism: number;
+  readonly events: number;
+  readonly job: string;
+  readonly env: Record<string, string>;
 }
 
-const asyncJob = fileURLToPath(new URL('./jobs/async-io-job.ts', import.meta.url));
+interface Result {
+  readonly label: string;
+  readonly parallelism: number;
+  readonly events: number;
+  /** The job's running time from submission to its end, without process start-up. */
+  readonly seconds: number;
+  readonly peakRssMb: number;
+}
 
-function runCase(backend: string, parallelism: number): Promise<Result> {
-  const isAsync = backend === 'async' || backend === 'async-http';
-  const events = isAsync ? values['async-events'] : values.events;
-  // The async job measures one subtask against its own lookup service.
-  if (isAsync && parallelism !== 1) throw new Error(`${backend}: only parallelism 1 is measured`);
+function parseCase(text: string): Case {
+  const parts = text.split(':');
+  const [kind] = parts;
+  if (kind === 'join') {
+    const [, backend = 'hashmap', p = '1'] = parts;
+    return {
+      label: `join ${backend}`,
+      parallelism: Number(p),
+      events: Number(values['join-events']),
+      job: jobFile('interval-join-job.ts'),
+      env: { BENCH_BACKEND: backend },
+    };
+  }
+  if (kind === 'async' || kind === 'async-http') {
+    // The async job measures one subtask against its own lookup service.
+    if ((parts[1] ?? '1') !== '1') throw new Error(`${text}: only parallelism 1 is measured`);
+    return {
+      label: kind,
+      parallelism: 1,
+      events: Number(values['async-events']),
+      job: jobFile('async-io-job.ts'),
+      env: { BENCH_ASYNC_TRANSPORT: kind === 'async-http' ? 'http' : 'tcp' },
+    };
+  }
+  const [backend = 'hashmap', p = '1'] = parts;
+  return {
+    label: backend,
+    parallelism: Number(p),
+    events: Number(values.events),
+    job: jobFile('user-spend-job.ts'),
+    env: { BENCH_BACKEND: backend },
+  };
+}
+
+function run(c: Case): Promise<Result> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', tsxLoader, isAsync ? asyncJob : job], {
+    const child = spawn(process.execPath, ['--import', tsxLoader, c.job], {
       env: {
         ...process.env,
-        BENCH_EVENTS: events,
+        BENCH_EVENTS: String(c.events),
         BENCH_USERS: values.users,
-        BENCH_PARALLELISM: String(parallelism),
-        BENCH_BACKEND: backend,
-        BENCH_ASYNC_TRANSPORT: backend === 'async-http' ? 'http' : 'tcp',
+        BENCH_PARALLELISM: String(c.parallelism),
+        ...c.env,
       },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
@@ -74,24 +118,26 @@ function runCase(backend: string, parallelism: number): Promise<Result> {
       clearInterval(sampler);
       const line = /BENCH_RESULT (.*)/.exec(stdout);
       if (code !== 0 || !line) {
-        reject(new Error(`${backend} p=${parallelism} exited with ${code}`));
+        reject(new Error(`${c.label} p=${c.parallelism} exited with ${code}`));
         return;
       }
       const { netRuntimeMs } = JSON.parse(line[1]!) as { netRuntimeMs: number };
-      const seconds = netRuntimeMs / 1000;
-      resolve({ backend, parallelism, events: Number(events), seconds, peakRssMb: peak });
+      resolve({
+        label: c.label,
+        parallelism: c.parallelism,
+        events: c.events,
+        seconds: netRuntimeMs / 1000,
+        peakRssMb: peak,
+      });
     });
   });
 }
 
-const results: Result[] = [];
-for (const c of values.cases.split(',')) {
-  const [backend, p] = c.split(':');
-  const r = await runCase(backend!, Number(p));
-  results.push(r);
+for (const text of values.cases.split(',')) {
+  const r = await run(parseCase(text));
   const eps = r.events / r.seconds;
   console.log(
-    `${r.backend.padEnd(8)} p=${r.parallelism}  ${r.events} events  ${r.seconds.toFixed(2)} s  ` +
+    `${r.label.padEnd(12)} p=${r.parallelism}  ${r.events} events  ${r.seconds.toFixed(2)} s  ` +
       `${Math.round(eps).toLocaleString('en-US')} events/s  (${Math.round(eps / r.parallelism).toLocaleString('en-US')} per core)  ` +
       `peak RSS ${Math.round(r.peakRssMb)} MiB`,
   );

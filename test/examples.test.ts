@@ -10,12 +10,14 @@ import type { ModelHotReloadOptions, ScoredPurchase } from '@nimble/examples/mod
 import { scoredPurchases } from '@nimble/examples/model-scoring';
 import { expectedScores } from './fixtures/model-scores.js';
 import type * as AsyncEnrichmentModule from '@nimble/examples/async-enrichment';
+import type * as DelayedLabelsModule from '@nimble/examples/delayed-label-join';
 import { purchaseAt } from '@nimble/examples/purchases';
 import { generatedPurchases } from '@nimble/examples/user-spend-pipeline';
 
 let lateData: typeof LateDataModule;
 let sessions: typeof SessionsModule;
 let asyncEnrichment: typeof AsyncEnrichmentModule;
+let delayedLabels: typeof DelayedLabelsModule;
 
 beforeAll(async () => {
   // Import the example modules for their functions, without running their jobs.
@@ -23,6 +25,7 @@ beforeAll(async () => {
   lateData = await import('@nimble/examples/late-data');
   sessions = await import('@nimble/examples/session-tracker');
   asyncEnrichment = await import('@nimble/examples/async-enrichment');
+  delayedLabels = await import('@nimble/examples/delayed-label-join');
 });
 
 function env(configuration: Record<string, string | number> = {}): StreamExecutionEnvironment {
@@ -272,5 +275,77 @@ describe('async-enrichment example (Async I/O: profile lookups over HTTP)', () =
       const { segment, country } = asyncEnrichment.profileOf(f.user_id);
       expect([f.segment, f.country]).toEqual([segment, country]);
     }
+  });
+});
+
+describe('delayed label join example (interval join)', () => {
+  /** The training examples of `predictions` predictions, from the definition of the join. */
+  function expectedExamples(predictions: number): string[] {
+    const { predictionAt, purchaseAt, purchaseCount, LABEL_WINDOW } = delayedLabels;
+    const window = LABEL_WINDOW.toMillis();
+    const lines: string[] = [];
+    for (let j = 0; j < purchaseCount(predictions); j++) {
+      const purchase = purchaseAt(j);
+      for (let i = 0; i < predictions; i++) {
+        const p = predictionAt(i);
+        if (p.user_id !== purchase.user_id || p.item_id !== purchase.item_id) continue;
+        const delay = purchase.event_time_ms - p.event_time_ms;
+        if (delay >= 0 && delay <= window)
+          lines.push(`${p.prediction_id} ${delay} ${purchase.amount_usd}`);
+      }
+    }
+    return lines.sort();
+  }
+
+  it.each(['hashmap', 'level'])(
+    'labels exactly the predictions followed by a purchase of the item within 10 minutes (%s, p=2)',
+    async (backend) => {
+      const e = env({ 'state.backend.type': backend, 'parallelism.default': 2 });
+      const { predictions, purchases } = delayedLabels.generatedStreams(e, 2000);
+      const out = await delayedLabels.delayedLabelJoin(predictions, purchases).executeAndCollect();
+      const expected = expectedExamples(2000);
+      // Some purchases come too late for their prediction: fewer examples than purchases.
+      expect(expected.length).toBeGreaterThan(300);
+      expect(expected.length).toBeLessThan(delayedLabels.purchaseCount(2000));
+      expect(
+        out.map((x) => `${x.prediction_id} ${x.label_delay_ms} ${x.amount_usd}`).sort(),
+      ).toEqual(expected);
+      const first = out.find((x) => x.prediction_id === 'pred-0')!;
+      expect(first).toEqual({
+        prediction_id: 'pred-0',
+        user_id: 'user-0',
+        item_id: 'item-0',
+        score: 0,
+        features: { user_spend_7d_usd: 0, item_popularity: 0 },
+        label: 1,
+        label_delay_ms: 0,
+        amount_usd: 5,
+      });
+    },
+  );
+
+  it('runs as a program and prints the training examples', () => {
+    const script = fileURLToPath(
+      new URL('../packages/examples/src/delayed-label-join.ts', import.meta.url),
+    );
+    const tsx = fileURLToPath(new URL('../node_modules/.bin/tsx', import.meta.url));
+    const run = spawnSync(tsx, [script, '--predictions', '400'], {
+      encoding: 'utf8',
+      env: { ...process.env, NIMBLE_EXAMPLE_IMPORT: '0' },
+    });
+    expect(run.status, run.stderr).toBe(0);
+    const lines = run.stdout.trim().split('\n');
+    expect(lines.every((l) => l.startsWith('training-example> {'))).toBe(true);
+    const examples = lines.map(
+      (l) =>
+        JSON.parse(l.slice('training-example> '.length)) as {
+          prediction_id: string;
+          label_delay_ms: number;
+          amount_usd: number;
+        },
+    );
+    expect(
+      examples.map((x) => `${x.prediction_id} ${x.label_delay_ms} ${x.amount_usd}`).sort(),
+    ).toEqual(expectedExamples(400));
   });
 });

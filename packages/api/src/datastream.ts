@@ -47,6 +47,9 @@ import { BroadcastStream } from './broadcast-stream.js';
 import { CountTrigger, PurgingTrigger } from './triggers.js';
 import type { GlobalWindow, Trigger, Window, WindowAssigner } from './windowing.js';
 import { GlobalWindows } from './windowing.js';
+import { CoGroupedStreams } from './co-grouped-streams.js';
+import { IntervalJoin } from './interval-join.js';
+import { JoinedStreams } from './joined-streams.js';
 
 /** What a stream needs of its environment. @internal */
 export interface StreamEnvironmentHandle {
@@ -116,6 +119,20 @@ export class DataStream<T> {
     if (other instanceof BroadcastStream)
       return new BroadcastConnectedStream<T, R>(this.env, this, other);
     return new ConnectedStreams<T, R>(this.env, this, other);
+  }
+  /**
+   * Joins this stream with another within windows (Flink's `join`): pairs of elements with equal
+   * keys in the same window, `join(other).where(k1).equalTo(k2).window(assigner).apply(fn)`.
+   */
+  join<R>(other: DataStream<R>): JoinedStreams<T, R> {
+    return new JoinedStreams<T, R>(this, other);
+  }
+  /**
+   * Groups this stream and another by key and window (Flink's `coGroup`): a function gets both
+   * streams' elements of each key and window, `coGroup(other).where(k1).equalTo(k2).window(w).apply(fn)`.
+   */
+  coGroup<R>(other: DataStream<R>): CoGroupedStreams<T, R> {
+    return new CoGroupedStreams<T, R>(this, other);
   }
   /** Merges this stream with others of the same type. */
   union(...others: DataStream<T>[]): DataStream<T> {
@@ -465,6 +482,21 @@ export class KeyedStream<T, K extends Key> extends DataStream<T> {
   /** @internal */
   override stateKeySelector(): KeySelector<T, Key> {
     return this.keySelector as KeySelector<T, Key>;
+  }
+
+  /**
+   * Joins this keyed stream with another keyed stream of the same key type over a time interval
+   * (Flink's `intervalJoin`): `intervalJoin(other).between(lower, upper).process(fn)` pairs the
+   * elements `l` of this stream and `r` of the other with
+   * `l.timestamp + lower <= r.timestamp <= l.timestamp + upper`. Event time only.
+   */
+  intervalJoin<R>(other: KeyedStream<R, K>): IntervalJoin<T, R, K> {
+    if (typeof other?.stateKeySelector !== 'function' || other.stateKeySelector() === undefined) {
+      throw new TypeError(
+        'intervalJoin() needs a keyed stream to join with: call keyBy() on the other stream first',
+      );
+    }
+    return new IntervalJoin<T, R, K>(this, other);
   }
 
   /** Applies a {@link KeyedProcessFunction} with keyed state and timers. */

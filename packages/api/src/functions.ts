@@ -468,3 +468,88 @@ export type AllWindowFunction<IN, OUT, W extends Window> = (
   elements: Iterable<IN>,
   out: Collector<OUT>,
 ) => void;
+
+/**
+ * Context of {@link ProcessJoinFunction.processElement} (Flink's `ProcessJoinFunction.Context`):
+ * the timestamps of the joined pair, and side outputs.
+ */
+export interface ProcessJoinContext {
+  /** The timestamp of the left (first) element of the pair. */
+  getLeftTimestamp(): number;
+  /** The timestamp of the right (second) element of the pair. */
+  getRightTimestamp(): number;
+  /** The timestamp of the joined result: the larger of the two elements' timestamps. */
+  getTimestamp(): number;
+  /** Emits `value` to the side output `tag`, with the result's timestamp. */
+  output<X>(tag: OutputTag<X>, value: X): void;
+}
+
+/**
+ * Processes each pair of an interval join (Flink's `ProcessJoinFunction`): called once per left
+ * and right element of the same key whose timestamps lie within the join's bounds. What it emits
+ * carries the pair's timestamp, the larger of the two.
+ */
+export abstract class ProcessJoinFunction<IN1, IN2, OUT> extends RichFunction {
+  /** Called for each joined pair. */
+  abstract processElement(
+    left: IN1,
+    right: IN2,
+    ctx: ProcessJoinContext,
+    out: Collector<OUT>,
+  ): void;
+}
+
+/** A {@link ProcessJoinFunction} as a plain function: `(left, right, ctx, out) => void`. */
+export type ProcessJoinFunctionFn<IN1, IN2, OUT> = (
+  left: IN1,
+  right: IN2,
+  ctx: ProcessJoinContext,
+  out: Collector<OUT>,
+) => void;
+
+/**
+ * Joins a pair of a window join into one result (Flink's `JoinFunction`): a function
+ * `(first, second) => result`, or an object with `join` (and optionally `open`/`close`, e.g. a
+ * {@link RichFunction} subclass). A result of `undefined` emits nothing.
+ */
+export type JoinFunction<IN1, IN2, OUT> =
+  | ((first: IN1, second: IN2) => OUT)
+  | {
+      /** Called once before the first pair, with the runtime context. */
+      open?(ctx: RuntimeContext): void;
+      /** Called once at the end. */
+      close?(): void;
+      /** Joins one pair. */
+      join(first: IN1, second: IN2): OUT;
+    };
+
+/**
+ * Joins a pair of a window join into zero or more results emitted through `out` (Flink's
+ * `FlatJoinFunction`): a function `(first, second, out) => void`, or an object with `join`.
+ */
+export type FlatJoinFunction<IN1, IN2, OUT> =
+  | ((first: IN1, second: IN2, out: Collector<OUT>) => void)
+  | {
+      /** Called once before the first pair, with the runtime context. */
+      open?(ctx: RuntimeContext): void;
+      /** Called once at the end. */
+      close?(): void;
+      /** Joins one pair, emitting through `out`. */
+      join(first: IN1, second: IN2, out: Collector<OUT>): void;
+    };
+
+/**
+ * Gets all elements of both inputs of one key and window (Flink's `CoGroupFunction`), also when
+ * only one input has elements there: a function `(first, second, out) => void`, or an object with
+ * `coGroup` (and optionally `open`/`close`).
+ */
+export type CoGroupFunction<IN1, IN2, OUT> =
+  | ((first: Iterable<IN1>, second: Iterable<IN2>, out: Collector<OUT>) => void)
+  | {
+      /** Called once before the first group, with the runtime context. */
+      open?(ctx: RuntimeContext): void;
+      /** Called once at the end. */
+      close?(): void;
+      /** Called once per key and window with the elements of each input. */
+      coGroup(first: Iterable<IN1>, second: Iterable<IN2>, out: Collector<OUT>): void;
+    };

@@ -15,6 +15,7 @@ export {
   KeyedCoProcessFunction,
   BroadcastProcessFunction,
   KeyedBroadcastProcessFunction,
+  ProcessJoinFunction,
 } from './functions.js';
 export type {
   Collector,
@@ -46,6 +47,11 @@ export type {
   ProcessAllWindowContext,
   AllWindowFunction,
   DeltaFunction,
+  ProcessJoinContext,
+  ProcessJoinFunctionFn,
+  JoinFunction,
+  FlatJoinFunction,
+  CoGroupFunction,
 } from './functions.js';
 
 export {
@@ -163,6 +169,21 @@ export {
 export { ConnectedStreams } from './connected-streams.js';
 export { BroadcastStream } from './broadcast-stream.js';
 export { BroadcastConnectedStream } from './broadcast-connected-stream.js';
+export { IntervalJoin, IntervalJoined } from './interval-join.js';
+export type { IntervalBound } from './interval-join.js';
+export {
+  JoinedStreams,
+  JoinedStreamsWhere,
+  JoinedStreamsEqualTo,
+  JoinedStreamsWithWindow,
+} from './joined-streams.js';
+export {
+  CoGroupedStreams,
+  CoGroupedStreamsWhere,
+  CoGroupedStreamsEqualTo,
+  CoGroupedStreamsWithWindow,
+} from './co-grouped-streams.js';
+export type { TaggedUnion } from './co-grouped-streams.js';
 export {
   Transformation,
   SourceTransformation,

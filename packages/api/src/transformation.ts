@@ -16,6 +16,8 @@ import type {
   Partitioner,
   ReduceFunction,
   WindowFunction,
+  ProcessJoinFunction,
+  ProcessJoinFunctionFn,
 } from './functions.js';
 import type { OutputTag } from './output-tag.js';
 import type { Key, MapStateDescriptor } from './state.js';
@@ -102,6 +104,18 @@ export type TwoInputOperatorSpec =
       kind: 'keyedBroadcastProcess';
       fn: KeyedBroadcastProcessFunction<any, any, any, any>;
       broadcastStateDescriptors: MapStateDescriptor<any, any>[];
+    }
+  | {
+      kind: 'intervalJoin';
+      /** Bounds in ms as the user gave them (Flink's `between`), `lowerBound <= upperBound`. */
+      lowerBound: number;
+      upperBound: number;
+      lowerBoundInclusive: boolean;
+      upperBoundInclusive: boolean;
+      /** Where late elements of each input go (undefined: dropped). */
+      leftLateDataTag: OutputTag<any> | undefined;
+      rightLateDataTag: OutputTag<any> | undefined;
+      fn: ProcessJoinFunction<any, any, any> | ProcessJoinFunctionFn<any, any, any>;
     };
 
 /** The sinks the runtime provides itself. */

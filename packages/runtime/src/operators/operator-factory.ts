@@ -16,6 +16,7 @@ import {
   CoBroadcastWithKeyedOperator,
   CoBroadcastWithNonKeyedOperator,
 } from './broadcast-operators.js';
+import { IntervalJoinOperator } from './interval-join-operator.js';
 import type { AbstractStreamOperator, StreamOperator, TwoInputStreamOperator } from './operator.js';
 import type { CollectTarget } from './sink-operators.js';
 import { CollectSinkOperator, PrintSinkOperator, SinkWriterOperator } from './sink-operators.js';
@@ -115,6 +116,9 @@ function createTwoInputOperator(
       break;
     case 'keyedBroadcastProcess':
       op = new CoBroadcastWithKeyedOperator(spec.fn, spec.broadcastStateDescriptors);
+      break;
+    case 'intervalJoin':
+      op = new IntervalJoinOperator(spec);
       break;
   }
   op.keySelector1 = node.stateKeySelector;
