@@ -163,12 +163,14 @@ export class DataStream<T> {
   }
 
   protected transform<R>(name: string, operator: OperatorSpec): SingleOutputStreamOperator<R> {
+    // As Flink's doTransform: an operator applied to a keyed stream (keyBy().map(...)) is keyed,
+    // so its functions have keyed state of the element's key.
     const t = new OneInputTransformation<T, R>(
       this.env.newId(),
       name,
       this.transformation,
       operator,
-      undefined,
+      this.stateKeySelector(),
     );
     return new SingleOutputStreamOperator<R>(this.env, t);
   }
