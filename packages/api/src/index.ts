@@ -35,6 +35,13 @@ export type {
 } from './functions.js';
 
 export {
+  GlobalJobParameters,
+  ParameterTool,
+  encodeJobParameters,
+  decodeJobParameters,
+} from './job-parameters.js';
+
+export {
   StateDescriptor,
   ValueStateDescriptor,
   ListStateDescriptor,
