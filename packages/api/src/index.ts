@@ -12,6 +12,10 @@ export {
   TimeDomain,
   CoProcessFunction,
   KeyedCoProcessFunction,
+  RichMapFunction,
+  RichFlatMapFunction,
+  RichFilterFunction,
+  RichReduceFunction,
 } from './functions.js';
 export type {
   Collector,
@@ -32,7 +36,17 @@ export type {
   WindowFunction,
   CoMapFunction,
   CoFlatMapFunction,
+  MapFunctionObject,
+  FlatMapFunctionObject,
+  FilterFunctionObject,
+  ReduceFunctionObject,
 } from './functions.js';
+
+export type {
+  CheckpointedFunction,
+  FunctionSnapshotContext,
+  FunctionInitializationContext,
+} from './checkpointed-function.js';
 
 export {
   GlobalJobParameters,

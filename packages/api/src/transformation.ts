@@ -5,13 +5,17 @@ import type {
   FilterFunction,
   FlatMapFunction,
   CoProcessFunction,
+  FilterFunctionObject,
+  FlatMapFunctionObject,
   KeyedCoProcessFunction,
   KeyedProcessFunction,
   KeySelector,
   MapFunction,
+  MapFunctionObject,
   ProcessFunction,
   ProcessWindowFunction,
   ReduceFunction,
+  ReduceFunctionObject,
   WindowFunction,
 } from './functions.js';
 import type { OutputTag } from './output-tag.js';
@@ -28,7 +32,11 @@ export type PartitionerKind = 'forward' | 'rebalance' | 'rescale' | 'broadcast' 
 
 /** The function a window applies when it fires. */
 export type WindowFunctionSpec =
-  | { kind: 'reduce'; reduce: ReduceFunction<any>; window?: WindowFnSpec }
+  | {
+      kind: 'reduce';
+      reduce: ReduceFunction<any> | ReduceFunctionObject<any>;
+      window?: WindowFnSpec;
+    }
   | { kind: 'aggregate'; aggregate: AggregateFunction<any, any, any>; window?: WindowFnSpec }
   | { kind: 'process'; window: WindowFnSpec };
 
@@ -45,12 +53,12 @@ export type RollingAggregation = {
 
 /** What an operator does: data plus the user's closures; the runtime builds the operator from it. */
 export type OperatorSpec =
-  | { kind: 'map'; fn: MapFunction<any, any> }
-  | { kind: 'flatMap'; fn: FlatMapFunction<any, any> }
-  | { kind: 'filter'; fn: FilterFunction<any> }
+  | { kind: 'map'; fn: MapFunction<any, any> | MapFunctionObject<any, any> }
+  | { kind: 'flatMap'; fn: FlatMapFunction<any, any> | FlatMapFunctionObject<any, any> }
+  | { kind: 'filter'; fn: FilterFunction<any> | FilterFunctionObject<any> }
   | { kind: 'process'; fn: ProcessFunction<any, any> }
   | { kind: 'keyedProcess'; fn: KeyedProcessFunction<any, any, any> }
-  | { kind: 'keyedReduce'; fn: ReduceFunction<any> }
+  | { kind: 'keyedReduce'; fn: ReduceFunction<any> | ReduceFunctionObject<any> }
   | { kind: 'keyedAggregation'; aggregation: RollingAggregation }
   | { kind: 'timestampsAndWatermarks'; strategy: WatermarkStrategy<any> }
   | {

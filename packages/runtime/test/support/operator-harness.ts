@@ -16,6 +16,11 @@ import {
 } from '../../src/operators/operator.js';
 import { createKeyedStateBackend } from '../../src/state/index.js';
 import type { KeyedStateBackend, StateBackendKind } from '../../src/state/index.js';
+import type {
+  OperatorStateSnapshot,
+  RestoredOperatorStates,
+} from '../../src/state/operator-state-store.js';
+import type { ExecutionConfiguration } from '../../src/config.js';
 import { ManualProcessingTimeService } from '../../src/timers/processing-time-service.js';
 
 /** A record an operator emitted. */
@@ -44,6 +49,13 @@ export interface OperatorHarnessOptions<IN> {
   processingTime?: number;
   /** Default 128, Flink's default. */
   maxParallelism?: number;
+  /** The subtask this harness runs as (default 0 of 1): names the context `<name> (i+1/p)`. */
+  subtaskIndex?: number;
+  parallelism?: number;
+  /** Operator state to restore, as of checkpoint `checkpointId` (a fresh start when absent). */
+  restore?: { checkpointId: number; states: RestoredOperatorStates };
+  /** The job's execution configuration (job parameters, ...). */
+  config?: ExecutionConfiguration;
 }
 
 /**
@@ -88,7 +100,9 @@ export class OperatorHarness<IN, OUT> {
     operator: AbstractStreamOperator<OUT>,
     options: OperatorHarnessOptions<IN> = {},
   ): Promise<OperatorHarness<IN, OUT>> {
-    const name = `${options.name ?? 'Operator'} (1/1)`;
+    const subtaskIndex = options.subtaskIndex ?? 0;
+    const parallelism = options.parallelism ?? 1;
+    const name = `${options.name ?? 'Operator'} (${subtaskIndex + 1}/${parallelism})`;
     const maxParallelism = options.maxParallelism ?? 128;
     const clock = new ManualProcessingTimeService(options.processingTime ?? 0);
     let backend: KeyedStateBackend | undefined;
@@ -101,7 +115,7 @@ export class OperatorHarness<IN, OUT> {
         kind: options.backend,
         operatorName: name,
         maxParallelism,
-        keyGroupRange: KeyGroupRange.forOperatorIndex(maxParallelism, 1, 0),
+        keyGroupRange: KeyGroupRange.forOperatorIndex(maxParallelism, parallelism, subtaskIndex),
         localDir: stateDir,
         ttlTimeProvider: () => clock.now(),
       });
@@ -116,11 +130,11 @@ export class OperatorHarness<IN, OUT> {
     const context: OperatorContext = {
       name,
       operatorId: options.name ?? 'operator',
-      subtaskIndex: 0,
-      parallelism: 1,
+      subtaskIndex,
+      parallelism,
       maxParallelism,
       attemptNumber: 0,
-      restoredCheckpointId: undefined,
+      restoredCheckpointId: options.restore?.checkpointId,
       keyedStateBackend: backend,
       processingTimeService: clock,
       requestFlush: () => void flushes.count++,
@@ -131,6 +145,7 @@ export class OperatorHarness<IN, OUT> {
       // Mail runs at once: the harness has no turns, and tests drive it step by step.
       mailbox: { execute: (action) => action() },
       metrics: newOperatorMetrics(),
+      config: options.config,
     };
     const harness = new OperatorHarness(operator, context, clock, backend, stateDir, flushes);
     if (operator instanceof StreamOperator) {
@@ -140,14 +155,19 @@ export class OperatorHarness<IN, OUT> {
       operator.keySelector2 = options.keySelector2;
     }
     operator.setup(context, harness.output);
-    operator.initializeState(new Map());
     try {
+      operator.initializeState(options.restore?.states ?? new Map());
       await operator.open();
     } catch (e) {
       await harness.close().catch(() => {});
       throw e;
     }
     return harness;
+  }
+
+  /** The operator's part of checkpoint `checkpointId` (its synchronous phase): its operator state. */
+  snapshotOperatorState(checkpointId: number, timestamp = 0): Promise<OperatorStateSnapshot> {
+    return this.operator.snapshotOperatorState({ checkpointId, timestamp });
   }
 
   /** The operator's metrics. */
