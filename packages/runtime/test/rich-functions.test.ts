@@ -779,6 +779,14 @@ describe('a user function that returns a Promise fails the job, naming the opera
           .executeAndCollect(),
     ],
     [
+      'open() of a window function',
+      'Reduce) (1/1): open()',
+      (env) =>
+        window(env)
+          .reduce({ open: async () => {}, reduce: (a: number, b: number) => a + b } as never)
+          .executeAndCollect(),
+    ],
+    [
       'open()',
       'Map (1/1): open()',
       (env) =>

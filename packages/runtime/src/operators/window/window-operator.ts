@@ -31,6 +31,8 @@ import {
 import {
   IllegalStateError,
   JobDefinitionError,
+  PromiseReturnedError,
+  throwIfPromise,
   UserCodeError,
   userCodeFailure,
 } from '../../errors.js';
@@ -187,9 +189,11 @@ export class WindowOperator extends StreamOperator<unknown, unknown> implements 
     for (const fn of this.richFunctions) {
       if (fn instanceof RichFunction) fn.setRuntimeContext(runtimeContext);
       try {
-        fn.open?.(runtimeContext);
+        throwIfPromise(fn.open?.(runtimeContext), 'open()');
       } catch (e) {
-        throw userCodeFailure(`${this.ctx.name}: open()`, e);
+        const where =
+          e instanceof PromiseReturnedError ? this.ctx.name : `${this.ctx.name}: open()`;
+        throw userCodeFailure(where, e);
       }
     }
   }
