@@ -202,8 +202,8 @@ export function encodeJobParameters(params: Readonly<Record<string, string>>): s
  * Throws an error that says what is expected. @internal
  */
 export function decodeJobParameters(text: string): Record<string, string> {
-  const params: Record<string, string> = Object.create(null) as Record<string, string>;
-  if (text.trim() === '') return params;
+  const entries: [string, string][] = [];
+  if (text.trim() === '') return {};
   for (const pair of splitQuoted(text, ',')) {
     const kv = splitQuoted(pair, ':');
     if (kv.length !== 2) {
@@ -212,9 +212,10 @@ export function decodeJobParameters(text: string): Record<string, string> {
           "one (put a key or value that holds ':' or ',' in single quotes)",
       );
     }
-    params[kv[0]!] = kv[1]!;
+    entries.push([kv[0]!, kv[1]!]);
   }
-  return params;
+  // fromEntries defines own properties, so even a key named __proto__ is an ordinary entry.
+  return Object.fromEntries(entries);
 }
 
 function quoteIfNeeded(s: string, delimiter: string): string {

@@ -440,6 +440,9 @@ describe('ParameterTool (Flink semantics)', () => {
       rate: '5',
     });
     expect({ ...decodeJobParameters('') }).toEqual({});
+    const proto = decodeJobParameters('__proto__:x');
+    expect(Object.keys(proto)).toEqual(['__proto__']);
+    expect(Object.getPrototypeOf(proto)).toBe(Object.prototype);
     expect(() => decodeJobParameters('input')).toThrow(
       /must be key:value pairs separated by commas/,
     );
