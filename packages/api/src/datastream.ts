@@ -10,13 +10,17 @@ import type {
   AggregateFunction,
   AllWindowFunction,
   FilterFunction,
+  FilterFunctionObject,
   FlatMapFunction,
+  FlatMapFunctionObject,
   KeyedProcessFunction,
   KeySelector,
   MapFunction,
   Partitioner,
+  MapFunctionObject,
   ProcessFunction,
   ReduceFunction,
+  ReduceFunctionObject,
   WindowFunction,
 } from './functions.js';
 import { ProcessAllWindowFunction, ProcessWindowFunction } from './functions.js';
@@ -69,16 +73,30 @@ export class DataStream<T> {
     /** @internal */ readonly transformation: Transformation<T>,
   ) {}
 
-  /** One-to-one transformation. */
-  map<R>(fn: MapFunction<T, R>): SingleOutputStreamOperator<R> {
+  /**
+   * One-to-one transformation: a function, or an object with `map` and optionally `open`/`close`
+   * (a {@link RichMapFunction}, which may also be a `CheckpointedFunction`).
+   */
+  map<R>(fn: MapFunction<T, R> | MapFunctionObject<T, R>): SingleOutputStreamOperator<R> {
+    checkUserFunction('map', fn);
     return this.transform('Map', { kind: 'map', fn });
   }
-  /** One-to-many: emit through the collector or return an iterable. */
-  flatMap<R>(fn: FlatMapFunction<T, R>): SingleOutputStreamOperator<R> {
+  /**
+   * One-to-many: emit through the collector or return an iterable. A function, or an object with
+   * `flatMap` and optionally `open`/`close` (a {@link RichFlatMapFunction}).
+   */
+  flatMap<R>(
+    fn: FlatMapFunction<T, R> | FlatMapFunctionObject<T, R>,
+  ): SingleOutputStreamOperator<R> {
+    checkUserFunction('flatMap', fn);
     return this.transform('Flat Map', { kind: 'flatMap', fn });
   }
-  /** Keeps the elements for which `fn` is true. */
-  filter(fn: FilterFunction<T>): SingleOutputStreamOperator<T> {
+  /**
+   * Keeps the elements for which `fn` is true. A function, or an object with `filter` and
+   * optionally `open`/`close` (a {@link RichFilterFunction}).
+   */
+  filter(fn: FilterFunction<T> | FilterFunctionObject<T>): SingleOutputStreamOperator<T> {
+    checkUserFunction('filter', fn);
     return this.transform('Filter', { kind: 'filter', fn });
   }
   /** Applies a {@link ProcessFunction} (side outputs and time; timers need `keyBy`). */
@@ -281,12 +299,14 @@ export class DataStream<T> {
   }
 
   protected transform<R>(name: string, operator: OperatorSpec): SingleOutputStreamOperator<R> {
+    // As Flink's doTransform: an operator applied to a keyed stream (keyBy().map(...)) is keyed,
+    // so its functions have keyed state of the element's key.
     const t = new OneInputTransformation<T, R>(
       this.env.newId(),
       name,
       this.transformation,
       operator,
-      undefined,
+      this.stateKeySelector(),
     );
     return new SingleOutputStreamOperator<R>(this.env, t);
   }
@@ -508,8 +528,12 @@ export class KeyedStream<T, K extends Key> extends DataStream<T> {
       fn: fn as KeyedProcessFunction<K, T, R>,
     });
   }
-  /** Rolling reduce: emits the running result for the key on every element. */
-  reduce(fn: ReduceFunction<T>): SingleOutputStreamOperator<T> {
+  /**
+   * Rolling reduce: emits the running result for the key on every element. A function, or an
+   * object with `reduce` and optionally `open`/`close` (a {@link RichReduceFunction}).
+   */
+  reduce(fn: ReduceFunction<T> | ReduceFunctionObject<T>): SingleOutputStreamOperator<T> {
+    checkUserFunction('reduce', fn);
     return this.keyed('Keyed Reduce', { kind: 'keyedReduce', fn });
   }
   /** Rolling sum of `field`; other fields come from the key's first element. */
@@ -631,11 +655,15 @@ export class WindowedStream<T, K extends Key, W extends Window> {
     return this;
   }
 
-  /** Incrementally reduces each window; optionally passes the result through a window function. */
+  /**
+   * Incrementally reduces each window; optionally passes the result through a window function.
+   * The reduce function may be an object with `reduce` and `open`/`close` (a {@link RichReduceFunction}).
+   */
   reduce<R = T>(
-    fn: ReduceFunction<T>,
+    fn: ReduceFunction<T> | ReduceFunctionObject<T>,
     windowFunction?: ProcessWindowFunction<T, R, K, W> | WindowFunction<T, R, K, W>,
   ): SingleOutputStreamOperator<R> {
+    checkUserFunction('reduce', fn);
     return this.build('Reduce', { kind: 'reduce', reduce: fn, window: windowFn(windowFunction) });
   }
   /** Incrementally aggregates each window; optionally passes the result through a window function. */
@@ -765,4 +793,29 @@ function keyedWindowFunction<IN, OUT, W extends Window>(
   return f instanceof ProcessAllWindowFunction
     ? new ProcessAllWindowFunctionAdapter(f)
     : allWindowFunctionAdapter(f);
+}
+
+/**
+ * Refuses, when the job is built, a user function that is neither a function nor an object with
+ * the method the operator calls: the runtime calls that method directly, per element.
+ */
+function checkUserFunction(method: 'map' | 'flatMap' | 'filter' | 'reduce', fn: unknown): void {
+  if (typeof fn === 'function') return;
+  if (
+    fn !== null &&
+    typeof fn === 'object' &&
+    typeof (fn as Record<string, unknown>)[method] === 'function'
+  )
+    return;
+  const rich = `Rich${method[0]!.toUpperCase()}${method.slice(1)}Function`;
+  throw new TypeError(
+    `${method}() needs a function or an object with a ${method} method (e.g. a ${rich}); got ${describe(fn)}`,
+  );
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value !== 'object') return typeof value;
+  const name = (value as { constructor?: { name?: string } }).constructor?.name;
+  return name && name !== 'Object' ? `an instance of ${name} without it` : 'an object without it';
 }

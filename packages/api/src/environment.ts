@@ -2,6 +2,8 @@ import { CollectionSource } from './collection-source.js';
 import type { Source } from './connector.js';
 import type { StreamEnvironmentHandle } from './datastream.js';
 import { DataStreamSource } from './datastream.js';
+import type { GlobalJobParameters } from './job-parameters.js';
+import { decodeJobParameters, encodeJobParameters, ParameterTool } from './job-parameters.js';
 import type { Transformation } from './transformation.js';
 import { SourceTransformation } from './transformation.js';
 import { WatermarkStrategy } from './watermark.js';
@@ -62,6 +64,21 @@ export class ExecutionConfig {
   /** The watermark interval in ms. */
   getAutoWatermarkInterval(): number {
     return Number(this.conf['pipeline.auto-watermark-interval'] ?? 200);
+  }
+  /**
+   * Registers parameters every function can read with
+   * `getRuntimeContext().getGlobalJobParameters()`, typically a {@link ParameterTool}. They travel
+   * in the job's configuration (`pipeline.global-job-parameters`), so the TaskManagers see them
+   * too; only their `toMap()` is kept.
+   */
+  setGlobalJobParameters(parameters: GlobalJobParameters): this {
+    this.conf['pipeline.global-job-parameters'] = encodeJobParameters(parameters.toMap());
+    return this;
+  }
+  /** The job parameters as a {@link ParameterTool} (empty when none were set). */
+  getGlobalJobParameters(): ParameterTool {
+    const text = this.conf['pipeline.global-job-parameters'];
+    return ParameterTool.fromMap(text === undefined ? {} : decodeJobParameters(String(text)));
   }
 }
 

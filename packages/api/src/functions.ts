@@ -1,3 +1,4 @@
+import type { ExecutionConfig } from './environment.js';
 import type { OutputTag } from './output-tag.js';
 import type {
   AggregatingState,
@@ -63,7 +64,7 @@ export interface AggregateFunction<IN, ACC, OUT> {
 
 /** What a function can learn about and use from the subtask that runs it. */
 export interface RuntimeContext {
-  /** The operator's name. */
+  /** The name of the task that runs the function: its chained operators' names, `Map -> Filter`. */
   getTaskName(): string;
   /** Index of this parallel subtask, from 0. */
   getIndexOfThisSubtask(): number;
@@ -73,6 +74,23 @@ export interface RuntimeContext {
   getMaxNumberOfParallelSubtasks(): number;
   /** 0 on the first run, incremented on each restart. */
   getAttemptNumber(): number;
+  /**
+   * The task's name with the subtask and attempt, as Flink writes it: `Map -> Filter (2/4)#0` is
+   * subtask index 1 of 4 on attempt 0.
+   */
+  getTaskNameWithSubtasks(): string;
+  /**
+   * The job's parameters (Flink 1.19's `getGlobalJobParameters()`): what the job registered with
+   * `env.getConfig().setGlobalJobParameters(...)` or `-D pipeline.global-job-parameters=k:v,...`;
+   * empty when none.
+   */
+  getGlobalJobParameters(): Readonly<Record<string, string>>;
+  /**
+   * The job's execution config as the task sees it; `getExecutionConfig().getGlobalJobParameters()`
+   * gives the parameters as a `ParameterTool` (deprecated in Flink 1.19 in favour of
+   * {@link getGlobalJobParameters}; setting anything on it has no effect on the running job).
+   */
+  getExecutionConfig(): ExecutionConfig;
   /** Keyed value state (only on a keyed stream). */
   getState<T>(descriptor: ValueStateDescriptor<T>): ValueState<T>;
   /** Keyed list state (only on a keyed stream). */
@@ -553,3 +571,100 @@ export type CoGroupFunction<IN1, IN2, OUT> =
       /** Called once per key and window with the elements of each input. */
       coGroup(first: Iterable<IN1>, second: Iterable<IN2>, out: Collector<OUT>): void;
     };
+
+/**
+ * A map function as an object (Flink's `MapFunction` interface): `map` is called for each
+ * element; `open` and `close`, when present, once per parallel instance, before the first element
+ * and at the end (or on cancellation). Extend {@link RichMapFunction} for `getRuntimeContext()`.
+ */
+export interface MapFunctionObject<T, R> {
+  /** Called once before the first element, with the runtime context. */
+  open?(ctx: RuntimeContext): void;
+  /** Called once after the last element or when the task is cancelled. */
+  close?(): void;
+  /** Maps one element. */
+  map(value: T): R;
+}
+
+/** A flat-map function as an object (Flink's `FlatMapFunction` interface), with an optional lifecycle. */
+export interface FlatMapFunctionObject<T, R> {
+  /** Called once before the first element, with the runtime context. */
+  open?(ctx: RuntimeContext): void;
+  /** Called once after the last element or when the task is cancelled. */
+  close?(): void;
+  /** Emits through `out` or returns an iterable of the results. */
+  flatMap(value: T, out: Collector<R>): Iterable<R> | void;
+}
+
+/** A filter function as an object (Flink's `FilterFunction` interface), with an optional lifecycle. */
+export interface FilterFunctionObject<T> {
+  /** Called once before the first element, with the runtime context. */
+  open?(ctx: RuntimeContext): void;
+  /** Called once after the last element or when the task is cancelled. */
+  close?(): void;
+  /** Whether to keep `value`. */
+  filter(value: T): boolean;
+}
+
+/** A reduce function as an object (Flink's `ReduceFunction` interface), with an optional lifecycle. */
+export interface ReduceFunctionObject<T> {
+  /** Called once before the first element, with the runtime context. */
+  open?(ctx: RuntimeContext): void;
+  /** Called once after the last element or when the task is cancelled. */
+  close?(): void;
+  /** Combines two values into one of the same type; must be associative. */
+  reduce(a: T, b: T): T;
+}
+
+/**
+ * A map function with a lifecycle and access to the runtime context (Flink's `RichMapFunction`):
+ * one instance per parallel subtask, opened before its first element and closed at the end.
+ *
+ * ```ts
+ * class Enrich extends RichMapFunction<Event, Enriched> {
+ *   private seen!: ValueState<number>;
+ *   override open(ctx: RuntimeContext): void {
+ *     this.seen = ctx.getState(new ValueStateDescriptor<number>('seen'));
+ *   }
+ *   map(e: Event): Enriched { ... }
+ * }
+ * ```
+ */
+export abstract class RichMapFunction<I, O>
+  extends RichFunction
+  implements MapFunctionObject<I, O>
+{
+  /** Maps one element. */
+  abstract map(value: I): O;
+}
+
+/** A flat-map function with a lifecycle and the runtime context (Flink's `RichFlatMapFunction`). */
+export abstract class RichFlatMapFunction<I, O>
+  extends RichFunction
+  implements FlatMapFunctionObject<I, O>
+{
+  /** Emits through `out` or returns an iterable of the results. */
+  abstract flatMap(value: I, out: Collector<O>): Iterable<O> | void;
+}
+
+/** A filter function with a lifecycle and the runtime context (Flink's `RichFilterFunction`). */
+export abstract class RichFilterFunction<T>
+  extends RichFunction
+  implements FilterFunctionObject<T>
+{
+  /** Whether to keep `value`. */
+  abstract filter(value: T): boolean;
+}
+
+/**
+ * A reduce function with a lifecycle and the runtime context (Flink's `RichReduceFunction`), for
+ * `KeyedStream.reduce` and window reduce. Flink refuses rich functions as a window's reduce
+ * function; Nimble opens them, with keyed state of the key across windows.
+ */
+export abstract class RichReduceFunction<T>
+  extends RichFunction
+  implements ReduceFunctionObject<T>
+{
+  /** Combines two values into one of the same type; must be associative. */
+  abstract reduce(a: T, b: T): T;
+}

@@ -16,6 +16,10 @@ export {
   BroadcastProcessFunction,
   KeyedBroadcastProcessFunction,
   ProcessJoinFunction,
+  RichMapFunction,
+  RichFlatMapFunction,
+  RichFilterFunction,
+  RichReduceFunction,
 } from './functions.js';
 export type {
   Collector,
@@ -52,7 +56,24 @@ export type {
   JoinFunction,
   FlatJoinFunction,
   CoGroupFunction,
+  MapFunctionObject,
+  FlatMapFunctionObject,
+  FilterFunctionObject,
+  ReduceFunctionObject,
 } from './functions.js';
+
+export type {
+  CheckpointedFunction,
+  FunctionSnapshotContext,
+  FunctionInitializationContext,
+} from './checkpointed-function.js';
+
+export {
+  GlobalJobParameters,
+  ParameterTool,
+  encodeJobParameters,
+  decodeJobParameters,
+} from './job-parameters.js';
 
 export {
   StateDescriptor,

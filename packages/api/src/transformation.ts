@@ -7,14 +7,18 @@ import type {
   FlatMapFunction,
   CoProcessFunction,
   KeyedBroadcastProcessFunction,
+  FilterFunctionObject,
+  FlatMapFunctionObject,
   KeyedCoProcessFunction,
   KeyedProcessFunction,
   KeySelector,
   MapFunction,
+  MapFunctionObject,
   ProcessFunction,
   ProcessWindowFunction,
   Partitioner,
   ReduceFunction,
+  ReduceFunctionObject,
   WindowFunction,
   ProcessJoinFunction,
   ProcessJoinFunctionFn,
@@ -38,7 +42,11 @@ export type PartitionerKind =
 
 /** The function a window applies when it fires. */
 export type WindowFunctionSpec =
-  | { kind: 'reduce'; reduce: ReduceFunction<any>; window?: WindowFnSpec }
+  | {
+      kind: 'reduce';
+      reduce: ReduceFunction<any> | ReduceFunctionObject<any>;
+      window?: WindowFnSpec;
+    }
   | { kind: 'aggregate'; aggregate: AggregateFunction<any, any, any>; window?: WindowFnSpec }
   | { kind: 'process'; window: WindowFnSpec };
 
@@ -55,12 +63,12 @@ export type RollingAggregation = {
 
 /** What an operator does: data plus the user's closures; the runtime builds the operator from it. */
 export type OperatorSpec =
-  | { kind: 'map'; fn: MapFunction<any, any> }
-  | { kind: 'flatMap'; fn: FlatMapFunction<any, any> }
-  | { kind: 'filter'; fn: FilterFunction<any> }
+  | { kind: 'map'; fn: MapFunction<any, any> | MapFunctionObject<any, any> }
+  | { kind: 'flatMap'; fn: FlatMapFunction<any, any> | FlatMapFunctionObject<any, any> }
+  | { kind: 'filter'; fn: FilterFunction<any> | FilterFunctionObject<any> }
   | { kind: 'process'; fn: ProcessFunction<any, any> }
   | { kind: 'keyedProcess'; fn: KeyedProcessFunction<any, any, any> }
-  | { kind: 'keyedReduce'; fn: ReduceFunction<any> }
+  | { kind: 'keyedReduce'; fn: ReduceFunction<any> | ReduceFunctionObject<any> }
   | { kind: 'keyedAggregation'; aggregation: RollingAggregation }
   | { kind: 'timestampsAndWatermarks'; strategy: WatermarkStrategy<any> }
   | {

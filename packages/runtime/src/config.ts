@@ -1,4 +1,5 @@
 import type { ConfigValue } from '@nimble/api';
+import { decodeJobParameters } from '@nimble/api';
 import { ClusterOptions } from './cluster-options.js';
 import type { ConfigOption } from './config-option.js';
 import {
@@ -34,6 +35,15 @@ export const ExecutionOptions = {
     200,
     'How often sources emit periodic watermarks (ms).',
   ),
+  globalJobParameters: {
+    key: 'pipeline.global-job-parameters',
+    defaultValue: Object.freeze({}) as Readonly<Record<string, string>>,
+    description:
+      'Parameters every function reads with getRuntimeContext().getGlobalJobParameters(): ' +
+      "key:value pairs separated by commas (Flink's map format; quote a key or value holding : or , in single quotes).",
+    parse: (value: ConfigValue): Readonly<Record<string, string>> =>
+      Object.freeze(decodeJobParameters(String(value))),
+  } satisfies ConfigOption<Readonly<Record<string, string>>>,
   bufferTimeout: durationOption(
     'execution.buffer-timeout',
     5,

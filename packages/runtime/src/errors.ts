@@ -86,6 +86,39 @@ export class ConfigurationError extends NimbleError {
   }
 }
 
+/**
+ * A user function returned a Promise where the runtime needs its result (an `async` function, or
+ * one that returns a database client's promise): the result would be lost, so the task fails.
+ * Thrown inside the operator's call of the function; {@link userCodeFailure} names the operator.
+ */
+export class PromiseReturnedError extends Error {
+  override name = 'PromiseReturnedError';
+  constructor(
+    /** The method that returned it, e.g. `map()`. */
+    readonly method: string,
+  ) {
+    super(
+      `${method} returned a Promise: user functions are called synchronously, one element at a ` +
+        'time, so what it resolves to would be lost (an async function always returns a Promise). ' +
+        'Make asynchronous calls with AsyncDataStream.orderedWait() or AsyncDataStream.unorderedWait(), ' +
+        'which wait for their results.',
+    );
+  }
+}
+
+/**
+ * Throws a {@link PromiseReturnedError} when `result` is a Promise (or another thenable). Per
+ * record it costs a `typeof` test, and a property read only for objects.
+ */
+export function throwIfPromise(result: unknown, method: string): void {
+  if (typeof result !== 'object' || result === null) return;
+  if (typeof (result as { then?: unknown }).then !== 'function') return;
+  // The task fails now; a later rejection of the abandoned promise must not also crash the
+  // process as an unhandled rejection.
+  void (result as PromiseLike<unknown>).then(undefined, () => {});
+  throw new PromiseReturnedError(method);
+}
+
 /** Turns anything thrown into an Error. */
 export function ensureError(e: unknown): Error {
   if (e instanceof Error) return e;
@@ -95,6 +128,8 @@ export function ensureError(e: unknown): Error {
 /** Wraps `e` as a {@link UserCodeError} of `operatorName`, unless it already is one. */
 export function userCodeFailure(operatorName: string, e: unknown): NimbleError {
   if (e instanceof NimbleError) return e;
+  if (e instanceof PromiseReturnedError)
+    return new UserCodeError(operatorName, e.message, undefined);
   const err = ensureError(e);
   return new UserCodeError(operatorName, `user function threw ${err.name}: ${err.message}`, err);
 }

@@ -384,7 +384,7 @@ describe.each<StateBackendKind>(['hashmap', 'level'])('evictors (%s backend)', (
       const restored = await OperatorHarness.open(createWindowOperator(windowSpec), {
         backend: target,
         keySelector: (v) => (v as Rec)[0] as Key,
-        restore: { kind: snapshot.kind, blocks },
+        restoreKeyed: { kind: snapshot.kind, blocks },
       });
       try {
         restored.processElement(['k', 3], 7);

@@ -22,7 +22,11 @@ const post = (m: FromWorker): void => port.postMessage(m);
 async function main(): Promise<void> {
   let host: TaskHost;
   try {
-    const pipeline = await loadPipeline(data.jobModule, `slot ${data.slot}'s worker`);
+    const loaded = await loadPipeline(data.jobModule, `slot ${data.slot}'s worker`);
+    // The configuration the job was submitted with, not the one the module built here: it holds
+    // the -D options and the job parameters of the submitting process, which a module rebuilt
+    // in this thread (other argv, environment, clock) need not reproduce.
+    const pipeline = { ...loaded, configuration: data.configuration };
     const config = parseExecutionConfiguration(pipeline.configuration);
     const graph = buildJobGraph(pipeline);
     if (graphDigestOf(describeJobGraph(graph)) !== data.graphDigest) {

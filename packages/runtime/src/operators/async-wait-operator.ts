@@ -151,6 +151,7 @@ export class AsyncWaitOperator<IN, OUT> extends StreamOperator<IN, OUT> {
 
   constructor(private readonly spec: AsyncWaitSpec) {
     super();
+    this.setUserFunctions(spec.fn);
     this.plain = typeof spec.fn === 'function';
     this.timeoutMillis = spec.timeoutMillis;
     this.capacity = spec.capacity;

@@ -1,77 +1,122 @@
 import type {
   Collector,
   FilterFunction,
+  FilterFunctionObject,
   FlatMapFunction,
+  FlatMapFunctionObject,
   KeyedProcessFunction,
   MapFunction,
+  MapFunctionObject,
   ProcessFunction,
   ReduceFunction,
+  ReduceFunctionObject,
   RollingAggregation,
   ValueState,
 } from '@nimble/api';
 import { TimeDomain, ValueStateDescriptor } from '@nimble/api';
-import { userCodeFailure } from '../errors.js';
+import { PromiseReturnedError, throwIfPromise, userCodeFailure } from '../errors.js';
 import type {
   InternalTimer,
   InternalTimerService,
   Triggerable,
 } from '../timers/internal-timer-service.js';
-import { closeFunction, openFunction } from './function-lifecycle.js';
+import { closeFunction, openFunction, userMethod } from './function-lifecycle.js';
 import { StreamOperator } from './operator.js';
 import { ProcessFunctionContext, TimestampedCollector } from './process-context.js';
 
-/** `map`: one output per input, same timestamp. */
+/**
+ * `map`: one output per input, same timestamp. The function is a closure or a function object
+ * (a RichMapFunction) with a lifecycle, which may also be a CheckpointedFunction.
+ */
 export class MapOperator<I, O> extends StreamOperator<I, O> {
-  constructor(private readonly fn: MapFunction<I, O>) {
+  /** The user's `map`, bound once in open(). */
+  private map!: MapFunction<I, O>;
+  constructor(private readonly fn: MapFunction<I, O> | MapFunctionObject<I, O>) {
     super();
+    this.setUserFunctions(fn);
+  }
+  override open(): void {
+    openFunction(this.fn, this.ctx);
+    this.map = userMethod(this.fn, 'map');
   }
   processElement(value: I, timestamp: number | undefined): void {
     let result: O;
     try {
-      result = this.fn(value);
+      result = this.map(value);
+      throwIfPromise(result, 'map()');
     } catch (e) {
       throw userCodeFailure(this.ctx.name, e);
     }
     this.output.collect(result, timestamp);
   }
+  override close(): void {
+    this.disposeTimers();
+    closeFunction(this.fn, this.ctx);
+  }
 }
 
-/** `filter`. */
+/** `filter`, with a closure or a function object (a RichFilterFunction). */
 export class FilterOperator<T> extends StreamOperator<T, T> {
-  constructor(private readonly fn: FilterFunction<T>) {
+  /** The user's `filter`, bound once in open(). */
+  private filter!: FilterFunction<T>;
+  constructor(private readonly fn: FilterFunction<T> | FilterFunctionObject<T>) {
     super();
+    this.setUserFunctions(fn);
+  }
+  override open(): void {
+    openFunction(this.fn, this.ctx);
+    this.filter = userMethod(this.fn, 'filter');
   }
   processElement(value: T, timestamp: number | undefined): void {
     let keep: boolean;
     try {
-      keep = this.fn(value);
+      keep = this.filter(value);
+      // A Promise is truthy: without the test, an async filter would keep everything.
+      if (keep !== true && keep !== false) throwIfPromise(keep, 'filter()');
     } catch (e) {
       throw userCodeFailure(this.ctx.name, e);
     }
     if (keep) this.output.collect(value, timestamp);
   }
+  override close(): void {
+    this.disposeTimers();
+    closeFunction(this.fn, this.ctx);
+  }
 }
 
-/** `flatMap`: emits through the collector or returns an iterable. */
+/**
+ * `flatMap`: emits through the collector or returns an iterable; a closure or a function object
+ * (a RichFlatMapFunction).
+ */
 export class FlatMapOperator<I, O> extends StreamOperator<I, O> {
   private collector!: TimestampedCollector<O>;
-  constructor(private readonly fn: FlatMapFunction<I, O>) {
+  /** The user's `flatMap`, bound once in open(). */
+  private flatMap!: FlatMapFunction<I, O>;
+  constructor(private readonly fn: FlatMapFunction<I, O> | FlatMapFunctionObject<I, O>) {
     super();
+    this.setUserFunctions(fn);
   }
   override open(): void {
     this.collector = new TimestampedCollector((v, ts) => this.output.collect(v, ts));
+    openFunction(this.fn, this.ctx);
+    this.flatMap = userMethod(this.fn, 'flatMap');
   }
   processElement(value: I, timestamp: number | undefined): void {
     this.collector.timestamp = timestamp;
     let returned: Iterable<O> | void;
     try {
-      returned = this.fn(value, this.collector);
+      returned = this.flatMap(value, this.collector);
       if (returned != null) {
+        throwIfPromise(returned, 'flatMap()');
         for (const r of returned) this.output.collect(r, timestamp);
       }
     } catch (e) {
       throw userCodeFailure(this.ctx.name, e);
     }
+  }
+  override close(): void {
+    this.disposeTimers();
+    closeFunction(this.fn, this.ctx);
   }
 }
 
@@ -88,6 +133,7 @@ export class ProcessOperator<K, I, O> extends StreamOperator<I, O> implements Tr
     private readonly keyed: boolean,
   ) {
     super();
+    this.setUserFunctions(fn);
   }
 
   override open(): void {
@@ -106,11 +152,13 @@ export class ProcessOperator<K, I, O> extends StreamOperator<I, O> implements Tr
   processElement(value: I, timestamp: number | undefined): void {
     const context = this.context.forElement(timestamp);
     try {
-      (this.fn as KeyedProcessFunction<K, I, O>).processElement(
+      const returned: unknown = (this.fn as KeyedProcessFunction<K, I, O>).processElement(
         value,
         context,
         context.collector as Collector<O>,
       );
+      // An async processElement would emit nothing and fail nowhere.
+      if (returned !== undefined) throwIfPromise(returned, 'processElement()');
     } catch (e) {
       throw userCodeFailure(this.ctx.name, e);
     }
@@ -126,13 +174,15 @@ export class ProcessOperator<K, I, O> extends StreamOperator<I, O> implements Tr
   private fire(timer: InternalTimer, domain: TimeDomain): void {
     const context = this.context.forTimer(timer, domain);
     try {
-      (this.fn as KeyedProcessFunction<K, I, O>).onTimer(
+      const returned: unknown = (this.fn as KeyedProcessFunction<K, I, O>).onTimer(
         timer.timestamp,
         context,
         context.collector as Collector<O>,
       );
+      if (returned !== undefined) throwIfPromise(returned, 'onTimer()');
     } catch (e) {
-      throw userCodeFailure(`${this.ctx.name}: onTimer`, e);
+      const where = e instanceof PromiseReturnedError ? this.ctx.name : `${this.ctx.name}: onTimer`;
+      throw userCodeFailure(where, e);
     }
   }
 
@@ -142,16 +192,28 @@ export class ProcessOperator<K, I, O> extends StreamOperator<I, O> implements Tr
   }
 }
 
-/** Rolling `reduce` of a keyed stream: emits the running value on every element. */
+/**
+ * Rolling `reduce` of a keyed stream: emits the running value on every element. The function is
+ * a closure or a function object (a RichReduceFunction).
+ */
 export class KeyedReduceOperator<T> extends StreamOperator<T, T> {
   private state!: ValueState<T>;
-  constructor(private readonly fn: ReduceFunction<T>) {
+  /** The user's `reduce`, bound once in open(). */
+  private reduce!: ReduceFunction<T>;
+  constructor(private readonly fn: ReduceFunction<T> | ReduceFunctionObject<T>) {
     super();
+    this.setUserFunctions(fn);
   }
   override open(): void {
     this.state = this.keyedBackend('reduce()').getState(
       new ValueStateDescriptor<T>('_keyed_reduce'),
     );
+    openFunction(this.fn, this.ctx);
+    this.reduce = userMethod(this.fn, 'reduce');
+  }
+  override close(): void {
+    this.disposeTimers();
+    closeFunction(this.fn, this.ctx);
   }
   processElement(value: T, timestamp: number | undefined): void {
     const current = this.state.value();
@@ -160,7 +222,8 @@ export class KeyedReduceOperator<T> extends StreamOperator<T, T> {
       next = value;
     } else {
       try {
-        next = this.fn(current, value);
+        next = this.reduce(current, value);
+        throwIfPromise(next, 'reduce()');
       } catch (e) {
         throw userCodeFailure(this.ctx.name, e);
       }

@@ -226,6 +226,7 @@ export class CoBroadcastWithNonKeyedOperator<I1, I2, O> extends TwoInputStreamOp
     private readonly descriptors: readonly MapStateDescriptor<unknown, unknown>[],
   ) {
     super();
+    this.setUserFunctions(fn);
   }
 
   override open(): void {
@@ -317,6 +318,7 @@ export class CoBroadcastWithKeyedOperator<K, I1, I2, O>
     private readonly descriptors: readonly MapStateDescriptor<unknown, unknown>[],
   ) {
     super();
+    this.setUserFunctions(fn);
   }
 
   override open(): void {

@@ -6,7 +6,7 @@ import type {
   KeyedCoProcessFunction,
 } from '@nimble/api';
 import { TimeDomain } from '@nimble/api';
-import { userCodeFailure } from '../errors.js';
+import { PromiseReturnedError, throwIfPromise, userCodeFailure } from '../errors.js';
 import type {
   InternalTimer,
   InternalTimerService,
@@ -20,6 +20,7 @@ import { ProcessFunctionContext, TimestampedCollector } from './process-context.
 export class CoMapOperator<I1, I2, O> extends TwoInputStreamOperator<I1, I2, O> {
   constructor(private readonly fn: CoMapFunction<I1, I2, O>) {
     super();
+    this.setUserFunctions(fn);
   }
   override open(): void {
     openFunction(this.fn, this.ctx);
@@ -28,6 +29,7 @@ export class CoMapOperator<I1, I2, O> extends TwoInputStreamOperator<I1, I2, O> 
     let result: O;
     try {
       result = this.fn.map1(value);
+      throwIfPromise(result, 'map1()');
     } catch (e) {
       throw userCodeFailure(this.ctx.name, e);
     }
@@ -37,6 +39,7 @@ export class CoMapOperator<I1, I2, O> extends TwoInputStreamOperator<I1, I2, O> 
     let result: O;
     try {
       result = this.fn.map2(value);
+      throwIfPromise(result, 'map2()');
     } catch (e) {
       throw userCodeFailure(this.ctx.name, e);
     }
@@ -53,6 +56,7 @@ export class CoFlatMapOperator<I1, I2, O> extends TwoInputStreamOperator<I1, I2,
   private readonly collector = new TimestampedCollector<O>((v, ts) => this.output.collect(v, ts));
   constructor(private readonly fn: CoFlatMapFunction<I1, I2, O>) {
     super();
+    this.setUserFunctions(fn);
   }
   override open(): void {
     openFunction(this.fn, this.ctx);
@@ -61,7 +65,10 @@ export class CoFlatMapOperator<I1, I2, O> extends TwoInputStreamOperator<I1, I2,
     this.collector.timestamp = timestamp;
     try {
       const returned = this.fn.flatMap1(value, this.collector);
-      if (returned != null) for (const r of returned) this.output.collect(r, timestamp);
+      if (returned != null) {
+        throwIfPromise(returned, 'flatMap1()');
+        for (const r of returned) this.output.collect(r, timestamp);
+      }
     } catch (e) {
       throw userCodeFailure(this.ctx.name, e);
     }
@@ -70,7 +77,10 @@ export class CoFlatMapOperator<I1, I2, O> extends TwoInputStreamOperator<I1, I2,
     this.collector.timestamp = timestamp;
     try {
       const returned = this.fn.flatMap2(value, this.collector);
-      if (returned != null) for (const r of returned) this.output.collect(r, timestamp);
+      if (returned != null) {
+        throwIfPromise(returned, 'flatMap2()');
+        for (const r of returned) this.output.collect(r, timestamp);
+      }
     } catch (e) {
       throw userCodeFailure(this.ctx.name, e);
     }
@@ -100,6 +110,7 @@ export class CoProcessOperator<K, I1, I2, O>
   ) {
     super();
     this.fn = fn as KeyedCoProcessFunction<K, I1, I2, O>;
+    this.setUserFunctions(fn);
   }
 
   override open(): void {
@@ -118,7 +129,12 @@ export class CoProcessOperator<K, I1, I2, O>
   processElement1(value: I1, timestamp: number | undefined): void {
     const context = this.context.forElement(timestamp);
     try {
-      this.fn.processElement1(value, context, context.collector as Collector<O>);
+      const returned: unknown = this.fn.processElement1(
+        value,
+        context,
+        context.collector as Collector<O>,
+      );
+      if (returned !== undefined) throwIfPromise(returned, 'processElement1()');
     } catch (e) {
       throw userCodeFailure(this.ctx.name, e);
     }
@@ -127,7 +143,12 @@ export class CoProcessOperator<K, I1, I2, O>
   processElement2(value: I2, timestamp: number | undefined): void {
     const context = this.context.forElement(timestamp);
     try {
-      this.fn.processElement2(value, context, context.collector as Collector<O>);
+      const returned: unknown = this.fn.processElement2(
+        value,
+        context,
+        context.collector as Collector<O>,
+      );
+      if (returned !== undefined) throwIfPromise(returned, 'processElement2()');
     } catch (e) {
       throw userCodeFailure(this.ctx.name, e);
     }
@@ -143,9 +164,15 @@ export class CoProcessOperator<K, I1, I2, O>
   private fire(timer: InternalTimer, domain: TimeDomain): void {
     const context = this.context.forTimer(timer, domain);
     try {
-      this.fn.onTimer(timer.timestamp, context, context.collector as Collector<O>);
+      const returned: unknown = this.fn.onTimer(
+        timer.timestamp,
+        context,
+        context.collector as Collector<O>,
+      );
+      if (returned !== undefined) throwIfPromise(returned, 'onTimer()');
     } catch (e) {
-      throw userCodeFailure(`${this.ctx.name}: onTimer`, e);
+      const where = e instanceof PromiseReturnedError ? this.ctx.name : `${this.ctx.name}: onTimer`;
+      throw userCodeFailure(where, e);
     }
   }
 

@@ -84,6 +84,7 @@ export class IntervalJoinOperator<T1, T2, OUT>
     this.leftLateTagId = spec.leftLateDataTag?.id;
     this.rightLateTagId = spec.rightLateDataTag?.id;
     this.fn = spec.fn;
+    this.setUserFunctions(spec.fn);
   }
 
   override open(): void {

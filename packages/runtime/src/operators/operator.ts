@@ -1,6 +1,21 @@
-import type { Key, KeySelector, OutputTag, RuntimeContext } from '@nimble/api';
-import { MIN_TIMESTAMP } from '@nimble/api';
-import { userCodeFailure } from '../errors.js';
+import type {
+  CheckpointedFunction,
+  FunctionInitializationContext,
+  FunctionSnapshotContext,
+  Key,
+  KeyedStateStore,
+  KeySelector,
+  OutputTag,
+  RuntimeContext,
+} from '@nimble/api';
+import { encodeJobParameters, ExecutionConfig, MIN_TIMESTAMP, RichFunction } from '@nimble/api';
+import type { ExecutionConfiguration } from '../config.js';
+import {
+  JobDefinitionError,
+  PromiseReturnedError,
+  throwIfPromise,
+  userCodeFailure,
+} from '../errors.js';
 import { assignToKeyGroup, checkKey } from '../keys/index.js';
 import type { KeyedStateBackend } from '../state/index.js';
 import type {
@@ -65,6 +80,13 @@ export interface OperatorContext {
   /** Runs actions on the task's turn, between batches of input (Flink's mailbox executor). */
   readonly mailbox: Mailbox;
   readonly metrics: OperatorMetrics;
+  /**
+   * The name of the task (its chained operators' names, `Map -> Filter`), for
+   * `RuntimeContext.getTaskName()`; `name` is used when absent (unit tests).
+   */
+  readonly taskName?: string;
+  /** The job's execution configuration (job parameters, ...); the defaults when absent. */
+  readonly config?: ExecutionConfiguration;
 }
 
 /**
@@ -118,6 +140,10 @@ export abstract class AbstractStreamOperator<OUT> {
   private restoredTimers: { keyGroup: number; timers: readonly unknown[] }[] = [];
   private operatorStateStore: DefaultOperatorStateStore | undefined;
   private restoredState = false;
+  /** The user's function objects this operator calls (see {@link setUserFunctions}). */
+  private userFunctions: readonly unknown[] = [];
+  /** Those of them that implement CheckpointedFunction, known from initializeState() on. */
+  private checkpointedFunctions: readonly CheckpointedFunction[] = [];
 
   setup(ctx: OperatorContext, output: Output<OUT>): void {
     this.ctx = ctx;
@@ -132,6 +158,23 @@ export abstract class AbstractStreamOperator<OUT> {
   initializeState(restored: RestoredOperatorStates): void {
     this.restoredState = restored.size > 0;
     this.operatorStateStore = new DefaultOperatorStateStore(this.ctx.name, restored);
+    if (this.userFunctions.length > 0) this.initializeFunctionState(this.operatorStateStore);
+  }
+
+  /**
+   * Declares the user's function objects this operator calls, as Flink's
+   * `AbstractUdfStreamOperator` holds its user function: in initializeState() a rich function
+   * gets its runtime context and a `CheckpointedFunction` its `initializeState`, before open();
+   * every checkpoint calls its `snapshotState` after the operator's own {@link snapshotState}.
+   * Called from the constructor; plain closures are ignored.
+   */
+  protected setUserFunctions(...functions: unknown[]): void {
+    this.userFunctions = functions.filter(
+      (f, i) =>
+        (typeof f === 'object' || typeof f === 'function') &&
+        f !== null &&
+        functions.indexOf(f) === i,
+    );
   }
 
   /** Called once before the first element. */
@@ -168,9 +211,13 @@ export abstract class AbstractStreamOperator<OUT> {
    */
   snapshotState(_ctx: StateSnapshotContext): void | Promise<void> {}
 
-  /** Operator state for a checkpoint: {@link snapshotState}, then a copy of every state. */
+  /**
+   * Operator state for a checkpoint: {@link snapshotState}, the user functions' `snapshotState`
+   * (Flink's StreamingFunctionUtils.snapshotFunctionState), then a copy of every state.
+   */
   async snapshotOperatorState(ctx: StateSnapshotContext): Promise<OperatorStateSnapshot> {
     await this.snapshotState(ctx);
+    if (this.checkpointedFunctions.length > 0) this.snapshotFunctionState(ctx);
     return this.operatorStateStore?.snapshot() ?? new Map();
   }
   /** Checkpoint `checkpointId` completed everywhere (two-phase-commit sinks commit here). */
@@ -191,6 +238,79 @@ export abstract class AbstractStreamOperator<OUT> {
       throw new Error(`internal: ${this.ctx.name}: operator state before initializeState()`);
     }
     return this.operatorStateStore;
+  }
+
+  /**
+   * Gives the user functions their runtime context and calls `initializeState` of those that are
+   * CheckpointedFunctions (Flink's StreamingFunctionUtils.restoreFunctionState).
+   */
+  private initializeFunctionState(store: DefaultOperatorStateStore): void {
+    const name = this.ctx.name;
+    let runtimeContext: RuntimeContext | undefined;
+    const context: FunctionInitializationContext = {
+      isRestored: () => this.ctx.restoredCheckpointId !== undefined,
+      getRestoredCheckpointId: () => this.ctx.restoredCheckpointId,
+      getOperatorStateStore: () => store,
+      getKeyedStateStore: () => {
+        this.keyedBackend('Keyed state (getKeyedStateStore())');
+        const rc = (runtimeContext ??= createRuntimeContext(this.ctx, name));
+        const keyed: KeyedStateStore = {
+          getState: rc.getState,
+          getListState: rc.getListState,
+          getMapState: rc.getMapState,
+          getReducingState: rc.getReducingState,
+          getAggregatingState: rc.getAggregatingState,
+        };
+        return keyed;
+      },
+    };
+    const checkpointed: CheckpointedFunction[] = [];
+    for (const fn of this.userFunctions) {
+      // As Flink, where setup() gives it: getRuntimeContext() works in initializeState().
+      if (fn instanceof RichFunction)
+        fn.setRuntimeContext((runtimeContext ??= createRuntimeContext(this.ctx, name)));
+      const f = fn as Partial<CheckpointedFunction>;
+      const hasSnapshot = typeof f.snapshotState === 'function';
+      const hasInitialize = typeof f.initializeState === 'function';
+      if (!hasSnapshot && !hasInitialize) continue;
+      if (hasSnapshot !== hasInitialize) {
+        throw new JobDefinitionError(
+          `${name}: the user function ${describeFunction(fn)} has ${hasSnapshot ? 'snapshotState' : 'initializeState'} ` +
+            `but not ${hasSnapshot ? 'initializeState' : 'snapshotState'}; a CheckpointedFunction needs both`,
+        );
+      }
+      try {
+        throwIfPromise(f.initializeState!(context), 'initializeState()');
+      } catch (e) {
+        throw userCodeFailure(
+          e instanceof PromiseReturnedError ? name : `${name}: initializeState()`,
+          e,
+        );
+      }
+      checkpointed.push(fn as CheckpointedFunction);
+    }
+    this.checkpointedFunctions = checkpointed;
+  }
+
+  /** Calls `snapshotState` of the CheckpointedFunctions, in the checkpoint's synchronous phase. */
+  private snapshotFunctionState(ctx: StateSnapshotContext): void {
+    const context: FunctionSnapshotContext = {
+      getCheckpointId: () => ctx.checkpointId,
+      getCheckpointTimestamp: () => ctx.timestamp,
+    };
+    const name = this.ctx.name;
+    for (const fn of this.checkpointedFunctions) {
+      try {
+        throwIfPromise(fn.snapshotState(context), 'snapshotState()');
+      } catch (e) {
+        throw userCodeFailure(
+          e instanceof PromiseReturnedError
+            ? name
+            : `${name}: snapshotState() for checkpoint ${ctx.checkpointId}`,
+          e,
+        );
+      }
+    }
   }
 
   /** Whether initializeState() got state of this operator from a checkpoint or savepoint. */
@@ -377,14 +497,32 @@ export function sideOutputId(tag: OutputTag<unknown>): string {
   return tag.id;
 }
 
+/** A user function in an error message: its class, or what it is. */
+function describeFunction(fn: unknown): string {
+  const name = (fn as { constructor?: { name?: string } }).constructor?.name;
+  return name && name !== 'Object' && name !== 'Function' ? name : typeof fn;
+}
+
 /** Function state lives in the default namespace, whatever a handle of the same name was last scoped to. */
 function defaultNamespace<S extends { setCurrentNamespace(ns: string): void }>(state: S): S {
   state.setCurrentNamespace('');
   return state;
 }
 
-/** The {@link RuntimeContext} given to user functions of an operator. */
+const NO_JOB_PARAMETERS: Readonly<Record<string, string>> = Object.freeze({});
+
+/**
+ * The {@link RuntimeContext} given to user functions of an operator. `taskName` names the task
+ * when the context does not (`ctx.taskName`).
+ */
 export function createRuntimeContext(ctx: OperatorContext, taskName: string): RuntimeContext {
+  const task = ctx.taskName ?? taskName;
+  const withSubtasks =
+    ctx.taskName === undefined
+      ? `${ctx.name}#${ctx.attemptNumber}`
+      : `${ctx.taskName} (${ctx.subtaskIndex + 1}/${ctx.parallelism})#${ctx.attemptNumber}`;
+  const jobParameters = ctx.config?.globalJobParameters ?? NO_JOB_PARAMETERS;
+  let executionConfig: ExecutionConfig | undefined;
   const keyed = (kind: string) => {
     const backend = ctx.keyedStateBackend;
     if (backend === undefined) {
@@ -395,7 +533,15 @@ export function createRuntimeContext(ctx: OperatorContext, taskName: string): Ru
     return backend;
   };
   return {
-    getTaskName: () => taskName,
+    getTaskName: () => task,
+    getTaskNameWithSubtasks: () => withSubtasks,
+    getGlobalJobParameters: () => jobParameters,
+    // A copy of what the task was given: setting anything on it changes nothing, as in Flink.
+    getExecutionConfig: () =>
+      (executionConfig ??= new ExecutionConfig({
+        'pipeline.auto-watermark-interval': ctx.config?.autoWatermarkInterval ?? 200,
+        'pipeline.global-job-parameters': encodeJobParameters(jobParameters),
+      })),
     getIndexOfThisSubtask: () => ctx.subtaskIndex,
     getNumberOfParallelSubtasks: () => ctx.parallelism,
     getMaxNumberOfParallelSubtasks: () => ctx.maxParallelism,

@@ -233,6 +233,8 @@ export class OperatorChain {
         failTask: (e) => ctx.fail(e),
         mailbox: ctx.mailbox,
         metrics: this.metrics.get(node.id)!,
+        taskName: ctx.vertex.name,
+        config: services.config,
       };
       op.setup(opCtx, this.outputs.get(node.id)!);
       await restore(node, op, backend);

@@ -178,8 +178,10 @@ export class SubtaskCheckpointer implements AlignedCheckpointHandler {
   }
 
   /**
-   * Restores one operator of the chain before it opens: its operator state (redistributed for
-   * this parallelism; empty on a fresh start), then its keyed state and timers.
+   * Restores one operator of the chain before it opens: its keyed state and timers, then its
+   * operator state (redistributed for this parallelism; empty on a fresh start). Keyed state
+   * comes first, as in Flink's StreamOperatorStateHandler: initializeState of a user function
+   * (a CheckpointedFunction) may register keyed state, which must find the restored backend.
    */
   readonly restoreOperator = async (
     node: StreamNode,
@@ -189,17 +191,18 @@ export class SubtaskCheckpointer implements AlignedCheckpointHandler {
     const restore = this.restore;
     const restored =
       restore && restoredOperatorState(restore, node.uid, this.ctx.subtaskIndex, node.parallelism);
+    if (restore && restored && backend) {
+      const range = KeyGroupRange.forOperatorIndex(
+        node.maxParallelism,
+        node.parallelism,
+        this.ctx.subtaskIndex,
+      );
+      const fs = this.ctx.services.checkpoints!.fileSystem(restore.metadataDir);
+      await restoreKeyedState(restore, fs, restored.operator, range, backend, (kg, timers) =>
+        op.restoreTimers(kg, timers),
+      );
+    }
     op.initializeState(restored?.states ?? new Map());
-    if (!restore || !restored || !backend) return;
-    const range = KeyGroupRange.forOperatorIndex(
-      node.maxParallelism,
-      node.parallelism,
-      this.ctx.subtaskIndex,
-    );
-    const fs = this.ctx.services.checkpoints!.fileSystem(restore.metadataDir);
-    await restoreKeyedState(restore, fs, restored.operator, range, backend, (kg, timers) =>
-      op.restoreTimers(kg, timers),
-    );
   };
 
   /** The split positions restored for the source head, if any. */

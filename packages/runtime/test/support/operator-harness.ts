@@ -22,6 +22,7 @@ import type {
   StateBackendKind,
 } from '../../src/state/index.js';
 import type { RestoredOperatorStates } from '../../src/state/operator-state-store.js';
+import type { ExecutionConfiguration } from '../../src/config.js';
 import { ManualProcessingTimeService } from '../../src/timers/processing-time-service.js';
 
 /** A record an operator emitted. */
@@ -56,9 +57,16 @@ export interface OperatorHarnessOptions<IN> {
    * Keyed state to restore before the operator opens: the blocks of a snapshot of another
    * harness's backend (one per key group, as `materialize()` returns them), and their kind.
    */
-  restore?: { kind: KeyedSnapshotKind; blocks: readonly Uint8Array[] };
+  restoreKeyed?: { kind: KeyedSnapshotKind; blocks: readonly Uint8Array[] };
   /** Operator state to restore (from {@link OperatorHarness.snapshotOperatorState}); default none. */
   restoredState?: RestoredOperatorStates;
+  /** The checkpoint `restoredState` comes from (the context's restoredCheckpointId). */
+  restoredCheckpointId?: number;
+  /** The subtask this harness runs as (default 0 of 1): names the context `<name> (i+1/p)`. */
+  subtaskIndex?: number;
+  parallelism?: number;
+  /** The job's execution configuration (job parameters, ...). */
+  config?: ExecutionConfiguration;
   /**
    * Receives failures the operator reports outside of a call (a timer, an async result); by
    * default they are thrown where they happen.
@@ -108,7 +116,9 @@ export class OperatorHarness<IN, OUT> {
     operator: AbstractStreamOperator<OUT>,
     options: OperatorHarnessOptions<IN> = {},
   ): Promise<OperatorHarness<IN, OUT>> {
-    const name = `${options.name ?? 'Operator'} (1/1)`;
+    const subtaskIndex = options.subtaskIndex ?? 0;
+    const parallelism = options.parallelism ?? 1;
+    const name = `${options.name ?? 'Operator'} (${subtaskIndex + 1}/${parallelism})`;
     const maxParallelism = options.maxParallelism ?? 128;
     const clock = new ManualProcessingTimeService(options.processingTime ?? 0);
     let backend: KeyedStateBackend | undefined;
@@ -121,14 +131,14 @@ export class OperatorHarness<IN, OUT> {
         kind: options.backend,
         operatorName: name,
         maxParallelism,
-        keyGroupRange: KeyGroupRange.forOperatorIndex(maxParallelism, 1, 0),
+        keyGroupRange: KeyGroupRange.forOperatorIndex(maxParallelism, parallelism, subtaskIndex),
         localDir: stateDir,
         ttlTimeProvider: () => clock.now(),
         ...options.levelOptions,
       });
       try {
         await backend.open();
-        const restore = options.restore;
+        const restore = options.restoreKeyed;
         if (restore !== undefined) {
           await backend.restore(
             restore.kind,
@@ -144,11 +154,11 @@ export class OperatorHarness<IN, OUT> {
     const context: OperatorContext = {
       name,
       operatorId: options.name ?? 'operator',
-      subtaskIndex: 0,
-      parallelism: 1,
+      subtaskIndex,
+      parallelism,
       maxParallelism,
       attemptNumber: 0,
-      restoredCheckpointId: undefined,
+      restoredCheckpointId: options.restoredCheckpointId,
       keyedStateBackend: backend,
       processingTimeService: clock,
       requestFlush: () => void flushes.count++,
@@ -161,6 +171,7 @@ export class OperatorHarness<IN, OUT> {
       // Mail runs at once: the harness has no turns, and tests drive it step by step.
       mailbox: { execute: (action) => action() },
       metrics: newOperatorMetrics(),
+      config: options.config,
     };
     const harness = new OperatorHarness(operator, context, clock, backend, stateDir, flushes);
     if (operator instanceof StreamOperator) {
@@ -170,8 +181,8 @@ export class OperatorHarness<IN, OUT> {
       operator.keySelector2 = options.keySelector2;
     }
     operator.setup(context, harness.output);
-    operator.initializeState(options.restoredState ?? new Map());
     try {
+      operator.initializeState(options.restoredState ?? new Map());
       await operator.open();
     } catch (e) {
       await harness.close().catch(() => {});
@@ -255,8 +266,8 @@ export class OperatorHarness<IN, OUT> {
    * The operator's operator state as checkpoint `checkpointId` would store it: serialized and
    * read back, ready to pass as `restoredState` to a new harness.
    */
-  async snapshotOperatorState(checkpointId = 1): Promise<RestoredOperatorStates> {
-    const states = await this.operator.snapshotOperatorState({ checkpointId, timestamp: 0 });
+  async snapshotOperatorState(checkpointId = 1, timestamp = 0): Promise<RestoredOperatorStates> {
+    const states = await this.operator.snapshotOperatorState({ checkpointId, timestamp });
     return structuredClone(states);
   }
 

@@ -5,11 +5,14 @@ import type {
   ProcessWindowContext,
   ProcessWindowFunction,
   ReduceFunction,
+  ReduceFunctionObject,
   Window,
   WindowFnSpec,
   WindowFunction,
   WindowFunctionSpec,
 } from '@nimble/api';
+import { throwIfPromise } from '../../errors.js';
+import { userMethod } from '../function-lifecycle.js';
 
 /**
  * What the window operator calls when a window fires (Flink's `InternalWindowFunction`): hides
@@ -52,7 +55,8 @@ class SingleValueProcessFunction implements InternalWindowFunction {
     contents: unknown,
     out: Collector<unknown>,
   ): void {
-    this.fn.process(key, context, [contents], out);
+    const returned: unknown = this.fn.process(key, context, [contents], out);
+    if (returned !== undefined) throwIfPromise(returned, 'process()');
   }
   clear(context: ProcessWindowContext<Window>): void {
     this.fn.clear(context);
@@ -69,7 +73,8 @@ class SingleValueApplyFunction implements InternalWindowFunction {
     contents: unknown,
     out: Collector<unknown>,
   ): void {
-    this.fn(key, window, [contents], out);
+    const returned: unknown = this.fn(key, window, [contents], out);
+    if (returned !== undefined) throwIfPromise(returned, 'apply()');
   }
   clear(): void {}
 }
@@ -84,7 +89,8 @@ class IterableProcessFunction implements InternalWindowFunction {
     contents: unknown,
     out: Collector<unknown>,
   ): void {
-    this.fn.process(key, context, contents as Iterable<unknown>, out);
+    const returned: unknown = this.fn.process(key, context, contents as Iterable<unknown>, out);
+    if (returned !== undefined) throwIfPromise(returned, 'process()');
   }
   clear(context: ProcessWindowContext<Window>): void {
     this.fn.clear(context);
@@ -101,7 +107,8 @@ class IterableApplyFunction implements InternalWindowFunction {
     contents: unknown,
     out: Collector<unknown>,
   ): void {
-    this.fn(key, window, contents as Iterable<unknown>, out);
+    const returned: unknown = this.fn(key, window, contents as Iterable<unknown>, out);
+    if (returned !== undefined) throwIfPromise(returned, 'apply()');
   }
   clear(): void {}
 }
@@ -191,12 +198,50 @@ export function evictingWindowFunction(spec: WindowFunctionSpec): InternalWindow
     case 'process':
       return iterable(spec.window);
     case 'reduce':
-      return new ReduceOverElements(spec.reduce, afterAggregation(spec.window));
+      return new ReduceOverElements(
+        windowReduceFunction(spec.reduce),
+        afterAggregation(spec.window),
+      );
     case 'aggregate':
-      return new AggregateOverElements(spec.aggregate, afterAggregation(spec.window));
+      return new AggregateOverElements(
+        windowAggregateFunction(spec.aggregate),
+        afterAggregation(spec.window),
+      );
   }
 }
 
 function afterAggregation(fn: WindowFnSpec | undefined): InternalWindowFunction {
   return fn === undefined ? new PassThroughFunction() : singleValue(fn);
+}
+
+/**
+ * The reduce function of a window's contents as the state backend calls it: the user's function,
+ * or a function object's `reduce` bound to it, refusing a returned Promise (an async reduce would
+ * fold promises into the window).
+ */
+export function windowReduceFunction(
+  fn: ReduceFunction<unknown> | ReduceFunctionObject<unknown>,
+): ReduceFunction<unknown> {
+  const reduce = userMethod(fn, 'reduce');
+  return (a, b) => {
+    const result = reduce(a, b);
+    throwIfPromise(result, 'reduce()');
+    return result;
+  };
+}
+
+/** The aggregate function of a window's contents, refusing a returned Promise from any method. */
+export function windowAggregateFunction(
+  fn: AggregateFunction<unknown, unknown, unknown>,
+): AggregateFunction<unknown, unknown, unknown> {
+  const checked = <T>(result: T, method: string): T => {
+    throwIfPromise(result, method);
+    return result;
+  };
+  return {
+    createAccumulator: () => checked(fn.createAccumulator(), 'createAccumulator()'),
+    add: (value, accumulator) => checked(fn.add(value, accumulator), 'add()'),
+    getResult: (accumulator) => checked(fn.getResult(accumulator), 'getResult()'),
+    merge: (a, b) => checked(fn.merge(a, b), 'merge()'),
+  };
 }

@@ -33,6 +33,8 @@ import {
 import {
   IllegalStateError,
   JobDefinitionError,
+  PromiseReturnedError,
+  throwIfPromise,
   UserCodeError,
   userCodeFailure,
 } from '../../errors.js';
@@ -44,8 +46,15 @@ import type {
 } from '../../timers/internal-timer-service.js';
 import type { Output } from '../operator.js';
 import { createRuntimeContext, StreamOperator } from '../operator.js';
+import type { FunctionLifecycle } from '../function-lifecycle.js';
+import { hasLifecycle } from '../function-lifecycle.js';
 import type { InternalWindowFunction } from './internal-window-function.js';
-import { evictingWindowFunction, internalWindowFunction } from './internal-window-function.js';
+import {
+  evictingWindowFunction,
+  internalWindowFunction,
+  windowAggregateFunction,
+  windowReduceFunction,
+} from './internal-window-function.js';
 import type { PersistedMergingWindows } from './merging-window-set.js';
 import { MergingWindowSet } from './merging-window-set.js';
 import { GLOBAL_NAMESPACE, windowFromNamespace, windowNamespace } from './window-namespace.js';
@@ -103,7 +112,7 @@ export class WindowOperator extends StreamOperator<unknown, unknown> implements 
   private readonly listContents: boolean;
   private readonly evictor: Evictor<unknown, Window> | undefined;
   /** The user functions with a lifecycle (opened in open(), closed in close()). */
-  private readonly richFunctions: RichFunction[];
+  private readonly richFunctions: FunctionLifecycle[];
 
   // Set in open(): handles are fetched once, then only their namespace changes per record.
   private backend!: KeyedStateBackend;
@@ -146,17 +155,21 @@ export class WindowOperator extends StreamOperator<unknown, unknown> implements 
       this.evictor !== undefined
         ? new ListStateDescriptor<StoredElement>(CONTENTS_STATE_NAME)
         : fn.kind === 'reduce'
-          ? new ReducingStateDescriptor(CONTENTS_STATE_NAME, fn.reduce)
+          ? new ReducingStateDescriptor(CONTENTS_STATE_NAME, windowReduceFunction(fn.reduce))
           : fn.kind === 'aggregate'
-            ? new AggregatingStateDescriptor(CONTENTS_STATE_NAME, fn.aggregate)
+            ? new AggregatingStateDescriptor(
+                CONTENTS_STATE_NAME,
+                windowAggregateFunction(fn.aggregate),
+              )
             : new ListStateDescriptor(CONTENTS_STATE_NAME);
     const candidates: unknown[] = [
       fn.kind === 'reduce' ? fn.reduce : fn.kind === 'aggregate' ? fn.aggregate : undefined,
       fn.window?.fn,
     ];
     this.richFunctions = candidates.filter(
-      (f, i): f is RichFunction => f instanceof RichFunction && candidates.indexOf(f) === i,
+      (f, i): f is FunctionLifecycle => hasLifecycle(f) && candidates.indexOf(f) === i,
     );
+    this.setUserFunctions(...candidates);
   }
 
   override open(): void {
@@ -188,11 +201,13 @@ export class WindowOperator extends StreamOperator<unknown, unknown> implements 
       globalState,
     );
     for (const fn of this.richFunctions) {
-      fn.setRuntimeContext(runtimeContext);
+      if (fn instanceof RichFunction) fn.setRuntimeContext(runtimeContext);
       try {
-        fn.open(runtimeContext);
+        throwIfPromise(fn.open?.(runtimeContext), 'open()');
       } catch (e) {
-        throw userCodeFailure(`${this.ctx.name}: open()`, e);
+        const where =
+          e instanceof PromiseReturnedError ? this.ctx.name : `${this.ctx.name}: open()`;
+        throw userCodeFailure(where, e);
       }
     }
   }
@@ -201,7 +216,7 @@ export class WindowOperator extends StreamOperator<unknown, unknown> implements 
     let failure: unknown;
     for (const fn of this.richFunctions) {
       try {
-        fn.close();
+        fn.close?.();
       } catch (e) {
         // Close every function even if one fails; report the first failure.
         failure ??= userCodeFailure(`${this.ctx.name}: close()`, e);
