@@ -571,6 +571,32 @@ describe('level incremental snapshots', () => {
   const value = () => new ValueStateDescriptor<number>('v');
   const list = () => new ListStateDescriptor<number>('l');
 
+  it.each(['native', 'canonical'] as const)(
+    'close() lets a %s snapshot being read finish before it closes LevelDB',
+    async (format) => {
+      // A task that ends while a checkpoint of it is still being written closes its backend.
+      const backend = await openBackend('level');
+      const v = backend.getState(value());
+      KEYS_50.forEach((key, i) => {
+        setKey(backend, key);
+        v.update(i);
+      });
+      const snapshot = backend.snapshot(1, format);
+      const blocks = snapshot.materialize();
+      await backend.close();
+      const read = await blocks;
+      snapshot.release();
+      expect(read.filter((b) => b.length > 0).length).toBeGreaterThan(0);
+      const restored = await openBackend('level');
+      await restored.restore(snapshot.kind, blocksOf(read));
+      expect(readKeys(restored, KEYS_50.slice(0, 3))).toEqual([
+        ['k0', 0, []],
+        ['k1', 1, []],
+        ['k2', 2, []],
+      ]);
+    },
+  );
+
   it('with incremental off (state.backend.incremental=false) every native snapshot is full', async () => {
     const backend = await openBackend('level', { incremental: false });
     const v = backend.getState(value());

@@ -109,6 +109,8 @@ export class LevelKeyedStateBackend extends AbstractKeyedStateBackend {
   private writeChain: Promise<void> = Promise.resolve();
   /** Clean bytes by cache key, null for "not in LevelDB"; evicted oldest first. */
   private readonly readCache = new Map<string, Uint8Array | null>();
+  /** Reads of LevelDB snapshots in progress (see reading()). */
+  private readonly reads = new Set<Promise<unknown>>();
   private failure: Error | undefined;
   private waiter:
     { promise: Promise<void>; resolve: () => void; reject: (e: Error) => void } | undefined;
@@ -209,6 +211,7 @@ export class LevelKeyedStateBackend extends AbstractKeyedStateBackend {
   async close(): Promise<void> {
     if (this.status !== 'open') return;
     this.status = 'closing';
+    while (this.reads.size > 0) await Promise.allSettled([...this.reads]);
     let error: unknown;
     try {
       await this.flushPending();
@@ -266,7 +269,20 @@ export class LevelKeyedStateBackend extends AbstractKeyedStateBackend {
     // applyToAllKeys registered the state first, so it has an id.
     const stateId = this.stateIds.get(stateName)!.id;
     if (this.dirty.length > 0) this.startBatch();
-    return this.readKeys(this.snapshotBehindWrites(), stateId, namespace);
+    return this.reading(this.readKeys(this.snapshotBehindWrites(), stateId, namespace));
+  }
+
+  /**
+   * Registers an asynchronous read of a LevelDB snapshot (a checkpoint's materialization, a key
+   * scan): close() lets it end before it closes the database, which would break it half way.
+   */
+  private reading<T>(read: Promise<T>): Promise<T> {
+    this.reads.add(read);
+    void read.then(
+      () => this.reads.delete(read),
+      () => this.reads.delete(read),
+    );
+    return read;
   }
 
   private async readKeys(
@@ -359,6 +375,15 @@ export class LevelKeyedStateBackend extends AbstractKeyedStateBackend {
       dbError: (action, cause) => this.dbError(action, cause),
     };
     const dbSnapshot = this.snapshotBehindWrites();
+    return this.tracked(this.levelSnapshot(checkpointId, format, source, dbSnapshot));
+  }
+
+  private levelSnapshot(
+    checkpointId: number,
+    format: SnapshotFormat,
+    source: LevelSnapshotSource,
+    dbSnapshot: Promise<DbSnapshot>,
+  ): KeyedStateSnapshot {
     if (format === 'canonical') {
       return new LevelSnapshot('canonical', undefined, source, dbSnapshot, materializeCanonical);
     }
@@ -374,6 +399,16 @@ export class LevelKeyedStateBackend extends AbstractKeyedStateBackend {
       dbSnapshot,
       deltaBuilder(plan.changes),
     );
+  }
+
+  /** `snapshot` whose materialization close() waits for (see {@link reading}). */
+  private tracked(snapshot: KeyedStateSnapshot): KeyedStateSnapshot {
+    return {
+      kind: snapshot.kind,
+      baseCheckpointId: snapshot.baseCheckpointId,
+      materialize: () => this.reading(snapshot.materialize()),
+      release: () => snapshot.release(),
+    };
   }
 
   /** A LevelDB snapshot taken on the write chain, after the batches handed to it so far. */

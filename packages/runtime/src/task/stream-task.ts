@@ -279,6 +279,9 @@ export class StreamTask {
     void (async () => {
       this.input.endInput();
       await this.chain.finish();
+      // A checkpoint taken before the end may still be writing: its files come from the
+      // backends' snapshots, so the backends close only after it acknowledged or declined.
+      await this.checkpointer.uploadsDone();
       await this.release();
       if (this.state === 'RUNNING') {
         this.transition('FINISHED');

@@ -60,6 +60,8 @@ export class SubtaskCheckpointer implements AlignedCheckpointHandler {
   /** Shared incremental files of the checkpoints in flight and of the last completed one, per operator uid. */
   private readonly chains = new Map<number, Map<string, KeyedStateFileHandle[]>>();
   private readonly completedChains = new Map<string, KeyedStateFileHandle[]>();
+  /** Asynchronous phases in progress: they read the backends, which must stay open meanwhile. */
+  private readonly uploads = new Set<Promise<void>>();
 
   constructor(
     private readonly ctx: TaskContext,
@@ -134,7 +136,7 @@ export class SubtaskCheckpointer implements AlignedCheckpointHandler {
       (pending) => {
         const syncMs = performance.now() - started;
         endSync();
-        this.writeSnapshot(cp, checkpointId, options, pending).then(
+        const upload = this.writeSnapshot(cp, checkpointId, options, pending).then(
           ({ operators, size }) =>
             cp.acknowledge(this.ctx.vertex.id, this.ctx.subtaskIndex, checkpointId, {
               operators,
@@ -149,12 +151,22 @@ export class SubtaskCheckpointer implements AlignedCheckpointHandler {
             cp.decline(this.ctx.vertex.id, this.ctx.subtaskIndex, checkpointId, ensureError(e));
           },
         );
+        this.uploads.add(upload);
+        void upload.finally(() => this.uploads.delete(upload));
       },
       (e: unknown) => {
         endSync();
         this.ctx.fail(e);
       },
     );
+  }
+
+  /**
+   * Resolves when the asynchronous phases in progress ended (acknowledged or declined): a task
+   * that finishes waits for them before it closes its state backends, whose snapshots they read.
+   */
+  async uploadsDone(): Promise<void> {
+    while (this.uploads.size > 0) await Promise.allSettled([...this.uploads]);
   }
 
   /** Checkpoint `checkpointId` completed: backends may build on it, operators commit. */
