@@ -36,6 +36,9 @@ function localRun(file: string, args: string[] = []): string[] {
   const tsx = `${root}node_modules/.bin/tsx`;
   const run = spawnSync(tsx, [file, ...args], {
     encoding: 'utf8',
+    // The session tracker prints about 1 MiB, spawnSync's default limit: beyond it the output is
+    // cut and the child killed.
+    maxBuffer: 64 * 1024 * 1024,
     env: { ...process.env, NIMBLE_EXAMPLE_IMPORT: '0' },
   });
   expect(run.status).toBe(0);
