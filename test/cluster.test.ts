@@ -94,6 +94,19 @@ describe('examples on a cluster of real daemons', () => {
     expect(printed.length).toBeGreaterThan(1000);
   });
 
+  it('nimble run -p 2 sets the parallelism of a job that sets none (slots and enumerators agree)', async () => {
+    const run = await nimble([
+      'run',
+      '-m',
+      cluster.address,
+      '-p',
+      '2',
+      job('default-parallelism-job.ts'),
+    ]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(/RESULT (.*)/.exec(run.stdout)![1]!)).toEqual({ seen: [2], sum: 499_500 });
+  });
+
   it('executeAndCollect returns the collected records to the client', async () => {
     const run = await nimble(['run', '-m', cluster.address, job('count-job.ts'), '20000']);
     expect(run.code).toBe(0);

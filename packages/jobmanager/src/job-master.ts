@@ -490,6 +490,7 @@ export class JobMaster {
       {
         jobModule: this.ctx.bundlePath,
         graphDigest: submission.graphDigest,
+        configuration: submission.configuration,
         restored: restoredFrom ? this.enumeratorStates(restoredFrom) : undefined,
       },
       submission.programArgs,

@@ -19,7 +19,10 @@ const post = (m: FromEnumerator): void => port.postMessage(m);
 async function main(): Promise<void> {
   let coordinator: JobCoordinator;
   try {
-    const pipeline = await loadPipeline(data.jobModule, "the JobManager's split-enumerator worker");
+    const loaded = await loadPipeline(data.jobModule, "the JobManager's split-enumerator worker");
+    // As in slot workers: the submitted configuration (-D, -p) is authoritative, not the one the
+    // module built in this thread.
+    const pipeline = { ...loaded, configuration: data.configuration };
     const graph = buildJobGraph(pipeline);
     if (graphDigestOf(describeJobGraph(graph)) !== data.graphDigest) {
       throw new Error(
