@@ -145,6 +145,26 @@ describe('rich functions: open and close', () => {
     expect(closed.sort()).toEqual([0, 1]);
   });
 
+  it('an exception in close() after a normal end fails the job, naming the operator (as Flink)', async () => {
+    let closes = 0;
+    class FailingClose extends RichMapFunction<number, number> {
+      override close(): void {
+        closes++;
+        throw new Error('cannot release the connection');
+      }
+      map(n: number): number {
+        return n;
+      }
+    }
+    const job = localEnv()
+      .fromElements(1, 2)
+      .map(new FailingClose())
+      .name('Lookup')
+      .executeAndCollect();
+    await expect(job).rejects.toThrow(/Lookup \(1\/1\): close\(\).*cannot release the connection/s);
+    expect(closes).toBe(1);
+  });
+
   it('map(), flatMap(), filter() and reduce() refuse what is neither a function nor an object with the method', () => {
     const env = localEnv();
     const s = env.fromElements(1);

@@ -121,6 +121,7 @@ export class OperatorChain {
   private readonly throttling: AbstractStreamOperator<unknown>[] = [];
   private readonly outputs: Map<number, Output<unknown>>;
   private backPressuredMs = 0;
+  private closed = false;
   /** When the current wait for output credit began (undefined: not waiting). */
   private backPressuredSince: number | undefined;
   /** The wait for output credit in progress: one wait however often the task asks. */
@@ -263,24 +264,32 @@ export class OperatorChain {
     for (const w of this.writers.values()) w.endOfPartition();
   }
 
-  /** Closes every operator and backend and stops the writers; errors after a failure are swallowed. */
-  async close(): Promise<void> {
+  /**
+   * Closes every operator and backend and stops the writers. Every one is closed even when one
+   * fails; the first error is returned (a task that finished fails with it, as in Flink), and
+   * after a failure or cancellation the caller ignores it, so it cannot hide the first failure.
+   */
+  async close(): Promise<unknown> {
+    if (this.closed) return undefined;
+    this.closed = true;
+    let failure: unknown;
     for (const w of this.writers.values()) w.dispose();
     for (const op of this.operators.values()) {
       try {
         await op.close();
-      } catch {
-        // Closing after a failure must not hide the failure.
+      } catch (e) {
+        failure ??= e;
       }
     }
     for (const b of [...this.backends.values()]) {
       try {
         await b.close();
-      } catch {
-        // As above.
+      } catch (e) {
+        failure ??= e;
       }
     }
     this.backends.clear();
+    return failure;
   }
 
   // ---- availability ----

@@ -55,6 +55,7 @@ export class StreamTask {
   private readonly mail: (() => void)[] = [];
   private scheduled = false;
   private inputEnded = false;
+  private inputClosed = false;
   private maintenance: ReturnType<typeof setInterval> | undefined;
   private done!: { resolve: () => void; reject: (e: Error) => void };
   private readonly finished: Promise<void>;
@@ -282,7 +283,9 @@ export class StreamTask {
       // A checkpoint taken before the end may still be writing: its files come from the
       // backends' snapshots, so the backends close only after it acknowledged or declined.
       await this.checkpointer.uploadsDone();
-      await this.release();
+      const closeFailure = await this.release();
+      // As Flink: an exception closing an operator after a normal end fails the task.
+      if (closeFailure !== undefined) throw closeFailure;
       if (this.state === 'RUNNING') {
         this.transition('FINISHED');
         this.done.resolve();
@@ -311,15 +314,19 @@ export class StreamTask {
     void this.release().finally(() => this.done.reject(error));
   }
 
-  private async release(): Promise<void> {
+  /** Releases everything the task holds; returns the first error of closing it. */
+  private async release(): Promise<unknown> {
     if (this.maintenance !== undefined) clearInterval(this.maintenance);
     this.maintenance = undefined;
-    await this.chain.close();
+    let failure = await this.chain.close();
+    if (this.inputClosed) return failure;
+    this.inputClosed = true;
     try {
       await this.input.close();
-    } catch {
-      // Closing after a failure must not hide the failure.
+    } catch (e) {
+      failure ??= e;
     }
+    return failure;
   }
 
   private transition(to: TaskState): void {
