@@ -540,12 +540,18 @@ export class KeyedStream<T, K extends Key> extends DataStream<T> {
   sum(field: FieldOf<T, Numeric>): SingleOutputStreamOperator<T> {
     return this.aggregation({ kind: 'sum', field });
   }
-  /** Rolling minimum of `field`; other fields come from the key's first element. */
-  min(field: FieldOf<T, Numeric>): SingleOutputStreamOperator<T> {
+  /**
+   * Rolling minimum of `field` (numbers, bigints or strings, as Flink's comparable fields); other
+   * fields come from the key's first element.
+   */
+  min(field: FieldOf<T, Comparable>): SingleOutputStreamOperator<T> {
     return this.aggregation({ kind: 'min', field });
   }
-  /** Rolling maximum of `field`; other fields come from the key's first element. */
-  max(field: FieldOf<T, Numeric>): SingleOutputStreamOperator<T> {
+  /**
+   * Rolling maximum of `field` (numbers, bigints or strings, as Flink's comparable fields); other
+   * fields come from the key's first element.
+   */
+  max(field: FieldOf<T, Comparable>): SingleOutputStreamOperator<T> {
     return this.aggregation({ kind: 'max', field });
   }
   /** The element with the smallest `field` so far (the first one on ties). */

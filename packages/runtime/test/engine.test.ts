@@ -139,6 +139,42 @@ describe('keyed streams', () => {
     ]);
   });
 
+  it('min and max of a string field compare strings; sum of one, or mixed types, fail naming the operator', async () => {
+    type R = { k: string; name: string; n: number | string };
+    const rows: R[] = [
+      { k: 'k', name: 'mango', n: 1 },
+      { k: 'k', name: 'apple', n: 2 },
+      { k: 'k', name: 'zucchini', n: 3 },
+    ];
+    const keyed = () =>
+      localEnv()
+        .fromCollection(rows)
+        .keyBy((r) => r.k);
+    expect((await keyed().min('name').executeAndCollect()).map((r) => r.name)).toEqual([
+      'mango',
+      'apple',
+      'apple',
+    ]);
+    expect((await keyed().max('name').executeAndCollect()).map((r) => r.name)).toEqual([
+      'mango',
+      'mango',
+      'zucchini',
+    ]);
+    const bad = localEnv()
+      .fromCollection(rows.map((r) => [r.k, r.name] as [string, string]))
+      .keyBy((r) => r[0]);
+    // The types refuse a sum of a string field; a cast gets past them, the runtime does not.
+    await expect((bad as any).sum(1).name('Total').executeAndCollect()).rejects.toThrow(
+      /Total \(1\/1\): sum\(1\): the field is a string; sum needs a number or bigint field/,
+    );
+    const mixed = localEnv()
+      .fromCollection<R>([rows[0]!, { ...rows[1]!, n: 'two' }])
+      .keyBy((r) => r.k);
+    await expect(mixed.max('n').executeAndCollect()).rejects.toThrow(
+      /max\("n"\): the field holds a string in this element and a number before/,
+    );
+  });
+
   it('composite keys (arrays) and numeric keys partition correctly', async () => {
     const out = await localEnv({ 'parallelism.default': 3 })
       .fromElements([1, 'x'], [2, 'y'], [1, 'x'], [1, 'y'])

@@ -78,7 +78,7 @@ purchases.keyBy((p) => p.amount).process(new CountPerUser());
 // @ts-expect-error pins: a KeyedProcessFunction needs a keyed stream (DataStream.process takes a ProcessFunction)
 purchases.process(new CountPerUser());
 
-// ---- sum / min / max: numeric fields only; minBy / maxBy: comparable fields ----
+// ---- sum: numeric fields only; min / max / minBy / maxBy: comparable fields (as Flink) ----
 byUser.sum('amount');
 byUser.sum('cents');
 byUser.min('amount');
@@ -87,10 +87,12 @@ byUser.minBy('amount');
 byUser.maxBy('user');
 // @ts-expect-error pins: sum of a string field
 byUser.sum('user');
-// @ts-expect-error pins: min of a string field
 byUser.min('user');
-// @ts-expect-error pins: max of a string field
 byUser.max('user');
+// @ts-expect-error pins: min of a boolean field
+byUser.min('paid');
+// @ts-expect-error pins: max of an array field
+byUser.max('items');
 // @ts-expect-error pins: sum of an array field
 byUser.sum('items');
 // @ts-expect-error pins: sum of a boolean field
@@ -108,8 +110,9 @@ rows.minBy(1);
 rows.maxBy(2);
 // @ts-expect-error pins: sum of a tuple position that holds a string
 rows.sum(0);
-// @ts-expect-error pins: max of a tuple position that holds a string
 rows.max(2);
+// @ts-expect-error pins: max of a position past the end of the tuple
+rows.max(3);
 // @ts-expect-error pins: a position past the end of the tuple
 rows.sum(3);
 

@@ -14,7 +14,7 @@ import type {
   ValueState,
 } from '@nimble/api';
 import { TimeDomain, ValueStateDescriptor } from '@nimble/api';
-import { PromiseReturnedError, throwIfPromise, userCodeFailure } from '../errors.js';
+import { PromiseReturnedError, throwIfPromise, UserCodeError, userCodeFailure } from '../errors.js';
 import type {
   InternalTimer,
   InternalTimerService,
@@ -250,14 +250,21 @@ export class KeyedAggregationOperator<T> extends StreamOperator<T, T> {
   }
   processElement(value: T, timestamp: number | undefined): void {
     const current = this.state.value();
-    const next = current === undefined ? copy(value) : this.combine(current, value);
+    const b = this.fieldOf(value);
+    const next = current === undefined ? copy(value) : this.combine(current, value, b);
     this.state.update(next);
     this.output.collect(next, timestamp);
   }
-  private combine(current: T, value: T): T {
+  private combine(current: T, value: T, b: number | string | bigint): T {
     const field = this.aggregation.field;
-    const a = fieldOf(current, field, this.ctx.name);
-    const b = fieldOf(value, field, this.ctx.name);
+    const a = this.fieldOf(current);
+    if (typeof a !== typeof b) {
+      throw new UserCodeError(
+        this.ctx.name,
+        `${this.aggregation.kind}(${JSON.stringify(field)}): the field holds a ${typeof b} in this element and a ${typeof a} before; all elements need the same type`,
+        undefined,
+      );
+    }
     switch (this.aggregation.kind) {
       case 'sum':
         return withField(current, field, (a as number) + (b as number));
@@ -271,16 +278,24 @@ export class KeyedAggregationOperator<T> extends StreamOperator<T, T> {
         return b > a ? copy(value) : current;
     }
   }
-}
 
-function fieldOf(value: unknown, field: string | number, where: string): number | string | bigint {
-  const v = (value as Record<string | number, unknown>)?.[field];
-  if (typeof v !== 'number' && typeof v !== 'bigint' && typeof v !== 'string') {
-    throw new TypeError(
-      `${where}: field ${JSON.stringify(field)} is ${v === undefined ? 'missing' : typeof v}; aggregations need a number`,
+  /**
+   * The aggregated field of `value`: a number or bigint, or for min/max/minBy/maxBy also a string
+   * (Flink's SumAggregator needs a number, its ComparableAggregator any Comparable).
+   */
+  private fieldOf(value: unknown): number | string | bigint {
+    const { kind, field } = this.aggregation;
+    const v = (value as Record<string | number, unknown>)?.[field];
+    const comparable = kind !== 'sum';
+    if (typeof v === 'number' || typeof v === 'bigint' || (comparable && typeof v === 'string'))
+      return v;
+    throw new UserCodeError(
+      this.ctx.name,
+      `${kind}(${JSON.stringify(field)}): the field is ${v === undefined ? 'missing' : `a ${typeof v}`}; ` +
+        `${kind} needs a number or bigint${comparable ? ' or string' : ''} field`,
+      undefined,
     );
   }
-  return v;
 }
 
 function copy<T>(value: T): T {
