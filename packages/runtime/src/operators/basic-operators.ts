@@ -14,7 +14,7 @@ import type {
   ValueState,
 } from '@nimble/api';
 import { TimeDomain, ValueStateDescriptor } from '@nimble/api';
-import { PromiseReturnedError, throwIfPromise, UserCodeError, userCodeFailure } from '../errors.js';
+import { throwIfPromise, UserCodeError, userCodeFailure } from '../errors.js';
 import type {
   InternalTimer,
   InternalTimerService,
@@ -138,12 +138,10 @@ export class ProcessOperator<K, I, O> extends StreamOperator<I, O> implements Tr
 
   override open(): void {
     if (this.keyed) this.timers = this.getInternalTimerService(this);
-    this.context = new ProcessFunctionContext<K>(
-      this.ctx.name,
+    this.context = ProcessFunctionContext.of<K>(
+      this.ctx,
       this.output,
-      this.ctx.keyedStateBackend,
       () => this.timers,
-      () => this.ctx.processingTimeService.now(),
       () => this.currentWatermark,
     );
     openFunction(this.fn, this.ctx);
@@ -165,25 +163,14 @@ export class ProcessOperator<K, I, O> extends StreamOperator<I, O> implements Tr
   }
 
   onEventTime(timer: InternalTimer): void {
-    this.fire(timer, TimeDomain.EVENT_TIME);
+    this.context.fireTimer(this.fn as KeyedProcessFunction<K, I, O>, timer, TimeDomain.EVENT_TIME);
   }
   onProcessingTime(timer: InternalTimer): void {
-    this.fire(timer, TimeDomain.PROCESSING_TIME);
-  }
-
-  private fire(timer: InternalTimer, domain: TimeDomain): void {
-    const context = this.context.forTimer(timer, domain);
-    try {
-      const returned: unknown = (this.fn as KeyedProcessFunction<K, I, O>).onTimer(
-        timer.timestamp,
-        context,
-        context.collector as Collector<O>,
-      );
-      if (returned !== undefined) throwIfPromise(returned, 'onTimer()');
-    } catch (e) {
-      const where = e instanceof PromiseReturnedError ? this.ctx.name : `${this.ctx.name}: onTimer`;
-      throw userCodeFailure(where, e);
-    }
+    this.context.fireTimer(
+      this.fn as KeyedProcessFunction<K, I, O>,
+      timer,
+      TimeDomain.PROCESSING_TIME,
+    );
   }
 
   override close(): void {

@@ -6,7 +6,7 @@ import type {
   KeyedCoProcessFunction,
 } from '@nimble/api';
 import { TimeDomain } from '@nimble/api';
-import { PromiseReturnedError, throwIfPromise, userCodeFailure } from '../errors.js';
+import { throwIfPromise, userCodeFailure } from '../errors.js';
 import type {
   InternalTimer,
   InternalTimerService,
@@ -115,12 +115,10 @@ export class CoProcessOperator<K, I1, I2, O>
 
   override open(): void {
     if (this.keyed) this.timers = this.getInternalTimerService(this);
-    this.context = new ProcessFunctionContext<K>(
-      this.ctx.name,
+    this.context = ProcessFunctionContext.of<K>(
+      this.ctx,
       this.output,
-      this.ctx.keyedStateBackend,
       () => this.timers,
-      () => this.ctx.processingTimeService.now(),
       () => this.currentWatermark,
     );
     openFunction(this.fn, this.ctx);
@@ -155,25 +153,10 @@ export class CoProcessOperator<K, I1, I2, O>
   }
 
   onEventTime(timer: InternalTimer): void {
-    this.fire(timer, TimeDomain.EVENT_TIME);
+    this.context.fireTimer(this.fn, timer, TimeDomain.EVENT_TIME);
   }
   onProcessingTime(timer: InternalTimer): void {
-    this.fire(timer, TimeDomain.PROCESSING_TIME);
-  }
-
-  private fire(timer: InternalTimer, domain: TimeDomain): void {
-    const context = this.context.forTimer(timer, domain);
-    try {
-      const returned: unknown = this.fn.onTimer(
-        timer.timestamp,
-        context,
-        context.collector as Collector<O>,
-      );
-      if (returned !== undefined) throwIfPromise(returned, 'onTimer()');
-    } catch (e) {
-      const where = e instanceof PromiseReturnedError ? this.ctx.name : `${this.ctx.name}: onTimer`;
-      throw userCodeFailure(where, e);
-    }
+    this.context.fireTimer(this.fn, timer, TimeDomain.PROCESSING_TIME);
   }
 
   override close(): void {

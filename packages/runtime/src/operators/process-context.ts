@@ -1,8 +1,14 @@
 import type { Collector, Key, KeyedOnTimerContext, OutputTag, TimerService } from '@nimble/api';
 import { TimeDomain } from '@nimble/api';
+import { PromiseReturnedError, throwIfPromise, userCodeFailure } from '../errors.js';
 import type { KeyedStateBackend } from '../state/index.js';
 import type { InternalTimer, InternalTimerService } from '../timers/internal-timer-service.js';
-import type { Output } from './operator.js';
+import type { OperatorContext, Output } from './operator.js';
+
+/** A function with Flink's `onTimer` (process, co-process and their keyed variants). */
+interface OnTimerFunction<K> {
+  onTimer(timestamp: number, ctx: KeyedOnTimerContext<K>, out: Collector<any>): unknown;
+}
 
 /** A collector that stamps the timestamp of the record (or timer) being processed. */
 export class TimestampedCollector<T> implements Collector<T> {
@@ -72,6 +78,40 @@ export class ProcessFunctionContext<K> implements KeyedOnTimerContext<K> {
   ) {
     this.collector = new TimestampedCollector((v, ts) => out.collect(v, ts));
     this.timers = new ProcessTimerService(name, timerService, now, watermark);
+  }
+
+  /** The context of a process operator's function, over the operator's context and output. */
+  static of<K>(
+    ctx: OperatorContext,
+    output: Output<unknown>,
+    timers: () => InternalTimerService | undefined,
+    watermark: () => number,
+  ): ProcessFunctionContext<K> {
+    return new ProcessFunctionContext<K>(
+      ctx.name,
+      output,
+      ctx.keyedStateBackend,
+      timers,
+      () => ctx.processingTimeService.now(),
+      watermark,
+    );
+  }
+
+  /**
+   * Calls `fn.onTimer` for a firing timer with the context pointed at it, as Flink's process
+   * operators do; a returned Promise or an exception fails the task naming the operator.
+   */
+  fireTimer(fn: OnTimerFunction<K>, timer: InternalTimer, domain: TimeDomain): void {
+    this.forTimer(timer, domain);
+    try {
+      const returned: unknown = fn.onTimer(timer.timestamp, this, this.collector);
+      if (returned !== undefined) throwIfPromise(returned, 'onTimer()');
+    } catch (e) {
+      throw userCodeFailure(
+        e instanceof PromiseReturnedError ? this.name : `${this.name}: onTimer`,
+        e,
+      );
+    }
   }
 
   /** Points the context at an element with `timestamp`. */
