@@ -22,4 +22,9 @@ export {
   JsonSerializationSchema,
   SimpleStringSchema,
 } from './schemas.js';
-export type { DeserializationSchema, SerializationSchema } from './schemas.js';
+export type {
+  DeserializationSchema,
+  KafkaConsumerRecord,
+  KafkaRecordDeserializationSchema,
+  SerializationSchema,
+} from './schemas.js';

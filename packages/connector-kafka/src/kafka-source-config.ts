@@ -1,6 +1,6 @@
 import type { KafkaProperties } from './client.js';
 import type { KafkaOffsetsInitializer as Initializer } from './offsets-initializer.js';
-import type { DeserializationSchema } from './schemas.js';
+import type { DeserializationSchema, KafkaRecordDeserializationSchema } from './schemas.js';
 
 /** The settings a built source carries (read by the reader and the enumerator). */
 export interface KafkaSourceConfig<T> {
@@ -10,7 +10,10 @@ export interface KafkaSourceConfig<T> {
   readonly groupId: string | undefined;
   readonly startingOffsets: Initializer;
   readonly stoppingOffsets: Initializer | undefined;
-  readonly deserializer: DeserializationSchema<T>;
+  /** How records become elements: their value only, or the whole record. */
+  readonly deserializer:
+    | { readonly kind: 'value'; readonly schema: DeserializationSchema<T> }
+    | { readonly kind: 'record'; readonly schema: KafkaRecordDeserializationSchema<T> };
   readonly discoveryIntervalMs: number;
   readonly readCommitted: boolean;
 }

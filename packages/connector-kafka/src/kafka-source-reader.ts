@@ -88,6 +88,14 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPartitionSplit
   private closed = false;
   /** Splits were added that have no output yet. */
   private newSplits = false;
+  /** What a record deserializer emits to: the current split's output, with the record's timestamp. */
+  private readonly recordOut = {
+    target: undefined as SourceOutput<unknown> | undefined,
+    timestamp: 0,
+    collect(element: T): void {
+      this.target!.collect(element, this.timestamp);
+    },
+  };
 
   constructor(
     private readonly config: KafkaSourceConfig<T>,
@@ -153,6 +161,7 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPartitionSplit
     }
     let emitted = 0;
     const deserializer = this.config.deserializer;
+    const recordOut = this.recordOut;
     while (emitted < RECORDS_PER_POLL && this.queue.length > 0) {
       const batch = this.queue[0]!;
       const s = batch.state;
@@ -175,10 +184,28 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPartitionSplit
         s.next = offset + 1;
         const timestamp = Number(m.timestamp);
         const value = m.value;
+        if (deserializer.kind === 'record') {
+          // Errors propagate: a record deserializer skips records by emitting nothing.
+          recordOut.target = out;
+          recordOut.timestamp = timestamp;
+          deserializer.schema.deserialize(
+            {
+              topic: s.topic,
+              partition: s.partition,
+              offset,
+              timestamp,
+              key: m.key ?? null,
+              value: value ?? null,
+              headers: m.headers ?? {},
+            },
+            recordOut,
+          );
+          continue;
+        }
         let record: T;
         try {
           if (value === null) throw new Error('the record has no value (a tombstone)');
-          record = deserializer.deserialize(value);
+          record = deserializer.schema.deserialize(value);
         } catch (e) {
           this.numRecordsInErrors++;
           output.collectSide(

@@ -19,8 +19,8 @@ import {
   KafkaOffsetsInitializer,
   resolveOffsets,
 } from './offsets-initializer.js';
-import type { DeserializationSchema } from './schemas.js';
-import { isDeserializationSchema } from './schemas.js';
+import type { DeserializationSchema, KafkaRecordDeserializationSchema } from './schemas.js';
+import { isDeserializationSchema, isRecordDeserializationSchema } from './schemas.js';
 
 /** The enumerator's checkpointed state: which partitions were handed out, and which wait for a reader. */
 export interface KafkaSourceEnumState {
@@ -95,7 +95,7 @@ export class KafkaSourceBuilder<T> {
   private groupId: string | undefined;
   private startingOffsets: Initializer = KafkaOffsetsInitializer.earliest();
   private stoppingOffsets: Initializer | undefined;
-  private deserializer: DeserializationSchema<T> | undefined;
+  private deserializer: KafkaSourceConfig<T>['deserializer'] | undefined;
   private readonly properties: Record<string, string> = {};
 
   /** `host:port[,host:port...]`. */
@@ -157,7 +157,22 @@ export class KafkaSourceBuilder<T> {
         'KafkaSource.setValueOnlyDeserializer: expected a DeserializationSchema (e.g. new SimpleStringSchema() or new JsonDeserializationSchema())',
       );
     }
-    this.deserializer = schema;
+    this.deserializer = { kind: 'value', schema };
+    return this;
+  }
+
+  /**
+   * Reads whole records (key, value, headers, topic, partition, offset, timestamp) with `schema`,
+   * which emits zero or more elements per record. Tombstones reach it with a null value; an error
+   * it throws fails the job (no malformed-records side output).
+   */
+  setDeserializer(schema: KafkaRecordDeserializationSchema<T>): this {
+    if (!isRecordDeserializationSchema(schema)) {
+      throw new TypeError(
+        'KafkaSource.setDeserializer: expected a KafkaRecordDeserializationSchema (an object with deserialize(record, out))',
+      );
+    }
+    this.deserializer = { kind: 'record', schema };
     return this;
   }
 

@@ -51,6 +51,43 @@ export class JsonSerializationSchema<T = unknown> implements SerializationSchema
   }
 }
 
+/**
+ * A record as a {@link KafkaRecordDeserializationSchema} sees it: key, value (null for a
+ * tombstone), where it came from and its timestamp.
+ */
+export interface KafkaConsumerRecord {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+  /** Epoch milliseconds. */
+  readonly timestamp: number;
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+  /** Header values as the broker returned them (a repeated header is an array). */
+  readonly headers: Readonly<Record<string, Buffer | string | (Buffer | string)[] | undefined>>;
+}
+
+/**
+ * Turns whole Kafka records into elements (Flink's `KafkaRecordDeserializationSchema`): it sees
+ * the key, the headers and the record's position, and emits zero or more elements. Unlike a
+ * value-only {@link DeserializationSchema}, an error it throws fails the job (as in Flink): to
+ * skip a record, emit nothing.
+ */
+export interface KafkaRecordDeserializationSchema<T> {
+  deserialize(record: KafkaConsumerRecord, out: { collect(element: T): void }): void;
+}
+
+/** Whether `schema` can deserialize whole records. */
+export function isRecordDeserializationSchema(
+  schema: unknown,
+): schema is KafkaRecordDeserializationSchema<unknown> {
+  return (
+    typeof schema === 'object' &&
+    schema !== null &&
+    typeof (schema as KafkaRecordDeserializationSchema<unknown>).deserialize === 'function'
+  );
+}
+
 /** Whether `schema` can deserialize. */
 export function isDeserializationSchema(schema: unknown): schema is DeserializationSchema<unknown> {
   return (
