@@ -1,0 +1,37 @@
+/**
+ * Formats (Flink's `DeserializationFormatFactory` / `SerializationFormatFactory`): bytes of a
+ * record or a line <-> a {@link Row} of given columns. A factory lists its options without the
+ * prefix; a table gives them with the prefix of the format option that chose it (`json.` for
+ * `'format'`, `value.json.` for `'value.format'`, `key.json.` for `'key.format'`).
+ */
+import type { Row } from '../../row.js';
+import type { RowField } from '../../types.js';
+import type { OptionReader, OptionSpec } from '../options.js';
+
+/**
+ * Reads one record. Returns null to skip it (a parse error under `ignore-parse-errors`); throws
+ * a {@link FormatError} otherwise.
+ */
+export type RowDecoder = (bytes: Buffer) => Row | null;
+
+/** Writes one row. */
+export type RowEncoder = (row: Row) => Buffer;
+
+export interface FormatFactory {
+  readonly identifier: string;
+  /** Options without the prefix (`fail-on-missing-field`, not `json.fail-on-missing-field`). */
+  readonly options: readonly OptionSpec[];
+  /** Throws a ValidationError when the format cannot carry these columns (e.g. raw with two). */
+  validate?(fields: readonly RowField[]): void;
+  /** `options` holds this format's options with their prefix removed. */
+  createDecoder(fields: readonly RowField[], options: OptionReader): RowDecoder;
+  createEncoder(fields: readonly RowField[], options: OptionReader): RowEncoder;
+}
+
+/** A record a format could not read or a row it could not write (Flink's IOException there). */
+export class FormatError extends Error {
+  override name = 'FormatError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
