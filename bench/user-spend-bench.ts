@@ -6,6 +6,10 @@
  *   (`bench/jobs/user-spend-job.ts`; options --events N --users N);
  * - `join:<backend>:<p>`: the interval join of two generated streams keyed by user
  *   (`bench/jobs/interval-join-job.ts`; option --join-events N, both streams together);
+ * - `sql:<backend>:<p>`: the same job written in SQL, the seed's TUMBLE query
+ *   (`bench/jobs/sql-user-spend-job.ts`);
+ * - `sql-over:<backend>:<p>`: a SQL OVER window, each user's 5-minute rolling spend on every
+ *   event (`bench/jobs/sql-user-spend-job.ts`; options --over-events N --over-users N);
  * - `async:1` / `async-http:1`: async I/O lookups against a local service answering after 1 ms,
  *   capacity 100, over a pipelined TCP connection or Node's http client
  *   (`bench/jobs/async-io-job.ts`; option --async-events N).
@@ -29,6 +33,8 @@ const { values } = parseArgs({
     },
     'join-events': { type: 'string', default: '1000000' },
     'async-events': { type: 'string', default: '300000' },
+    'over-events': { type: 'string', default: '2000000' },
+    'over-users': { type: 'string', default: '1000000' },
   },
 });
 
@@ -66,6 +72,21 @@ function parseCase(text: string): Case {
       events: Number(values['join-events']),
       job: jobFile('interval-join-job.ts'),
       env: { BENCH_BACKEND: backend },
+    };
+  }
+  if (kind === 'sql' || kind === 'sql-over') {
+    const [, backend = 'hashmap', p = '1'] = parts;
+    const over = kind === 'sql-over';
+    return {
+      label: `${kind} ${backend}`,
+      parallelism: Number(p),
+      events: Number(over ? values['over-events'] : values.events),
+      job: jobFile('sql-user-spend-job.ts'),
+      env: {
+        BENCH_BACKEND: backend,
+        BENCH_SQL_QUERY: over ? 'over' : 'tumble',
+        ...(over ? { BENCH_USERS: values['over-users'] } : {}),
+      },
     };
   }
   if (kind === 'async' || kind === 'async-http') {
@@ -137,7 +158,7 @@ for (const text of values.cases.split(',')) {
   const r = await run(parseCase(text));
   const eps = r.events / r.seconds;
   console.log(
-    `${r.label.padEnd(12)} p=${r.parallelism}  ${r.events} events  ${r.seconds.toFixed(2)} s  ` +
+    `${r.label.padEnd(16)} p=${r.parallelism}  ${r.events} events  ${r.seconds.toFixed(2)} s  ` +
       `${Math.round(eps).toLocaleString('en-US')} events/s  (${Math.round(eps / r.parallelism).toLocaleString('en-US')} per core)  ` +
       `peak RSS ${Math.round(r.peakRssMb)} MiB`,
   );

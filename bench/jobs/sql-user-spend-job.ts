@@ -1,0 +1,64 @@
+/**
+ * The seed's 5-minute spend job written in SQL, for benchmarks beside `user-spend-job.ts`: the
+ * same generated purchases (same source, same watermarks) registered as a table, the seed's
+ * TUMBLE query, a sink that counts. With BENCH_SQL_QUERY=over it runs the per-event rolling
+ * feature instead: a 5-minute RANGE OVER window summing each user's purchases.
+ */
+import type { Sink, SinkWriter } from '@nimble/api';
+import { StreamExecutionEnvironment } from '@nimble/api';
+import '@nimble/runtime/local';
+import { generatedPurchases } from '@nimble/examples/user-spend-pipeline';
+import { Schema, StreamTableEnvironment } from '@nimble/sql';
+
+const env = (name: string, fallback: string): string => process.env[name] ?? fallback;
+const events = Number(env('BENCH_EVENTS', '2000000'));
+const users = Number(env('BENCH_USERS', '100000'));
+const parallelism = Number(env('BENCH_PARALLELISM', '1'));
+const backend = env('BENCH_BACKEND', 'hashmap') as 'hashmap' | 'level';
+const query = env('BENCH_SQL_QUERY', 'tumble');
+
+class CountingSink implements Sink<unknown> {
+  createWriter(): SinkWriter<unknown> {
+    let n = 0;
+    return {
+      write: () => {
+        n++;
+      },
+      flush: () => {},
+      close: () => {
+        void n;
+      },
+    };
+  }
+}
+
+const e = StreamExecutionEnvironment.getExecutionEnvironment();
+e.setParallelism(parallelism).setStateBackend(backend);
+e.configure(JSON.parse(env('BENCH_CONF', '{}')) as Record<string, string | number | boolean>);
+const tEnv = StreamTableEnvironment.create(e);
+// The stream's own timestamps and watermarks (5 s of disorder) are the table's rowtime.
+tEnv.createTemporaryView(
+  'raw_transactions',
+  generatedPurchases(e, events, { users, msPerEvent: 1, maxDelayMs: 3000 }),
+  Schema.newBuilder()
+    .column('user_id', 'STRING')
+    .column('amount_usd', 'DOUBLE')
+    .column('category_id', 'INT')
+    .columnByMetadata('event_time', 'TIMESTAMP_LTZ(3)', 'rowtime')
+    .watermark('event_time', 'SOURCE_WATERMARK()')
+    .build(),
+);
+const sql =
+  query === 'over'
+    ? `SELECT user_id, amount_usd,
+         SUM(amount_usd) OVER (PARTITION BY user_id ORDER BY event_time
+           RANGE BETWEEN INTERVAL '5' MINUTE PRECEDING AND CURRENT ROW) AS spend_5min
+       FROM raw_transactions`
+    : `SELECT user_id, window_start, window_end,
+         SUM(amount_usd) AS total_spend_usd, COUNT(*) AS tx_count
+       FROM TABLE(TUMBLE(TABLE raw_transactions, DESCRIPTOR(event_time), INTERVAL '5' MINUTE))
+       GROUP BY user_id, window_start, window_end`;
+tEnv.toDataStream(tEnv.sqlQuery(sql)).sinkTo(new CountingSink(), 'Count');
+
+const result = await e.execute(`bench-sql-${query}`);
+process.stdout.write(`BENCH_RESULT ${JSON.stringify({ netRuntimeMs: result.netRuntimeMs })}\n`);
