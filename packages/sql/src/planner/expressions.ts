@@ -553,7 +553,7 @@ class Compiler {
   }
 
   private column(c: ScopeColumn): Value {
-    const read = `r[${JSON.stringify(c.key)}]`;
+    const read = /^(0|[1-9][0-9]*)$/.test(c.key) ? `r[${c.key}]` : `r[${JSON.stringify(c.key)}]`;
     return { code: this.g.assign(c.type.nullable ? `${read} ?? null` : read), type: c.type };
   }
 

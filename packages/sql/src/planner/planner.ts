@@ -53,15 +53,7 @@ import {
 } from '../types.js';
 import type { AggregateCall } from './aggregates.js';
 import { compileAggregates } from './aggregates.js';
-import {
-  and,
-  conjuncts,
-  exprKey,
-  exprText,
-  findExprs,
-  ident,
-  replaceExprs,
-} from './ast-utils.js';
+import { and, conjuncts, exprKey, exprText, findExprs, ident, replaceExprs } from './ast-utils.js';
 import type { EvalContext } from './expressions.js';
 import {
   compileExpr,
@@ -136,16 +128,31 @@ function uniqueNames(names: readonly string[]): string[] {
   });
 }
 
-/** The watermark of a table's WATERMARK clause: the largest value of its expression so far. */
-class SqlWatermarkGenerator implements WatermarkGenerator<Row> {
+/**
+ * The watermark of a table's WATERMARK clause: the largest value of its expression so far.
+ *
+ * As Flink's `WatermarkAssignerOperator`, it emits the watermark not only periodically but also
+ * right after a row that moved it more than `pipeline.auto-watermark-interval` past the last one
+ * emitted, so which rows are late does not depend on timing when rows are far apart in event time.
+ */
+export class SqlWatermarkGenerator implements WatermarkGenerator<Row> {
   private watermark = -Infinity;
-  constructor(private readonly expr: (row: Row, ctx: EvalContext) => unknown) {}
-  onEvent(event: Row): void {
+  private emitted = -Infinity;
+  constructor(
+    private readonly expr: (row: Row, ctx: EvalContext) => unknown,
+    private readonly intervalMs: number,
+  ) {}
+  onEvent(event: Row, _timestamp: number, output: WatermarkOutput): void {
     const w = this.expr(event, NO_WATERMARK);
     if (typeof w === 'number' && w > this.watermark) this.watermark = w;
+    if (this.watermark - this.emitted > this.intervalMs) this.emit(output);
   }
   onPeriodicEmit(output: WatermarkOutput): void {
-    if (this.watermark > -Infinity) output.emitWatermark(this.watermark);
+    if (this.watermark > this.emitted) this.emit(output);
+  }
+  private emit(output: WatermarkOutput): void {
+    this.emitted = this.watermark;
+    output.emitWatermark(this.watermark);
   }
 }
 
@@ -400,7 +407,8 @@ export class Planner {
       const watermark = compileExpr(inline(wm.expr), raw).fn;
       const tableName = table.name;
       watermarks = WatermarkStrategy.forGenerator<Row>(
-        () => new SqlWatermarkGenerator(watermark),
+        () =>
+          new SqlWatermarkGenerator(watermark, this.ctx.env.getConfig().getAutoWatermarkInterval()),
       ).withTimestampAssigner((row) => {
         const t = rowtime(row, NO_WATERMARK);
         if (typeof t !== 'number') {
@@ -560,6 +568,13 @@ export class Planner {
     else if (kind === 'HOP') {
       slideMillis = interval('SLIDE', true)!;
       sizeMillis = interval('SIZE', true)!;
+      // Flink slices hopping windows into panes of the slide, so the size must be a multiple.
+      if (sizeMillis % slideMillis !== 0) {
+        throw new ValidationError(
+          `HOP table function based aggregate requires size must be an integral multiple of slide, but got size ${sizeMillis} ms and slide ${slideMillis} ms.`,
+          call.pos,
+        );
+      }
     } else if (kind === 'CUMULATE') {
       slideMillis = interval('STEP', true)!;
       sizeMillis = interval('SIZE', true)!;
@@ -614,6 +629,7 @@ export class Planner {
         return CumulativeEventTimeWindows.of(
           size,
           Duration.ofMillis(w.slideMillis!),
+          offset,
         ) as unknown as WindowAssigner<Row, Window>;
       case 'SESSION':
         return EventTimeSessionWindows.withGap(size) as unknown as WindowAssigner<Row, Window>;
@@ -1038,8 +1054,16 @@ export class Planner {
       }
       const description = `WindowAggregate(groupBy=[${groupText.join(', ')}], window=[${window.description}], select=[${selectText}, start('w$) AS window_start, end('w$) AS window_end, rowtime('w$) AS window_time])`;
       const plan = node('window-aggregate', description, [rel.plan]);
-      const timeKey = window.timeKey;
-      const keyed = (rel.stream as DataStream<Row>).keyBy(keySelector as (r: Row) => Key);
+      const needed = referencedKeys([...groupKeys.map((g) => g.expr), ...aggCalls], scope).add(
+        window.timeKey,
+      );
+      // Across the exchange rows travel as arrays of the columns the window reads.
+      const exchange = exchangeRows(rel, needed, window.timeKey);
+      const xScope = exchange.scope;
+      const timeKey = xScope.columns.find((c) => c.name === '$time')!.key;
+      const xAggregates = compileAggregates(calls, xScope, { retractable: false });
+      const xKeySelector = groupKeySelector(groupKeys.map((g) => compileExpr(g.expr, xScope).fn));
+      const keyed = exchange.stream.keyBy(xKeySelector as (r: Row) => Key);
       const build = rowBuilder([
         ...keyNames,
         'window_start',
@@ -1051,7 +1075,7 @@ export class Planner {
       const stream = keyed
         .window(rowtimeAssigner(this.assigner(window), timeKey))
         .aggregate(
-          windowAggregateFunction(aggregates),
+          windowAggregateFunction(xAggregates),
           new WindowResultFunction<Key>((key, start, end, values) =>
             build([...keyValues(key), start, end, end - 1, ...values]),
           ) as never,
@@ -1755,6 +1779,41 @@ function rowtimeAssigner(
   wrapped.assignWindows = (element: Row, _timestamp: number, ctx) =>
     inner.assignWindows(element, element[timeKey] as number, ctx);
   return wrapped;
+}
+
+/** The row keys of the columns the expressions read. */
+function referencedKeys(exprs: readonly Expr[], scope: Scope): Set<string> {
+  const keys = new Set<string>();
+  for (const id of findExprs(exprs, (x): x is Identifier => x.kind === 'ident')) {
+    keys.add(scope.resolve(id.parts, id.pos).key);
+  }
+  return keys;
+}
+
+/**
+ * The rows as arrays of the columns an operator after an exchange reads (Flink's projection push
+ * down, and a compact wire form: V8 writes an object's property names with every object, an
+ * array's values only), with the scope to compile that operator's expressions against. The
+ * column with key `timeKey` is also found under the name `$time`.
+ */
+function exchangeRows(
+  rel: Rel,
+  needed: ReadonlySet<string>,
+  timeKey?: string,
+): { stream: DataStream<Row>; scope: Scope } {
+  const kept = rel.columns.filter((c) => needed.has(c.key));
+  const body = kept.map((c) => `r[${JSON.stringify(c.key)}]`).join(', ');
+  const toArray = new Function('r', `return [${body}];`) as (row: Row) => Row;
+  const description = `Calc(select=[${kept.map((c) => c.name).join(', ')}])`;
+  const stream = (rel.stream as DataStream<Row>)
+    .map(toArray)
+    .name(description)
+    .uid(operatorUid('calc', description, [rel.plan]));
+  const columns: ScopeColumn[] = kept.map((c, i) => ({ ...c, key: String(i) }));
+  const time = rel.columns.find((c) => c.key === timeKey);
+  const timeIndex = time === undefined ? -1 : kept.indexOf(time);
+  if (timeIndex >= 0) columns.push({ name: '$time', key: String(timeIndex), type: time!.type });
+  return { stream, scope: new Scope(columns) };
 }
 
 /** The values of the grouping expressions from the key {@link groupKeySelector} made. */

@@ -24,7 +24,7 @@ import { exprText, ident } from '../planner/ast-utils.js';
 import { compileExpr, inferType } from '../planner/expressions.js';
 import type { PlanNode, Rel } from '../planner/rel.js';
 import { formatPlan } from '../planner/rel.js';
-import { operatorUid, Planner } from '../planner/planner.js';
+import { operatorUid, Planner, SqlWatermarkGenerator } from '../planner/planner.js';
 import { Scope } from '../planner/scope.js';
 import type { Schema } from './schema.js';
 import { Table } from './table.js';
@@ -311,7 +311,13 @@ export class StreamTableEnvironment {
     let cached: Rel | undefined;
     this.streamTables.set(
       id,
-      () => (cached ??= streamRel(stream as DataStream<unknown>, schema, name)),
+      () =>
+        (cached ??= streamRel(
+          stream as DataStream<unknown>,
+          schema,
+          name,
+          this.env.getConfig().getAutoWatermarkInterval(),
+        )),
     );
     this.catalog.create({ kind: 'view', name, tableId: id, temporary: true }, false);
     return new Table(this, selectAllFrom([name]));
@@ -325,7 +331,7 @@ export class StreamTableEnvironment {
     const rel = this.plan((p) => p.planQuery(table.query));
     if (rel.mode !== 'insert-only') {
       throw new TableError(
-        `Table sink '*anonymous_datastream_sink$${this.nextTableId++}*' doesn't support consuming update changes which is produced by node ${rel.plan.description.split('(')[0]}(...). ` +
+        `Table sink '*anonymous_datastream_sink$${this.nextTableId++}*' doesn't support consuming update changes which is produced by node ${updatingNode(rel.plan).description}. ` +
           'Use toChangelogStream for a table that updates.',
       );
     }
@@ -514,7 +520,7 @@ export class StreamTableEnvironment {
     const mode = factory.changelogMode(table);
     if (rel.mode === 'updates' && mode === 'insert-only') {
       throw new TableError(
-        `Table sink '${sinkName}' doesn't support consuming update changes which is produced by node ${rel.plan.description}`,
+        `Table sink '${sinkName}' doesn't support consuming update changes which is produced by node ${updatingNode(rel.plan).description}`,
       );
     }
     // The row the sink gets: its physical columns by name, in order.
@@ -725,6 +731,17 @@ function dryRunRel(tEnv: StreamTableEnvironment, id: number): Rel {
   return rel;
 }
 
+/**
+ * The node Flink names when a sink cannot take updates: a Calc passes the sink's requirement on
+ * to its input, so the node named is the first below the sink that is not a Calc (the
+ * GroupAggregate producing the updates).
+ */
+function updatingNode(plan: PlanNode): PlanNode {
+  let node = plan;
+  while (node.description.startsWith('Calc(') && node.inputs.length === 1) node = node.inputs[0]!;
+  return node;
+}
+
 /** Converts a row's TIMESTAMP values (epoch ms) to `Date`s for DataStream users, or undefined when none. */
 function externalConverter(rel: Rel): ((row: Row) => Row) | undefined {
   const timestamps = rel.columns.filter((c) => isTimestamp(c.type) || c.type.name === 'DATE');
@@ -744,7 +761,12 @@ function externalConverter(rel: Rel): ((row: Row) => Row) | undefined {
 }
 
 /** The relation of a DataStream read through a Schema. */
-function streamRel(stream: DataStream<unknown>, schema: Schema, name: string): Rel {
+function streamRel(
+  stream: DataStream<unknown>,
+  schema: Schema,
+  name: string,
+  watermarkIntervalMs: number,
+): Rel {
   const physical = schema.columns.filter((c) => c.kind === 'physical');
   const metadata = schema.columns.filter((c) => c.kind === 'metadata');
   // Objects -> rows: physical columns by property (Dates to epoch ms), the record timestamp.
@@ -838,18 +860,9 @@ function streamRel(stream: DataStream<unknown>, schema: Schema, name: string): R
       };
       rows = rows
         .assignTimestampsAndWatermarks(
-          WatermarkStrategy.forGenerator<Row>(() => {
-            let max = -Infinity;
-            return {
-              onEvent(row: Row) {
-                const v = wmFn(row, ctx);
-                if (typeof v === 'number' && v > max) max = v;
-              },
-              onPeriodicEmit(out) {
-                if (max > -Infinity) out.emitWatermark(max);
-              },
-            };
-          }).withTimestampAssigner((row) => tsFn(row, ctx) as number),
+          WatermarkStrategy.forGenerator<Row>(
+            () => new SqlWatermarkGenerator(wmFn, watermarkIntervalMs),
+          ).withTimestampAssigner((row) => tsFn(row, ctx) as number),
         )
         .name(description3)
         .uid(plan.uid!);
