@@ -1064,29 +1064,23 @@ export class Planner {
       const xAggregates = compileAggregates(calls, xScope, { retractable: false });
       const xKeySelector = groupKeySelector(groupKeys.map((g) => compileExpr(g.expr, xScope).fn));
       const keyed = exchange.stream.keyBy(xKeySelector as (r: Row) => Key);
-      const build = rowBuilder([
-        ...keyNames,
-        'window_start',
-        'window_end',
-        'window_time',
-        ...aggregates.resultTypes.map((_, i) => `$a${i}`),
-      ]);
-      const keyValues = keyDecoder(keyFns.length);
+      // The window's result row is an array in the order of `outColumns`; the select list
+      // after it reads it by index and builds the output object once.
+      const result = windowResultBuilder(keyFns.length, aggregates.resultTypes.length);
       const stream = keyed
         .window(rowtimeAssigner(this.assigner(window), timeKey))
         .aggregate(
           windowAggregateFunction(xAggregates),
-          new WindowResultFunction<Key>((key, start, end, values) =>
-            build([...keyValues(key), start, end, end - 1, ...values]),
-          ) as never,
+          new WindowResultFunction<Key>(result) as never,
         )
         .name(description)
         .uid(plan.uid!) as unknown as DataStream<Row>;
+      const arrayColumns = outColumns.map((c, i) => ({ ...c, key: String(i) }));
       out = {
         stream,
-        columns: outColumns,
+        columns: arrayColumns,
         mode: 'insert-only',
-        rowtimeKey: 'window_time',
+        rowtimeKey: String(outColumns.findIndex((c) => c.name === 'window_time')),
         bounded: rel.bounded,
         plan,
       };
@@ -1814,6 +1808,28 @@ function exchangeRows(
   const timeIndex = time === undefined ? -1 : kept.indexOf(time);
   if (timeIndex >= 0) columns.push({ name: '$time', key: String(timeIndex), type: time!.type });
   return { stream, scope: new Scope(columns) };
+}
+
+/**
+ * The result row of a fired window as an array: the group key values, window_start, window_end,
+ * window_time, the aggregate values. Generated for the counts, so no intermediate array is made.
+ */
+function windowResultBuilder(
+  keyCount: number,
+  aggCount: number,
+): (key: Key, start: number, end: number, values: unknown[]) => Row {
+  const keys =
+    keyCount === 0
+      ? []
+      : keyCount === 1
+        ? ['(k === N ? null : k)']
+        : Array.from({ length: keyCount }, (_, i) => `(k[${i}] === N ? null : k[${i}])`);
+  const aggs = Array.from({ length: aggCount }, (_, i) => `v[${i}]`);
+  const make = new Function(
+    'N',
+    `return (k, s, e, v) => [${[...keys, 's', 'e', 'e - 1', ...aggs].join(', ')}];`,
+  ) as (n: string) => (key: Key, start: number, end: number, values: unknown[]) => Row;
+  return make(NULL_KEY);
 }
 
 /** The values of the grouping expressions from the key {@link groupKeySelector} made. */

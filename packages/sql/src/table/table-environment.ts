@@ -432,6 +432,7 @@ export class StreamTableEnvironment {
       [{ name: 'job id', type: STRING }],
       [[result.jobId]],
       result.jobId,
+      result,
     );
   }
 

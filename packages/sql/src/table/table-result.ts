@@ -1,3 +1,4 @@
+import type { JobExecutionResult } from '@nimble/api';
 import type { RowField } from '../types.js';
 import { formatType } from '../types.js';
 
@@ -17,6 +18,11 @@ export class TableResult {
     readonly rows: readonly (readonly unknown[])[],
     /** The job an INSERT or statement set submitted. */
     readonly jobId?: string,
+    /**
+     * What the job's executor returned (Flink's `JobClient.getJobExecutionResult()`): its run
+     * time, once the job has ended (not for a detached submission).
+     */
+    readonly jobExecutionResult?: JobExecutionResult,
   ) {}
 
   static ok(): TableResult {
