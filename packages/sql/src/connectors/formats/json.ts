@@ -6,6 +6,7 @@
  */
 import type { Row } from '../../row.js';
 import type { RowField, SqlType } from '../../types.js';
+import { javaDoubleString } from '../../planner/cast.js';
 import type { OptionReader } from '../options.js';
 import type { FormatFactory, RowDecoder, RowEncoder } from './format.js';
 import { FormatError } from './format.js';
@@ -183,9 +184,14 @@ function toJson(v: unknown, type: SqlType, s: JsonSettings): string {
     case 'SMALLINT':
     case 'INT':
     case 'BIGINT':
+      return String(v);
     case 'FLOAT':
     case 'DOUBLE':
-      return Number.isFinite(v as number) ? String(v) : JSON.stringify(String(v));
+      // Flink's JSON (Jackson) writes Java's Double.toString: 30.0, not 30; 1.0E7, not 10000000.
+      // Float.toString for FLOAT: the shortest decimal that reads back as the same float32.
+      return Number.isFinite(v as number)
+        ? javaDoubleString(type.name === 'FLOAT' ? shortestFloat(v as number) : (v as number))
+        : JSON.stringify(String(v));
     case 'DECIMAL':
       return (v as number).toFixed(type.scale);
     case 'DATE':
@@ -229,6 +235,14 @@ function toJson(v: unknown, type: SqlType, s: JsonSettings): string {
     default:
       return JSON.stringify(v) ?? 'null';
   }
+}
+
+function shortestFloat(v: number): number {
+  for (let p = 1; p < 9; p++) {
+    const c = Number(v.toPrecision(p));
+    if (Math.fround(c) === Math.fround(v)) return c;
+  }
+  return v;
 }
 
 function stripQuotes(json: string): string {
