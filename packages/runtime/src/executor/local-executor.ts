@@ -33,6 +33,11 @@ export interface LocalExecutorOptions {
   /** Where `print()` writes; process.stdout by default. */
   readonly stdout?: (text: string) => void;
   readonly stderr?: (text: string) => void;
+  /**
+   * Cancels the job when aborted: its tasks are cancelled and `execute` rejects. The SQL client
+   * uses it to stop a query on Ctrl-C.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /**
@@ -43,6 +48,7 @@ export class LocalExecutor implements PipelineExecutor {
   constructor(private readonly options: LocalExecutorOptions = {}) {}
 
   async execute(userPipeline: Pipeline): Promise<JobExecutionResult> {
+    this.options.signal?.throwIfAborted();
     const pipeline: Pipeline = {
       ...userPipeline,
       configuration: { ...userPipeline.configuration, ...this.options.configuration },
@@ -57,6 +63,10 @@ export class LocalExecutor implements PipelineExecutor {
       stderr: this.options.stderr ?? ((t: string) => void process.stderr.write(t)),
     };
     const coordinator = new JobCoordinator(graph, out);
+    const signal = this.options.signal;
+    const cancel = (): void =>
+      coordinator.fail(new Error(`The job ${JSON.stringify(pipeline.jobName)} was cancelled`));
+    signal?.addEventListener('abort', cancel, { once: true });
     const started = Date.now();
     const useThreads =
       this.options.threads === true ||
@@ -81,6 +91,7 @@ export class LocalExecutor implements PipelineExecutor {
         await this.runInThread(graph, config, coordinator, localStateDir);
       }
     } finally {
+      signal?.removeEventListener('abort', cancel);
       await coordinator.closeEnumerators();
       rmSync(localStateDir, { recursive: true, force: true });
     }
