@@ -81,10 +81,11 @@ export interface RunFlags extends ClientFlags {
 const write = (text: string): void => void process.stdout.write(text);
 
 /** `nimble run`: loads the job in plan mode and submits it; follows it unless detached. */
-export async function runJob(job: string, args: string[], flags: RunFlags): Promise<number> {
-  const jobModule = resolve(job);
-  if (!existsSync(jobModule))
-    throw new CommandError(`Job file ${job} does not exist`, ExitCode.USAGE);
+/** The job configuration of `-D key=value` (in order) and `-p n` (as parallelism.default). */
+export function dynamicConfiguration(flags: {
+  readonly D?: readonly string[];
+  readonly parallelism?: string;
+}): Record<string, string> {
   const configuration: Record<string, string> = {};
   for (const d of flags.D ?? []) {
     const eq = d.indexOf('=');
@@ -97,6 +98,14 @@ export async function runJob(job: string, args: string[], flags: RunFlags): Prom
       throw new CommandError(`-p ${flags.parallelism}: expected an integer >= 1`, ExitCode.USAGE);
     configuration['parallelism.default'] = String(p);
   }
+  return configuration;
+}
+
+/** `-s` checked as a path the JobManager can read, and `-n`, which needs it. */
+export function savepointRestore(flags: {
+  readonly fromSavepoint?: string;
+  readonly allowNonRestoredState?: boolean;
+}): { savepointPath: string | undefined; allowNonRestoredState: boolean } {
   const savepointPath =
     flags.fromSavepoint === undefined
       ? undefined
@@ -107,6 +116,15 @@ export async function runJob(job: string, args: string[], flags: RunFlags): Prom
       ExitCode.USAGE,
     );
   }
+  return { savepointPath, allowNonRestoredState: flags.allowNonRestoredState ?? false };
+}
+
+export async function runJob(job: string, args: string[], flags: RunFlags): Promise<number> {
+  const jobModule = resolve(job);
+  if (!existsSync(jobModule))
+    throw new CommandError(`Job file ${job} does not exist`, ExitCode.USAGE);
+  const configuration = dynamicConfiguration(flags);
+  const { savepointPath } = savepointRestore(flags);
   const address = jobManagerAddress({ ...flags, D: [] });
   let lastState = '';
   const executor = new ClusterExecutor({

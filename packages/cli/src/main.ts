@@ -16,8 +16,13 @@ import type { ConfigFlags } from './daemons.js';
 import { runJobManager, runTaskManager } from './daemons.js';
 import { ExitCode } from './exit-codes.js';
 import { startLocalCluster } from './local-cluster.js';
+import type * as SqlClient from './sql-client.js';
+import type { SqlFlags } from './sql-client.js';
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+/** The SQL client, loaded when used: the SQL parser is not for the daemons to load. */
+const sqlClient = (): Promise<typeof SqlClient> => import('./sql-client.js');
 
 function configOptions(cmd: Command): Command {
   return cmd
@@ -67,7 +72,10 @@ export function createProgram(exit: (code: number) => void): Command {
     .description(
       'start a JobManager and N TaskManagers as local processes; with a job, run it on them and stop',
     )
-    .argument('[job]', 'job module to run on the local cluster (.ts or .js)')
+    .argument(
+      '[job]',
+      'job to run on the local cluster: a module (.ts or .js) or a SQL script (.sql)',
+    )
     .argument('[args...]', "the job's own arguments")
     .option('-n, --taskmanagers <n>', 'TaskManagers to start', '2')
     .option('-s, --slots <n>', 'task slots per TaskManager', '1')
@@ -112,11 +120,15 @@ export function createProgram(exit: (code: number) => void): Command {
           return;
         }
         try {
-          const code = await runJob(job, args, {
+          const clientFlags = {
             jobmanager: cluster.jobManagerAddress,
             parallelism: flags.parallelism,
             D: [],
-          });
+          };
+          // A SQL script runs as `nimble sql -f` does, waiting for each job: the cluster stops after.
+          const code = job.endsWith('.sql')
+            ? await (await sqlClient()).runSqlFile(job, clientFlags, 'sync')
+            : await runJob(job, args, clientFlags);
           await cluster.stop();
           exit(code);
         } catch (e) {
@@ -146,6 +158,31 @@ export function createProgram(exit: (code: number) => void): Command {
     .action(async (job: string, args: string[], flags: RunFlags) =>
       exit(await runJob(job, args, flags)),
     );
+
+  clientOptions(program.command('sql'))
+    .description(
+      'the SQL client: run a script with -f (INSERTs become jobs), or type statements interactively',
+    )
+    .option('-f, --file <file>', 'run the statements of this SQL script, then exit')
+    .option('-p, --parallelism <n>', 'default parallelism of the jobs (parallelism.default)')
+    .option('-d, --detached', 'never wait for INSERT jobs to end, even with table.dml-sync')
+    .option(
+      '-s, --fromSavepoint <path>',
+      'start the jobs from this savepoint or retained checkpoint, as the JobManager sees it',
+    )
+    .option(
+      '-n, --allowNonRestoredState',
+      'with -s: skip state of operators the job no longer has (also --allow-non-restored-state)',
+    )
+    .addOption(new Option('--allow-non-restored-state').hideHelp())
+    .option(
+      '--history <file>',
+      'history of the interactive client (default: ~/.nimble_sql_history)',
+    )
+    .action(async (flags: SqlFlags) => {
+      const { runSqlFile, runSqlShell } = await sqlClient();
+      exit(flags.file ? await runSqlFile(flags.file, flags) : await runSqlShell(flags));
+    });
 
   clientOptions(program.command('list'))
     .description('list jobs: running and scheduled by default')
