@@ -104,9 +104,24 @@ function finisher(type: SqlType): (x: number) => number {
   return (x) => x;
 }
 
-function sumFunction(type: SqlType, zeroWhenEmpty: boolean): AggFunction {
+function sumFunction(type: SqlType, zeroWhenEmpty: boolean, retractable = true): AggFunction {
   const finish = finisher(type);
   const empty = zeroWhenEmpty ? 0 : null;
+  // Without retraction the sum alone is the accumulator, null until a value arrives (Flink's
+  // SumAggFunction): the accumulators of a window stay a flat array of numbers, which the
+  // level backend stores in its fast JSON form. Retraction needs the count to know when the
+  // sum is empty again (Flink's SumWithRetractAggFunction).
+  if (!retractable) {
+    return {
+      create: () => null,
+      add: (acc, v) => (acc === null ? (v as number) : (acc as number) + (v as number)),
+      remove: () => {
+        throw new Error('SUM without retraction cannot remove a value');
+      },
+      merge: (t, s) => (t === null ? s : s === null ? t : (t as number) + (s as number)),
+      get: (acc) => (acc === null ? empty : finish(acc as number)),
+    };
+  }
   return {
     create: () => [0, 0],
     add: (acc, v) => {
@@ -344,7 +359,8 @@ function compileCall(call: AggregateCall, scope: Scope, retractable: boolean): C
           return finish(exact ? Math.trunc(sum / size) : sum / size);
         });
       } else {
-        fn = call.name === 'AVG' ? avgFunction(type) : sumFunction(type, zero);
+        fn =
+          call.name === 'AVG' ? avgFunction(type) : sumFunction(type, zero, retractable);
       }
       return { fn, type, arg: single, filter: filterFn };
     }
