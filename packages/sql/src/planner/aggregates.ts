@@ -359,8 +359,7 @@ function compileCall(call: AggregateCall, scope: Scope, retractable: boolean): C
           return finish(exact ? Math.trunc(sum / size) : sum / size);
         });
       } else {
-        fn =
-          call.name === 'AVG' ? avgFunction(type) : sumFunction(type, zero, retractable);
+        fn = call.name === 'AVG' ? avgFunction(type) : sumFunction(type, zero, retractable);
       }
       return { fn, type, arg: single, filter: filterFn };
     }

@@ -1737,6 +1737,16 @@ function orderComparator(items: readonly OrderItem[], scope: Scope): (a: Row, b:
   };
 }
 
+/** A map of elements that also reads their timestamps. */
+class TimestampedMap extends ProcessFunction<unknown, Row> {
+  constructor(private readonly fn: (element: unknown, timestamp: number | undefined) => Row) {
+    super();
+  }
+  processElement(element: unknown, ctx: ProcessContext, out: Collector<Row>): void {
+    out.collect(this.fn(element, ctx.timestamp()));
+  }
+}
+
 /** A process function over rows whose expressions read the watermark (CURRENT_WATERMARK). */
 class RowProcess extends ProcessFunction<Row, Row> {
   constructor(private readonly fn: (row: Row, ctx: EvalContext, out: Collector<Row>) => void) {
@@ -1796,13 +1806,26 @@ function exchangeRows(
   timeKey?: string,
 ): { stream: DataStream<Row>; scope: Scope } {
   const kept = rel.columns.filter((c) => needed.has(c.key));
-  const body = kept.map((c) => `r[${JSON.stringify(c.key)}]`).join(', ');
-  const toArray = new Function('r', `return [${body}];`) as (row: Row) => Row;
   const description = `Calc(select=[${kept.map((c) => c.name).join(', ')}])`;
-  const stream = (rel.stream as DataStream<Row>)
-    .map(toArray)
-    .name(description)
-    .uid(operatorUid('calc', description, [rel.plan]));
+  const uid = operatorUid('calc', description, [rel.plan]);
+  let stream: DataStream<Row>;
+  const source = rel.source?.output === rel.stream ? rel.source : undefined;
+  if (source !== undefined) {
+    // Straight from the DataStream's elements: one operator and one array per row.
+    const body = kept.map((c) => source.code.get(c.key)!).join(', ');
+    const toArray = new Function('o', 't', `return [${body}];`) as (o: unknown, t?: number) => Row;
+    stream = (
+      source.usesTimestamp
+        ? source.input.process<Row>(new TimestampedMap(toArray))
+        : source.input.map((o: unknown) => toArray(o))
+    )
+      .name(description)
+      .uid(uid);
+  } else {
+    const body = kept.map((c) => `r[${JSON.stringify(c.key)}]`).join(', ');
+    const toArray = new Function('r', `return [${body}];`) as (row: Row) => Row;
+    stream = (rel.stream as DataStream<Row>).map(toArray).name(description).uid(uid);
+  }
   const columns: ScopeColumn[] = kept.map((c, i) => ({ ...c, key: String(i) }));
   const time = rel.columns.find((c) => c.key === timeKey);
   const timeIndex = time === undefined ? -1 : kept.indexOf(time);

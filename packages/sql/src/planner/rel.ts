@@ -30,6 +30,18 @@ export interface Rel {
   /** Whether all inputs end (a bounded table). */
   readonly bounded: boolean;
   readonly plan: PlanNode;
+  /**
+   * Set when `stream` is only a conversion of another stream (a table over a DataStream): the
+   * JavaScript expression of each row key over that stream's element `o` and timestamp `t`, so
+   * an operator that needs a few columns in another form reads them from the element directly
+   * (Flink merges such Calcs into one). Valid only while `stream === source.output`.
+   */
+  readonly source?: {
+    readonly output: DataStream<Row> | DataStream<Change>;
+    readonly input: DataStream<unknown>;
+    readonly usesTimestamp: boolean;
+    readonly code: ReadonlyMap<string, string>;
+  };
 }
 
 /** The columns as row fields (names are the row keys). */

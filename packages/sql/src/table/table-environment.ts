@@ -771,19 +771,21 @@ function streamRel(
   const physical = schema.columns.filter((c) => c.kind === 'physical');
   const metadata = schema.columns.filter((c) => c.kind === 'metadata');
   // Objects -> rows: physical columns by property (Dates to epoch ms), the record timestamp.
+  const code = new Map<string, string>();
+  for (const c of physical) {
+    const v = `o[${JSON.stringify(c.name)}]`;
+    code.set(
+      c.name,
+      isTimestamp(c.type)
+        ? `(${v} instanceof Date ? ${v}.getTime() : ${v} ?? null)`
+        : `(${v} ?? null)`,
+    );
+  }
+  for (const c of metadata) code.set(c.name, '(t ?? null)');
   const convert = new Function(
     'o',
     't',
-    `return {${[
-      ...physical.map((c) => {
-        const v = `o[${JSON.stringify(c.name)}]`;
-        const value = isTimestamp(c.type)
-          ? `(${v} instanceof Date ? ${v}.getTime() : ${v} ?? null)`
-          : `(${v} ?? null)`;
-        return `${JSON.stringify(c.name)}: ${value}`;
-      }),
-      ...metadata.map((c) => `${JSON.stringify(c.name)}: (t ?? null)`),
-    ].join(', ')}};`,
+    `return {${[...code].map(([k, v]) => `${JSON.stringify(k)}: ${v}`).join(', ')}};`,
   ) as (o: unknown, t: number | undefined) => Row;
   const description = `DataStreamScan(table=[[default_catalog, default_database, ${name}]], fields=[${schema.columns.map((c) => c.name).join(', ')}])`;
   const scanNode: PlanNode = {
@@ -806,6 +808,7 @@ function streamRel(
   )
     .name(description)
     .uid(scanNode.uid!);
+  const converted = rows;
   const stored = new Scope(
     [...physical, ...metadata].map((c) => ({
       name: c.name,
@@ -881,7 +884,19 @@ function streamRel(
           : type,
     };
   });
-  return { stream: rows, columns, mode: 'insert-only', rowtimeKey, bounded: false, plan };
+  const source =
+    rows === converted
+      ? { output: rows, input: stream, usesTimestamp: metadata.length > 0, code }
+      : undefined;
+  return {
+    stream: rows,
+    columns,
+    mode: 'insert-only',
+    rowtimeKey,
+    bounded: false,
+    plan,
+    ...(source ? { source } : {}),
+  };
 }
 
 /** SHOW CREATE TABLE's text. */
