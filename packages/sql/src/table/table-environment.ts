@@ -3,7 +3,13 @@
  * tables and views, SQL statements, and conversions between tables and DataStreams.
  */
 import type { ConfigValue, DataStream, JobExecutionResult } from '@nimble/api';
-import { StreamExecutionEnvironment, WatermarkStrategy } from '@nimble/api';
+import type { Source, Transformation } from '@nimble/api';
+import {
+  Boundedness,
+  SourceTransformation,
+  StreamExecutionEnvironment,
+  WatermarkStrategy,
+} from '@nimble/api';
 import type { CatalogColumn, CatalogTable } from '../catalog/catalog-table.js';
 import { Catalog } from '../catalog/catalog.js';
 import { sinkFactory, sourceFactory } from '../connectors/registry.js';
@@ -893,10 +899,24 @@ function streamRel(
     columns,
     mode: 'insert-only',
     rowtimeKey,
-    bounded: false,
+    bounded: isBoundedStream(stream),
     plan,
     ...(source ? { source } : {}),
   };
+}
+
+/** Whether every source a stream reads ends (Flink's Boundedness of its sources). */
+function isBoundedStream(stream: DataStream<unknown>): boolean {
+  const seen = new Set<Transformation<unknown>>();
+  const visit = (t: Transformation<unknown>): boolean => {
+    if (seen.has(t)) return true;
+    seen.add(t);
+    if (t instanceof SourceTransformation) {
+      return (t.source as Source<unknown, never, never>).getBoundedness() === Boundedness.BOUNDED;
+    }
+    return t.getInputs().every(visit);
+  };
+  return visit(stream.getTransformation() as Transformation<unknown>);
 }
 
 /** SHOW CREATE TABLE's text. */

@@ -2,7 +2,6 @@ import { ValidationError } from '../errors.js';
 import type { Expr, Query, Select, SelectItem } from '../parser/ast.js';
 import { parseExpression, parseSelectList } from '../parser/parser.js';
 import { formatPlan } from '../planner/rel.js';
-import { exprKey, replaceExprs } from '../planner/ast-utils.js';
 import type { GroupWindow } from './group-windows.js';
 import type { RowField } from '../types.js';
 import { formatType } from '../types.js';
@@ -178,28 +177,22 @@ export class WindowGroupedTable {
   select(fields: string): Table {
     const w = this.window;
     const view = this.tEnv.registerHiddenView(this.table);
+    // `w.start`, `w.end`, `w.rowtime` (Flink's window properties) are the TVF's columns; `end`
+    // is a keyword, so they are renamed in the text, outside string literals, before parsing.
     const properties: Record<string, string> = {
       start: 'window_start',
       end: 'window_end',
       rowtime: 'window_time',
     };
-    const items = parseSelectList(fields).map((item) => ({
-      ...item,
-      expr: replaceExprs(
-        item.expr,
-        new Map(
-          Object.entries(properties).map(([p, column]) => [
-            exprKey({ kind: 'ident', parts: [w.alias, p] }),
-            { kind: 'ident', parts: [column], pos: POS } as Expr,
-          ]),
-        ),
-      ),
-      alias:
-        item.alias ??
-        (item.expr.kind === 'ident' && item.expr.parts[0] === w.alias
-          ? `${w.alias}$${item.expr.parts[1]}`
-          : undefined),
-    }));
+    const alias = w.alias.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const property = new RegExp(`\\b${alias}\\.(start|end|rowtime)\\b`, 'gi');
+    const text = fields
+      .split(/('(?:[^']|'')*')/)
+      .map((part, i) =>
+        i % 2 === 1 ? part : part.replace(property, (_, p: string) => properties[p.toLowerCase()]!),
+      )
+      .join('');
+    const items = parseSelectList(text);
     const groupBy: Expr[] = [
       ...this.keys.filter(
         (k) => !(k.kind === 'ident' && k.parts.length === 1 && k.parts[0] === w.alias),
