@@ -246,8 +246,13 @@ function rowtimeOf(rowtime: (row: Row) => number, row: Row): number {
  */
 export class RowTimeRangeBoundedOverFunction<K extends Key> extends OverFunction<K> {
   private readonly rowtime: (row: Row) => number;
-  private lastTs!: ValueState<number>;
-  private cleanupTs!: ValueState<number>;
+  /**
+   * One value per key for everything but the buffered rows, so an element costs one read of it
+   * (Flink keeps three states; on the level backend each is a read of its own): the last
+   * processed timestamp, the cleanup timer's time, the processed timestamps still in the frame
+   * (ascending, so expired ones are found without scanning the buffer's keys), the accumulators.
+   */
+  private meta!: ValueState<RangeMeta>;
 
   constructor(
     options: RowTimeOverAggregateOptions,
@@ -259,39 +264,65 @@ export class RowTimeRangeBoundedOverFunction<K extends Key> extends OverFunction
 
   override open(ctx: RuntimeContext): void {
     super.open(ctx);
-    this.lastTs = ctx.getState(new ValueStateDescriptor<number>('over-last-triggering-ts'));
-    this.cleanupTs = ctx.getState(new ValueStateDescriptor<number>('over-cleanup-ts'));
+    this.meta = ctx.getState(new ValueStateDescriptor<RangeMeta>('over-range-meta'));
   }
 
   processElement(row: Row, ctx: KeyedProcessContext<K>, _out: Collector<Row>): void {
     const ts = rowtimeOf(this.rowtime, row);
-    const last = this.lastTs.value();
-    if (last !== undefined && ts <= last) return; // late
+    let meta = this.meta.value();
+    const last = meta?.[0] ?? null;
+    if (last !== null && ts <= last) return; // late
     const timers = ctx.timerService();
     if (this.buffer(ts, row)) timers.registerEventTimeTimer(ts);
     // A cleanup timer well after the frame of the newest row; a newer row pushes it further.
-    const cleanup = this.cleanupTs.value();
-    if (cleanup === undefined || cleanup < ts + this.precedingMs + 1) {
+    const cleanup = meta?.[1] ?? null;
+    if (cleanup === null || cleanup < ts + this.precedingMs + 1) {
       const at = ts + Math.floor(this.precedingMs * 1.5) + 1;
       timers.registerEventTimeTimer(at);
-      this.cleanupTs.update(at);
+      meta ??= [null, null, [], this.aggs.createAccumulators()];
+      meta[1] = at;
+      this.meta.update(meta);
     }
   }
 
   override onTimer(timestamp: number, _ctx: KeyedOnTimerContext<K>, out: Collector<Row>): void {
-    const cleanup = this.cleanupTs.value();
-    if (cleanup !== undefined && cleanup <= timestamp) {
+    const meta = this.meta.value() ?? [null, null, [], this.aggs.createAccumulators()];
+    const cleanup = meta[1];
+    if (cleanup !== null && cleanup <= timestamp) {
       // No row arrived since the frames of all buffered rows closed.
       this.inputs.clear();
-      this.accState.clear();
-      this.lastTs.clear();
-      this.cleanupTs.clear();
+      this.meta.clear();
       return;
     }
-    this.rangeBoundedStep(timestamp, this.precedingMs, out);
-    this.lastTs.update(timestamp);
+    const rows = this.inputs.get(timestamp);
+    if (rows !== undefined) {
+      const accs = meta[3];
+      const inFrame = meta[2];
+      const limit = timestamp - this.precedingMs;
+      let expired = 0;
+      while (expired < inFrame.length && inFrame[expired]! < limit) {
+        for (const old of this.inputs.get(inFrame[expired]!) ?? []) this.aggs.retract(accs, old);
+        this.inputs.remove(inFrame[expired]!);
+        expired++;
+      }
+      if (expired > 0) inFrame.splice(0, expired);
+      for (const r of rows) this.aggs.accumulate(accs, r);
+      const values = this.aggs.getValues(accs);
+      for (const r of rows) out.collect(this.output(r, values));
+      inFrame.push(timestamp);
+    }
+    meta[0] = timestamp;
+    this.meta.update(meta);
   }
 }
+
+/** See {@link RowTimeRangeBoundedOverFunction.meta}. */
+type RangeMeta = [
+  lastTs: number | null,
+  cleanupTs: number | null,
+  inFrame: number[],
+  accumulators: unknown[],
+];
 
 /**
  * ROWS BETWEEN n PRECEDING AND CURRENT ROW over event time (Flink's
