@@ -15,9 +15,10 @@ import { varintSize, writeVarint } from '../util/varint.js';
 //   0xFF  node:v8 payload (0xFF is V8's version tag, so the payload is stored as is)
 //   0x01  number, float64 big-endian
 //   0x02  string, UTF-8 (well-formed strings only: UTF-8 cannot carry a lone surrogate)
-//   0x03  JSON, UTF-8, of a flat record: a plain object or an array (tuple) whose values are
-//         strings, booleans, null or finite numbers other than -0 (no nesting, so no shared
-//         references to lose; tuples without holes or extra properties)
+//   0x03  JSON, UTF-8, of a record: a plain object or an array (tuple) whose values are strings,
+//         booleans, null, finite numbers other than -0, or such records (at most 4 deep, no
+//         object reached twice, so no shared reference is lost; arrays without holes or extra
+//         properties)
 //   0x04  list state: the elements one after the other, each `varint(length) bytes` in its own
 //         tagged form, so adding to a list appends bytes without decoding the list
 
@@ -167,15 +168,43 @@ function tagged(tag: number, text: string, headroom: number): Buffer {
   return out;
 }
 
-/** Whether JSON keeps `value` exactly (see the table above). */
+/** How deep a value may nest and still take the JSON form (deeper values are rare in state). */
+const MAX_JSON_DEPTH = 4;
+
+/**
+ * Whether JSON keeps `value` exactly (see the table above): plain objects and arrays (without
+ * holes or extra properties) of strings, booleans, null and finite numbers other than -0, nested
+ * at most MAX_JSON_DEPTH deep, with no object reached twice (JSON would copy a shared reference
+ * where structured serialization keeps it shared).
+ */
 function isFlatRecord(value: object): boolean {
+  return isJsonTree(value, 1, undefined) !== false;
+}
+
+/** `false` when not exact in JSON; else the set of nested objects seen (or undefined if none). */
+function isJsonTree(
+  value: object,
+  depth: number,
+  seen: Set<object> | undefined,
+): boolean | Set<object> | undefined {
   const proto = Object.getPrototypeOf(value);
-  if (proto === Array.prototype) return isFlatTuple(value as unknown[]);
-  if (proto !== Object.prototype) return false;
+  const isArray = proto === Array.prototype;
+  if (!isArray && proto !== Object.prototype) return false;
+  let properties = 0;
   for (const key in value) {
-    if (!isExactInJson((value as Record<string, unknown>)[key])) return false;
+    properties++;
+    const field = (value as Record<string, unknown>)[key];
+    if (isExactInJson(field)) continue;
+    if (typeof field !== 'object' || field === null || depth >= MAX_JSON_DEPTH) return false;
+    seen ??= new Set([value]);
+    if (seen.has(field)) return false;
+    seen.add(field);
+    const nested = isJsonTree(field, depth + 1, seen);
+    if (nested === false) return false;
   }
-  return true;
+  // Holes are not enumerated and extra properties are: both make the count differ.
+  if (isArray && properties !== (value as unknown[]).length) return false;
+  return seen ?? true;
 }
 
 /** A string, boolean, null, or finite number other than -0. */
@@ -191,20 +220,6 @@ function isExactInJson(field: unknown): boolean {
     default:
       return false;
   }
-}
-
-/**
- * A tuple (array) of strings, booleans, null and finite numbers other than -0, without holes or
- * extra properties: JSON keeps it exactly. Tuples are the usual record shape of ported PyFlink jobs.
- */
-function isFlatTuple(value: unknown[]): boolean {
-  let properties = 0;
-  for (const key in value) {
-    properties++;
-    if (!isExactInJson(value[key as unknown as number])) return false;
-  }
-  // Holes are not enumerated and extra properties are: both make the count differ.
-  return properties === value.length;
 }
 
 function asBuffer(bytes: Uint8Array): Buffer {
