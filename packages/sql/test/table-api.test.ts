@@ -81,5 +81,7 @@ describe('the Table API', () => {
       ['b', 30],
     ]);
     expect((await tEnv.executeSql('SHOW VIEWS')).rows).toEqual([['big']]);
+    const times = await tEnv.executeSql('SELECT ts FROM big');
+    expect(times.toString()).toContain('| 2020-04-15 08:04:00.000 |');
   });
 });

@@ -53,6 +53,7 @@ export class TableResult {
 
 function formatCell(v: unknown, type: string | undefined): string {
   if (v === null || v === undefined) return '<NULL>';
+  if (v instanceof Date) return v.toISOString().replace('T', ' ').replace('Z', '');
   if (typeof v === 'number' && (type === 'TIMESTAMP' || type === 'TIMESTAMP_LTZ')) {
     return new Date(v).toISOString().replace('T', ' ').replace('Z', '');
   }
