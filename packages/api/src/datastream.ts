@@ -271,6 +271,15 @@ export class DataStream<T> {
    * Elements arrive in the order each subtask produced them.
    */
   async executeAndCollect(jobName?: string): Promise<T[]> {
+    const id = this.addCollectSink();
+    return (await this.env.executeAndCollect(jobName, id)) as T[];
+  }
+
+  /**
+   * Adds a sink that gathers this stream's elements into the job's result under the returned
+   * id. @internal
+   */
+  addCollectSink(): string {
     // The id derives from the sink's transformation id, so a worker that rebuilds the job
     // reports under the same id.
     const sinkId = this.env.newId();
@@ -280,7 +289,7 @@ export class DataStream<T> {
       id,
     });
     this.env.addOperator(t as Transformation<unknown>);
-    return (await this.env.executeAndCollect(jobName, id)) as T[];
+    return id;
   }
 
   /** The underlying transformation. @internal */

@@ -291,6 +291,29 @@ export class StreamExecutionEnvironment {
   }
 
   /** Runs the job with the installed executor; resolves when a bounded job finishes. */
+  /** How many sinks the job has so far: a mark for {@link executeSinksSince}. @internal */
+  sinkMark(): number {
+    return this.sinks.length;
+  }
+
+  /**
+   * Runs the sinks added since `mark` as a job of their own and takes them out of this
+   * environment, so a later `execute()` does not run them again: what SQL's `executeSql` does
+   * for a statement over tables made from this environment's streams. @internal
+   */
+  async executeSinksSince(mark: number, jobName: string): Promise<JobExecutionResult> {
+    const sinks = this.sinks.splice(mark);
+    if (sinks.length === 0) throw new Error('executeSinksSince: no sink was added after the mark');
+    const executor = installedPipelineExecutor();
+    if (executor === undefined) {
+      throw new Error(
+        'No executor is installed to run this job. Import "@nimble/runtime/local" in the job module to run it ' +
+          'locally (tsx job.ts), or submit it with `nimble run job.ts`.',
+      );
+    }
+    return executor.execute({ jobName, sinks, configuration: { ...this.configuration } });
+  }
+
   async execute(jobName = 'Nimble Streaming Job'): Promise<JobExecutionResult> {
     if (this.sinks.length === 0) {
       throw new Error(

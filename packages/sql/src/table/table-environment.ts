@@ -428,11 +428,14 @@ export class StreamTableEnvironment {
     if (inserts.length === 0)
       throw new ValidationError('A statement set needs at least one INSERT');
     const env = this.jobEnvironment();
+    const mark = env.sinkMark();
     this.plan((p) => inserts.forEach((i) => this.planInsert(p, i)), false, env);
     const name =
       this.config.options.get('pipeline.name') ??
       `insert-into_${inserts.map((i) => Catalog.fullName(Catalog.objectName(i.table))).join(',')}`;
-    const result: JobExecutionResult = await env.execute(name);
+    // Only this statement's sinks run: the environment may hold the user's own DataStream sinks
+    // (run by env.execute()) and is shared with tables over its streams.
+    const result: JobExecutionResult = await env.executeSinksSince(mark, name);
     return new TableResult(
       'SUCCESS_WITH_CONTENT',
       [{ name: 'job id', type: STRING }],
@@ -454,6 +457,7 @@ export class StreamTableEnvironment {
   /** @internal Runs a bounded query and returns its rows (executeSql of a SELECT). */
   async collect(table: Table): Promise<Row[]> {
     const env = this.jobEnvironment();
+    const mark = env.sinkMark();
     const rel = this.plan((p) => p.planQuery(table.query), false, env);
     if (!rel.bounded) {
       throw new TableError(
@@ -462,14 +466,18 @@ export class StreamTableEnvironment {
       );
     }
     const convert = externalConverter(rel);
+    const name = this.config.options.get('pipeline.name') ?? 'collect';
+    const collect = async <T>(stream: DataStream<T>): Promise<T[]> => {
+      const id = stream.addCollectSink();
+      const result = await env.executeSinksSince(mark, name);
+      return (result.collected.get(id) ?? []) as T[];
+    };
     if (rel.mode === 'insert-only') {
-      const rows = await (rel.stream as DataStream<Row>).executeAndCollect(
-        this.config.options.get('pipeline.name') ?? 'collect',
-      );
+      const rows = await collect(rel.stream as DataStream<Row>);
       return convert ? rows.map(convert) : rows;
     }
     // An updating result: apply the changes to a table of current rows.
-    const changes = await (rel.stream as DataStream<Change>).executeAndCollect('collect');
+    const changes = await collect(rel.stream as DataStream<Change>);
     const current: Row[] = [];
     for (const c of changes) {
       const row = convert ? convert(c.row) : c.row;
