@@ -28,6 +28,7 @@ import {
 import { createHash } from 'node:crypto';
 import type { CatalogTable } from '../catalog/catalog-table.js';
 import type { Catalog } from '../catalog/catalog.js';
+import { readOption } from '../connectors/options.js';
 import { sourceFactory } from '../connectors/registry.js';
 import { TableError, ValidationError } from '../errors.js';
 import type {
@@ -154,42 +155,6 @@ export class SqlWatermarkGenerator implements WatermarkGenerator<Row> {
     this.emitted = this.watermark;
     output.emitWatermark(this.watermark);
   }
-}
-
-/** Milliseconds of a duration option (`5 s`, `5000 ms`, `1 min`, `5000`), as Flink's TimeUtils reads. */
-export function parseDurationOption(key: string, text: string): number {
-  const m = /^\s*(\d+)\s*([a-z]*)\s*$/i.exec(text);
-  const units: Record<string, number> = {
-    '': 1,
-    ms: 1,
-    milli: 1,
-    millis: 1,
-    millisecond: 1,
-    milliseconds: 1,
-    s: 1000,
-    sec: 1000,
-    secs: 1000,
-    second: 1000,
-    seconds: 1000,
-    m: 60_000,
-    min: 60_000,
-    mins: 60_000,
-    minute: 60_000,
-    minutes: 60_000,
-    h: 3_600_000,
-    hour: 3_600_000,
-    hours: 3_600_000,
-    d: 86_400_000,
-    day: 86_400_000,
-    days: 86_400_000,
-  };
-  const unit = m ? units[m[2]!.toLowerCase()] : undefined;
-  if (!m || unit === undefined) {
-    throw new ValidationError(
-      `Could not parse value '${text}' for key '${key}': expected a duration such as '5 s', '500 ms' or '1 min'`,
-    );
-  }
-  return Number(m[1]) * unit;
 }
 
 /** The window a window TVF call assigns. */
@@ -419,10 +384,12 @@ export class Planner {
         }
         return t;
       });
-      const idle = this.ctx.configuration.get('table.exec.source.idle-timeout');
-      if (idle !== undefined) {
-        const ms = parseDurationOption('table.exec.source.idle-timeout', idle);
-        if (ms > 0) watermarks = watermarks.withIdleness(Duration.ofMillis(ms));
+      const idle = readOption(this.ctx.configuration, {
+        key: 'table.exec.source.idle-timeout',
+        type: 'duration',
+      }) as number | undefined;
+      if (idle !== undefined && idle > 0) {
+        watermarks = watermarks.withIdleness(Duration.ofMillis(idle));
       }
     }
     const physical = table.columns.filter((c) => c.kind === 'physical');
