@@ -30,6 +30,13 @@ export const ExecutionOptions = {
     true,
     'Whether forward-connected operators of equal parallelism are chained.',
   ),
+  alignedWindows: boolOption(
+    'execution.window.aligned-fast-path',
+    true,
+    'Whether tumbling and sliding event-time windows that reduce or aggregate with the default ' +
+      'trigger run on the aligned window operator (one state entry per key, firing by window end); ' +
+      'false runs every window on the general window operator. Results and savepoints are the same.',
+  ),
   autoWatermarkInterval: durationOption(
     'pipeline.auto-watermark-interval',
     200,

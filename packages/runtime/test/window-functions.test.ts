@@ -26,6 +26,7 @@ import { createWindowOperator } from '../src/operators/window/window-operator.js
 import type { StateBackendKind } from '../src/state/index.js';
 import { OperatorHarness } from './support/operator-harness.js';
 import type { Rec } from './support/window-spec.js';
+import { storedWindowEntries, WINDOW_PATHS } from './support/window-spec.js';
 import { ms, spec, sum } from './support/window-spec.js';
 
 const average: AggregateFunction<Rec, [sum: number, count: number], number> = {
@@ -84,9 +85,9 @@ class StatefulWindowFunction extends ProcessWindowFunction<Rec, string, string, 
   }
 }
 
-describe.each<StateBackendKind>(['hashmap', 'level'])(
-  'window functions (%s backend)',
-  (backend) => {
+describe.each(WINDOW_PATHS)(
+  'window functions ($backend backend, $path operator)',
+  ({ backend, aligned }) => {
     let harness: OperatorHarness<unknown, unknown> | undefined;
     afterEach(async () => {
       await harness?.close();
@@ -97,7 +98,7 @@ describe.each<StateBackendKind>(['hashmap', 'level'])(
       s: WindowOperatorSpec,
       processingTime = 0,
     ): Promise<OperatorHarness<unknown, unknown>> {
-      harness = await OperatorHarness.open(createWindowOperator(s), {
+      harness = await OperatorHarness.open(createWindowOperator(s, { aligned }), {
         backend,
         keySelector: (v) => (v as Rec)[0] as Key,
         name: 'Window',
@@ -110,8 +111,7 @@ describe.each<StateBackendKind>(['hashmap', 'level'])(
       h: OperatorHarness<unknown, unknown>,
       state: string,
     ): Promise<number> {
-      await h.backend!.flush();
-      return h.backend!.numStoredEntries!(state);
+      return storedWindowEntries(h, state);
     }
 
     describe('ProcessWindowFunction', () => {

@@ -37,6 +37,8 @@ export interface OperatorServices {
   readonly copyUserFunctions?: boolean;
   /** `execution.buffer-timeout`: how long a sink may hold output it batches (0 = one batch). */
   readonly bufferTimeoutMs: number;
+  /** `execution.window.aligned-fast-path`: aligned windows run on the AlignedWindowOperator. */
+  readonly alignedWindows?: boolean;
 }
 
 /** Builds the operator of a (non-source) stream node from the user's specification. */
@@ -80,7 +82,7 @@ export function createOperator(
         op = new TimestampsAndWatermarksOperator(spec.strategy, services.autoWatermarkIntervalMs);
         break;
       case 'window':
-        op = createWindowOperator(spec);
+        op = createWindowOperator(spec, { aligned: services.alignedWindows ?? true });
         break;
       case 'asyncWait':
         op = new AsyncWaitOperator(spec);

@@ -8,6 +8,13 @@ export type NamespacedState<S extends State> = S & {
   /** Merges the state of `sources` into `target` for the current key and clears the sources
    *  (list: concatenation; reducing/aggregating: reduce/merge of accumulators; value/map: throws). */
   mergeNamespaces(target: string, sources: readonly string[]): void;
+  /**
+   * The stored value of the current key and namespace as it is, e.g. an aggregating state's
+   * accumulator (Flink's `InternalKvState.getInternal`); with TTL, wrapped with its timestamp.
+   */
+  getInternal(): unknown;
+  /** Stores a value as {@link getInternal} returns it (Flink's `updateInternal`). */
+  updateInternal(value: unknown): void;
 };
 
 /**

@@ -31,6 +31,16 @@ export abstract class NamespacedStateBase<V> {
     this.table.remove(this.namespace);
   }
 
+  /** The stored value of the current key and namespace as it is (Flink's `getInternal`). */
+  getInternal(): V | undefined {
+    return this.table.get(this.namespace);
+  }
+
+  /** Stores `value` for the current key and namespace as it is (Flink's `updateInternal`). */
+  updateInternal(value: V): void {
+    this.table.put(this.namespace, value);
+  }
+
   mergeNamespaces(_target: string, _sources: readonly string[]): void {
     throw new JobDefinitionError(
       `${this.info.operatorName}: ${this.info.kind} state "${this.info.name}" cannot be merged ` +

@@ -112,6 +112,7 @@ export class TaskHost {
       autoWatermarkIntervalMs: config.autoWatermarkInterval,
       copyUserFunctions: this.options.allSlots,
       bufferTimeoutMs: config.bufferTimeout,
+      alignedWindows: config.alignedWindows,
     };
     for (const vertex of graph.vertices) {
       for (let i = 0; i < vertex.parallelism; i++) {

@@ -58,6 +58,8 @@ export interface OperatorHarnessOptions<IN> {
    * harness's backend (one per key group, as `materialize()` returns them), and their kind.
    */
   restoreKeyed?: { kind: KeyedSnapshotKind; blocks: readonly Uint8Array[] };
+  /** Timers to restore before the operator opens, by key group (from `operator.snapshotTimers()`). */
+  restoreTimers?: Map<number, unknown[]>;
   /** Operator state to restore (from {@link OperatorHarness.snapshotOperatorState}); default none. */
   restoredState?: RestoredOperatorStates;
   /** The checkpoint `restoredState` comes from (the context's restoredCheckpointId). */
@@ -182,6 +184,8 @@ export class OperatorHarness<IN, OUT> {
     }
     operator.setup(context, harness.output);
     try {
+      for (const [keyGroup, timers] of options.restoreTimers ?? [])
+        operator.restoreTimers(keyGroup, timers);
       operator.initializeState(options.restoredState ?? new Map());
       await operator.open();
     } catch (e) {

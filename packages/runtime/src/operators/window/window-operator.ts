@@ -1,17 +1,13 @@
 import type {
   AggregatingState,
-  Collector,
+  Key,
   Evictor,
   EvictorContext,
   KeyedStateStore,
   ListState,
   MergingWindowAssigner,
   OnMergeContext,
-  OperatorSpec,
-  OutputTag,
-  ProcessWindowContext,
   ReducingState,
-  RuntimeContext,
   State,
   StateDescriptor,
   Trigger,
@@ -26,15 +22,15 @@ import {
   MAX_TIMESTAMP,
   MIN_TIMESTAMP,
   ReducingStateDescriptor,
-  RichFunction,
+  SlidingEventTimeWindows,
+  TimeWindow,
   TriggerResult,
+  TumblingEventTimeWindows,
   ValueStateDescriptor,
 } from '@nimble/api';
 import {
   IllegalStateError,
   JobDefinitionError,
-  PromiseReturnedError,
-  throwIfPromise,
   UserCodeError,
   userCodeFailure,
 } from '../../errors.js';
@@ -44,10 +40,8 @@ import type {
   InternalTimerService,
   Triggerable,
 } from '../../timers/internal-timer-service.js';
-import type { Output } from '../operator.js';
 import { createRuntimeContext, StreamOperator } from '../operator.js';
 import type { FunctionLifecycle } from '../function-lifecycle.js';
-import { hasLifecycle } from '../function-lifecycle.js';
 import type { InternalWindowFunction } from './internal-window-function.js';
 import {
   evictingWindowFunction,
@@ -55,22 +49,35 @@ import {
   windowAggregateFunction,
   windowReduceFunction,
 } from './internal-window-function.js';
+import { AlignedWindowOperator, isAlignedWindowSpec } from './aligned-window-operator.js';
+import type { WindowOperatorSpec } from './window-support.js';
+import {
+  ALIGNED_STATE_NAME,
+  closeWindowFunctions,
+  CONTENTS_STATE_NAME,
+  NamespacedStateStore,
+  openWindowFunctions,
+  WindowCollector,
+  WindowProcessContext,
+  windowRichFunctions,
+  windowRuntimeContext,
+  windowUserFunctions,
+} from './window-support.js';
 import type { PersistedMergingWindows } from './merging-window-set.js';
 import { MergingWindowSet } from './merging-window-set.js';
 import { GLOBAL_NAMESPACE, windowFromNamespace, windowNamespace } from './window-namespace.js';
 import type { StoredElement } from './window-eviction.js';
 import { evaluateWithEvictor } from './window-eviction.js';
 
-/** The spec of a window operator, as the DataStream API builds it. */
-export type WindowOperatorSpec = Extract<OperatorSpec, { kind: 'window' }>;
+export type { WindowOperatorSpec };
 
 /** Where a window's contents are kept: folded (reduce, aggregate) or buffered (process, apply). */
 type ContentsState = NamespacedState<
   ReducingState<unknown> | AggregatingState<unknown, unknown> | ListState<unknown>
 >;
 
-// Flink's state names, so a port's own descriptors collide (or not) exactly as they would in Flink.
-const CONTENTS_STATE_NAME = 'window-contents';
+// Flink's state name, as CONTENTS_STATE_NAME.
+export { CONTENTS_STATE_NAME };
 const MERGING_SET_STATE_NAME = 'merging-window-set';
 
 function isFire(result: TriggerResult): boolean {
@@ -81,9 +88,17 @@ function isPurge(result: TriggerResult): boolean {
   return result === TriggerResult.PURGE || result === TriggerResult.FIRE_AND_PURGE;
 }
 
-/** Builds the window operator of a `window` spec. */
-export function createWindowOperator(spec: WindowOperatorSpec): StreamOperator<unknown, unknown> {
-  return new WindowOperator(spec);
+/**
+ * Builds the window operator of a `window` spec: the {@link AlignedWindowOperator} where it
+ * applies (unless `aligned` is false), the general {@link WindowOperator} otherwise.
+ */
+export function createWindowOperator(
+  spec: WindowOperatorSpec,
+  options: { aligned: boolean } = { aligned: true },
+): StreamOperator<unknown, unknown> {
+  return options.aligned && isAlignedWindowSpec(spec)
+    ? new AlignedWindowOperator(spec)
+    : new WindowOperator(spec);
 }
 
 /**
@@ -162,14 +177,8 @@ export class WindowOperator extends StreamOperator<unknown, unknown> implements 
                 windowAggregateFunction(fn.aggregate),
               )
             : new ListStateDescriptor(CONTENTS_STATE_NAME);
-    const candidates: unknown[] = [
-      fn.kind === 'reduce' ? fn.reduce : fn.kind === 'aggregate' ? fn.aggregate : undefined,
-      fn.window?.fn,
-    ];
-    this.richFunctions = candidates.filter(
-      (f, i): f is FunctionLifecycle => hasLifecycle(f) && candidates.indexOf(f) === i,
-    );
-    this.setUserFunctions(...candidates);
+    this.richFunctions = windowRichFunctions(fn);
+    this.setUserFunctions(...windowUserFunctions(fn));
   }
 
   override open(): void {
@@ -182,6 +191,7 @@ export class WindowOperator extends StreamOperator<unknown, unknown> implements 
       state.setCurrentNamespace(GLOBAL_NAMESPACE);
       this.mergingSetState = state;
     }
+    this.moveAlignedContents();
     const globalState = new NamespacedStateStore(this.backend, () => GLOBAL_NAMESPACE);
     this.triggerContext = new WindowTriggerContext(this.backend, this.timers);
     const perWindowState =
@@ -200,28 +210,59 @@ export class WindowOperator extends StreamOperator<unknown, unknown> implements 
       createRuntimeContext(this.ctx, this.ctx.name),
       globalState,
     );
-    for (const fn of this.richFunctions) {
-      if (fn instanceof RichFunction) fn.setRuntimeContext(runtimeContext);
-      try {
-        throwIfPromise(fn.open?.(runtimeContext), 'open()');
-      } catch (e) {
-        const where =
-          e instanceof PromiseReturnedError ? this.ctx.name : `${this.ctx.name}: open()`;
-        throw userCodeFailure(where, e);
+    openWindowFunctions(this.richFunctions, runtimeContext, this.ctx.name);
+  }
+
+  override restoreTimers(keyGroup: number, timers: readonly unknown[]): void {
+    super.restoreTimers(keyGroup, timers);
+    this.restoredTimerKeys.push({ keyGroup, timers });
+  }
+
+  /** Keys of the timers restored before open(), to find contents the aligned operator kept. */
+  private restoredTimerKeys: { keyGroup: number; timers: readonly unknown[] }[] = [];
+
+  /**
+   * A checkpoint of the {@link AlignedWindowOperator} (the same job with another trigger, or
+   * with the fast path switched off) keeps a key's windows in one entry: their accumulators
+   * move into this operator's per-window contents. Its timers are the ones this operator has.
+   */
+  private moveAlignedContents(): void {
+    const restored = this.restoredTimerKeys.splice(0);
+    const assigner = this.assigner;
+    if (
+      restored.length === 0 ||
+      !(assigner instanceof TumblingEventTimeWindows || assigner instanceof SlidingEventTimeWindows)
+    ) {
+      return;
+    }
+    const aligned = this.backend.getState(new ValueStateDescriptor<unknown[]>(ALIGNED_STATE_NAME));
+    aligned.setCurrentNamespace(GLOBAL_NAMESPACE);
+    for (const { keyGroup, timers } of restored) {
+      for (let i = 0; i + 3 < timers.length; i += 4) {
+        this.backend.setCurrentKey(timers[i + 2] as Key, keyGroup);
+        const entry = aligned.value();
+        if (entry === undefined) continue;
+        if (this.listContents) {
+          throw new JobDefinitionError(
+            `${this.ctx.name}: the restored windows hold reduce/aggregate results, not elements; ` +
+              'a window that keeps its elements (process, apply, or an evictor) cannot take them over. ' +
+              'Restore with the reduce or aggregate function the checkpoint was taken with.',
+          );
+        }
+        aligned.clear();
+        for (let j = 0; j < entry.length; j += 2) {
+          const end = entry[j] as number;
+          this.contents.setCurrentNamespace(
+            windowNamespace(new TimeWindow(end - assigner.size, end)),
+          );
+          this.contents.updateInternal(entry[j + 1]);
+        }
       }
     }
   }
 
   override async close(): Promise<void> {
-    let failure: unknown;
-    for (const fn of this.richFunctions) {
-      try {
-        fn.close?.();
-      } catch (e) {
-        // Close every function even if one fails; report the first failure.
-        failure ??= userCodeFailure(`${this.ctx.name}: close()`, e);
-      }
-    }
+    const failure = closeWindowFunctions(this.richFunctions, this.ctx.name);
     await super.close();
     if (failure !== undefined) throw failure;
   }
@@ -667,27 +708,6 @@ class WindowTriggerContext implements OnMergeContext {
   }
 }
 
-/** Keyed state of the current key in a namespace: per window, or the key's global namespace. */
-class NamespacedStateStore implements KeyedStateStore {
-  constructor(
-    private readonly backend: KeyedStateBackend,
-    private readonly namespace: () => string,
-  ) {}
-  getState: KeyedStateStore['getState'] = (d) => this.scoped(d);
-  getListState: KeyedStateStore['getListState'] = (d) => this.scoped(d);
-  getMapState: KeyedStateStore['getMapState'] = (d) => this.scoped(d);
-  getReducingState: KeyedStateStore['getReducingState'] = (d) => this.scoped(d);
-  getAggregatingState: KeyedStateStore['getAggregatingState'] = (d) => this.scoped(d);
-
-  // As Flink, the handle is shared per descriptor: getting it again for another namespace re-points
-  // earlier references to it too.
-  private scoped<S extends State>(descriptor: StateDescriptor<S>): S {
-    const state = this.backend.getState(descriptor);
-    state.setCurrentNamespace(this.namespace());
-    return state;
-  }
-}
-
 function unsupportedPerWindowState(): never {
   throw new Error(
     'Per-window state is not supported when using merging windows (session windows): ' +
@@ -703,56 +723,3 @@ const MERGING_WINDOW_STATE_STORE: KeyedStateStore = {
   getReducingState: unsupportedPerWindowState,
   getAggregatingState: unsupportedPerWindowState,
 };
-
-/** The context of window functions (Flink's `WindowOperator.WindowContext`): one instance, re-pointed per firing. */
-class WindowProcessContext implements ProcessWindowContext<Window> {
-  current!: Window;
-
-  constructor(
-    private readonly timers: InternalTimerService,
-    private readonly perWindowState: KeyedStateStore,
-    private readonly global: KeyedStateStore,
-    private readonly out: Output<unknown>,
-  ) {}
-
-  window(): Window {
-    return this.current;
-  }
-  currentProcessingTime(): number {
-    return this.timers.currentProcessingTime();
-  }
-  currentWatermark(): number {
-    return this.timers.currentWatermark();
-  }
-  windowState(): KeyedStateStore {
-    return this.perWindowState;
-  }
-  globalState(): KeyedStateStore {
-    return this.global;
-  }
-  output<X>(tag: OutputTag<X>, value: X): void {
-    // Flink stamps side output of a window function with the window's max timestamp.
-    this.out.collectSide(tag.id, value, this.current.maxTimestamp());
-  }
-}
-
-/** Emits a window's results with the window's max timestamp. */
-class WindowCollector implements Collector<unknown> {
-  timestamp: number | undefined;
-  constructor(private readonly out: Output<unknown>) {}
-  collect(value: unknown): void {
-    this.out.collect(value, this.timestamp);
-  }
-}
-
-/** The runtime context of the window's user functions: their keyed state is the key's global state. */
-function windowRuntimeContext(base: RuntimeContext, global: KeyedStateStore): RuntimeContext {
-  return {
-    ...base,
-    getState: (d) => global.getState(d),
-    getListState: (d) => global.getListState(d),
-    getMapState: (d) => global.getMapState(d),
-    getReducingState: (d) => global.getReducingState(d),
-    getAggregatingState: (d) => global.getAggregatingState(d),
-  };
-}
