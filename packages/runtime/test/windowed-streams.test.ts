@@ -69,182 +69,195 @@ class DescribeFiring extends ProcessAllWindowFunction<number, string, TimeWindow
   }
 }
 
+// Both window operators: the aligned fast path (the default) and the general one.
 const configs = (['hashmap', 'level'] as const).flatMap((backend) =>
-  [1, 3].map((p) => ({ backend, p })),
+  [1, 3].flatMap((p) => [true, false].map((aligned) => ({ backend, p, aligned }))),
 );
 
-describe.each(configs)('windowAll ($backend backend, parallelism $p)', ({ backend, p }) => {
-  const env = () => localEnv({ 'parallelism.default': p, 'state.backend.type': backend });
+describe.each(configs)(
+  'windowAll ($backend backend, parallelism $p, aligned fast path $aligned)',
+  ({ backend, p, aligned }) => {
+    const env = () =>
+      localEnv({
+        'parallelism.default': p,
+        'state.backend.type': backend,
+        'execution.window.aligned-fast-path': aligned,
+      });
 
-  it('reduces all elements per window; late firings within the lateness; later ones to the side output', async () => {
-    const e = env();
-    const windowed = watermarked(e, [
-      at(1, 1),
-      at(2, 3),
-      at(4, 12),
-      wm(9), // fires [0,10): 1+2
-      at(8, 4), // late, within the lateness (cleanup at 9 + 5 = 14): a late firing
-      wm(14), // [0,10) is cleaned up
-      at(16, 5), // too late: side output
-      at(32, 15),
-    ])
-      .windowAll(TumblingEventTimeWindows.of(ms(10)))
-      .allowedLateness(ms(5))
-      .sideOutputLateData(lateTag)
-      .reduce(sum);
-    const main = windowed.map((n) => `main ${n}`);
-    const late = windowed.getSideOutput(lateTag).map((n) => `late ${n}`);
-    const out = await main.union(late).executeAndCollect();
-    expect(out.sort()).toEqual(['late 16', 'main 11', 'main 3', 'main 36']);
-  });
+    it('reduces all elements per window; late firings within the lateness; later ones to the side output', async () => {
+      const e = env();
+      const windowed = watermarked(e, [
+        at(1, 1),
+        at(2, 3),
+        at(4, 12),
+        wm(9), // fires [0,10): 1+2
+        at(8, 4), // late, within the lateness (cleanup at 9 + 5 = 14): a late firing
+        wm(14), // [0,10) is cleaned up
+        at(16, 5), // too late: side output
+        at(32, 15),
+      ])
+        .windowAll(TumblingEventTimeWindows.of(ms(10)))
+        .allowedLateness(ms(5))
+        .sideOutputLateData(lateTag)
+        .reduce(sum);
+      const main = windowed.map((n) => `main ${n}`);
+      const late = windowed.getSideOutput(lateTag).map((n) => `late ${n}`);
+      const out = await main.union(late).executeAndCollect();
+      expect(out.sort()).toEqual(['late 16', 'main 11', 'main 3', 'main 36']);
+    });
 
-  it('aggregate with a ProcessAllWindowFunction: window, per-window and global state, side output, clear', async () => {
-    const e = env();
-    const fn = new DescribeFiring();
-    const windowed = watermarked(e, [
-      at(1, 1),
-      at(2, 3),
-      at(4, 12),
-      wm(9),
-      at(8, 4), // late firing of [0,10)
-      at(16, 25),
-    ])
-      .windowAll(TumblingEventTimeWindows.of(ms(10)))
-      .allowedLateness(ms(5))
-      .aggregate(count, fn);
-    const side = windowed.getSideOutput(sideTag);
-    const out = await windowed.union(side).executeAndCollect();
-    expect(out.sort()).toEqual(
-      [
-        '[0,10) 2 firing=1 total=1',
-        '[0,10) 3 firing=2 total=2',
-        '[10,20) 1 firing=1 total=3',
-        '[20,30) 1 firing=1 total=4',
-        'fired 0',
-        'fired 0',
-        'fired 10',
-        'fired 20',
-      ].sort(),
-    );
-    // One subtask: opened once with parallelism 1; every window cleared at its cleanup.
-    expect(fn.lifecycle).toEqual(['open 1', 'clear 0', 'clear 10', 'clear 20', 'close']);
-  });
+    it('aggregate with a ProcessAllWindowFunction: window, per-window and global state, side output, clear', async () => {
+      const e = env();
+      const fn = new DescribeFiring();
+      const windowed = watermarked(e, [
+        at(1, 1),
+        at(2, 3),
+        at(4, 12),
+        wm(9),
+        at(8, 4), // late firing of [0,10)
+        at(16, 25),
+      ])
+        .windowAll(TumblingEventTimeWindows.of(ms(10)))
+        .allowedLateness(ms(5))
+        .aggregate(count, fn);
+      const side = windowed.getSideOutput(sideTag);
+      const out = await windowed.union(side).executeAndCollect();
+      expect(out.sort()).toEqual(
+        [
+          '[0,10) 2 firing=1 total=1',
+          '[0,10) 3 firing=2 total=2',
+          '[10,20) 1 firing=1 total=3',
+          '[20,30) 1 firing=1 total=4',
+          'fired 0',
+          'fired 0',
+          'fired 10',
+          'fired 20',
+        ].sort(),
+      );
+      // One subtask: opened once with parallelism 1; every window cleared at its cleanup.
+      expect(fn.lifecycle).toEqual(['open 1', 'clear 0', 'clear 10', 'clear 20', 'close']);
+    });
 
-  it('process and apply see every element of sliding windows', async () => {
-    const events = [at(1, 1), at(2, 6), at(4, 11)];
-    const viaProcess = await watermarked(env(), events)
-      .windowAll(SlidingEventTimeWindows.of(ms(10), ms(5)))
-      .process(
-        new (class extends ProcessAllWindowFunction<number, string, TimeWindow> {
-          process(
-            ctx: ProcessAllWindowContext<TimeWindow>,
-            elements: Iterable<number>,
-            out: Collector<string>,
-          ): void {
-            out.collect(`[${ctx.window().start},${ctx.window().end}) ${[...elements].join(',')}`);
-          }
-        })(),
-      )
-      .executeAndCollect();
-    const expected = ['[-5,5) 1', '[0,10) 1,2', '[5,15) 2,4', '[10,20) 4'];
-    expect(viaProcess.sort()).toEqual([...expected].sort());
+    it('process and apply see every element of sliding windows', async () => {
+      const events = [at(1, 1), at(2, 6), at(4, 11)];
+      const viaProcess = await watermarked(env(), events)
+        .windowAll(SlidingEventTimeWindows.of(ms(10), ms(5)))
+        .process(
+          new (class extends ProcessAllWindowFunction<number, string, TimeWindow> {
+            process(
+              ctx: ProcessAllWindowContext<TimeWindow>,
+              elements: Iterable<number>,
+              out: Collector<string>,
+            ): void {
+              out.collect(`[${ctx.window().start},${ctx.window().end}) ${[...elements].join(',')}`);
+            }
+          })(),
+        )
+        .executeAndCollect();
+      const expected = ['[-5,5) 1', '[0,10) 1,2', '[5,15) 2,4', '[10,20) 4'];
+      expect(viaProcess.sort()).toEqual([...expected].sort());
 
-    const viaApply = await watermarked(env(), events)
-      .windowAll(SlidingEventTimeWindows.of(ms(10), ms(5)))
-      .apply((w: TimeWindow, elements: Iterable<number>, out: Collector<string>) =>
-        out.collect(`[${w.start},${w.end}) ${[...elements].join(',')}`),
-      )
-      .executeAndCollect();
-    expect(viaApply.sort()).toEqual([...expected].sort());
-  });
+      const viaApply = await watermarked(env(), events)
+        .windowAll(SlidingEventTimeWindows.of(ms(10), ms(5)))
+        .apply((w: TimeWindow, elements: Iterable<number>, out: Collector<string>) =>
+          out.collect(`[${w.start},${w.end}) ${[...elements].join(',')}`),
+        )
+        .executeAndCollect();
+      expect(viaApply.sort()).toEqual([...expected].sort());
+    });
 
-  it('reduce with an AllWindowFunction, and merging session windows', async () => {
-    const out = await watermarked(env(), [at(1, 0), at(2, 4), at(4, 30), at(8, 34)])
-      .windowAll(EventTimeSessionWindows.withGap(ms(5)))
-      .reduce(sum, (w: TimeWindow, sums: Iterable<number>, collector: Collector<string>) =>
-        collector.collect(`[${w.start},${w.end}) ${[...sums].join(',')}`),
-      )
-      .executeAndCollect();
-    expect(out.sort()).toEqual(['[0,9) 3', '[30,39) 12']);
-  });
+    it('reduce with an AllWindowFunction, and merging session windows', async () => {
+      const out = await watermarked(env(), [at(1, 0), at(2, 4), at(4, 30), at(8, 34)])
+        .windowAll(EventTimeSessionWindows.withGap(ms(5)))
+        .reduce(sum, (w: TimeWindow, sums: Iterable<number>, collector: Collector<string>) =>
+          collector.collect(`[${w.start},${w.end}) ${[...sums].join(',')}`),
+        )
+        .executeAndCollect();
+      expect(out.sort()).toEqual(['[0,9) 3', '[30,39) 12']);
+    });
 
-  it('countWindowAll(size): tumbling windows of the stream in arrival order', async () => {
-    const out = await env()
-      .fromCollection([1, 2, 3, 4, 5, 6, 7])
-      .countWindowAll(3)
-      .apply((_w: GlobalWindow, elements: Iterable<number>, o: Collector<string>) =>
-        o.collect([...elements].join(',')),
-      )
-      .executeAndCollect();
-    // 7 never fills a window: a global window has no end to fire at.
-    expect(out.sort()).toEqual(['1,2,3', '4,5,6']);
-  });
+    it('countWindowAll(size): tumbling windows of the stream in arrival order', async () => {
+      const out = await env()
+        .fromCollection([1, 2, 3, 4, 5, 6, 7])
+        .countWindowAll(3)
+        .apply((_w: GlobalWindow, elements: Iterable<number>, o: Collector<string>) =>
+          o.collect([...elements].join(',')),
+        )
+        .executeAndCollect();
+      // 7 never fills a window: a global window has no end to fire at.
+      expect(out.sort()).toEqual(['1,2,3', '4,5,6']);
+    });
 
-  it('countWindowAll(size, slide): the last `size` elements every `slide` elements', async () => {
-    const out = await env()
-      .fromCollection([1, 2, 3, 4, 5, 6, 7])
-      .countWindowAll(3, 2)
-      .reduce(sum)
-      .executeAndCollect();
-    // Firings after 2, 4 and 6 elements over the last 3: 1+2, 2+3+4, 4+5+6.
-    expect(out.sort((a, b) => a - b)).toEqual([3, 9, 15]);
-  });
-});
+    it('countWindowAll(size, slide): the last `size` elements every `slide` elements', async () => {
+      const out = await env()
+        .fromCollection([1, 2, 3, 4, 5, 6, 7])
+        .countWindowAll(3, 2)
+        .reduce(sum)
+        .executeAndCollect();
+      // Firings after 2, 4 and 6 elements over the last 3: 1+2, 2+3+4, 4+5+6.
+      expect(out.sort((a, b) => a - b)).toEqual([3, 9, 15]);
+    });
+  },
+);
 
-describe.each(configs)('countWindow ($backend backend, parallelism $p)', ({ backend, p }) => {
-  const env = () => localEnv({ 'parallelism.default': p, 'state.backend.type': backend });
-  type Reading = [sensor: string, value: number];
-  const readings: Reading[] = [
-    ['a', 1],
-    ['b', 10],
-    ['a', 2],
-    ['a', 3],
-    ['b', 20],
-    ['a', 4],
-    ['b', 30],
-    ['a', 5],
-    ['b', 40],
-    ['a', 6],
-    ['a', 7],
-  ];
-  const listing = (key: string, _w: GlobalWindow, els: Iterable<Reading>, o: Collector<string>) =>
-    o.collect(`${key}: ${[...els].map((r) => r[1]).join(',')}`);
+// Count windows are global windows with a count trigger: always the general operator.
+describe.each(configs.filter((c) => c.aligned))(
+  'countWindow ($backend backend, parallelism $p)',
+  ({ backend, p }) => {
+    const env = () => localEnv({ 'parallelism.default': p, 'state.backend.type': backend });
+    type Reading = [sensor: string, value: number];
+    const readings: Reading[] = [
+      ['a', 1],
+      ['b', 10],
+      ['a', 2],
+      ['a', 3],
+      ['b', 20],
+      ['a', 4],
+      ['b', 30],
+      ['a', 5],
+      ['b', 40],
+      ['a', 6],
+      ['a', 7],
+    ];
+    const listing = (key: string, _w: GlobalWindow, els: Iterable<Reading>, o: Collector<string>) =>
+      o.collect(`${key}: ${[...els].map((r) => r[1]).join(',')}`);
 
-  it('countWindow(size): each key fires every `size` of its elements, then starts empty', async () => {
-    const out = await env()
-      .fromCollection(readings)
-      .keyBy((r) => r[0])
-      .countWindow(3)
-      .apply(listing)
-      .executeAndCollect();
-    expect(out.sort()).toEqual(['a: 1,2,3', 'a: 4,5,6', 'b: 10,20,30']);
-  });
+    it('countWindow(size): each key fires every `size` of its elements, then starts empty', async () => {
+      const out = await env()
+        .fromCollection(readings)
+        .keyBy((r) => r[0])
+        .countWindow(3)
+        .apply(listing)
+        .executeAndCollect();
+      expect(out.sort()).toEqual(['a: 1,2,3', 'a: 4,5,6', 'b: 10,20,30']);
+    });
 
-  it('countWindow(size, slide): each key fires every `slide` elements over its last `size`', async () => {
-    const out = await env()
-      .fromCollection(readings)
-      .keyBy((r) => r[0])
-      .countWindow(3, 2)
-      .apply(listing)
-      .executeAndCollect();
-    expect(out.sort()).toEqual(
-      ['a: 1,2', 'a: 2,3,4', 'a: 4,5,6', 'b: 10,20', 'b: 20,30,40'].sort(),
-    );
-  });
+    it('countWindow(size, slide): each key fires every `slide` elements over its last `size`', async () => {
+      const out = await env()
+        .fromCollection(readings)
+        .keyBy((r) => r[0])
+        .countWindow(3, 2)
+        .apply(listing)
+        .executeAndCollect();
+      expect(out.sort()).toEqual(
+        ['a: 1,2', 'a: 2,3,4', 'a: 4,5,6', 'b: 10,20', 'b: 20,30,40'].sort(),
+      );
+    });
 
-  it('an evictor set on a keyed window through the API', async () => {
-    const out = await env()
-      .fromCollection(readings)
-      .keyBy((r) => r[0])
-      .window(GlobalWindows.create())
-      .trigger(CountTrigger.of(4))
-      .evictor(CountEvictor.of(2, true))
-      .apply(listing)
-      .executeAndCollect();
-    // a fires after 1,2,3,4 and keeps 3,4 (5,6,7 do not fire it again); b fires after 10..40.
-    expect(out.sort()).toEqual(['a: 1,2,3,4', 'b: 10,20,30,40']);
-  });
-});
+    it('an evictor set on a keyed window through the API', async () => {
+      const out = await env()
+        .fromCollection(readings)
+        .keyBy((r) => r[0])
+        .window(GlobalWindows.create())
+        .trigger(CountTrigger.of(4))
+        .evictor(CountEvictor.of(2, true))
+        .apply(listing)
+        .executeAndCollect();
+      // a fires after 1,2,3,4 and keeps 3,4 (5,6,7 do not fire it again); b fires after 10..40.
+      expect(out.sort()).toEqual(['a: 1,2,3,4', 'b: 10,20,30,40']);
+    });
+  },
+);
 
 describe('windowAll runs as one subtask', () => {
   it('has parallelism and max parallelism 1 whatever the default', () => {
