@@ -142,6 +142,7 @@ export type {
   OnMergeContext,
   WindowAssignerContext,
   SessionWindowTimeGapExtractor,
+  AlignedWindows,
 } from './windowing.js';
 
 export {

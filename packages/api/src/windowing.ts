@@ -233,7 +233,35 @@ export abstract class WindowAssigner<T, W extends Window> {
   isMerging(): this is MergingWindowAssigner<T, W> {
     return false;
   }
+  /**
+   * @internal The layout of this assigner's windows when they are aligned event-time windows
+   * (tumbling, sliding, cumulative) that the runtime may evaluate on its fast path; undefined
+   * otherwise, and for subclasses, which may assign windows differently.
+   */
+  alignedWindows(): AlignedWindows | undefined {
+    return undefined;
+  }
 }
+
+/**
+ * @internal Aligned event-time windows, as the runtime's aligned window operator evaluates them.
+ * `sliding`: windows of `size` starting every `slide` (tumbling: slide = size) at
+ * `offset + k * slide`. `cumulative`: windows starting at `offset + k * maxSize` and ending
+ * `step`, `2 * step`, ..., `maxSize` later.
+ */
+export type AlignedWindows =
+  | {
+      readonly kind: 'sliding';
+      readonly size: number;
+      readonly slide: number;
+      readonly offset: number;
+    }
+  | {
+      readonly kind: 'cumulative';
+      readonly maxSize: number;
+      readonly step: number;
+      readonly offset: number;
+    };
 
 /** An assigner whose windows merge (sessions). */
 export abstract class MergingWindowAssigner<T, W extends Window> extends WindowAssigner<T, W> {
@@ -305,6 +333,11 @@ export class TumblingEventTimeWindows extends WindowAssigner<unknown, TimeWindow
   }
   isEventTime(): boolean {
     return true;
+  }
+  /** @internal */
+  override alignedWindows(): AlignedWindows | undefined {
+    if (this.constructor !== TumblingEventTimeWindows) return undefined;
+    return { kind: 'sliding', size: this.size, slide: this.size, offset: this.offset };
   }
   override toString(): string {
     return `TumblingEventTimeWindows(${this.size})`;
@@ -393,6 +426,11 @@ export class SlidingEventTimeWindows extends WindowAssigner<unknown, TimeWindow>
   }
   isEventTime(): boolean {
     return true;
+  }
+  /** @internal */
+  override alignedWindows(): AlignedWindows | undefined {
+    if (this.constructor !== SlidingEventTimeWindows) return undefined;
+    return { kind: 'sliding', size: this.size, slide: this.slide, offset: this.offset };
   }
   override toString(): string {
     return `SlidingEventTimeWindows(${this.size}, ${this.slide})`;

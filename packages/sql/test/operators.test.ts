@@ -119,6 +119,22 @@ describe('CumulativeEventTimeWindows', () => {
     ).toEqual(['[-7,3)']); // offset 3: periods start at ..., -7, 3, ...
   });
 
+  it('runs on the aligned window operator; a subclass does not', () => {
+    expect(CumulativeEventTimeWindows.of(10, 2, 3).alignedWindows()).toEqual({
+      kind: 'cumulative',
+      maxSize: 10,
+      step: 2,
+      offset: 3,
+    });
+    // An object of another class (as a subclass's instance is) may assign windows differently.
+    const other = Object.create(
+      Object.create(CumulativeEventTimeWindows.prototype, {
+        constructor: { value: function Other() {} },
+      }),
+    ) as CumulativeEventTimeWindows;
+    expect(other.alignedWindows()).toBeUndefined();
+  });
+
   it("rejects parameters as Flink's slice assigner does", () => {
     expect(() => CumulativeEventTimeWindows.of(5000, 2000)).toThrow(
       'Cumulative Window requires maxSize must be an integral multiple of step, but got maxSize 5000ms and step 2000ms.',
@@ -141,35 +157,40 @@ describe.each(BACKENDS)('window aggregation (%s backend)', (backend) => {
   const show = (row: Row) =>
     `${String(row['k'])} [${String(row['window_start'])},${String(row['window_end'])}) s=${String(row['s'])} c=${String(row['c'])}`;
 
-  it('emits every step of a CUMULATE window at window_end - 1; late rows count only in open windows', async () => {
-    const env = localEnv(backend);
-    const out = await rowtimeSource(env, [
-      r('a', 1, 1),
-      r('b', 10, 2),
-      r('a', 2, 3, 4), // watermark 4: [0,2) and [0,4) fire
-      r('a', 100, 1), // late for [0,2) and [0,4), still counts in [0,6) and [0,8)
-      r('a', 4, 7),
-      r('a', 8, 8, 20), // next period
-    ])
-      .keyBy((row) => row.k)
-      .window(CumulativeEventTimeWindows.of(8, 2))
-      .aggregate(windowAggregateFunction(sumAndCount()), windowResultFunction(build))
-      .process(new WithTimestamp(show))
-      .executeAndCollect();
-    expect(out).toEqual([
-      'a [0,2) s=1 c=1@1',
-      'a [0,4) s=3 c=2@3',
-      'b [0,4) s=10 c=1@3',
-      'a [0,6) s=103 c=3@5',
-      'b [0,6) s=10 c=1@5',
-      'a [0,8) s=107 c=4@7',
-      'b [0,8) s=10 c=1@7',
-      'a [8,10) s=8 c=1@9',
-      'a [8,12) s=8 c=1@11',
-      'a [8,14) s=8 c=1@13',
-      'a [8,16) s=8 c=1@15',
-    ]);
-  });
+  // On the aligned window operator (the default) and on the general one.
+  it.each([true, false])(
+    'emits every step of a CUMULATE window at window_end - 1; late rows count only in open windows (aligned fast path %s)',
+    async (aligned) => {
+      const env = localEnv(backend);
+      env.configure({ 'execution.window.aligned-fast-path': aligned });
+      const out = await rowtimeSource(env, [
+        r('a', 1, 1),
+        r('b', 10, 2),
+        r('a', 2, 3, 4), // watermark 4: [0,2) and [0,4) fire
+        r('a', 100, 1), // late for [0,2) and [0,4), still counts in [0,6) and [0,8)
+        r('a', 4, 7),
+        r('a', 8, 8, 20), // next period
+      ])
+        .keyBy((row) => row.k)
+        .window(CumulativeEventTimeWindows.of(8, 2))
+        .aggregate(windowAggregateFunction(sumAndCount()), windowResultFunction(build))
+        .process(new WithTimestamp(show))
+        .executeAndCollect();
+      expect(out).toEqual([
+        'a [0,2) s=1 c=1@1',
+        'a [0,4) s=3 c=2@3',
+        'b [0,4) s=10 c=1@3',
+        'a [0,6) s=103 c=3@5',
+        'b [0,6) s=10 c=1@5',
+        'a [0,8) s=107 c=4@7',
+        'b [0,8) s=10 c=1@7',
+        'a [8,10) s=8 c=1@9',
+        'a [8,12) s=8 c=1@11',
+        'a [8,14) s=8 c=1@13',
+        'a [8,16) s=8 c=1@15',
+      ]);
+    },
+  );
 
   it('merges the accumulators of session windows that a row joins', async () => {
     const env = localEnv(backend);

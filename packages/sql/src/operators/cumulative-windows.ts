@@ -3,7 +3,7 @@
  * operator: Flink SQL evaluates CUMULATE with its slicing operator, Nimble with the ordinary
  * window operator over the windows this assigner hands out.
  */
-import type { DurationLike, Trigger } from '@nimble/api';
+import type { AlignedWindows, DurationLike, Trigger } from '@nimble/api';
 import { EventTimeTrigger, TimeWindow, toMillis, WindowAssigner } from '@nimble/api';
 import type { Row } from '../row.js';
 
@@ -80,6 +80,12 @@ export class CumulativeEventTimeWindows extends WindowAssigner<Row, TimeWindow> 
 
   isEventTime(): boolean {
     return true;
+  }
+
+  /** @internal */
+  override alignedWindows(): AlignedWindows | undefined {
+    if (this.constructor !== CumulativeEventTimeWindows) return undefined;
+    return { kind: 'cumulative', maxSize: this.maxSize, step: this.step, offset: this.offset };
   }
 
   override toString(): string {

@@ -1,5 +1,6 @@
 import type {
   AggregateFunction,
+  AlignedWindows,
   Key,
   ReduceFunction,
   State,
@@ -13,9 +14,7 @@ import {
   EventTimeTrigger,
   ReducingStateDescriptor,
   MAX_TIMESTAMP,
-  SlidingEventTimeWindows,
   TimeWindow,
-  TumblingEventTimeWindows,
   ValueStateDescriptor,
 } from '@nimble/api';
 import { JobDefinitionError, userCodeFailure } from '../../errors.js';
@@ -59,15 +58,14 @@ interface DueKeys {
 }
 
 /**
- * Whether `spec` can run on the {@link AlignedWindowOperator}: tumbling or sliding event-time
- * windows, the default event-time trigger, reduce or aggregate (with or without a window
+ * Whether `spec` can run on the {@link AlignedWindowOperator}: tumbling, sliding or cumulative
+ * event-time windows (the assigners' own classes, not subclasses), the default event-time trigger, reduce or aggregate (with or without a window
  * function), no evictor. Everything else (custom triggers, evictors, merging windows,
  * processing time, `process`/`apply` over all elements) takes the general {@link WindowOperator}.
  */
 export function isAlignedWindowSpec(spec: WindowOperatorSpec): boolean {
-  const assignerClass = spec.assigner.constructor;
   return (
-    (assignerClass === TumblingEventTimeWindows || assignerClass === SlidingEventTimeWindows) &&
+    spec.assigner.alignedWindows() !== undefined &&
     (spec.trigger === undefined || spec.trigger.constructor === EventTimeTrigger) &&
     spec.evictor === undefined &&
     (spec.fn.kind === 'reduce' || spec.fn.kind === 'aggregate')
@@ -92,9 +90,7 @@ export function isAlignedWindowSpec(spec: WindowOperatorSpec): boolean {
  * general operator restores here: its window contents are moved into the entries on restore.
  */
 export class AlignedWindowOperator extends StreamOperator<unknown, unknown> {
-  private readonly size: number;
-  private readonly slide: number;
-  private readonly offset: number;
+  private readonly windows: AlignedWindows;
   private readonly allowedLateness: number;
   private readonly lateDataTagId: string | undefined;
   private readonly windowFunction: InternalWindowFunction;
@@ -143,10 +139,7 @@ export class AlignedWindowOperator extends StreamOperator<unknown, unknown> {
       );
     }
     this.assigner = spec.assigner;
-    const assigner = spec.assigner as TumblingEventTimeWindows | SlidingEventTimeWindows;
-    this.size = assigner.size;
-    this.slide = assigner instanceof SlidingEventTimeWindows ? assigner.slide : assigner.size;
-    this.offset = assigner.offset;
+    this.windows = spec.assigner.alignedWindows()!;
     this.allowedLateness = spec.allowedLatenessMillis;
     this.lateDataTagId = spec.lateDataTag?.id;
     const fn = spec.fn as Extract<WindowOperatorSpec['fn'], { kind: 'reduce' | 'aggregate' }>;
@@ -190,14 +183,25 @@ export class AlignedWindowOperator extends StreamOperator<unknown, unknown> {
     if (timestamp === undefined) this.assignerFailure(value);
     const ts = timestamp as number;
     const watermark = this.currentWatermark;
-    const lastStart = TimeWindow.getWindowStartWithOffset(ts, this.offset, this.slide);
     let skipped = true;
-    // Latest window first, as the assigner lists them.
-    for (let start = lastStart; start > ts - this.size; start -= this.slide) {
-      const end = start + this.size;
-      if (this.cleanupTime(end) <= watermark) continue;
-      skipped = false;
-      this.add(value, end, end - 1 <= watermark);
+    // The windows in the order the assigner lists them.
+    const w = this.windows;
+    if (w.kind === 'sliding') {
+      const lastStart = TimeWindow.getWindowStartWithOffset(ts, w.offset, w.slide);
+      for (let start = lastStart; start > ts - w.size; start -= w.slide) {
+        const end = start + w.size;
+        if (this.cleanupTime(end) <= watermark) continue;
+        skipped = false;
+        this.add(value, end, end - 1 <= watermark);
+      }
+    } else {
+      const start = TimeWindow.getWindowStartWithOffset(ts, w.offset, w.maxSize);
+      const firstEnd = start + (Math.floor((ts - start) / w.step) + 1) * w.step;
+      for (let end = firstEnd; end <= start + w.maxSize; end += w.step) {
+        if (this.cleanupTime(end) <= watermark) continue;
+        skipped = false;
+        this.add(value, end, end - 1 <= watermark);
+      }
     }
     // Flink: late data is an element that went into no window and is itself late.
     if (skipped && ts + this.allowedLateness <= watermark) {
@@ -372,7 +376,7 @@ export class AlignedWindowOperator extends StreamOperator<unknown, unknown> {
 
   /** Emits the current key's window ending at `end` with its accumulator. */
   private emit(end: number, accumulator: unknown): void {
-    const window = new TimeWindow(end - this.size, end);
+    const window = this.windowOf(end);
     this.collector.timestamp = end - 1;
     this.processContext.current = window;
     try {
@@ -392,12 +396,17 @@ export class AlignedWindowOperator extends StreamOperator<unknown, unknown> {
 
   /** A window function's per-window state goes with the window, as in the general operator. */
   private dropWindow(end: number): void {
-    this.processContext.current = new TimeWindow(end - this.size, end);
+    this.processContext.current = this.windowOf(end);
     try {
       this.windowFunction.clear(this.processContext);
     } catch (e) {
       throw userCodeFailure(this.ctx.name, e);
     }
+  }
+
+  /** The window ending at `end`: windows of this operator differ by their end. */
+  private windowOf(end: number): TimeWindow {
+    return new TimeWindow(alignedWindowStart(this.windows, end), end);
   }
 
   private assignerFailure(value: unknown): never {
@@ -422,7 +431,7 @@ export class AlignedWindowOperator extends StreamOperator<unknown, unknown> {
     const add = (index: Map<number, DueKeys>, endOf: (time: number) => number): void => {
       for (const [time, { keys, keyGroups }] of index) {
         const end = endOf(time);
-        const namespace = windowNamespace(new TimeWindow(end - this.size, end));
+        const namespace = windowNamespace(this.windowOf(end));
         for (let k = 0; k < keys.length; k++) {
           let list = byGroup.get(keyGroups[k]!);
           if (list === undefined) byGroup.set(keyGroups[k]!, (list = []));
@@ -500,4 +509,11 @@ export class AlignedWindowOperator extends StreamOperator<unknown, unknown> {
 function indexOfWindow(entry: KeyWindows, end: number): number {
   for (let j = 0; j < entry.length; j += 2) if (entry[j] === end) return j;
   return -1;
+}
+
+/** The start of the aligned window ending at `end`. */
+export function alignedWindowStart(windows: AlignedWindows, end: number): number {
+  return windows.kind === 'sliding'
+    ? end - windows.size
+    : TimeWindow.getWindowStartWithOffset(end - 1, windows.offset, windows.maxSize);
 }

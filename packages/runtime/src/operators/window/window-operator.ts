@@ -22,10 +22,8 @@ import {
   MAX_TIMESTAMP,
   MIN_TIMESTAMP,
   ReducingStateDescriptor,
-  SlidingEventTimeWindows,
   TimeWindow,
   TriggerResult,
-  TumblingEventTimeWindows,
   ValueStateDescriptor,
 } from '@nimble/api';
 import {
@@ -49,7 +47,11 @@ import {
   windowAggregateFunction,
   windowReduceFunction,
 } from './internal-window-function.js';
-import { AlignedWindowOperator, isAlignedWindowSpec } from './aligned-window-operator.js';
+import {
+  AlignedWindowOperator,
+  alignedWindowStart,
+  isAlignedWindowSpec,
+} from './aligned-window-operator.js';
 import type { WindowOperatorSpec } from './window-support.js';
 import {
   ALIGNED_STATE_NAME,
@@ -228,13 +230,8 @@ export class WindowOperator extends StreamOperator<unknown, unknown> implements 
    */
   private moveAlignedContents(): void {
     const restored = this.restoredTimerKeys.splice(0);
-    const assigner = this.assigner;
-    if (
-      restored.length === 0 ||
-      !(assigner instanceof TumblingEventTimeWindows || assigner instanceof SlidingEventTimeWindows)
-    ) {
-      return;
-    }
+    const windows = this.assigner.alignedWindows();
+    if (restored.length === 0 || windows === undefined) return;
     const aligned = this.backend.getState(new ValueStateDescriptor<unknown[]>(ALIGNED_STATE_NAME));
     aligned.setCurrentNamespace(GLOBAL_NAMESPACE);
     for (const { keyGroup, timers } of restored) {
@@ -253,7 +250,7 @@ export class WindowOperator extends StreamOperator<unknown, unknown> implements 
         for (let j = 0; j < entry.length; j += 2) {
           const end = entry[j] as number;
           this.contents.setCurrentNamespace(
-            windowNamespace(new TimeWindow(end - assigner.size, end)),
+            windowNamespace(new TimeWindow(alignedWindowStart(windows, end), end)),
           );
           this.contents.updateInternal(entry[j + 1]);
         }
