@@ -116,16 +116,19 @@ export class ExchangeRouter {
   ): void {
     this.routes.set(`${jobId}|${attempt}|${localSlot}|${remoteSlot}`, port);
     const link = this.link(peerId);
-    port.on('message', (m: ChannelMessage) => {
-      link.send({
-        jobId,
-        attempt,
-        fromSlot: localSlot,
-        toSlot: remoteSlot,
-        channel: m.c,
-        buffer: 'b' in m ? m.b : EMPTY,
-        credit: 'k' in m ? m.k : 0,
-      });
+    // A slot posts arrays of channel messages (DataPort).
+    port.on('message', (batch: ChannelMessage[]) => {
+      for (const m of batch) {
+        link.send({
+          jobId,
+          attempt,
+          fromSlot: localSlot,
+          toSlot: remoteSlot,
+          channel: m.c,
+          buffer: 'b' in m ? m.b : EMPTY,
+          credit: 'k' in m ? m.k : 0,
+        });
+      }
     });
   }
 
@@ -156,18 +159,31 @@ export class ExchangeRouter {
     this.link(peerId).attach(call);
   }
 
+  /**
+   * Hands the frames of one received batch to the local slots: one message per slot (an array of
+   * channel messages, as a DataPort reads them), its buffers transferred.
+   */
   deliver(frames: ExchangeFrame__Output[]): void {
+    const out = new Map<MessagePort, { messages: ChannelMessage[]; transfer: ArrayBuffer[] }>();
     for (const f of frames) {
       const port = this.routes.get(`${f.jobId}|${f.attempt}|${f.toSlot}|${f.fromSlot}`);
       if (!port) continue; // the attempt was canceled here
+      let batch = out.get(port);
+      if (!batch) {
+        batch = { messages: [], transfer: [] };
+        out.set(port, batch);
+      }
       if (f.credit > 0) {
-        port.postMessage({ c: f.channel, k: f.credit } satisfies ChannelMessage);
+        batch.messages.push({ c: f.channel, k: f.credit });
       } else {
-        // Copy out of gRPC's receive buffer so the worker gets (and owns) just these bytes.
+        // Copy out of gRPC's receive buffer (shared by the batch's frames) so the worker gets,
+        // and owns, just these bytes.
         const b = new Uint8Array(f.buffer);
-        port.postMessage({ c: f.channel, b } satisfies ChannelMessage, [b.buffer]);
+        batch.messages.push({ c: f.channel, b });
+        batch.transfer.push(b.buffer);
       }
     }
+    for (const [port, batch] of out) port.postMessage(batch.messages, batch.transfer);
   }
 
   peerLost(peerId: string, reason: string): void {

@@ -2,7 +2,7 @@
  * Entry point of a slot's worker thread: loads the job module to obtain the user's functions,
  * rebuilds the same job graph, and runs the subtasks of its slot.
  */
-import type { MessagePort } from 'node:worker_threads';
+import type { MessageEndpoint } from '../exchange/channel.js';
 import { parentPort, workerData } from 'node:worker_threads';
 import { parseExecutionConfiguration } from '../config.js';
 import { ensureError } from '../errors.js';
@@ -13,7 +13,7 @@ import { TaskHost } from '../task/task-host.js';
 import { SystemProcessingTimeService } from '../timers/processing-time-service.js';
 import { fileSystemFor, s3OptionsFrom } from '../checkpoint/storage/index.js';
 import type { FromWorker, SlotWorkerData, ToWorker } from './worker-protocol.js';
-import { serializeError } from './worker-protocol.js';
+import { DataPort, serializeError } from './worker-protocol.js';
 
 const data = workerData as SlotWorkerData;
 const port = parentPort!;
@@ -35,8 +35,8 @@ async function main(): Promise<void> {
           'Job code must build the same pipeline every time it runs (no randomness or environment-dependent operators).',
       );
     }
-    const ports = new Map<number, MessagePort>();
-    for (const [slot, p] of Object.entries(data.ports)) ports.set(Number(slot), p);
+    const ports = new Map<number, MessageEndpoint>();
+    for (const [slot, p] of Object.entries(data.ports)) ports.set(Number(slot), new DataPort(p));
     host = new TaskHost({
       graph,
       config,

@@ -4,6 +4,7 @@ import type { TaskMetricsSample } from '../task/task-metrics-sample.js';
 import type { S3Options } from '../checkpoint/storage/index.js';
 import type { SubtaskCheckpointAck, TaskRestore } from '../checkpoint/task-state.js';
 import type { CheckpointOptions } from '../exchange/buffer-codec.js';
+import type { MessageEndpoint } from '../exchange/channel.js';
 import type { FailureDomain } from '../errors.js';
 import { NimbleError } from '../errors.js';
 
@@ -16,7 +17,10 @@ export interface SlotWorkerData {
   readonly slot: number;
   readonly attemptNumber: number;
   readonly localStateDir: string;
-  /** Ports to the other slots, by slot index. */
+  /**
+   * Ports to the other slots, by slot index: to their threads, or to the TaskManager's exchange
+   * router for slots elsewhere. They carry arrays of channel messages (see {@link DataPort}).
+   */
   readonly ports: Record<number, MessagePort>;
   /** How often the worker reports its tasks' metrics (ms); 0: never. */
   readonly metricsIntervalMs: number;
@@ -92,4 +96,31 @@ export function deserializeError(s: SerializedError): Error {
   e.name = s.name;
   if (s.stack) e.stack = s.stack;
   return e;
+}
+
+/**
+ * A slot thread's end of a data port (to another slot's thread, or to the TaskManager's main
+ * thread, which relays to other TaskManagers). Channel messages cross as arrays: the exchange
+ * router hands a slot everything one received gRPC batch holds for it in one message (one
+ * wake-up of the slot thread), and this end posts each of its messages at once, as a one-element
+ * array. Holding a thread's messages back until the end of its turn was measured to save CPU, but
+ * a credit grant or a full buffer then waits behind a slow operator's whole turn, which stalls
+ * the producer on the other side (the backpressure test in test/cluster.test.ts caught it).
+ */
+export class DataPort implements MessageEndpoint {
+  constructor(private readonly port: MessagePort) {}
+
+  postMessage(message: unknown, transfer?: readonly ArrayBuffer[]): void {
+    this.port.postMessage([message], transfer);
+  }
+
+  on(event: 'message', listener: (message: unknown) => void): void {
+    this.port.on(event, (batch: unknown) => {
+      if (!Array.isArray(batch)) {
+        listener(batch);
+        return;
+      }
+      for (let i = 0; i < batch.length; i++) listener(batch[i]);
+    });
+  }
 }
