@@ -9,6 +9,11 @@
  * - backends: ValueState read+update and ReducingState add over N distinct keys on both backends,
  *   driven like the task drives them: records in chunks of 1000, availability() checked and the
  *   event loop turned between chunks, maintain() every 100 ms, a final flush() inside the timing.
+ * - large: the level backend with big per-key state (--large-keys N, default 1 M, of
+ *   --value-bytes B, default 4096: the seed's per-user state), driven the same way: loading every
+ *   key (each a read of a key never written, then a write), reads + updates of a hot set of keys
+ *   that fits the cache (--hot-keys, default 30,000), and reads of keys never written. With
+ *   --cache-size BYTES the backend's cache is set (state.backend.level.cache-size).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -32,6 +37,10 @@ const { values: args } = parseArgs({
   options: {
     keys: { type: 'string', default: '1000000' },
     sections: { type: 'string', default: 'codec,layout,leveldb,backends' },
+    'large-keys': { type: 'string', default: '1000000' },
+    'value-bytes': { type: 'string', default: '4096' },
+    'hot-keys': { type: 'string', default: '30000' },
+    'cache-size': { type: 'string' },
   },
 });
 const N = Number(args.keys);
@@ -367,6 +376,102 @@ async function backendsSection(
   }
 }
 
+// ---- large state on level ----
+
+/** What the level backend reports about its reads (absent before it had key filters). */
+interface ReadStats {
+  dbReads: number;
+  filtered: number;
+}
+
+function readStatsOf(backend: KeyedStateBackend): ReadStats | undefined {
+  const stats = (backend as { readStats?: () => ReadStats }).readStats;
+  return stats?.call(backend);
+}
+
+async function largeSection(): Promise<void> {
+  const n = Number(args['large-keys']);
+  const valueBytes = Number(args['value-bytes']);
+  const hot = Math.min(n, Number(args['hot-keys']));
+  const cacheSize = args['cache-size'] === undefined ? undefined : Number(args['cache-size']);
+  const keys = Array.from({ length: n }, (_, i) => `user-${i}`);
+  const keyGroups = keys.map((key) => assignToKeyGroup(key, MAX_PARALLELISM));
+  const filler = 'x'.repeat(valueBytes);
+  const dir = mkdtempSync(join(tmpdir(), 'nimble-state-bench-large-'));
+  const backend = createKeyedStateBackend({
+    kind: 'level',
+    operatorName: 'state-bench (1/1)',
+    maxParallelism: MAX_PARALLELISM,
+    keyGroupRange: new KeyGroupRange(0, MAX_PARALLELISM - 1),
+    localDir: dir,
+    ...(cacheSize === undefined ? {} : { readCacheSize: cacheSize }),
+  });
+  await backend.open();
+  const stats = (): string => {
+    const s = readStatsOf(backend);
+    return s === undefined
+      ? 'n/a'
+      : `${s.dbReads.toLocaleString('en-US')} / ${s.filtered.toLocaleString('en-US')}`;
+  };
+  const row = (what: string, ops: number, ms: number, before: ReadStats | undefined): void => {
+    const after = readStatsOf(backend);
+    const reads =
+      before === undefined || after === undefined
+        ? 'n/a'
+        : `${(after.dbReads - before.dbReads).toLocaleString('en-US')} / ${(after.filtered - before.filtered).toLocaleString('en-US')}`;
+    console.log(`| ${what} | ${opsPerSecond(ops, ms)} | ${reads} |`);
+  };
+  console.log(
+    `\n## large: level, ${n.toLocaleString('en-US')} keys of ${valueBytes} B, ValueState<string>` +
+      (cacheSize === undefined ? '' : `, cache ${cacheSize} B`),
+  );
+  console.log('| phase | ops/s | LevelDB reads / reads a filter answered |');
+  console.log('|---|---|---|');
+  try {
+    const state = backend.getState(new ValueStateDescriptor<string>('profile'));
+    let before = readStatsOf(backend);
+    let ms = await drive(backend, keys, keyGroups, (i) => {
+      if (state.value() === undefined) state.update(keys[i]! + filler);
+    });
+    row('load: value() of a new key + update()', n, ms, before);
+
+    // Hot keys in a scattered order, each visited many times: after the first visits they are
+    // cached, so LevelDB should not be read for them again.
+    const rounds = 10;
+    const hotKeys: string[] = [];
+    const hotGroups: number[] = [];
+    for (let r = 0; r < rounds; r++) {
+      for (let i = 0; i < hot; i++) {
+        const k = (i * 7919 + r * 104_729) % hot;
+        hotKeys.push(keys[k]!);
+        hotGroups.push(keyGroups[k]!);
+      }
+    }
+    before = readStatsOf(backend);
+    ms = await drive(backend, hotKeys, hotGroups, () => {
+      state.update(state.value()!);
+    });
+    row(
+      `hot: value() + update() over ${hot.toLocaleString('en-US')} keys x ${rounds}`,
+      hotKeys.length,
+      ms,
+      before,
+    );
+
+    const missing = keys.map((key) => `none-${key}`);
+    const missingGroups = missing.map((key) => assignToKeyGroup(key, MAX_PARALLELISM));
+    before = readStatsOf(backend);
+    ms = await drive(backend, missing, missingGroups, () => {
+      if (state.value() !== undefined) throw new Error('a key never written has a value');
+    });
+    row('negative: value() of keys never written', missing.length, ms, before);
+    console.log(`(LevelDB reads / filtered, whole run: ${stats()})`);
+  } finally {
+    await backend.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 const keys = Array.from({ length: N }, (_, i) => `user-${i}`);
 const keyGroups = keys.map((key) => assignToKeyGroup(key, MAX_PARALLELISM));
 console.log(`node ${process.version}, ${N.toLocaleString('en-US')} keys`);
@@ -374,3 +479,4 @@ if (sections.has('codec')) codecSection();
 if (sections.has('layout')) layoutSection(keys, keyGroups);
 if (sections.has('leveldb')) await leveldbSection(N);
 if (sections.has('backends')) await backendsSection(keys, keyGroups);
+if (sections.has('large')) await largeSection();

@@ -12,6 +12,10 @@ import {
   stringOption,
 } from './config-option.js';
 import { JobDefinitionError } from './errors.js';
+import {
+  DEFAULT_READ_CACHE_SIZE,
+  LEVEL_CACHE_SIZE_KEY,
+} from './state/keyed-state-backend-options.js';
 
 /** The options a job's execution reads, with Flink's keys. */
 export const ExecutionOptions = {
@@ -133,6 +137,12 @@ export const ExecutionOptions = {
     'state.backend.incremental',
     false,
     'Whether checkpoints of the level backend upload only what changed since the last completed checkpoint.',
+  ),
+  levelCacheSize: sizeOption(
+    LEVEL_CACHE_SIZE_KEY,
+    DEFAULT_READ_CACHE_SIZE,
+    'Memory each level backend (one per keyed operator subtask) keeps state in: values plus an ' +
+      "estimated overhead per entry, like RocksDB's block cache.",
   ),
 } as const;
 

@@ -17,7 +17,11 @@ export interface KeyedStateBackendOptions {
   ttlTimeProvider?: () => number;
   /** For 'level': max dirty entries held before a background batch write starts (default 10_000). */
   writeBatchSize?: number;
-  /** For 'level': max clean entries kept in the read cache (default 100_000). */
+  /**
+   * For 'level': bytes of state the backend keeps in memory (`state.backend.level.cache-size`;
+   * default 256 MiB): values plus an estimated overhead per entry, as RocksDB's block cache is
+   * sized in bytes. 0 keeps only the writes not yet in LevelDB.
+   */
   readCacheSize?: number;
   /**
    * For 'level': whether native snapshots may be deltas against the last completed one
@@ -42,7 +46,9 @@ export interface KeyedStateBackendOptionsWithDefaults {
 }
 
 export const DEFAULT_WRITE_BATCH_SIZE = 10_000;
-export const DEFAULT_READ_CACHE_SIZE = 100_000;
+/** The configuration key of the level backend's cache size. */
+export const LEVEL_CACHE_SIZE_KEY = 'state.backend.level.cache-size';
+export const DEFAULT_READ_CACHE_SIZE = 256 * 1024 * 1024;
 
 export function compileKeyedStateBackendOptions(
   options: KeyedStateBackendOptions,
@@ -78,8 +84,10 @@ export function compileKeyedStateBackendOptions(
   if (!Number.isInteger(writeBatchSize) || writeBatchSize < 1)
     fail(`writeBatchSize must be a positive integer; got ${writeBatchSize}`);
   const readCacheSize = options.readCacheSize ?? DEFAULT_READ_CACHE_SIZE;
-  if (!Number.isInteger(readCacheSize) || readCacheSize < 0)
-    fail(`readCacheSize must be a non-negative integer; got ${readCacheSize}`);
+  if (!Number.isSafeInteger(readCacheSize) || readCacheSize < 0)
+    fail(
+      `${LEVEL_CACHE_SIZE_KEY} (readCacheSize) must be a non-negative integer number of bytes; got ${readCacheSize}`,
+    );
   const localDir = options.localDir ?? '';
   if (kind === 'level' && localDir === '')
     fail("the 'level' backend needs localDir, the directory of its LevelDB");

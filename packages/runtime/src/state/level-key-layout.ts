@@ -140,6 +140,30 @@ export function parseStateEntryKey(bytes: Uint8Array): ParsedStateKey {
   return { keyGroup, stateId, keyBytes, namespace };
 }
 
+/**
+ * A 32-bit hash of a LevelDB key (FNV-1a, then murmur3's finalizer so every bit depends on every
+ * byte): what the per-key-group key filters store. Computed from the bytes, so open, restore and
+ * a filter rebuild hash a scanned key exactly as the read path hashes the key it built.
+ */
+export function hashOfDbKey(bytes: Uint8Array): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return h ^ (h >>> 16);
+}
+
+/**
+ * A string unique per LevelDB key, for Maps keyed by entry (the change log of incremental
+ * snapshots). Its first unit is the key group's high byte, below 0x80, so it never starts with
+ * the metadata entries' 0xFFFF.
+ */
+export function entryIdOfDbKey(bytes: Uint8Array): string {
+  return latin1(bytes);
+}
+
 /** The metadata key that maps a state name to its id. */
 export function stateNameKey(name: string): Uint8Array {
   const nameBytes = textEncoder.encode(name);

@@ -7,7 +7,8 @@ import type {
   Snapshot as DbSnapshot,
 } from 'classic-level';
 import { IllegalStateError, NimbleError, UserCodeError } from '../errors.js';
-import { decodeKey } from '../keys/index.js';
+import { decodeKey, keyId, keyIdOfEncoded } from '../keys/index.js';
+import type { KeyId } from '../keys/index.js';
 import { AbstractKeyedStateBackend } from './abstract-keyed-state-backend.js';
 import type { StateKeys } from './abstract-keyed-state-backend.js';
 import { decodeCanonicalBlock } from './canonical-snapshot.js';
@@ -24,6 +25,9 @@ import {
   decodeStateNameEntry,
   encodeNamespace,
   encodeStateNameValue,
+  entryIdOfDbKey,
+  hashOfDbKey,
+  keyGroupRangeOfEntries,
   keyPartOf,
   keyPartOfEncoded,
   MAX_STATE_ID,
@@ -44,7 +48,7 @@ import {
   materializeFull,
   parseNativeBlock,
 } from './level-snapshot.js';
-import type { LevelSnapshotSource } from './level-snapshot.js';
+import type { ChangedEntry, LevelSnapshotSource } from './level-snapshot.js';
 import { CorruptedSnapshotError, StateBackendError } from './state-backend-error.js';
 import { KEEP, parseStoredKind, storedKindOf } from './state-table.js';
 import type { StateInfo, StateTable, StoredKind, TtlCleanupTarget } from './state-table.js';
@@ -57,14 +61,115 @@ type Db = ClassicLevel<Uint8Array, Uint8Array>;
 type DbIterator = LevelIterator<Db, Uint8Array, Uint8Array>;
 type DbBatch = ChainedBatch<Db, Uint8Array, Uint8Array>;
 
-/** A write not yet in LevelDB; `value` null is a delete (a tombstone that hides older bytes). */
-interface PendingWrite {
-  readonly cacheKey: string;
-  readonly dbKey: Uint8Array;
-  value: Uint8Array | null;
-  /** The batch it belongs to: changed in place only while that batch is not handed to LevelDB. */
-  readonly batch: number;
+/** Gives the LevelDB key of the entry being written, built only if the write needs it. */
+interface DbKeySource {
+  dbKey(): Uint8Array;
 }
+
+/** A slot's `batch` while LevelDB holds its value: no write of it waits. */
+const CLEAN = -1;
+
+/**
+ * One state entry in memory: its newest bytes (null: absent) and whether they still have to be
+ * written. The write-back cache and the read cache are one set of slots, so a read finds a
+ * pending write and a clean cached value with the same single Map lookup.
+ */
+class Slot {
+  /** Its LevelDB key while a write of it waits; dropped when clean (the table has it per record). */
+  dbKey: Uint8Array | undefined = undefined;
+  /** The batch holding its newest write, or CLEAN. */
+  batch = CLEAN;
+  /** Touched since the eviction hand last passed (CLOCK's reference bit). */
+  used = true;
+  /** False once evicted: a table must not write into a slot no Map holds. */
+  cached = true;
+  /** Bytes charged to the cache budget. */
+  charge = 0;
+
+  constructor(
+    /** The Map holding it, by `id`; undefined for a metadata entry (written, never cached). */
+    readonly map: Map<KeyId, Slot> | undefined,
+    readonly id: KeyId,
+    public value: Uint8Array | null,
+  ) {}
+}
+
+/**
+ * A Bloom filter of the LevelDB keys of one key group, so reading a key that was never written
+ * (every new key, every new window) does not ask LevelDB. It answers "absent" only for keys never
+ * added; deletes do not remove keys (conservative), and a filter holding more keys than it was
+ * sized for is rebuilt from a scan of its key group (see LevelKeyedStateBackend.rebuildFilter).
+ */
+class KeyFilter {
+  private readonly words: Int32Array;
+  private readonly mask: number;
+  /** Keys added, deleted ones included. */
+  added = 0;
+  /** Queued for a rebuild. */
+  queued = false;
+
+  constructor(readonly capacity: number) {
+    let bits = 512;
+    while (bits < capacity * FILTER_BITS_PER_KEY) bits *= 2;
+    this.words = new Int32Array(bits >>> 5);
+    this.mask = bits - 1;
+  }
+
+  /** A filter sized for `hashes` with room to grow (at least `minCapacity`), holding them. */
+  static of(hashes: readonly number[], minCapacity: number): KeyFilter {
+    const filter = new KeyFilter(Math.max(minCapacity, hashes.length * FILTER_GROWTH));
+    for (const hash of hashes) filter.add(hash);
+    return filter;
+  }
+
+  add(hash: number): void {
+    // Double hashing: probe i is h1 + i * h2 (Kirsch and Mitzenmacher).
+    const step = Math.imul(hash ^ (hash >>> 15), 0x2c1b3c6d) | 1;
+    for (let i = 0, bit = hash; i < FILTER_PROBES; i++, bit = (bit + step) | 0) {
+      const b = bit & this.mask;
+      this.words[b >>> 5]! |= 1 << (b & 31);
+    }
+    this.added++;
+  }
+
+  mayContain(hash: number): boolean {
+    const step = Math.imul(hash ^ (hash >>> 15), 0x2c1b3c6d) | 1;
+    for (let i = 0, bit = hash; i < FILTER_PROBES; i++, bit = (bit + step) | 0) {
+      const b = bit & this.mask;
+      if ((this.words[b >>> 5]! & (1 << (b & 31))) === 0) return false;
+    }
+    return true;
+  }
+}
+
+/** The rebuild of one key group's filter (LevelKeyedStateBackend.rebuildFilter). */
+interface FilterRebuild {
+  /** The filter's index: key group - first key group of the range. */
+  readonly index: number;
+  /** Hashes of the keys added since the rebuild began. */
+  readonly added: number[];
+  done: Promise<void> | undefined;
+}
+
+/** 10 bits and 4 probes per key: about 1 % false positives at capacity. */
+const FILTER_BITS_PER_KEY = 10;
+const FILTER_PROBES = 4;
+/**
+ * Keys the empty filters of a backend have room for together (160 to 320 KiB of bits: sizes are
+ * powers of two), spread over its key groups: 1,024 each with 128 of them, at least 64 each.
+ */
+const FILTER_INITIAL_CAPACITY = 131_072;
+/** A rebuilt filter has room for this many times the keys it found. */
+const FILTER_GROWTH = 4;
+
+/**
+ * What a cached entry costs beyond its value bytes: the Slot, its Map entry, the Uint8Array and
+ * its own backing store (value-codec.ts allocates each unpooled), and the key. Measured: heap +
+ * external memory grow by about 300 bytes per entry over 500,000 cached entries (docs/state.md).
+ */
+const SLOT_OVERHEAD_BYTES = 320;
+/** Slots the eviction hand checks per cache insertion; a full turn runs when a batch lands. */
+const EVICTION_STEPS_PER_INSERT = 16;
 
 /** Keys read per LevelDB iterator call by applyToAllKeys. */
 const KEY_SCAN_BATCH = 1000;
@@ -79,36 +184,47 @@ export const LEVELDB_OPTIONS = { writeBufferSize: 16 << 20, cacheSize: 32 << 20 
 
 /**
  * The `level` backend: one LevelDB per operator subtask (the role RocksDB has in Flink). State
- * calls are synchronous: reads go pending writes (the write-back cache and the batches being
- * written) -> read cache -> `getSync`; writes go to the write-back cache, which is written with
- * `db.batch()` in the background once it holds more than `writeBatchSize` entries. Values are
- * stored as bytes (value-codec.ts), so a value changed after `update` is not changed in the state.
+ * calls are synchronous: a read is one lookup of the entry's slot (written or clean, see Slot),
+ * then on a miss the key group's KeyFilter, then `getSync` only if LevelDB may hold the key;
+ * writes change the slot and join the write-back cache, which is written with `db.batch()` in
+ * the background once it holds more than `writeBatchSize` entries. Slots are bounded in bytes
+ * (`readCacheSize`, `state.backend.level.cache-size`) and evicted by CLOCK. Values are stored as
+ * bytes (value-codec.ts), so a value changed after `update` is not changed in the state.
  */
 export class LevelKeyedStateBackend extends AbstractKeyedStateBackend {
   readonly kind = 'level';
-  /** Incremented by setCurrentKey: tables memoize their cache key and LevelDB key per key. */
+  /** Incremented by setCurrentKey: tables memoize their slot and LevelDB key per key. */
   keyVersion = 0;
   private keyPart: string | undefined;
+  private keyIdOfCurrent: KeyId | undefined;
 
   private db: Db | undefined;
   private readonly directory: string;
   private readonly writeBatchSize: number;
-  private readonly readCacheSize: number;
+  /** Budget of the slots' bytes (`state.backend.level.cache-size`). */
+  private readonly cacheSize: number;
+  private cacheBytes = 0;
+  /** Every cached slot once, in CLOCK order from `queueHead`: the eviction hand's circle. */
+  private queue: Slot[] = [];
+  private queueHead = 0;
 
-  /**
-   * Every write not yet in LevelDB, by cache key: the newest of the write-back cache (the batch
-   * being filled) and the batches handed to LevelDB. One lookup answers for all of them.
-   */
-  private readonly pending = new Map<string, PendingWrite>();
-  /** The write-back cache: the batch being filled, number `batchNumber`. */
-  private dirty: PendingWrite[] = [];
+  /** The write-back cache: slots written since the last batch, which is number `batchNumber`. */
+  private dirty: Slot[] = [];
   private batchNumber = 0;
-  /** Batches handed to LevelDB, oldest first; readable through `pending` until written. */
-  private readonly inFlight: PendingWrite[][] = [];
+  /** Batches handed to LevelDB, oldest first; their slots stay cached until written. */
+  private readonly inFlight: Slot[][] = [];
   /** Batches are written one after the other: LevelDB applies concurrent batches in any order. */
   private writeChain: Promise<void> = Promise.resolve();
-  /** Clean bytes by cache key, null for "not in LevelDB"; evicted oldest first. */
-  private readonly readCache = new Map<string, Uint8Array | null>();
+  /** Per key group of the range (index keyGroup - firstKeyGroup): the keys LevelDB may hold. */
+  private filters: KeyFilter[] = [];
+  /** Indexes of filters past their capacity, rebuilt one at a time by maintain(). */
+  private readonly overfullFilters: number[] = [];
+  /** Room of a key group's filter when it is built or rebuilt for few keys. */
+  private readonly filterMinCapacity: number;
+  private rebuild: FilterRebuild | undefined;
+  /** For tests: reads that asked LevelDB, and reads a filter answered. */
+  private dbReadCount = 0;
+  private filteredReadCount = 0;
   /** Reads of LevelDB snapshots in progress (see reading()). */
   private readonly reads = new Set<Promise<unknown>>();
   private failure: Error | undefined;
@@ -128,7 +244,9 @@ export class LevelKeyedStateBackend extends AbstractKeyedStateBackend {
     super(options);
     this.directory = options.localDir;
     this.writeBatchSize = options.writeBatchSize;
-    this.readCacheSize = options.readCacheSize;
+    this.cacheSize = options.readCacheSize;
+    const numKeyGroups = this.lastKeyGroup - this.firstKeyGroup + 1;
+    this.filterMinCapacity = Math.max(64, Math.floor(FILTER_INITIAL_CAPACITY / numKeyGroups));
   }
 
   async open(): Promise<void> {
@@ -151,6 +269,7 @@ export class LevelKeyedStateBackend extends AbstractKeyedStateBackend {
         this.nextStateId = Math.max(this.nextStateId, id + 1);
       }
       this.openedWithState = this.stateIds.size > 0;
+      this.filters = await this.scanFilters(db);
     } catch (e) {
       this.status = 'closed';
       await db?.close().catch(() => undefined);
@@ -167,11 +286,17 @@ export class LevelKeyedStateBackend extends AbstractKeyedStateBackend {
     this.currentKeyGroup = keyGroup;
     this.keyVersion++;
     this.keyPart = undefined;
+    this.keyIdOfCurrent = undefined;
   }
 
   /** The cache-key form of the current key, built on first use per key. */
   currentKeyPart(): string {
     return (this.keyPart ??= keyPartOf(this.getCurrentKey()));
+  }
+
+  /** The Map id of the current key in the default namespace: the key itself for primitives. */
+  currentKeyId(): KeyId {
+    return (this.keyIdOfCurrent ??= keyId(this.getCurrentKey()));
   }
 
   availability(): Promise<void> | undefined {
@@ -201,6 +326,15 @@ export class LevelKeyedStateBackend extends AbstractKeyedStateBackend {
     for (const sweep of this.sweeps) {
       if (sweep.running === undefined) sweep.running = this.runSweep(sweep);
     }
+    if (this.rebuild === undefined && this.overfullFilters.length > 0) {
+      const rebuild: FilterRebuild = {
+        index: this.overfullFilters.shift()!,
+        added: [],
+        done: undefined,
+      };
+      this.rebuild = rebuild;
+      rebuild.done = this.reading(this.rebuildFilter(rebuild));
+    }
   }
 
   async flush(): Promise<void> {
@@ -228,8 +362,9 @@ export class LevelKeyedStateBackend extends AbstractKeyedStateBackend {
       error ??= this.dbError('close', e);
     }
     this.status = 'closed';
-    this.readCache.clear();
-    this.pending.clear();
+    this.queue = [];
+    this.queueHead = 0;
+    this.cacheBytes = 0;
     if (error !== undefined) throw error;
   }
 
@@ -257,6 +392,18 @@ export class LevelKeyedStateBackend extends AbstractKeyedStateBackend {
     let inFlight = 0;
     for (const batch of this.inFlight) inFlight += batch.length;
     return { dirty: this.dirty.length, inFlight };
+  }
+
+  /**
+   * For tests: reads not answered by the cache, split into those that read LevelDB (`getSync`)
+   * and those a key filter answered "absent" without it; and the bytes the cache holds.
+   */
+  readStats(): { dbReads: number; filtered: number; cacheBytes: number } {
+    return {
+      dbReads: this.dbReadCount,
+      filtered: this.filteredReadCount,
+      cacheBytes: this.cacheBytes,
+    };
   }
 
   /**
@@ -346,11 +493,9 @@ export class LevelKeyedStateBackend extends AbstractKeyedStateBackend {
     state = { id: this.nextStateId++, kind: storedKind };
     this.stateIds.set(name, state);
     // Written with the state's data, in the same ordered batches.
-    this.write(
-      META_CACHE_PREFIX + name,
-      stateNameKey(name),
-      encodeStateNameValue(state.id, storedKind),
-    );
+    const slot = new Slot(undefined, META_CACHE_PREFIX + name, null);
+    const dbKey = stateNameKey(name);
+    this.write(slot, encodeStateNameValue(state.id, storedKind), { dbKey: () => dbKey });
     return state.id;
   }
 
@@ -462,10 +607,12 @@ export class LevelKeyedStateBackend extends AbstractKeyedStateBackend {
         this.checkRestoredKeyGroup(keyGroup);
         if (bytes.length === 0) continue;
         batch ??= this.db!.batch();
+        const hashes: number[] = [];
         size +=
           kind === 'canonical'
-            ? this.addCanonicalBlock(batch, keyGroup, bytes)
-            : this.addNativeBlock(batch, keyGroup, bytes);
+            ? this.addCanonicalBlock(batch, keyGroup, bytes, hashes)
+            : this.addNativeBlock(batch, keyGroup, bytes, hashes);
+        this.addRestoredKeys(keyGroup, hashes);
         if (size >= this.writeBatchSize) {
           await this.writeRestored(batch, size);
           batch = undefined;
@@ -489,8 +636,16 @@ export class LevelKeyedStateBackend extends AbstractKeyedStateBackend {
     }
   }
 
-  /** Adds the entries of a canonical block to `batch`, encoded for their stored kind; returns how many. */
-  private addCanonicalBlock(batch: DbBatch, keyGroup: number, bytes: Uint8Array): number {
+  /**
+   * Adds the entries of a canonical block to `batch`, encoded for their stored kind, and their
+   * keys' hashes to `hashes`; returns how many.
+   */
+  private addCanonicalBlock(
+    batch: DbBatch,
+    keyGroup: number,
+    bytes: Uint8Array,
+    hashes: number[],
+  ): number {
     let added = 0;
     let stateName = '';
     try {
@@ -509,6 +664,7 @@ export class LevelKeyedStateBackend extends AbstractKeyedStateBackend {
             encodeNamespace(entries[i + 1] as string),
           );
           batch.put(dbKey, codec.encode(entries[i + 2]));
+          hashes.push(hashOfDbKey(dbKey));
           added++;
         }
       }
@@ -524,8 +680,16 @@ export class LevelKeyedStateBackend extends AbstractKeyedStateBackend {
     return added;
   }
 
-  /** Adds the entries (and tombstones) of a level-full or level-delta block to `batch`; returns how many. */
-  private addNativeBlock(batch: DbBatch, keyGroup: number, bytes: Uint8Array): number {
+  /**
+   * Adds the entries (and tombstones) of a level-full or level-delta block to `batch`, and the
+   * hashes of the keys it puts to `hashes`; returns how many.
+   */
+  private addNativeBlock(
+    batch: DbBatch,
+    keyGroup: number,
+    bytes: Uint8Array,
+    hashes: number[],
+  ): number {
     let added = 0;
     try {
       const block = parseNativeBlock(bytes);
@@ -533,8 +697,12 @@ export class LevelKeyedStateBackend extends AbstractKeyedStateBackend {
       block.forEachEntry((stateIndex, keySuffix, value) => {
         checkKeySuffix(keySuffix);
         const dbKey = stateEntryKeyWithSuffix(keyGroup, ids[stateIndex]!, keySuffix);
-        if (value === null) batch.del(dbKey);
-        else batch.put(dbKey, value);
+        if (value === null) {
+          batch.del(dbKey);
+        } else {
+          batch.put(dbKey, value);
+          hashes.push(hashOfDbKey(dbKey));
+        }
         added++;
       });
     } catch (e) {
@@ -560,20 +728,117 @@ export class LevelKeyedStateBackend extends AbstractKeyedStateBackend {
     );
   }
 
-  // ---- the read and write path, used by LevelStateTable ----
+  // ---- key filters ----
 
-  /** The bytes of `cacheKey` if cached: bytes, null (absent or deleted), or undefined (not cached). */
-  cached(cacheKey: string): Uint8Array | null | undefined {
-    const pending = this.pending.get(cacheKey);
-    if (pending !== undefined) return pending.value;
-    return this.readCache.get(cacheKey);
+  /** Builds the key filters of the range from the entries LevelDB holds (empty: minimal filters). */
+  private async scanFilters(db: Db): Promise<KeyFilter[]> {
+    const filters: KeyFilter[] = [];
+    for (let keyGroup = this.firstKeyGroup; keyGroup <= this.lastKeyGroup; keyGroup++) {
+      const hashes = this.openedWithState ? await this.hashesOfKeyGroup(db, keyGroup) : [];
+      filters.push(KeyFilter.of(hashes, this.filterMinCapacity));
+    }
+    return filters;
   }
 
-  /** Reads LevelDB synchronously and caches the result. */
-  readDb(cacheKey: string, dbKey: Uint8Array): Uint8Array | null {
-    const bytes = this.getSync(dbKey);
-    this.cacheRead(cacheKey, bytes);
-    return bytes;
+  /** The hashes of every state entry key of `keyGroup` (in `snapshot` if given). */
+  private async hashesOfKeyGroup(
+    db: Db,
+    keyGroup: number,
+    snapshot?: DbSnapshot,
+  ): Promise<number[]> {
+    const hashes: number[] = [];
+    const iterator = db.keys({ ...keyGroupRangeOfEntries(keyGroup), snapshot });
+    try {
+      for (;;) {
+        const keys = await iterator.nextv(KEY_SCAN_BATCH);
+        if (keys.length === 0) break;
+        for (const dbKey of keys) hashes.push(hashOfDbKey(dbKey));
+      }
+    } finally {
+      await iterator.close().catch(() => undefined);
+    }
+    return hashes;
+  }
+
+  private addRestoredKeys(keyGroup: number, hashes: readonly number[]): void {
+    const index = keyGroup - this.firstKeyGroup;
+    const filter = this.filters[index]!;
+    if (filter.added === 0) {
+      this.filters[index] = KeyFilter.of(hashes, this.filterMinCapacity);
+      return;
+    }
+    // A delta on top of a restored full snapshot: its new keys join the filter.
+    for (const hash of hashes) this.addKeyHash(index, hash);
+  }
+
+  private addKey(dbKey: Uint8Array): void {
+    this.addKeyHash(((dbKey[0]! << 8) | dbKey[1]!) - this.firstKeyGroup, hashOfDbKey(dbKey));
+  }
+
+  private addKeyHash(index: number, hash: number): void {
+    const filter = this.filters[index]!;
+    filter.add(hash);
+    if (this.rebuild?.index === index) this.rebuild.added.push(hash);
+    if (filter.added > filter.capacity && !filter.queued) {
+      filter.queued = true;
+      this.overfullFilters.push(index);
+    }
+  }
+
+  /**
+   * Replaces an overfull filter by one sized for the keys its key group holds now, which drops
+   * the deleted ones. The scan reads a LevelDB snapshot taken behind every write made so far;
+   * keys added while it runs go into the old filter and into `rebuild.added`, so the new filter
+   * holds every key the old one had to.
+   */
+  private async rebuildFilter({ index, added }: FilterRebuild): Promise<void> {
+    try {
+      if (this.dirty.length > 0) this.startBatch();
+      const snapshot = await this.snapshotBehindWrites();
+      let hashes: number[];
+      try {
+        hashes = await this.hashesOfKeyGroup(this.db!, this.firstKeyGroup + index, snapshot);
+      } finally {
+        await snapshot.close().catch(() => undefined);
+      }
+      for (const hash of added) hashes.push(hash);
+      if (this.status === 'open' || this.status === 'closing')
+        this.filters[index] = KeyFilter.of(hashes, this.filterMinCapacity);
+    } catch (e) {
+      this.fail(e instanceof NimbleError ? e : this.dbError('scan a key group for its keys in', e));
+    } finally {
+      this.rebuild = undefined;
+    }
+  }
+
+  // ---- the read and write path, used by LevelStateTable ----
+
+  /**
+   * Reads the entry `dbKey` into a new slot of `map` under `id`: from LevelDB, unless its key
+   * group's filter says LevelDB never held it.
+   */
+  load(map: Map<KeyId, Slot>, id: KeyId, dbKey: Uint8Array): Slot {
+    let value: Uint8Array | null = null;
+    const filter = this.filters[((dbKey[0]! << 8) | dbKey[1]!) - this.firstKeyGroup]!;
+    if (filter.mayContain(hashOfDbKey(dbKey))) {
+      this.dbReadCount++;
+      value = this.getSync(dbKey);
+    } else {
+      this.filteredReadCount++;
+    }
+    return this.cache(map, id, value);
+  }
+
+  /** A new cached slot of `map` under `id` holding `value`. */
+  cache(map: Map<KeyId, Slot>, id: KeyId, value: Uint8Array | null): Slot {
+    const slot = new Slot(map, id, value);
+    slot.charge = SLOT_OVERHEAD_BYTES + (value === null ? 0 : value.byteLength);
+    this.cacheBytes += slot.charge;
+    // Before the new slot joins: the caller writes into it next, so it must not be evicted.
+    if (this.cacheBytes > this.cacheSize) this.evict(EVICTION_STEPS_PER_INSERT);
+    map.set(id, slot);
+    this.queue.push(slot);
+    return slot;
   }
 
   private getSync(dbKey: Uint8Array): Uint8Array | null {
@@ -584,63 +849,104 @@ export class LevelKeyedStateBackend extends AbstractKeyedStateBackend {
     }
   }
 
-  write(cacheKey: string, dbKey: Uint8Array, value: Uint8Array | null): void {
-    const pending = this.pending.get(cacheKey);
-    if (pending !== undefined && pending.batch === this.batchNumber) {
-      pending.value = value;
-      return;
+  /**
+   * Writes `value` (null: a delete) into `slot`; it goes to LevelDB with the next batch. The
+   * LevelDB key is asked for only when needed: not for a slot written again in the same batch.
+   */
+  write(slot: Slot, value: Uint8Array | null, keys: DbKeySource): void {
+    // An absent entry becomes present: LevelDB will hold its key. Present ones are in the filter.
+    if (value !== null && slot.value === null && slot.map !== undefined) this.addKey(keys.dbKey());
+    slot.value = value;
+    slot.used = true;
+    if (slot.map !== undefined) {
+      const charge = SLOT_OVERHEAD_BYTES + (value === null ? 0 : value.byteLength);
+      this.cacheBytes += charge - slot.charge;
+      slot.charge = charge;
     }
-    // New, or its older version is being written: the new version goes into the next batch.
-    const write: PendingWrite = { cacheKey, dbKey, value, batch: this.batchNumber };
-    this.pending.set(cacheKey, write);
-    this.dirty.push(write);
+    // A slot whose older version is in a batch being written goes into the next batch too.
+    if (slot.batch === this.batchNumber) return;
+    slot.batch = this.batchNumber;
+    slot.dbKey = keys.dbKey();
+    this.dirty.push(slot);
     if (this.dirty.length > this.writeBatchSize && this.inFlight.length < MAX_BATCHES_IN_FLIGHT)
       this.startBatch();
   }
 
-  private cacheRead(cacheKey: string, bytes: Uint8Array | null): void {
-    if (this.readCacheSize === 0) return;
-    this.readCache.set(cacheKey, bytes);
-    if (this.readCache.size <= this.readCacheSize) return;
-    // Evict the oldest sixteenth at once: one iterator instead of one per insertion.
-    let toEvict = this.readCache.size - this.readCacheSize + (this.readCacheSize >>> 4);
-    for (const key of this.readCache.keys()) {
-      if (toEvict-- <= 0) break;
-      this.readCache.delete(key);
+  /**
+   * CLOCK: the hand passes at most `steps` slots (and at most once each), dropping clean ones not
+   * touched since it last passed, until the cache is a sixteenth below its budget. Slots with a
+   * write waiting stay.
+   */
+  private evict(steps: number): void {
+    const target = this.cacheSize - (this.cacheSize >>> 4);
+    const queue = this.queue;
+    let head = this.queueHead;
+    const end = Math.min(queue.length, head + steps);
+    while (head < end && this.cacheBytes > target) {
+      const slot = queue[head++]!;
+      if (slot.used || slot.batch !== CLEAN) {
+        slot.used = false;
+        queue.push(slot);
+        continue;
+      }
+      slot.cached = false;
+      slot.map!.delete(slot.id);
+      this.cacheBytes -= slot.charge;
+    }
+    this.queueHead = head;
+    if (head > 4096 && head * 2 > queue.length) {
+      this.queue = queue.slice(head);
+      this.queueHead = 0;
     }
   }
 
+  /** Hands the write-back cache to LevelDB: the batch is built now, with the slots' bytes of now. */
   private startBatch(): void {
-    const batch = this.dirty;
+    const slots = this.dirty;
     this.dirty = [];
-    this.batchNumber++;
-    if (this.changeLog.tracking) this.changeLog.record(batch);
-    this.inFlight.push(batch);
-    this.writeChain = this.writeChain.then(() => this.writeBatch(batch));
+    const number = this.batchNumber++;
+    if (this.changeLog.tracking) this.changeLog.record(slots.map(changedEntryOf));
+    this.inFlight.push(slots);
+    let chained: DbBatch | undefined;
+    try {
+      chained = this.db!.batch();
+      for (const slot of slots) {
+        if (slot.value === null) chained.del(slot.dbKey!);
+        else chained.put(slot.dbKey!, slot.value);
+      }
+    } catch (e) {
+      void chained?.close().catch(() => undefined);
+      chained = undefined;
+      this.fail(this.dbError(`prepare a batch of ${slots.length} entries for`, e));
+    }
+    const batch = chained;
+    this.writeChain = this.writeChain.then(() => this.writeBatch(batch, slots, number));
   }
 
-  private async writeBatch(batch: PendingWrite[]): Promise<void> {
+  private async writeBatch(
+    chained: DbBatch | undefined,
+    slots: Slot[],
+    number: number,
+  ): Promise<void> {
     // After a failure nothing more is written: a later batch must not land without an earlier one.
-    if (this.failure !== undefined) return;
+    if (this.failure !== undefined || chained === undefined) {
+      await chained?.close().catch(() => undefined);
+      return;
+    }
     try {
-      const chained = this.db!.batch();
-      for (const write of batch) {
-        if (write.value === null) chained.del(write.dbKey);
-        else chained.put(write.dbKey, write.value);
-      }
       await chained.write();
     } catch (e) {
-      this.fail(this.dbError(`write a batch of ${batch.length} entries to`, e));
+      this.fail(this.dbError(`write a batch of ${slots.length} entries to`, e));
       return;
     }
     this.inFlight.shift();
-    for (const write of batch) {
-      // A newer version of the entry stays pending until its own batch is written.
-      if (this.pending.get(write.cacheKey) !== write) continue;
-      this.pending.delete(write.cacheKey);
-      // Written entries stay readable without a LevelDB read: they are often the hot ones.
-      if (write.cacheKey.charCodeAt(0) !== 0xffff) this.cacheRead(write.cacheKey, write.value);
+    for (const slot of slots) {
+      // A slot written again since stays dirty until its own batch is written.
+      if (slot.batch !== number) continue;
+      slot.batch = CLEAN;
+      slot.dbKey = undefined;
     }
+    if (this.cacheBytes > this.cacheSize) this.evict(this.queue.length - this.queueHead);
     if (this.dirty.length > this.writeBatchSize && this.inFlight.length < MAX_BATCHES_IN_FLIGHT)
       this.startBatch();
     const waiter = this.waiter;
@@ -658,6 +964,7 @@ export class LevelKeyedStateBackend extends AbstractKeyedStateBackend {
   private async flushPending(): Promise<void> {
     // Cleanup steps that maintain() started feed deletes into the write path: include them.
     for (const sweep of this.sweeps) await sweep.running;
+    await this.rebuild?.done;
     if (this.dirty.length > 0) this.startBatch();
     await this.writeChain;
     if (this.failure !== undefined) throw this.failure;
@@ -736,14 +1043,11 @@ export class LevelKeyedStateBackend extends AbstractKeyedStateBackend {
     const { table, target, ttl } = sweep;
     const now = ttl.now();
     for (const dbKey of candidates) {
-      const { keyBytes, namespace } = parseStateEntryKey(dbKey);
-      const cacheKey = cacheKeyOf(table.prefixes, namespace, keyPartOfEncoded(keyBytes));
-      let bytes = this.cached(cacheKey);
-      if (bytes === undefined) bytes = this.getSync(dbKey);
-      if (bytes === null) continue;
-      const result = target.expireStored(table.decode(bytes), now);
+      const slot = table.slotOfStored(dbKey);
+      if (slot.value === null) continue;
+      const result = target.expireStored(table.decode(slot.value), now);
       if (result === KEEP) continue;
-      this.write(cacheKey, dbKey, result === undefined ? null : table.encode(result));
+      this.write(slot, result === undefined ? null : table.encode(result), { dbKey: () => dbKey });
     }
   }
 }
@@ -762,14 +1066,27 @@ class LevelTtlSweep {
   ) {}
 }
 
+/** The change-log view of a slot handed to LevelDB (its dbKey is set while it waits). */
+function changedEntryOf(slot: Slot): ChangedEntry {
+  const dbKey = slot.dbKey!;
+  return {
+    cacheKey: slot.map === undefined ? (slot.id as string) : entryIdOfDbKey(dbKey),
+    dbKey,
+  };
+}
+
 class LevelStateTable<V> implements StateTable<V> {
   readonly storesReferences = false;
   readonly prefixes: CacheKeyPrefixes;
-  // The cache key and LevelDB key of the current key and last namespace: a record usually
-  // reads and then writes the same entry.
+  /** Cached entries of the default namespace by key id (keyId): no string is built per record. */
+  private readonly byKey = new Map<KeyId, Slot>();
+  /** Cached entries of other namespaces (windows) by cache key (cacheKeyOf). */
+  private readonly byCacheKey = new Map<KeyId, Slot>();
+  // The slot and LevelDB key of the current key and last namespace: a record usually reads and
+  // then writes the same entry, with one Map lookup.
   private memoKeyVersion = -1;
   private memoNamespace = '';
-  private memoCacheKey = '';
+  private memoSlot: Slot | undefined;
   private memoDbKey: Uint8Array | undefined;
   private lastNamespace = '';
   private lastNamespaceBytes: Uint8Array = NO_NAMESPACE;
@@ -784,34 +1101,41 @@ class LevelStateTable<V> implements StateTable<V> {
   }
 
   get(namespace: string): V | undefined {
-    const cacheKey = this.cacheKey(namespace);
-    let bytes = this.backend.cached(cacheKey);
-    if (bytes === undefined) bytes = this.backend.readDb(cacheKey, this.dbKey());
+    const bytes = this.slot(namespace, true).value;
     return bytes === null ? undefined : this.decode(bytes);
   }
 
   put(namespace: string, value: V): void {
-    const cacheKey = this.cacheKey(namespace);
-    this.backend.write(cacheKey, this.dbKey(), this.encode(value));
+    const bytes = this.encode(value);
+    this.backend.write(this.slot(namespace, false), bytes, this);
   }
 
   remove(namespace: string): void {
-    const cacheKey = this.cacheKey(namespace);
-    this.backend.write(cacheKey, this.dbKey(), null);
+    this.backend.write(this.slot(namespace, false), null, this);
   }
 
   /** ListStateTable.append for list states: the new elements' bytes go after the stored ones. */
   append(namespace: string, elements: readonly unknown[]): void {
-    const cacheKey = this.cacheKey(namespace);
-    let stored = this.backend.cached(cacheKey);
-    if (stored === undefined) stored = this.backend.readDb(cacheKey, this.dbKey());
+    const slot = this.slot(namespace, true);
     let bytes: Uint8Array;
     try {
-      bytes = (this.codec as unknown as ListCodec<unknown>).append(stored, elements);
+      bytes = (this.codec as unknown as ListCodec<unknown>).append(slot.value, elements);
     } catch (e) {
       throw this.unserializable(e);
     }
-    this.backend.write(cacheKey, this.dbKey(), bytes);
+    this.backend.write(slot, bytes, this);
+  }
+
+  /** The slot of the entry `dbKey` of this state (TTL cleanup), read from LevelDB if not cached. */
+  slotOfStored(dbKey: Uint8Array): Slot {
+    const { keyBytes, namespace } = parseStateEntryKey(dbKey);
+    const [map, id] =
+      namespace === ''
+        ? [this.byKey, keyIdOfEncoded(keyBytes)]
+        : [this.byCacheKey, cacheKeyOf(this.prefixes, namespace, keyPartOfEncoded(keyBytes))];
+    const slot = map.get(id);
+    if (slot !== undefined) return slot;
+    return this.backend.load(map, id, dbKey);
   }
 
   encode(value: V): Uint8Array {
@@ -839,19 +1163,42 @@ class LevelStateTable<V> implements StateTable<V> {
     }
   }
 
-  private cacheKey(namespace: string): string {
+  /**
+   * The slot of the current key in `namespace`, cached if it was not: read from LevelDB when
+   * `read`, else created absent (a write follows at once).
+   */
+  private slot(namespace: string, read: boolean): Slot {
     const backend = this.backend;
-    if (backend.keyVersion !== this.memoKeyVersion || namespace !== this.memoNamespace) {
+    if (backend.keyVersion === this.memoKeyVersion && namespace === this.memoNamespace) {
+      const memo = this.memoSlot;
+      if (memo !== undefined && memo.cached) {
+        memo.used = true;
+        return memo;
+      }
+    } else {
       this.memoKeyVersion = backend.keyVersion;
       this.memoNamespace = namespace;
-      this.memoCacheKey = cacheKeyOf(this.prefixes, namespace, backend.currentKeyPart());
       this.memoDbKey = undefined;
     }
-    return this.memoCacheKey;
+    let map: Map<KeyId, Slot>;
+    let id: KeyId;
+    if (namespace === '') {
+      map = this.byKey;
+      id = backend.currentKeyId();
+    } else {
+      map = this.byCacheKey;
+      id = cacheKeyOf(this.prefixes, namespace, backend.currentKeyPart());
+    }
+    let slot = map.get(id);
+    if (slot !== undefined) slot.used = true;
+    else if (read) slot = backend.load(map, id, this.dbKey());
+    else slot = backend.cache(map, id, null);
+    this.memoSlot = slot;
+    return slot;
   }
 
-  /** The LevelDB key of the entry of the last cacheKey() call. */
-  private dbKey(): Uint8Array {
+  /** The LevelDB key of the current key in the namespace of the last slot() call. */
+  dbKey(): Uint8Array {
     if (this.memoDbKey === undefined) {
       const namespace = this.memoNamespace;
       if (namespace !== this.lastNamespace) {

@@ -215,6 +215,7 @@ export class OperatorChain {
           ),
           localDir: join(services.localStateDir, `${node.uid}-${subtaskIndex}`),
           incremental: services.checkpoints?.incremental ?? false,
+          readCacheSize: services.config.levelCacheSize,
           ttlTimeProvider: () => services.processingTimeService.now(),
         });
         await backend.open();
@@ -340,6 +341,11 @@ export class OperatorChain {
   }
 
   // ---- output ----
+
+  /** Sends every partly filled output buffer now. */
+  flushOutputs(): void {
+    for (const w of this.writers.values()) w.flushAll();
+  }
 
   /** With `execution.buffer-timeout: 0`, sends what the writers hold after every batch. */
   flushIfNoTimeout(): void {
