@@ -5,12 +5,14 @@
  *    snapshot (what the barrier waits for), then materialize + key-group file + upload; and for
  *    `level` an incremental checkpoint after 5% of the keys changed.
  * 2. Throughput of the 5-minute spend job on a local cluster (2 TaskManagers x 1 slot, p2) without
- *    checkpoints and with checkpoints every 10 s to s3://.
+ *    checkpoints and with checkpoints every 10 s to s3://, per backend. The default event count
+ *    makes a run last over 60 s, so it takes several checkpoints, most of them not the first.
  * 3. Recovery: a TaskManager killed with SIGKILL (spare TaskManager waiting), time until the job
  *    runs again and until its first checkpoint after the restore completes (records flowed
  *    through every task by then).
  *
- *   pnpm bench:checkpoint [-- --sections state,throughput,recovery --events 3000000]
+ *   pnpm bench:checkpoint [-- --sections state,throughput,recovery --events 15000000
+ *                              --backends hashmap,level --rounds 1]
  */
 import { ValueStateDescriptor } from '@nimble/api';
 import type { KeyedStateBackend, StateBackendKind } from '@nimble/runtime';
@@ -22,7 +24,7 @@ import {
 } from '@nimble/runtime';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -34,7 +36,12 @@ const { values: args } = parseArgs({
   args: process.argv.slice(2).filter((a) => a !== '--'),
   options: {
     sections: { type: 'string', default: 'state,throughput,recovery' },
-    events: { type: 'string', default: '3000000' },
+    events: { type: 'string', default: '15000000' },
+    backends: { type: 'string', default: 'hashmap,level' },
+    /** Runs of each (backend, with/without) pair, alternating, to see the noise of a shared machine. */
+    rounds: { type: 'string', default: '1' },
+    /** `plain` (no checkpoints), `checkpoints` (every 10 s) or both; one only, to profile it. */
+    modes: { type: 'string', default: 'plain,checkpoints' },
   },
 });
 const sections = new Set(args.sections.split(','));
@@ -112,7 +119,16 @@ async function stateSection(): Promise<void> {
   }
 }
 
-function runJob(cluster: TestCluster, extra: string[], events: number): Promise<number> {
+interface JobRun {
+  readonly ms: number;
+  readonly checkpoints: number;
+  /** End-to-end durations of the completed checkpoints the history holds (the latest ten). */
+  readonly checkpointMs: readonly number[];
+  /** Their state sizes in bytes. */
+  readonly checkpointBytes: readonly number[];
+}
+
+function runJob(cluster: TestCluster, extra: string[], events: number): Promise<JobRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
@@ -135,39 +151,81 @@ function runJob(cluster: TestCluster, extra: string[], events: number): Promise<
       if (code !== 0) return reject(new Error(`the job exited with ${code}`));
       const jobId = /JobID ([0-9a-f]{32})/.exec(out)![1]!;
       const details = await cluster.rest(`/jobs/${jobId}`);
-      resolve(details.timestamps['FINISHED'] - details.timestamps['RUNNING']);
+      let checkpoints = 0;
+      let checkpointMs: number[] = [];
+      let checkpointBytes: number[] = [];
+      if (extra.some((a) => a.startsWith('execution.checkpointing.interval'))) {
+        const stats = await cluster.rest(`/jobs/${jobId}/checkpoints`);
+        checkpoints = stats.counts.completed;
+        const completed = (
+          stats.history as { status: string; end_to_end_duration: number; state_size: number }[]
+        ).filter((h) => h.status === 'COMPLETED');
+        checkpointMs = completed.map((h) => h.end_to_end_duration);
+        checkpointBytes = completed.map((h) => h.state_size);
+      }
+      resolve({
+        ms: details.timestamps['FINISHED'] - details.timestamps['RUNNING'],
+        checkpoints,
+        checkpointMs,
+        checkpointBytes,
+      });
     });
   });
 }
 
 async function throughputSection(): Promise<void> {
   const events = Number(args.events);
+  const rounds = Number(args.rounds);
   const cluster = await TestCluster.start({ taskManagers: 2, jm: s3Flags, tm: s3Flags });
   try {
     console.log(
       `## throughput, 5-minute spend job, ${fmt(events)} events, 100,000 users, p2 on 2 TaskManagers`,
     );
-    for (const backend of ['hashmap', 'level']) {
-      const plain = await runJob(cluster, ['-D', `state.backend.type=${backend}`], events);
-      const withChk = await runJob(
-        cluster,
-        [
-          '-D',
-          `state.backend.type=${backend}`,
-          '-D',
-          'execution.checkpointing.interval=10 s',
-          '-D',
-          'state.backend.incremental=true',
-          '-D',
-          `state.checkpoints.dir=s3://${s3.bucket}/throughput`,
-        ],
-        events,
-      );
-      const a = events / (plain / 1000);
-      const b = events / (withChk / 1000);
-      console.log(
-        `${backend}: without checkpoints ${fmt(a)} events/s, with checkpoints every 10 s ${fmt(b)} events/s: loss ${(((a - b) / a) * 100).toFixed(1)}% (target < 10%)`,
-      );
+    for (const backend of args.backends.split(',')) {
+      for (let round = 0; round < rounds; round++) {
+        const load = () =>
+          loadavg()
+            .map((l) => l.toFixed(2))
+            .join(' ');
+        const loadBefore = load();
+        const modes = args.modes.split(',');
+        const plain = modes.includes('plain')
+          ? await runJob(cluster, ['-D', `state.backend.type=${backend}`], events)
+          : undefined;
+        const withChk = modes.includes('checkpoints')
+          ? await runJob(
+              cluster,
+              [
+                '-D',
+                `state.backend.type=${backend}`,
+                '-D',
+                'execution.checkpointing.interval=10 s',
+                '-D',
+                'state.backend.incremental=true',
+                '-D',
+                `state.checkpoints.dir=s3://${s3.bucket}/throughput`,
+              ],
+              events,
+            )
+          : undefined;
+        if (plain === undefined || withChk === undefined) {
+          const run = (plain ?? withChk)!;
+          console.log(
+            `${backend}, ${args.modes}: ${fmt(events / (run.ms / 1000))} events/s, checkpoints ` +
+              `${run.checkpointMs.map(fmt).join('/')} ms, ${run.checkpointBytes.map((b) => fmt(b / 1024)).join('/')} KiB`,
+          );
+          continue;
+        }
+        const a = events / (plain.ms / 1000);
+        const b = events / (withChk.ms / 1000);
+        console.log(
+          `${backend}: without checkpoints ${fmt(a)} events/s (${fmt(plain.ms)} ms), with checkpoints ` +
+            `every 10 s ${fmt(b)} events/s (${fmt(withChk.ms)} ms, ${withChk.checkpoints} completed, ` +
+            `${withChk.checkpointMs.map(fmt).join('/')} ms end to end, ` +
+            `${withChk.checkpointBytes.map((b) => fmt(b / 1024)).join('/')} KiB): loss ` +
+            `${(((a - b) / a) * 100).toFixed(1)}% (target < 5%); load ${loadBefore} -> ${load()}`,
+        );
+      }
     }
   } finally {
     await cluster.stop();

@@ -43,6 +43,14 @@ export class HeapKeyedStateBackend extends AbstractKeyedStateBackend {
   keyVersion = 0;
   private readonly tables = new Map<string, HeapStateTable<unknown>>();
   private readonly cleanups: HeapTtlCleanup<unknown>[] = [];
+  /**
+   * Copy-on-write of key groups for snapshots (see snapshot()): per key group, how many snapshots
+   * still need its content as of their `snapshot()` call; `pendingTotal` is their sum, so the
+   * per-record check in setCurrentKey is one comparison while no snapshot is pending.
+   */
+  private pendingCounts: Uint16Array | undefined;
+  private pendingTotal = 0;
+  private readonly pendingSnapshots = new Set<HeapSnapshot>();
 
   async open(): Promise<void> {
     this.beginOpen();
@@ -54,9 +62,12 @@ export class HeapKeyedStateBackend extends AbstractKeyedStateBackend {
       throw this.keyGroupOutOfRange(key, keyGroup);
     this.currentKey = key;
     this.currentKeyGroup = keyGroup;
-    this.keyGroupIndex = keyGroup - this.firstKeyGroup;
+    const index = (this.keyGroupIndex = keyGroup - this.firstKeyGroup);
     this.currentKeyId = keyId(key);
     this.keyVersion++;
+    // Every state access goes to the current key's group: copy it out for the snapshots that
+    // still need it before anything can read a value (and change it in place) or write.
+    if (this.pendingTotal !== 0 && this.pendingCounts![index] !== 0) this.copyOnAccess(index);
   }
 
   availability(): Promise<void> | undefined {
@@ -74,6 +85,7 @@ export class HeapKeyedStateBackend extends AbstractKeyedStateBackend {
   async close(): Promise<void> {
     if (this.status !== 'open') return;
     this.status = 'closed';
+    for (const snapshot of [...this.pendingSnapshots]) snapshot.abandon('the backend was closed');
     this.tables.clear();
     this.cleanups.length = 0;
   }
@@ -129,27 +141,102 @@ export class HeapKeyedStateBackend extends AbstractKeyedStateBackend {
   }
 
   /**
-   * Values are held by reference and change after this call, so each key group's entries are
-   * copied now with one V8 serialization of its Maps (V8 walks them natively: measured in
-   * bench/snapshot-bench.ts). Turning that copy into the canonical block (key bytes, sorting)
-   * is left to materialize, off the barrier's path. Both formats are canonical.
+   * Copy-on-write at key-group grain (Flink's CopyOnWriteStateMap does it per entry): this call
+   * only marks every key group of the range as pending for the new snapshot, so the barrier does
+   * not wait for a copy of the state. Values are held by reference and user code may change them
+   * in place without `update()`, so a pending key group is taken (copyOnAccess) before the first
+   * access after the snapshot can read or write it: setCurrentKey to one of its keys, or TTL
+   * cleanup of it. materialize() encodes the key groups still pending straight from the live
+   * Maps, one per event-loop turn. Only the current key's group is taken here, as a caller may
+   * go on with the current key without setting it again.
+   *
+   * A value fetched before the snapshot and changed after it without going through the state
+   * (held across records, or shared between keys) is seen changed, as with Flink's heap backend.
    */
   snapshot(_checkpointId: number, _format: SnapshotFormat): KeyedStateSnapshot {
     this.checkOpen('snapshot');
     const numKeyGroups = this.lastKeyGroup - this.firstKeyGroup + 1;
-    const copies = new Array<Uint8Array | undefined>(numKeyGroups);
-    for (let index = 0; index < numKeyGroups; index++) {
-      // [name, stored kind, byKey, byKeyAndNamespace] per state with entries in the key group.
-      const states: unknown[] = [];
-      for (const [name, table] of this.tables) {
-        const group = table.groups[index];
-        if (group === undefined || (group.byKey.size === 0 && group.byKeyAndNamespace.size === 0))
-          continue;
-        states.push(name, table.storedKind, group.byKey, group.byKeyAndNamespace);
-      }
-      copies[index] = states.length === 0 ? undefined : this.serializeStates(states);
+    const counts = (this.pendingCounts ??= new Uint16Array(numKeyGroups));
+    const snapshot = new HeapSnapshot(this, numKeyGroups, this.operatorName);
+    for (let index = 0; index < numKeyGroups; index++) counts[index]!++;
+    this.pendingTotal += numKeyGroups;
+    this.pendingSnapshots.add(snapshot);
+    if (this.keyGroupIndex >= 0) this.copyOnAccess(this.keyGroupIndex);
+    return snapshot;
+  }
+
+  /** The states with entries in key group `index`, as [name, stored kind, byKey, byKeyAndNamespace, ...]. */
+  private statesOf(index: number): unknown[] {
+    const states: unknown[] = [];
+    for (const [name, table] of this.tables) {
+      const group = table.groups[index];
+      if (group === undefined || (group.byKey.size === 0 && group.byKeyAndNamespace.size === 0))
+        continue;
+      states.push(name, table.storedKind, group.byKey, group.byKeyAndNamespace);
     }
-    return new HeapSnapshot(copies, this.operatorName);
+    return states;
+  }
+
+  /**
+   * Key group `index` is about to be used: every snapshot that still needs it gets its content
+   * now (unchanged since the oldest of them was taken: nothing touched it since). A key group of
+   * up to DIRECT_ENCODE_ENTRIES entries is encoded into its canonical block at once, which costs
+   * one V8 serialization in all; a larger one is copied with V8 (a third of the time, so the
+   * record that touched it waits less) and encoded by materialize.
+   */
+  private copyOnAccess(index: number): void {
+    const states = this.statesOf(index);
+    if (countStateEntries(states) <= DIRECT_ENCODE_ENTRIES) {
+      this.materializePending(index, states);
+      return;
+    }
+    const copy = this.serializeStates(states);
+    this.handOut(index, (snapshot) => snapshot.setCopy(index, copy));
+  }
+
+  /**
+   * The canonical block of key group `index` as the snapshots that still need it see it, built
+   * from the live Maps (nothing touched them since) and given to all of them.
+   */
+  materializePending(index: number, states = this.statesOf(index)): void {
+    if (this.pendingCounts?.[index] === 0) return;
+    let block = EMPTY_BLOCK;
+    if (states.length > 0) {
+      try {
+        block = canonicalBlockOfStates(states);
+      } catch (e) {
+        this.serializeStates(states); // throws the UserCodeError that names the state
+        throw e;
+      }
+    }
+    this.handOut(index, (snapshot) => snapshot.setBlock(index, block));
+  }
+
+  private handOut(index: number, give: (snapshot: HeapSnapshot) => void): void {
+    for (const snapshot of this.pendingSnapshots) {
+      if (snapshot.isPending(index)) {
+        give(snapshot);
+        if (snapshot.pendingGroups === 0) this.pendingSnapshots.delete(snapshot);
+      }
+    }
+    this.pendingTotal -= this.pendingCounts![index]!;
+    this.pendingCounts![index] = 0;
+  }
+
+  /** A snapshot released (or failed) before all its key groups were taken: stop copying for it. */
+  forgetSnapshot(snapshot: HeapSnapshot): void {
+    if (!this.pendingSnapshots.delete(snapshot)) return;
+    const counts = this.pendingCounts!;
+    for (let index = 0; index < counts.length; index++) {
+      if (!snapshot.isPending(index)) continue;
+      counts[index]!--;
+      this.pendingTotal--;
+    }
+  }
+
+  /** TTL cleanup is about to change key group `index`. */
+  beforeCleanup(index: number): void {
+    if (this.pendingTotal !== 0 && this.pendingCounts![index] !== 0) this.copyOnAccess(index);
   }
 
   private serializeStates(states: unknown[]): Uint8Array {
@@ -242,7 +329,7 @@ class HeapStateTable<V> implements StateTable<V> {
   readonly groups: (HeapKeyGroup<V> | undefined)[];
 
   constructor(
-    private readonly backend: HeapKeyedStateBackend,
+    readonly backend: HeapKeyedStateBackend,
     /** Written into snapshots; a restored table is handed out only to the same kind and TTL-ness. */
     readonly storedKind: StoredKind,
     numKeyGroups: number,
@@ -330,44 +417,109 @@ function keyOfId(id: KeyId): Key {
   return typeof id === 'string' && id.charCodeAt(0) === 0 ? decodeKey(encodedKeyOfId(id)) : id;
 }
 
-const EMPTY_BLOCK = new Uint8Array(0);
+const EMPTY_BLOCK: Uint8Array = new Uint8Array(0);
 
 /**
- * A hashmap snapshot: the V8 copies of the key groups taken by snapshot(); materialize turns
- * each into its canonical block, one key group per event-loop turn so records keep flowing.
+ * The largest key group (in entries) that a first access after a snapshot encodes into its
+ * canonical block at once; a larger one is copied, so the record waits less.
+ */
+const DIRECT_ENCODE_ENTRIES = 4096;
+
+/** Entries of `[name, stored kind, byKey, byKeyAndNamespace, ...]` (a key with windows counts once). */
+function countStateEntries(states: unknown[]): number {
+  let count = 0;
+  for (let i = 0; i < states.length; i += 4) {
+    count += (states[i + 2] as Map<unknown, unknown>).size;
+    count += (states[i + 3] as Map<unknown, unknown>).size;
+  }
+  return count;
+}
+
+/**
+ * A hashmap snapshot. Per key group of the range: pending (the backend still holds its content as
+ * of snapshot()), a V8 copy taken when the key group was first used after snapshot(), or the
+ * canonical block. materialize turns each key group into its block, one per event-loop turn so
+ * records keep flowing between them.
  */
 class HeapSnapshot implements KeyedStateSnapshot {
   readonly kind = 'canonical';
   readonly baseCheckpointId = undefined;
+  /** Key groups the backend has not handed over yet. */
+  pendingGroups: number;
+  private readonly pending: Uint8Array;
+  private copies: (Uint8Array | undefined)[];
+  private blocks: (Uint8Array | undefined)[];
+  private failure: string | undefined;
 
   constructor(
-    private copies: (Uint8Array | undefined)[] | undefined,
+    private readonly backend: HeapKeyedStateBackend,
+    numKeyGroups: number,
     private readonly operatorName: string,
-  ) {}
+  ) {
+    this.pendingGroups = numKeyGroups;
+    this.pending = new Uint8Array(numKeyGroups).fill(1);
+    this.copies = new Array<Uint8Array | undefined>(numKeyGroups);
+    this.blocks = new Array<Uint8Array | undefined>(numKeyGroups);
+  }
+
+  isPending(index: number): boolean {
+    return this.pending[index] === 1;
+  }
+
+  setCopy(index: number, copy: Uint8Array): void {
+    this.pending[index] = 0;
+    this.pendingGroups--;
+    this.copies[index] = copy;
+  }
+
+  setBlock(index: number, block: Uint8Array): void {
+    this.pending[index] = 0;
+    this.pendingGroups--;
+    this.blocks[index] = block;
+  }
 
   async materialize(): Promise<Uint8Array[]> {
-    const blocks: Uint8Array[] = [];
-    for (let index = 0; ; index++) {
-      if (this.copies === undefined)
-        throw new IllegalStateError(`${this.operatorName}: materialize of a released snapshot`);
-      if (index === this.copies.length) return blocks;
-      const copy = this.copies[index];
-      if (copy === undefined) {
-        blocks.push(EMPTY_BLOCK);
+    const blocks = this.blocks;
+    for (let index = 0; index < blocks.length; index++) {
+      this.checkUsable();
+      if (this.pending[index] === 1) {
+        this.backend.materializePending(index);
+      } else if (blocks[index] === undefined) {
+        const copy = this.copies[index]!;
+        blocks[index] = copy.length === 0 ? EMPTY_BLOCK : canonicalBlockOf(copy);
+        this.copies[index] = undefined;
+      } else {
         continue;
       }
-      blocks.push(canonicalBlockOf(copy));
-      await turnEventLoop();
+      if (blocks[index]!.length > 0) await turnEventLoop();
     }
+    this.checkUsable();
+    return blocks as Uint8Array[];
+  }
+
+  private checkUsable(): void {
+    if (this.failure !== undefined)
+      throw new IllegalStateError(
+        `${this.operatorName}: materialize of a ${this.failure} snapshot`,
+      );
+  }
+
+  /** The backend can no longer provide the pending key groups. */
+  abandon(why: string): void {
+    this.failure ??= `snapshot whose backend closed (${why})`;
+    this.backend.forgetSnapshot(this);
   }
 
   release(): void {
-    this.copies = undefined;
+    this.failure ??= 'released';
+    this.backend.forgetSnapshot(this);
+    this.copies = [];
+    this.blocks = [];
   }
 }
 
-function canonicalBlockOf(copy: Uint8Array): Uint8Array {
-  const raw = deserialize(copy) as unknown[];
+/** The canonical block of `[name, stored kind, byKey, byKeyAndNamespace, ...]`. */
+function canonicalBlockOfStates(raw: unknown[]): Uint8Array {
   const arena = new KeyBytesArena();
   const entryOf = (id: KeyId, namespace: string, value: unknown): CanonicalEntry =>
     typeof id === 'string' && id.charCodeAt(0) !== 0
@@ -385,6 +537,10 @@ function canonicalBlockOf(copy: Uint8Array): Uint8Array {
     states.push({ name: raw[i] as string, kind: raw[i + 1] as StoredKind, entries });
   }
   return encodeCanonicalBlock(states);
+}
+
+function canonicalBlockOf(copy: Uint8Array): Uint8Array {
+  return canonicalBlockOfStates(deserialize(copy) as unknown[]);
 }
 
 /**
@@ -411,6 +567,8 @@ class HeapTtlCleanup<V> {
     const now = this.ttl.now();
     const budget = this.ttl.cleanupBatchSize;
     const groups = this.table.groups;
+    // Cleanup changes the key group it is in: snapshots that still need it copy it first.
+    this.table.backend.beforeCleanup(this.groupIndex);
     let checked = 0;
     // Stop after one full pass when the state holds fewer entries than the budget.
     let groupsStarted = 0;
@@ -476,5 +634,6 @@ class HeapTtlCleanup<V> {
   private nextGroup(): void {
     this.phase = 0;
     this.groupIndex = (this.groupIndex + 1) % this.table.groups.length;
+    this.table.backend.beforeCleanup(this.groupIndex);
   }
 }
