@@ -17,8 +17,18 @@
  *    feature becomes visible (its arrival in this process minus `appended_ms`). The first 5 s are
  *    warm-up. Broker, TaskManagers and this process share one machine clock.
  *
+ * 3. Clients (only with `--sections clients`): the Kafka clients side by side, outside Nimble,
+ *    on this broker: consuming a backlog of `--client-events` purchases (4 partitions, from the
+ *    first record to the last), and the transactional producer as KafkaSink uses it (begin, batches
+ *    of 5,000 records one request at a time, commit; transactions of 100,000 records). Also whether
+ *    transactions, fencing (a second producer with the same transactional.id) and the abort of a
+ *    transaction left open (by a new producer with its id) work through public API. kafkajs comes
+ *    from the repository; `@confluentinc/kafka-javascript` and `@platformatic/kafka` from
+ *    `--clients-dir`, a scratch folder with its own package.json (see docs/kafka.md), so the
+ *    repository does not depend on them.
+ *
  *   pnpm bench:kafka [-- --events 2000000 --rate 80000 --seconds 30 --partitions 4]
- *   (--sections throughput,latency runs a part)
+ *   (--sections throughput,latency runs a part; --sections clients --clients-dir /tmp/kafka-eval)
  *
  * Exits non-zero on errors only, not on missed targets.
  */
@@ -27,14 +37,15 @@ import { startLocalCluster } from '@nimble/cli';
 import type { Consumer, EachBatchPayload } from 'kafkajs';
 import { Kafka, logLevel } from 'kafkajs';
 import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import type { PurchaseProducerOptions } from '../packages/examples/src/purchase-producer.js';
-import { producePurchases } from '../packages/examples/src/purchase-producer.js';
+import { producePurchases, purchaseRecord } from '../packages/examples/src/purchase-producer.js';
 import type { PurchaseStreamOptions } from '../packages/examples/src/purchases.js';
 import { purchaseAt } from '../packages/examples/src/purchases.js';
 import type { KafkaBroker } from '../test/fixtures/kafka-broker.js';
@@ -554,6 +565,324 @@ async function latency(
 }
 
 // ---------------------------------------------------------------------------------------------
+// Clients side by side. The foreign clients have no types here: they are loaded from a scratch
+// folder at run time, so their API is used untyped (`any`), as in a plain JS script.
+
+type Untyped = any;
+type ClientName = 'kafkajs' | 'confluent' | 'platformatic';
+const CLIENTS: readonly ClientName[] = ['kafkajs', 'confluent', 'platformatic'];
+
+interface TxnHandle {
+  send(topic: string, messages: { key: string; value: string }[]): Promise<unknown>;
+  commit(): Promise<unknown>;
+  abort(): Promise<unknown>;
+}
+interface TxnProducer {
+  begin(): Promise<TxnHandle>;
+  close(): Promise<unknown>;
+}
+
+class ClientLoader {
+  private readonly req: NodeJS.Require;
+  constructor(private readonly dir: string) {
+    this.req = createRequire(join(dir, 'package.json'));
+  }
+  confluent(): Untyped {
+    return this.req('@confluentinc/kafka-javascript').KafkaJS;
+  }
+  async platformatic(): Promise<Untyped> {
+    return import(pathToFileURL(this.req.resolve('@platformatic/kafka')).href);
+  }
+}
+
+async function txnProducer(
+  loader: ClientLoader,
+  client: ClientName,
+  bs: string,
+  transactionalId: string,
+): Promise<TxnProducer> {
+  if (client === 'kafkajs') {
+    const p = kafkaClient(bs, 'kafka-bench-clients').producer({
+      allowAutoTopicCreation: false,
+      idempotent: true,
+      maxInFlightRequests: 1,
+      transactionalId,
+      transactionTimeout: 60_000,
+    });
+    await p.connect();
+    return {
+      begin: async () => {
+        const t = await p.transaction();
+        return {
+          send: (topic, messages) =>
+            t.sendBatch({ topicMessages: [{ topic, messages }], acks: -1 }),
+          commit: () => t.commit(),
+          abort: () => t.abort(),
+        };
+      },
+      close: () => p.disconnect(),
+    };
+  }
+  if (client === 'confluent') {
+    const { Kafka, logLevel: level } = loader.confluent();
+    const kafka = new Kafka({
+      kafkaJS: { clientId: 'kafka-bench-clients', brokers: [bs], logLevel: level.ERROR },
+    });
+    const p = kafka.producer({
+      kafkaJS: { transactionalId, idempotent: true, transactionTimeout: 60_000, acks: -1 },
+      'linger.ms': 5,
+    });
+    await p.connect();
+    return {
+      begin: async () => {
+        const t = await p.transaction();
+        return {
+          send: (topic, messages) => t.send({ topic, messages }),
+          commit: () => t.commit(),
+          abort: () => t.abort(),
+        };
+      },
+      close: () => p.disconnect(),
+    };
+  }
+  const { Producer, stringSerializers } = await loader.platformatic();
+  const p = new Producer({
+    clientId: 'kafka-bench-clients',
+    bootstrapBrokers: [bs],
+    transactionalId,
+    idempotent: true,
+    acks: -1,
+    serializers: stringSerializers,
+    autocreateTopics: false,
+    // "No expected producer id and epoch" (KIP-360): without it, a second producer with the same
+    // transactional id is refused (PRODUCER_FENCED) instead of taking the id over.
+    producerId: -1n,
+    producerEpoch: -1,
+  });
+  return {
+    begin: async () => {
+      const t = await p.beginTransaction();
+      return {
+        send: (topic, messages) => t.send({ messages: messages.map((m) => ({ ...m, topic })) }),
+        commit: () => t.commit(),
+        abort: () => t.abort(),
+      };
+    },
+    close: () => p.close(),
+  };
+}
+
+/** Reads `n` records of `topic` from its beginning: records/s from the first record to the last. */
+async function consumeRate(
+  loader: ClientLoader,
+  client: ClientName,
+  bs: string,
+  topic: string,
+  n: number,
+): Promise<number> {
+  const groupId = `kafka-bench-clients-${client}-${Date.now()}`;
+  let count = 0;
+  let first = 0;
+  let done!: (at: number) => void;
+  const finished = new Promise<number>((r) => (done = r));
+  const onRecords = (k: number) => {
+    if (first === 0) first = performance.now();
+    count += k;
+    if (count >= n) done(performance.now());
+  };
+  let stop: () => Promise<unknown>;
+  if (client === 'kafkajs') {
+    // KafkaSource's settings (fetch.min.bytes 1, fetch.max.wait.ms 500, 1 MiB per partition).
+    const c = kafkaClient(bs, 'kafka-bench-clients').consumer({
+      groupId,
+      minBytes: 1,
+      maxWaitTimeInMs: 500,
+      maxBytesPerPartition: 1_048_576,
+    });
+    await c.connect();
+    await c.subscribe({ topics: [topic], fromBeginning: true });
+    await c.run({
+      autoCommit: false,
+      eachBatch: ({ batch }) => {
+        for (const m of batch.messages) if (m.value === null) throw new Error('a tombstone');
+        onRecords(batch.messages.length);
+        return Promise.resolve();
+      },
+    });
+    stop = () => c.disconnect();
+  } else if (client === 'confluent') {
+    const { Kafka, logLevel: level } = loader.confluent();
+    const kafka = new Kafka({
+      kafkaJS: { clientId: 'kafka-bench-clients', brokers: [bs], logLevel: level.ERROR },
+    });
+    const c = kafka.consumer({ kafkaJS: { groupId, fromBeginning: true, autoCommit: false } });
+    await c.connect();
+    await c.subscribe({ topics: [topic] });
+    await c.run({
+      partitionsConsumedConcurrently: 4,
+      eachBatch: ({ batch }: Untyped) => {
+        onRecords(batch.messages.length);
+        return Promise.resolve();
+      },
+    });
+    stop = () => c.disconnect();
+  } else {
+    const { Consumer, MessagesStreamModes } = await loader.platformatic();
+    const c = new Consumer({
+      groupId,
+      clientId: 'kafka-bench-clients',
+      bootstrapBrokers: [bs],
+      autocommit: false,
+      maxWaitTime: 500,
+      minBytes: 1,
+    });
+    const stream = await c.consume({ topics: [topic], mode: MessagesStreamModes.EARLIEST });
+    stream.on('data', () => onRecords(1));
+    stop = async () => {
+      await stream.close();
+      await c.close();
+    };
+  }
+  const end = await finished;
+  await stop();
+  return n / ((end - first) / 1000);
+}
+
+/** Transactions of `perTxn` records, sent in batches of 5,000 one at a time: records/s. */
+async function transactionalRate(
+  loader: ClientLoader,
+  client: ClientName,
+  bs: string,
+  n: number,
+  perTxn: number,
+): Promise<number> {
+  const topic = `clients.txn.${client}.${Date.now()}`;
+  await createTopic(bs, topic, 4);
+  const batches: { key: string; value: string }[][] = [];
+  for (let i = 0; i < n; i += 5000) {
+    const b = [];
+    for (let j = i; j < Math.min(n, i + 5000); j++) b.push(purchaseRecord(j, THROUGHPUT_STREAM));
+    batches.push(b);
+  }
+  const p = await txnProducer(loader, client, bs, `kafka-bench-clients-${client}-${Date.now()}`);
+  const started = performance.now();
+  let next = 0;
+  while (next < batches.length) {
+    const t = await p.begin();
+    for (let inTxn = 0; inTxn < perTxn && next < batches.length; inTxn += 5000) {
+      await t.send(topic, batches[next++]!);
+    }
+    await t.commit();
+  }
+  const ms = performance.now() - started;
+  await p.close();
+  return n / (ms / 1000);
+}
+
+interface ClientFeatures {
+  transactions: boolean;
+  fencing: boolean;
+  lingeringAborted: boolean;
+  fenceError: string;
+}
+
+/**
+ * Commit visible and abort not; a transaction left open (neither committed nor aborted), then a
+ * second producer with the same transactional id: the open one must be aborted, and the first
+ * producer fenced (its next send or commit fails, and nothing of it becomes visible).
+ */
+async function clientFeatures(
+  loader: ClientLoader,
+  client: ClientName,
+  bs: string,
+): Promise<ClientFeatures> {
+  const topic = `clients.features.${client}.${Date.now()}`;
+  await createTopic(bs, topic, 1);
+  const id = `kafka-bench-features-${client}-${Date.now()}`;
+  const record = (value: string) => [{ key: 'k', value }];
+  const p1 = await txnProducer(loader, client, bs, id);
+  let t = await p1.begin();
+  await t.send(topic, record('committed-1'));
+  await t.commit();
+  t = await p1.begin();
+  await t.send(topic, record('aborted-1'));
+  await t.abort();
+  t = await p1.begin();
+  await t.send(topic, record('left-open'));
+  const p2 = await txnProducer(loader, client, bs, id);
+  const t2 = await p2.begin();
+  await t2.send(topic, record('committed-2'));
+  await t2.commit();
+  let fenceError = '';
+  try {
+    await t.send(topic, record('zombie'));
+    await t.commit();
+  } catch (e) {
+    fenceError = (e as Error).message.slice(0, 120);
+  }
+  await Promise.allSettled([p1.close(), p2.close()]);
+  const values: string[] = [];
+  const reader = await TopicReader.start(bs, topic, true, ({ batch }) => {
+    for (const m of batch.messages) values.push(m.value?.toString() ?? '');
+  });
+  const ends = await endOffsets(bs, topic);
+  const deadline = Date.now() + 30_000;
+  while (!reader.readTo(ends) && Date.now() < deadline) await sleep(100);
+  await reader.stop();
+  return {
+    transactions: values.includes('committed-1') && !values.includes('aborted-1'),
+    lingeringAborted: values.includes('committed-2') && !values.includes('left-open'),
+    fencing: fenceError !== '' && !values.includes('zombie'),
+    fenceError,
+  };
+}
+
+async function clients(
+  broker: KafkaBroker,
+  o: { dir: string; events: number; rounds: number },
+): Promise<[string, string, string][]> {
+  const bs = broker.bootstrapServers;
+  const loader = new ClientLoader(o.dir);
+  const topic = 'clients.purchases';
+  await createTopic(bs, topic, 4);
+  log(`clients: writing ${fmt(o.events)} purchases to ${topic}...`);
+  await producePurchases({
+    bootstrapServers: bs,
+    topic,
+    from: 0,
+    to: o.events,
+    stream: THROUGHPUT_STREAM,
+  });
+  const rows: [string, string, string][] = [];
+  const consumed = new Map<ClientName, number[]>();
+  const produced = new Map<ClientName, number[]>();
+  // Rounds alternate the clients, so that the machine's other load spreads over all of them.
+  for (let r = 0; r < o.rounds; r++) {
+    for (const c of CLIENTS) {
+      const load = loadavg()[0]!.toFixed(1);
+      const rate = await consumeRate(loader, c, bs, topic, o.events);
+      const txn = await transactionalRate(loader, c, bs, Math.min(o.events, 500_000), 100_000);
+      log(`clients: ${c}: consume ${fmt(rate)}/s, transactional ${fmt(txn)}/s (load ${load})`);
+      consumed.set(c, [...(consumed.get(c) ?? []), rate]);
+      produced.set(c, [...(produced.get(c) ?? []), txn]);
+    }
+  }
+  const range = (xs: number[]) =>
+    xs.length === 1 ? fmt(xs[0]!) : `${fmt(Math.min(...xs))} – ${fmt(Math.max(...xs))}`;
+  for (const c of CLIENTS) {
+    const f = await clientFeatures(loader, c, bs);
+    const yes = (b: boolean) => (b ? 'yes' : 'NO');
+    rows.push([
+      `${c}: consume / transactional produce (records/s)`,
+      `${range(consumed.get(c)!)} / ${range(produced.get(c)!)}`,
+      `transactions ${yes(f.transactions)}, fencing ${yes(f.fencing)} (${f.fenceError}), ` +
+        `open transaction aborted by a new producer ${yes(f.lingeringAborted)}`,
+    ]);
+  }
+  return rows;
+}
+
+// ---------------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
   const { values: args } = parseArgs({
@@ -564,6 +893,9 @@ async function main(): Promise<void> {
       seconds: { type: 'string', default: '30' },
       partitions: { type: 'string', default: '4' },
       sections: { type: 'string', default: 'throughput,latency' },
+      'clients-dir': { type: 'string', default: '/tmp/kafka-eval' },
+      'client-events': { type: 'string', default: '1000000' },
+      'client-rounds': { type: 'string', default: '2' },
     },
   });
   const events = Number(args.events);
@@ -614,6 +946,7 @@ async function main(): Promise<void> {
 
   let tp: ThroughputResult | undefined;
   const lat: LatencyResult[] = [];
+  let clientRows: [string, string, string][] = [];
   try {
     log('starting a Kafka broker...');
     broker = await startKafka();
@@ -633,6 +966,13 @@ async function main(): Promise<void> {
     });
     if (sections.has('throughput')) {
       tp = await throughput(broker, cluster, jobFlags, { events, partitions, stamp });
+    }
+    if (sections.has('clients')) {
+      clientRows = await clients(broker, {
+        dir: args['clients-dir'],
+        events: Number(args['client-events']),
+        rounds: Number(args['client-rounds']),
+      });
     }
     if (sections.has('latency')) {
       for (const g of ['at-least-once', 'exactly-once'] as const) {
@@ -707,6 +1047,7 @@ async function main(): Promise<void> {
           : ''),
     ]);
   }
+  rows.push(...clientRows);
   console.log('');
   console.log(
     `Kafka benchmark (${partitions} partitions; nimble local, 2 TaskManagers x 1 slot; checkpoints every 10 s), ${fmt((performance.now() - benchStarted) / 1000)} s`,

@@ -1,5 +1,6 @@
 import type { KafkaConfig, logCreator } from 'kafkajs';
 import { Kafka, logLevel } from 'kafkajs';
+import { RETRIABLE_ERROR_MESSAGES } from './kafka-internals.js';
 
 /**
  * Connection properties shared by the source and the sink, named as Kafka's client properties
@@ -15,15 +16,56 @@ const LOG_LEVELS: Record<string, logLevel> = {
   DEBUG: logLevel.DEBUG,
 };
 
+/** A kafkajs log entry as its logCreator receives it. */
+export interface KafkajsLogEntry {
+  readonly namespace: string;
+  readonly level: logLevel;
+  readonly log: { readonly message: string; readonly [key: string]: unknown };
+}
+
+/**
+ * The line a kafkajs log entry becomes on stderr, or undefined for none.
+ *
+ * kafkajs logs at ERROR every failed attempt of a request it retries: a broker that has just
+ * started answers "The coordinator is loading and hence can't process requests" or "There is no
+ * leader for this topic-partition" for a few seconds, and kafkajs retries until it works. Those
+ * are not errors a user can act on: the first one of each kind in this process becomes one INFO
+ * line, and the rest are dropped. Should the retries run out, the operation fails and its error
+ * reaches the job (with kafkajs' cause), so nothing is hidden. Errors that are not retriable
+ * Kafka errors (a broker that cannot be reached, a crash) stay at ERROR.
+ *
+ * `seen` holds the retriable errors already logged (one set per process).
+ */
+export function kafkajsLogLine(entry: KafkajsLogEntry, seen: Set<string>): string | undefined {
+  const { message, timestamp: _t, logger: _l, ...extra } = entry.log;
+  const retriable = entry.level === logLevel.ERROR ? retriableKafkaError(entry.log) : undefined;
+  if (retriable !== undefined) {
+    if (seen.has(retriable)) return undefined;
+    seen.add(retriable);
+    return `kafkajs INFO [${entry.namespace}] ${retriable}: retrying (the broker is starting or moving a partition or coordinator; later retries of this kind are not logged)\n`;
+  }
+  const detail = Object.keys(extra).length > 0 ? ` ${JSON.stringify(extra)}` : '';
+  const name =
+    Object.keys(LOG_LEVELS).find((k) => LOG_LEVELS[k] === entry.level) ?? String(entry.level);
+  return `kafkajs ${name} [${entry.namespace}] ${message}${detail}\n`;
+}
+
+/** The retriable Kafka error a log entry reports (in its message or its `error` field), if any. */
+function retriableKafkaError(log: KafkajsLogEntry['log']): string | undefined {
+  const texts = [log.message, typeof log['error'] === 'string' ? log['error'] : ''];
+  for (const m of RETRIABLE_ERROR_MESSAGES) {
+    if (texts.some((t) => t.includes(m))) return m;
+  }
+  return undefined;
+}
+
+const loggedRetriable = new Set<string>();
+
 /** kafkajs log entries at or above the configured level, one line each on stderr. */
-const consoleLog: logCreator =
-  () =>
-  ({ namespace, level, log }) => {
-    const { message, ...extra } = log;
-    const detail = Object.keys(extra).length > 0 ? ` ${JSON.stringify(extra)}` : '';
-    const name = Object.keys(LOG_LEVELS).find((k) => LOG_LEVELS[k] === level) ?? String(level);
-    process.stderr.write(`kafkajs ${name} [${namespace}] ${message}${detail}\n`);
-  };
+const stderrLog: logCreator = () => (entry) => {
+  const line = kafkajsLogLine(entry, loggedRetriable);
+  if (line !== undefined) process.stderr.write(line);
+};
 
 /** Parses a numeric property, naming it when it is not a number. */
 export function numberProperty(
@@ -62,7 +104,7 @@ export function createKafkaClient(properties: KafkaProperties, owner: string): K
     ),
     requestTimeout: numberProperty(properties, 'request.timeout.ms', 30_000, owner),
     logLevel: LOG_LEVELS[level] ?? logLevel.ERROR,
-    logCreator: consoleLog,
+    logCreator: stderrLog,
     retry: { retries: numberProperty(properties, 'retries', 8, owner) },
   };
   return new Kafka(config);

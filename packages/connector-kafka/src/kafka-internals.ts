@@ -58,6 +58,18 @@ const COORDINATOR_TYPES = require('kafkajs/src/protocol/coordinatorTypes.js') as
   TRANSACTION: number;
 };
 
+const PROTOCOL_ERRORS = require('kafkajs/src/protocol/error.js') as {
+  errorCodes: { type: string; message: string; retriable: boolean }[];
+};
+
+/**
+ * The messages of the Kafka error codes kafkajs retries (coordinator loading, leader not
+ * available, ...): how its log entries name them, as they carry no error code.
+ */
+export const RETRIABLE_ERROR_MESSAGES: readonly string[] = PROTOCOL_ERRORS.errorCodes
+  .filter((e) => e.retriable)
+  .map((e) => e.message);
+
 /** The producer id and epoch each transactional id was last initialized with, in this process. */
 const initialized = new Map<string, ProducerIdAndEpoch>();
 
@@ -94,7 +106,11 @@ const RETRIABLE = new Set([
   'REQUEST_TIMED_OUT',
 ]);
 
-async function withRetries<R>(what: string, attempt: () => Promise<R>): Promise<R> {
+/**
+ * Runs `attempt` until it succeeds, for at most a minute while it fails with a retriable Kafka
+ * error; otherwise fails with `what` and the error as its cause.
+ */
+export async function withRetries<R>(what: string, attempt: () => Promise<R>): Promise<R> {
   const deadline = Date.now() + 60_000;
   let delay = 50;
   for (;;) {

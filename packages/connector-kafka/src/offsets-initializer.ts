@@ -1,4 +1,5 @@
 import type { Admin } from 'kafkajs';
+import { withRetries } from './kafka-internals.js';
 
 /** What to do for a partition that has no committed offset (Kafka's `auto.offset.reset`). */
 export enum KafkaOffsetResetStrategy {
@@ -93,7 +94,12 @@ export async function resolveOffsets(
           `KafkaSource: committedOffsets() needs a group id (setGroupId(...)) to read the committed offsets of topic ${topic}`,
         );
       }
-      const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+      // kafkajs does not retry this one: a broker still loading its group coordinator answers
+      // NOT_COORDINATOR for a few seconds after its start, which must not fail the job.
+      const [committed] = await withRetries(
+        `KafkaSource: reading the committed offsets of group ${groupId}`,
+        () => admin.fetchOffsets({ groupId, topics: [topic] }),
+      );
       const byPartition = new Map(
         (committed?.partitions ?? []).map((e) => [e.partition, Number(e.offset)]),
       );

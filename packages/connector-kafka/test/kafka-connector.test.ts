@@ -9,7 +9,7 @@ import {
 import { LocalExecutor } from '@nimble/runtime';
 import type { Admin } from 'kafkajs';
 import { Kafka, logLevel } from 'kafkajs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { KafkaBroker } from '../../../test/fixtures/kafka-broker.js';
 import { createTopic, startKafka } from '../../../test/fixtures/kafka-broker.js';
 import type { MalformedKafkaRecord } from '../src/index.js';
@@ -85,6 +85,52 @@ async function readAll(topic: string, readCommitted = true): Promise<string[]> {
   env.setParallelism(1);
   return env.fromSource(source, WatermarkStrategy.noWatermarks(), 'read').executeAndCollect();
 }
+
+// First in this file: the broker has served no transaction yet.
+describe('kafkajs logging', () => {
+  it('retries the errors of a broker creating its transaction coordinator quietly: INFO, no ERROR', async () => {
+    // A broker creates and loads __transaction_state at the first transactional request; until
+    // then it answers "The coordinator is not available" or "... is loading", which kafkajs
+    // retries and logs at ERROR. The writer and committer run here, in this thread (a job's
+    // tasks and enumerators may run in worker threads, whose stderr a spy does not see).
+    await createTopic(broker.bootstrapServers, 'log.first-transaction', 1);
+    const sink = KafkaSink.builder<string>()
+      .setBootstrapServers(broker.bootstrapServers)
+      .setDeliveryGuarantee(DeliveryGuarantee.EXACTLY_ONCE)
+      .setTransactionalIdPrefix('log-first-transaction')
+      .setRecordSerializer(
+        KafkaRecordSerializationSchema.builder<string>()
+          .setTopic('log.first-transaction')
+          .setValueSerializationSchema(new SimpleStringSchema())
+          .build(),
+      )
+      .build();
+    const stderr = vi.spyOn(process.stderr, 'write');
+    let lines: string[] = [];
+    try {
+      const writer = sink.createWriter({
+        getSubtaskId: () => 0,
+        getNumberOfParallelSubtasks: () => 1,
+        getAttemptNumber: () => 0,
+        getRestoredCheckpointId: () => undefined,
+      });
+      for (const v of ['a', 'b']) {
+        writer.write(v, { timestamp: () => undefined, currentWatermark: () => 0 });
+      }
+      const committer = sink.createCommitter();
+      await committer.commit(await writer.prepareCommit(1));
+      await Promise.all([writer.close(), committer.close()]);
+    } finally {
+      // Read before mockRestore(), which forgets the calls.
+      lines = stderr.mock.calls.map(([chunk]) => String(chunk));
+      stderr.mockRestore();
+    }
+    const kafkajsLines = lines.filter((l) => l.startsWith('kafkajs '));
+    expect(kafkajsLines.filter((l) => !l.startsWith('kafkajs INFO'))).toEqual([]);
+    expect(kafkajsLines.some((l) => /coordinator .*: retrying/.test(l))).toBe(true);
+    expect(await readAll('log.first-transaction')).toEqual(['a', 'b']);
+  });
+});
 
 describe('KafkaSource', () => {
   it('reads every partition exactly once across subtasks and stops at the latest offsets (bounded)', async () => {
