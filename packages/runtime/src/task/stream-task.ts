@@ -232,7 +232,10 @@ export class StreamTask {
       return;
     }
     const status = this.input.processTurn(this.mayContinue);
-    this.chain.flushIfNoTimeout();
+    // The input ran dry: nothing more would join the output buffers before the buffer timeout,
+    // so they go now. Under load (more input waiting) buffers fill and go full, as in Flink.
+    if (status === InputStatus.NOTHING_AVAILABLE) this.chain.flushOutputs();
+    else this.chain.flushIfNoTimeout();
     if (status === InputStatus.END_OF_INPUT) this.endOfInput();
     else if (status === InputStatus.MORE_AVAILABLE) this.requestTurn();
   }

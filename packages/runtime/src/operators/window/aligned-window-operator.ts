@@ -98,7 +98,6 @@ export class AlignedWindowOperator extends StreamOperator<unknown, unknown> {
   private readonly aggregate: AggregateFunction<unknown, unknown, unknown> | undefined;
   private readonly richFunctions: FunctionLifecycle[];
   private readonly assigner: WindowAssigner<unknown, Window>;
-  private readonly fnKind: 'reduce' | 'aggregate';
 
   /** Keys by the time their window fires (`end - 1`). */
   private readonly fireAt = new Map<number, DueKeys>();
@@ -143,7 +142,6 @@ export class AlignedWindowOperator extends StreamOperator<unknown, unknown> {
     this.allowedLateness = spec.allowedLatenessMillis;
     this.lateDataTagId = spec.lateDataTag?.id;
     const fn = spec.fn as Extract<WindowOperatorSpec['fn'], { kind: 'reduce' | 'aggregate' }>;
-    this.fnKind = fn.kind;
     this.windowFunction = internalWindowFunction(fn);
     if (fn.kind === 'reduce') this.reduce = windowReduceFunction(fn.reduce);
     else this.aggregate = windowAggregateFunction(fn.aggregate);
