@@ -23,7 +23,6 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { UserCodeError } from '../src/errors.js';
 import type { WindowOperatorSpec } from '../src/operators/window/window-operator.js';
 import { createWindowOperator } from '../src/operators/window/window-operator.js';
-import type { StateBackendKind } from '../src/state/index.js';
 import { OperatorHarness } from './support/operator-harness.js';
 import type { Rec } from './support/window-spec.js';
 import { storedWindowEntries, WINDOW_PATHS } from './support/window-spec.js';

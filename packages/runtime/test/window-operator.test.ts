@@ -13,7 +13,6 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { UserCodeError } from '../src/errors.js';
 import type { WindowOperatorSpec } from '../src/operators/window/window-operator.js';
 import { createWindowOperator } from '../src/operators/window/window-operator.js';
-import type { StateBackendKind } from '../src/state/index.js';
 import type { InternalTimerService } from '../src/timers/internal-timer-service.js';
 import { OperatorHarness } from './support/operator-harness.js';
 import type { Rec } from './support/window-spec.js';
