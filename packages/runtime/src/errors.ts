@@ -17,6 +17,94 @@ export class NimbleError extends Error {
   }
 }
 
+/**
+ * A failure as it travels from the thread that raised it (a slot worker) through the TaskManager
+ * to the JobMaster, unchanged: the wire's `SerializedError`. Restart, restore and checkpoint
+ * decisions read its fields, never its message.
+ */
+export interface FailureRecord {
+  /** The class name of the error, e.g. `StateFileCorruptedError`. */
+  readonly name: string;
+  readonly message: string;
+  readonly stack: string;
+  readonly domain: FailureDomain;
+  /**
+   * False when the failure came from reading the checkpoint being restored (a corrupted or
+   * missing state file, unreadable `_metadata`): restoring it again fails the same way.
+   */
+  readonly restorable: boolean;
+}
+
+const DOMAINS: ReadonlySet<string> = new Set<FailureDomain>(['user', 'external', 'internal']);
+
+/**
+ * The failure record of anything thrown. The domain is that of the first {@link NimbleError} on
+ * the cause chain (an error Nimble did not classify counts as `user`: it came from code Nimble
+ * does not own); the failure is not restorable when an error on the chain says so with
+ * `restorable === false` (the state-reading errors do). A {@link RemoteFailure} gives back the
+ * record it was rebuilt from.
+ */
+export function failureRecordOf(e: unknown): FailureRecord {
+  if (e instanceof RemoteFailure) return e.record;
+  const error = ensureError(e);
+  let domain: FailureDomain | undefined;
+  let restorable = true;
+  const seen = new Set<unknown>();
+  for (let x: unknown = error; x instanceof Error && !seen.has(x); x = x.cause) {
+    seen.add(x);
+    if (domain === undefined && x instanceof NimbleError) domain = x.domain;
+    if ((x as { restorable?: unknown }).restorable === false) restorable = false;
+  }
+  return {
+    name: error.name,
+    message: error.message,
+    stack: error.stack ?? '',
+    domain: domain ?? 'user',
+    restorable,
+  };
+}
+
+/**
+ * Checks a failure record that arrived from another process; the error names the field at fault.
+ * `record` has the wire's shape (absent fields as their defaults).
+ */
+export function parseFailureRecord(record: {
+  readonly name: string;
+  readonly message: string;
+  readonly stack: string;
+  readonly domain: string;
+  readonly restorable: boolean;
+}): FailureRecord {
+  if (!DOMAINS.has(record.domain)) {
+    throw new Error(
+      `failure record: domain ${JSON.stringify(record.domain)} is not one of user, external, internal`,
+    );
+  }
+  if (!record.name) throw new Error('failure record: name is empty');
+  return {
+    name: record.name,
+    message: record.message,
+    stack: record.stack,
+    domain: record.domain as FailureDomain,
+    restorable: record.restorable,
+  };
+}
+
+/**
+ * An error raised in another thread or process, rebuilt from its {@link FailureRecord}: it keeps
+ * the original name, stack, domain and restorability, and {@link failureRecordOf} gives the
+ * record back unchanged.
+ */
+export class RemoteFailure extends NimbleError {
+  readonly restorable: boolean;
+  constructor(readonly record: FailureRecord) {
+    super(record.message, record.domain);
+    this.name = record.name;
+    this.restorable = record.restorable;
+    if (record.stack) this.stack = record.stack;
+  }
+}
+
 /** A user function threw, or returned something the runtime cannot use. */
 export class UserCodeError extends NimbleError {
   override name = 'UserCodeError';

@@ -10,7 +10,8 @@ export {
   ensureError,
 } from './errors.js';
 export { AsyncCallError } from './errors.js';
-export type { FailureDomain } from './errors.js';
+export { failureRecordOf, parseFailureRecord, RemoteFailure } from './errors.js';
+export type { FailureDomain, FailureRecord } from './errors.js';
 export {
   ExecutionOptions,
   parseExecutionConfiguration,
@@ -42,10 +43,16 @@ export {
 export type {
   CheckpointMetadata,
   KeyedStateFileHandle,
+  KeyedStateHandle,
   OperatorStateMetadata,
   OperatorSubtaskState,
 } from './checkpoint/metadata.js';
-export { checkpointDirectories, resolveRelative, savepointDirectory } from './checkpoint/paths.js';
+export {
+  checkpointDirectories,
+  resolveInside,
+  resolveRelative,
+  savepointDirectory,
+} from './checkpoint/paths.js';
 export type { SubtaskCheckpointAck, TaskRestore } from './checkpoint/task-state.js';
 export type { CheckpointOptions } from './exchange/buffer-codec.js';
 export * from './checkpoint/storage/index.js';

@@ -18,6 +18,8 @@ export interface KeyGroupBlock {
 /** A keyed state file corrupted or cut short: names the file and the key group. */
 export class StateFileCorruptedError extends Error {
   override name = 'StateFileCorruptedError';
+  /** Restoring the same checkpoint fails the same way (see FailureRecord.restorable). */
+  readonly restorable = false;
 }
 
 /** Builds the file from the backend's blocks (index = key group - first) and the timers by key group. */

@@ -63,6 +63,8 @@ export interface CheckpointMetadata {
 /** `_metadata` cannot be used: the message names the file and what is wrong. */
 export class CheckpointMetadataError extends Error {
   override name = 'CheckpointMetadataError';
+  /** Restoring the same checkpoint fails the same way (see FailureRecord.restorable). */
+  readonly restorable = false;
 }
 
 export function encodeMetadata(metadata: CheckpointMetadata): Uint8Array {

@@ -41,3 +41,28 @@ export function savepointDirectory(savepointsDir: string, jobId: string): string
   );
   return `${savepointsDir.replace(/\/+$/, '')}/savepoint-${jobId.slice(0, 6)}-${rand}`;
 }
+
+/**
+ * Resolves a state file path of an acknowledgement against the checkpoint's directory `dir` and
+ * checks that it stays inside one of `roots` (the checkpoint's directory and, for incremental
+ * checkpoints, the job's shared directory). Only leading `../` are allowed; a `.` or `..` segment
+ * further on, an empty segment, a backslash, a percent sign or a control character is refused,
+ * so no file system can read the path as another one. Throws an error naming the path.
+ */
+export function resolveInside(dir: string, relative: string, roots: readonly string[]): string {
+  const lead = /^(?:\.\.\/)*/.exec(relative)?.[0] ?? '';
+  const segments = relative.slice(lead.length).split('/');
+  const bad =
+    segments.some((s) => s === '' || s === '.' || s === '..') ||
+    // eslint-disable-next-line no-control-regex
+    /[\\%\u0000-\u001f\u007f]/.test(relative);
+  if (bad) throw new Error(`State file path ${JSON.stringify(relative)} is not a plain file path`);
+  const uri = resolveRelative(dir, relative);
+  const inside = roots.some((r) => uri.startsWith(`${r.replace(/\/+$/, '')}/`));
+  if (!inside) {
+    throw new Error(
+      `State file path ${JSON.stringify(relative)} resolves to ${uri}, outside ${roots.join(' and ')}`,
+    );
+  }
+  return uri;
+}

@@ -5,8 +5,8 @@ import type { S3Options } from '../checkpoint/storage/index.js';
 import type { SubtaskCheckpointAck, TaskRestore } from '../checkpoint/task-state.js';
 import type { CheckpointOptions } from '../exchange/buffer-codec.js';
 import type { MessageEndpoint } from '../exchange/channel.js';
-import type { FailureDomain } from '../errors.js';
-import { NimbleError } from '../errors.js';
+import type { FailureRecord } from '../errors.js';
+import { failureRecordOf, RemoteFailure } from '../errors.js';
 
 /** What a slot worker is started with. */
 export interface SlotWorkerData {
@@ -30,14 +30,8 @@ export interface SlotWorkerData {
   readonly restore?: TaskRestore;
 }
 
-/** An error that crossed a thread: name, message and stack survive. */
-export interface SerializedError {
-  readonly name: string;
-  readonly message: string;
-  readonly stack: string | undefined;
-  /** The failure domain of a NimbleError, so restart decisions survive the thread boundary. */
-  readonly domain?: FailureDomain;
-}
+/** An error that crossed a thread: its failure record, unchanged. */
+export type SerializedError = FailureRecord;
 
 /** Messages from the coordinator to a slot worker. */
 export type ToWorker =
@@ -83,19 +77,12 @@ export type FromWorker =
   | { type: 'stderr'; text: string };
 
 export function serializeError(e: Error): SerializedError {
-  return {
-    name: e.name,
-    message: e.message,
-    stack: e.stack,
-    ...(e instanceof NimbleError ? { domain: e.domain } : {}),
-  };
+  return failureRecordOf(e);
 }
 
+/** The error of a record from another thread: a {@link RemoteFailure} that keeps the record. */
 export function deserializeError(s: SerializedError): Error {
-  const e = s.domain === undefined ? new Error(s.message) : new NimbleError(s.message, s.domain);
-  e.name = s.name;
-  if (s.stack) e.stack = s.stack;
-  return e;
+  return new RemoteFailure(s);
 }
 
 /**

@@ -46,6 +46,8 @@ export interface StateFileSystem {
 /** Reading an object that does not exist, e.g. a savepoint path that names nothing. */
 export class StateFileNotFoundError extends NimbleError {
   override name = 'StateFileNotFoundError';
+  /** Restoring a checkpoint that names it fails the same way (see FailureRecord.restorable). */
+  readonly restorable = false;
   // `user`: a restart does not bring the file back; the path given (or the storage) must change.
   constructor(readonly uri: string) {
     super(`State file ${uri} does not exist`, 'user');
