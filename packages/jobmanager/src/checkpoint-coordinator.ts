@@ -13,7 +13,7 @@ import {
   encodeOpaque,
   METADATA_FILE,
   METADATA_VERSION,
-  resolveRelative,
+  resolveInside,
   savepointDirectory,
 } from '@nimble/runtime';
 import type { JobPlan } from './job-plan.js';
@@ -221,6 +221,12 @@ export class CheckpointCoordinator {
     return this.trigger(false, { targetDir: dirs.targetDir, sharedDir: dirs.sharedDir });
   }
 
+  /**
+   * A subtask acknowledged checkpoint `checkpointId` (acks of checkpoints no longer pending are
+   * ignored). Throws, and the caller refuses the call, when the subtask already acknowledged it,
+   * or when a state file path leaves the checkpoint's directories: the checkpoint is then
+   * declined, and its cleanup deletes nothing the ack named.
+   */
   onAcknowledge(
     checkpointId: number,
     vertexId: number,
@@ -229,6 +235,21 @@ export class CheckpointCoordinator {
   ): void {
     const p = this.pending;
     if (!p || p.id !== checkpointId) return;
+    const key = `${vertexId}/${subtask}`;
+    if (p.acks.has(key)) {
+      throw new Error(`Task ${key} already acknowledged checkpoint ${checkpointId}`);
+    }
+    try {
+      for (const state of Object.values(ack.operators)) {
+        for (const f of state.keyed?.files ?? []) this.stateFileUri(p, f.path);
+      }
+    } catch (e) {
+      const error = new Error(
+        `Checkpoint ${checkpointId}: the acknowledgement of task ${key} was refused: ${(e as Error).message}`,
+      );
+      this.abort(p, error, true);
+      throw error;
+    }
     p.acks.set(`${vertexId}/${subtask}`, ack);
     p.stats.num_acknowledged_subtasks = p.acks.size;
     p.stats.latest_ack_timestamp = Date.now();
@@ -268,6 +289,15 @@ export class CheckpointCoordinator {
   }
 
   // ---- internals ---------------------------------------------------------------------------
+
+  /**
+   * The URI of a state file an ack names, which must lie in the checkpoint's directory or (for
+   * incremental checkpoints) the job's shared directory.
+   */
+  private stateFileUri(p: Pending, path: string): string {
+    const { targetDir, sharedDir } = p.options;
+    return resolveInside(targetDir, path, p.savepoint ? [targetDir] : [targetDir, sharedDir]);
+  }
 
   private checkpointsDir(): string {
     return this.ctx.settings.checkpointsDir;
@@ -397,8 +427,7 @@ export class CheckpointCoordinator {
     for (const op of metadata.operators) {
       for (const st of op.subtasks) {
         for (const f of st.keyed?.files ?? []) {
-          if (f.path.startsWith('../'))
-            sharedFiles.add(resolveRelative(p.options.targetDir, f.path));
+          if (f.path.startsWith('../')) sharedFiles.add(this.stateFileUri(p, f.path));
         }
       }
     }
@@ -544,7 +573,13 @@ export class CheckpointCoordinator {
           const files = state.keyed?.files ?? [];
           const own = files.at(-1);
           if (own?.path.startsWith('../')) {
-            const uri = resolveRelative(p.options.targetDir, own.path);
+            // Acks were checked on arrival; checked again, so a cleanup never deletes outside.
+            let uri: string;
+            try {
+              uri = this.stateFileUri(p, own.path);
+            } catch {
+              continue;
+            }
             if (!this.sharedRefs.has(uri)) await fs.delete(uri);
           }
         }

@@ -17,9 +17,11 @@ import {
   invalidArgument,
   nimbleServices,
   notFound,
+  RpcStatusError,
+  status,
 } from '@nimble/proto';
 import type { ConfigValue } from '@nimble/api';
-import type { ClusterConfiguration, Logger, SubtaskCheckpointAck } from '@nimble/runtime';
+import type { ClusterConfiguration, Logger } from '@nimble/runtime';
 import type { StateFileSystem } from '@nimble/runtime';
 import {
   createLogger,
@@ -29,13 +31,13 @@ import {
   graphDigestOf,
   joinUri,
   METADATA_FILE,
-  resolveRelative,
+  resolveInside,
   parseClusterConfiguration,
   parseExecutionConfiguration,
   s3OptionsOf,
 } from '@nimble/runtime';
 import type { CheckpointSettings } from './checkpoint-coordinator.js';
-import type { RestoreSource } from './job-master.js';
+import type { Execution, ReportOrigin, RestoreSource } from './job-master.js';
 import type { CompletedCheckpoint } from './checkpoint-coordinator.js';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 
@@ -60,7 +62,8 @@ import { join } from 'node:path';
 import { deserialize } from 'node:v8';
 import { BlobStore } from './blob-store.js';
 import { JobManagerMetrics } from './job-manager-metrics.js';
-import { JobMaster } from './job-master.js';
+import { JobMaster, parseWireFailure, ReportRefusedError } from './job-master.js';
+import { parseCheckpointAck } from './checkpoint-ack.js';
 import { parsePlan } from './job-plan.js';
 import { isTerminal } from './job-status.js';
 import { startRestServer } from './rest-api.js';
@@ -134,14 +137,14 @@ export class JobManager {
             }
             if (req.numberOfSlots < 1)
               throw invalidArgument('RegisterTaskManager: numberOfSlots must be >= 1');
-            this.registry.register({
+            const registrationId = this.registry.register({
               resourceId: req.resourceId,
               address: req.address,
               metricsAddress: req.metricsAddress,
               slots: req.numberOfSlots,
               hardware: req.hardware,
             });
-            return { jobManagerId: this.id };
+            return { jobManagerId: this.id, registrationId };
           },
           Heartbeat: (call) => this.acceptHeartbeats(call),
         },
@@ -153,45 +156,47 @@ export class JobManager {
       adaptHandlers<JobMasterGatewayHandlers>(
         services.JobMasterGateway.service,
         {
-          UpdateTaskExecutionState: async (req) => {
-            this.job(req.jobId).onTaskState(req);
-            return {};
-          },
-          RegisterSourceReader: async (req) => {
-            this.job(req.jobId).onReaderRegistered(req.attempt, req.vertexId, req.subtask);
-            return {};
-          },
-          AcknowledgeCheckpoint: async (req) => {
-            let ack: SubtaskCheckpointAck;
-            try {
-              ack = JSON.parse(req.stateJson) as SubtaskCheckpointAck;
-            } catch (e) {
-              throw invalidArgument(
-                `AcknowledgeCheckpoint: state_json is not JSON: ${ensureError(e).message}`,
-              );
-            }
-            this.job(req.jobId).onCheckpointAck(
-              req.attempt,
-              req.checkpointId,
-              req.vertexId,
-              req.subtask,
-              ack,
-            );
-            return {};
-          },
-          DeclineCheckpoint: async (req) => {
-            const reason = new Error(req.error?.message ?? 'declined');
-            reason.name = req.error?.name ?? 'Error';
-            this.job(req.jobId).onCheckpointDecline(
-              req.attempt,
-              req.checkpointId,
-              req.vertexId,
-              req.subtask,
-              reason,
-            );
-            return {};
-          },
-          ReportCollected: async (req) => {
+          UpdateTaskExecutionState: async (req, call) =>
+            this.fenced('UpdateTaskExecutionState', req, call.getPeer(), (job, ex) =>
+              job.onTaskState(ex, req, req.error ? parseWireFailure(req.error) : undefined),
+            ),
+          RegisterSourceReader: async (req, call) =>
+            this.fenced('RegisterSourceReader', req, call.getPeer(), (job, ex) =>
+              job.onReaderRegistered(ex),
+            ),
+          AcknowledgeCheckpoint: async (req, call) =>
+            this.fenced('AcknowledgeCheckpoint', req, call.getPeer(), (job, ex) => {
+              let ack;
+              try {
+                ack = parseCheckpointAck(req.state);
+              } catch (e) {
+                throw new ReportRefusedError(
+                  `the acknowledged state of checkpoint ${req.checkpointId} is malformed: ${ensureError(e).message}`,
+                );
+              }
+              try {
+                job.onCheckpointAck(ex, req.checkpointId, ack);
+              } catch (e) {
+                throw new ReportRefusedError(ensureError(e).message);
+              }
+            }),
+          DeclineCheckpoint: async (req, call) =>
+            this.fenced('DeclineCheckpoint', req, call.getPeer(), (job, ex) =>
+              job.onCheckpointDecline(
+                ex,
+                req.checkpointId,
+                req.error
+                  ? parseWireFailure(req.error)
+                  : {
+                      name: 'Error',
+                      message: 'declined without a reason',
+                      stack: '',
+                      domain: 'internal',
+                      restorable: true,
+                    },
+              ),
+            ),
+          ReportCollected: async (req, call) => {
             let values: unknown;
             try {
               values = deserialize(req.values);
@@ -202,8 +207,12 @@ export class JobManager {
             }
             if (!Array.isArray(values))
               throw invalidArgument('ReportCollected: values are not an array');
-            this.job(req.jobId).onCollected(req.attempt, req.collectId, req.subtask, values);
-            return {};
+            return this.fenced(
+              'ReportCollected',
+              { ...req, vertexId: -1 },
+              call.getPeer(),
+              (job, ex) => job.onCollected(ex, req.collectId, values),
+            );
           },
         },
         report,
@@ -318,6 +327,47 @@ export class JobManager {
 
   get uptimeMs(): number {
     return Date.now() - this.startedAt;
+  }
+
+  /**
+   * Fencing of the calls TaskManagers make about running subtasks: the call must carry the
+   * registration id of a registered TaskManager and the execution id of a subtask of `jobId` that
+   * runs there (see JobMaster.admit); `act` runs for the current attempt only, late reports of
+   * an earlier attempt are answered and ignored. A refused call is logged with who sent it and
+   * what it claimed, and answered PERMISSION_DENIED; it changes nothing.
+   */
+  private fenced(
+    method: string,
+    req: ReportOrigin & { readonly jobId: string; readonly registrationId: string },
+    peer: string,
+    act: (job: JobMaster, ex: Execution) => void,
+  ): Record<string, never> {
+    try {
+      const tm = this.registry.byRegistrationId(req.registrationId);
+      if (!tm)
+        throw new ReportRefusedError('its registration id is not that of a registered TaskManager');
+      const job = this.jobs.get(req.jobId);
+      if (!job) throw new ReportRefusedError(`no job ${JSON.stringify(req.jobId)}`);
+      const ex = job.admit(tm, req);
+      if (ex) act(job, ex);
+      return {};
+    } catch (e) {
+      if (!(e instanceof ReportRefusedError)) throw e;
+      this.log.warn(
+        {
+          method,
+          peer,
+          job_id: req.jobId,
+          attempt: req.attempt,
+          vertex_id: req.vertexId,
+          subtask: req.subtask,
+          tm_id: this.registry.byRegistrationId(req.registrationId)?.resourceId ?? null,
+          reason: e.message,
+        },
+        'refused a report',
+      );
+      throw new RpcStatusError(status.PERMISSION_DENIED, `${method} refused: ${e.message}`);
+    }
   }
 
   /** The job with id `jobId`, or a NOT_FOUND error naming it. */
@@ -566,7 +616,8 @@ export class JobManager {
         for (const op of metadata.operators)
           for (const st of op.subtasks)
             for (const f of st.keyed?.files ?? [])
-              if (f.path.startsWith('../')) sharedFiles.add(resolveRelative(dir, f.path));
+              if (f.path.startsWith('../'))
+                sharedFiles.add(resolveInside(dir, f.path, [`${jobDir}/shared`]));
         found.unshift({
           id,
           savepoint: false,
@@ -593,17 +644,29 @@ export class JobManager {
   ): void {
     let resourceId = '';
     const closed = (reason: string): void => {
-      if (resourceId) this.registry.lost(resourceId, reason);
+      // Only the stream of the current registration drops the TaskManager.
+      if (resourceId && this.registry.get(resourceId)?.registrationId === registrationId)
+        this.registry.lost(resourceId, reason);
       resourceId = '';
     };
+    let registrationId = '';
     call.on('data', (beat: TaskManagerHeartbeat__Output) => {
       if (!resourceId) {
-        if (!this.registry.heartbeat(beat.resourceId)) {
+        // A stream is bound to the registration its first beat names: a stream that names none
+        // is ended without touching any TaskManager (its closing must not mark one lost).
+        const tm = this.registry.byRegistrationId(beat.registrationId);
+        if (!tm || tm.resourceId !== beat.resourceId) {
+          this.log.warn(
+            { peer: call.getPeer(), tm_id: beat.resourceId },
+            'refused a heartbeat stream without the registration id of a registered TaskManager',
+          );
           call.end();
           return;
         }
-        resourceId = beat.resourceId;
-      } else if (!this.registry.heartbeat(resourceId)) {
+        this.registry.heartbeat(beat.registrationId);
+        resourceId = tm.resourceId;
+        registrationId = tm.registrationId;
+      } else if (!this.registry.heartbeat(registrationId)) {
         // Declared lost meanwhile (it was silent too long): end the stream so it registers again.
         resourceId = '';
         call.end();

@@ -4,11 +4,22 @@ import type {
   JobEvent,
   JobResult,
   SerializedError as WireError,
+  SlotLocation,
+  SubtaskExecution,
   TaskExecutionState__Output,
   TaskMetrics__Output,
 } from '@nimble/proto';
-import type { Logger, StateFileSystem, SubtaskCheckpointAck } from '@nimble/runtime';
-import { decodeOpaque, ensureError, NimbleError, SplitEnumeratorHost } from '@nimble/runtime';
+import type { FailureRecord, Logger, StateFileSystem, SubtaskCheckpointAck } from '@nimble/runtime';
+import {
+  decodeOpaque,
+  ensureError,
+  failureRecordOf,
+  NimbleError,
+  parseFailureRecord,
+  RemoteFailure,
+  SplitEnumeratorHost,
+} from '@nimble/runtime';
+import { randomBytes } from 'node:crypto';
 import type { CheckpointSettings, CompletedCheckpoint } from './checkpoint-coordinator.js';
 import { CheckpointCoordinator } from './checkpoint-coordinator.js';
 import { serialize } from 'node:v8';
@@ -17,7 +28,11 @@ import { checkTransition, isTerminal } from './job-status.js';
 import type { JobPlan } from './job-plan.js';
 import { slotsRequired } from './job-plan.js';
 import type { RestartStrategy } from './restart-strategy.js';
-import type { SlotAssignment, TaskManagerRegistry } from './task-manager-registry.js';
+import type {
+  RegisteredTaskManager,
+  SlotAssignment,
+  TaskManagerRegistry,
+} from './task-manager-registry.js';
 
 /** What a job master needs from its JobManager. */
 export interface JobMasterContext {
@@ -56,12 +71,34 @@ export class NoResourceAvailableError extends NimbleError {
   }
 }
 
-/** Errors of a restore that will fail again: recovery falls back to an older checkpoint. */
-const UNRESTORABLE = new Set([
-  'StateFileCorruptedError',
-  'StateFileNotFoundError',
-  'CheckpointMetadataError',
-]);
+/**
+ * One execution of one subtask (Flink's Execution): its random 128-bit id is what the TaskManager
+ * running it names in every report, and what the JobManager checks reports against.
+ */
+export interface Execution {
+  readonly id: string;
+  readonly attempt: number;
+  readonly vertexId: number;
+  readonly subtask: number;
+  readonly resourceId: string;
+  readonly registrationId: string;
+  /** The terminal state it reported (FINISHED or FAILED): reported once. */
+  final: string | undefined;
+  /** Its source reader registered: once. */
+  readerRegistered: boolean;
+}
+
+/** What a report of a TaskManager names: the attempt, the execution and the subtask. */
+export interface ReportOrigin {
+  readonly attempt: number;
+  readonly executionId: string;
+  /** -1 for a report about a whole slot worker (`subtask` is then the job slot). */
+  readonly vertexId: number;
+  readonly subtask: number;
+}
+
+/** Attempts whose execution ids are kept, so late reports of a failed attempt are known. */
+const ATTEMPTS_REMEMBERED = 4;
 
 /** One execution attempt: where its subtasks run and how far they got. */
 interface Deployment {
@@ -75,6 +112,14 @@ interface Deployment {
   assignments: Promise<void>;
   /** The checkpoint this attempt restored from. */
   readonly restoredFrom: RestoreSource | undefined;
+}
+
+/** A report was refused: it names no execution of this job that runs where it came from. */
+export class ReportRefusedError extends NimbleError {
+  override name = 'ReportRefusedError';
+  constructor(message: string) {
+    super(message, 'external');
+  }
 }
 
 interface ExceptionEntry {
@@ -106,6 +151,8 @@ export class JobMaster {
   readonly finishedTasks = new Set<string>();
   private attempt = 0;
   private deployment: Deployment | undefined;
+  /** Execution ids of the recent attempts (see {@link admit}). */
+  private readonly executions = new Map<string, Execution>();
   private readonly listeners = new Set<(e: JobEvent) => void>();
   private readonly log: Logger;
   readonly checkpoints: CheckpointCoordinator;
@@ -150,26 +197,43 @@ export class JobMaster {
 
   // ---- checkpoints -------------------------------------------------------------------------
 
-  onCheckpointAck(
-    attempt: number,
-    checkpointId: number,
-    vertexId: number,
-    subtask: number,
-    ack: SubtaskCheckpointAck,
-  ): void {
-    if (this.deployment?.attempt !== attempt) return;
-    this.checkpoints.onAcknowledge(checkpointId, vertexId, subtask, ack);
+  /**
+   * Checks a report of TaskManager `tm` before anything acts on it: the execution id it names
+   * must be one this job master issued, to a subtask that exists, deployed on that TaskManager
+   * under its current registration, for the attempt and subtask the report names. Returns the
+   * execution when it belongs to the running attempt, undefined when to an earlier one (late
+   * reports of a failed attempt are ignored, as before). Throws {@link ReportRefusedError}
+   * otherwise.
+   */
+  admit(tm: RegisteredTaskManager, r: ReportOrigin): Execution | undefined {
+    const ex = this.executions.get(r.executionId);
+    if (!ex)
+      throw new ReportRefusedError(`no execution ${short(r.executionId)} of job ${this.jobId}`);
+    if (ex.resourceId !== tm.resourceId || ex.registrationId !== tm.registrationId) {
+      throw new ReportRefusedError(
+        `execution ${short(r.executionId)} does not run on TaskManager ${tm.resourceId}`,
+      );
+    }
+    const sameTask =
+      r.vertexId === -1
+        ? r.subtask === ex.subtask
+        : r.vertexId === ex.vertexId && r.subtask === ex.subtask;
+    if (r.attempt !== ex.attempt || !sameTask) {
+      throw new ReportRefusedError(
+        `execution ${short(r.executionId)} is task ${ex.vertexId}/${ex.subtask} of attempt ${ex.attempt}, ` +
+          `not ${r.vertexId}/${r.subtask} of attempt ${r.attempt}`,
+      );
+    }
+    return this.deployment?.attempt === ex.attempt && !isTerminal(this.status) ? ex : undefined;
   }
 
-  onCheckpointDecline(
-    attempt: number,
-    checkpointId: number,
-    vertexId: number,
-    subtask: number,
-    reason: Error,
-  ): void {
-    if (this.deployment?.attempt !== attempt) return;
-    this.checkpoints.onDecline(checkpointId, vertexId, subtask, reason);
+  /** Throws (the call is refused) for a duplicate or one whose state paths leave the checkpoint. */
+  onCheckpointAck(ex: Execution, checkpointId: number, ack: SubtaskCheckpointAck): void {
+    this.checkpoints.onAcknowledge(checkpointId, ex.vertexId, ex.subtask, ack);
+  }
+
+  onCheckpointDecline(ex: Execution, checkpointId: number, reason: FailureRecord): void {
+    this.checkpoints.onDecline(checkpointId, ex.vertexId, ex.subtask, new RemoteFailure(reason));
   }
 
   /** Takes a savepoint; with `stop`, the job then ends FINISHED (Flink's stop-with-savepoint). */
@@ -267,10 +331,26 @@ export class JobMaster {
 
   // ---- events from TaskManagers ---------------------------------------------------------------
 
-  onTaskState(s: TaskExecutionState__Output): void {
+  /**
+   * A task's state update, admitted for `ex` (a slot-level report names any execution of the
+   * slot). Throws (the call is refused) when the execution already reported its end.
+   */
+  onTaskState(
+    ex: Execution,
+    s: TaskExecutionState__Output,
+    failure: FailureRecord | undefined,
+  ): void {
     const d = this.deployment;
-    if (!d || s.attempt !== d.attempt || isTerminal(this.status)) return;
+    if (!d || ex.attempt !== d.attempt || isTerminal(this.status)) return;
+    if (s.vertexId !== -1 && (s.state === 'FINISHED' || s.state === 'FAILED')) {
+      if (ex.final)
+        throw new ReportRefusedError(
+          `task ${ex.vertexId}/${ex.subtask} already reported ${ex.final}`,
+        );
+      ex.final = s.state;
+    }
     if (s.state === 'FINISHED') {
+      if (s.vertexId === -1) throw new ReportRefusedError('a slot worker cannot report FINISHED');
       const key = `${s.vertexId}/${s.subtask}`;
       if (s.metrics) this.taskMetrics.set(key, s.metrics);
       if (this.finishedTasks.has(key)) return;
@@ -278,24 +358,31 @@ export class JobMaster {
       this.checkpoints.onTaskFinished(s.vertexId, s.subtask);
       if (++d.finished === d.total) void this.finish(d);
     } else if (s.state === 'FAILED') {
-      const e = s.error;
-      const error = new NimbleError(
-        `${e?.name ?? 'Error'}: ${e?.message ?? 'unknown failure'}`,
-        (e?.domain as 'user' | 'external' | 'internal') || 'user',
-      );
-      if (e?.stack) error.stack = e.stack;
-      this.onFailure(d.attempt, error, s.resourceId);
+      const record: FailureRecord = failure ?? {
+        name: 'Error',
+        message: `task ${s.vertexId}/${s.subtask} failed without a failure record`,
+        stack: '',
+        domain: 'internal',
+        restorable: true,
+      };
+      this.onFailure(d.attempt, new RemoteFailure(record), ex.resourceId);
     }
   }
 
-  onReaderRegistered(attempt: number, vertexId: number, subtask: number): void {
-    const d = this.deployment;
-    if (d && d.attempt === attempt) d.enumerators?.readerRegistered(vertexId, subtask);
+  onReaderRegistered(ex: Execution): void {
+    if (ex.readerRegistered) {
+      throw new ReportRefusedError(
+        `the reader of task ${ex.vertexId}/${ex.subtask} already registered`,
+      );
+    }
+    ex.readerRegistered = true;
+    this.deployment?.enumerators?.readerRegistered(ex.vertexId, ex.subtask);
   }
 
-  onCollected(attempt: number, collectId: string, subtask: number, values: unknown[]): void {
+  onCollected(ex: Execution, collectId: string, values: unknown[]): void {
     const d = this.deployment;
-    if (!d || d.attempt !== attempt) return;
+    const subtask = ex.subtask;
+    if (!d || d.attempt !== ex.attempt) return;
     let bySubtask = d.collected.get(collectId);
     if (!bySubtask) d.collected.set(collectId, (bySubtask = new Map()));
     const list = bySubtask.get(subtask);
@@ -462,15 +549,20 @@ export class JobMaster {
       byTm.set(s.taskManager.resourceId, list);
     }
     const ref = { jobId: this.jobId, attempt };
-    const locations = slots.map((s) => ({
-      jobSlot: s.jobSlot,
-      resourceId: s.taskManager.resourceId,
-      address: s.taskManager.address,
-    }));
+    const executions = this.issueExecutions(attempt, slots);
+    const locationsFor = (tm: RegisteredTaskManager): SlotLocation[] =>
+      slots.map((s) => ({
+        jobSlot: s.jobSlot,
+        resourceId: s.taskManager.resourceId,
+        address: s.taskManager.address,
+        exchangeSecret:
+          s.taskManager === tm ? '' : this.ctx.registry.exchangeSecret(tm, s.taskManager),
+      }));
     const { submission } = this;
-    await Promise.all(
+    const deployed = await Promise.all(
       [...byTm.values()].map((assigned) => {
         const tm = assigned[0]!.taskManager;
+        const jobSlots = new Set(assigned.map((a) => a.jobSlot));
         return tm.client.call(tm.client.raw.DeployTasks, {
           attempt: ref,
           jobName: this.name,
@@ -479,13 +571,16 @@ export class JobMaster {
           configuration: submission.configuration,
           programArgs: submission.programArgs,
           jobSlots: assigned.map((a) => a.jobSlot),
-          locations,
+          locations: locationsFor(tm),
+          executions: executions.filter((e) => jobSlots.has(e.subtask!)),
           restoreMetadataDir: restoredFrom?.metadataDir ?? '',
           restoreMetadata: restoredFrom ? Buffer.from(restoredFrom.metadataBytes) : Buffer.alloc(0),
         });
       }),
     );
     if (this.attempt !== attempt) return;
+    const failed = deployed.find((r) => r.failure);
+    if (failed?.failure) throw new RemoteFailure(parseWireFailure(failed.failure));
     d.enumerators = new SplitEnumeratorHost(
       {
         jobModule: this.ctx.bundlePath,
@@ -561,6 +656,35 @@ export class JobMaster {
       );
   }
 
+  /**
+   * Issues a random 128-bit execution id to every subtask of attempt `attempt` (subtask i of
+   * every vertex runs in job slot i) and forgets those of attempts long gone.
+   */
+  private issueExecutions(attempt: number, slots: SlotAssignment[]): SubtaskExecution[] {
+    for (const [id, ex] of this.executions) {
+      if (ex.attempt <= attempt - ATTEMPTS_REMEMBERED) this.executions.delete(id);
+    }
+    const out: SubtaskExecution[] = [];
+    for (const v of this.submission.plan.vertices) {
+      for (let s = 0; s < v.parallelism; s++) {
+        const tm = slots[s]!.taskManager;
+        const id = randomBytes(16).toString('hex');
+        this.executions.set(id, {
+          id,
+          attempt,
+          vertexId: v.id,
+          subtask: s,
+          resourceId: tm.resourceId,
+          registrationId: tm.registrationId,
+          final: undefined,
+          readerRegistered: false,
+        });
+        out.push({ vertexId: v.id, subtask: s, executionId: id });
+      }
+    }
+    return out;
+  }
+
   private allocationOwner(attempt: number): string {
     return `${this.jobId}#${attempt}`;
   }
@@ -584,21 +708,13 @@ export class JobMaster {
   private onFailure(attempt: number, error: Error, taskManager: string): void {
     if (attempt !== this.attempt || isTerminal(this.status)) return;
     if (this.status === 'CANCELLING' || this.status === 'FAILING') return;
-    const wire: WireError = {
-      name: error.name,
-      message: error.message,
-      stack: error.stack ?? '',
-      domain: error instanceof NimbleError ? error.domain : 'user',
-    };
+    const wire: WireError = failureRecordOf(error);
     this.exceptions.push({ timestamp: Date.now(), error: wire, taskManager });
     const strategy = this.submission.restartStrategy;
     strategy.notifyFailure(error, Date.now());
     const d = this.deployment;
     this.checkpoints.stop(`the job failed over: ${error.message}`);
-    if (
-      d?.restoredFrom &&
-      [...UNRESTORABLE].some((n) => `${error.name}: ${error.message}`.includes(n))
-    ) {
+    if (d?.restoredFrom && !wire.restorable) {
       if (this.checkpoints.dropUnrestorable(d.restoredFrom.id)) {
         this.log.warn(
           { checkpoint_id: d.restoredFrom.id, err: error },
@@ -612,7 +728,10 @@ export class JobMaster {
       const delay = strategy.backoffTimeMs();
       this.numRestarts++;
       this.log.warn({ err: error, delay_ms: delay }, 'job failed: restarting');
-      this.transition('RESTARTING', `restarting in ${delay} ms after: ${error.message}`);
+      this.transition(
+        'RESTARTING',
+        `restarting in ${delay} ms after: ${error.name}: ${error.message}`,
+      );
       void this.teardown(d).then(async () => {
         await new Promise((r) => setTimeout(r, delay));
         if (this.status === 'RESTARTING') this.scheduleAttempt();
@@ -665,5 +784,27 @@ export class JobMaster {
       result: this.status === 'FINISHED' ? (this.result ?? null) : null,
     };
     for (const l of this.listeners) l(event);
+  }
+}
+
+/** The first characters of a secret id, enough to tell ids apart in logs and errors. */
+function short(id: string): string {
+  return id.length > 8 ? `${id.slice(0, 8)}…` : JSON.stringify(id);
+}
+
+/** A failure record from a TaskManager, checked; a malformed one is an internal failure itself. */
+export function parseWireFailure(
+  wire: NonNullable<TaskExecutionState__Output['error']>,
+): FailureRecord {
+  try {
+    return parseFailureRecord(wire);
+  } catch (e) {
+    return {
+      name: 'MalformedFailureRecordError',
+      message: `${ensureError(e).message}: ${wire.name}: ${wire.message}`,
+      stack: wire.stack,
+      domain: 'internal',
+      restorable: true,
+    };
   }
 }

@@ -1,10 +1,16 @@
 import type { HardwareDescription__Output, TaskExecutorClient } from '@nimble/proto';
-import { nimbleServices, RpcClient } from '@nimble/proto';
+import { nimbleServices, RpcClient, RpcStatusError, status } from '@nimble/proto';
 import type { Logger } from '@nimble/runtime';
+import { createHmac, randomBytes } from 'node:crypto';
 
 /** A registered TaskManager and its slots. */
 export interface RegisteredTaskManager {
   readonly resourceId: string;
+  /**
+   * Random 128-bit id (hex) of this registration, known only to the JobManager and the
+   * TaskManager that registered: every later call of the TaskManager must carry it.
+   */
+  readonly registrationId: string;
   readonly address: string;
   readonly metricsAddress: string;
   readonly slots: number;
@@ -29,6 +35,9 @@ export interface SlotAssignment {
  */
 export class TaskManagerRegistry {
   private readonly tms = new Map<string, RegisteredTaskManager>();
+  private readonly byRegistration = new Map<string, RegisteredTaskManager>();
+  /** Key of the exchange secrets: one per JobManager process, never sent. */
+  private readonly exchangeKey = randomBytes(32);
   private readonly lostListeners: ((tm: RegisteredTaskManager, reason: string) => void)[] = [];
   private readonly slotWaiters = new Set<() => void>();
   private readonly checker: NodeJS.Timeout;
@@ -44,35 +53,78 @@ export class TaskManagerRegistry {
     this.checker.unref();
   }
 
+  /**
+   * Registers a TaskManager and returns its registration id. A second registration under the id
+   * of a TaskManager that is registered and alive is refused (ALREADY_EXISTS), not an eviction:
+   * only a TaskManager the JobManager dropped (heartbeat loss, a closed heartbeat stream) may
+   * register again, and then gets a new registration id.
+   */
   register(
-    tm: Omit<RegisteredTaskManager, 'allocated' | 'client' | 'registeredAt' | 'lastHeartbeat'>,
-  ): void {
+    tm: Omit<
+      RegisteredTaskManager,
+      'allocated' | 'client' | 'registeredAt' | 'lastHeartbeat' | 'registrationId'
+    >,
+  ): string {
     const existing = this.tms.get(tm.resourceId);
-    if (existing) this.lost(existing.resourceId, 'it registered again (it lost its connection)');
+    if (existing) {
+      this.log.warn(
+        { tm_id: tm.resourceId, address: tm.address, registered_address: existing.address },
+        'refused a registration under the id of a registered TaskManager',
+      );
+      throw new RpcStatusError(
+        status.ALREADY_EXISTS,
+        `TaskManager ${tm.resourceId} is already registered (since ${new Date(existing.registeredAt).toISOString()}, ` +
+          `at ${existing.address}) and alive. A TaskManager registers again only after the JobManager dropped it ` +
+          '(heartbeat.timeout); give each TaskManager its own taskmanager.resource-id.',
+      );
+    }
     const client = new RpcClient(nimbleServices().TaskExecutor, tm.address, { deadlineMs: 60_000 });
     const now = Date.now();
-    this.tms.set(tm.resourceId, {
+    const registered: RegisteredTaskManager = {
       ...tm,
+      registrationId: randomBytes(16).toString('hex'),
       allocated: new Map(),
       client,
       registeredAt: now,
       lastHeartbeat: now,
-    });
+    };
+    this.tms.set(tm.resourceId, registered);
+    this.byRegistration.set(registered.registrationId, registered);
     this.log.info(
       { tm_id: tm.resourceId, address: tm.address, slots: tm.slots },
       'TaskManager registered',
     );
     this.slotsChanged();
+    return registered.registrationId;
   }
 
-  heartbeat(resourceId: string): boolean {
-    const tm = this.tms.get(resourceId);
+  /** Records a heartbeat of a registration; false when it is not (or no longer) registered. */
+  heartbeat(registrationId: string): boolean {
+    const tm = this.byRegistration.get(registrationId);
     if (tm) tm.lastHeartbeat = Date.now();
     return tm !== undefined;
   }
 
   get(resourceId: string): RegisteredTaskManager | undefined {
     return this.tms.get(resourceId);
+  }
+
+  /** The TaskManager registered under `registrationId`, if it still is. */
+  byRegistrationId(registrationId: string): RegisteredTaskManager | undefined {
+    return registrationId ? this.byRegistration.get(registrationId) : undefined;
+  }
+
+  /**
+   * The secret of the data-exchange stream between two registered TaskManagers: an HMAC of both
+   * registration ids under a key only this JobManager holds. Both get it in DeployTasks (and no
+   * one else), the dialing one presents it, the accepting one compares. It changes when either
+   * registers again.
+   */
+  exchangeSecret(a: RegisteredTaskManager, b: RegisteredTaskManager): string {
+    const [first, second] = a.resourceId < b.resourceId ? [a, b] : [b, a];
+    return createHmac('sha256', this.exchangeKey)
+      .update(`${first.registrationId}\n${second.registrationId}`)
+      .digest('hex');
   }
 
   all(): RegisteredTaskManager[] {
@@ -88,6 +140,7 @@ export class TaskManagerRegistry {
     const tm = this.tms.get(resourceId);
     if (!tm) return;
     this.tms.delete(resourceId);
+    this.byRegistration.delete(tm.registrationId);
     tm.client.close();
     this.log.warn({ tm_id: resourceId, reason }, 'TaskManager lost');
     for (const l of this.lostListeners) l(tm, reason);

@@ -138,3 +138,27 @@ export type {
   TriggerCheckpointRequest,
   TriggerCheckpointRequest__Output,
 } from './generated/nimble/v1/TriggerCheckpointRequest.js';
+export type {
+  DeployTasksResponse,
+  DeployTasksResponse__Output,
+} from './generated/nimble/v1/DeployTasksResponse.js';
+export type {
+  KeyedStateFile,
+  KeyedStateFile__Output,
+} from './generated/nimble/v1/KeyedStateFile.js';
+export type {
+  KeyedStateHandle,
+  KeyedStateHandle__Output,
+} from './generated/nimble/v1/KeyedStateHandle.js';
+export type {
+  OperatorSubtaskSnapshot,
+  OperatorSubtaskSnapshot__Output,
+} from './generated/nimble/v1/OperatorSubtaskSnapshot.js';
+export type {
+  SubtaskCheckpointState,
+  SubtaskCheckpointState__Output,
+} from './generated/nimble/v1/SubtaskCheckpointState.js';
+export type {
+  SubtaskExecution,
+  SubtaskExecution__Output,
+} from './generated/nimble/v1/SubtaskExecution.js';

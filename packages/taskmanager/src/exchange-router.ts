@@ -7,8 +7,9 @@ import type {
   ClientDuplexStream,
   ServerDuplexStream,
 } from '@nimble/proto';
-import { Metadata, nimbleServices, RpcClient } from '@nimble/proto';
+import { Metadata, nimbleServices, RpcClient, status } from '@nimble/proto';
 import type { ChannelMessage, Logger } from '@nimble/runtime';
+import { timingSafeEqual } from 'node:crypto';
 import type { MessagePort } from 'node:worker_threads';
 
 type Duplex =
@@ -16,6 +17,14 @@ type Duplex =
   | ServerDuplexStream<ExchangeBatch__Output, ExchangeBatch>;
 
 export const RESOURCE_ID_METADATA = 'nimble-resource-id';
+/** The pair's exchange secret (SlotLocation.exchange_secret), presented by the dialing side. */
+export const EXCHANGE_SECRET_METADATA = 'nimble-exchange-secret';
+
+/**
+ * How long an inbound stream from a peer whose secret is not known yet waits for it: the peer
+ * may dial before this TaskManager processed its own DeployTasks of the same attempt.
+ */
+const SECRET_WAIT_MS = 30_000;
 
 const EMPTY = new Uint8Array(0);
 
@@ -35,11 +44,12 @@ class PeerLink {
   ) {}
 
   /** Opens the stream to `address` (only the TaskManager whose id sorts first dials). */
-  dial(address: string, myId: string): void {
+  dial(address: string, myId: string, secret: string): void {
     if (this.stream) return;
     this.client = new RpcClient(nimbleServices().Exchange, address);
     const metadata = new Metadata();
     metadata.set(RESOURCE_ID_METADATA, myId);
+    metadata.set(EXCHANGE_SECRET_METADATA, secret);
     this.attach(this.client.raw.Connect(metadata));
   }
 
@@ -95,6 +105,9 @@ export class ExchangeRouter {
   private readonly peers = new Map<string, PeerLink>();
   /** Inbound routes: `${job}|${attempt}|${toSlot}|${fromSlot}` to the local end. */
   private readonly routes = new Map<string, MessagePort>();
+  /** The exchange secret of each peer, as the JobManager gave it in DeployTasks. */
+  private readonly secrets = new Map<string, string>();
+  private readonly secretWaiters = new Map<string, Set<() => void>>();
 
   constructor(
     private readonly myId: string,
@@ -132,9 +145,20 @@ export class ExchangeRouter {
     });
   }
 
+  /**
+   * Records the secret of the stream with `peerId` (from DeployTasks): the one this TaskManager
+   * presents when it dials, and checks when the peer dials.
+   */
+  expectPeer(peerId: string, secret: string): void {
+    this.secrets.set(peerId, secret);
+    for (const w of this.secretWaiters.get(peerId) ?? []) w();
+    this.secretWaiters.delete(peerId);
+  }
+
   /** Ensures a stream to `peerId`: dialed when this id sorts first, else awaited. */
   connect(peerId: string, address: string): void {
-    if (this.myId < peerId) this.link(peerId).dial(address, this.myId);
+    if (this.myId < peerId)
+      this.link(peerId).dial(address, this.myId, this.secrets.get(peerId) ?? '');
   }
 
   /** Forgets the routes of an attempt; late frames for it are dropped. */
@@ -151,12 +175,53 @@ export class ExchangeRouter {
   /** An inbound stream from another TaskManager (the Exchange.Connect handler). */
   accept(call: ServerDuplexStream<ExchangeBatch__Output, ExchangeBatch>): void {
     const peerId = String(call.metadata.get(RESOURCE_ID_METADATA)[0] ?? '');
-    if (!peerId) {
-      this.log.warn('refused an exchange stream without a resource id');
-      call.end();
+    const secret = String(call.metadata.get(EXCHANGE_SECRET_METADATA)[0] ?? '');
+    if (!peerId || !secret) {
+      this.refuse(call, peerId, 'it names no TaskManager or presents no exchange secret');
       return;
     }
-    this.link(peerId).attach(call);
+    const check = (): void => {
+      const expected = this.secrets.get(peerId);
+      if (expected === undefined) {
+        this.refuse(call, peerId, 'no job deployed here exchanges data with that TaskManager');
+      } else if (!sameSecret(expected, secret)) {
+        this.refuse(call, peerId, 'its exchange secret is not the one of that TaskManager');
+      } else {
+        this.link(peerId).attach(call);
+      }
+    };
+    if (this.secrets.has(peerId)) {
+      check();
+      return;
+    }
+    // The peer may have dialed before this TaskManager's DeployTasks of the attempt arrived.
+    const waiters = this.secretWaiters.get(peerId) ?? new Set<() => void>();
+    this.secretWaiters.set(peerId, waiters);
+    const done = (): void => {
+      clearTimeout(timer);
+      waiters.delete(done);
+      call.off('cancelled', done);
+      if (call.cancelled) return;
+      check();
+    };
+    const timer = setTimeout(done, SECRET_WAIT_MS);
+    waiters.add(done);
+    call.on('cancelled', done);
+  }
+
+  private refuse(
+    call: ServerDuplexStream<ExchangeBatch__Output, ExchangeBatch>,
+    peerId: string,
+    reason: string,
+  ): void {
+    this.log.warn(
+      { peer: call.getPeer(), claimed_tm_id: peerId || null, reason },
+      'refused an exchange stream',
+    );
+    call.emit('error', {
+      code: status.PERMISSION_DENIED,
+      details: `Exchange.Connect refused: ${reason}`,
+    });
   }
 
   /**
@@ -195,6 +260,7 @@ export class ExchangeRouter {
   close(): void {
     for (const link of this.peers.values()) link.close();
     this.peers.clear();
+    for (const waiters of this.secretWaiters.values()) for (const w of [...waiters]) w();
   }
 
   private link(peerId: string): PeerLink {
@@ -205,4 +271,11 @@ export class ExchangeRouter {
     }
     return link;
   }
+}
+
+/** Compares two secrets in constant time. */
+function sameSecret(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
 }

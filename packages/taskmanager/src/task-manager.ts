@@ -4,6 +4,7 @@ import type {
   AssignSplitsRequest__Output,
   AttemptRef__Output,
   DeployTasksRequest__Output,
+  DeployTasksResponse,
   Empty,
   ExchangeHandlers,
   JobManagerHeartbeat__Output,
@@ -17,6 +18,7 @@ import type {
   Server,
   TaskMetrics,
   SerializedError,
+  SubtaskCheckpointState,
 } from '@nimble/proto';
 import {
   adaptHandlers,
@@ -32,6 +34,7 @@ import type {
   ClusterConfiguration,
   Logger,
   SlotWorkerData,
+  SubtaskCheckpointAck,
   TaskMetricsSample,
 } from '@nimble/runtime';
 import type { TaskRestore } from '@nimble/runtime';
@@ -39,6 +42,7 @@ import {
   createLogger,
   decodeMetadata,
   ensureError,
+  failureRecordOf,
   NimbleError,
   s3OptionsOf,
   SlotWorkerHandle,
@@ -65,6 +69,10 @@ interface LocalAttempt {
   readonly peers: Set<string>;
   readonly stateDir: string;
   readonly metrics: Map<string, TaskMetrics>;
+  /** Execution attempt ids by `vertex/subtask` (from DeployTasks): every report names one. */
+  readonly executions: Map<string, string>;
+  /** The registration this attempt was deployed under: its reports carry it. */
+  readonly registrationId: string;
   /** Reports to the JobManager go out one after another, in the order they happened. */
   reports: Promise<void>;
   ended: boolean;
@@ -103,6 +111,8 @@ export class TaskManager {
   private endpoints!: TaskManagerEndpoints;
   private workDir!: string;
   private resourceId = '';
+  /** This TaskManager's current registration at the JobManager (RegisterTaskManagerResponse). */
+  private registrationId = '';
 
   constructor(
     private readonly config: ClusterConfiguration,
@@ -219,7 +229,7 @@ export class TaskManager {
     let pause = 100;
     while (!this.stopped) {
       try {
-        await this.resourceManager.call(
+        const registered = await this.resourceManager.call(
           this.resourceManager.raw.RegisterTaskManager,
           {
             resourceId: this.resourceId,
@@ -234,6 +244,7 @@ export class TaskManager {
           },
           { retry: NO_RETRY, deadlineMs: 5000 },
         );
+        this.registrationId = registered.registrationId;
         this.log.info('registered at the JobManager');
         this.openHeartbeat();
         return;
@@ -263,6 +274,7 @@ export class TaskManager {
     const beat = (): void => {
       stream.write({
         resourceId: this.resourceId,
+        registrationId: this.registrationId,
         metrics: [...this.attempts.values()].map((a) => ({
           jobId: a.jobId,
           attempt: a.attempt,
@@ -296,7 +308,7 @@ export class TaskManager {
     return this.config.numberOfTaskSlots - used;
   }
 
-  private async deployTasks(req: DeployTasksRequest__Output): Promise<Empty> {
+  private async deployTasks(req: DeployTasksRequest__Output): Promise<DeployTasksResponse> {
     const ref = req.attempt;
     if (!ref?.jobId) throw invalidArgument('DeployTasks: attempt.jobId is required');
     if (req.jobSlots.length === 0) throw invalidArgument('DeployTasks: jobSlots is empty');
@@ -324,6 +336,8 @@ export class TaskManager {
       peers: new Set(),
       stateDir: join(this.workDir, `${ref.jobId}-${ref.attempt}`),
       metrics: new Map(),
+      executions: new Map(req.executions.map((e) => [`${e.vertexId}/${e.subtask}`, e.executionId])),
+      registrationId: this.registrationId,
       reports: Promise.resolve(),
       ended: false,
     };
@@ -348,6 +362,7 @@ export class TaskManager {
             const { port1, port2 } = new MessageChannel();
             ports.get(a)![b] = port1;
             this.router.route(ref.jobId, ref.attempt, a, b, peer.resourceId, port2);
+            this.router.expectPeer(peer.resourceId, peer.exchangeSecret);
             attempt.peers.add(peer.resourceId);
           }
         }
@@ -393,9 +408,8 @@ export class TaskManager {
       await this.release(attempt);
       const error = ensureError(e);
       log.warn({ err: error }, 'deployment failed');
-      throw failedPrecondition(
-        `Deploying ${req.jobName} on ${this.resourceId} failed: ${error.name}: ${error.message}`,
-      );
+      // The failure record as the worker raised it: the JobMaster decides from its fields.
+      return { failure: failureRecordOf(error) };
     }
   }
 
@@ -403,14 +417,12 @@ export class TaskManager {
     a: LocalAttempt,
     slot: number,
   ): ConstructorParameters<typeof SlotWorkerHandle>[1]['events'] {
-    const state = (st: Omit<TaskExecutionState, 'jobId' | 'attempt' | 'resourceId'>): void =>
-      this.reportState(a, st);
+    const state = (st: ReportedState): void => this.reportState(a, st);
     return {
       readerRegistered: (vertexId, subtask) =>
         this.report(a, () =>
           this.jobMaster.call(this.jobMaster.raw.RegisterSourceReader, {
-            jobId: a.jobId,
-            attempt: a.attempt,
+            ...this.origin(a, vertexId, subtask),
             vertexId,
             subtask,
           }),
@@ -420,19 +432,18 @@ export class TaskManager {
         state({ vertexId, subtask, state: 'FINISHED', metrics });
       },
       taskFailed: (vertexId, subtask, error) =>
-        state({ vertexId, subtask, state: 'FAILED', error: wireError(error) }),
+        state({ vertexId, subtask, state: 'FAILED', error: failureRecordOf(error) }),
       workerLost: (error) =>
         state({
           vertexId: -1,
           subtask: slot,
           state: 'FAILED',
-          error: { ...wireError(error), domain: 'internal' },
+          error: { ...failureRecordOf(error), domain: 'internal' },
         }),
       collect: (collectId, subtask, values) =>
         this.report(a, () =>
           this.jobMaster.call(this.jobMaster.raw.ReportCollected, {
-            jobId: a.jobId,
-            attempt: a.attempt,
+            ...this.origin(a, -1, subtask),
             collectId,
             subtask,
             values: serialize(values),
@@ -444,23 +455,21 @@ export class TaskManager {
       acknowledgeCheckpoint: (vertexId, subtask, checkpointId, ack) =>
         this.report(a, () =>
           this.jobMaster.call(this.jobMaster.raw.AcknowledgeCheckpoint, {
-            jobId: a.jobId,
-            attempt: a.attempt,
+            ...this.origin(a, vertexId, subtask),
             vertexId,
             subtask,
             checkpointId,
-            stateJson: JSON.stringify(ack),
+            state: checkpointStateOf(ack),
           }),
         ),
       declineCheckpoint: (vertexId, subtask, checkpointId, error) =>
         this.report(a, () =>
           this.jobMaster.call(this.jobMaster.raw.DeclineCheckpoint, {
-            jobId: a.jobId,
-            attempt: a.attempt,
+            ...this.origin(a, vertexId, subtask),
             vertexId,
             subtask,
             checkpointId,
-            error: wireError(error),
+            error: failureRecordOf(error),
           }),
         ),
       stdout: (text) => void process.stdout.write(text),
@@ -468,18 +477,41 @@ export class TaskManager {
     };
   }
 
-  private reportState(
-    a: LocalAttempt,
-    st: Omit<TaskExecutionState, 'jobId' | 'attempt' | 'resourceId'>,
-  ): void {
+  private reportState(a: LocalAttempt, st: ReportedState): void {
     this.report(a, () =>
       this.jobMaster.call(this.jobMaster.raw.UpdateTaskExecutionState, {
         ...st,
-        jobId: a.jobId,
-        attempt: a.attempt,
+        ...this.origin(a, st.vertexId ?? -1, st.subtask ?? 0),
         resourceId: this.resourceId,
       }),
     );
+  }
+
+  /**
+   * What every report about a subtask carries: the job attempt, the registration it was deployed
+   * under and the subtask's execution id. For a report about a whole slot worker (`vertexId`
+   * -1, `subtask` the job slot), the execution id of any subtask in that slot.
+   */
+  private origin(
+    a: LocalAttempt,
+    vertexId: number,
+    subtask: number,
+  ): { jobId: string; attempt: number; registrationId: string; executionId: string } {
+    let executionId = vertexId === -1 ? undefined : a.executions.get(`${vertexId}/${subtask}`);
+    if (vertexId === -1) {
+      for (const [key, id] of a.executions) {
+        if (key.endsWith(`/${subtask}`)) {
+          executionId = id;
+          break;
+        }
+      }
+    }
+    return {
+      jobId: a.jobId,
+      attempt: a.attempt,
+      registrationId: a.registrationId,
+      executionId: executionId ?? '',
+    };
   }
 
   private recordMetrics(a: LocalAttempt, sample: TaskMetricsSample): TaskMetrics {
@@ -593,7 +625,13 @@ export class TaskManager {
         `Lost the data connection to TaskManager ${peerId}: ${reason}`,
         'external',
       );
-      this.reportState(a, { vertexId: -1, subtask: 0, state: 'FAILED', error: wireError(error) });
+      const slot = a.workers.keys().next().value ?? 0;
+      this.reportState(a, {
+        vertexId: -1,
+        subtask: slot,
+        state: 'FAILED',
+        error: failureRecordOf(error),
+      });
     }
   }
 
@@ -632,12 +670,31 @@ export class TaskManager {
   }
 }
 
-/** An error as the JobManager receives it; the domain tells it whether a restart may help. */
-function wireError(e: Error): SerializedError {
+type ReportedState = Omit<
+  TaskExecutionState,
+  'jobId' | 'attempt' | 'resourceId' | 'registrationId' | 'executionId'
+> & { error?: SerializedError };
+
+/** A subtask's checkpoint acknowledgement as its protobuf message. */
+function checkpointStateOf(ack: SubtaskCheckpointAck): SubtaskCheckpointState {
+  const operators: NonNullable<SubtaskCheckpointState['operators']> = {};
+  for (const [uid, op] of Object.entries(ack.operators)) {
+    operators[uid] = {
+      keyed: op.keyed
+        ? {
+            keyGroupRange: [...op.keyed.keyGroupRange],
+            files: op.keyed.files.map((f) => ({ ...f, offsets: [...f.offsets] })),
+          }
+        : null,
+      operatorState: { ...op.operatorState },
+      operatorStateModes: { ...op.operatorStateModes },
+    };
+  }
   return {
-    name: e.name,
-    message: e.message,
-    stack: e.stack ?? '',
-    domain: e instanceof NimbleError ? e.domain : 'user',
+    operators,
+    stateSize: ack.stateSize,
+    syncDurationMs: ack.syncDurationMs,
+    asyncDurationMs: ack.asyncDurationMs,
+    alignmentDurationMs: ack.alignmentDurationMs,
   };
 }

@@ -19,8 +19,11 @@ import type { JobManagerHeartbeat as _nimble_v1_JobManagerHeartbeat, JobManagerH
 import type { JobMasterGatewayClient as _nimble_v1_JobMasterGatewayClient, JobMasterGatewayDefinition as _nimble_v1_JobMasterGatewayDefinition } from './nimble/v1/JobMasterGateway.js';
 import type { JobRef as _nimble_v1_JobRef, JobRef__Output as _nimble_v1_JobRef__Output } from './nimble/v1/JobRef.js';
 import type { JobResult as _nimble_v1_JobResult, JobResult__Output as _nimble_v1_JobResult__Output } from './nimble/v1/JobResult.js';
+import type { KeyedStateFile as _nimble_v1_KeyedStateFile, KeyedStateFile__Output as _nimble_v1_KeyedStateFile__Output } from './nimble/v1/KeyedStateFile.js';
+import type { KeyedStateHandle as _nimble_v1_KeyedStateHandle, KeyedStateHandle__Output as _nimble_v1_KeyedStateHandle__Output } from './nimble/v1/KeyedStateHandle.js';
 import type { ListJobsRequest as _nimble_v1_ListJobsRequest, ListJobsRequest__Output as _nimble_v1_ListJobsRequest__Output } from './nimble/v1/ListJobsRequest.js';
 import type { ListJobsResponse as _nimble_v1_ListJobsResponse, ListJobsResponse__Output as _nimble_v1_ListJobsResponse__Output } from './nimble/v1/ListJobsResponse.js';
+import type { OperatorSubtaskSnapshot as _nimble_v1_OperatorSubtaskSnapshot, OperatorSubtaskSnapshot__Output as _nimble_v1_OperatorSubtaskSnapshot__Output } from './nimble/v1/OperatorSubtaskSnapshot.js';
 import type { RegisterTaskManagerRequest as _nimble_v1_RegisterTaskManagerRequest, RegisterTaskManagerRequest__Output as _nimble_v1_RegisterTaskManagerRequest__Output } from './nimble/v1/RegisterTaskManagerRequest.js';
 import type { RegisterTaskManagerResponse as _nimble_v1_RegisterTaskManagerResponse, RegisterTaskManagerResponse__Output as _nimble_v1_RegisterTaskManagerResponse__Output } from './nimble/v1/RegisterTaskManagerResponse.js';
 import type { ResourceManagerClient as _nimble_v1_ResourceManagerClient, ResourceManagerDefinition as _nimble_v1_ResourceManagerDefinition } from './nimble/v1/ResourceManager.js';
@@ -30,6 +33,7 @@ import type { SerializedError as _nimble_v1_SerializedError, SerializedError__Ou
 import type { SourceReaderRegistration as _nimble_v1_SourceReaderRegistration, SourceReaderRegistration__Output as _nimble_v1_SourceReaderRegistration__Output } from './nimble/v1/SourceReaderRegistration.js';
 import type { SubmitJobRequest as _nimble_v1_SubmitJobRequest, SubmitJobRequest__Output as _nimble_v1_SubmitJobRequest__Output } from './nimble/v1/SubmitJobRequest.js';
 import type { SubmitJobResponse as _nimble_v1_SubmitJobResponse, SubmitJobResponse__Output as _nimble_v1_SubmitJobResponse__Output } from './nimble/v1/SubmitJobResponse.js';
+import type { SubtaskCheckpointState as _nimble_v1_SubtaskCheckpointState, SubtaskCheckpointState__Output as _nimble_v1_SubtaskCheckpointState__Output } from './nimble/v1/SubtaskCheckpointState.js';
 import type { TaskExecutionState as _nimble_v1_TaskExecutionState, TaskExecutionState__Output as _nimble_v1_TaskExecutionState__Output } from './nimble/v1/TaskExecutionState.js';
 import type { TaskManagerDetails as _nimble_v1_TaskManagerDetails, TaskManagerDetails__Output as _nimble_v1_TaskManagerDetails__Output } from './nimble/v1/TaskManagerDetails.js';
 import type { TaskManagerHeartbeat as _nimble_v1_TaskManagerHeartbeat, TaskManagerHeartbeat__Output as _nimble_v1_TaskManagerHeartbeat__Output } from './nimble/v1/TaskManagerHeartbeat.js';
@@ -71,8 +75,11 @@ export interface ProtoGrpcType {
       JobMasterGateway: SubtypeConstructor<typeof grpc.Client, _nimble_v1_JobMasterGatewayClient> & { service: _nimble_v1_JobMasterGatewayDefinition }
       JobRef: MessageTypeDefinition<_nimble_v1_JobRef, _nimble_v1_JobRef__Output>
       JobResult: MessageTypeDefinition<_nimble_v1_JobResult, _nimble_v1_JobResult__Output>
+      KeyedStateFile: MessageTypeDefinition<_nimble_v1_KeyedStateFile, _nimble_v1_KeyedStateFile__Output>
+      KeyedStateHandle: MessageTypeDefinition<_nimble_v1_KeyedStateHandle, _nimble_v1_KeyedStateHandle__Output>
       ListJobsRequest: MessageTypeDefinition<_nimble_v1_ListJobsRequest, _nimble_v1_ListJobsRequest__Output>
       ListJobsResponse: MessageTypeDefinition<_nimble_v1_ListJobsResponse, _nimble_v1_ListJobsResponse__Output>
+      OperatorSubtaskSnapshot: MessageTypeDefinition<_nimble_v1_OperatorSubtaskSnapshot, _nimble_v1_OperatorSubtaskSnapshot__Output>
       RegisterTaskManagerRequest: MessageTypeDefinition<_nimble_v1_RegisterTaskManagerRequest, _nimble_v1_RegisterTaskManagerRequest__Output>
       RegisterTaskManagerResponse: MessageTypeDefinition<_nimble_v1_RegisterTaskManagerResponse, _nimble_v1_RegisterTaskManagerResponse__Output>
       /**
@@ -85,6 +92,7 @@ export interface ProtoGrpcType {
       SourceReaderRegistration: MessageTypeDefinition<_nimble_v1_SourceReaderRegistration, _nimble_v1_SourceReaderRegistration__Output>
       SubmitJobRequest: MessageTypeDefinition<_nimble_v1_SubmitJobRequest, _nimble_v1_SubmitJobRequest__Output>
       SubmitJobResponse: MessageTypeDefinition<_nimble_v1_SubmitJobResponse, _nimble_v1_SubmitJobResponse__Output>
+      SubtaskCheckpointState: MessageTypeDefinition<_nimble_v1_SubtaskCheckpointState, _nimble_v1_SubtaskCheckpointState__Output>
       TaskExecutionState: MessageTypeDefinition<_nimble_v1_TaskExecutionState, _nimble_v1_TaskExecutionState__Output>
       TaskManagerDetails: MessageTypeDefinition<_nimble_v1_TaskManagerDetails, _nimble_v1_TaskManagerDetails__Output>
       TaskManagerHeartbeat: MessageTypeDefinition<_nimble_v1_TaskManagerHeartbeat, _nimble_v1_TaskManagerHeartbeat__Output>

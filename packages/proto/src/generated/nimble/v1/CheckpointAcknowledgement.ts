@@ -1,27 +1,36 @@
 // Original file: proto/nimble/v1/jobmanager.proto
 
+import type { SubtaskCheckpointState as _nimble_v1_SubtaskCheckpointState, SubtaskCheckpointState__Output as _nimble_v1_SubtaskCheckpointState__Output } from '../../nimble/v1/SubtaskCheckpointState.js';
 import type { Long } from '@grpc/proto-loader';
 
+/**
+ * Every report of a subtask names the TaskManager's registration and the subtask's execution
+ * attempt id (Flink's ExecutionAttemptID, issued in DeployTasks): the JobManager accepts it only
+ * when that execution runs on that TaskManager (docs/security.md, "Fencing").
+ */
 export interface CheckpointAcknowledgement {
   'jobId'?: (string);
   'attempt'?: (number);
   'vertexId'?: (number);
   'subtask'?: (number);
   'checkpointId'?: (number | string | Long);
-  /**
-   * JSON: the subtask's state handles by operator uid, size and durations.
-   */
-  'stateJson'?: (string);
+  'registrationId'?: (string);
+  'executionId'?: (string);
+  'state'?: (_nimble_v1_SubtaskCheckpointState | null);
 }
 
+/**
+ * Every report of a subtask names the TaskManager's registration and the subtask's execution
+ * attempt id (Flink's ExecutionAttemptID, issued in DeployTasks): the JobManager accepts it only
+ * when that execution runs on that TaskManager (docs/security.md, "Fencing").
+ */
 export interface CheckpointAcknowledgement__Output {
   'jobId': (string);
   'attempt': (number);
   'vertexId': (number);
   'subtask': (number);
   'checkpointId': (number);
-  /**
-   * JSON: the subtask's state handles by operator uid, size and durations.
-   */
-  'stateJson': (string);
+  'registrationId': (string);
+  'executionId': (string);
+  'state': (_nimble_v1_SubtaskCheckpointState__Output | null);
 }

@@ -10,6 +10,8 @@ export interface CheckpointDecline {
   'subtask'?: (number);
   'checkpointId'?: (number | string | Long);
   'error'?: (_nimble_v1_SerializedError | null);
+  'registrationId'?: (string);
+  'executionId'?: (string);
 }
 
 export interface CheckpointDecline__Output {
@@ -19,4 +21,6 @@ export interface CheckpointDecline__Output {
   'subtask': (number);
   'checkpointId': (number);
   'error': (_nimble_v1_SerializedError__Output | null);
+  'registrationId': (string);
+  'executionId': (string);
 }

@@ -10,6 +10,8 @@ export interface CollectedValues {
    * V8-serialized array of values.
    */
   'values'?: (Buffer | Uint8Array | string);
+  'registrationId'?: (string);
+  'executionId'?: (string);
 }
 
 export interface CollectedValues__Output {
@@ -21,4 +23,6 @@ export interface CollectedValues__Output {
    * V8-serialized array of values.
    */
   'values': (Buffer);
+  'registrationId': (string);
+  'executionId': (string);
 }

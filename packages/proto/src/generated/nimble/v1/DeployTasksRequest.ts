@@ -2,6 +2,7 @@
 
 import type { AttemptRef as _nimble_v1_AttemptRef, AttemptRef__Output as _nimble_v1_AttemptRef__Output } from '../../nimble/v1/AttemptRef.js';
 import type { SlotLocation as _nimble_v1_SlotLocation, SlotLocation__Output as _nimble_v1_SlotLocation__Output } from '../../nimble/v1/SlotLocation.js';
+import type { SubtaskExecution as _nimble_v1_SubtaskExecution, SubtaskExecution__Output as _nimble_v1_SubtaskExecution__Output } from '../../nimble/v1/SubtaskExecution.js';
 
 export interface DeployTasksRequest {
   'attempt'?: (_nimble_v1_AttemptRef | null);
@@ -29,6 +30,10 @@ export interface DeployTasksRequest {
    */
   'restoreMetadataDir'?: (string);
   'restoreMetadata'?: (Buffer | Uint8Array | string);
+  /**
+   * The execution attempt ids of the subtasks this TaskManager runs: its reports carry them.
+   */
+  'executions'?: (_nimble_v1_SubtaskExecution)[];
 }
 
 export interface DeployTasksRequest__Output {
@@ -57,4 +62,8 @@ export interface DeployTasksRequest__Output {
    */
   'restoreMetadataDir': (string);
   'restoreMetadata': (Buffer);
+  /**
+   * The execution attempt ids of the subtasks this TaskManager runs: its reports carry them.
+   */
+  'executions': (_nimble_v1_SubtaskExecution__Output)[];
 }

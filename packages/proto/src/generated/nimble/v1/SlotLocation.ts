@@ -8,6 +8,12 @@ export interface SlotLocation {
   'jobSlot'?: (number);
   'resourceId'?: (string);
   'address'?: (string);
+  /**
+   * For a slot on another TaskManager: the secret of the data-exchange stream between that
+   * TaskManager and the one deployed to (the JobManager derives one per pair of registrations).
+   * The dialing side presents it in Exchange.Connect, the accepting side checks it.
+   */
+  'exchangeSecret'?: (string);
 }
 
 /**
@@ -17,4 +23,10 @@ export interface SlotLocation__Output {
   'jobSlot': (number);
   'resourceId': (string);
   'address': (string);
+  /**
+   * For a slot on another TaskManager: the secret of the data-exchange stream between that
+   * TaskManager and the one deployed to (the JobManager derives one per pair of registrations).
+   * The dialing side presents it in Exchange.Connect, the accepting side checks it.
+   */
+  'exchangeSecret': (string);
 }

@@ -6,6 +6,8 @@ export interface SourceReaderRegistration {
   'attempt'?: (number);
   'vertexId'?: (number);
   'subtask'?: (number);
+  'registrationId'?: (string);
+  'executionId'?: (string);
 }
 
 export interface SourceReaderRegistration__Output {
@@ -13,4 +15,6 @@ export interface SourceReaderRegistration__Output {
   'attempt': (number);
   'vertexId': (number);
   'subtask': (number);
+  'registrationId': (string);
+  'executionId': (string);
 }

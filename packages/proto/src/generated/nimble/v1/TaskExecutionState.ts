@@ -8,7 +8,8 @@ export interface TaskExecutionState {
   'jobId'?: (string);
   'attempt'?: (number);
   /**
-   * -1 reports a failure of a whole slot worker, not of one subtask.
+   * -1 reports a failure of a whole slot worker, not of one subtask (`subtask` is then the job
+   * slot, and `execution_id` the id of any subtask in that slot).
    */
   'vertexId'?: (number);
   'subtask'?: (number);
@@ -19,13 +20,16 @@ export interface TaskExecutionState {
    */
   'metrics'?: (_nimble_v1_TaskMetrics | null);
   'resourceId'?: (string);
+  'registrationId'?: (string);
+  'executionId'?: (string);
 }
 
 export interface TaskExecutionState__Output {
   'jobId': (string);
   'attempt': (number);
   /**
-   * -1 reports a failure of a whole slot worker, not of one subtask.
+   * -1 reports a failure of a whole slot worker, not of one subtask (`subtask` is then the job
+   * slot, and `execution_id` the id of any subtask in that slot).
    */
   'vertexId': (number);
   'subtask': (number);
@@ -36,4 +40,6 @@ export interface TaskExecutionState__Output {
    */
   'metrics': (_nimble_v1_TaskMetrics__Output | null);
   'resourceId': (string);
+  'registrationId': (string);
+  'executionId': (string);
 }

@@ -5,6 +5,7 @@ import type { MethodDefinition } from '@grpc/proto-loader'
 import type { AssignSplitsRequest as _nimble_v1_AssignSplitsRequest, AssignSplitsRequest__Output as _nimble_v1_AssignSplitsRequest__Output } from '../../nimble/v1/AssignSplitsRequest.js';
 import type { AttemptRef as _nimble_v1_AttemptRef, AttemptRef__Output as _nimble_v1_AttemptRef__Output } from '../../nimble/v1/AttemptRef.js';
 import type { DeployTasksRequest as _nimble_v1_DeployTasksRequest, DeployTasksRequest__Output as _nimble_v1_DeployTasksRequest__Output } from '../../nimble/v1/DeployTasksRequest.js';
+import type { DeployTasksResponse as _nimble_v1_DeployTasksResponse, DeployTasksResponse__Output as _nimble_v1_DeployTasksResponse__Output } from '../../nimble/v1/DeployTasksResponse.js';
 import type { Empty as _nimble_v1_Empty, Empty__Output as _nimble_v1_Empty__Output } from '../../nimble/v1/Empty.js';
 import type { NotifyCheckpointRequest as _nimble_v1_NotifyCheckpointRequest, NotifyCheckpointRequest__Output as _nimble_v1_NotifyCheckpointRequest__Output } from '../../nimble/v1/NotifyCheckpointRequest.js';
 import type { TriggerCheckpointRequest as _nimble_v1_TriggerCheckpointRequest, TriggerCheckpointRequest__Output as _nimble_v1_TriggerCheckpointRequest__Output } from '../../nimble/v1/TriggerCheckpointRequest.js';
@@ -42,20 +43,22 @@ export interface TaskExecutorClient extends grpc.Client {
   
   /**
    * Starts one worker thread per job slot listed, loads the job bundle in each and creates the
-   * subtasks; returns when all are deployed (nothing runs yet) or one failed to deploy.
+   * subtasks; returns when all are deployed (nothing runs yet) or one failed to deploy (then
+   * with its failure record).
    */
-  DeployTasks(argument: _nimble_v1_DeployTasksRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
-  DeployTasks(argument: _nimble_v1_DeployTasksRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
-  DeployTasks(argument: _nimble_v1_DeployTasksRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
-  DeployTasks(argument: _nimble_v1_DeployTasksRequest, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
+  DeployTasks(argument: _nimble_v1_DeployTasksRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_DeployTasksResponse__Output>): grpc.ClientUnaryCall;
+  DeployTasks(argument: _nimble_v1_DeployTasksRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_nimble_v1_DeployTasksResponse__Output>): grpc.ClientUnaryCall;
+  DeployTasks(argument: _nimble_v1_DeployTasksRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_DeployTasksResponse__Output>): grpc.ClientUnaryCall;
+  DeployTasks(argument: _nimble_v1_DeployTasksRequest, callback: grpc.requestCallback<_nimble_v1_DeployTasksResponse__Output>): grpc.ClientUnaryCall;
   /**
    * Starts one worker thread per job slot listed, loads the job bundle in each and creates the
-   * subtasks; returns when all are deployed (nothing runs yet) or one failed to deploy.
+   * subtasks; returns when all are deployed (nothing runs yet) or one failed to deploy (then
+   * with its failure record).
    */
-  deployTasks(argument: _nimble_v1_DeployTasksRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
-  deployTasks(argument: _nimble_v1_DeployTasksRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
-  deployTasks(argument: _nimble_v1_DeployTasksRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
-  deployTasks(argument: _nimble_v1_DeployTasksRequest, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
+  deployTasks(argument: _nimble_v1_DeployTasksRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_DeployTasksResponse__Output>): grpc.ClientUnaryCall;
+  deployTasks(argument: _nimble_v1_DeployTasksRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_nimble_v1_DeployTasksResponse__Output>): grpc.ClientUnaryCall;
+  deployTasks(argument: _nimble_v1_DeployTasksRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_DeployTasksResponse__Output>): grpc.ClientUnaryCall;
+  deployTasks(argument: _nimble_v1_DeployTasksRequest, callback: grpc.requestCallback<_nimble_v1_DeployTasksResponse__Output>): grpc.ClientUnaryCall;
   
   /**
    * A checkpoint completed (two-phase-commit sinks commit) or was aborted.
@@ -117,9 +120,10 @@ export interface TaskExecutorHandlers extends grpc.UntypedServiceImplementation 
   
   /**
    * Starts one worker thread per job slot listed, loads the job bundle in each and creates the
-   * subtasks; returns when all are deployed (nothing runs yet) or one failed to deploy.
+   * subtasks; returns when all are deployed (nothing runs yet) or one failed to deploy (then
+   * with its failure record).
    */
-  DeployTasks: grpc.handleUnaryCall<_nimble_v1_DeployTasksRequest__Output, _nimble_v1_Empty>;
+  DeployTasks: grpc.handleUnaryCall<_nimble_v1_DeployTasksRequest__Output, _nimble_v1_DeployTasksResponse>;
   
   /**
    * A checkpoint completed (two-phase-commit sinks commit) or was aborted.
@@ -141,7 +145,7 @@ export interface TaskExecutorHandlers extends grpc.UntypedServiceImplementation 
 export interface TaskExecutorDefinition extends grpc.ServiceDefinition {
   AssignSplits: MethodDefinition<_nimble_v1_AssignSplitsRequest, _nimble_v1_Empty, _nimble_v1_AssignSplitsRequest__Output, _nimble_v1_Empty__Output>
   CancelTasks: MethodDefinition<_nimble_v1_AttemptRef, _nimble_v1_Empty, _nimble_v1_AttemptRef__Output, _nimble_v1_Empty__Output>
-  DeployTasks: MethodDefinition<_nimble_v1_DeployTasksRequest, _nimble_v1_Empty, _nimble_v1_DeployTasksRequest__Output, _nimble_v1_Empty__Output>
+  DeployTasks: MethodDefinition<_nimble_v1_DeployTasksRequest, _nimble_v1_DeployTasksResponse, _nimble_v1_DeployTasksRequest__Output, _nimble_v1_DeployTasksResponse__Output>
   NotifyCheckpoint: MethodDefinition<_nimble_v1_NotifyCheckpointRequest, _nimble_v1_Empty, _nimble_v1_NotifyCheckpointRequest__Output, _nimble_v1_Empty__Output>
   StartTasks: MethodDefinition<_nimble_v1_AttemptRef, _nimble_v1_Empty, _nimble_v1_AttemptRef__Output, _nimble_v1_Empty__Output>
   TriggerCheckpoint: MethodDefinition<_nimble_v1_TriggerCheckpointRequest, _nimble_v1_Empty, _nimble_v1_TriggerCheckpointRequest__Output, _nimble_v1_Empty__Output>

@@ -5,9 +5,11 @@ import type { AttemptMetrics as _nimble_v1_AttemptMetrics, AttemptMetrics__Outpu
 export interface TaskManagerHeartbeat {
   'resourceId'?: (string);
   'metrics'?: (_nimble_v1_AttemptMetrics)[];
+  'registrationId'?: (string);
 }
 
 export interface TaskManagerHeartbeat__Output {
   'resourceId': (string);
   'metrics': (_nimble_v1_AttemptMetrics__Output)[];
+  'registrationId': (string);
 }
