@@ -1,5 +1,6 @@
 import type {
   CheckpointMetadata,
+  JobPlan,
   ExecutionConfiguration,
   Logger,
   OperatorStateMetadata,
@@ -16,7 +17,6 @@ import {
   resolveInside,
   savepointDirectory,
 } from '@nimble/runtime';
-import type { JobPlan } from './job-plan.js';
 
 /** The checkpoint settings of a job (Flink's keys, from the job's and the cluster's configuration). */
 export interface CheckpointSettings {

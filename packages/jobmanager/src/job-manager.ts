@@ -21,7 +21,7 @@ import {
   status,
 } from '@nimble/proto';
 import type { ConfigValue } from '@nimble/api';
-import type { ClusterConfiguration, Logger } from '@nimble/runtime';
+import type { ClusterConfiguration, JobPlan, Logger } from '@nimble/runtime';
 import type { StateFileSystem } from '@nimble/runtime';
 import {
   createLogger,
@@ -33,6 +33,7 @@ import {
   METADATA_FILE,
   resolveInside,
   parseClusterConfiguration,
+  parseJobPlan,
   parseExecutionConfiguration,
   s3OptionsOf,
 } from '@nimble/runtime';
@@ -64,7 +65,6 @@ import { BlobStore } from './blob-store.js';
 import { JobManagerMetrics } from './job-manager-metrics.js';
 import { JobMaster, parseWireFailure, ReportRefusedError } from './job-master.js';
 import { parseCheckpointAck } from './checkpoint-ack.js';
-import { parsePlan } from './job-plan.js';
 import { isTerminal } from './job-status.js';
 import { startRestServer } from './rest-api.js';
 import { createRestartStrategy } from './restart-strategy.js';
@@ -421,7 +421,7 @@ export class JobManager {
   /** Reads and checks the savepoint a job starts from (`run -s`). */
   private async loadRestore(
     path: string,
-    plan: ReturnType<typeof parsePlan>,
+    plan: JobPlan,
     allowNonRestoredState: boolean,
   ): Promise<RestoreSource> {
     const dir = await this.savepointDirectoryOf(path);
@@ -499,7 +499,7 @@ export class JobManager {
   private async createJob(stored: StoredJob, recover: boolean): Promise<JobMaster> {
     let plan;
     try {
-      plan = parsePlan(stored.planJson);
+      plan = parseJobPlan(stored.planJson);
     } catch (e) {
       throw invalidArgument(`SubmitJob: ${(e as Error).message}`);
     }

@@ -9,7 +9,13 @@ import type {
   TaskExecutionState__Output,
   TaskMetrics__Output,
 } from '@nimble/proto';
-import type { FailureRecord, Logger, StateFileSystem, SubtaskCheckpointAck } from '@nimble/runtime';
+import type {
+  FailureRecord,
+  JobPlan,
+  Logger,
+  StateFileSystem,
+  SubtaskCheckpointAck,
+} from '@nimble/runtime';
 import {
   decodeOpaque,
   ensureError,
@@ -17,6 +23,7 @@ import {
   NimbleError,
   parseFailureRecord,
   RemoteFailure,
+  slotsRequired,
   SplitEnumeratorHost,
 } from '@nimble/runtime';
 import { randomBytes } from 'node:crypto';
@@ -25,8 +32,6 @@ import { CheckpointCoordinator } from './checkpoint-coordinator.js';
 import { serialize } from 'node:v8';
 import type { JobStatus } from './job-status.js';
 import { checkTransition, isTerminal } from './job-status.js';
-import type { JobPlan } from './job-plan.js';
-import { slotsRequired } from './job-plan.js';
 import type { RestartStrategy } from './restart-strategy.js';
 import type {
   RegisteredTaskManager,

@@ -103,7 +103,7 @@ describe('the coordinator with acks from a TaskManager', () => {
             parallelism: 2,
             maxParallelism: 2,
             inputs: [],
-            operators: [{ uid: 'count', name: 'count', keyed: true }],
+            operators: [{ id: 1, uid: 'count', name: 'count', keyed: true }],
           },
         ],
       },

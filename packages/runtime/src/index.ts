@@ -62,6 +62,8 @@ export type { LoadConfigurationOptions, LoadedConfiguration } from './config-loa
 export { ConfigurationError } from './errors.js';
 // --- end of configuration ---
 export { buildJobGraph, describeJobGraph } from './graph/job-graph.js';
+export { JobPlanError, parseJobPlan, slotsRequired } from './graph/job-plan.js';
+export type { JobPlan, PlanInput, PlanOperator, PlanVertex } from './graph/job-plan.js';
 export type { JobGraph, JobVertex, StreamNode, StreamEdge } from './graph/job-graph.js';
 export {
   DEFAULT_MAX_PARALLELISM,

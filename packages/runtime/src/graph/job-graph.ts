@@ -16,6 +16,7 @@ import {
   UnionTransformation,
 } from '@nimble/api';
 import { JobDefinitionError } from '../errors.js';
+import type { JobPlan } from './job-plan.js';
 import { customPartitionerChannel } from '../exchange/custom-partitioner.js';
 import { checkParallelism, DEFAULT_MAX_PARALLELISM } from '../keys/index.js';
 
@@ -283,7 +284,7 @@ export function isChained(graph: JobGraph, edge: StreamEdge): boolean {
  * A JSON description of the graph (what `nimble run` uploads and what TaskManagers check against
  * the graph they rebuild from the job module): no closures.
  */
-export function describeJobGraph(graph: JobGraph): object {
+export function describeJobGraph(graph: JobGraph): JobPlan {
   return {
     jobName: graph.jobName,
     vertices: graph.vertices.map((v) => ({
