@@ -25,6 +25,8 @@ export const EXCHANGE_SECRET_METADATA = 'nimble-exchange-secret';
  * may dial before this TaskManager processed its own DeployTasks of the same attempt.
  */
 const SECRET_WAIT_MS = 30_000;
+/** Inbound streams that may wait for their secret at once; more are refused at once. */
+const MAX_WAITING_STREAMS = 64;
 
 const EMPTY = new Uint8Array(0);
 
@@ -55,7 +57,9 @@ class PeerLink {
 
   attach(stream: Duplex): void {
     this.stream = stream;
-    stream.on('data', (batch: ExchangeBatch__Output) => this.router.deliver(batch.frames));
+    stream.on('data', (batch: ExchangeBatch__Output) =>
+      this.router.deliver(batch.frames, this.peerId),
+    );
     const lost = (reason: string): void => {
       if (this.stream !== stream) return;
       this.stream = undefined;
@@ -103,11 +107,18 @@ class PeerLink {
  */
 export class ExchangeRouter {
   private readonly peers = new Map<string, PeerLink>();
-  /** Inbound routes: `${job}|${attempt}|${toSlot}|${fromSlot}` to the local end. */
-  private readonly routes = new Map<string, MessagePort>();
+  /**
+   * Inbound routes: `${job}|${attempt}|${toSlot}|${fromSlot}` to the local end, and the
+   * TaskManager whose stream the route's frames must come from.
+   */
+  private readonly routes = new Map<
+    string,
+    { readonly port: MessagePort; readonly peer: string }
+  >();
   /** The exchange secret of each peer, as the JobManager gave it in DeployTasks. */
   private readonly secrets = new Map<string, string>();
   private readonly secretWaiters = new Map<string, Set<() => void>>();
+  private waitingStreams = 0;
 
   constructor(
     private readonly myId: string,
@@ -127,7 +138,8 @@ export class ExchangeRouter {
     peerId: string,
     port: MessagePort,
   ): void {
-    this.routes.set(`${jobId}|${attempt}|${localSlot}|${remoteSlot}`, port);
+    const key = `${jobId}|${attempt}|${localSlot}|${remoteSlot}`;
+    this.routes.set(key, { port, peer: peerId });
     const link = this.link(peerId);
     // A slot posts arrays of channel messages (DataPort).
     port.on('message', (batch: ChannelMessage[]) => {
@@ -164,7 +176,7 @@ export class ExchangeRouter {
   /** Forgets the routes of an attempt; late frames for it are dropped. */
   unroute(jobId: string, attempt: number): void {
     const prefix = `${jobId}|${attempt}|`;
-    for (const [key, port] of this.routes) {
+    for (const [key, { port }] of this.routes) {
       if (key.startsWith(prefix)) {
         port.close();
         this.routes.delete(key);
@@ -195,11 +207,22 @@ export class ExchangeRouter {
       return;
     }
     // The peer may have dialed before this TaskManager's DeployTasks of the attempt arrived.
+    if (this.waitingStreams >= MAX_WAITING_STREAMS) {
+      this.refuse(call, peerId, 'too many exchange streams wait for their secret');
+      return;
+    }
+    this.waitingStreams++;
     const waiters = this.secretWaiters.get(peerId) ?? new Set<() => void>();
     this.secretWaiters.set(peerId, waiters);
+    let settled = false;
     const done = (): void => {
+      if (settled) return;
+      settled = true;
       clearTimeout(timer);
+      this.waitingStreams--;
       waiters.delete(done);
+      if (waiters.size === 0 && this.secretWaiters.get(peerId) === waiters)
+        this.secretWaiters.delete(peerId);
       call.off('cancelled', done);
       if (call.cancelled) return;
       check();
@@ -228,11 +251,14 @@ export class ExchangeRouter {
    * Hands the frames of one received batch to the local slots: one message per slot (an array of
    * channel messages, as a DataPort reads them), its buffers transferred.
    */
-  deliver(frames: ExchangeFrame__Output[]): void {
+  deliver(frames: ExchangeFrame__Output[], fromPeer: string): void {
     const out = new Map<MessagePort, { messages: ChannelMessage[]; transfer: ArrayBuffer[] }>();
     for (const f of frames) {
-      const port = this.routes.get(`${f.jobId}|${f.attempt}|${f.toSlot}|${f.fromSlot}`);
-      if (!port) continue; // the attempt was canceled here
+      const key = `${f.jobId}|${f.attempt}|${f.toSlot}|${f.fromSlot}`;
+      const route = this.routes.get(key);
+      // The attempt was canceled here, or the frame claims a slot its stream's peer does not run.
+      if (route?.peer !== fromPeer) continue;
+      const port = route.port;
       let batch = out.get(port);
       if (!batch) {
         batch = { messages: [], transfer: [] };
