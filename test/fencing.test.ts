@@ -111,8 +111,11 @@ describe('forged calls against a running job', () => {
     });
     expect(err?.code).toBe(grpc.status.ALREADY_EXISTS);
     expect(err?.details).toContain(`TaskManager ${victim} is already registered`);
-    expect(cluster.jobManager.stderr()).toContain(
-      'refused a registration under the id of a registered TaskManager',
+    // Logs arrive through a pipe: wait for the line.
+    await cluster.waitFor(() =>
+      cluster.jobManager
+        .stderr()
+        .includes('refused a registration under the id of a registered TaskManager'),
     );
     await checkpointsComplete(1);
     await unharmed();
@@ -170,7 +173,7 @@ describe('forged calls against a running job', () => {
       }
     }
     expect(refused).toBe(48);
-    expect(cluster.jobManager.stderr()).toContain('refused a report');
+    await cluster.waitFor(() => cluster.jobManager.stderr().includes('refused a report'));
     const job = await cluster.rest(`/jobs/${jobId}`);
     expect(job.vertices.every((v: any) => v.status === 'RUNNING')).toBe(true);
     await checkpointsComplete(1);
@@ -285,9 +288,9 @@ describe('forged calls against a running job', () => {
         client.close();
       }
     }
-    expect(
-      cluster.taskManagers.some((t) => t.stderr().includes('refused an exchange stream')),
-    ).toBe(true);
+    await cluster.waitFor(() =>
+      cluster.taskManagers.every((t) => t.stderr().includes('refused an exchange stream')),
+    );
     await checkpointsComplete(2);
     await unharmed();
   }, 90_000);
@@ -490,7 +493,7 @@ describe('a registered TaskManager that lies', () => {
       const stats = await rest(`/jobs/${jobId}/checkpoints`);
       return stats.history.some((h: any) => h.id === trigger.checkpointId && h.status === 'FAILED');
     });
-    expect(jobManager.stderr()).toContain('refused a report');
+    await waitFor(async () => jobManager.stderr().includes('refused a report'));
     expect(readFileSync(victim, 'utf8')).toBe('keep me');
     // Paths with a `..` further on are refused too.
     const later = await nextTrigger();
