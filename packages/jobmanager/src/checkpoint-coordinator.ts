@@ -16,6 +16,7 @@ import {
   METADATA_VERSION,
   resolveInside,
   savepointDirectory,
+  TASK_NOT_RUNNING,
 } from '@nimble/runtime';
 
 /** The checkpoint settings of a job (Flink's keys, from the job's and the cluster's configuration). */
@@ -279,7 +280,7 @@ export class CheckpointCoordinator {
       new Error(
         `Checkpoint ${checkpointId} was declined by task ${vertexId}/${subtask}: ${reason.message}`,
       ),
-      reason.name !== 'CheckpointDeclineTaskNotRunningError',
+      reason.name !== TASK_NOT_RUNNING,
     );
   }
 

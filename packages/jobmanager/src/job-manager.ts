@@ -672,7 +672,8 @@ export class JobManager {
         call.end();
         return;
       }
-      for (const m of beat.metrics) this.jobs.get(m.jobId)?.onMetrics(m.attempt, m.tasks);
+      for (const m of beat.metrics)
+        this.jobs.get(m.jobId)?.onMetrics(m.attempt, m.tasks, resourceId);
       call.write({ jobManagerId: this.id });
     });
     call.on('cancelled', () => closed('its connection closed'));

@@ -395,9 +395,14 @@ export class JobMaster {
     else bySubtask.set(subtask, values);
   }
 
-  onMetrics(attempt: number, tasks: TaskMetrics__Output[]): void {
-    if (this.deployment?.attempt !== attempt) return;
-    for (const t of tasks) this.taskMetrics.set(`${t.vertexId}/${t.subtask}`, t);
+  /** Counters from the heartbeat of TaskManager `resourceId`: only of subtasks it runs. */
+  onMetrics(attempt: number, tasks: TaskMetrics__Output[], resourceId: string): void {
+    const d = this.deployment;
+    if (d?.attempt !== attempt) return;
+    for (const t of tasks) {
+      if (d.slots[t.subtask]?.taskManager.resourceId !== resourceId) continue;
+      this.taskMetrics.set(`${t.vertexId}/${t.subtask}`, t);
+    }
   }
 
   /** A TaskManager was lost: fails the attempt when it ran there. */

@@ -54,6 +54,7 @@ export {
   savepointDirectory,
 } from './checkpoint/paths.js';
 export type { SubtaskCheckpointAck, TaskRestore } from './checkpoint/task-state.js';
+export { TASK_NOT_RUNNING } from './task/subtask-checkpointer.js';
 export type { CheckpointOptions } from './exchange/buffer-codec.js';
 export * from './checkpoint/storage/index.js';
 export type { ClusterConfiguration, RestartStrategyType } from './cluster-options.js';
