@@ -71,8 +71,6 @@ interface LocalAttempt {
   readonly metrics: Map<string, TaskMetrics>;
   /** Execution attempt ids by `vertex/subtask` (from DeployTasks): every report names one. */
   readonly executions: Map<string, string>;
-  /** The registration this attempt was deployed under: its reports carry it. */
-  readonly registrationId: string;
   /** Reports to the JobManager go out one after another, in the order they happened. */
   reports: Promise<void>;
   ended: boolean;
@@ -337,7 +335,6 @@ export class TaskManager {
       stateDir: join(this.workDir, `${ref.jobId}-${ref.attempt}`),
       metrics: new Map(),
       executions: new Map(req.executions.map((e) => [`${e.vertexId}/${e.subtask}`, e.executionId])),
-      registrationId: this.registrationId,
       reports: Promise.resolve(),
       ended: false,
     };
@@ -488,8 +485,9 @@ export class TaskManager {
   }
 
   /**
-   * What every report about a subtask carries: the job attempt, the registration it was deployed
-   * under and the subtask's execution id. For a report about a whole slot worker (`vertexId`
+   * What every report about a subtask carries: the job attempt, this TaskManager's registration
+   * (read when the report is sent: a DeployTasks may overtake the answer to the registration it
+   * follows) and the subtask's execution id. For a report about a whole slot worker (`vertexId`
    * -1, `subtask` the job slot), the execution id of any subtask in that slot.
    */
   private origin(
@@ -509,7 +507,7 @@ export class TaskManager {
     return {
       jobId: a.jobId,
       attempt: a.attempt,
-      registrationId: a.registrationId,
+      registrationId: this.registrationId,
       executionId: executionId ?? '',
     };
   }
