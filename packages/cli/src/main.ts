@@ -16,6 +16,8 @@ import type { ConfigFlags } from './daemons.js';
 import { runJobManager, runTaskManager } from './daemons.js';
 import { ExitCode } from './exit-codes.js';
 import { startLocalCluster } from './local-cluster.js';
+import { securityInit } from './security-init.js';
+import type { SecurityInitFlags } from './security-init.js';
 import type * as SqlClient from './sql-client.js';
 import type { SqlFlags } from './sql-client.js';
 
@@ -229,6 +231,27 @@ export function createProgram(exit: (code: number) => void): Command {
   clientOptions(program.command('cluster'))
     .description('show the TaskManagers and their slots')
     .action(async (flags: ClientFlags) => exit(await showCluster(flags)));
+
+  program
+    .command('security')
+    .description('set up authentication and encryption (docs/security.md)')
+    .command('init')
+    .description(
+      'write a cluster CA, a daemon certificate and a client token to <dir>, and print the ' +
+        'configuration that uses them',
+    )
+    .argument('<dir>', 'directory to write to (created; must not hold a CA or token yet)')
+    .option(
+      '--host <name>',
+      'a host name or IP address the daemon certificate is valid for, besides localhost ' +
+        '(repeatable): the names clients use to reach the REST API',
+      collect,
+      [],
+    )
+    .option('--days <n>', 'validity of the certificates in days', '825')
+    .action((dir: string, flags: SecurityInitFlags) =>
+      exit(securityInit(dir, flags, (text) => void process.stdout.write(text))),
+    );
 
   return program;
 }
