@@ -249,6 +249,11 @@ export function createProgram(exit: (code: number) => void): Command {
       [],
     )
     .option('--days <n>', 'validity of the certificates in days', '825')
+    .option(
+      '--keep-existing',
+      'when <dir> already holds a complete set of files, keep them and succeed (for an init step ' +
+        'that runs on every start)',
+    )
     .action((dir: string, flags: SecurityInitFlags) =>
       exit(securityInit(dir, flags, (text) => void process.stdout.write(text))),
     );

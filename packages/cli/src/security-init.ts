@@ -31,6 +31,8 @@ export interface SecurityInitFlags {
   readonly host?: readonly string[];
   /** Validity of the certificates in days. */
   readonly days?: string;
+  /** When `dir` already holds all the files, keep them and succeed (an init step run each start). */
+  readonly keepExisting?: boolean;
 }
 
 /** Creates `path` empty with mode 0600, so a secret is never readable by others, not even briefly. */
@@ -95,6 +97,10 @@ export function securityInit(
   const sans = subjectAltNames(flags.host ?? []);
   const path = (name: string) => join(dir, name);
   const existing = Object.values(SECURITY_FILES).filter((name) => existsSync(path(name)));
+  if (flags.keepExisting && existing.length === Object.keys(SECURITY_FILES).length) {
+    write(`${dir} already holds the security material of a cluster: kept as it is.\n`);
+    return ExitCode.OK;
+  }
   if (existing.length > 0) {
     throw new CommandError(
       `${dir} already holds ${existing.join(', ')}: refusing to replace a cluster's CA or ` +
