@@ -124,6 +124,8 @@ export function createProgram(exit: (code: number) => void): Command {
         try {
           const clientFlags = {
             jobmanager: cluster.jobManagerAddress,
+            // The client's credentials come from the daemons' configuration file.
+            config: flags.config,
             parallelism: flags.parallelism,
             D: [],
           };
