@@ -230,6 +230,48 @@ describe('a cluster with TLS and a token', () => {
     );
   });
 
+  it('the Dispatcher refuses a member of the cluster without the token, streams included', async () => {
+    // A client with the cluster's own certificate gets through TLS, but not past the token.
+    const member = grpc.credentials.createSsl(
+      ca,
+      readFileSync(join(secrets, 'node-key.pem')),
+      readFileSync(join(secrets, 'node.pem')),
+      { checkServerIdentity: () => undefined },
+    );
+    const options = { 'grpc.ssl_target_name_override': 'nimble-cluster' };
+    const dispatcher = new (nimbleServices().Dispatcher)(
+      `127.0.0.1:${jobManager.ready.rpcPort}`,
+      member,
+      options,
+    );
+    const withToken = (value: string | undefined): grpc.Metadata => {
+      const md = new grpc.Metadata();
+      if (value !== undefined) md.set('authorization', `Bearer ${value}`);
+      return md;
+    };
+    const submit = (md: grpc.Metadata) =>
+      new Promise<grpc.ServiceError | null>((resolve) =>
+        dispatcher.SubmitJob(
+          { jobName: 'intruder', bundle: Buffer.from('x'), planJson: '{}' },
+          md,
+          (e) => resolve(e),
+        ),
+      );
+    for (const presented of [undefined, 'not-the-token', token.toUpperCase()]) {
+      expect((await submit(withToken(presented)))?.code, presented).toBe(
+        grpc.status.UNAUTHENTICATED,
+      );
+      const watch = dispatcher.WatchJob({ jobId: 'any' }, withToken(presented));
+      const failure = await new Promise<grpc.ServiceError>((resolve) => watch.on('error', resolve));
+      expect(failure.code, presented).toBe(grpc.status.UNAUTHENTICATED);
+    }
+    // With the token the same call reaches the handler, which judges the request itself.
+    expect((await submit(withToken(token)))?.code).toBe(grpc.status.INVALID_ARGUMENT);
+    dispatcher.close();
+    const jobs = (await rest('GET', '/jobs', { token })).body.jobs as { status: string }[];
+    expect(jobs.every((j) => j.status !== 'RUNNING')).toBe(true);
+  });
+
   it('REST does not answer plain HTTP', async () => {
     await expect(fetch(`http://127.0.0.1:${jobManager.ready.httpPort}/overview`)).rejects.toThrow();
     expect((await rest('GET', '/overview')).status).toBe(200);

@@ -1,5 +1,5 @@
 import { ConfigurationError, ensureError } from '@nimble/runtime';
-import { RpcError } from '@nimble/proto';
+import { RpcError, status } from '@nimble/proto';
 import { JobFailedError } from '@nimble/client';
 import { Command, CommanderError, Option } from 'commander';
 import {
@@ -285,6 +285,12 @@ export async function main(argv: string[]): Promise<void> {
       message = `Configuration error: ${error.message}`;
     } else if (error instanceof RpcError) {
       message = `The JobManager refused or could not be reached: ${error.message}`;
+      if (error.code === status.UNAVAILABLE) {
+        message +=
+          '\nIs a JobManager listening there? A cluster with TLS refuses clients without its ' +
+          'certificate: give this client the security.ssl.internal.* settings of the cluster ' +
+          '(docs/security.md).';
+      }
     } else if (error instanceof JobFailedError) {
       message = error.stack ?? error.message;
     } else if (error.stack) {

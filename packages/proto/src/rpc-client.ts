@@ -77,7 +77,7 @@ export class RpcClient<C extends grpc.Client> {
     settings: CallSettings = {},
   ): Promise<Res> {
     const policy = settings.retry ?? DEFAULT_RETRY_POLICY;
-    const name = method.name || 'call';
+    const name = method.name || this.methodName(method);
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.once(method, request, settings);
@@ -124,6 +124,12 @@ export class RpcClient<C extends grpc.Client> {
       const abort = (): void => call.cancel();
       settings.signal?.addEventListener('abort', abort, { once: true });
     });
+  }
+
+  /** The name of a raw client's method (grpc-js makes them anonymous), for error messages. */
+  private methodName(method: unknown): string {
+    const proto = Object.getPrototypeOf(this.raw) as Record<string, unknown>;
+    return Object.keys(proto).find((k) => proto[k] === method) ?? 'call';
   }
 
   close(): void {
