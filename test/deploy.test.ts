@@ -73,7 +73,6 @@ const KNOWN_KEYS = new Set([
   'security.ssl.rest.enabled',
   'security.ssl.rest.cert',
   'security.ssl.rest.key',
-  'security.ssl.rest.trust-cert',
   'security.rest.token-file',
 ]);
 
@@ -222,7 +221,7 @@ describe('docker-compose.yml', () => {
     expect(script).toContain(`https://127.0.0.1:${restPort}/overview`);
     // The probe trusts the CA of the REST certificate through NODE_EXTRA_CA_CERTS.
     const environment = jobmanager?.environment as Record<string, string>;
-    expect(environment['NODE_EXTRA_CA_CERTS']).toBe(properties['security.ssl.rest.trust-cert']);
+    expect(environment['NODE_EXTRA_CA_CERTS']).toBe(properties['security.ssl.internal.trust-cert']);
 
     const secrets = join(scratch, 'healthcheck-secrets');
     await run(process.execPath, [NIMBLE_BIN, 'security', 'init', secrets]);

@@ -143,7 +143,6 @@ describe('nimble security init', () => {
       'security.ssl.rest.enabled: true',
       `security.ssl.rest.cert: ${join(secrets, 'node.pem')}`,
       `security.ssl.rest.key: ${join(secrets, 'node-key.pem')}`,
-      `security.ssl.rest.trust-cert: ${join(secrets, 'ca.pem')}`,
       `security.rest.token-file: ${join(secrets, 'token')}`,
     ]);
   });

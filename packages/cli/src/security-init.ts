@@ -79,7 +79,6 @@ export function securityConfigLines(dir: string): string[] {
     'security.ssl.rest.enabled: true',
     `security.ssl.rest.cert: ${f(SECURITY_FILES.cert)}`,
     `security.ssl.rest.key: ${f(SECURITY_FILES.key)}`,
-    `security.ssl.rest.trust-cert: ${f(SECURITY_FILES.caCert)}`,
     `security.rest.token-file: ${f(SECURITY_FILES.token)}`,
   ];
 }

@@ -46,11 +46,6 @@ export const SecurityOptions = {
     '',
     'PEM file with the private key of security.ssl.rest.cert.',
   ),
-  restSslTrustCert: stringOption(
-    'security.ssl.rest.trust-cert',
-    '',
-    'PEM file with the CA certificate(s) a REST client trusts. Flink: security.ssl.rest.truststore.',
-  ),
   restToken: stringOption(
     'security.rest.token',
     '',
@@ -83,8 +78,6 @@ export interface SecurityMaterial {
   readonly internal: TlsMaterial | undefined;
   /** The REST server's certificate and key; undefined: plain HTTP. */
   readonly rest: { readonly cert: Buffer; readonly key: Buffer } | undefined;
-  /** CA certificates a REST client trusts; undefined: the system's. */
-  readonly restTrust: Buffer | undefined;
   /** The bearer token clients present; undefined: none required. */
   readonly token: string | undefined;
   readonly insecure: boolean;
@@ -131,10 +124,6 @@ export function loadSecurityMaterial(c: SecurityValues): SecurityMaterial {
         key: readPem(o.restSslKey, c.restSslKey, 'the REST server private key'),
       }
     : undefined;
-  const restTrust =
-    c.restSslTrustCert === ''
-      ? undefined
-      : readPem(o.restSslTrustCert, c.restSslTrustCert, 'the CA certificate REST clients trust');
   let token: string | undefined = c.restToken === '' ? undefined : c.restToken;
   if (token === undefined && c.restTokenFile !== '') {
     try {
@@ -160,7 +149,7 @@ export function loadSecurityMaterial(c: SecurityValues): SecurityMaterial {
       { key: o.restToken.key },
     );
   }
-  return { internal, rest, restTrust, token, insecure: c.insecure };
+  return { internal, rest, token, insecure: c.insecure };
 }
 
 /** Whether `host` (a bind address) accepts connections from this host only. */

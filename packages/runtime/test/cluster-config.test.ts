@@ -236,7 +236,6 @@ describe('parseClusterConfiguration', () => {
       restSslEnabled: false,
       restSslCert: '',
       restSslKey: '',
-      restSslTrustCert: '',
       restToken: '',
       restTokenFile: '',
       insecure: false,
