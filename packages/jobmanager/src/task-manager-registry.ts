@@ -1,4 +1,4 @@
-import type { HardwareDescription__Output, TaskExecutorClient } from '@nimble/proto';
+import type { HardwareDescription__Output, RpcSecurity, TaskExecutorClient } from '@nimble/proto';
 import { nimbleServices, RpcClient } from '@nimble/proto';
 import type { Logger } from '@nimble/runtime';
 
@@ -36,6 +36,7 @@ export class TaskManagerRegistry {
   constructor(
     private readonly log: Logger,
     private readonly heartbeatTimeoutMs: number,
+    private readonly security: RpcSecurity = {},
   ) {
     this.checker = setInterval(
       () => this.checkHeartbeats(),
@@ -49,7 +50,10 @@ export class TaskManagerRegistry {
   ): void {
     const existing = this.tms.get(tm.resourceId);
     if (existing) this.lost(existing.resourceId, 'it registered again (it lost its connection)');
-    const client = new RpcClient(nimbleServices().TaskExecutor, tm.address, { deadlineMs: 60_000 });
+    const client = new RpcClient(nimbleServices().TaskExecutor, tm.address, {
+      deadlineMs: 60_000,
+      security: this.security,
+    });
     const now = Date.now();
     this.tms.set(tm.resourceId, {
       ...tm,
