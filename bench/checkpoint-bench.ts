@@ -42,6 +42,8 @@ const { values: args } = parseArgs({
     rounds: { type: 'string', default: '1' },
     /** `plain` (no checkpoints), `checkpoints` (every 10 s) or both; one only, to profile it. */
     modes: { type: 'string', default: 'plain,checkpoints' },
+    /** Extra `key=value` configuration for the throughput jobs (repeatable), e.g. to compare paths. */
+    conf: { type: 'string', multiple: true, default: [] },
   },
 });
 const sections = new Set(args.sections.split(','));
@@ -138,6 +140,7 @@ function runJob(cluster: TestCluster, extra: string[], events: number): Promise<
         '-m',
         cluster.address,
         ...extra,
+        ...args.conf.flatMap((c) => ['-D', c]),
         `${root}bench/jobs/cluster-spend-job.ts`,
         String(events),
         '100000',

@@ -2,7 +2,7 @@
 # Entrypoint of the Nimble image (deploy/Dockerfile).
 #
 #   jobmanager | taskmanager [options]     start a daemon: exec nimble <role> [options]
-#   run | list | cancel | cluster | local | help | -...   any other nimble command: exec nimble "$@"
+#   run | list | cancel | cluster | local | security | help | -...   any other nimble command: exec nimble "$@"
 #   (nothing)                              nimble --help
 #   anything else                          exec it as is (e.g. `docker run -it nimble:latest sh`)
 #
@@ -111,7 +111,7 @@ case "$1" in
     export NIMBLE_PROPERTIES
     exec nimble "$@"
     ;;
-  run | list | cancel | cluster | local | help | -*)
+  run | list | cancel | cluster | local | security | help | -*)
     exec nimble "$@"
     ;;
   *)

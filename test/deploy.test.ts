@@ -6,7 +6,7 @@
  */
 import { execFile } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
+import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,6 +30,7 @@ import {
   servicePropertiesText,
 } from './fixtures/compose.js';
 import type { ComposeFile } from './fixtures/compose.js';
+import { NIMBLE_BIN } from './fixtures/cluster.js';
 
 const run = promisify(execFile);
 
@@ -65,6 +66,14 @@ const KNOWN_KEYS = new Set([
   'restart-strategy.exponential-delay.reset-backoff-threshold',
   'restart-strategy.exponential-delay.jitter-factor',
   'restart-strategy.exponential-delay.attempts-before-reset-backoff',
+  'security.ssl.internal.enabled',
+  'security.ssl.internal.cert',
+  'security.ssl.internal.key',
+  'security.ssl.internal.trust-cert',
+  'security.ssl.rest.enabled',
+  'security.ssl.rest.cert',
+  'security.ssl.rest.key',
+  'security.rest.token-file',
 ]);
 
 const dockerfilePath = join(repoRoot, 'deploy', 'Dockerfile');
@@ -178,16 +187,51 @@ describe('docker-compose.yml', () => {
     expect(taskmanager?.depends_on).toEqual({ jobmanager: { condition: 'service_healthy' } });
   });
 
-  it("the JobManager's healthcheck passes on a 200 from /overview and fails otherwise", async () => {
-    const test = loadCompose().services.jobmanager?.healthcheck?.test;
+  it('security-init writes the files the configuration names into the volume the daemons mount', () => {
+    const services = loadCompose().services;
+    const init = services['security-init'];
+    const command = init === undefined ? [] : serviceArgs(init);
+    expect(command.slice(0, 3)).toEqual(['security', 'init', '/opt/nimble/secrets']);
+    expect(command).toContain('--keep-existing');
+    expect(init?.volumes).toEqual(['nimble-secrets:/opt/nimble/secrets']);
+    expect(services.jobmanager?.depends_on).toEqual({
+      'security-init': { condition: 'service_completed_successfully' },
+    });
+    for (const name of ['jobmanager', 'taskmanager'] as const) {
+      expect(services[name]?.volumes).toEqual(['nimble-secrets:/opt/nimble/secrets:ro']);
+      const p = composeServiceSettings(name).properties;
+      expect(p).toMatchObject({
+        'security.ssl.internal.enabled': 'true',
+        'security.ssl.internal.cert': '/opt/nimble/secrets/node.pem',
+        'security.ssl.internal.key': '/opt/nimble/secrets/node-key.pem',
+        'security.ssl.internal.trust-cert': '/opt/nimble/secrets/ca.pem',
+        'security.ssl.rest.enabled': 'true',
+        'security.rest.token-file': '/opt/nimble/secrets/token',
+      });
+    }
+  });
+
+  it("the JobManager's healthcheck passes on a 200 from /overview over HTTPS and fails otherwise", async () => {
+    const jobmanager = loadCompose().services.jobmanager;
+    const test = jobmanager?.healthcheck?.test;
     expect(Array.isArray(test) && test.slice(0, 3)).toEqual(['CMD', 'node', '-e']);
     const script = String((test as string[])[3]);
-    const restPort = composeServiceSettings('jobmanager').properties['rest.port'];
-    expect(script).toContain(`http://127.0.0.1:${restPort}/overview`);
+    const properties = composeServiceSettings('jobmanager').properties;
+    const restPort = properties['rest.port'];
+    expect(script).toContain(`https://127.0.0.1:${restPort}/overview`);
+    // The probe trusts the CA of the REST certificate through NODE_EXTRA_CA_CERTS.
+    const environment = jobmanager?.environment as Record<string, string>;
+    expect(environment['NODE_EXTRA_CA_CERTS']).toBe(properties['security.ssl.internal.trust-cert']);
 
+    const secrets = join(scratch, 'healthcheck-secrets');
+    await run(process.execPath, [NIMBLE_BIN, 'security', 'init', secrets]);
     let status = 200;
     const paths: string[] = [];
-    const server = createServer((req, res) => {
+    const tls = {
+      cert: readFileSync(join(secrets, 'node.pem')),
+      key: readFileSync(join(secrets, 'node-key.pem')),
+    };
+    const server = createServer(tls, (req, res) => {
       paths.push(req.url ?? '');
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end('{}');
@@ -197,7 +241,10 @@ describe('docker-compose.yml', () => {
     const probe = async (): Promise<number> => {
       const local = script.replace(`:${restPort}/`, `:${port}/`);
       try {
-        await run(process.execPath, ['-e', local], { timeout: 10_000 });
+        await run(process.execPath, ['-e', local], {
+          timeout: 10_000,
+          env: { ...process.env, NODE_EXTRA_CA_CERTS: join(secrets, 'ca.pem') },
+        });
         return 0;
       } catch (e) {
         return (e as { code?: number }).code ?? -1;

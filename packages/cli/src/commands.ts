@@ -2,7 +2,8 @@ import { installPipelineExecutor } from '@nimble/api';
 import type { JobDetails__Output } from '@nimble/proto';
 import { RpcError, status } from '@nimble/proto';
 import { ClusterExecutor, JobManagerClient, TERMINAL_STATES } from '@nimble/client';
-import { parseStorageUri } from '@nimble/runtime';
+import type { RpcSecurity } from '@nimble/proto';
+import { loadSecurityMaterial, parseStorageUri } from '@nimble/runtime';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -37,6 +38,24 @@ export function jobManagerAddress(flags: ClientFlags): string {
   }
   const { config } = loadClusterConfiguration(flags);
   return `${config.jobManagerRpcAddress}:${config.jobManagerRpcPort}`;
+}
+
+/**
+ * How the CLI authenticates to the JobManager: the cluster's mutual TLS
+ * (security.ssl.internal.*) and the token, from NIMBLE_TOKEN or else the configuration
+ * (security.rest.token-file, security.rest.token).
+ */
+export function clientSecurity(flags: ConfigFlags): RpcSecurity {
+  const { config } = loadClusterConfiguration(flags);
+  // The REST server's certificate and key are the JobManager's business, not the client's.
+  const material = loadSecurityMaterial({ ...config, restSslEnabled: false });
+  const token = process.env['NIMBLE_TOKEN']?.trim() || material.token;
+  return { tls: material.internal, token };
+}
+
+/** A client of the JobManager the flags name, with the configured credentials. */
+export function jobManagerClient(flags: ClientFlags): JobManagerClient {
+  return new JobManagerClient(jobManagerAddress(flags), clientSecurity(flags));
 }
 
 /**
@@ -129,6 +148,7 @@ export async function runJob(job: string, args: string[], flags: RunFlags): Prom
   let lastState = '';
   const executor = new ClusterExecutor({
     jobManagerAddress: address,
+    security: clientSecurity({ ...flags, D: [] }),
     jobModule,
     programArgs: args,
     configuration,
@@ -184,7 +204,7 @@ function line(j: JobDetails__Output): string {
 export async function listJobs(
   flags: ClientFlags & { running?: boolean; all?: boolean },
 ): Promise<number> {
-  const client = new JobManagerClient(jobManagerAddress(flags));
+  const client = jobManagerClient(flags);
   try {
     const jobs = (await client.listJobs(false)).sort((a, b) => a.startTime - b.startTime);
     const running = jobs.filter(
@@ -215,7 +235,7 @@ export async function listJobs(
 }
 
 export async function cancelJob(jobId: string, flags: ClientFlags): Promise<number> {
-  const client = new JobManagerClient(jobManagerAddress(flags));
+  const client = jobManagerClient(flags);
   try {
     await client.cancelJob(jobId);
     write(`Cancelled job ${jobId}.\n`);
@@ -250,7 +270,7 @@ export async function savepoint(
     );
   const target =
     targetDirectory === undefined ? '' : storagePath('targetDirectory', targetDirectory);
-  const client = new JobManagerClient(jobManagerAddress(flags));
+  const client = jobManagerClient(flags);
   try {
     write(`Triggering savepoint for job ${jobId}.\nWaiting for response...\n`);
     const path = await client
@@ -267,7 +287,7 @@ export async function savepoint(
 }
 
 async function disposeSavepoint(path: string, flags: ClientFlags): Promise<number> {
-  const client = new JobManagerClient(jobManagerAddress(flags));
+  const client = jobManagerClient(flags);
   try {
     write(`Disposing savepoint '${path}'.\n`);
     await client
@@ -289,7 +309,7 @@ export interface StopFlags extends ClientFlags {
 export async function stopJob(jobId: string, flags: StopFlags): Promise<number> {
   const target =
     flags.savepointPath === undefined ? '' : storagePath('-p/--savepointPath', flags.savepointPath);
-  const client = new JobManagerClient(jobManagerAddress(flags));
+  const client = jobManagerClient(flags);
   try {
     write(`${flags.drain ? 'Draining' : 'Suspending'} job "${jobId}" with a savepoint.\n`);
     const path = await client
@@ -303,7 +323,7 @@ export async function stopJob(jobId: string, flags: StopFlags): Promise<number> 
 }
 
 export async function showCluster(flags: ClientFlags): Promise<number> {
-  const client = new JobManagerClient(jobManagerAddress(flags));
+  const client = jobManagerClient(flags);
   try {
     const o = await client.clusterOverview();
     write(

@@ -1,5 +1,5 @@
 import { ConfigurationError, ensureError } from '@nimble/runtime';
-import { RpcError } from '@nimble/proto';
+import { RpcError, status } from '@nimble/proto';
 import { JobFailedError } from '@nimble/client';
 import { Command, CommanderError, Option } from 'commander';
 import {
@@ -16,6 +16,8 @@ import type { ConfigFlags } from './daemons.js';
 import { runJobManager, runTaskManager } from './daemons.js';
 import { ExitCode } from './exit-codes.js';
 import { startLocalCluster } from './local-cluster.js';
+import { securityInit } from './security-init.js';
+import type { SecurityInitFlags } from './security-init.js';
 import type * as SqlClient from './sql-client.js';
 import type { SqlFlags } from './sql-client.js';
 
@@ -122,6 +124,8 @@ export function createProgram(exit: (code: number) => void): Command {
         try {
           const clientFlags = {
             jobmanager: cluster.jobManagerAddress,
+            // The client's credentials come from the daemons' configuration file.
+            config: flags.config,
             parallelism: flags.parallelism,
             D: [],
           };
@@ -230,6 +234,32 @@ export function createProgram(exit: (code: number) => void): Command {
     .description('show the TaskManagers and their slots')
     .action(async (flags: ClientFlags) => exit(await showCluster(flags)));
 
+  program
+    .command('security')
+    .description('set up authentication and encryption (docs/security.md)')
+    .command('init')
+    .description(
+      'write a cluster CA, a daemon certificate and a client token to <dir>, and print the ' +
+        'configuration that uses them',
+    )
+    .argument('<dir>', 'directory to write to (created; must not hold a CA or token yet)')
+    .option(
+      '--host <name>',
+      'a host name or IP address the daemon certificate is valid for, besides localhost ' +
+        '(repeatable): the names clients use to reach the REST API',
+      collect,
+      [],
+    )
+    .option('--days <n>', 'validity of the certificates in days', '825')
+    .option(
+      '--keep-existing',
+      'when <dir> already holds a complete set of files, keep them and succeed (for an init step ' +
+        'that runs on every start)',
+    )
+    .action((dir: string, flags: SecurityInitFlags) =>
+      exit(securityInit(dir, flags, (text) => void process.stdout.write(text))),
+    );
+
   return program;
 }
 
@@ -255,6 +285,12 @@ export async function main(argv: string[]): Promise<void> {
       message = `Configuration error: ${error.message}`;
     } else if (error instanceof RpcError) {
       message = `The JobManager refused or could not be reached: ${error.message}`;
+      if (error.code === status.UNAVAILABLE) {
+        message +=
+          '\nIs a JobManager listening there? A cluster with TLS refuses clients without its ' +
+          'certificate: give this client the security.ssl.internal.* settings of the cluster ' +
+          '(docs/security.md).';
+      }
     } else if (error instanceof JobFailedError) {
       message = error.stack ?? error.message;
     } else if (error.stack) {

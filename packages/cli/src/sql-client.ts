@@ -15,6 +15,7 @@ import type { ClientFlags } from './commands.js';
 import {
   CommandError,
   dynamicConfiguration,
+  clientSecurity,
   jobManagerAddress,
   savepointRestore,
 } from './commands.js';
@@ -75,6 +76,7 @@ function createSession(flags: SqlFlags, dml: DmlMode): SqlSession {
   return new SqlSession({
     // -D sets session properties, not where the JobManager is (as for `nimble run`).
     jobManagerAddress: () => (address ??= jobManagerAddress({ ...flags, D: [] })),
+    security: () => clientSecurity({ ...flags, D: [] }),
     defaults,
     savepointPath,
     allowNonRestoredState: flags.allowNonRestoredState,

@@ -5,6 +5,7 @@
 import type { JobExecutionResult, Pipeline, PipelineExecutor } from '@nimble/api';
 import { installPipelineExecutor, StreamExecutionEnvironment } from '@nimble/api';
 import { ClusterExecutor } from '@nimble/client';
+import type { RpcSecurity } from '@nimble/proto';
 import { LocalExecutor } from '@nimble/runtime';
 import type { Change, RowField, ScriptStatement, TableResult } from '@nimble/sql';
 import { StreamTableEnvironment } from '@nimble/sql';
@@ -23,6 +24,8 @@ export type DmlMode = 'session' | 'sync' | 'async';
 export interface SqlSessionOptions {
   /** host:port of the JobManager; asked for only when a statement submits a job. */
   readonly jobManagerAddress: () => string;
+  /** The cluster's credentials (docs/security.md); asked for with the address. */
+  readonly security?: () => RpcSecurity;
   /** Session properties from the command line (-D, -p): as if SET before the first statement. */
   readonly defaults: ReadonlyMap<string, string>;
   /** Start every submitted job from this savepoint (`-s`). */
@@ -160,6 +163,7 @@ export class SqlSession {
   private clusterExecutor(s: ScriptStatement, detached: boolean): ClusterExecutor {
     return new ClusterExecutor({
       jobManagerAddress: this.options.jobManagerAddress(),
+      security: this.options.security?.(),
       jobModule: SCRIPT_JOB,
       programArgs: ['--script', this.clusterScript(s), '--job', '0'],
       savepointPath: this.options.savepointPath,

@@ -1,5 +1,5 @@
 import type { ConfigValue, JobExecutionResult, Pipeline, PipelineExecutor } from '@nimble/api';
-import type { JobDetails__Output } from '@nimble/proto';
+import type { JobDetails__Output, RpcSecurity } from '@nimble/proto';
 import {
   buildJobGraph,
   describeJobGraph,
@@ -15,6 +15,8 @@ import { JobManagerClient, TERMINAL_STATES } from './job-manager-client.js';
 export interface ClusterExecutorOptions {
   /** host:port of the JobManager. */
   readonly jobManagerAddress: string;
+  /** The cluster's mutual TLS and the client token, when it has them (docs/security.md). */
+  readonly security?: RpcSecurity;
   /** Path of the job module (bundled and shipped to the cluster). */
   readonly jobModule: string;
   /** Arguments the job module sees in process.argv on the cluster. */
@@ -75,7 +77,7 @@ export class ClusterExecutor implements PipelineExecutor {
     parseExecutionConfiguration(configuration);
     const description = describeJobGraph(buildJobGraph(pipeline));
     const bundle = await bundleJob(this.options.jobModule);
-    const client = new JobManagerClient(this.options.jobManagerAddress);
+    const client = new JobManagerClient(this.options.jobManagerAddress, this.options.security);
     try {
       const jobId = await client.submitJob({
         jobName: pipeline.jobName,

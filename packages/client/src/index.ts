@@ -4,3 +4,4 @@ export type { SavepointOptions } from './job-manager-client.js';
 export { ClusterExecutor, JobFailedError } from './cluster-executor.js';
 export type { ClusterExecutorOptions } from './cluster-executor.js';
 export { bundleJob } from './bundle.js';
+export type { RpcSecurity } from '@nimble/proto';

@@ -3,6 +3,7 @@ import type {
   DispatcherClient,
   JobDetails__Output,
   JobEvent__Output,
+  RpcSecurity,
   SubmitJobRequest,
 } from '@nimble/proto';
 import { NO_RETRY, RpcClient, nimbleServices } from '@nimble/proto';
@@ -25,9 +26,16 @@ const SAVEPOINT_DEADLINE_MS = 10 * 60_000;
 export class JobManagerClient {
   private readonly rpc: RpcClient<DispatcherClient>;
 
-  /** @param address host:port of the JobManager's gRPC endpoint (jobmanager.rpc.port). */
-  constructor(readonly address: string) {
-    this.rpc = new RpcClient(nimbleServices().Dispatcher, address);
+  /**
+   * @param address host:port of the JobManager's gRPC endpoint (jobmanager.rpc.port).
+   * @param security the cluster's mutual TLS and the client token, when it has them
+   *   (docs/security.md).
+   */
+  constructor(
+    readonly address: string,
+    security: RpcSecurity = {},
+  ) {
+    this.rpc = new RpcClient(nimbleServices().Dispatcher, address, { security });
   }
 
   async submitJob(request: SubmitJobRequest): Promise<string> {

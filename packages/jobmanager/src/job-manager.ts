@@ -22,14 +22,17 @@ import {
 } from '@nimble/proto';
 import type { ConfigValue } from '@nimble/api';
 import type { ClusterConfiguration, JobPlan, Logger } from '@nimble/runtime';
+import type { SecurityMaterial } from '@nimble/runtime';
 import type { StateFileSystem } from '@nimble/runtime';
 import {
+  checkBindSecurity,
   createLogger,
   decodeMetadata,
   ensureError,
   fileSystemFor,
   graphDigestOf,
   joinUri,
+  loadSecurityMaterial,
   METADATA_FILE,
   resolveInside,
   parseClusterConfiguration,
@@ -93,6 +96,8 @@ export class JobManager {
   private server: Server | undefined;
   private rest: HttpServer | undefined;
   private readonly startedAt = Date.now();
+  /** TLS material and client token (docs/security.md). */
+  private readonly security: SecurityMaterial;
 
   /**
    * @param entries the daemon's configuration entries (Flink keys); a job's own entries override
@@ -104,7 +109,10 @@ export class JobManager {
     tmpDirs = '',
   ) {
     this.log = createLogger('jobmanager');
-    this.registry = new TaskManagerRegistry(this.log, config.heartbeatTimeout);
+    this.security = loadSecurityMaterial(config);
+    this.registry = new TaskManagerRegistry(this.log, config.heartbeatTimeout, {
+      tls: this.security.internal,
+    });
     this.registry.onLost((tm, reason) => {
       for (const job of this.jobs.values()) job.onTaskManagerLost(tm.resourceId, reason);
     });
@@ -117,8 +125,29 @@ export class JobManager {
 
   async start(): Promise<JobManagerEndpoints> {
     const c = this.config;
+    const security = this.security;
+    checkBindSecurity(security, [
+      {
+        server: 'JobManager gRPC',
+        key: 'jobmanager.bind-host',
+        host: c.jobManagerBindHost,
+        secured: security.internal !== undefined && security.token !== undefined,
+        needs: 'mutual TLS (security.ssl.internal.*) and a token (security.rest.token-file)',
+      },
+      {
+        server: 'REST',
+        key: 'rest.bind-address',
+        host: c.restBindAddress,
+        secured: security.rest !== undefined && security.token !== undefined,
+        needs: 'TLS (security.ssl.rest.*) and a token (security.rest.token-file)',
+      },
+    ]);
     const services = nimbleServices();
-    const server = createServer();
+    // Clients submit code and read results: with a token configured, their calls must carry it.
+    const server = createServer({
+      token: security.token,
+      services: [services.Dispatcher.service],
+    });
     this.server = server;
     const report = (method: string, e: unknown): void =>
       this.log.error({ method, err: ensureError(e) }, 'request failed unexpectedly');
@@ -303,8 +332,13 @@ export class JobManager {
         report,
       ),
     );
-    const rpcPort = await bindServer(server, c.jobManagerBindHost, c.jobManagerRpcPort);
-    const rest = await startRestServer(this, this.metrics, c.restBindAddress, c.restPort);
+    const rpcPort = await bindServer(server, c.jobManagerBindHost, c.jobManagerRpcPort, {
+      tls: security.internal,
+    });
+    const rest = await startRestServer(this, this.metrics, c.restBindAddress, c.restPort, {
+      tls: security.rest,
+      token: security.token,
+    });
     this.rest = rest.server;
     await this.recoverJobs();
     this.log.info({ rpcPort, restPort: rest.port, jobmanager_id: this.id }, 'JobManager started');

@@ -2,11 +2,13 @@ import { ensureError, joinUri, parseExecutionConfiguration } from '@nimble/runti
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { CheckpointStats } from './checkpoint-coordinator.js';
 import type { JobManagerMetrics } from './job-manager-metrics.js';
 import type { JobManager } from './job-manager.js';
 import type { JobMaster } from './job-master.js';
 import { isTerminal } from './job-status.js';
+import { restAuthorized } from './rest-auth.js';
 
 /** A REST answer other than 200, in Flink's error shape `{"errors": [...]}`. */
 class RestError extends Error {
@@ -467,15 +469,33 @@ async function route(
   throw new RestError(404, `Not found: ${method} ${url.pathname}`);
 }
 
-/** Serves the REST API (Flink's shapes) and /metrics over HTTP. A bad request never stops the daemon. */
+/**
+ * Serves the REST API (Flink's shapes) and /metrics over HTTP, or HTTPS with `security.tls`.
+ * With `security.token`, requests other than the open ones (rest-auth.ts) need it: 401 without.
+ * A bad request never stops the daemon.
+ */
 export function startRestServer(
   jm: JobManager,
   metrics: JobManagerMetrics,
   host: string,
   port: number,
+  security: { readonly tls?: { cert: Buffer; key: Buffer }; readonly token?: string } = {},
 ): Promise<{ server: Server; port: number }> {
   const operations = new SavepointOperations();
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+  const handle = (req: IncomingMessage, res: ServerResponse): void => {
+    if (!restAuthorized(req, security.token)) {
+      req.resume();
+      res.writeHead(401, {
+        'content-type': 'application/json',
+        'www-authenticate': 'Bearer realm="nimble"',
+      });
+      res.end(
+        JSON.stringify({
+          errors: ['Unauthorized: send the cluster token as "Authorization: Bearer <token>"'],
+        }),
+      );
+      return;
+    }
     route(jm, metrics, operations, req).then(
       ([status, body, contentType]) => {
         res.writeHead(status, { 'content-type': contentType ?? 'application/json' });
@@ -489,7 +509,10 @@ export function startRestServer(
         res.end(JSON.stringify({ errors: [e instanceof Error ? e.message : String(e)] }));
       },
     );
-  });
+  };
+  const server: Server = security.tls
+    ? createHttpsServer({ cert: security.tls.cert, key: security.tls.key }, handle)
+    : createServer(handle);
   return new Promise((resolve, reject) => {
     server.once('error', (e) =>
       reject(

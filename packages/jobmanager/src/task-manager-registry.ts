@@ -1,4 +1,4 @@
-import type { HardwareDescription__Output, TaskExecutorClient } from '@nimble/proto';
+import type { HardwareDescription__Output, RpcSecurity, TaskExecutorClient } from '@nimble/proto';
 import { nimbleServices, RpcClient, RpcStatusError, status } from '@nimble/proto';
 import type { Logger } from '@nimble/runtime';
 import { createHmac, randomBytes } from 'node:crypto';
@@ -45,6 +45,7 @@ export class TaskManagerRegistry {
   constructor(
     private readonly log: Logger,
     private readonly heartbeatTimeoutMs: number,
+    private readonly security: RpcSecurity = {},
   ) {
     this.checker = setInterval(
       () => this.checkHeartbeats(),
@@ -78,7 +79,10 @@ export class TaskManagerRegistry {
           '(heartbeat.timeout); give each TaskManager its own taskmanager.resource-id.',
       );
     }
-    const client = new RpcClient(nimbleServices().TaskExecutor, tm.address, { deadlineMs: 60_000 });
+    const client = new RpcClient(nimbleServices().TaskExecutor, tm.address, {
+      deadlineMs: 60_000,
+      security: this.security,
+    });
     const now = Date.now();
     const registered: RegisteredTaskManager = {
       ...tm,

@@ -12,6 +12,16 @@ export {
   notFound,
 } from './rpc-server.js';
 export type { AsyncHandlers, InternalErrorReporter } from './rpc-server.js';
+export {
+  AUTHORIZATION_METADATA,
+  bearerMatches,
+  channelCredentials,
+  securityClientOptions,
+  serverCredentials,
+  tokenInterceptor,
+  tokenServerInterceptor,
+} from './transport-security.js';
+export type { RpcSecurity } from './transport-security.js';
 export { DEFAULT_RETRY_POLICY, NO_RETRY, backoffMs, isRetryable } from './retry.js';
 export type { RetryPolicy } from './retry.js';
 export { PROTO_FILES, PROTO_ROOT, LOADER_OPTIONS } from './proto-files.js';

@@ -1,5 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { RetryPolicy } from './retry.js';
+import type { RpcSecurity } from './transport-security.js';
+import { channelCredentials, securityClientOptions } from './transport-security.js';
 import { backoffMs, DEFAULT_RETRY_POLICY, isRetryable } from './retry.js';
 
 /** Settings shared by every channel Nimble opens. */
@@ -49,12 +51,23 @@ export class RpcError extends Error {
 export class RpcClient<C extends grpc.Client> {
   readonly raw: C;
 
+  private readonly deadlineMs: number;
+
+  /**
+   * @param options.deadlineMs time allowed for one try of a call (default 10 s)
+   * @param options.security the process's TLS material and token (transport-security.ts)
+   */
   constructor(
     Client: new (address: string, credentials: grpc.ChannelCredentials, options: object) => C,
     readonly address: string,
-    private readonly defaults: { deadlineMs: number } = { deadlineMs: 10_000 },
+    options: { readonly deadlineMs?: number; readonly security?: RpcSecurity } = {},
   ) {
-    this.raw = new Client(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+    this.deadlineMs = options.deadlineMs ?? 10_000;
+    const security = options.security ?? {};
+    this.raw = new Client(address, channelCredentials(security), {
+      ...CHANNEL_OPTIONS,
+      ...securityClientOptions(security),
+    });
   }
 
   /** Calls unary `method` of the raw client (`client.call(client.raw.GetJob, request)`). */
@@ -64,7 +77,7 @@ export class RpcClient<C extends grpc.Client> {
     settings: CallSettings = {},
   ): Promise<Res> {
     const policy = settings.retry ?? DEFAULT_RETRY_POLICY;
-    const name = method.name || 'call';
+    const name = method.name || this.methodName(method);
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.once(method, request, settings);
@@ -94,7 +107,7 @@ export class RpcClient<C extends grpc.Client> {
     settings: CallSettings,
   ): Promise<Res> {
     return new Promise<Res>((resolve, reject) => {
-      const deadline = Date.now() + (settings.deadlineMs ?? this.defaults.deadlineMs);
+      const deadline = Date.now() + (settings.deadlineMs ?? this.deadlineMs);
       const call = (
         method as unknown as (
           this: C,
@@ -111,6 +124,12 @@ export class RpcClient<C extends grpc.Client> {
       const abort = (): void => call.cancel();
       settings.signal?.addEventListener('abort', abort, { once: true });
     });
+  }
+
+  /** The name of a raw client's method (grpc-js makes them anonymous), for error messages. */
+  private methodName(method: unknown): string {
+    const proto = Object.getPrototypeOf(this.raw) as Record<string, unknown>;
+    return Object.keys(proto).find((k) => proto[k] === method) ?? 'call';
   }
 
   close(): void {

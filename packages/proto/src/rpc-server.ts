@@ -1,5 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { CHANNEL_OPTIONS } from './rpc-client.js';
+import type { RpcSecurity } from './transport-security.js';
+import { serverCredentials, tokenServerInterceptor } from './transport-security.js';
 
 /** An answer other than OK: the handler rejects with this to choose the status code. */
 export class RpcStatusError extends Error {
@@ -85,16 +87,31 @@ export function adaptHandlers<H extends grpc.UntypedServiceImplementation>(
   return out as H;
 }
 
-/** A gRPC server with Nimble's channel settings. */
-export function createServer(): grpc.Server {
-  return new grpc.Server(CHANNEL_OPTIONS);
+/**
+ * A gRPC server with Nimble's channel settings. With `auth.token`, every call of a service in
+ * `auth.services` (the client-facing ones) must carry the token (transport-security.ts).
+ */
+export function createServer(
+  auth: { readonly token?: string; readonly services?: readonly grpc.ServiceDefinition[] } = {},
+): grpc.Server {
+  const interceptors =
+    auth.token === undefined ? [] : [tokenServerInterceptor(auth.token, auth.services ?? [])];
+  return new grpc.Server({ ...CHANNEL_OPTIONS, interceptors });
 }
 
-/** Binds `server` to host:port (port 0: any free port) and returns the bound port. */
-export function bindServer(server: grpc.Server, host: string, port: number): Promise<number> {
+/**
+ * Binds `server` to host:port (port 0: any free port) and returns the bound port. With
+ * `security.tls`, only clients with a certificate of the cluster CA get through the handshake.
+ */
+export function bindServer(
+  server: grpc.Server,
+  host: string,
+  port: number,
+  security: RpcSecurity = {},
+): Promise<number> {
   const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
   return new Promise((resolve, reject) => {
-    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (error, bound) => {
+    server.bindAsync(address, serverCredentials(security), (error, bound) => {
       if (error)
         reject(new Error(`Cannot listen on ${address}: ${error.message}`, { cause: error }));
       else resolve(bound);

@@ -10,6 +10,7 @@ import {
 } from './config-option.js';
 import type { S3Options } from './checkpoint/storage/s3-options.js';
 import { S3ConfigOptions } from './checkpoint/storage/s3-options.js';
+import { SecurityOptions } from './security.js';
 
 /** The restart strategies, by their canonical names (Flink's `restart-strategy.type`). */
 export type RestartStrategyType = 'none' | 'fixed-delay' | 'failure-rate' | 'exponential-delay';
@@ -212,6 +213,7 @@ export const ClusterOptions = {
   s3AccessKey: S3ConfigOptions.accessKey,
   s3SecretKey: S3ConfigOptions.secretKey,
   s3PathStyleAccess: S3ConfigOptions.pathStyleAccess,
+  ...SecurityOptions,
 } as const;
 
 /** The S3 settings of a cluster configuration. */

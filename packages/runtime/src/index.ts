@@ -61,6 +61,13 @@ export type { ClusterConfiguration, RestartStrategyType } from './cluster-option
 export { loadConfiguration, parseClusterConfiguration } from './config-loader.js';
 export type { LoadConfigurationOptions, LoadedConfiguration } from './config-loader.js';
 export { ConfigurationError } from './errors.js';
+export {
+  checkBindSecurity,
+  isLoopbackHost,
+  loadSecurityMaterial,
+  SecurityOptions,
+} from './security.js';
+export type { BindCheck, SecurityMaterial, TlsMaterial } from './security.js';
 // --- end of configuration ---
 export { buildJobGraph, describeJobGraph } from './graph/job-graph.js';
 export { JobPlanError, parseJobPlan, slotsRequired } from './graph/job-plan.js';

@@ -229,6 +229,16 @@ describe('parseClusterConfiguration', () => {
       s3AccessKey: '',
       s3SecretKey: '',
       s3PathStyleAccess: false,
+      internalSslEnabled: false,
+      internalSslCert: '',
+      internalSslKey: '',
+      internalSslTrustCert: '',
+      restSslEnabled: false,
+      restSslCert: '',
+      restSslKey: '',
+      restToken: '',
+      restTokenFile: '',
+      insecure: false,
     });
   });
 

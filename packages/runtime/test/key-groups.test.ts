@@ -43,6 +43,11 @@ describe('key hash: stable across versions and processes (docs/key-groups.md)', 
     expect(keyHash(key as never)).toBe(hash);
     expect(assignToKeyGroup(key as never, DEFAULT_MAX_PARALLELISM)).toBe(group);
   });
+  it('hashes a string as its UTF-8 bytes, also when non-ASCII follows an ASCII prefix', () => {
+    for (const key of ['user-ü', 'user-日本', 'ascii-only', 'a\u007f', '\u0080z']) {
+      expect(keyHash(key)).toBe(murmur3_32(encodeKey(key)));
+    }
+  });
 
   it('-0 and 0 are the same key; 1 and "1" and 1n are different keys', () => {
     expect(keyHash(-0)).toBe(keyHash(0));

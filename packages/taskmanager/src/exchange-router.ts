@@ -4,6 +4,7 @@ import type {
   ExchangeClient,
   ExchangeFrame,
   ExchangeFrame__Output,
+  RpcSecurity,
   ClientDuplexStream,
   ServerDuplexStream,
 } from '@nimble/proto';
@@ -48,7 +49,9 @@ class PeerLink {
   /** Opens the stream to `address` (only the TaskManager whose id sorts first dials). */
   dial(address: string, myId: string, secret: string): void {
     if (this.stream) return;
-    this.client = new RpcClient(nimbleServices().Exchange, address);
+    this.client = new RpcClient(nimbleServices().Exchange, address, {
+      security: this.router.security,
+    });
     const metadata = new Metadata();
     metadata.set(RESOURCE_ID_METADATA, myId);
     metadata.set(EXCHANGE_SECRET_METADATA, secret);
@@ -124,6 +127,8 @@ export class ExchangeRouter {
     private readonly myId: string,
     private readonly log: Logger,
     private readonly onPeerLost: (peerId: string, reason: string) => void,
+    /** The TaskManager's mutual TLS, for the streams it dials. */
+    readonly security: RpcSecurity = {},
   ) {}
 
   /**

@@ -30,6 +30,7 @@ import {
   NO_RETRY,
   RpcClient,
 } from '@nimble/proto';
+import type { RpcSecurity } from '@nimble/proto';
 import type {
   ClusterConfiguration,
   Logger,
@@ -39,10 +40,12 @@ import type {
 } from '@nimble/runtime';
 import type { TaskRestore } from '@nimble/runtime';
 import {
+  checkBindSecurity,
   createLogger,
   decodeMetadata,
   ensureError,
   failureRecordOf,
+  loadSecurityMaterial,
   NimbleError,
   s3OptionsOf,
   SlotWorkerHandle,
@@ -122,9 +125,26 @@ export class TaskManager {
   /** Binds the servers and starts registering with the JobManager. */
   async start(): Promise<TaskManagerEndpoints> {
     const c = this.config;
+    const material = loadSecurityMaterial(c);
+    checkBindSecurity(material, [
+      {
+        server: 'TaskManager gRPC',
+        key: 'taskmanager.bind-host',
+        host: c.taskManagerBindHost,
+        secured: material.internal !== undefined,
+        needs: 'mutual TLS (security.ssl.internal.*)',
+      },
+    ]);
+    // Every connection of a TaskManager is internal: mutual TLS, no client token.
+    const security: RpcSecurity = { tls: material.internal };
     const services = nimbleServices();
     this.server = createServer();
-    const rpcPort = await bindServer(this.server, c.taskManagerBindHost, c.taskManagerRpcPort);
+    const rpcPort = await bindServer(
+      this.server,
+      c.taskManagerBindHost,
+      c.taskManagerRpcPort,
+      security,
+    );
     const host =
       c.taskManagerHost ||
       (WILDCARD.has(c.taskManagerBindHost) ? hostname() : c.taskManagerBindHost);
@@ -139,14 +159,17 @@ export class TaskManager {
     this.log = log;
     this.metrics = new TaskManagerMetrics(this.resourceId);
     this.metrics.setSlots(c.numberOfTaskSlots, c.numberOfTaskSlots);
-    this.router = new ExchangeRouter(this.resourceId, log, (peer, reason) =>
-      this.peerLost(peer, reason),
+    this.router = new ExchangeRouter(
+      this.resourceId,
+      log,
+      (peer, reason) => this.peerLost(peer, reason),
+      security,
     );
 
     const jm = `${c.jobManagerRpcAddress}:${c.jobManagerRpcPort}`;
-    this.resourceManager = new RpcClient(services.ResourceManager, jm);
-    this.jobMaster = new RpcClient(services.JobMasterGateway, jm);
-    this.blobServer = new RpcClient(services.BlobServer, jm, { deadlineMs: 60_000 });
+    this.resourceManager = new RpcClient(services.ResourceManager, jm, { security });
+    this.jobMaster = new RpcClient(services.JobMasterGateway, jm, { security });
+    this.blobServer = new RpcClient(services.BlobServer, jm, { deadlineMs: 60_000, security });
     this.blobs = new BlobCache(
       join(c.blobStorageDirectory || this.workDir, 'blobs'),
       async (hash) => {

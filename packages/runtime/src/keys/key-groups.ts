@@ -18,6 +18,15 @@ export function keyHash(key: Key): number {
     const needed = key.length * 3 + 1;
     if (scratch.length < needed) scratch = new Uint8Array(Math.max(needed, scratch.length * 2));
     scratch[0] = KEY_TAG.string;
+    // ASCII (user ids, most keys) is its own UTF-8: copy the code units, no encoder call.
+    const length = key.length;
+    let i = 0;
+    for (; i < length; i++) {
+      const unit = key.charCodeAt(i);
+      if (unit >= 0x80) break;
+      scratch[i + 1] = unit;
+    }
+    if (i === length) return murmur3_32(scratch, length + 1);
     const { written } = encoder.encodeInto(key, scratch.subarray(1));
     return murmur3_32(scratch, written + 1);
   }
