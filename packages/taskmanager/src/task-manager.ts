@@ -130,7 +130,7 @@ export class TaskManager {
     // Every connection of a TaskManager is internal: mutual TLS, no client token.
     const security: RpcSecurity = { tls: material.internal };
     const services = nimbleServices();
-    this.server = createServer();
+    this.server = createServer({ maxReceiveMessageBytes: c.rpcFrameSize });
     const rpcPort = await bindServer(
       this.server,
       c.taskManagerBindHost,
