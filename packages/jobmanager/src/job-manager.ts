@@ -78,6 +78,7 @@ import { parsePlan } from './job-plan.js';
 import { isTerminal } from './job-status.js';
 import { startRestServer } from './rest-api.js';
 import { createRestartStrategy } from './restart-strategy.js';
+import type { RegisteredTaskManager } from './task-manager-registry.js';
 import { TaskManagerRegistry } from './task-manager-registry.js';
 
 /** Where a JobManager listens, once started. */
@@ -702,8 +703,13 @@ export class JobManager {
     call: ServerDuplexStream<TaskManagerHeartbeat__Output, JobManagerHeartbeat>,
   ): void {
     let resourceId = '';
-    const closed = (reason: string): void => {
-      if (resourceId) this.registry.lost(resourceId, reason);
+    let registration: RegisteredTaskManager | undefined;
+    const closed = (how: 'ended' | 'cancelled' | 'failed', detail = ''): void => {
+      const current = this.registry.get(resourceId);
+      // A stream of an earlier registration says nothing about the current one.
+      if (current && current === registration) {
+        this.registry.lost(resourceId, this.heartbeatLossReason(current, how, detail));
+      }
       resourceId = '';
     };
     call.on('data', (beat: TaskManagerHeartbeat__Output) => {
@@ -713,7 +719,11 @@ export class JobManager {
           return;
         }
         resourceId = beat.resourceId;
-      } else if (!this.registry.heartbeat(resourceId)) {
+        registration = this.registry.get(resourceId);
+      } else if (
+        this.registry.get(resourceId) !== registration ||
+        !this.registry.heartbeat(resourceId)
+      ) {
         // Declared lost meanwhile (it was silent too long): end the stream so it registers again.
         resourceId = '';
         call.end();
@@ -722,8 +732,30 @@ export class JobManager {
       for (const m of beat.metrics) this.jobs.get(m.jobId)?.onMetrics(m.attempt, m.tasks);
       call.write({ jobManagerId: this.id });
     });
-    call.on('cancelled', () => closed('its connection closed'));
-    call.on('error', (e: Error) => closed(`its connection failed: ${e.message}`));
-    call.on('end', () => closed('it closed its heartbeat stream'));
+    call.on('cancelled', () => closed('cancelled'));
+    call.on('error', (e: Error) => closed('failed', e.message));
+    call.on('end', () => closed('ended'));
+  }
+
+  /**
+   * Why a TaskManager whose heartbeat stream closed is lost. A stream that closes long after the
+   * last heartbeat was dropped by the gRPC keepalive: the process stopped answering (stopped,
+   * overloaded, cut off), which is not the same as a TaskManager that closed its stream.
+   */
+  private heartbeatLossReason(
+    tm: RegisteredTaskManager,
+    how: 'ended' | 'cancelled' | 'failed',
+    detail: string,
+  ): string {
+    const silence = Date.now() - tm.lastHeartbeat;
+    if (silence > 2 * this.config.heartbeatInterval) {
+      return (
+        `no heartbeat for ${silence} ms, then its connection was dropped (keepalive unanswered): ` +
+        'the TaskManager process is stopped, overloaded or unreachable'
+      );
+    }
+    if (how === 'failed') return `its heartbeat connection failed: ${detail}`;
+    if (how === 'cancelled') return 'its heartbeat connection closed';
+    return 'it closed its heartbeat stream (it shut down or lost this JobManager)';
   }
 }
