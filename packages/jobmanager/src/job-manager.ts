@@ -584,7 +584,7 @@ export class JobManager {
     if (!recover && checkpointSettings.interval > 0) {
       const dir = checkpointSettings.checkpointsDir;
       try {
-        await checkStorageTarget(dir, this.fileSystem(dir, storageTimeout));
+        await checkStorageTarget(dir, this.fileSystem(dir, storageTimeout), { probeRemote: false });
       } catch (e) {
         throw invalidArgument(`SubmitJob: state.checkpoints.dir: ${ensureError(e).message}`);
       }

@@ -50,6 +50,22 @@ describe('checkStorageTarget', () => {
     );
   });
 
+  it('probeRemote: false checks an s3:// target without reaching the store', async () => {
+    const s3 = fileSystemFor('s3://nowhere/chk', {
+      ...s3OptionsFrom((o) => o.defaultValue),
+      endpoint: 'http://127.0.0.1:9',
+      accessKey: 'a',
+      secretKey: 'b',
+    });
+    expect(await checkStorageTarget('s3://nowhere//chk/', s3, { probeRemote: false })).toBe(
+      's3://nowhere/chk',
+    );
+    await expect(checkStorageTarget('s3://nowhere/chk', s3)).rejects.toThrow(
+      /not writable: .*ECONNREFUSED/,
+    );
+    s3.close();
+  });
+
   it('accepts a fresh directory, creates it and leaves no probe behind', async () => {
     const target = join(dir, 'savepoints', 'nested');
     expect(await checkStorageTarget(target, local())).toBe(`file://${target}`);

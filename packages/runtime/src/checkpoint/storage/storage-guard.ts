@@ -101,9 +101,15 @@ export function withStorageTimeout(fs: StateFileSystem, timeoutMs: number): Stat
  * Checks a checkpoint or savepoint directory before anything is written there: a supported
  * scheme (file://, a plain absolute path, s3://), no kernel pseudo file system (/proc, /sys,
  * /dev, also behind a symlink), and writable (a probe object is written and deleted, under the
- * deadline of `fs`). Returns the canonical URI; throws a {@link StorageTargetError}.
+ * deadline of `fs`). `probeRemote: false` probes local directories only: an unreachable object
+ * store is a passing outage that fails checkpoints (counted against the tolerable failures),
+ * not a wrong target. Returns the canonical URI; throws a {@link StorageTargetError}.
  */
-export async function checkStorageTarget(uri: string, fs: StateFileSystem): Promise<string> {
+export async function checkStorageTarget(
+  uri: string,
+  fs: StateFileSystem,
+  options: { readonly probeRemote?: boolean } = {},
+): Promise<string> {
   let canonical: string;
   try {
     canonical = joinUri(uri);
@@ -130,6 +136,7 @@ export async function checkStorageTarget(uri: string, fs: StateFileSystem): Prom
       );
     }
   }
+  if (location.scheme !== 'file' && options.probeRemote === false) return canonical;
   const probe = joinUri(canonical, `.nimble-probe-${randomUUID()}`);
   try {
     await fs.write(probe, new Uint8Array(0));
