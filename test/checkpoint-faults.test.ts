@@ -18,6 +18,8 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
+import type { AddressInfo, Socket } from 'node:net';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -167,4 +169,83 @@ describe('checkpoints to failing storage', () => {
     expect(readdirSync(jobDir).filter((d) => d.startsWith('chk-')).length).toBeGreaterThan(0);
     expect(expected.length === 2 || !mounted).toBe(true);
   }, 240_000);
+});
+
+describe('checkpoint storage that never answers', () => {
+  it('fails checkpoints at state.storage.timeout; cancel and SIGTERM still work', async () => {
+    // An "S3 endpoint" that accepts connections and never answers a request.
+    const sockets = new Set<Socket>();
+    const silent = createServer((socket) => {
+      sockets.add(socket);
+      socket.on('error', () => {});
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const port = (silent.address() as AddressInfo).port;
+    const s3 = [
+      '-D',
+      `s3.endpoint=http://127.0.0.1:${port}`,
+      '-D',
+      's3.access-key=a',
+      '-D',
+      's3.secret-key=b',
+      '-D',
+      's3.path.style.access=true',
+      '-D',
+      'state.storage.timeout=1 s',
+    ];
+    const hanging = await TestCluster.start({ taskManagers: 1, slots: 2, jm: s3, tm: s3 });
+    try {
+      const run = await nimble([
+        'run',
+        '-d',
+        '-m',
+        hanging.address,
+        '-D',
+        'state.checkpoints.dir=s3://silent/checkpoints',
+        '-D',
+        'state.storage.timeout=1 s',
+        '-D',
+        'execution.checkpointing.interval=200',
+        '-D',
+        'execution.checkpointing.tolerable-failed-checkpoints=1000000',
+        COUNT_JOB,
+        '100000000',
+        '2000',
+      ]);
+      expect(run.code, run.stderr).toBe(0);
+      const jobId = /JobID ([0-9a-f]{32})/.exec(run.stdout)![1]!;
+      let stats: any;
+      await hanging.waitFor(async () => {
+        stats = await hanging.rest(`/jobs/${jobId}/checkpoints`);
+        return stats.counts?.failed >= 2;
+      }, 60_000);
+      expect(stats.latest.failed.failure_message).toMatch(
+        /no answer within 1000 ms \(state\.storage\.timeout\)/,
+      );
+      expect((await hanging.rest(`/jobs/${jobId}`)).state).toBe('RUNNING');
+      // A savepoint to the silent store fails in time too, and the job runs on.
+      const savepoint = await nimble(['savepoint', '-m', hanging.address, jobId, 's3://silent/sp']);
+      expect(savepoint.code).not.toBe(0);
+      expect(savepoint.stderr).toMatch(/state\.storage\.timeout/);
+      expect((await hanging.rest(`/jobs/${jobId}`)).state).toBe('RUNNING');
+
+      await hanging.rest(`/jobs/${jobId}?mode=cancel`, { method: 'PATCH' });
+      await hanging.waitFor(
+        async () => (await hanging.rest(`/jobs/${jobId}`)).state === 'CANCELED',
+        60_000,
+      );
+      await hanging.waitFor(async () => (await hanging.rest('/overview'))['slots-available'] === 2);
+      const tm = hanging.taskManagers[0]!.child;
+      const exited = new Promise<NodeJS.Signals | number | null>((resolve) =>
+        tm.once('exit', (code, signal) => resolve(signal ?? code)),
+      );
+      tm.kill('SIGTERM');
+      // stopDaemon would SIGKILL after 10 s: the TaskManager must end on SIGTERM by itself.
+      expect(await exited).not.toBe('SIGKILL');
+    } finally {
+      await hanging.stop();
+      for (const s of sockets) s.destroy();
+      silent.close();
+    }
+  }, 180_000);
 });
