@@ -147,7 +147,9 @@ describe('bounded requests', () => {
         planJson: '{}',
         graphDigest: '',
       }),
-    ).rejects.toThrow(/RESOURCE_EXHAUSTED|larger than max/);
+    ).rejects.toThrow(
+      /refused the job submission as too large \(bundle of 3145728 bytes; .*\)\. .*rest\.server\.max-content-length/,
+    );
     expect(readdirSync(cluster.blobDir)).toEqual(before);
   });
 
