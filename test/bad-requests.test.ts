@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { JobManagerClient } from '@nimble/client';
+import { nimbleServices, NO_RETRY, RpcClient, RpcError, status } from '@nimble/proto';
 import { nimble, TestCluster } from './fixtures/cluster.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -25,6 +26,7 @@ beforeAll(async () => {
   cluster = await TestCluster.start({
     taskManagers: 1,
     jm: ['-D', 'rest.server.max-content-length=2mb', '-D', 'pekko.framesize=1mb'],
+    tm: ['-D', 'pekko.framesize=1mb'],
   });
   client = new JobManagerClient(cluster.address);
   const run = await nimble(
@@ -151,6 +153,23 @@ describe('bounded requests', () => {
       /refused the job submission as too large \(bundle of 3145728 bytes; .*\)\. .*rest\.server\.max-content-length/,
     );
     expect(readdirSync(cluster.blobDir)).toEqual(before);
+  });
+
+  it('a TaskManager refuses a message over pekko.framesize and serves on', async () => {
+    const tm = cluster.taskManagers[0]!;
+    const rpc = new RpcClient(nimbleServices().TaskExecutor, `127.0.0.1:${tm.ready.rpcPort}`);
+    try {
+      const error = await rpc
+        .call(rpc.raw.CancelTasks, { jobId: 'x'.repeat(2 * MB), attempt: 1 }, { retry: NO_RETRY })
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(RpcError);
+      expect((error as RpcError).code).toBe(status.RESOURCE_EXHAUSTED);
+      // Within the limit the same call is served (an unknown attempt is a no-op).
+      await rpc.call(rpc.raw.CancelTasks, { jobId: 'x'.repeat(1000), attempt: 1 });
+    } finally {
+      rpc.close();
+    }
+    expect((await cluster.rest('/overview'))['taskmanagers']).toBe(1);
   });
 
   it('submissions with a bad plan leave no bundle on disk and no bytes in memory', async () => {
