@@ -222,6 +222,9 @@ describe('s3:// checkpoints on a real S3-protocol server', () => {
     });
     try {
       const out = join(work, 'out-s3');
+      // The source holds its input open until the gate file exists: the test opens it once it
+      // has seen two checkpoints and killed a TaskManager, so the job cannot finish first.
+      const gate = join(work, 'gate-s3');
       const events = 15_000;
       const run = nimble([
         'run',
@@ -240,6 +243,7 @@ describe('s3:// checkpoints on a real S3-protocol server', () => {
         '1500',
         '2',
         out,
+        `gate=${gate}`,
       ]);
       let jobId = '';
       await s3Cluster.waitFor(async () => {
@@ -260,6 +264,11 @@ describe('s3:// checkpoints on a real S3-protocol server', () => {
         (await s3Cluster.rest('/taskmanagers')).taskmanagers as { id: string; freeSlots: number }[]
       ).find((tm) => tm.freeSlots === 0)!;
       s3Cluster.taskManagers.find((tm) => tm.ready.resourceId === busy.id)!.child.kill('SIGKILL');
+      await s3Cluster.waitFor(
+        async () => (await s3Cluster.rest(`/jobs/${jobId}`))['num-restarts'] >= 1,
+        60_000,
+      );
+      writeFileSync(gate, '');
       const result = await run;
       expect(result.stderr).toContain('RESTARTING');
       expect(result.code).toBe(0);

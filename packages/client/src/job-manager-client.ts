@@ -6,7 +6,7 @@ import type {
   RpcSecurity,
   SubmitJobRequest,
 } from '@nimble/proto';
-import { NO_RETRY, RpcClient, nimbleServices } from '@nimble/proto';
+import { NO_RETRY, RpcClient, RpcError, nimbleServices, status } from '@nimble/proto';
 
 /** The states in which a job has ended. */
 export const TERMINAL_STATES = new Set(['FINISHED', 'FAILED', 'CANCELED']);
@@ -40,11 +40,24 @@ export class JobManagerClient {
 
   async submitJob(request: SubmitJobRequest): Promise<string> {
     // Not retried: a submission that timed out may have been accepted.
-    const res = await this.rpc.call(this.rpc.raw.SubmitJob, request, {
-      retry: NO_RETRY,
-      deadlineMs: 120_000,
-    });
-    return res.jobId;
+    try {
+      const res = await this.rpc.call(this.rpc.raw.SubmitJob, request, {
+        retry: NO_RETRY,
+        deadlineMs: 120_000,
+      });
+      return res.jobId;
+    } catch (e) {
+      if (e instanceof RpcError && e.code === status.RESOURCE_EXHAUSTED) {
+        const size = request.bundle?.length ?? 0;
+        throw new Error(
+          `The JobManager at ${this.address} refused the job submission as too large (bundle of ` +
+            `${size} bytes; ${e.details}). Keep large data out of the job module, or raise ` +
+            'rest.server.max-content-length on the JobManager.',
+          { cause: e },
+        );
+      }
+      throw e;
+    }
   }
 
   /**

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** Job bundles stored by their sha256, so a bundle is stored once and can be verified. */
@@ -8,13 +8,23 @@ export class BlobStore {
     mkdirSync(dir, { recursive: true });
   }
 
+  /** The hash a blob is stored under. */
+  static hashOf(content: Uint8Array): string {
+    return createHash('sha256').update(content).digest('hex');
+  }
+
   put(content: Uint8Array): string {
-    const hash = createHash('sha256').update(content).digest('hex');
+    const hash = BlobStore.hashOf(content);
     const file = this.path(hash);
     if (!existsSync(file)) {
       const tmp = `${file}.${process.pid}.tmp`;
-      writeFileSync(tmp, content);
-      renameSync(tmp, file);
+      try {
+        writeFileSync(tmp, content);
+        renameSync(tmp, file);
+      } catch (e) {
+        rmSync(tmp, { force: true });
+        throw e;
+      }
     }
     return hash;
   }

@@ -493,8 +493,12 @@ export class CheckpointCoordinator {
     this.counts.failed++;
     this.ctx.log.warn({ checkpoint_id: p.id, reason: error.message }, 'checkpoint failed');
     p.done.reject(error);
-    void this.ctx.notifyTasks(p.id, true).catch(() => {});
-    void this.discardPartial(p);
+    // The cleanup follows the tasks' abort notification: an upload still running then deletes
+    // its own files, and those written before are found here.
+    void this.ctx
+      .notifyTasks(p.id, true)
+      .catch(() => {})
+      .then(() => this.discardPartial(p));
     if (countFailure && !p.savepoint) {
       this.consecutiveFailures++;
       if (this.consecutiveFailures > this.ctx.settings.tolerableFailures) {
@@ -564,11 +568,23 @@ export class CheckpointCoordinator {
     }
   }
 
-  /** Deletes what a failed checkpoint wrote (best effort). */
+  /**
+   * Deletes what a failed checkpoint or savepoint wrote (best effort): its directory, the shared
+   * files of its acks, and shared files of its id that no ack named (a subtask whose upload
+   * failed half-way). State file names end in `-<subtask>-<checkpoint id>-<8 hex>`.
+   */
   private async discardPartial(p: Pending): Promise<void> {
-    if (p.savepoint) return;
     try {
       const fs = this.ctx.fileSystem(p.options.targetDir);
+      if (p.savepoint) {
+        await fs.deleteRecursive(p.options.targetDir);
+        return;
+      }
+      const ofThisCheckpoint = new RegExp(`-\\d+-${p.id}-[0-9a-f]{8}$`);
+      for (const name of await fs.list(p.options.sharedDir)) {
+        const uri = `${p.options.sharedDir}/${name}`;
+        if (ofThisCheckpoint.test(name) && !this.sharedRefs.has(uri)) await fs.delete(uri);
+      }
       for (const ack of p.acks.values()) {
         for (const state of Object.values(ack.operators)) {
           const files = state.keyed?.files ?? [];

@@ -26,6 +26,7 @@ import type { SecurityMaterial } from '@nimble/runtime';
 import type { StateFileSystem } from '@nimble/runtime';
 import {
   checkBindSecurity,
+  checkStorageTarget,
   createLogger,
   decodeMetadata,
   ensureError,
@@ -39,11 +40,20 @@ import {
   parseJobPlan,
   parseExecutionConfiguration,
   s3OptionsOf,
+  withStorageTimeout,
 } from '@nimble/runtime';
 import type { CheckpointSettings } from './checkpoint-coordinator.js';
 import type { Execution, ReportOrigin, RestoreSource } from './job-master.js';
 import type { CompletedCheckpoint } from './checkpoint-coordinator.js';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 
 /** A submitted job as the job store keeps it. */
 interface JobRequest {
@@ -71,6 +81,7 @@ import { parseCheckpointAck } from './checkpoint-ack.js';
 import { isTerminal } from './job-status.js';
 import { startRestServer } from './rest-api.js';
 import { createRestartStrategy } from './restart-strategy.js';
+import type { RegisteredTaskManager } from './task-manager-registry.js';
 import { TaskManagerRegistry } from './task-manager-registry.js';
 
 /** Where a JobManager listens, once started. */
@@ -92,6 +103,8 @@ export class JobManager {
   private readonly blobs: BlobStore;
   /** One JSON file per job that has not ended, next to the bundles. */
   private readonly jobStoreDir: string;
+  /** `state.storage.timeout` of the daemon's configuration: calls not made for one job. */
+  private readonly storageTimeout: number;
   private readonly metrics: JobManagerMetrics;
   private server: Server | undefined;
   private rest: HttpServer | undefined;
@@ -120,6 +133,7 @@ export class JobManager {
       config.blobStorageDirectory || join(tmpDirs || tmpdir(), `nimble-jobmanager-blobs`),
     );
     this.jobStoreDir = join(this.blobs.dir, 'jobs');
+    this.storageTimeout = parseExecutionConfiguration(entries).stateStorageTimeout;
     this.metrics = new JobManagerMetrics(this);
   }
 
@@ -144,9 +158,12 @@ export class JobManager {
     ]);
     const services = nimbleServices();
     // Clients submit code and read results: with a token configured, their calls must carry it.
+    // SubmitJob carries the job bundle: the JobManager takes requests up to Flink's REST upload
+    // limit, every other daemon Flink's RPC frame size.
     const server = createServer({
       token: security.token,
       services: [services.Dispatcher.service],
+      maxReceiveMessageBytes: Math.max(c.rpcFrameSize, c.restServerMaxContentLength),
     });
     this.server = server;
     const report = (method: string, e: unknown): void =>
@@ -273,13 +290,10 @@ export class JobManager {
               throw failedPrecondition(
                 `Job ${req.jobId} is ${job.status}; a savepoint needs a RUNNING job`,
               );
+            const target = await this.checkSavepointTarget(job, req.targetDirectory);
             try {
               return {
-                path: await job.savepoint(
-                  req.targetDirectory ? joinUri(req.targetDirectory) : '',
-                  req.stop,
-                  req.drain,
-                ),
+                path: await job.savepoint(target, req.stop, req.drain),
               };
             } catch (e) {
               throw failedPrecondition(
@@ -338,6 +352,7 @@ export class JobManager {
     const rest = await startRestServer(this, this.metrics, c.restBindAddress, c.restPort, {
       tls: security.rest,
       token: security.token,
+      maxContentLength: c.restServerMaxContentLength,
     });
     this.rest = rest.server;
     await this.recoverJobs();
@@ -432,9 +447,36 @@ export class JobManager {
     };
   }
 
-  /** The file system of a checkpoint or savepoint URI, with this daemon's s3.* settings. */
-  fileSystem(uri: string): StateFileSystem {
-    return fileSystemFor(uri, s3OptionsOf(this.config));
+  /**
+   * The file system of a checkpoint or savepoint URI, with this daemon's s3.* settings and a
+   * deadline on each call (`state.storage.timeout`, the job's own when given).
+   */
+  fileSystem(uri: string, timeoutMs = this.storageTimeout): StateFileSystem {
+    return withStorageTimeout(fileSystemFor(uri, s3OptionsOf(this.config)), timeoutMs);
+  }
+
+  /**
+   * The savepoint target of a request on `job`, checked before the savepoint is triggered: a
+   * directory that cannot take it (an unknown scheme, /proc, not writable) is refused with
+   * INVALID_ARGUMENT and the job runs on untouched. Returns the canonical URI, '' for the job's
+   * state.savepoints.dir.
+   */
+  async checkSavepointTarget(job: JobMaster, targetDirectory: string): Promise<string> {
+    const target = targetDirectory || job.checkpoints.settings.savepointsDir;
+    if (!target) return '';
+    try {
+      const { stateStorageTimeout } = parseExecutionConfiguration({
+        ...this.entries,
+        ...job.submission.configuration,
+      });
+      const checked = await checkStorageTarget(
+        target,
+        this.fileSystem(target, stateStorageTimeout),
+      );
+      return targetDirectory ? checked : '';
+    } catch (e) {
+      throw invalidArgument(`Savepoint of job ${job.jobId} refused: ${ensureError(e).message}`);
+    }
   }
 
   /** The directory of a savepoint given as its directory or its `_metadata`, checked to exist. */
@@ -505,7 +547,10 @@ export class JobManager {
 
   private async submit(req: JobRequest & { bundle: Buffer }): Promise<string> {
     if (req.bundle.length === 0) throw invalidArgument('SubmitJob: bundle is empty');
-    const bundleHash = this.blobs.put(req.bundle);
+    // Nothing is stored before the submission is known to be good: the plan, configuration,
+    // savepoint and checkpoint directory are checked first, so a refused submission leaves no
+    // bundle on disk and no reference to its bytes.
+    const bundleHash = BlobStore.hashOf(req.bundle);
     const jobId = randomBytes(16).toString('hex');
     const stored: StoredJob = {
       jobId,
@@ -519,11 +564,33 @@ export class JobManager {
       bundleHash,
     };
     const job = await this.createJob(stored, false);
-    // The job store: a restarted JobManager recovers the jobs that did not end.
-    mkdirSync(this.jobStoreDir, { recursive: true });
-    writeFileSync(join(this.jobStoreDir, `${jobId}.json`), JSON.stringify(stored));
+    try {
+      this.blobs.put(req.bundle);
+      this.storeJob(stored);
+    } catch (e) {
+      this.jobs.delete(jobId);
+      throw e;
+    }
     job.start();
     return jobId;
+  }
+
+  /**
+   * Writes a job to the job store, from which a restarted JobManager recovers the jobs that did
+   * not end. The entry holds the job's configuration, which may hold secrets: it is readable by
+   * the daemon's user only (0600) and written whole or not at all (a temp file renamed).
+   */
+  private storeJob(stored: StoredJob): void {
+    mkdirSync(this.jobStoreDir, { recursive: true, mode: 0o700 });
+    const file = join(this.jobStoreDir, `${stored.jobId}.json`);
+    const temp = join(this.jobStoreDir, `.${stored.jobId}.${randomBytes(6).toString('hex')}.tmp`);
+    try {
+      writeFileSync(temp, JSON.stringify(stored), { mode: 0o600, flag: 'wx' });
+      renameSync(temp, file);
+    } catch (e) {
+      rmSync(temp, { force: true });
+      throw e;
+    }
   }
 
   /**
@@ -542,10 +609,12 @@ export class JobManager {
     }
     let restartStrategy;
     let checkpointSettings: CheckpointSettings;
+    let storageTimeout: number;
     try {
       parseExecutionConfiguration(stored.configuration);
       const exec = parseExecutionConfiguration({ ...this.entries, ...stored.configuration });
       const jobConfig = parseClusterConfiguration({ ...this.entries, ...stored.configuration });
+      storageTimeout = exec.stateStorageTimeout;
       restartStrategy = createRestartStrategy(jobConfig, {
         checkpointingEnabled: exec.checkpointingInterval > 0,
       });
@@ -561,6 +630,14 @@ export class JobManager {
       };
     } catch (e) {
       throw invalidArgument(`SubmitJob: bad job configuration: ${(e as Error).message}`);
+    }
+    if (!recover && checkpointSettings.interval > 0) {
+      const dir = checkpointSettings.checkpointsDir;
+      try {
+        await checkStorageTarget(dir, this.fileSystem(dir, storageTimeout), { probeRemote: false });
+      } catch (e) {
+        throw invalidArgument(`SubmitJob: state.checkpoints.dir: ${ensureError(e).message}`);
+      }
     }
     const recovered = recover
       ? await this.readableCheckpoints(checkpointSettings.checkpointsDir, stored.jobId)
@@ -586,7 +663,7 @@ export class JobManager {
         bundlePath: this.blobs.path(stored.bundleHash),
         slotRequestTimeoutMs: this.config.slotRequestTimeout,
         log: this.log,
-        fileSystem: (uri) => this.fileSystem(uri),
+        fileSystem: (uri) => this.fileSystem(uri, storageTimeout),
       },
     );
     for (const c of recovered) job.checkpoints.addRestored(c, true);
@@ -677,13 +754,14 @@ export class JobManager {
     call: ServerDuplexStream<TaskManagerHeartbeat__Output, JobManagerHeartbeat>,
   ): void {
     let resourceId = '';
-    const closed = (reason: string): void => {
+    let registrationId = '';
+    const closed = (how: 'ended' | 'cancelled' | 'failed', detail = ''): void => {
+      const current = this.registry.get(resourceId);
       // Only the stream of the current registration drops the TaskManager.
-      if (resourceId && this.registry.get(resourceId)?.registrationId === registrationId)
-        this.registry.lost(resourceId, reason);
+      if (resourceId && current?.registrationId === registrationId)
+        this.registry.lost(resourceId, this.heartbeatLossReason(current, how, detail));
       resourceId = '';
     };
-    let registrationId = '';
     call.on('data', (beat: TaskManagerHeartbeat__Output) => {
       if (!resourceId) {
         // A stream is bound to the registration its first beat names: a stream that names none
@@ -710,8 +788,30 @@ export class JobManager {
         this.jobs.get(m.jobId)?.onMetrics(m.attempt, m.tasks, resourceId);
       call.write({ jobManagerId: this.id });
     });
-    call.on('cancelled', () => closed('its connection closed'));
-    call.on('error', (e: Error) => closed(`its connection failed: ${e.message}`));
-    call.on('end', () => closed('it closed its heartbeat stream'));
+    call.on('cancelled', () => closed('cancelled'));
+    call.on('error', (e: Error) => closed('failed', e.message));
+    call.on('end', () => closed('ended'));
+  }
+
+  /**
+   * Why a TaskManager whose heartbeat stream closed is lost. A stream that closes long after the
+   * last heartbeat was dropped by the gRPC keepalive: the process stopped answering (stopped,
+   * overloaded, cut off), which is not the same as a TaskManager that closed its stream.
+   */
+  private heartbeatLossReason(
+    tm: RegisteredTaskManager,
+    how: 'ended' | 'cancelled' | 'failed',
+    detail: string,
+  ): string {
+    const silence = Date.now() - tm.lastHeartbeat;
+    if (silence > 2 * this.config.heartbeatInterval) {
+      return (
+        `no heartbeat for ${silence} ms, then its connection was dropped (keepalive unanswered): ` +
+        'the TaskManager process is stopped, overloaded or unreachable'
+      );
+    }
+    if (how === 'failed') return `its heartbeat connection failed: ${detail}`;
+    if (how === 'cancelled') return 'its heartbeat connection closed';
+    return 'it closed its heartbeat stream (it shut down or lost this JobManager)';
   }
 }

@@ -1,4 +1,4 @@
-import { ensureError, joinUri, parseExecutionConfiguration } from '@nimble/runtime';
+import { ensureError, parseExecutionConfiguration } from '@nimble/runtime';
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
@@ -15,6 +15,7 @@ class RestError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    readonly headers: Record<string, string> = {},
   ) {
     super(message);
   }
@@ -265,16 +266,23 @@ class SavepointOperations {
   }
 }
 
-const MAX_BODY_BYTES = 1024 * 1024;
-
 /** The request's JSON object body (`{}` when empty); 400 when it is not one. */
-async function readJsonBody(req: IncomingMessage): Promise<Record<string, unknown>> {
+function tooLarge(limit: number): RestError {
+  return new RestError(
+    413,
+    `Request body exceeds the limit of ${limit} bytes (rest.server.max-content-length)`,
+    { connection: 'close' },
+  );
+}
+
+async function readJsonBody(req: IncomingMessage, limit: number): Promise<Record<string, unknown>> {
+  // A declared length over the limit is refused before a byte of the body is read.
+  if (Number(req.headers['content-length'] ?? 0) > limit) throw tooLarge(limit);
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > MAX_BODY_BYTES)
-      throw new RestError(413, `Request body exceeds ${MAX_BODY_BYTES} bytes`);
+    if (size > limit) throw tooLarge(limit);
     chunks.push(chunk);
   }
   const text = Buffer.concat(chunks).toString('utf8').trim();
@@ -304,39 +312,45 @@ function optionalField<T extends 'string' | 'boolean'>(
 
 /**
  * Checks a savepoint request against the job before accepting it, so what can be known now is
- * an HTTP error rather than a failed operation. Returns the target as a canonical URI ('' for
- * the job's state.savepoints.dir).
+ * an HTTP error rather than a failed operation: a job that does not run, no target, or a target
+ * that cannot take a savepoint (an unknown scheme, /proc, not writable). Returns the target as a
+ * canonical URI ('' for the job's state.savepoints.dir).
  */
-function savepointTarget(job: JobMaster, target: string | undefined, field: string): string {
+async function savepointTarget(
+  jm: JobManager,
+  job: JobMaster,
+  target: string | undefined,
+  field: string,
+): Promise<string> {
   if (job.status !== 'RUNNING')
     throw new RestError(409, `Job ${job.jobId} is ${job.status}; a savepoint needs a RUNNING job`);
-  if (!target) {
-    if (!job.checkpoints.settings.savepointsDir) {
-      throw new RestError(
-        400,
-        `Config key [state.savepoints.dir] is not set. Property [${field}] must be provided.`,
-      );
-    }
-    return '';
+  if (!target && !job.checkpoints.settings.savepointsDir) {
+    throw new RestError(
+      400,
+      `Config key [state.savepoints.dir] is not set. Property [${field}] must be provided.`,
+    );
   }
   try {
-    return joinUri(target);
+    return await jm.checkSavepointTarget(job, target ?? '');
   } catch (e) {
     throw new RestError(400, `Property [${field}]: ${ensureError(e).message}`);
   }
 }
 
 async function savepointRoutes(
+  jm: JobManager,
   job: JobMaster,
   operations: SavepointOperations,
   req: IncomingMessage,
   action: 'savepoints' | 'stop',
+  options: RestOptions,
 ): Promise<[number, unknown]> {
-  const body = await readJsonBody(req);
+  const body = await readJsonBody(req, options.maxContentLength);
   const triggerId = optionalField(body, 'triggerId', 'string') || undefined;
   let take: () => Promise<string>;
   if (action === 'savepoints') {
-    const target = savepointTarget(
+    const target = await savepointTarget(
+      jm,
       job,
       optionalField(body, 'target-directory', 'string'),
       'target-directory',
@@ -351,7 +365,8 @@ async function savepointRoutes(
         }
       : () => job.savepoint(target, false, false);
   } else {
-    const target = savepointTarget(
+    const target = await savepointTarget(
+      jm,
       job,
       optionalField(body, 'targetDirectory', 'string'),
       'targetDirectory',
@@ -367,6 +382,7 @@ async function route(
   metrics: JobManagerMetrics,
   operations: SavepointOperations,
   req: IncomingMessage,
+  options: RestOptions,
 ): Promise<[number, unknown, string?]> {
   const url = new URL(req.url ?? '/', 'http://localhost');
   const parts = url.pathname.split('/').filter(Boolean);
@@ -438,8 +454,9 @@ async function route(
       if (parts.length === 4 && parts[3] === 'config') return [200, checkpointConfig(job)];
     }
     if (job && parts.length === 3 && method === 'POST') {
-      if (parts[2] === 'savepoints') return savepointRoutes(job, operations, req, 'savepoints');
-      if (parts[2] === 'stop') return savepointRoutes(job, operations, req, 'stop');
+      if (parts[2] === 'savepoints')
+        return savepointRoutes(jm, job, operations, req, 'savepoints', options);
+      if (parts[2] === 'stop') return savepointRoutes(jm, job, operations, req, 'stop', options);
     }
     if (job && parts.length === 4 && parts[2] === 'savepoints' && get) {
       return [200, operations.status(job.jobId, parts[3]!)];
@@ -466,12 +483,45 @@ async function route(
       ];
     }
   }
+  const allowed = allowedMethods(parts, jm);
+  if (allowed.length > 0 && !allowed.includes(method)) {
+    throw new RestError(
+      405,
+      `Method ${method} is not allowed on ${url.pathname}; allowed: ${allowed.join(', ')}`,
+      { allow: allowed.join(', ') },
+    );
+  }
   throw new RestError(404, `Not found: ${method} ${url.pathname}`);
 }
 
+/** The methods `route` serves on a path, [] for a path it does not know. */
+function allowedMethods(parts: string[], jm: JobManager): string[] {
+  const path = parts.join('/');
+  if (path === 'metrics' || path === 'overview' || path === 'taskmanagers') return ['GET'];
+  if (parts[0] !== 'jobs') return [];
+  if (parts.length === 1 || (parts.length === 2 && parts[1] === 'overview')) return ['GET'];
+  if (!jm.jobs.has(parts[1] ?? '')) return [];
+  if (parts.length === 2) return ['GET', 'PATCH'];
+  const [, , resource, sub] = parts;
+  if (parts.length === 3 && (resource === 'savepoints' || resource === 'stop')) return ['POST'];
+  if (parts.length === 3 && (resource === 'checkpoints' || resource === 'exceptions'))
+    return ['GET'];
+  if (parts.length === 4 && resource === 'checkpoints' && sub === 'config') return ['GET'];
+  if (parts.length === 4 && resource === 'savepoints') return ['GET'];
+  return [];
+}
+
+/** Security and limits of the REST server. */
+export interface RestOptions {
+  readonly tls?: { cert: Buffer; key: Buffer };
+  readonly token?: string;
+  /** Largest request body (rest.server.max-content-length). */
+  readonly maxContentLength: number;
+}
+
 /**
- * Serves the REST API (Flink's shapes) and /metrics over HTTP, or HTTPS with `security.tls`.
- * With `security.token`, requests other than the open ones (rest-auth.ts) need it: 401 without.
+ * Serves the REST API (Flink's shapes) and /metrics over HTTP, or HTTPS with `options.tls`.
+ * With `options.token`, requests other than the open ones (rest-auth.ts) need it: 401 without.
  * A bad request never stops the daemon.
  */
 export function startRestServer(
@@ -479,11 +529,11 @@ export function startRestServer(
   metrics: JobManagerMetrics,
   host: string,
   port: number,
-  security: { readonly tls?: { cert: Buffer; key: Buffer }; readonly token?: string } = {},
+  options: RestOptions,
 ): Promise<{ server: Server; port: number }> {
   const operations = new SavepointOperations();
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
-    if (!restAuthorized(req, security.token)) {
+    if (!restAuthorized(req, options.token)) {
       req.resume();
       res.writeHead(401, {
         'content-type': 'application/json',
@@ -496,7 +546,7 @@ export function startRestServer(
       );
       return;
     }
-    route(jm, metrics, operations, req).then(
+    route(jm, metrics, operations, req, options).then(
       ([status, body, contentType]) => {
         res.writeHead(status, { 'content-type': contentType ?? 'application/json' });
         res.end(typeof body === 'string' ? body : JSON.stringify(body));
@@ -505,13 +555,14 @@ export function startRestServer(
         const status = e instanceof RestError ? e.status : 500;
         if (status === 500)
           jm.log.error({ err: e, url: req.url }, 'REST request failed unexpectedly');
-        res.writeHead(status, { 'content-type': 'application/json' });
+        const headers = e instanceof RestError ? e.headers : {};
+        res.writeHead(status, { ...headers, 'content-type': 'application/json' });
         res.end(JSON.stringify({ errors: [e instanceof Error ? e.message : String(e)] }));
       },
     );
   };
-  const server: Server = security.tls
-    ? createHttpsServer({ cert: security.tls.cert, key: security.tls.key }, handle)
+  const server: Server = options.tls
+    ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, handle)
     : createServer(handle);
   return new Promise((resolve, reject) => {
     server.once('error', (e) =>

@@ -90,13 +90,22 @@ export function adaptHandlers<H extends grpc.UntypedServiceImplementation>(
 /**
  * A gRPC server with Nimble's channel settings. With `auth.token`, every call of a service in
  * `auth.services` (the client-facing ones) must carry the token (transport-security.ts).
+ * `maxReceiveMessageBytes` bounds each request (larger ones get RESOURCE_EXHAUSTED).
  */
 export function createServer(
-  auth: { readonly token?: string; readonly services?: readonly grpc.ServiceDefinition[] } = {},
+  auth: {
+    readonly token?: string;
+    readonly services?: readonly grpc.ServiceDefinition[];
+    readonly maxReceiveMessageBytes?: number;
+  } = {},
 ): grpc.Server {
   const interceptors =
     auth.token === undefined ? [] : [tokenServerInterceptor(auth.token, auth.services ?? [])];
-  return new grpc.Server({ ...CHANNEL_OPTIONS, interceptors });
+  const limit =
+    auth.maxReceiveMessageBytes === undefined
+      ? {}
+      : { 'grpc.max_receive_message_length': auth.maxReceiveMessageBytes };
+  return new grpc.Server({ ...CHANNEL_OPTIONS, ...limit, interceptors });
 }
 
 /**

@@ -6,6 +6,7 @@ import {
   intOption,
   numberOption,
   portOption,
+  sizeOption,
   stringOption,
 } from './config-option.js';
 import type { S3Options } from './checkpoint/storage/s3-options.js';
@@ -119,6 +120,20 @@ export const ClusterOptions = {
     '',
     "Directory of the blob store (job bundles). Empty: a directory under io.tmp.dirs, or the OS's " +
       'temp directory when that is empty too.',
+  ),
+  restServerMaxContentLength: sizeOption(
+    'rest.server.max-content-length',
+    104_857_600,
+    'Largest request the JobManager accepts: a REST request body, and a job submission (bundle ' +
+      'and plan) over gRPC. Larger requests are refused before they are stored.',
+  ),
+  // Flink's name since 1.18 (akka.framesize before), with its default of 10 MiB.
+  rpcFrameSize: sizeOption(
+    'pekko.framesize',
+    10_485_760,
+    'Largest gRPC message between the daemons (control calls and data exchange frames); a ' +
+      'larger one is refused with RESOURCE_EXHAUSTED. Job submissions are bounded by ' +
+      'rest.server.max-content-length instead.',
   ),
   taskManagerRegistrationTimeout: durationOption(
     'taskmanager.registration.timeout',

@@ -133,6 +133,15 @@ export const ExecutionOptions = {
     '',
     'Default target directory of savepoints: file:///path or s3://bucket/prefix.',
   ),
+  // Flink has no single key for this: its closest are fs.<scheme>.limit.timeout and
+  // fs.<scheme>.limit.stream-timeout of connection-limited file systems.
+  stateStorageTimeout: durationOption(
+    'state.storage.timeout',
+    5 * 60_000,
+    'Deadline of each call to checkpoint storage (a write, read, list or delete of one file or ' +
+      'object). A call that does not answer in time fails its checkpoint or savepoint.',
+    { min: 1 },
+  ),
   incrementalCheckpoints: boolOption(
     'state.backend.incremental',
     false,

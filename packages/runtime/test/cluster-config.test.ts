@@ -211,6 +211,8 @@ describe('parseClusterConfiguration', () => {
       heartbeatTimeout: 50_000,
       slotRequestTimeout: 300_000,
       blobStorageDirectory: '',
+      restServerMaxContentLength: 104_857_600,
+      rpcFrameSize: 10_485_760,
       taskManagerRegistrationTimeout: 300_000,
       restartStrategy: undefined,
       fixedDelayAttempts: 1,

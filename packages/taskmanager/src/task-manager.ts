@@ -108,6 +108,8 @@ export class TaskManager {
   private heartbeat:
     ClientDuplexStream<TaskManagerHeartbeat, JobManagerHeartbeat__Output> | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
+  /** Releases in progress or done, so that every caller can wait for the slots to be free. */
+  private readonly releasing = new WeakMap<LocalAttempt, Promise<void>>();
   private stopped = false;
   private endpoints!: TaskManagerEndpoints;
   private workDir!: string;
@@ -138,7 +140,7 @@ export class TaskManager {
     // Every connection of a TaskManager is internal: mutual TLS, no client token.
     const security: RpcSecurity = { tls: material.internal };
     const services = nimbleServices();
-    this.server = createServer();
+    this.server = createServer({ maxReceiveMessageBytes: c.rpcFrameSize });
     const rpcPort = await bindServer(
       this.server,
       c.taskManagerBindHost,
@@ -312,10 +314,13 @@ export class TaskManager {
       lost = true;
       clearInterval(this.heartbeatTimer);
       if (this.stopped) return;
-      // Like Flink: without a JobManager the tasks cannot continue; free the slots and register anew.
+      // Like Flink: without a JobManager the tasks cannot continue; free the slots and register
+      // anew. The slots must be free before the registration: the JobManager deploys into them
+      // as soon as it has it.
       this.log.warn({ reason }, 'lost the JobManager: canceling all tasks and registering again');
-      for (const a of this.attempts.values()) void this.release(a);
-      void this.registerLoop();
+      void Promise.all([...this.attempts.values()].map((a) => this.release(a))).then(() =>
+        this.registerLoop(),
+      );
     };
     stream.on('error', (e: Error) => onLost(e.message));
     stream.on('end', () => onLost('the heartbeat stream ended'));
@@ -626,8 +631,17 @@ export class TaskManager {
     return {};
   }
 
-  /** Stops an attempt's workers and frees its slots. */
-  private async release(a: LocalAttempt): Promise<void> {
+  /** Stops an attempt's workers and frees its slots; resolves once they are free. */
+  private release(a: LocalAttempt): Promise<void> {
+    let released = this.releasing.get(a);
+    if (!released) {
+      released = this.releaseNow(a);
+      this.releasing.set(a, released);
+    }
+    return released;
+  }
+
+  private async releaseNow(a: LocalAttempt): Promise<void> {
     if (a.ended) return;
     a.ended = true;
     this.router.unroute(a.jobId, a.attempt);

@@ -34,7 +34,12 @@ class OutChannel {
     this.pending = [];
     const buffer = encodeElements(elements);
     const n = elements.length / 3;
-    this.bytesPerElement = this.bytesPerElement * 0.5 + (buffer.length / n) * 0.5;
+    const measured = buffer.length / n;
+    // Larger elements than estimated shrink the next buffer at once: a buffer holds what the
+    // consumer's credit is counted in, so one of several times the buffer size would let
+    // several times the data be in flight (and ahead of a barrier) than the credit promises.
+    this.bytesPerElement =
+      measured > 2 * this.bytesPerElement ? measured : this.bytesPerElement * 0.5 + measured * 0.5;
     this.limit = Math.max(3, Math.floor(this.bufferBytes / this.bytesPerElement) * 3);
     return buffer;
   }

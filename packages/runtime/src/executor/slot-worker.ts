@@ -11,7 +11,7 @@ import { graphDigestOf } from './graph-digest.js';
 import { loadPipeline } from './load-pipeline.js';
 import { TaskHost } from '../task/task-host.js';
 import { SystemProcessingTimeService } from '../timers/processing-time-service.js';
-import { fileSystemFor, s3OptionsFrom } from '../checkpoint/storage/index.js';
+import { fileSystemFor, s3OptionsFrom, withStorageTimeout } from '../checkpoint/storage/index.js';
 import type { FromWorker, SlotWorkerData, ToWorker } from './worker-protocol.js';
 import { DataPort, serializeError } from './worker-protocol.js';
 
@@ -46,7 +46,11 @@ async function main(): Promise<void> {
       ports,
       processingTimeService: new SystemProcessingTimeService(),
       localStateDir: data.localStateDir,
-      fileSystem: (uri) => fileSystemFor(uri, data.s3 ?? s3OptionsFrom((o) => o.defaultValue)),
+      fileSystem: (uri) =>
+        withStorageTimeout(
+          fileSystemFor(uri, data.s3 ?? s3OptionsFrom((o) => o.defaultValue)),
+          config.stateStorageTimeout,
+        ),
       restore: data.restore,
       events: {
         readerRegistered: (vertexId, subtask) =>

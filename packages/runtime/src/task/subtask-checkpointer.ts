@@ -62,6 +62,11 @@ export class SubtaskCheckpointer implements AlignedCheckpointHandler {
   private readonly completedChains = new Map<string, KeyedStateFileHandle[]>();
   /** Asynchronous phases in progress: they read the backends, which must stay open meanwhile. */
   private readonly uploads = new Set<Promise<void>>();
+  /**
+   * State files written by the uploads in progress, per checkpoint. An upload that fails, or
+   * whose checkpoint was aborted meanwhile, deletes them: nobody else knows they exist.
+   */
+  private readonly written = new Map<number, { uris: string[]; aborted: boolean }>();
 
   constructor(
     private readonly ctx: TaskContext,
@@ -136,21 +141,31 @@ export class SubtaskCheckpointer implements AlignedCheckpointHandler {
       (pending) => {
         const syncMs = performance.now() - started;
         endSync();
-        const upload = this.writeSnapshot(cp, checkpointId, options, pending).then(
-          ({ operators, size }) =>
-            cp.acknowledge(this.ctx.vertex.id, this.ctx.subtaskIndex, checkpointId, {
-              operators,
-              stateSize: size,
-              syncDurationMs: syncMs,
-              asyncDurationMs: performance.now() - started - syncMs,
-              alignmentDurationMs: alignmentMs,
-            }),
-          (e: unknown) => {
-            for (const k of pending.keyed) k.snapshot.release();
-            this.chains.delete(checkpointId);
-            cp.decline(this.ctx.vertex.id, this.ctx.subtaskIndex, checkpointId, ensureError(e));
-          },
-        );
+        const written = { uris: [] as string[], aborted: false };
+        this.written.set(checkpointId, written);
+        const upload = this.writeSnapshot(cp, checkpointId, options, pending, written.uris)
+          .then(
+            async ({ operators, size }) => {
+              if (written.aborted) {
+                await this.deleteWritten(cp, options.targetDir, written.uris);
+                return;
+              }
+              cp.acknowledge(this.ctx.vertex.id, this.ctx.subtaskIndex, checkpointId, {
+                operators,
+                stateSize: size,
+                syncDurationMs: syncMs,
+                asyncDurationMs: performance.now() - started - syncMs,
+                alignmentDurationMs: alignmentMs,
+              });
+            },
+            async (e: unknown) => {
+              for (const k of pending.keyed) k.snapshot.release();
+              this.chains.delete(checkpointId);
+              cp.decline(this.ctx.vertex.id, this.ctx.subtaskIndex, checkpointId, ensureError(e));
+              await this.deleteWritten(cp, options.targetDir, written.uris);
+            },
+          )
+          .finally(() => this.written.delete(checkpointId));
         this.uploads.add(upload);
         void upload.finally(() => this.uploads.delete(upload));
       },
@@ -185,6 +200,8 @@ export class SubtaskCheckpointer implements AlignedCheckpointHandler {
 
   /** Checkpoint `checkpointId` was aborted. */
   notifyCheckpointAborted(checkpointId: number): void {
+    const written = this.written.get(checkpointId);
+    if (written) written.aborted = true;
     this.chains.delete(checkpointId);
     this.lastId = Math.max(this.lastId, checkpointId);
   }
@@ -264,12 +281,28 @@ export class SubtaskCheckpointer implements AlignedCheckpointHandler {
     return { operatorStates, keyed };
   }
 
+  /**
+   * Deletes the state files of an upload that will not be acknowledged. Best effort: storage that
+   * failed the write may fail this too; the coordinator deletes the checkpoint's directory as well.
+   */
+  private async deleteWritten(
+    cp: TaskCheckpointServices,
+    targetDir: string,
+    uris: string[],
+  ): Promise<void> {
+    if (uris.length === 0) return;
+    const fs = cp.fileSystem(targetDir);
+    // The decline already reported the storage's failure; a second one says nothing new.
+    for (const uri of uris) await fs.delete(uri).catch(() => undefined);
+  }
+
   /** The asynchronous phase: materializes the snapshots and writes the state files. */
   private async writeSnapshot(
     cp: TaskCheckpointServices,
     checkpointId: number,
     options: CheckpointOptions,
     pending: PendingSnapshot,
+    written: string[],
   ): Promise<{ operators: Record<string, SubtaskOperatorState>; size: number }> {
     const operators: Record<string, SubtaskOperatorState> = {};
     const fs = cp.fileSystem(options.targetDir);
@@ -282,7 +315,10 @@ export class SubtaskCheckpointer implements AlignedCheckpointHandler {
       const { bytes, offsets } = assembleKeyedStateFile(range.startKeyGroup, blocks, timers);
       const shared = snapshot.kind !== 'canonical';
       const name = `${fileSafe(uid)}-${subtask}-${checkpointId}-${randomSuffix()}`;
-      await fs.write(`${shared ? options.sharedDir : options.targetDir}/${name}`, bytes);
+      const uri = `${shared ? options.sharedDir : options.targetDir}/${name}`;
+      // Listed before the write: a write that fails half-way may leave a partial file.
+      written.push(uri);
+      await fs.write(uri, bytes);
       size += bytes.length;
       const file: KeyedStateFileHandle = {
         path: shared ? `../shared/${name}` : name,

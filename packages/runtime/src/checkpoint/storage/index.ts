@@ -10,4 +10,10 @@ export {
   parseStorageUri,
   relativeUri,
 } from './state-file-system.js';
+export {
+  checkStorageTarget,
+  STORAGE_TIMEOUT_KEY,
+  StorageTargetError,
+  withStorageTimeout,
+} from './storage-guard.js';
 export type { ByteRange, StateFileSystem, StorageLocation } from './state-file-system.js';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
-import { mkdir, open, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, open, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { IllegalStateError } from '../../errors.js';
 import type { ByteRange, StateFileSystem } from './state-file-system.js';
@@ -23,6 +23,31 @@ function errorCode(e: unknown): string | undefined {
   return (e as NodeJS.ErrnoException | undefined)?.code;
 }
 
+/**
+ * Creates directory `path` and its missing parents, one level at a time. Node's recursive mkdir
+ * retries forever where a parent exists but a child can never be created (under /proc), which
+ * would hold the call, and a libuv thread, for good; this fails instead.
+ */
+async function makeDirectories(path: string): Promise<void> {
+  try {
+    await mkdir(path);
+    return;
+  } catch (e) {
+    const code = errorCode(e);
+    if (code === 'EEXIST') {
+      if ((await stat(path)).isDirectory()) return;
+      throw e;
+    }
+    if (code !== 'ENOENT' || dirname(path) === path) throw e;
+  }
+  await makeDirectories(dirname(path));
+  try {
+    await mkdir(path);
+  } catch (e) {
+    if (errorCode(e) !== 'EEXIST' || !(await stat(path)).isDirectory()) throw e;
+  }
+}
+
 /** Checkpoint storage in a local (or mounted shared) directory: file:///abs/path. */
 export class LocalFileSystem implements StateFileSystem {
   private closed = false;
@@ -30,9 +55,14 @@ export class LocalFileSystem implements StateFileSystem {
   async write(uri: string, data: Uint8Array): Promise<void> {
     const path = this.pathOf(uri);
     try {
-      await mkdir(dirname(path), { recursive: true });
+      await makeDirectories(dirname(path));
       await writeFile(path, data);
     } catch (e) {
+      // A full or failing disk leaves a partial (or empty) file behind: remove it, if it is a
+      // regular file (never a device such as /dev/full).
+      if ((await lstat(path).catch(() => undefined))?.isFile()) {
+        await rm(path, { force: true }).catch(() => undefined);
+      }
       throw new StateStorageError('write', uri, e);
     }
   }
@@ -41,7 +71,7 @@ export class LocalFileSystem implements StateFileSystem {
     const path = this.pathOf(uri);
     const temp = inProgressPath(path);
     try {
-      await mkdir(dirname(path), { recursive: true });
+      await makeDirectories(dirname(path));
       const file = await open(temp, 'w');
       try {
         await file.writeFile(data);

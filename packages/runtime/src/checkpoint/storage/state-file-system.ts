@@ -73,9 +73,20 @@ export class StateStorageError extends NimbleError {
   }
 }
 
+// What a full or read-only disk means for the user; the errno stays in the message as Node
+// reports it (ENOSPC, EROFS, EDQUOT), so logs and alerts can match on it.
+const ERRNO_HINTS: Record<string, string> = {
+  ENOSPC: 'the storage is full: free space or point the directory at a larger volume',
+  EDQUOT: 'the disk quota is exhausted: free space or raise the quota',
+  EROFS: 'the file system is read-only: remount it read-write or use another directory',
+  EACCES: 'permission denied: give the daemon write access or use another directory',
+};
+
 /** The cause's message, prefixed with its name when that says more than "Error". */
 function describeCause(cause: unknown): string {
   if (!(cause instanceof Error)) return String(cause);
+  const hint = ERRNO_HINTS[(cause as NodeJS.ErrnoException).code ?? ''];
+  if (hint !== undefined) return `${cause.message} (${hint})`;
   // Node reports a connection to a host with several addresses as an AggregateError whose own
   // message is empty.
   const message =
