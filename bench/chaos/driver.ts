@@ -8,7 +8,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -151,12 +151,20 @@ interface Proc {
 /** All processes started, for the final stop. */
 const procs = new Set<Proc>();
 
-function startProc(cmd: string, args: string[], ipc: boolean): Proc {
+const logCounts = new Map<string, number>();
+
+/** Starts a process; its output goes to <work>/logs/<name>-<n>.log (n counts restarts). */
+function startProc(name: string, cmd: string, args: string[], ipc: boolean): Proc {
   const child = spawn(cmd, args, {
     stdio: ['ignore', 'pipe', 'pipe', ...(ipc ? (['ipc'] as const) : [])],
   });
+  const n = (logCounts.get(name) ?? 0) + 1;
+  logCounts.set(name, n);
+  mkdirSync(join(work, 'logs'), { recursive: true });
+  const file = createWriteStream(join(work, 'logs', `${name}-${n}.log`));
   let log = '';
   const keep = (d: Buffer) => {
+    file.write(d);
     log = (log + d.toString()).slice(-20_000);
   };
   child.stdout!.on('data', keep);
@@ -181,11 +189,11 @@ async function kill(p: Proc, signal: NodeJS.Signals): Promise<void> {
 }
 
 /** Starts `nimble <args>` (in namespace `ns`, if given) and resolves once it reports ready. */
-async function startNimble(args: string[], ns?: string): Promise<Proc> {
+async function startNimble(name: string, args: string[], ns?: string): Promise<Proc> {
   const node = [process.execPath, NIMBLE_BIN, ...args];
   const p = ns
-    ? startProc('ip', ['netns', 'exec', ns, ...node], true)
-    : startProc(node[0]!, node.slice(1), true);
+    ? startProc(name, 'ip', ['netns', 'exec', ns, ...node], true)
+    : startProc(name, node[0]!, node.slice(1), true);
   await new Promise<void>((resolve, reject) => {
     p.child.on('message', (m: ReadyMessage) => {
       if (m?.nimble === 'ready') resolve();
@@ -200,14 +208,19 @@ async function startNimble(args: string[], ns?: string): Promise<Proc> {
 let jobManager: Proc;
 const taskManagers: Proc[] = [];
 
-const startJobManager = () => startNimble(['jobmanager', ...dashD(JM_CONFIG)]);
+const startJobManager = () => startNimble('jobmanager', ['jobmanager', ...dashD(JM_CONFIG)]);
 const startTaskManager = (i: number) =>
-  startNimble(['taskmanager', ...dashD(tmConfig(net.taskManagers[i]!))], net.taskManagers[i]!.ns);
+  startNimble(
+    `taskmanager${i + 1}`,
+    ['taskmanager', ...dashD(tmConfig(net.taskManagers[i]!))],
+    net.taskManagers[i]!.ns,
+  );
 
 let s3: Proc;
 async function startS3(): Promise<void> {
   const script = fileURLToPath(new URL('./s3-server.py', import.meta.url));
   s3 = startProc(
+    's3',
     'python3',
     [script, '--host', HOST, '--port', String(S3.port), '--data-dir', S3.dir],
     false,
@@ -847,8 +860,6 @@ async function main(): Promise<number> {
     console.log(`logs kept in ${work}`);
     writeFileSync(join(work, 'expected.txt'), expected.join('\n'));
     writeFileSync(join(work, 'committed.txt'), [...committed].sort().join('\n'));
-    writeFileSync(join(work, 'jobmanager.log'), jobManager.log());
-    taskManagers.forEach((t, i) => writeFileSync(join(work, `taskmanager-${i + 1}.log`), t.log()));
   }
   await stopAll();
   if (ok) rmSync(work, { recursive: true, force: true });
@@ -859,8 +870,6 @@ main().then(
   (code) => process.exit(code),
   async (e: unknown) => {
     console.error(`chaos: ${(e as Error).stack ?? String(e)} (seed ${SEED})`);
-    if (jobManager) writeFileSync(join(work, 'jobmanager.log'), jobManager.log());
-    taskManagers.forEach((t, i) => writeFileSync(join(work, `taskmanager-${i + 1}.log`), t.log()));
     console.error(`logs kept in ${work}`);
     await stopAll();
     process.exit(1);

@@ -23,6 +23,7 @@ parser.add_argument("--host", required=True)
 parser.add_argument("--port", required=True)
 parser.add_argument("--data-dir", required=True)
 args = parser.parse_args()
+os.makedirs(args.data_dir, exist_ok=True)
 path = os.path.join(args.data_dir, "s3-buckets.pickle")
 ACCOUNT = "123456789012"
 
