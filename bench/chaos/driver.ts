@@ -38,6 +38,8 @@ const { values: opts } = parseArgs({
     rate: { type: 'string', default: '1000' },
     json: { type: 'string' },
     kinds: { type: 'string' },
+    /** Extra job configuration, key=value, e.g. execution.window.aligned-fast-path=false. */
+    'job-conf': { type: 'string', multiple: true },
   },
 });
 const FAULTS = Number(opts.faults);
@@ -135,6 +137,12 @@ function tmConfig(link: TaskManagerLink): Record<string, string> {
 const JOB_CONFIG: Record<string, string> = {
   'execution.checkpointing.interval': '1000',
   'state.checkpoints.dir': `s3://${S3.bucket}/checkpoints`,
+  ...Object.fromEntries(
+    (opts['job-conf'] ?? []).map((kv) => [
+      kv.slice(0, kv.indexOf('=')),
+      kv.slice(kv.indexOf('=') + 1),
+    ]),
+  ),
 };
 
 const dashD = (c: Record<string, string>) =>
@@ -860,6 +868,12 @@ async function main(): Promise<number> {
     console.log(`logs kept in ${work}`);
     writeFileSync(join(work, 'expected.txt'), expected.join('\n'));
     writeFileSync(join(work, 'committed.txt'), [...committed].sort().join('\n'));
+    // Where each copy of a duplicated record sits: partition:offset.
+    const at = new Map<string, string[]>();
+    for (const [where, v] of output.records.get(SINK) ?? [])
+      at.set(v, [...(at.get(v) ?? []), where]);
+    const dups = [...at].filter(([, w]) => w.length > 1).map(([v, w]) => `${w.join(' ')} ${v}`);
+    writeFileSync(join(work, 'duplicates.txt'), dups.join('\n'));
   }
   await stopAll();
   if (ok) rmSync(work, { recursive: true, force: true });
