@@ -6,9 +6,11 @@
 #   kafka.sh fetch                     download the jars once, into $NIMBLE_KAFKA_HOME/libs
 #                                      (default ~/.cache/nimble/kafka-3.9.1); prints that path
 #   kafka.sh start [--port 9092] [--controller-port 9093] [--dir ./.kafka-data] [--owner-pid PID]
+#                  [--host 127.0.0.1]
 #                                      fetch if needed, format the data directory the first time,
 #                                      start the broker in the background and wait until it serves;
-#                                      with --owner-pid, stop it when process PID is gone (tests)
+#                                      with --owner-pid, stop it when process PID is gone (tests);
+#                                      --host: the address it listens on and advertises
 #   kafka.sh stop [--dir ./.kafka-data]
 #                                      SIGTERM the broker, SIGKILL it after 20 s
 #
@@ -32,7 +34,7 @@ readonly libs=$kafka_home/libs
 readonly marker=$kafka_home/.fetched
 
 usage() {
-  sed -n '2,17s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+  sed -n '2,19s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
 }
 
 die() {
@@ -146,7 +148,7 @@ check_port() {
 }
 
 start() {
-  local port=9092 controller_port=9093 dir=./.kafka-data owner_pid=
+  local port=9092 controller_port=9093 dir=./.kafka-data owner_pid= host=127.0.0.1
   while (($# > 0)); do
     case $1 in
       --port) port=${2:?--port needs a value}; shift 2 ;;
@@ -157,6 +159,8 @@ start() {
       --dir=*) dir=${1#*=}; shift ;;
       --owner-pid) owner_pid=${2:?--owner-pid needs a value}; shift 2 ;;
       --owner-pid=*) owner_pid=${1#*=}; shift ;;
+      --host) host=${2:?--host needs a value}; shift 2 ;;
+      --host=*) host=${1#*=}; shift ;;
       *) die "start: unknown argument: $1 (see kafka.sh help)" ;;
     esac
   done
@@ -188,9 +192,9 @@ start() {
 # Written by deploy/kafka/kafka.sh on every start.
 process.roles=broker,controller
 node.id=1
-controller.quorum.voters=1@127.0.0.1:$controller_port
-listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$controller_port
-advertised.listeners=PLAINTEXT://127.0.0.1:$port
+controller.quorum.voters=1@$host:$controller_port
+listeners=PLAINTEXT://$host:$port,CONTROLLER://$host:$controller_port
+advertised.listeners=PLAINTEXT://$host:$port
 controller.listener.names=CONTROLLER
 listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
 inter.broker.listener.name=PLAINTEXT
@@ -300,7 +304,7 @@ EOF
   done
   local took=$(($(now_ms) - began))
   printf 'Started Kafka (pid %s) in %d.%01d s\n' "$pid" $((took / 1000)) $((took % 1000 / 100))
-  echo "Kafka $KAFKA_VERSION is listening on 127.0.0.1:$port (data: $dir)"
+  echo "Kafka $KAFKA_VERSION is listening on $host:$port (data: $dir)"
 }
 
 stop() {
