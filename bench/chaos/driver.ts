@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Consumer, Producer } from 'kafkajs';
 import { Kafka, logLevel } from 'kafkajs';
+import { fixKafkajsReadCommitted } from '@nimble/connector-kafka';
 import type { ReadyMessage } from '@nimble/cli';
 import { connectProducer, purchaseRecord } from '../../packages/examples/src/purchase-producer.js';
 import type { PurchaseStreamOptions } from '../../packages/examples/src/purchases.js';
@@ -366,6 +367,8 @@ class Output {
   private constructor(private readonly consumer: Consumer) {}
 
   static async start(topics: string[], readCommitted: boolean): Promise<Output> {
+    // kafkajs alone delivers records of aborted transactions under read_committed.
+    fixKafkajsReadCommitted();
     const kafka = new Kafka({ brokers: [`${HOST}:${KAFKA.port}`], logLevel: logLevel.NOTHING });
     const consumer = kafka.consumer({
       groupId: `chaos-reader-${Math.random().toString(36).slice(2)}`,
