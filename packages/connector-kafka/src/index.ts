@@ -1,4 +1,5 @@
 export type { KafkaProperties } from './client.js';
+export { fixKafkajsReadCommitted } from './kafka-internals.js';
 export { KafkaSource, KafkaSourceBuilder, splitOwner } from './kafka-source.js';
 export type { KafkaSourceEnumState } from './kafka-source.js';
 export type { KafkaPartitionSplit } from './kafka-partition-split.js';

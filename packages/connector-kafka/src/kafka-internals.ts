@@ -11,6 +11,9 @@
  *   open transaction) and EndTxn (commits a transaction by producer id and epoch), and whose group
  *   coordinator takes OffsetCommit without a generation (kafkajs' `admin.setOffsets` instead joins
  *   the group, and fails while another subtask does the same).
+ *
+ * It also corrects kafkajs' read_committed filter, which delivers records of aborted
+ * transactions (see `fixKafkajsReadCommitted`).
  */
 import { createRequire } from 'node:module';
 import type { Kafka } from 'kafkajs';
@@ -91,6 +94,87 @@ if (!(originalInit as { nimbleWrapped?: boolean }).nimbleWrapped) {
   (wrapped as { nimbleWrapped?: boolean }).nimbleWrapped = true;
   BrokerClass.prototype.initProducerId = wrapped;
 }
+
+interface FetchedMessage {
+  readonly offset: string;
+  readonly key: Buffer | null;
+  isControlRecord?: boolean;
+  readonly batchContext?: { readonly producerId: string; readonly inTransaction: boolean };
+}
+
+interface FetchedPartition {
+  abortedTransactions?: { readonly producerId: string; readonly firstOffset: string }[];
+  readonly messages: FetchedMessage[];
+}
+
+/** The key of a control record that ends a transaction with an abort (version 0, type 0). */
+const ABORT_MARKER = Buffer.from([0, 0, 0, 0]);
+
+/**
+ * Drops the records of aborted transactions from a read_committed fetch of one partition, as
+ * Kafka's Java consumer does (`CompletedFetch`): the aborted transactions the broker lists,
+ * ordered by first offset, each from its first offset until its producer's abort marker.
+ *
+ * kafkajs 2.2.4 (`filterAbortedMessages`) gets this wrong in two ways, and a read_committed
+ * consumer then delivers aborted records: it takes the broker's list in the order given (the
+ * order the transactions ended, not started), so a transaction that started before another but
+ * ended after it is delivered whole; and it enters at most one aborted transaction per record,
+ * so a fetch that starts inside two aborted transactions delivers the first record of the
+ * second. Both happen to an exactly-once sink's output after every fail-over.
+ *
+ * A dropped record is marked as a control record: kafkajs leaves those out of a batch's
+ * messages but moves the consumer's position past them, and the broker's list is emptied so
+ * kafkajs' own filter does nothing.
+ */
+function dropAbortedRecords(partition: FetchedPartition): void {
+  const listed = partition.abortedTransactions;
+  if (!listed || listed.length === 0) return;
+  const pending = listed
+    .map((t) => ({ producerId: t.producerId, firstOffset: BigInt(t.firstOffset) }))
+    .sort((a, b) => (a.firstOffset < b.firstOffset ? -1 : a.firstOffset > b.firstOffset ? 1 : 0));
+  const aborted = new Set<string>();
+  let next = 0;
+  for (const m of partition.messages) {
+    const offset = BigInt(m.offset);
+    while (next < pending.length && pending[next]!.firstOffset <= offset) {
+      aborted.add(pending[next++]!.producerId);
+    }
+    const batch = m.batchContext;
+    if (!batch?.inTransaction) continue;
+    if (m.isControlRecord) {
+      if (m.key && ABORT_MARKER.equals(Buffer.from(m.key))) aborted.delete(batch.producerId);
+    } else if (aborted.has(batch.producerId)) {
+      m.isControlRecord = true;
+    }
+  }
+  partition.abortedTransactions = [];
+}
+
+interface FetchingBroker {
+  fetch(args: object): Promise<{ responses?: { partitions?: FetchedPartition[] }[] }>;
+}
+
+/**
+ * Makes every kafkajs consumer of this process drop the records of aborted transactions
+ * correctly under read_committed (see {@link dropAbortedRecords}). Idempotent; the Kafka
+ * source applies it when it loads. Readers of a transactional topic outside a job (tests,
+ * tools) that use kafkajs directly call it too.
+ */
+export function fixKafkajsReadCommitted(): void {
+  const proto = BrokerClass.prototype as unknown as FetchingBroker;
+  const originalFetch = proto.fetch;
+  if ((originalFetch as { nimbleWrapped?: boolean }).nimbleWrapped) return;
+  const wrapped = async function (this: FetchingBroker, args: object) {
+    const response = await originalFetch.call(this, args);
+    for (const topic of response.responses ?? []) {
+      for (const partition of topic.partitions ?? []) dropAbortedRecords(partition);
+    }
+    return response;
+  };
+  (wrapped as { nimbleWrapped?: boolean }).nimbleWrapped = true;
+  proto.fetch = wrapped;
+}
+fixKafkajsReadCommitted();
 
 /** The producer id and epoch a kafkajs producer with `transactionalId` got when it connected. */
 export function producerIdentity(transactionalId: string): ProducerIdAndEpoch | undefined {

@@ -608,6 +608,17 @@ class KafkaWriter<T> implements CommittingSinkWriter<T, KafkaCommittable> {
   }
 }
 
+/**
+ * One line on stderr per committed transaction (the TaskManager keeps it with its log): which
+ * transactional id, producer id and epoch, so a record in the output can be traced to the
+ * checkpoint whose transaction committed it.
+ */
+function logCommit(c: KafkaCommittable, what: string): void {
+  process.stderr.write(
+    `KafkaSink: ${what} transaction ${c.transactionalId} (producer id ${c.producerId}, epoch ${c.producerEpoch})\n`,
+  );
+}
+
 /** Commits pre-committed transactions; again after a restore, by producer id and epoch. */
 class KafkaCommitter<T> implements Committer<KafkaCommittable> {
   private coordinator: KafkaInternalClient | undefined;
@@ -620,6 +631,7 @@ class KafkaCommitter<T> implements Committer<KafkaCommittable> {
       if (live) {
         preCommitted.delete(c.transactionalId);
         await live.transaction.commit();
+        logCommit(c, 'committed');
         await live.producer.disconnect();
         continue;
       }
@@ -644,6 +656,7 @@ class KafkaCommitter<T> implements Committer<KafkaCommittable> {
         }
         throw e;
       }
+      logCommit(c, 'committed after a restore');
     }
   }
 

@@ -538,6 +538,15 @@ export class JobMaster {
       restoredFrom,
     };
     if (restoredFrom) {
+      this.log.info(
+        {
+          attempt,
+          checkpoint_id: restoredFrom.id,
+          savepoint: restoredFrom.savepoint,
+          path: restoredFrom.metadataDir,
+        },
+        `attempt ${attempt} restores ${restoredFrom.savepoint ? 'savepoint' : 'checkpoint'} ${restoredFrom.id}`,
+      );
       this.checkpoints.counts.restored++;
       this.checkpoints.restored = {
         id: restoredFrom.id,
