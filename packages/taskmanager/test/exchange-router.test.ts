@@ -75,6 +75,9 @@ describe('exchange router', () => {
     const atB = new MessageChannel();
     a.router.route('job', 3, 0, 1, b.id, atA.port2);
     b.router.route('job', 3, 1, 0, a.id, atB.port2);
+    // The JobManager gives both TaskManagers of a pair the same secret in DeployTasks.
+    a.router.expectPeer(b.id, 'secret-of-the-pair-a-b');
+    b.router.expectPeer(a.id, 'secret-of-the-pair-a-b');
     a.router.connect(b.id, b.address);
     b.router.connect(a.id, a.address);
     const received = collect(atB.port1);
