@@ -619,6 +619,33 @@ function logCommit(c: KafkaCommittable, what: string): void {
   );
 }
 
+/**
+ * How long a commit may take. A kafkajs request on a connection the broker dropped (a broker
+ * restart) can stay unanswered for good; the commits of every later checkpoint would wait behind
+ * it while checkpoints go on completing. Failing the commit fails the task instead: the job
+ * restarts from its latest checkpoint, whose committer commits the same transactions again by
+ * producer id and epoch (a transaction committed meanwhile is recognised as such).
+ */
+const COMMIT_TIMEOUT_MS = 30_000;
+
+function commitWithin(commit: Promise<unknown>, c: KafkaCommittable): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new Error(
+            `KafkaSink: committing transaction ${c.transactionalId} got no answer from the broker ` +
+              `within ${COMMIT_TIMEOUT_MS} ms; the job restarts from its latest checkpoint and ` +
+              'commits it again. Check that the Kafka brokers are reachable.',
+          ),
+        ),
+      COMMIT_TIMEOUT_MS,
+    );
+  });
+  return Promise.race([commit.then(() => undefined), deadline]).finally(() => clearTimeout(timer));
+}
+
 /** Commits pre-committed transactions; again after a restore, by producer id and epoch. */
 class KafkaCommitter<T> implements Committer<KafkaCommittable> {
   private coordinator: KafkaInternalClient | undefined;
@@ -630,7 +657,7 @@ class KafkaCommitter<T> implements Committer<KafkaCommittable> {
       const live = preCommitted.get(c.transactionalId);
       if (live) {
         preCommitted.delete(c.transactionalId);
-        await live.transaction.commit();
+        await commitWithin(live.transaction.commit(), c);
         logCommit(c, 'committed');
         await live.producer.disconnect();
         continue;
@@ -640,7 +667,10 @@ class KafkaCommitter<T> implements Committer<KafkaCommittable> {
         this.config.transactionTimeoutMs,
       );
       try {
-        await this.coordinator.commit(c.transactionalId, c.producerId, c.producerEpoch);
+        await commitWithin(
+          this.coordinator.commit(c.transactionalId, c.producerId, c.producerEpoch),
+          c,
+        );
       } catch (e) {
         const type = ((e as Error).cause as { type?: string } | undefined)?.type;
         if (
