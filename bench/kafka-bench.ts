@@ -20,7 +20,8 @@
  * 3. Clients (only with `--sections clients`): the Kafka clients side by side, outside Nimble,
  *    on this broker: consuming a backlog of `--client-events` purchases (4 partitions, from the
  *    first record to the last), and the transactional producer as KafkaSink uses it (begin, batches
- *    of 5,000 records one request at a time, commit; transactions of 100,000 records). Also whether
+ *    of 5,000 records one request at a time, commit every `--client-commit-ms`, 1,000: a
+ *    checkpoint interval; `--client-txn-events` records, 1,000,000). Also whether
  *    transactions, fencing (a second producer with the same transactional.id) and the abort of a
  *    transaction left open (by a new producer with its id) work through public API. kafkajs comes
  *    from the repository; `@confluentinc/kafka-javascript` and `@platformatic/kafka` from
@@ -28,7 +29,7 @@
  *    repository does not depend on them.
  *
  *   pnpm bench:kafka [-- --events 2000000 --rate 80000 --seconds 30 --partitions 4]
- *   (--sections throughput,latency runs a part; --sections clients --clients-dir /tmp/kafka-eval)
+ *   (--sections throughput,latency runs a part; --sections clients --clients-dir /tmp/kclients)
  *
  * Exits non-zero on errors only, not on missed targets.
  */
@@ -751,14 +752,18 @@ async function consumeRate(
   return n / ((end - first) / 1000);
 }
 
-/** Transactions of `perTxn` records, sent in batches of 5,000 one at a time: records/s. */
+/**
+ * Transactions committed every `commitMs` (a checkpoint interval, as KafkaSink commits one per
+ * checkpoint), each sent in batches of 5,000 records one request at a time: records/s over the
+ * whole run, commits included, and the number of commits.
+ */
 async function transactionalRate(
   loader: ClientLoader,
   client: ClientName,
   bs: string,
   n: number,
-  perTxn: number,
-): Promise<number> {
+  commitMs: number,
+): Promise<{ rate: number; commits: number }> {
   const topic = `clients.txn.${client}.${Date.now()}`;
   await createTopic(bs, topic, 4);
   const batches: { key: string; value: string }[][] = [];
@@ -770,16 +775,18 @@ async function transactionalRate(
   const p = await txnProducer(loader, client, bs, `kafka-bench-clients-${client}-${Date.now()}`);
   const started = performance.now();
   let next = 0;
+  let commits = 0;
   while (next < batches.length) {
     const t = await p.begin();
-    for (let inTxn = 0; inTxn < perTxn && next < batches.length; inTxn += 5000) {
-      await t.send(topic, batches[next++]!);
-    }
+    const began = performance.now();
+    do await t.send(topic, batches[next++]!);
+    while (next < batches.length && performance.now() - began < commitMs);
     await t.commit();
+    commits++;
   }
   const ms = performance.now() - started;
   await p.close();
-  return n / (ms / 1000);
+  return { rate: n / (ms / 1000), commits };
 }
 
 interface ClientFeatures {
@@ -842,7 +849,7 @@ async function clientFeatures(
 
 async function clients(
   broker: KafkaBroker,
-  o: { dir: string; events: number; rounds: number },
+  o: { dir: string; events: number; rounds: number; txnEvents: number; commitMs: number },
 ): Promise<[string, string, string][]> {
   const bs = broker.bootstrapServers;
   const loader = new ClientLoader(o.dir);
@@ -859,15 +866,22 @@ async function clients(
   const rows: [string, string, string][] = [];
   const consumed = new Map<ClientName, number[]>();
   const produced = new Map<ClientName, number[]>();
-  // Rounds alternate the clients, so that the machine's other load spreads over all of them.
+  // Rounds alternate the clients, each round starting with the next one, so that the machine's
+  // other load spreads over all of them.
   for (let r = 0; r < o.rounds; r++) {
-    for (const c of CLIENTS) {
+    for (const c of [
+      ...CLIENTS.slice(r % CLIENTS.length),
+      ...CLIENTS.slice(0, r % CLIENTS.length),
+    ]) {
       const load = loadavg()[0]!.toFixed(1);
       const rate = await consumeRate(loader, c, bs, topic, o.events);
-      const txn = await transactionalRate(loader, c, bs, Math.min(o.events, 500_000), 100_000);
-      log(`clients: ${c}: consume ${fmt(rate)}/s, transactional ${fmt(txn)}/s (load ${load})`);
+      const txn = await transactionalRate(loader, c, bs, o.txnEvents, o.commitMs);
+      log(
+        `clients: ${c}: consume ${fmt(rate)}/s, transactional ${fmt(txn.rate)}/s ` +
+          `(${txn.commits} commits; load ${load} -> ${loadavg()[0]!.toFixed(1)})`,
+      );
       consumed.set(c, [...(consumed.get(c) ?? []), rate]);
-      produced.set(c, [...(produced.get(c) ?? []), txn]);
+      produced.set(c, [...(produced.get(c) ?? []), txn.rate]);
     }
   }
   const range = (xs: number[]) =>
@@ -896,9 +910,11 @@ async function main(): Promise<void> {
       seconds: { type: 'string', default: '30' },
       partitions: { type: 'string', default: '4' },
       sections: { type: 'string', default: 'throughput,latency' },
-      'clients-dir': { type: 'string', default: '/tmp/kafka-eval' },
+      'clients-dir': { type: 'string', default: '/tmp/kclients' },
       'client-events': { type: 'string', default: '1000000' },
       'client-rounds': { type: 'string', default: '2' },
+      'client-txn-events': { type: 'string', default: '1000000' },
+      'client-commit-ms': { type: 'string', default: '1000' },
     },
   });
   const events = Number(args.events);
@@ -975,6 +991,8 @@ async function main(): Promise<void> {
         dir: args['clients-dir'],
         events: Number(args['client-events']),
         rounds: Number(args['client-rounds']),
+        txnEvents: Number(args['client-txn-events']),
+        commitMs: Number(args['client-commit-ms']),
       });
     }
     if (sections.has('latency')) {
