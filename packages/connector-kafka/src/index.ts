@@ -1,3 +1,4 @@
+export { createKafkaClient } from './client.js';
 export type { KafkaProperties } from './client.js';
 export { fixKafkajsReadCommitted } from './kafka-internals.js';
 export { KafkaSource, KafkaSourceBuilder, splitOwner } from './kafka-source.js';

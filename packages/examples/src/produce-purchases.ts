@@ -5,7 +5,7 @@
  *
  *   pnpm --filter @nimble/examples produce-purchases -- --events 600000 --rate 20000
  */
-import { Kafka, logLevel } from 'kafkajs';
+import { createKafkaClient } from '@nimble/connector-kafka';
 import { jobArgs } from './args.js';
 import { producePurchases } from './purchase-producer.js';
 
@@ -23,10 +23,10 @@ const args = jobArgs({
   'malformed-every': 0,
 });
 
-const admin = new Kafka({
-  brokers: args['bootstrap-servers'].split(','),
-  logLevel: logLevel.ERROR,
-}).admin();
+const admin = createKafkaClient(
+  { 'bootstrap.servers': args['bootstrap-servers'], 'client.id': 'produce-purchases' },
+  'produce-purchases',
+).admin();
 await admin.connect();
 const existing = new Set(await admin.listTopics());
 const wanted = [

@@ -3,7 +3,8 @@
  * steady rate: the input of the Kafka jobs, for local runs, tests and benchmarks.
  */
 import type { Producer } from 'kafkajs';
-import { Kafka, logLevel, Partitioners } from 'kafkajs';
+import { createKafkaClient } from '@nimble/connector-kafka';
+import { Partitioners } from 'kafkajs';
 import type { PurchaseStreamOptions } from './purchases.js';
 import { purchaseAt } from './purchases.js';
 
@@ -42,11 +43,11 @@ export function purchaseRecord(
 
 /** A connected producer for `bootstrapServers`. */
 export async function connectProducer(bootstrapServers: string): Promise<Producer> {
-  const kafka = new Kafka({
-    clientId: 'purchase-producer',
-    brokers: bootstrapServers.split(','),
-    logLevel: logLevel.ERROR,
-  });
+  // The connector's client: retriable start-up errors of a fresh broker are one INFO line, not ERRORs.
+  const kafka = createKafkaClient(
+    { 'bootstrap.servers': bootstrapServers, 'client.id': 'purchase-producer' },
+    'purchase-producer',
+  );
   const producer = kafka.producer({
     createPartitioner: Partitioners.DefaultPartitioner,
     allowAutoTopicCreation: false,
