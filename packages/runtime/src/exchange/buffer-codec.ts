@@ -125,13 +125,13 @@ class TaggedWriter {
   shapes: string[][] = [];
   lastShape = -1;
 
-  encode(elements: unknown[]): Buffer {
+  encode(elements: unknown[], length: number): Buffer {
     this.pos = 0;
     this.shapes.length = 0;
     this.lastShape = -1;
     this.ensure(1);
     this.buf[this.pos++] = TAGGED_FORMAT;
-    for (let i = 0; i < elements.length; i += 3) {
+    for (let i = 0; i < length; i += 3) {
       this.ensure(5);
       this.varint(elements[i] as number);
       this.value(elements[i + 1], 0);
@@ -554,25 +554,30 @@ let encoding = false;
 let v8Streak = 0;
 
 /**
- * Serializes a batch of elements into one buffer: the tagged format, or V8's serializer for a
+ * Serializes a batch of elements (the first `length` slots of `elements`, `[kind, a, b, ...]`)
+ * into one buffer: the tagged format, or V8's serializer for a
  * batch the tagged format does not carry. The buffer is unpooled and owns its ArrayBuffer, so it
  * can be transferred to another thread without a copy.
  */
-export function encodeElements(elements: unknown[]): Uint8Array {
+export function encodeElements(elements: unknown[], length: number = elements.length): Uint8Array {
   if (v8Streak > 0 || encoding) {
     if (v8Streak > 0) v8Streak--;
-    return serialize(elements);
+    return serialize(firstElements(elements, length));
   }
   encoding = true;
   try {
-    return writer.encode(elements);
+    return writer.encode(elements, length);
   } catch (e) {
     if (e !== UNSUPPORTED) throw e;
     v8Streak = V8_STREAK;
-    return serialize(elements);
+    return serialize(firstElements(elements, length));
   } finally {
     encoding = false;
   }
+}
+
+function firstElements(elements: unknown[], length: number): unknown[] {
+  return length === elements.length ? elements : elements.slice(0, length);
 }
 
 /** Decodes a buffer and hands each element to `handler`, in order; returns the record count. */

@@ -15,7 +15,12 @@ export interface RecordWriterOptions {
 }
 
 class OutChannel {
-  pending: unknown[] = [];
+  /**
+   * Pending elements as `[kind, a, b, ...]` in the first `count` slots. The array is kept from
+   * buffer to buffer: a fresh one per buffer grew by copying and was most of the writer's garbage.
+   */
+  readonly pending: unknown[] = [];
+  count = 0;
   credit = 0;
   readonly backlog: Uint8Array[] = [];
   /** Estimated serialized bytes per element, refined after each buffer. */
@@ -31,9 +36,12 @@ class OutChannel {
 
   encode(): Uint8Array {
     const elements = this.pending;
-    this.pending = [];
-    const buffer = encodeElements(elements);
-    const n = elements.length / 3;
+    const count = this.count;
+    this.count = 0;
+    const buffer = encodeElements(elements, count);
+    // The records sent go with the buffer: the array does not keep them alive.
+    elements.fill(undefined, 0, count);
+    const n = count / 3;
     const measured = buffer.length / n;
     // Larger elements than estimated shrink the next buffer at once: a buffer holds what the
     // consumer's credit is counted in, so one of several times the buffer size would let
@@ -187,7 +195,7 @@ export class RecordWriter {
       this.timer = undefined;
     }
     for (const ch of this.channels) {
-      if (ch.pending.length > 0) this.send(ch);
+      if (ch.count > 0) this.send(ch);
     }
   }
 
@@ -216,10 +224,14 @@ export class RecordWriter {
 
   private append(ch: OutChannel, kind: number, a: unknown, b: unknown): void {
     const p = ch.pending;
-    p.push(kind, a, b);
-    if (p.length >= ch.limit) {
+    const n = ch.count;
+    p[n] = kind;
+    p[n + 1] = a;
+    p[n + 2] = b;
+    ch.count = n + 3;
+    if (n + 3 >= ch.limit) {
       this.send(ch);
-    } else if (p.length === 3 && this.timer === undefined && this.options.bufferTimeoutMs > 0) {
+    } else if (n === 0 && this.timer === undefined && this.options.bufferTimeoutMs > 0) {
       this.timer = setTimeout(() => {
         this.timer = undefined;
         try {

@@ -51,10 +51,17 @@ type KeyWindows = unknown[];
 
 export { ALIGNED_STATE_NAME };
 
-/** The keys with a window that fires (or is cleaned up) at one time, in registration order. */
+/**
+ * The keys with a window that fires (or is cleaned up) at one time, in registration order. On a
+ * backend that holds values by reference, `entries` holds each key's state entry as it was when
+ * the window was registered (undefined: look it up), so firing does not look the key up again:
+ * an entry stays the same array while it has windows, and a window once dropped is not added
+ * again (its elements are late), so a due window is in the entry registered with it.
+ */
 interface DueKeys {
   readonly keys: Key[];
   readonly keyGroups: number[];
+  readonly entries: (KeyWindows | undefined)[];
 }
 
 /**
@@ -114,6 +121,7 @@ export class AlignedWindowOperator extends StreamOperator<unknown, unknown> {
   /** Restored timers (key, window) of a checkpoint, registered in open(). */
   private restoredWindowTimers: { keyGroup: number; flat: readonly unknown[] }[] = [];
 
+  private lastWindow: TimeWindow | undefined;
   private backend!: KeyedStateBackend;
   private state!: NamespacedState<ValueState<KeyWindows>>;
   /** Whether the backend holds values by reference: an entry changed in place needs no update(). */
@@ -216,14 +224,14 @@ export class AlignedWindowOperator extends StreamOperator<unknown, unknown> {
     if (entry === undefined) {
       entry = [end, this.first(value)];
       state.update(entry);
-      this.registerNew(end);
+      this.registerNew(end, entry);
       i = 0;
     } else {
       i = indexOfWindow(entry, end);
       if (i < 0) {
         i = entry.length;
         entry.push(end, this.first(value));
-        this.registerNew(end);
+        this.registerNew(end, entry);
       } else {
         entry[i + 1] = this.combine(entry[i + 1], value);
         if (this.firedBeforeRestore.size > 0 && !fireNow) this.refire(end);
@@ -258,32 +266,42 @@ export class AlignedWindowOperator extends StreamOperator<unknown, unknown> {
   private refire(end: number): void {
     const id = `${String(keyId(this.backend.getCurrentKey()))}/${end}`;
     if (!this.firedBeforeRestore.delete(id)) return;
-    this.due(this.fireAt, end - 1, this.backend.getCurrentKey(), this.backend.getCurrentKeyGroup());
+    const key = this.backend.getCurrentKey();
+    this.due(this.fireAt, end - 1, key, this.backend.getCurrentKeyGroup(), undefined);
   }
 
   /** A window new to the current key: it fires at `end - 1` (unless late) and goes at its cleanup time. */
-  private registerNew(end: number): void {
+  private registerNew(end: number, entry: KeyWindows): void {
     const key = this.backend.getCurrentKey();
     const keyGroup = this.backend.getCurrentKeyGroup();
+    const byReference = this.byReference ? entry : undefined;
     const fireTime = end - 1;
     // As EventTimeTrigger: no timer for a window the watermark already passed (it fired at once).
-    if (fireTime > this.currentWatermark) this.due(this.fireAt, fireTime, key, keyGroup);
+    if (fireTime > this.currentWatermark)
+      this.due(this.fireAt, fireTime, key, keyGroup, byReference);
     if (this.allowedLateness > 0) {
       const cleanup = this.cleanupTime(end);
       // No timer at the end of time: it would never fire before the job ends.
-      if (cleanup !== MAX_TIMESTAMP) this.due(this.cleanupAt, cleanup, key, keyGroup);
+      if (cleanup !== MAX_TIMESTAMP) this.due(this.cleanupAt, cleanup, key, keyGroup, byReference);
     }
   }
 
-  private due(index: Map<number, DueKeys>, time: number, key: Key, keyGroup: number): void {
+  private due(
+    index: Map<number, DueKeys>,
+    time: number,
+    key: Key,
+    keyGroup: number,
+    entry: KeyWindows | undefined,
+  ): void {
     let due = index.get(time);
     if (due === undefined) {
-      due = { keys: [], keyGroups: [] };
+      due = { keys: [], keyGroups: [], entries: [] };
       index.set(time, due);
       this.addDueTime(time);
     }
     due.keys.push(key);
     due.keyGroups.push(keyGroup);
+    due.entries.push(entry);
   }
 
   private addDueTime(time: number): void {
@@ -357,11 +375,12 @@ export class AlignedWindowOperator extends StreamOperator<unknown, unknown> {
     end: number,
     fn: (entry: KeyWindows, i: number) => boolean,
   ): void {
-    const { keys, keyGroups } = due;
+    const { keys, keyGroups, entries } = due;
     const state = this.state;
     for (let k = 0; k < keys.length; k++) {
+      // Sets the key for the window function and for the copy-on-write of pending snapshots.
       this.backend.setCurrentKey(keys[k]!, keyGroups[k]!);
-      const entry = state.value();
+      const entry = entries[k] ?? state.value();
       if (entry === undefined) continue;
       const i = indexOfWindow(entry, end);
       if (i < 0 || !fn(entry, i)) continue;
@@ -402,9 +421,14 @@ export class AlignedWindowOperator extends StreamOperator<unknown, unknown> {
     }
   }
 
-  /** The window ending at `end`: windows of this operator differ by their end. */
+  /**
+   * The window ending at `end`: windows of this operator differ by their end. The last one is
+   * reused (a TimeWindow is immutable): a firing hands the same window to every key.
+   */
   private windowOf(end: number): TimeWindow {
-    return new TimeWindow(alignedWindowStart(this.windows, end), end);
+    const last = this.lastWindow;
+    if (last !== undefined && last.end === end) return last;
+    return (this.lastWindow = new TimeWindow(alignedWindowStart(this.windows, end), end));
   }
 
   private assignerFailure(value: unknown): never {
@@ -473,7 +497,7 @@ export class AlignedWindowOperator extends StreamOperator<unknown, unknown> {
               : undefined;
         if (index !== undefined && !registered.has(`${time}/${id}`)) {
           registered.add(`${time}/${id}`);
-          this.due(index, time, key, keyGroup);
+          this.due(index, time, key, keyGroup, undefined);
         }
         if (index === this.cleanupAt) cleanupOnly.add(`${String(keyId(key))}/${end}`);
         else if (index === this.fireAt) withFiring.add(`${String(keyId(key))}/${end}`);
