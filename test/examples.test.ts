@@ -1,4 +1,4 @@
-import { installPipelineExecutor, StreamExecutionEnvironment } from '@nimble/api';
+import { Duration, installPipelineExecutor, StreamExecutionEnvironment } from '@nimble/api';
 import { LocalExecutor } from '@nimble/runtime';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -224,8 +224,14 @@ describe('async-enrichment example (Async I/O: profile lookups over HTTP)', () =
         const stream = { users: 30, msPerEvent: 100, maxDelayMs: 3000 };
         const events = 5000;
         const e = env({ 'state.backend.type': backend, 'parallelism.default': 2 });
+        // The service runs on this process's event loop, beside the job: on a loaded machine a
+        // lookup can wait seconds for its answer, so the timeout is far above the example's 5 s.
         const out = await asyncEnrichment
-          .enrichedSpend5Min(generatedPurchases(e, events, stream), service.url)
+          .enrichedSpend5Min(
+            generatedPurchases(e, events, stream),
+            service.url,
+            Duration.ofMinutes(2),
+          )
           .executeAndCollect();
         const cents = (x: number) => Math.round(x * 100) / 100;
         const expected = new Map<string, number>();
@@ -246,6 +252,7 @@ describe('async-enrichment example (Async I/O: profile lookups over HTTP)', () =
         await service.close();
       }
     },
+    180_000,
   );
 
   it('runs as a program on worker threads against the service it starts', () => {

@@ -74,17 +74,16 @@ export class ProfileLookup extends RichAsyncFunction<Purchase, EnrichedPurchase>
   }
 }
 
-/** Enriches purchases with profiles (in order, 100 in flight), then totals spend per user in 5-minute windows. */
+/**
+ * Enriches purchases with profiles (in order, 100 in flight, each lookup failing the job after
+ * `timeout`), then totals spend per user in 5-minute windows.
+ */
 export function enrichedSpend5Min(
   purchases: DataStream<Purchase>,
   serviceUrl: string,
+  timeout: Duration = Duration.ofSeconds(5),
 ): SingleOutputStreamOperator<EnrichedPurchase> {
-  return AsyncDataStream.orderedWait(
-    purchases,
-    new ProfileLookup(serviceUrl),
-    Duration.ofSeconds(5),
-    100,
-  )
+  return AsyncDataStream.orderedWait(purchases, new ProfileLookup(serviceUrl), timeout, 100)
     .uid('profile-lookup')
     .keyBy((e) => e.user_id)
     .window(TumblingEventTimeWindows.of(Time.minutes(5)))
