@@ -368,15 +368,34 @@ class Input {
 /** The committed (read_committed) records of topics, by partition and offset. */
 class Output {
   readonly records = new Map<string, Map<string, string>>();
-  private constructor(private readonly consumer: Consumer) {}
+  private consumer: Consumer | undefined;
+  private stopped = false;
+  private constructor(
+    private readonly topics: string[],
+    private readonly readCommitted: boolean,
+  ) {
+    for (const t of topics) this.records.set(t, new Map());
+  }
 
   static async start(topics: string[], readCommitted: boolean): Promise<Output> {
     // kafkajs alone delivers records of aborted transactions under read_committed.
     fixKafkajsReadCommitted();
+    const out = new Output(topics, readCommitted);
+    await out.run();
+    return out;
+  }
+
+  /**
+   * Reads the topics from their beginning in a group of its own. A consumer that kafkajs does not
+   * restart itself (it crashed on an error kafkajs calls non-retriable, such as "Failed to find
+   * group coordinator" while the broker restarts) is replaced by a new one: records are kept by
+   * partition and offset, so reading them again changes nothing.
+   */
+  private async run(): Promise<void> {
     const kafka = new Kafka({ brokers: [`${HOST}:${KAFKA.port}`], logLevel: logLevel.NOTHING });
     const consumer = kafka.consumer({
       groupId: `chaos-reader-${Math.random().toString(36).slice(2)}`,
-      readUncommitted: !readCommitted,
+      readUncommitted: !this.readCommitted,
       maxWaitTimeInMs: 200,
       // After a broker restart kafkajs may rejoin the group as a new member; the broker then
       // waits for the old one until its session times out (kafkajs' default 30 s) before it
@@ -386,18 +405,35 @@ class Output {
       heartbeatInterval: 1000,
       retry: { retries: 1000, maxRetryTime: 2000 },
     });
+    this.consumer = consumer;
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      if (payload.restart || this.stopped || this.consumer !== consumer) return;
+      console.log(`output reader: its consumer failed (${payload.error.message}); reading again`);
+      void consumer.disconnect().catch(() => {});
+      setTimeout(() => void this.restart(), 1000);
+    });
     await consumer.connect();
-    await consumer.subscribe({ topics, fromBeginning: true });
-    const out = new Output(consumer);
-    for (const t of topics) out.records.set(t, new Map());
+    await consumer.subscribe({ topics: this.topics, fromBeginning: true });
     await consumer.run({
       eachBatch: async ({ batch }) => {
-        const m = out.records.get(batch.topic)!;
+        const m = this.records.get(batch.topic)!;
         for (const r of batch.messages)
           m.set(`${batch.partition}:${r.offset}`, r.value?.toString('utf8') ?? '');
       },
     });
-    return out;
+  }
+
+  private async restart(): Promise<void> {
+    while (!this.stopped) {
+      try {
+        await this.run();
+        return;
+      } catch (e) {
+        console.log(`output reader: could not start again (${(e as Error).message}); retrying`);
+        await this.consumer?.disconnect().catch(() => {});
+        await sleep(1000);
+      }
+    }
   }
 
   count(topic: string): number {
@@ -409,7 +445,8 @@ class Output {
   }
 
   async stop(): Promise<void> {
-    await this.consumer.disconnect().catch(() => {});
+    this.stopped = true;
+    await this.consumer?.disconnect().catch(() => {});
   }
 }
 
