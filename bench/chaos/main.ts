@@ -1,5 +1,6 @@
 /**
- * `pnpm chaos [--faults N] [--seed S] [--rate R] [--json FILE]`: the chaos suite (see docs/chaos.md).
+ * `pnpm chaos [--faults N] [--seed S] [--rate R] [--kinds K,..] [--input-first] [--keep-work]
+ *   [--json FILE]`: the chaos suite (see docs/chaos.md).
  *
  * This process creates the network namespaces the daemons run in (it needs root), runs the driver
  * (driver.ts) inside the hub namespace, and removes the namespaces again when the driver ends,

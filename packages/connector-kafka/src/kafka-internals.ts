@@ -191,6 +191,21 @@ const RETRIABLE = new Set([
 ]);
 
 /**
+ * Whether a kafkajs error may pass when the request is sent again: a retriable Kafka error code,
+ * an error kafkajs marks retriable (a connection refused or reset), or no coordinator found,
+ * which kafkajs reports when no broker answered, as while a broker restarts (kafkajs calls it
+ * non-retriable; Kafka's Java client retries it until its timeout).
+ */
+export function isRetriableKafkaError(e: unknown): boolean {
+  const type = (e as { type?: string }).type ?? '';
+  return (
+    RETRIABLE.has(type) ||
+    (e as { retriable?: boolean }).retriable === true ||
+    (e as { name?: string }).name === 'KafkaJSGroupCoordinatorNotFound'
+  );
+}
+
+/**
  * Runs `attempt` until it succeeds, for at most a minute while it fails with a retriable Kafka
  * error; otherwise fails with `what` and the error as its cause.
  */
@@ -201,8 +216,7 @@ export async function withRetries<R>(what: string, attempt: () => Promise<R>): P
     try {
       return await attempt();
     } catch (e) {
-      const type = (e as { type?: string }).type ?? '';
-      const retriable = RETRIABLE.has(type) || (e as { retriable?: boolean }).retriable === true;
+      const retriable = isRetriableKafkaError(e);
       if (!retriable || Date.now() > deadline) {
         throw new Error(`${what}: ${(e as Error).message}`, { cause: e });
       }

@@ -12,7 +12,7 @@ import type { KafkaProperties } from './client.js';
 import { checkBootstrapServers, createKafkaClient, numberProperty } from './client.js';
 import type { SerializationSchema } from './schemas.js';
 import { isSerializationSchema } from './schemas.js';
-import { KafkaInternalClient, producerIdentity } from './kafka-internals.js';
+import { isRetriableKafkaError, KafkaInternalClient, producerIdentity } from './kafka-internals.js';
 
 /** What the sink guarantees (Flink's `DeliveryGuarantee`). */
 export enum DeliveryGuarantee {
@@ -657,10 +657,25 @@ class KafkaCommitter<T> implements Committer<KafkaCommittable> {
       const live = preCommitted.get(c.transactionalId);
       if (live) {
         preCommitted.delete(c.transactionalId);
-        await commitWithin(live.transaction.commit(), c);
-        logCommit(c, 'committed');
-        await live.producer.disconnect();
-        continue;
+        let failure: unknown;
+        try {
+          await commitWithin(live.transaction.commit(), c);
+        } catch (e) {
+          if (!isRetriableKafkaError(e)) throw e;
+          failure = e;
+        }
+        if (failure === undefined) {
+          logCommit(c, 'committed');
+          await live.producer.disconnect();
+          continue;
+        }
+        // No broker answered (one restarting): kafkajs cannot send a transaction's commit
+        // again, so it is committed by producer id and epoch, as after a restore, which
+        // retries until the coordinator answers.
+        process.stderr.write(
+          `KafkaSink: committing transaction ${c.transactionalId} failed (${(failure as Error).message}); committing it again by producer id and epoch\n`,
+        );
+        await live.producer.disconnect().catch(() => {});
       }
       this.coordinator ??= new KafkaInternalClient(
         createKafkaClient(this.config.properties, 'KafkaSink'),
@@ -686,7 +701,7 @@ class KafkaCommitter<T> implements Committer<KafkaCommittable> {
         }
         throw e;
       }
-      logCommit(c, 'committed after a restore');
+      logCommit(c, live ? 'committed by producer id and epoch' : 'committed after a restore');
     }
   }
 

@@ -237,9 +237,11 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPartitionSplit
       wake();
     }
     if (this.splits.size === 0) {
-      if (this.noMoreSplits) return InputStatus.END_OF_INPUT;
-      output.markIdle(); // Idempotent: only a change reaches downstream.
-      return InputStatus.NOTHING_AVAILABLE;
+      // Without splits the subtask is not idle, as in Flink: before the enumerator's first
+      // assignment reaches it, an idle subtask would let the others' watermarks fire windows its
+      // partitions still have records for. A subtask that gets no partition (parallelism above
+      // the partition count) holds the watermark back until `withIdleness` marks it idle.
+      return this.noMoreSplits ? InputStatus.END_OF_INPUT : InputStatus.NOTHING_AVAILABLE;
     }
     return this.queue.length > 0 ? InputStatus.MORE_AVAILABLE : InputStatus.NOTHING_AVAILABLE;
   }
