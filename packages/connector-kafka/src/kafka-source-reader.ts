@@ -238,7 +238,10 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPartitionSplit
     }
     if (this.splits.size === 0) {
       if (this.noMoreSplits) return InputStatus.END_OF_INPUT;
-      output.markIdle(); // Idempotent: only a change reaches downstream.
+      // Not idle by itself, as in Flink: a subtask polls before the enumerator's first assignment
+      // reaches it, and an idle subtask would let the downstream watermark pass the records of
+      // the partitions it is about to get. A subtask left without partitions goes idle through
+      // the watermark strategy's idleness (withIdleness), like a silent partition.
       return InputStatus.NOTHING_AVAILABLE;
     }
     return this.queue.length > 0 ? InputStatus.MORE_AVAILABLE : InputStatus.NOTHING_AVAILABLE;
