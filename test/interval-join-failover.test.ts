@@ -3,7 +3,7 @@
 // and a stop with savepoint resumed at another parallelism: the committed output equals the
 // failure-free output line for line, so the join's buffers and cleanup timers are restored
 // exactly (and redistributed by key group on rescaling).
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -25,7 +25,7 @@ let work: string;
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'nimble-ij-'));
   cluster = await TestCluster.start({ taskManagers: 3, jm: [...FAST_RESTARTS] });
-}, 60_000);
+}, 180_000);
 
 afterAll(async () => {
   await cluster?.stop();
@@ -41,6 +41,8 @@ function run(args: {
   chk: string;
   detached?: boolean;
   savepoint?: string;
+  /** A file the predictions' end of input waits for. */
+  gate?: string;
 }) {
   return nimble([
     'run',
@@ -61,6 +63,7 @@ function run(args: {
     '1000',
     String(args.parallelism),
     args.out,
+    ...(args.gate ? [args.gate] : []),
   ]);
 }
 
@@ -69,9 +72,13 @@ describe.each(['hashmap', 'level'] as const)('interval join failover on %s', (ba
     const out = join(work, `out-${backend}`);
     const chk = join(work, `chk-${backend}`);
     const predictions = 16_000;
-    const job = run({ backend, parallelism: 2, predictions, out, chk });
+    // The predictions end only once the gate file exists, so the job cannot finish before the
+    // third kill however slow the machine is.
+    const gate = join(work, `gate-${backend}`);
+    const job = run({ backend, parallelism: 2, predictions, out, chk, gate });
     const jobId = await runningJobId(cluster, JOB_NAME);
     const killed = await killTaskManagersAfterCheckpoints(cluster, chk, jobId, 3);
+    writeFileSync(gate, '');
     const result = await job;
     expect(result.code, result.stderr).toBe(0);
     expect(killed).toBe(3);
@@ -85,7 +92,7 @@ describe.each(['hashmap', 'level'] as const)('interval join failover on %s', (ba
     // The JobManager discards the checkpoints as the job turns FINISHED, without waiting for its
     // slots to be freed: wait for that event (the bound only ends a test that would hang).
     await cluster.waitFor(() => completedCheckpoints(chk, jobId).length === 0, 60_000);
-  }, 180_000);
+  }, 480_000);
 });
 
 describe('interval join savepoint', () => {
@@ -138,5 +145,5 @@ describe('interval join savepoint', () => {
       120_000,
     );
     expect(committedOutput(out)).toEqual(expectedJoin(predictions));
-  }, 240_000);
+  }, 480_000);
 });
