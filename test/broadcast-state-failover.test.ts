@@ -112,6 +112,8 @@ describe('model hot-reload across savepoints', () => {
       '0',
       String(parallelism),
       out,
+      gate(),
+      String(HOLD_AFTER),
     ]);
     expect(started.code, started.stderr).toBe(0);
     return runningJobId(cluster, JOB_NAME);
@@ -138,6 +140,10 @@ describe('model hot-reload across savepoints', () => {
 
   const PURCHASES = 30_000;
   const MODELS = 30;
+  // Until the gate file exists, each purchase subtask stops after HOLD_AFTER purchases: the first
+  // two runs are stopped mid-stream however fast the machine is, the last one runs to the end.
+  const gate = (): string => join(work, 'gate-savepoints');
+  const HOLD_AFTER = 3000;
 
   it('stop with savepoint at p=2, resume at p=3, stop, resume at p=1: every new instance scores with the restored versions', async () => {
     const out = join(work, 'out-savepoints');
@@ -156,6 +162,7 @@ describe('model hot-reload across savepoints', () => {
     const afterSecond = committedOutput(out).length;
     expect(afterSecond).toBeLessThan(PURCHASES);
 
+    writeFileSync(gate(), '');
     jobId = await start(1, 'hashmap', out, second);
     await cluster.waitFor(
       async () => (await cluster.rest(`/jobs/${jobId}`)).state === 'FINISHED',

@@ -286,7 +286,7 @@ describe('failover', () => {
       }[];
       jobId = jobs.find((j) => j.name === 'count-job' && j.state === 'RUNNING')?.jid ?? '';
       return jobId !== '';
-    });
+    }, 120_000);
     // The source is throttled to 4 s of events: a TaskManager that holds a slot of the job
     // runs its tasks mid-job.
     let holder: { id: string; freeSlots: number } | undefined;
