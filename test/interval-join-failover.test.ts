@@ -43,6 +43,8 @@ function run(args: {
   savepoint?: string;
   /** A file the predictions' end of input waits for. */
   gate?: string;
+  /** Predictions per subtask after which they wait for the gate too. */
+  holdAfter?: number;
 }) {
   return nimble([
     'run',
@@ -64,6 +66,7 @@ function run(args: {
     String(args.parallelism),
     args.out,
     ...(args.gate ? [args.gate] : []),
+    ...(args.holdAfter ? [String(args.holdAfter)] : []),
   ]);
 }
 
@@ -100,6 +103,9 @@ describe('interval join savepoint', () => {
     const out = join(work, 'out-rescale');
     const chk = join(work, 'chk-rescale');
     const predictions = 20_000;
+    // Each prediction subtask holds after 4000 predictions until the gate file exists: the stop
+    // comes mid-stream however fast the machine is.
+    const gate = join(work, 'gate-rescale');
     const first = await run({
       backend: 'hashmap',
       parallelism: 2,
@@ -107,11 +113,13 @@ describe('interval join savepoint', () => {
       out,
       chk,
       detached: true,
+      gate,
+      holdAfter: 4000,
     });
     expect(first.code, first.stderr).toBe(0);
     let jobId = await runningJobId(cluster, JOB_NAME);
     // Stop once the join has committed output and holds buffered elements of both sides.
-    await cluster.waitFor(() => committedOutput(out).length > 0, 60_000);
+    await cluster.waitFor(() => committedOutput(out).length > 0, 120_000);
     const stopped = await nimble([
       'stop',
       '-m',
@@ -123,10 +131,14 @@ describe('interval join savepoint', () => {
     expect(stopped.code, stopped.stderr).toBe(0);
     const savepoint = /Savepoint completed\. Path: (\S+)/.exec(stopped.stdout)?.[1];
     expect(savepoint).toBeDefined();
-    await cluster.waitFor(async () => (await cluster.rest(`/jobs/${jobId}`)).state === 'FINISHED');
+    await cluster.waitFor(
+      async () => (await cluster.rest(`/jobs/${jobId}`)).state === 'FINISHED',
+      120_000,
+    );
     const afterFirst = committedOutput(out).length;
     expect(afterFirst).toBeLessThan(expectedJoin(predictions).length);
 
+    writeFileSync(gate, '');
     const second = await run({
       backend: 'level',
       parallelism: 3,
@@ -135,6 +147,7 @@ describe('interval join savepoint', () => {
       chk,
       detached: true,
       savepoint,
+      gate,
     });
     expect(second.code, second.stderr).toBe(0);
     jobId = await runningJobId(cluster, JOB_NAME);
