@@ -77,7 +77,7 @@ describe('checkpoints and savepoints of a running job', () => {
     await cluster.waitFor(async () => {
       stats = await cluster.rest(`/jobs/${jobId}/checkpoints`);
       return stats.counts.completed >= 2;
-    }, 20_000);
+    }, 60_000);
     expect(stats.counts.total).toBe(
       stats.counts.completed + stats.counts.failed + stats.counts.in_progress,
     );

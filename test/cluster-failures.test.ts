@@ -41,10 +41,10 @@ it('a silent TaskManager is lost after heartbeat.timeout, and registers again wh
   const tm = cluster.taskManagers[1]!;
   tm.child.kill('SIGSTOP');
   const stopped = Date.now();
-  await cluster.waitFor(async () => (await cluster.rest('/overview')).taskmanagers === 1, 15_000);
+  await cluster.waitFor(async () => (await cluster.rest('/overview')).taskmanagers === 1, 60_000);
   const lostAfter = Date.now() - stopped;
   expect(lostAfter).toBeGreaterThanOrEqual(1500);
   tm.child.kill('SIGCONT');
-  await cluster.waitFor(async () => (await cluster.rest('/overview')).taskmanagers === 2, 15_000);
+  await cluster.waitFor(async () => (await cluster.rest('/overview')).taskmanagers === 2, 60_000);
   expect(cluster.jobManager.stderr()).toContain('no heartbeat for');
 });

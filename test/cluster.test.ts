@@ -131,16 +131,14 @@ describe('job control', () => {
     expect(overview['slots-available']).toBe(1);
 
     // The source could produce millions of records per second; the sink takes ~1000/s per
-    // subtask. Credit-based flow control must hold the source back rather than buffer. Readings
-    // until one shows the source back-pressured: on a loaded machine (2 cores, other test files
-    // running) the slot threads may be starved for a while before the credit runs out.
+    // subtask. Credit-based flow control must hold the source back rather than buffer.
     let backPressure = 0;
-    const rss: number[] = [];
-    await cluster.waitFor(async () => {
-      rss.length = 0;
+    let rss: number[] = [];
+    const readMetrics = async (): Promise<void> => {
+      const now: number[] = [];
       for (const tm of cluster.taskManagers) {
         const text = await (await fetch(`http://127.0.0.1:${tm.ready.httpPort}/metrics`)).text();
-        rss.push(
+        now.push(
           Number(/^nimble_taskmanager_process_resident_memory_bytes (\d+)/m.exec(text)?.[1]),
         );
         for (const m of text.matchAll(
@@ -149,8 +147,24 @@ describe('job control', () => {
           backPressure = Math.max(backPressure, Number(m[1]));
         }
       }
+      rss = now;
+    };
+    // Readings until one shows the source held back: one sampling interval can fall on a moment
+    // when the loaded machine starved the slot thread.
+    await cluster.waitFor(async () => {
+      await readMetrics();
       return backPressure > 200;
-    }, 150_000);
+    }, 60_000);
+    // Memory is read once the slow map has taken several thousand records, enough time for a
+    // source that buffered instead of waiting to have grown its TaskManager.
+    const slowMapRead = async (): Promise<number> => {
+      const d = await cluster.rest(`/jobs/${jobId}`);
+      const v = d.vertices.find((x: { name: string }) => x.name.includes('slow-map'));
+      return Number(v?.metrics?.['read-records'] ?? 0);
+    };
+    const readBefore = await slowMapRead();
+    await cluster.waitFor(async () => (await slowMapRead()) >= readBefore + 5000, 60_000);
+    await readMetrics();
     const details = await cluster.rest(`/jobs/${jobId}`);
     const cancel = await nimble(['cancel', jobId, '-m', cluster.address]);
     expect(cancel.code).toBe(0);
@@ -168,7 +182,7 @@ describe('job control', () => {
     expect(sink.metrics['read-records']).toBeGreaterThan(0);
     const all = await cluster.rest('/jobs/overview');
     expect(all.jobs.find((j: { jid: string }) => j.jid === jobId).state).toBe('CANCELED');
-  }, 240_000);
+  }, 180_000);
 
   it('cluster shows the TaskManagers and their slots', async () => {
     const run = await nimble(['cluster', '-m', cluster.address]);
@@ -272,11 +286,17 @@ describe('failover', () => {
       }[];
       jobId = jobs.find((j) => j.name === 'count-job' && j.state === 'RUNNING')?.jid ?? '';
       return jobId !== '';
+    }, 120_000);
+    // The source is throttled to 4 s of events: a TaskManager that holds a slot of the job
+    // runs its tasks mid-job.
+    let holder: { id: string; freeSlots: number } | undefined;
+    await cluster.waitFor(async () => {
+      holder = (
+        (await cluster.rest('/taskmanagers')).taskmanagers as { id: string; freeSlots: number }[]
+      ).find((tm) => tm.freeSlots === 0);
+      return holder !== undefined;
     });
-    await new Promise((r) => setTimeout(r, 1000));
-    const busy = (
-      (await cluster.rest('/taskmanagers')).taskmanagers as { id: string; freeSlots: number }[]
-    ).find((tm) => tm.freeSlots === 0)!;
+    const busy = holder!;
     const victim = cluster.taskManagers.find((tm) => tm.ready.resourceId === busy.id)!;
     victim.child.kill('SIGKILL');
     const result = await run;

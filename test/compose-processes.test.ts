@@ -82,7 +82,7 @@ it("the compose services' settings start a working cluster", async () => {
     composeServiceSettings('taskmanager').properties['taskmanager.numberOfTaskSlots'],
   );
   const rest = `https://127.0.0.1:${jobManager.ready.httpPort}`;
-  const deadline = Date.now() + 20_000;
+  const deadline = Date.now() + 60_000;
   let overview: Record<string, number> = {};
   while (Date.now() < deadline) {
     overview = await getJson(`${rest}/overview`);

@@ -242,7 +242,7 @@ describe('docker-compose.yml', () => {
       const local = script.replace(`:${restPort}/`, `:${port}/`);
       try {
         await run(process.execPath, ['-e', local], {
-          timeout: 10_000,
+          timeout: 30_000,
           env: { ...process.env, NODE_EXTRA_CA_CERTS: join(secrets, 'ca.pem') },
         });
         return 0;

@@ -3,7 +3,7 @@
 // and a stop with savepoint resumed at another parallelism: the committed output equals the
 // failure-free output line for line, so the join's buffers and cleanup timers are restored
 // exactly (and redistributed by key group on rescaling).
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -25,7 +25,7 @@ let work: string;
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'nimble-ij-'));
   cluster = await TestCluster.start({ taskManagers: 3, jm: [...FAST_RESTARTS] });
-}, 60_000);
+}, 180_000);
 
 afterAll(async () => {
   await cluster?.stop();
@@ -41,6 +41,10 @@ function run(args: {
   chk: string;
   detached?: boolean;
   savepoint?: string;
+  /** A file the predictions' end of input waits for. */
+  gate?: string;
+  /** Predictions per subtask after which they wait for the gate too. */
+  holdAfter?: number;
 }) {
   return nimble([
     'run',
@@ -61,6 +65,8 @@ function run(args: {
     '1000',
     String(args.parallelism),
     args.out,
+    ...(args.gate ? [args.gate] : []),
+    ...(args.holdAfter ? [String(args.holdAfter)] : []),
   ]);
 }
 
@@ -69,9 +75,13 @@ describe.each(['hashmap', 'level'] as const)('interval join failover on %s', (ba
     const out = join(work, `out-${backend}`);
     const chk = join(work, `chk-${backend}`);
     const predictions = 16_000;
-    const job = run({ backend, parallelism: 2, predictions, out, chk });
+    // The predictions end only once the gate file exists, so the job cannot finish before the
+    // third kill however slow the machine is.
+    const gate = join(work, `gate-${backend}`);
+    const job = run({ backend, parallelism: 2, predictions, out, chk, gate });
     const jobId = await runningJobId(cluster, JOB_NAME);
     const killed = await killTaskManagersAfterCheckpoints(cluster, chk, jobId, 3);
+    writeFileSync(gate, '');
     const result = await job;
     expect(result.code, result.stderr).toBe(0);
     expect(killed).toBe(3);
@@ -82,10 +92,10 @@ describe.each(['hashmap', 'level'] as const)('interval join failover on %s', (ba
     const actual = committedOutput(out);
     expect(actual.length).toBe(expected.length);
     expect(actual).toEqual(expected);
-    // The JobManager discards the checkpoints after the job reports FINISHED, once its tasks
-    // are torn down: on a loaded machine that can take more than a few seconds.
+    // The JobManager discards the checkpoints as the job turns FINISHED, without waiting for its
+    // slots to be freed: wait for that event (the bound only ends a test that would hang).
     await cluster.waitFor(() => completedCheckpoints(chk, jobId).length === 0, 60_000);
-  }, 180_000);
+  }, 480_000);
 });
 
 describe('interval join savepoint', () => {
@@ -93,6 +103,9 @@ describe('interval join savepoint', () => {
     const out = join(work, 'out-rescale');
     const chk = join(work, 'chk-rescale');
     const predictions = 20_000;
+    // Each prediction subtask holds after 4000 predictions until the gate file exists: the stop
+    // comes mid-stream however fast the machine is.
+    const gate = join(work, 'gate-rescale');
     const first = await run({
       backend: 'hashmap',
       parallelism: 2,
@@ -100,11 +113,13 @@ describe('interval join savepoint', () => {
       out,
       chk,
       detached: true,
+      gate,
+      holdAfter: 4000,
     });
     expect(first.code, first.stderr).toBe(0);
     let jobId = await runningJobId(cluster, JOB_NAME);
     // Stop once the join has committed output and holds buffered elements of both sides.
-    await cluster.waitFor(() => committedOutput(out).length > 0, 60_000);
+    await cluster.waitFor(() => committedOutput(out).length > 0, 120_000);
     const stopped = await nimble([
       'stop',
       '-m',
@@ -116,10 +131,14 @@ describe('interval join savepoint', () => {
     expect(stopped.code, stopped.stderr).toBe(0);
     const savepoint = /Savepoint completed\. Path: (\S+)/.exec(stopped.stdout)?.[1];
     expect(savepoint).toBeDefined();
-    await cluster.waitFor(async () => (await cluster.rest(`/jobs/${jobId}`)).state === 'FINISHED');
+    await cluster.waitFor(
+      async () => (await cluster.rest(`/jobs/${jobId}`)).state === 'FINISHED',
+      120_000,
+    );
     const afterFirst = committedOutput(out).length;
     expect(afterFirst).toBeLessThan(expectedJoin(predictions).length);
 
+    writeFileSync(gate, '');
     const second = await run({
       backend: 'level',
       parallelism: 3,
@@ -128,6 +147,7 @@ describe('interval join savepoint', () => {
       chk,
       detached: true,
       savepoint,
+      gate,
     });
     expect(second.code, second.stderr).toBe(0);
     jobId = await runningJobId(cluster, JOB_NAME);
@@ -138,5 +158,5 @@ describe('interval join savepoint', () => {
       120_000,
     );
     expect(committedOutput(out)).toEqual(expectedJoin(predictions));
-  }, 240_000);
+  }, 480_000);
 });

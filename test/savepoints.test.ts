@@ -167,8 +167,11 @@ describe('savepoints', () => {
     await cluster.waitFor(() => retained().length > 0, 30_000);
     const cancelled = await nimble(['cancel', '-m', cluster.address, allowedId]);
     expect(cancelled.code, cancelled.stderr).toBe(0);
-    // RETAIN_ON_CANCELLATION: the latest checkpoint outlives the cancelled job.
-    await new Promise((r) => setTimeout(r, 500));
+    // RETAIN_ON_CANCELLATION: the latest checkpoint outlives the cancelled job. The JobManager
+    // discards checkpoints before the job turns CANCELED, so from then on any discard would show.
+    await cluster.waitFor(
+      async () => (await cluster.rest(`/jobs/${allowedId}`)).state === 'CANCELED',
+    );
     expect(retained().length).toBeGreaterThan(0);
 
     const metadata = join(new URL(sp).pathname, '_metadata');

@@ -21,6 +21,7 @@ import type {
   ListState,
   RuntimeContext,
   SingleOutputStreamOperator,
+  Source,
   StreamExecutionEnvironment,
   ValueState,
 } from '@nimble/api';
@@ -32,6 +33,7 @@ import {
   ValueStateDescriptor,
   WatermarkStrategy,
 } from '@nimble/api';
+import type { NumberSequenceSplit } from '@nimble/connector-datagen';
 import { DataGeneratorSource } from '@nimble/connector-datagen';
 import type { Purchase, PurchaseStreamOptions } from './purchases.js';
 import { EPOCH_MS, purchaseAt } from './purchases.js';
@@ -193,10 +195,17 @@ export function modelStream(
     .setParallelism(1);
 }
 
-/** Purchases with `stream.maxDelayMs` of disorder allowed by their watermarks. */
+/** The generated purchases' source. */
+export type PurchaseSource = Source<Purchase, NumberSequenceSplit, NumberSequenceSplit[]>;
+
+/**
+ * Purchases with `stream.maxDelayMs` of disorder allowed by their watermarks. `wrap` may wrap
+ * their source, e.g. to hold its end of input.
+ */
 export function purchaseStream(
   env: StreamExecutionEnvironment,
   options: ModelHotReloadOptions,
+  wrap: (source: PurchaseSource) => PurchaseSource = (source) => source,
 ): DataStream<Purchase> {
   const source = new DataGeneratorSource<Purchase>(
     (i) => purchaseAt(i, options.stream),
@@ -205,7 +214,7 @@ export function purchaseStream(
   );
   return env
     .fromSource(
-      source,
+      wrap(source),
       WatermarkStrategy.forBoundedOutOfOrderness<Purchase>(
         Duration.ofMillis(options.stream.maxDelayMs),
       ).withTimestampAssigner((p) => p.event_time_ms),
@@ -214,13 +223,17 @@ export function purchaseStream(
     .uid('purchases');
 }
 
-/** The job: purchases keyed by user, connected with the broadcast model versions, scored. */
+/**
+ * The job: purchases keyed by user, connected with the broadcast model versions, scored.
+ * `wrapPurchases` may wrap the purchases' source (see purchaseStream).
+ */
 export function scoredPurchases(
   env: StreamExecutionEnvironment,
   options: ModelHotReloadOptions,
+  wrapPurchases?: (source: PurchaseSource) => PurchaseSource,
 ): SingleOutputStreamOperator<ScoredPurchase> {
   const models = modelStream(env, options).broadcast(MODELS);
-  return purchaseStream(env, options)
+  return purchaseStream(env, options, wrapPurchases)
     .keyBy((p) => p.user_id)
     .connect(models)
     .process(new PurchaseScorer())
