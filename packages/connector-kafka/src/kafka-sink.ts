@@ -593,8 +593,11 @@ class KafkaWriter<T> implements CommittingSinkWriter<T, KafkaCommittable> {
     this.channel = undefined;
     const closing: Promise<unknown>[] = [];
     const inFlight = this.inFlight ?? Promise.resolve();
-    // An open transaction is aborted by the next attempt (or by the broker after its timeout).
-    if (channel) closing.push(inFlight.then(() => channel.producer.disconnect()));
+    // An open transaction is aborted here, as Flink's KafkaWriter does on close. The next attempt
+    // aborts only the ids it probes: a cancelled writer on a TaskManager that learns late that its
+    // tasks were replaced can begin one after that probe, and nothing else would abort it before
+    // transaction.timeout.ms, holding every read_committed reader of its partitions back.
+    if (channel) closing.push(inFlight.then(() => abortOpenTransaction(channel)));
     const plain = this.plainProducer;
     if (plain) closing.push(inFlight.then(() => plain.producer.disconnect()));
     // Pre-committed, not committed: a restored committer commits them by producer id and epoch.
@@ -644,6 +647,27 @@ function commitWithin(commit: Promise<unknown>, c: KafkaCommittable): Promise<vo
     );
   });
   return Promise.race([commit.then(() => undefined), deadline]).finally(() => clearTimeout(timer));
+}
+
+/** How long a closing writer waits for the broker to abort its open transaction. */
+const ABORT_ON_CLOSE_TIMEOUT_MS = 5_000;
+
+/**
+ * Aborts the channel's transaction (if it began) and disconnects its producer. Best effort within
+ * ABORT_ON_CLOSE_TIMEOUT_MS: a fenced producer or an unreachable broker leaves the abort to the
+ * next attempt's fencing or to the broker's transaction timeout, and close() does not hang on it.
+ */
+async function abortOpenTransaction(channel: Channel): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ABORT_ON_CLOSE_TIMEOUT_MS);
+  });
+  const abort = (async () => {
+    const transaction = await channel.ready;
+    if (transaction?.isActive()) await transaction.abort();
+  })().catch(() => {});
+  await Promise.race([abort, deadline]).finally(() => clearTimeout(timer));
+  await channel.producer.disconnect();
 }
 
 /** Commits pre-committed transactions; again after a restore, by producer id and epoch. */

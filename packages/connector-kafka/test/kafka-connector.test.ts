@@ -457,6 +457,29 @@ describe('KafkaSink', () => {
     expect(await readAll('sink.lingering')).toEqual(['kept']);
   });
 
+  it('EXACTLY_ONCE: a writer closed with its transaction open aborts it', async () => {
+    await createTopic(broker.bootstrapServers, 'sink.cancelled', 1);
+    const sink = exactlyOnce('sink.cancelled', 'cancelled');
+    // An attempt restored from checkpoint 4 commits checkpoint 5's transaction and writes on into
+    // transaction 6. It has been replaced already: the attempt that replaced it probed id 6
+    // before the write, so only this writer can end transaction 6 when its task is cancelled.
+    const replaced = sink.createWriter(initContext(4));
+    replaced.write('committed', writeContext);
+    const committer = sink.createCommitter();
+    await committer.commit(await replaced.prepareCommit(5));
+    replaced.write('written after the replacement', writeContext);
+    await replaced.flush(false);
+    await replaced.close();
+    // A later attempt, restored from checkpoint 7 (which that attempt completed), does not probe 6.
+    const writer = sink.createWriter(initContext(7));
+    writer.write('kept', writeContext);
+    await committer.commit(await writer.prepareCommit(8));
+    await committer.close();
+    await writer.close();
+    // An open transaction 6 would hold read_committed readers back for transaction.timeout.ms.
+    expect(await readAll('sink.cancelled')).toEqual(['committed', 'kept']);
+  });
+
   it('holds the job back when more than max.buffered.records wait for the broker', async () => {
     await createTopic(broker.bootstrapServers, 'sink.backpressure', 1);
     const sink = KafkaSink.builder<string>()
