@@ -294,20 +294,6 @@ export class TaskManager {
       this.config.heartbeatInterval,
       this.config.metricsFetcherUpdateInterval,
     );
-    const beat = (): void => {
-      stream.write({
-        resourceId: this.resourceId,
-        registrationId: this.registrationId,
-        metrics: [...this.attempts.values()].map((a) => ({
-          jobId: a.jobId,
-          attempt: a.attempt,
-          tasks: [...a.metrics.values()],
-        })),
-      });
-    };
-    beat();
-    this.heartbeatTimer = setInterval(beat, interval);
-    stream.on('data', () => {});
     let lost = false;
     const onLost = (reason: string): void => {
       if (lost) return;
@@ -322,6 +308,35 @@ export class TaskManager {
         this.registerLoop(),
       );
     };
+    // The JobManager answers every beat. Without an answer for heartbeat.timeout it is gone or
+    // cut off, as Flink's TaskExecutor decides: the tasks stop now rather than when the
+    // connection comes back, when the JobManager has long run them elsewhere (a replaced attempt
+    // that runs on would write output, such as a Kafka transaction, that nothing ends).
+    let lastAnswer = Date.now();
+    stream.on('data', () => {
+      lastAnswer = Date.now();
+    });
+    const beat = (): void => {
+      const silence = Date.now() - lastAnswer;
+      if (silence > this.config.heartbeatTimeout) {
+        onLost(
+          `no answer to its heartbeats for ${silence} ms (heartbeat.timeout ${this.config.heartbeatTimeout} ms)`,
+        );
+        stream.cancel();
+        return;
+      }
+      stream.write({
+        resourceId: this.resourceId,
+        registrationId: this.registrationId,
+        metrics: [...this.attempts.values()].map((a) => ({
+          jobId: a.jobId,
+          attempt: a.attempt,
+          tasks: [...a.metrics.values()],
+        })),
+      });
+    };
+    beat();
+    this.heartbeatTimer = setInterval(beat, interval);
     stream.on('error', (e: Error) => onLost(e.message));
     stream.on('end', () => onLost('the heartbeat stream ended'));
   }
