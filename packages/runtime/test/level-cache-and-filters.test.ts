@@ -339,5 +339,40 @@ describe('level key filters (negative lookups)', () => {
     // The deleted keys left the filter: most reads of them do not reach LevelDB any more.
     const reads = readsOf(backend, () => read(many.slice(100)));
     expect(reads.filtered).toBeGreaterThan(2900 * 0.9);
+    expect(backend.readStats().filterRebuilds).toBe(1);
+  });
+
+  it('keys deleted and written again never make a filter overfull', async () => {
+    // As a window's state per key: written, deleted when the window fires, written again.
+    const backend = await openLevel({
+      maxParallelism: 2048,
+      keyGroupRange: new KeyGroupRange(0, 2047),
+      readCacheSize: 0,
+      writeBatchSize: 10,
+    });
+    const state = backend.getState(count());
+    const keys = Array.from({ length: 40 }, (_, i) => `user-${i}`); // room for 64
+    for (let round = 0; round < 20; round++) {
+      for (const key of keys) {
+        backend.setCurrentKey(key, 0);
+        state.update(round);
+      }
+      await backend.flush();
+      for (const key of keys) {
+        backend.setCurrentKey(key, 0);
+        state.clear();
+      }
+      await backend.flush();
+      backend.maintain();
+    }
+    // 800 writes of 40 keys: nothing to rebuild, and keys never written are still filtered.
+    expect(backend.readStats().filterRebuilds).toBe(0);
+    const reads = readsOf(backend, () =>
+      NEW_KEYS.slice(0, 40).forEach((key) => {
+        backend.setCurrentKey(key, 0);
+        expect(state.value()).toBeUndefined();
+      }),
+    );
+    expect(reads.filtered).toBeGreaterThan(40 * 0.9);
   });
 });

@@ -597,6 +597,29 @@ describe('level incremental snapshots', () => {
     },
   );
 
+  it('a delta lists an entry once, also when it was evicted from the cache and written again', async () => {
+    // No read cache: every batch written evicts its slots, so each write of a key is a new slot.
+    const backend = await openBackend('level', { readCacheSize: 0, writeBatchSize: 1 });
+    const v = backend.getState(value());
+    setKey(backend, 'k0');
+    v.update(0);
+    const s1 = backend.snapshot(1, 'native');
+    await s1.materialize();
+    s1.release();
+    backend.notifyCheckpointComplete(1);
+    for (let round = 1; round <= 5; round++) {
+      for (const key of ['k0', 'k1']) {
+        setKey(backend, key);
+        v.update(round);
+      }
+      await backend.flush();
+    }
+    const s2 = backend.snapshot(2, 'native');
+    expect(s2.kind).toBe('level-delta');
+    expect(countNative(await s2.materialize())).toEqual({ entries: 2, tombstones: 0 });
+    s2.release();
+  });
+
   it('with incremental off (state.backend.incremental=false) every native snapshot is full', async () => {
     const backend = await openBackend('level', { incremental: false });
     const v = backend.getState(value());

@@ -155,15 +155,6 @@ export function hashOfDbKey(bytes: Uint8Array): number {
   return h ^ (h >>> 16);
 }
 
-/**
- * A string unique per LevelDB key, for Maps keyed by entry (the change log of incremental
- * snapshots). Its first unit is the key group's high byte, below 0x80, so it never starts with
- * the metadata entries' 0xFFFF.
- */
-export function entryIdOfDbKey(bytes: Uint8Array): string {
-  return latin1(bytes);
-}
-
 /** The metadata key that maps a state name to its id. */
 export function stateNameKey(name: string): Uint8Array {
   const nameBytes = textEncoder.encode(name);

@@ -25,7 +25,6 @@ import {
   decodeStateNameEntry,
   encodeNamespace,
   encodeStateNameValue,
-  entryIdOfDbKey,
   hashOfDbKey,
   keyGroupRangeOfEntries,
   keyPartOf,
@@ -48,7 +47,7 @@ import {
   materializeFull,
   parseNativeBlock,
 } from './level-snapshot.js';
-import type { ChangedEntry, LevelSnapshotSource } from './level-snapshot.js';
+import type { LevelSnapshotSource } from './level-snapshot.js';
 import { CorruptedSnapshotError, StateBackendError } from './state-backend-error.js';
 import { KEEP, parseStoredKind, storedKindOf } from './state-table.js';
 import type { StateInfo, StateTable, StoredKind, TtlCleanupTarget } from './state-table.js';
@@ -85,6 +84,8 @@ class Slot {
   cached = true;
   /** Bytes charged to the cache budget. */
   charge = 0;
+  /** The incremental snapshots' change set that lists it (LevelChangeLog); 0 for none. */
+  changeSet = 0;
 
   constructor(
     /** The Map holding it, by `id`; undefined for a metadata entry (written, never cached). */
@@ -103,7 +104,11 @@ class Slot {
 class KeyFilter {
   private readonly words: Int32Array;
   private readonly mask: number;
-  /** Keys added, deleted ones included. */
+  /**
+   * Keys added that set a bit, deleted ones included. A key added again (an entry deleted and
+   * written anew, as a key's window state is after each firing) sets none and is not counted, so
+   * churn over the same keys never makes a filter look overfull.
+   */
   added = 0;
   /** Queued for a rebuild. */
   queued = false;
@@ -125,11 +130,14 @@ class KeyFilter {
   add(hash: number): void {
     // Double hashing: probe i is h1 + i * h2 (Kirsch and Mitzenmacher).
     const step = Math.imul(hash ^ (hash >>> 15), 0x2c1b3c6d) | 1;
+    let changed = 0;
     for (let i = 0, bit = hash; i < FILTER_PROBES; i++, bit = (bit + step) | 0) {
       const b = bit & this.mask;
-      this.words[b >>> 5]! |= 1 << (b & 31);
+      const word = this.words[b >>> 5]!;
+      this.words[b >>> 5] = word | (1 << (b & 31));
+      changed |= ~word & (1 << (b & 31));
     }
-    this.added++;
+    if (changed !== 0) this.added++;
   }
 
   mayContain(hash: number): boolean {
@@ -225,6 +233,7 @@ export class LevelKeyedStateBackend extends AbstractKeyedStateBackend {
   /** For tests: reads that asked LevelDB, and reads a filter answered. */
   private dbReadCount = 0;
   private filteredReadCount = 0;
+  private filterRebuildCount = 0;
   /** Reads of LevelDB snapshots in progress (see reading()). */
   private readonly reads = new Set<Promise<unknown>>();
   private failure: Error | undefined;
@@ -333,6 +342,7 @@ export class LevelKeyedStateBackend extends AbstractKeyedStateBackend {
         done: undefined,
       };
       this.rebuild = rebuild;
+      this.filterRebuildCount++;
       rebuild.done = this.reading(this.rebuildFilter(rebuild));
     }
   }
@@ -398,11 +408,12 @@ export class LevelKeyedStateBackend extends AbstractKeyedStateBackend {
    * For tests: reads not answered by the cache, split into those that read LevelDB (`getSync`)
    * and those a key filter answered "absent" without it; and the bytes the cache holds.
    */
-  readStats(): { dbReads: number; filtered: number; cacheBytes: number } {
+  readStats(): { dbReads: number; filtered: number; cacheBytes: number; filterRebuilds: number } {
     return {
       dbReads: this.dbReadCount,
       filtered: this.filteredReadCount,
       cacheBytes: this.cacheBytes,
+      filterRebuilds: this.filterRebuildCount,
     };
   }
 
@@ -905,7 +916,7 @@ export class LevelKeyedStateBackend extends AbstractKeyedStateBackend {
     const slots = this.dirty;
     this.dirty = [];
     const number = this.batchNumber++;
-    if (this.changeLog.tracking) this.changeLog.record(slots.map(changedEntryOf));
+    if (this.changeLog.tracking) this.changeLog.record(slots);
     this.inFlight.push(slots);
     let chained: DbBatch | undefined;
     try {
@@ -1064,15 +1075,6 @@ class LevelTtlSweep {
     /** The key group being scanned. */
     public keyGroup: number,
   ) {}
-}
-
-/** The change-log view of a slot handed to LevelDB (its dbKey is set while it waits). */
-function changedEntryOf(slot: Slot): ChangedEntry {
-  const dbKey = slot.dbKey!;
-  return {
-    cacheKey: slot.map === undefined ? (slot.id as string) : entryIdOfDbKey(dbKey),
-    dbKey,
-  };
 }
 
 class LevelStateTable<V> implements StateTable<V> {

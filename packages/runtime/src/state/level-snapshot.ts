@@ -12,6 +12,7 @@ import type { CanonicalState } from './canonical-snapshot.js';
 import type { KeyedSnapshotKind, KeyedStateSnapshot } from './keyed-state-backend.js';
 import {
   keyGroupRangeOfEntries,
+  META_KEY_GROUP,
   parseStateEntryKey,
   STATE_ENTRY_PREFIX_LENGTH,
 } from './level-key-layout.js';
@@ -48,8 +49,8 @@ type Db = ClassicLevel<Uint8Array, Uint8Array>;
 export const FULL_SNAPSHOT_INTERVAL = 10;
 
 /**
- * Changed keys tracked for deltas (a cache key and a LevelDB key each, about 200 bytes) before the
- * tracking stops and the next native snapshot is full: past this, a delta is no longer small.
+ * Changed keys tracked for deltas (a LevelDB key each, about 100 bytes) before the tracking stops
+ * and the next native snapshot is full: past this, a delta is no longer small.
  */
 export const MAX_TRACKED_CHANGES = 1_000_000;
 
@@ -57,13 +58,27 @@ const NATIVE_BLOCK_VERSION = 0x01;
 const EMPTY_BLOCK = new Uint8Array(0);
 /** Entries read per LevelDB iterator call. */
 const SCAN_BATCH = 1000;
-/** Cache keys of the metadata entries start with this unit (level-keyed-state-backend.ts). */
-const META_CACHE_KEY_UNIT = 0xffff;
+/** The first byte of the metadata entries' LevelDB keys (their key group is 0xFFFF). */
+const META_KEY_GROUP_HIGH_BYTE = META_KEY_GROUP >>> 8;
 
-/** A write handed to LevelDB: its cache key (unique per entry) and its LevelDB key. */
+/**
+ * A write handed to LevelDB (the backend's cache slot of an entry): its LevelDB key, set while
+ * the write waits, and the change set that already holds it.
+ */
 export interface ChangedEntry {
-  readonly cacheKey: string;
-  readonly dbKey: Uint8Array;
+  readonly dbKey: Uint8Array | undefined;
+  /** The id of the change set it was last recorded in; 0 for none. */
+  changeSet: number;
+}
+
+/**
+ * The LevelDB keys written between two native snapshots. A key is listed once per cache slot: an
+ * entry evicted from the cache and written again comes back in a new slot and is listed again,
+ * so readers drop repeats (deltaBuilder sorts the keys anyway).
+ */
+export interface ChangeSet {
+  readonly id: number;
+  readonly keys: Uint8Array[];
 }
 
 /** A native snapshot taken and not yet known to be complete. */
@@ -72,7 +87,7 @@ interface PendingNativeSnapshot {
   /** Deltas between the chain's full snapshot and this one: 0 for a full snapshot. */
   readonly chainLength: number;
   /** The keys changed after the previous native snapshot and before this one. */
-  readonly changesBefore: ReadonlyMap<string, Uint8Array>;
+  readonly changesBefore: ChangeSet;
 }
 
 /** What the next native snapshot is: full, or the changes on top of `baseCheckpointId`. */
@@ -81,7 +96,7 @@ export type NativeSnapshotPlan =
   | {
       readonly kind: 'level-delta';
       readonly baseCheckpointId: number;
-      readonly changes: readonly ReadonlyMap<string, Uint8Array>[];
+      readonly changes: readonly ChangeSet[];
     };
 
 /**
@@ -93,12 +108,13 @@ export type NativeSnapshotPlan =
  */
 export class LevelChangeLog {
   /** Keys changed since the last native snapshot; undefined while no delta can follow. */
-  private current: Map<string, Uint8Array> | undefined;
+  private current: ChangeSet | undefined;
+  private lastChangeSetId = 0;
   /** Native snapshots taken after the last completed one, oldest first. */
   private readonly pending: PendingNativeSnapshot[] = [];
   /** The last completed native snapshot: what the next delta applies on top of. */
   private base: { checkpointId: number; chainLength: number } | undefined;
-  /** Entries of the change maps held (a key changed between two snapshots counts twice). */
+  /** Keys of the change sets held (a key changed between two snapshots counts twice). */
   private tracked = 0;
 
   get tracking(): boolean {
@@ -109,13 +125,18 @@ export class LevelChangeLog {
   record(writes: readonly ChangedEntry[]): void {
     const current = this.current;
     if (current === undefined) return;
-    const before = current.size;
+    const { id, keys } = current;
+    const before = keys.length;
     for (const write of writes) {
+      // A slot written in several batches between two snapshots is listed once: one comparison,
+      // no lookup by key.
+      if (write.changeSet === id) continue;
+      write.changeSet = id;
+      const dbKey = write.dbKey!;
       // State names are in every block: only entries count as changes.
-      if (write.cacheKey.charCodeAt(0) !== META_CACHE_KEY_UNIT)
-        current.set(write.cacheKey, write.dbKey);
+      if (dbKey[0] !== META_KEY_GROUP_HIGH_BYTE) keys.push(dbKey);
     }
-    this.tracked += current.size - before;
+    this.tracked += keys.length - before;
     if (this.tracked > MAX_TRACKED_CHANGES) this.reset();
   }
 
@@ -134,8 +155,8 @@ export class LevelChangeLog {
       changes.push(this.current);
       plan = { kind: 'level-delta', baseCheckpointId: base.checkpointId, changes };
     }
-    this.pending.push({ checkpointId, chainLength, changesBefore: this.current ?? new Map() });
-    this.current = new Map();
+    this.pending.push({ checkpointId, chainLength, changesBefore: this.current ?? this.newSet() });
+    this.current = this.newSet();
     return plan;
   }
 
@@ -144,7 +165,12 @@ export class LevelChangeLog {
     const index = this.pending.findIndex((snapshot) => snapshot.checkpointId === checkpointId);
     if (index < 0) return; // a savepoint, an older checkpoint, or one from before a reset
     this.base = { checkpointId, chainLength: this.pending[index]!.chainLength };
-    for (const done of this.pending.splice(0, index + 1)) this.tracked -= done.changesBefore.size;
+    for (const done of this.pending.splice(0, index + 1))
+      this.tracked -= done.changesBefore.keys.length;
+  }
+
+  private newSet(): ChangeSet {
+    return { id: ++this.lastChangeSetId, keys: [] };
   }
 
   /** Forgets every change: the next native snapshot is full. */
@@ -213,18 +239,13 @@ export async function materializeFull(
 }
 
 /** level-delta: the entries changed in `changes` (oldest first), with their bytes in the snapshot. */
-export function deltaBuilder(changes: readonly ReadonlyMap<string, Uint8Array>[]): BlockBuilder {
+export function deltaBuilder(changes: readonly ChangeSet[]): BlockBuilder {
   return async (source, snapshot) => {
     const { firstKeyGroup, lastKeyGroup } = source;
     const keysByGroup: Uint8Array[][] = [];
     for (let i = firstKeyGroup; i <= lastKeyGroup; i++) keysByGroup.push([]);
-    const seen = changes.length > 1 ? new Set<string>() : undefined;
     for (const changed of changes) {
-      for (const [cacheKey, dbKey] of changed) {
-        if (seen !== undefined) {
-          if (seen.has(cacheKey)) continue;
-          seen.add(cacheKey);
-        }
+      for (const dbKey of changed.keys) {
         const keyGroup = (dbKey[0]! << 8) | dbKey[1]!;
         const keys = keysByGroup[keyGroup - firstKeyGroup];
         if (keys === undefined)
@@ -241,8 +262,9 @@ export function deltaBuilder(changes: readonly ReadonlyMap<string, Uint8Array>[]
         blocks.push(EMPTY_BLOCK);
         continue;
       }
-      // In key order: LevelDB reads neighbouring keys from the same blocks.
+      // In key order (LevelDB reads neighbouring keys from the same blocks), each key once.
       keys.sort(Buffer.compare);
+      dropRepeats(keys);
       let values: (Uint8Array | undefined)[];
       try {
         values = await source.db.getMany(keys, { snapshot });
@@ -255,6 +277,16 @@ export function deltaBuilder(changes: readonly ReadonlyMap<string, Uint8Array>[]
     }
     return blocks;
   };
+}
+
+/** Removes the keys equal to the one before them from `sorted`. */
+function dropRepeats(sorted: Uint8Array[]): void {
+  let kept = 0;
+  for (let i = 0; i < sorted.length; i++) {
+    if (kept > 0 && Buffer.compare(sorted[kept - 1]!, sorted[i]!) === 0) continue;
+    sorted[kept++] = sorted[i]!;
+  }
+  sorted.length = kept;
 }
 
 /** canonical: every entry decoded with the codec of its stored kind, also of states not registered in this run. */
