@@ -1,4 +1,4 @@
-import { ConfigurationError, ensureError } from '@nimble/runtime';
+import { ConfigurationError, ensureError, parseLogFormat } from '@nimble/runtime';
 import { RpcError, status } from '@nimble/proto';
 import { JobFailedError } from '@nimble/client';
 import { Command, CommanderError, Option } from 'commander';
@@ -29,6 +29,10 @@ const sqlClient = (): Promise<typeof SqlClient> => import('./sql-client.js');
 function configOptions(cmd: Command): Command {
   return cmd
     .option(
+      '--log-format <format>',
+      'log lines as json or text (default: text on a terminal, json otherwise)',
+    )
+    .option(
       '-c, --config <file>',
       'YAML configuration file (default: $NIMBLE_CONF_DIR/config.yaml)',
     )
@@ -54,7 +58,14 @@ export function createProgram(exit: (code: number) => void): Command {
     .version('0.1.0')
     .showHelpAfterError()
     .enablePositionalOptions()
-    .exitOverride();
+    .exitOverride()
+    .hook('preAction', (_program, action) => {
+      // Before anything logs: the daemons' loggers, and those of child daemons (nimble local),
+      // read it from the environment.
+      const format = (action.opts() as { logFormat?: string }).logFormat;
+      if (format !== undefined)
+        process.env['NIMBLE_LOG_FORMAT'] = parseLogFormat(format, '--log-format');
+    });
 
   configOptions(program.command('jobmanager'))
     .description('run the JobManager daemon (gRPC 6123, REST and /metrics 8081)')
