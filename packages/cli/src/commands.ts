@@ -1,3 +1,4 @@
+import { progress } from './progress.js';
 import { installPipelineExecutor } from '@nimble/api';
 import type { JobDetails__Output } from '@nimble/proto';
 import { RpcError, status } from '@nimble/proto';
@@ -155,6 +156,7 @@ export async function runJob(job: string, args: string[], flags: RunFlags): Prom
     savepointPath,
     allowNonRestoredState: flags.allowNonRestoredState ?? false,
     detached: flags.detached ?? false,
+    progress: (label, work) => progress(label, work),
     onSubmitted: (id) => write(`Job has been submitted with JobID ${id}\n`),
     onStatus: (j) => {
       if (j.state !== lastState) {
@@ -273,9 +275,10 @@ export async function savepoint(
   const client = jobManagerClient(flags);
   try {
     write(`Triggering savepoint for job ${jobId}.\nWaiting for response...\n`);
-    const path = await client
-      .triggerSavepoint(jobId, target)
-      .catch((e: unknown) => refused(e, `Triggering a savepoint for the job ${jobId} failed`));
+    const path = await progress(
+      'Taking the savepoint',
+      client.triggerSavepoint(jobId, target),
+    ).catch((e: unknown) => refused(e, `Triggering a savepoint for the job ${jobId} failed`));
     write(
       `Savepoint completed. Path: ${path}\n` +
         'You can resume your program from this savepoint with the run command.\n',
@@ -290,9 +293,9 @@ async function disposeSavepoint(path: string, flags: ClientFlags): Promise<numbe
   const client = jobManagerClient(flags);
   try {
     write(`Disposing savepoint '${path}'.\n`);
-    await client
-      .disposeSavepoint(path)
-      .catch((e: unknown) => refused(e, `Disposing the savepoint '${path}' failed`));
+    await progress('Disposing', client.disposeSavepoint(path)).catch((e: unknown) =>
+      refused(e, `Disposing the savepoint '${path}' failed`),
+    );
     write(`Savepoint '${path}' disposed.\n`);
     return ExitCode.OK;
   } finally {
@@ -312,9 +315,10 @@ export async function stopJob(jobId: string, flags: StopFlags): Promise<number> 
   const client = jobManagerClient(flags);
   try {
     write(`${flags.drain ? 'Draining' : 'Suspending'} job "${jobId}" with a savepoint.\n`);
-    const path = await client
-      .triggerSavepoint(jobId, target, { stop: true, drain: flags.drain ?? false })
-      .catch((e: unknown) => refused(e, `Could not stop with a savepoint job "${jobId}"`));
+    const path = await progress(
+      'Taking the savepoint and stopping',
+      client.triggerSavepoint(jobId, target, { stop: true, drain: flags.drain ?? false }),
+    ).catch((e: unknown) => refused(e, `Could not stop with a savepoint job "${jobId}"`));
     write(`Savepoint completed. Path: ${path}\n`);
     return ExitCode.OK;
   } finally {

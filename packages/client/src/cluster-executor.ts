@@ -34,6 +34,8 @@ export interface ClusterExecutorOptions {
   readonly detached?: boolean;
   readonly onSubmitted?: (jobId: string) => void;
   readonly onStatus?: (job: JobDetails__Output) => void;
+  /** Wraps the long steps (bundling, upload) to show their progress; `nimble run` shows it on a terminal. */
+  readonly progress?: <T>(label: string, work: Promise<T>) => Promise<T>;
 }
 
 /** The job ended FAILED or CANCELED on the cluster. */
@@ -76,19 +78,24 @@ export class ClusterExecutor implements PipelineExecutor {
     const pipeline: Pipeline = { ...userPipeline, configuration };
     parseExecutionConfiguration(configuration);
     const description = describeJobGraph(buildJobGraph(pipeline));
-    const bundle = await bundleJob(this.options.jobModule);
+    const progress = this.options.progress ?? (<T>(_label: string, work: Promise<T>) => work);
+    const bundle = await progress('Bundling the job', bundleJob(this.options.jobModule));
     const client = new JobManagerClient(this.options.jobManagerAddress, this.options.security);
     try {
-      const jobId = await client.submitJob({
-        jobName: pipeline.jobName,
-        bundle,
-        planJson: JSON.stringify(description),
-        graphDigest: graphDigestOf(description),
-        configuration,
-        programArgs: [...(this.options.programArgs ?? [])],
-        savepointPath: this.options.savepointPath ?? '',
-        allowNonRestoredState: this.options.allowNonRestoredState ?? false,
-      });
+      const kib = Math.ceil(bundle.length / 1024).toLocaleString('en-US');
+      const jobId = await progress(
+        `Uploading the job (${kib} KiB)`,
+        client.submitJob({
+          jobName: pipeline.jobName,
+          bundle,
+          planJson: JSON.stringify(description),
+          graphDigest: graphDigestOf(description),
+          configuration,
+          programArgs: [...(this.options.programArgs ?? [])],
+          savepointPath: this.options.savepointPath ?? '',
+          allowNonRestoredState: this.options.allowNonRestoredState ?? false,
+        }),
+      );
       this.jobId = jobId;
       this.options.onSubmitted?.(jobId);
       if (this.options.detached) {
