@@ -74,6 +74,13 @@ const KNOWN_KEYS = new Set([
   'security.ssl.rest.cert',
   'security.ssl.rest.key',
   'security.rest.token-file',
+  'state.checkpoints.dir',
+  'state.savepoints.dir',
+  's3.endpoint',
+  's3.region',
+  's3.access-key',
+  's3.secret-key',
+  's3.path.style.access',
 ]);
 
 const dockerfilePath = join(repoRoot, 'deploy', 'Dockerfile');
@@ -195,10 +202,15 @@ describe('docker-compose.yml', () => {
     expect(command).toContain('--keep-existing');
     expect(init?.volumes).toEqual(['nimble-secrets:/opt/nimble/secrets']);
     expect(services.jobmanager?.depends_on).toEqual({
+      'minio-init': { condition: 'service_completed_successfully' },
       'security-init': { condition: 'service_completed_successfully' },
     });
+    expect(services.jobmanager?.volumes).toEqual([
+      'nimble-secrets:/opt/nimble/secrets:ro',
+      'jobmanager-data:/opt/nimble/data/blobs',
+    ]);
+    expect(services.taskmanager?.volumes).toEqual(['nimble-secrets:/opt/nimble/secrets:ro']);
     for (const name of ['jobmanager', 'taskmanager'] as const) {
-      expect(services[name]?.volumes).toEqual(['nimble-secrets:/opt/nimble/secrets:ro']);
       const p = composeServiceSettings(name).properties;
       expect(p).toMatchObject({
         'security.ssl.internal.enabled': 'true',
