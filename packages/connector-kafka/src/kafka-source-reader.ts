@@ -105,6 +105,8 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPartitionSplit
     const metrics = context.metricGroup();
     metrics.gauge('KafkaSourceReader_KafkaConsumer_records_lag_max', () => this.maxLag());
     metrics.gauge('numRecordsInErrors', () => this.numRecordsInErrors);
+    // FLIP-33: the records between the reader's positions and the end offsets it already knows.
+    metrics.gauge('pendingRecords', () => this.pendingRecords());
   }
 
   start(): void {}
@@ -465,6 +467,15 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPartitionSplit
       const s = this.splits.get(`${o.topic}-${o.partition}`);
       if (s) s.committed = o.offset;
     }
+  }
+
+  private pendingRecords(): number {
+    let pending = 0;
+    for (const s of this.splits.values()) {
+      const end = s.stop === undefined ? s.highWatermark : Math.min(s.highWatermark, s.stop);
+      if (end > s.next) pending += end - s.next;
+    }
+    return pending;
   }
 
   private maxLag(): number {

@@ -119,6 +119,7 @@ export type {
   OperatorMetricsSample,
   GaugeSample,
 } from './task/task-metrics-sample.js';
+export type { LevelBackendMetrics } from './state/level-keyed-state-backend.js';
 export type { ChannelMessage } from './exchange/channel.js';
 export type { TaskEvents, TaskHostOptions } from './task/task-host.js';
 // Daemon support: logging and metric names.

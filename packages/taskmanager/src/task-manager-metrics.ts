@@ -10,7 +10,12 @@ interface Previous {
     in: number;
     out: number;
     backPressure: number;
+    idle: number;
+    bytesIn: number;
+    bytesOut: number;
     operators: Map<string, [number, number]>;
+    /** Per operator of the `level` backend: misses / reads over the last interval. */
+    cacheMissRates: Map<string, number>;
   };
 }
 
@@ -51,6 +56,43 @@ export class TaskManagerMetrics {
         TASK_LABELS,
       ),
       watermark: gauge(N.taskCurrentInputWatermark, 'Input watermark of the task.', TASK_LABELS),
+      busy: gauge(
+        N.taskBusyTimeMsPerSecond,
+        'Milliseconds per second the task was neither idle nor backpressured.',
+        TASK_LABELS,
+      ),
+      idle: gauge(
+        N.taskIdleTimeMsPerSecond,
+        'Milliseconds per second the task waited for input.',
+        TASK_LABELS,
+      ),
+      bytesIn: gauge(N.taskNumBytesIn, 'Bytes of network buffers received.', TASK_LABELS),
+      bytesOut: gauge(N.taskNumBytesOut, 'Bytes of network buffers produced.', TASK_LABELS),
+      bytesInRate: gauge(
+        N.taskNumBytesInPerSecond,
+        'Bytes of network buffers received per second.',
+        TASK_LABELS,
+      ),
+      bytesOutRate: gauge(
+        N.taskNumBytesOutPerSecond,
+        'Bytes of network buffers produced per second.',
+        TASK_LABELS,
+      ),
+      alignment: gauge(
+        N.taskCheckpointAlignmentTime,
+        'Nanoseconds the last checkpoint barrier alignment took (or the current one so far).',
+        TASK_LABELS,
+      ),
+      startDelay: gauge(
+        N.taskCheckpointStartDelayNanos,
+        'Nanoseconds from the trigger of the latest checkpoint to its start at the task.',
+        TASK_LABELS,
+      ),
+      watermarkLag: gauge(
+        N.taskWatermarkLag,
+        "Milliseconds of processing time ahead of the task's current watermark.",
+        TASK_LABELS,
+      ),
     };
     this.operator = {
       in: gauge(N.operatorNumRecordsIn, 'Records the operator received.', OPERATOR_LABELS),
@@ -80,6 +122,51 @@ export class TaskManagerMetrics {
         'Records dropped because they arrived after their window was cleaned up.',
         OPERATOR_LABELS,
       ),
+      watermarkLag: gauge(
+        N.operatorWatermarkLag,
+        "Milliseconds of processing time ahead of the operator's current watermark.",
+        OPERATOR_LABELS,
+      ),
+      emitLag: gauge(
+        N.operatorCurrentEmitEventTimeLag,
+        'Sources: milliseconds from the event time of the last record emitted to now.',
+        OPERATOR_LABELS,
+      ),
+      stateSize: gauge(
+        N.operatorStateSize,
+        "Bytes of the operator subtask's keyed state (hashmap: estimated).",
+        OPERATOR_LABELS,
+      ),
+      cacheHits: gauge(
+        N.operatorLevelCacheHits,
+        "State reads the level backend's cache answered.",
+        OPERATOR_LABELS,
+      ),
+      cacheMisses: gauge(
+        N.operatorLevelCacheMisses,
+        "State reads the level backend's cache did not answer.",
+        OPERATOR_LABELS,
+      ),
+      cacheMissRate: gauge(
+        N.operatorLevelCacheMissRate,
+        "Share of state reads missing the level backend's cache over the last interval (0..1).",
+        OPERATOR_LABELS,
+      ),
+      writeBufferBytes: gauge(
+        N.operatorLevelWriteBufferBytes,
+        "Bytes written to the level backend not yet in LevelDB's table files.",
+        OPERATOR_LABELS,
+      ),
+      liveDataSize: gauge(
+        N.operatorLevelLiveDataSize,
+        "Bytes of the level backend's LevelDB files on disk.",
+        OPERATOR_LABELS,
+      ),
+      numFilesAtLevel0: gauge(
+        N.operatorLevelNumFilesAtLevel0,
+        'LevelDB files at level 0 (compaction pending from 4).',
+        OPERATOR_LABELS,
+      ),
     };
   }
 
@@ -93,15 +180,33 @@ export class TaskManagerMetrics {
     const key = `${jobId}|${attempt}|${s.vertexId}|${s.subtask}`;
     const now = performance.now();
     const prev = this.previous.get(key);
-    const rates = prev?.rates ?? { in: 0, out: 0, backPressure: 0, operators: new Map() };
+    const rates = prev?.rates ?? {
+      in: 0,
+      out: 0,
+      backPressure: 0,
+      idle: 0,
+      bytesIn: 0,
+      bytesOut: 0,
+      operators: new Map(),
+      cacheMissRates: new Map(),
+    };
     if (prev && now - prev.at >= 200) {
       const seconds = (now - prev.at) / 1000;
       rates.in = (s.numRecordsIn - prev.sample.numRecordsIn) / seconds;
       rates.out = (s.numRecordsOut - prev.sample.numRecordsOut) / seconds;
-      rates.backPressure = Math.min(
-        1000,
-        (s.backPressuredTimeMs - prev.sample.backPressuredTimeMs) / seconds,
-      );
+      rates.bytesIn = (s.numBytesIn - prev.sample.numBytesIn) / seconds;
+      rates.bytesOut = (s.numBytesOut - prev.sample.numBytesOut) / seconds;
+      // Idle and backpressured times are disjoint and measured on the task's thread, so over
+      // the interval between its two samples they add up to at most the interval (Flink's
+      // busy time is what remains of each second).
+      const sampledSeconds = (s.sampledAtMs - prev.sample.sampledAtMs) / 1000;
+      if (sampledSeconds > 0) {
+        rates.idle = Math.min(1000, (s.idleTimeMs - prev.sample.idleTimeMs) / sampledSeconds);
+        rates.backPressure = Math.min(
+          1000 - rates.idle,
+          (s.backPressuredTimeMs - prev.sample.backPressuredTimeMs) / sampledSeconds,
+        );
+      }
       for (const op of s.operators) {
         const p = prev.sample.operators.find((o) => o.operatorId === op.operatorId);
         if (p) {
@@ -109,6 +214,11 @@ export class TaskManagerMetrics {
             (op.numRecordsIn - p.numRecordsIn) / seconds,
             (op.numRecordsOut - p.numRecordsOut) / seconds,
           ]);
+          if (op.level && p.level) {
+            const misses = op.level.cacheMisses - p.level.cacheMisses;
+            const reads = misses + op.level.cacheHits - p.level.cacheHits;
+            rates.cacheMissRates.set(op.operatorId, reads > 0 ? misses / reads : 0);
+          }
         }
       }
     }
@@ -127,6 +237,15 @@ export class TaskManagerMetrics {
     this.task['outRate']!.set(labels, rates.out);
     this.task['backPressure']!.set(labels, rates.backPressure);
     this.task['watermark']!.set(labels, s.currentInputWatermark);
+    this.task['idle']!.set(labels, rates.idle);
+    this.task['busy']!.set(labels, Math.max(0, 1000 - rates.idle - rates.backPressure));
+    this.task['bytesIn']!.set(labels, s.numBytesIn);
+    this.task['bytesOut']!.set(labels, s.numBytesOut);
+    this.task['bytesInRate']!.set(labels, rates.bytesIn);
+    this.task['bytesOutRate']!.set(labels, rates.bytesOut);
+    this.task['alignment']!.set(labels, s.checkpointAlignmentTimeNanos);
+    this.task['startDelay']!.set(labels, s.checkpointStartDelayNanos);
+    setOrRemove(this.task['watermarkLag']!, labels, s.watermarkLag);
     for (const op of s.operators) {
       const ol = { ...labels, [L.operatorId]: op.operatorId, [L.operatorName]: op.operatorName };
       sets.push(ol);
@@ -138,6 +257,20 @@ export class TaskManagerMetrics {
       this.operator['inputWatermark']!.set(ol, op.currentInputWatermark);
       this.operator['outputWatermark']!.set(ol, op.currentOutputWatermark);
       this.operator['late']!.set(ol, op.numLateRecordsDropped);
+      setOrRemove(this.operator['watermarkLag']!, ol, op.watermarkLag);
+      setOrRemove(this.operator['emitLag']!, ol, op.currentEmitEventTimeLag);
+      setOrRemove(this.operator['stateSize']!, ol, op.stateSize);
+      const level = op.level;
+      setOrRemove(this.operator['cacheHits']!, ol, level?.cacheHits);
+      setOrRemove(this.operator['cacheMisses']!, ol, level?.cacheMisses);
+      setOrRemove(
+        this.operator['cacheMissRate']!,
+        ol,
+        level ? (rates.cacheMissRates.get(op.operatorId) ?? 0) : null,
+      );
+      setOrRemove(this.operator['writeBufferBytes']!, ol, level?.writeBufferBytes);
+      setOrRemove(this.operator['liveDataSize']!, ol, level?.liveDataSize);
+      setOrRemove(this.operator['numFilesAtLevel0']!, ol, level?.numFilesAtLevel0);
       for (const g of op.gauges) this.setConnectorGauge(key, ol, g);
     }
     this.labelSets.set(key, sets);
@@ -203,6 +336,16 @@ export class TaskManagerMetrics {
       this.previous.delete(key);
     }
   }
+}
+
+/** Sets a series, or removes it while its figure does not exist (null or undefined). */
+function setOrRemove(
+  gauge: Gauge,
+  labels: Record<string, string | number>,
+  value: number | null | undefined,
+): void {
+  if (value === null || value === undefined) gauge.remove(labels);
+  else gauge.set(labels, value);
 }
 
 function sameLabels(

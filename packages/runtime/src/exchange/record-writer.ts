@@ -60,6 +60,8 @@ class OutChannel {
  * unavailable and the task stops taking input: that is backpressure.
  */
 export class RecordWriter {
+  /** Bytes of the buffers this writer produced (Flink's numBytesOut), counted per buffer. */
+  numBytesOut = 0;
   private readonly channels: OutChannel[];
   private nextChannel: number;
   private readonly rescaleStart: number;
@@ -255,6 +257,7 @@ export class RecordWriter {
         e,
       );
     }
+    this.numBytesOut += buffer.byteLength;
     if (ch.credit > 0 && ch.backlog.length === 0) {
       ch.credit--;
       ch.sender.send(buffer);

@@ -27,6 +27,15 @@ export const MetricNames = {
   taskNumRecordsOutPerSecond: 'nimble_taskmanager_job_task_numRecordsOutPerSecond',
   taskBackPressuredTimeMsPerSecond: 'nimble_taskmanager_job_task_backPressuredTimeMsPerSecond',
   taskCurrentInputWatermark: 'nimble_taskmanager_job_task_currentInputWatermark',
+  taskBusyTimeMsPerSecond: 'nimble_taskmanager_job_task_busyTimeMsPerSecond',
+  taskIdleTimeMsPerSecond: 'nimble_taskmanager_job_task_idleTimeMsPerSecond',
+  taskNumBytesIn: 'nimble_taskmanager_job_task_numBytesIn',
+  taskNumBytesOut: 'nimble_taskmanager_job_task_numBytesOut',
+  taskNumBytesInPerSecond: 'nimble_taskmanager_job_task_numBytesInPerSecond',
+  taskNumBytesOutPerSecond: 'nimble_taskmanager_job_task_numBytesOutPerSecond',
+  taskCheckpointAlignmentTime: 'nimble_taskmanager_job_task_checkpointAlignmentTime',
+  taskCheckpointStartDelayNanos: 'nimble_taskmanager_job_task_checkpointStartDelayNanos',
+  taskWatermarkLag: 'nimble_taskmanager_job_task_watermarkLag',
   // TaskManager operator scope
   operatorNumRecordsIn: 'nimble_taskmanager_job_task_operator_numRecordsIn',
   operatorNumRecordsOut: 'nimble_taskmanager_job_task_operator_numRecordsOut',
@@ -35,6 +44,18 @@ export const MetricNames = {
   operatorCurrentInputWatermark: 'nimble_taskmanager_job_task_operator_currentInputWatermark',
   operatorCurrentOutputWatermark: 'nimble_taskmanager_job_task_operator_currentOutputWatermark',
   operatorNumLateRecordsDropped: 'nimble_taskmanager_job_task_operator_numLateRecordsDropped',
+  operatorWatermarkLag: 'nimble_taskmanager_job_task_operator_watermarkLag',
+  operatorCurrentEmitEventTimeLag: 'nimble_taskmanager_job_task_operator_currentEmitEventTimeLag',
+  /** Exported by the Kafka source reader as a connector gauge (`pendingRecords`). */
+  operatorPendingRecords: 'nimble_taskmanager_job_task_operator_pendingRecords',
+  operatorStateSize: 'nimble_taskmanager_job_task_operator_stateSize',
+  // TaskManager operator scope, `level` state backend
+  operatorLevelCacheHits: 'nimble_taskmanager_job_task_operator_level_cacheHits',
+  operatorLevelCacheMisses: 'nimble_taskmanager_job_task_operator_level_cacheMisses',
+  operatorLevelCacheMissRate: 'nimble_taskmanager_job_task_operator_level_cacheMissRate',
+  operatorLevelWriteBufferBytes: 'nimble_taskmanager_job_task_operator_level_writeBufferBytes',
+  operatorLevelLiveDataSize: 'nimble_taskmanager_job_task_operator_level_liveDataSize',
+  operatorLevelNumFilesAtLevel0: 'nimble_taskmanager_job_task_operator_level_numFilesAtLevel0',
 } as const;
 
 /** Label names (Flink's variables without the angle brackets). */

@@ -47,6 +47,8 @@ export interface OperatorMetrics {
   numLateRecordsDropped: number;
   currentInputWatermark: number;
   currentOutputWatermark: number;
+  /** Sources: event time of the last record emitted (FLIP-33's emit lag is now minus this). */
+  lastEmittedEventTime: number;
   /** Gauges a connector registered, by `name` + labels (sampled at each metrics report). */
   readonly gauges: Map<string, ConnectorGauge>;
 }
@@ -107,6 +109,7 @@ export function newOperatorMetrics(): OperatorMetrics {
     numLateRecordsDropped: 0,
     currentInputWatermark: MIN_TIMESTAMP,
     currentOutputWatermark: MIN_TIMESTAMP,
+    lastEmittedEventTime: MIN_TIMESTAMP,
     gauges: new Map(),
   };
 }

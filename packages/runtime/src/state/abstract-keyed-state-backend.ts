@@ -56,6 +56,7 @@ export abstract class AbstractKeyedStateBackend implements KeyedStateBackend {
   abstract availability(): Promise<void> | undefined;
   abstract maintain(): void;
   abstract flush(): Promise<void>;
+  abstract stateSizeBytes(): number;
   abstract close(): Promise<void>;
   abstract numStoredEntries(stateName: string): Promise<number>;
   abstract snapshot(checkpointId: number, format: SnapshotFormat): KeyedStateSnapshot;

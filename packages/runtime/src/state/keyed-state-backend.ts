@@ -92,6 +92,11 @@ export interface KeyedStateBackend {
   maintain(): void;
   /** Persists all pending writes (level); resolves when durable in LevelDB. */
   flush(): Promise<void>;
+  /**
+   * Bytes of this subtask's keyed state, for the `stateSize` metric; called when metrics are
+   * sampled, never per record. `hashmap` estimates it, `level` measures it (docs/operations.md).
+   */
+  stateSizeBytes(): number;
   /** Flushes and releases resources. */
   close(): Promise<void>;
   /**

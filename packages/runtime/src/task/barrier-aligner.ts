@@ -32,6 +32,10 @@ export class BarrierAligner {
     | { id: number; options: CheckpointOptions; received: Set<number>; startedAt: number }
     | undefined;
   private readonly ended: boolean[];
+  /** Milliseconds the last completed alignment took. */
+  private lastAlignmentMs = 0;
+  /** Milliseconds from the trigger of the last checkpoint to its first barrier here. */
+  private lastStartDelayMs = 0;
 
   constructor(
     numberOfChannels: number,
@@ -55,12 +59,15 @@ export class BarrierAligner {
         ),
       );
     }
-    this.aligning ??= {
-      id: checkpointId,
-      options,
-      received: new Set(),
-      startedAt: performance.now(),
-    };
+    if (!this.aligning) {
+      this.aligning = {
+        id: checkpointId,
+        options,
+        received: new Set(),
+        startedAt: performance.now(),
+      };
+      this.lastStartDelayMs = Math.max(0, Date.now() - options.timestamp);
+    }
     this.aligning.received.add(channel);
     this.channels.block(channel);
     this.checkAlignment();
@@ -91,8 +98,26 @@ export class BarrierAligner {
       if (!a.received.has(c) && !this.ended[c]) return;
     }
     this.release();
+    this.lastAlignmentMs = performance.now() - a.startedAt;
     this.handler.setLastCheckpointId(a.id);
-    this.handler.triggerCheckpoint(a.id, a.options, performance.now() - a.startedAt);
+    this.handler.triggerCheckpoint(a.id, a.options, this.lastAlignmentMs);
+  }
+
+  /**
+   * Flink's `checkpointAlignmentTime`: nanoseconds the last alignment took, or the one in
+   * progress has taken so far.
+   */
+  alignmentTimeNanos(): number {
+    const ms = this.aligning ? performance.now() - this.aligning.startedAt : this.lastAlignmentMs;
+    return Math.round(ms * 1e6);
+  }
+
+  /**
+   * Flink's `checkpointStartDelayNanos`: nanoseconds from the trigger of the latest checkpoint
+   * (its timestamp, the JobManager's clock) to the arrival of its first barrier here.
+   */
+  startDelayNanos(): number {
+    return this.lastStartDelayMs * 1e6;
   }
 
   private release(): void {

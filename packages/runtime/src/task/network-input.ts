@@ -24,6 +24,8 @@ interface LogicalInput {
  * checkpoint barriers are aligned over all channels of all inputs.
  */
 export class NetworkInput implements TaskInput {
+  /** Bytes of the network buffers this input took in (Flink's numBytesIn), counted per buffer. */
+  numBytesIn = 0;
   private readonly gate: InputGate;
   private readonly aligner: BarrierAligner;
   private readonly inputs: LogicalInput[];
@@ -77,6 +79,7 @@ export class NetworkInput implements TaskInput {
       if (next === undefined) break;
       this.channel = next.channel;
       this.input = this.inputOf[next.channel]!;
+      this.numBytesIn += next.buffer.byteLength;
       decodeElements(next.buffer, this.handler);
       gate.recycle(next.channel);
       if (this.endedChannels === gate.numberOfChannels) return InputStatus.END_OF_INPUT;
@@ -86,6 +89,14 @@ export class NetworkInput implements TaskInput {
   }
 
   endInput(): void {}
+
+  /** Checkpoint figures of the aligner, for metrics. */
+  alignmentTimeNanos(): number {
+    return this.aligner.alignmentTimeNanos();
+  }
+  startDelayNanos(): number {
+    return this.aligner.startDelayNanos();
+  }
 
   /** The coordinator aborted `checkpointId`: an alignment for it ends. */
   onCheckpointAborted(checkpointId: number): void {

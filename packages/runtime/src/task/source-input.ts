@@ -40,7 +40,10 @@ export class SourceInput implements TaskInput {
     const pts = ctx.services.processingTimeService;
     const now = () => pts.now();
     const metered: Output<unknown> = {
-      collect: (v, ts) => output.collect(v, ts),
+      collect: (v, ts) => {
+        if (ts !== undefined) metrics.lastEmittedEventTime = ts;
+        output.collect(v, ts);
+      },
       collectSide: (tag, v, ts) => output.collectSide(tag, v, ts),
       emitWatermark: (wm) => {
         metrics.currentOutputWatermark = wm;

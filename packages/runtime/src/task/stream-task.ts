@@ -3,6 +3,7 @@ import { InputStatus, SourceTransformation } from '@nimble/api';
 import { ensureError, IllegalStateError } from '../errors.js';
 import type { CheckpointOptions } from '../exchange/buffer-codec.js';
 import type { Mailbox, OperatorMetrics } from '../operators/operator.js';
+import type { KeyedStateBackend } from '../state/keyed-state-backend.js';
 import { HoldableProcessingTimeService } from '../timers/holdable-processing-time-service.js';
 import { NetworkInput } from './network-input.js';
 import { OperatorChain } from './operator-chain.js';
@@ -26,8 +27,19 @@ const TRANSITIONS: Record<TaskState, readonly TaskState[]> = {
 /** Per-task figures for metrics. */
 export interface TaskMetrics {
   readonly operators: ReadonlyMap<number, OperatorMetrics>;
+  /** Keyed state backends by node id, read when metrics are sampled. */
+  readonly backends: ReadonlyMap<number, KeyedStateBackend>;
   /** Total time the task waited for output credit (backpressure), ms. */
   readonly backPressuredTimeMs: number;
+  /** Total time the task waited for input (its input had nothing), ms. */
+  readonly idleTimeMs: number;
+  /** Bytes of the network buffers the task took in and produced. */
+  readonly numBytesIn: number;
+  readonly numBytesOut: number;
+  /** Nanoseconds of the last barrier alignment (or the one in progress); 0 for sources. */
+  readonly checkpointAlignmentTimeNanos: number;
+  /** Nanoseconds from the latest checkpoint's trigger to its start at this task. */
+  readonly checkpointStartDelayNanos: number;
 }
 
 /** Interval of state backend maintenance (TTL cleanup, background flushes). */
@@ -57,6 +69,11 @@ export class StreamTask {
   private inputEnded = false;
   private inputClosed = false;
   private maintenance: ReturnType<typeof setInterval> | undefined;
+  /** Time spent waiting for input, ms, and the start of the wait in progress. */
+  private idleMs = 0;
+  private idleSince: number | undefined;
+  /** Sources: ms from the latest checkpoint's trigger to its start here. */
+  private sourceStartDelayMs = 0;
   private done!: { resolve: () => void; reject: (e: Error) => void };
   private readonly finished: Promise<void>;
 
@@ -125,7 +142,20 @@ export class StreamTask {
   }
 
   metrics(): TaskMetrics {
-    return { operators: this.chain.metrics, backPressuredTimeMs: this.chain.backPressuredTimeMs() };
+    const idleSince = this.idleSince;
+    const network = this.network;
+    let numBytesOut = 0;
+    for (const w of this.chain.writers.values()) numBytesOut += w.numBytesOut;
+    return {
+      operators: this.chain.metrics,
+      backends: this.chain.backends,
+      backPressuredTimeMs: this.chain.backPressuredTimeMs(),
+      idleTimeMs: this.idleMs + (idleSince === undefined ? 0 : performance.now() - idleSince),
+      numBytesIn: network?.numBytesIn ?? 0,
+      numBytesOut,
+      checkpointAlignmentTimeNanos: network?.alignmentTimeNanos() ?? 0,
+      checkpointStartDelayNanos: network?.startDelayNanos() ?? this.sourceStartDelayMs * 1e6,
+    };
   }
 
   /** Opens the chain and processes until the input ends (resolves) or the task fails (rejects). */
@@ -180,6 +210,7 @@ export class StreamTask {
       return;
     }
     if (!this.checkpointer.claim(checkpointId)) return;
+    this.sourceStartDelayMs = Math.max(0, Date.now() - options.timestamp);
     // Stop with savepoint --drain: fire every event-time timer and window before the barrier.
     if (options.drain) this.guard(() => source.drain());
     this.checkpointer.triggerCheckpoint(checkpointId, options, 0);
@@ -216,6 +247,10 @@ export class StreamTask {
    */
   private turn(): void {
     if (this.state !== 'RUNNING') return;
+    if (this.idleSince !== undefined) {
+      this.idleMs += performance.now() - this.idleSince;
+      this.idleSince = undefined;
+    }
     const syncPhase = this.checkpointer.syncPhase;
     if (syncPhase) {
       void syncPhase.then(() => this.requestTurn());
@@ -234,8 +269,11 @@ export class StreamTask {
     const status = this.input.processTurn(this.mayContinue);
     // The input ran dry: nothing more would join the output buffers before the buffer timeout,
     // so they go now. Under load (more input waiting) buffers fill and go full, as in Flink.
-    if (status === InputStatus.NOTHING_AVAILABLE) this.chain.flushOutputs();
-    else this.chain.flushIfNoTimeout();
+    if (status === InputStatus.NOTHING_AVAILABLE) {
+      this.chain.flushOutputs();
+      // Waiting for input is idle time (Flink's idleTimeMsPerSecond) until the next turn.
+      this.idleSince = performance.now();
+    } else this.chain.flushIfNoTimeout();
     if (status === InputStatus.END_OF_INPUT) this.endOfInput();
     else if (status === InputStatus.MORE_AVAILABLE) this.requestTurn();
   }

@@ -1,0 +1,194 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MetricNames as N } from '@nimble/runtime';
+import { nimble, TestCluster } from './fixtures/cluster.js';
+
+const JOB = fileURLToPath(new URL('./fixtures/cluster-jobs/metrics-job.ts', import.meta.url));
+
+interface Series {
+  readonly name: string;
+  readonly labels: Record<string, string>;
+  readonly value: number;
+}
+
+/** The samples of a Prometheus text exposition. */
+function parse(text: string): Series[] {
+  const out: Series[] = [];
+  for (const line of text.split('\n')) {
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!m) continue;
+    const labels: Record<string, string> = {};
+    for (const l of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g))
+      labels[l[1]!] = l[2]!;
+    out.push({ name: m[1]!, labels, value: Number(m[3]) });
+  }
+  return out;
+}
+
+let cluster: TestCluster;
+let dir: string;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'nimble-metrics-'));
+  cluster = await TestCluster.start({
+    taskManagers: 1,
+    slots: 2,
+    jm: ['-D', 'metrics.fetcher.update-interval=200'],
+    tm: ['-D', 'metrics.fetcher.update-interval=200'],
+  });
+}, 60_000);
+
+afterAll(async () => {
+  await cluster?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+async function scrapeTm(): Promise<Series[]> {
+  const port = cluster.taskManagers[0]!.ready.httpPort;
+  return parse(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text());
+}
+async function scrapeJm(): Promise<Series[]> {
+  return parse(await (await fetch(`${cluster.restUrl}/metrics`)).text());
+}
+
+async function submit(backend: string, name: string): Promise<string> {
+  const run = await nimble([
+    'run',
+    '-d',
+    '-m',
+    cluster.address,
+    '-D',
+    'execution.checkpointing.interval=300',
+    '-D',
+    `state.checkpoints.dir=file://${join(dir, name)}`,
+    JOB,
+    backend,
+    name,
+  ]);
+  expect(run.code, run.stderr).toBe(0);
+  return /JobID ([0-9a-f]{32})/.exec(run.stdout)![1]!;
+}
+
+/** The one value of `name` for the job's task (and operator) whose name contains `part`. */
+function value(
+  all: Series[],
+  name: string,
+  job: string,
+  part: string,
+  operator?: string,
+): number | undefined {
+  const found = all.filter(
+    (s) =>
+      s.name === name &&
+      s.labels['job_name'] === job &&
+      s.labels['task_name']!.includes(part) &&
+      (operator === undefined || s.labels['operator_name'] === operator),
+  );
+  expect(found.length).toBeLessThanOrEqual(1);
+  return found[0]?.value;
+}
+
+describe('metrics of a running job, scraped from the daemons', () => {
+  it('task, operator, state backend and JobManager figures', async () => {
+    const levelJob = await submit('level', 'metrics-level');
+    const heapJob = await submit('hashmap', 'metrics-heap');
+    for (const id of [levelJob, heapJob]) {
+      await cluster.waitFor(async () => (await cluster.rest(`/jobs/${id}`)).state === 'RUNNING');
+    }
+
+    // JobManager scope: one TaskManager with two slots, both taken by the two running jobs.
+    const jm = await scrapeJm();
+    const jmValue = (name: string) => jm.find((s) => s.name === name)?.value;
+    expect(jmValue(N.jmNumRegisteredTaskManagers)).toBe(1);
+    expect(jmValue(N.jmTaskSlotsTotal)).toBe(2);
+    expect(jmValue(N.jmTaskSlotsAvailable)).toBe(0);
+    expect(jmValue(N.jmNumRunningJobs)).toBe(2);
+
+    // Wait for checkpoints, state and watermarks, and a rate computed over records that flowed.
+    let all: Series[] = [];
+    const v = (name: string, job: string, part: string, operator?: string) =>
+      value(all, name, job, part, operator);
+    await cluster.waitFor(async () => {
+      all = await scrapeTm();
+      const completed = [levelJob, heapJob].map(
+        async (id) => (await cluster.rest(`/jobs/${id}/checkpoints`)).counts?.completed ?? 0,
+      );
+      return (
+        (await Promise.all(completed)).every((n) => n >= 2) &&
+        (v(N.operatorNumRecordsIn, 'metrics-level', 'running-count', 'running-count') ?? 0) > 200 &&
+        (v(N.taskNumBytesInPerSecond, 'metrics-level', 'running-count') ?? 0) > 0 &&
+        (v(N.taskNumBytesOutPerSecond, 'metrics-level', 'events') ?? 0) > 0 &&
+        (v(N.operatorLevelLiveDataSize, 'metrics-level', 'running-count', 'running-count') ?? 0) >
+          0 &&
+        v(N.operatorLevelCacheMissRate, 'metrics-level', 'running-count', 'running-count') === 0
+      );
+    }, 120_000);
+
+    for (const job of ['metrics-level', 'metrics-heap']) {
+      for (const task of ['events', 'running-count']) {
+        const busy = v(N.taskBusyTimeMsPerSecond, job, task)!;
+        const idle = v(N.taskIdleTimeMsPerSecond, job, task)!;
+        const bp = v(N.taskBackPressuredTimeMsPerSecond, job, task)!;
+        for (const x of [busy, idle, bp]) expect(x).toBeGreaterThanOrEqual(0);
+        expect(busy + idle + bp).toBeLessThanOrEqual(1000 + 1e-6);
+        // Checkpoint figures exist once checkpoints ran; a source aligns nothing.
+        expect(v(N.taskCheckpointStartDelayNanos, job, task)).toBeGreaterThanOrEqual(0);
+        expect(v(N.taskCheckpointAlignmentTime, job, task)).toBeGreaterThanOrEqual(0);
+        // Events are stamped 2 s in the past: the watermark lags processing time by more.
+        expect(v(N.taskWatermarkLag, job, task)).toBeGreaterThanOrEqual(2000);
+        expect(Number.isFinite(v(N.taskWatermarkLag, job, task))).toBe(true);
+      }
+      expect(v(N.taskCheckpointAlignmentTime, job, 'events')).toBe(0);
+      // Bytes cross the network only at the keyBy: the source reads none, and the chain after
+      // the keyed operator (filter, print) sends none.
+      expect(v(N.taskNumBytesIn, job, 'events')).toBe(0);
+      expect(v(N.taskNumBytesOut, job, 'events')).toBeGreaterThan(0);
+      expect(v(N.taskNumBytesIn, job, 'running-count')).toBeGreaterThan(0);
+      expect(v(N.taskNumBytesOut, job, 'running-count')).toBe(0);
+      // Operator scope: watermark lag everywhere, emit lag for the source only, state size for
+      // the keyed operator only.
+      expect(v(N.operatorWatermarkLag, job, 'running-count', 'running-count')).toBeGreaterThan(
+        2000,
+      );
+      expect(v(N.operatorWatermarkLag, job, 'events', 'events')).toBeGreaterThan(2000);
+      expect(v(N.operatorCurrentEmitEventTimeLag, job, 'events', 'events')).toBeGreaterThan(2000);
+      expect(
+        v(N.operatorCurrentEmitEventTimeLag, job, 'running-count', 'running-count'),
+      ).toBeUndefined();
+      expect(v(N.operatorStateSize, job, 'running-count', 'running-count')).toBeGreaterThan(0);
+      expect(v(N.operatorStateSize, job, 'events', 'events')).toBeUndefined();
+    }
+
+    // The level backend: one state read per record, each a hit or a miss; the 50 keys each
+    // missed once (their first read), then stayed cached.
+    const level = (name: string) => v(name, 'metrics-level', 'running-count', 'running-count');
+    expect(level(N.operatorLevelCacheHits)! + level(N.operatorLevelCacheMisses)!).toBe(
+      level(N.operatorNumRecordsIn),
+    );
+    expect(level(N.operatorLevelCacheMisses)).toBe(50);
+    expect(level(N.operatorLevelCacheMissRate)).toBe(0);
+    expect(level(N.operatorLevelWriteBufferBytes)).toBeGreaterThan(0);
+    expect(level(N.operatorLevelNumFilesAtLevel0)).toBe(0);
+    // The hashmap job has no level figures.
+    expect(
+      v(N.operatorLevelCacheHits, 'metrics-heap', 'running-count', 'running-count'),
+    ).toBeUndefined();
+
+    // Cancelling a job gives its slot back and leaves one running job.
+    await cluster.rest(`/jobs/${heapJob}?mode=cancel`, { method: 'PATCH' });
+    await cluster.waitFor(
+      async () => (await cluster.rest(`/jobs/${heapJob}`)).state === 'CANCELED',
+    );
+    await cluster.waitFor(async () => {
+      const after = await scrapeJm();
+      const at = (name: string) => after.find((s) => s.name === name)?.value;
+      return at(N.jmNumRunningJobs) === 1 && at(N.jmTaskSlotsAvailable) === 1;
+    });
+    const tmAfter = await scrapeTm();
+    expect(tmAfter.some((s) => s.labels['job_name'] === 'metrics-heap')).toBe(false);
+    await cluster.rest(`/jobs/${levelJob}?mode=cancel`, { method: 'PATCH' });
+  }, 180_000);
+});
