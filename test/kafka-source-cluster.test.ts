@@ -128,6 +128,10 @@ describe('Kafka source on a cluster', () => {
       const lag = await scrape(`${prefix}KafkaConsumer_records_lag_max`);
       expect(lag.length).toBe(2);
       expect(lag.every((s) => s.value === 0)).toBe(true);
+      // FLIP-33's pendingRecords: every record up to the end offsets the readers know was read.
+      const pending = await scrape('nimble_taskmanager_job_task_operator_pendingRecords');
+      expect(pending.length).toBe(2);
+      expect(pending.every((s) => s.value === 0)).toBe(true);
       const errors = await scrape('nimble_taskmanager_job_task_operator_numRecordsInErrors');
       expect(errors.reduce((n, s) => n + s.value, 0)).toBe(3);
       expect(errors[0]!.labels).toContain(`job_id="${jobId}"`);

@@ -154,6 +154,58 @@ describe('KafkaSource', () => {
     expect(out.sort((a, b) => a - b)).toEqual(values.map((_, i) => i));
   });
 
+  it('reports pendingRecords: the records up to the end offset it fetched, not yet emitted', async () => {
+    await createTopic(broker.bootstrapServers, 'src.pending', 1);
+    await produce(
+      'src.pending',
+      Array.from({ length: 100 }, (_, i) => `v${i}`),
+      1,
+    );
+    const gauges = new Map<string, () => number>();
+    const source = KafkaSource.builder<string>()
+      .setBootstrapServers(broker.bootstrapServers)
+      .setTopics('src.pending')
+      .setValueOnlyDeserializer(new SimpleStringSchema())
+      .build();
+    const reader = source.createReader({
+      getIndexOfSubtask: () => 0,
+      getParallelism: () => 1,
+      currentProcessingTime: () => Date.now(),
+      metricGroup: () => ({
+        gauge: (name, value) => gauges.set(name, value),
+        removeGauge: (name) => gauges.delete(name),
+      }),
+    });
+    const pending = () => gauges.get('pendingRecords')!();
+    try {
+      reader.start();
+      expect(pending()).toBe(0);
+      reader.addSplits([
+        { splitId: 'src.pending-0', topic: 'src.pending', partition: 0, offset: 0 },
+      ]);
+      // Fetched but not polled: every record up to the end offset is pending.
+      const deadline = Date.now() + 30_000;
+      while (pending() === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect(pending()).toBe(100);
+      const read: string[] = [];
+      const output = {
+        collect: (v: string) => read.push(v),
+        collectSide: () => {},
+        createOutputForSplit: () => ({ collect: (v: string) => read.push(v) }),
+        releaseOutputForSplit: () => {},
+        markIdle: () => {},
+      };
+      while (read.length < 100 && Date.now() < deadline) {
+        reader.pollNext(output);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      expect(read.length).toBe(100);
+      expect(pending()).toBe(0);
+    } finally {
+      await reader.close();
+    }
+  });
+
   it('sends records it cannot deserialize to the malformed-records side output and goes on', async () => {
     await createTopic(broker.bootstrapServers, 'src.malformed', 1);
     await produce('src.malformed', ['{"n":1}', '{"n":', '{"n":3}', 'not json', '{"n":5}'], 1);
