@@ -177,6 +177,18 @@ describe('metrics of a running job, scraped from the daemons', () => {
       v(N.operatorLevelCacheHits, 'metrics-heap', 'running-count', 'running-count'),
     ).toBeUndefined();
 
+    // Heartbeats carry the bytes to the JobManager: Flink's read-bytes and write-bytes per vertex.
+    await cluster.waitFor(async () => {
+      const job = await cluster.rest(`/jobs/${levelJob}`);
+      const [source, count] = job.vertices as { metrics: Record<string, number> }[];
+      return (
+        source!.metrics['read-bytes'] === 0 &&
+        source!.metrics['write-bytes']! > 0 &&
+        count!.metrics['read-bytes']! > 0 &&
+        count!.metrics['write-bytes'] === 0
+      );
+    });
+
     // Cancelling a job gives its slot back and leaves one running job.
     await cluster.rest(`/jobs/${heapJob}?mode=cancel`, { method: 'PATCH' });
     await cluster.waitFor(

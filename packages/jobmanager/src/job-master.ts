@@ -444,11 +444,15 @@ export class JobMaster {
     const vertices = this.submission.plan.vertices.map((v) => {
       let recordsIn = 0;
       let recordsOut = 0;
+      let bytesIn = 0;
+      let bytesOut = 0;
       let finished = 0;
       for (let s = 0; s < v.parallelism; s++) {
         const m = this.taskMetrics.get(`${v.id}/${s}`);
         recordsIn += m?.numRecordsIn ?? 0;
         recordsOut += m?.numRecordsOut ?? 0;
+        bytesIn += m?.numBytesIn ?? 0;
+        bytesOut += m?.numBytesOut ?? 0;
         if (this.finishedTasks.has(`${v.id}/${s}`)) finished++;
       }
       return {
@@ -459,6 +463,8 @@ export class JobMaster {
         status: this.vertexStatus(finished, v.parallelism),
         recordsIn,
         recordsOut,
+        bytesIn,
+        bytesOut,
       };
     });
     return {

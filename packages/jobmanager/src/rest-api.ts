@@ -80,7 +80,12 @@ function jobDetails(job: JobMaster) {
       parallelism: v.parallelism,
       maxParallelism: v.maxParallelism,
       status: v.status,
-      metrics: { 'read-records': v.recordsIn, 'write-records': v.recordsOut },
+      metrics: {
+        'read-bytes': v.bytesIn,
+        'write-bytes': v.bytesOut,
+        'read-records': v.recordsIn,
+        'write-records': v.recordsOut,
+      },
     })),
     'status-counts': taskCounts(job),
     plan: { jid: job.jobId, name: job.name, nodes: job.submission.plan.vertices },

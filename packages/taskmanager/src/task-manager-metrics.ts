@@ -238,7 +238,8 @@ export class TaskManagerMetrics {
     this.task['backPressure']!.set(labels, rates.backPressure);
     this.task['watermark']!.set(labels, s.currentInputWatermark);
     this.task['idle']!.set(labels, rates.idle);
-    this.task['busy']!.set(labels, Math.max(0, 1000 - rates.idle - rates.backPressure));
+    const busy = Math.max(0, 1000 - rates.idle - rates.backPressure);
+    this.task['busy']!.set(labels, busy);
     this.task['bytesIn']!.set(labels, s.numBytesIn);
     this.task['bytesOut']!.set(labels, s.numBytesOut);
     this.task['bytesInRate']!.set(labels, rates.bytesIn);
@@ -284,6 +285,12 @@ export class TaskManagerMetrics {
       backPressuredTimeMsPerSecond: rates.backPressure,
       numRecordsInPerSecond: rates.in,
       numRecordsOutPerSecond: rates.out,
+      busyTimeMsPerSecond: busy,
+      idleTimeMsPerSecond: rates.idle,
+      numBytesIn: s.numBytesIn,
+      numBytesOut: s.numBytesOut,
+      numBytesInPerSecond: rates.bytesIn,
+      numBytesOutPerSecond: rates.bytesOut,
     };
   }
 

@@ -17,6 +17,16 @@ export interface TaskMetrics {
   'backPressuredTimeMsPerSecond'?: (number | string);
   'numRecordsInPerSecond'?: (number | string);
   'numRecordsOutPerSecond'?: (number | string);
+  /**
+   * Flink's task IO metrics: ms per second idle (waiting for input) and busy
+   * (1000 - idle - backpressured), and bytes of network buffers in and out.
+   */
+  'busyTimeMsPerSecond'?: (number | string);
+  'idleTimeMsPerSecond'?: (number | string);
+  'numBytesIn'?: (number | string);
+  'numBytesOut'?: (number | string);
+  'numBytesInPerSecond'?: (number | string);
+  'numBytesOutPerSecond'?: (number | string);
 }
 
 /**
@@ -35,4 +45,14 @@ export interface TaskMetrics__Output {
   'backPressuredTimeMsPerSecond': (number);
   'numRecordsInPerSecond': (number);
   'numRecordsOutPerSecond': (number);
+  /**
+   * Flink's task IO metrics: ms per second idle (waiting for input) and busy
+   * (1000 - idle - backpressured), and bytes of network buffers in and out.
+   */
+  'busyTimeMsPerSecond': (number);
+  'idleTimeMsPerSecond': (number);
+  'numBytesIn': (number);
+  'numBytesOut': (number);
+  'numBytesInPerSecond': (number);
+  'numBytesOutPerSecond': (number);
 }

@@ -9,6 +9,11 @@ export interface VertexDetails {
   'status'?: (string);
   'recordsIn'?: (number | string);
   'recordsOut'?: (number | string);
+  /**
+   * Bytes of network buffers the vertex's subtasks took in and produced.
+   */
+  'bytesIn'?: (number | string);
+  'bytesOut'?: (number | string);
 }
 
 export interface VertexDetails__Output {
@@ -19,4 +24,9 @@ export interface VertexDetails__Output {
   'status': (string);
   'recordsIn': (number);
   'recordsOut': (number);
+  /**
+   * Bytes of network buffers the vertex's subtasks took in and produced.
+   */
+  'bytesIn': (number);
+  'bytesOut': (number);
 }
