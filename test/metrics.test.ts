@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MetricNames as N } from '@nimble/runtime';
-import { nimble, TestCluster } from './fixtures/cluster.js';
+import { nimble, stopDaemon, TestCluster } from './fixtures/cluster.js';
 
 const JOB = fileURLToPath(new URL('./fixtures/cluster-jobs/metrics-job.ts', import.meta.url));
 
@@ -202,5 +202,20 @@ describe('metrics of a running job, scraped from the daemons', () => {
     const tmAfter = await scrapeTm();
     expect(tmAfter.some((s) => s.labels['job_name'] === 'metrics-heap')).toBe(false);
     await cluster.rest(`/jobs/${levelJob}?mode=cancel`, { method: 'PATCH' });
+    await cluster.waitFor(
+      async () => (await cluster.rest(`/jobs/${levelJob}`)).state === 'CANCELED',
+    );
+
+    // A TaskManager joining adds its slots; one leaving takes them away again.
+    const jmAt = async (name: string) => (await scrapeJm()).find((s) => s.name === name)?.value;
+    const second = await cluster.addTaskManager();
+    expect(await jmAt(N.jmNumRegisteredTaskManagers)).toBe(2);
+    expect(await jmAt(N.jmTaskSlotsTotal)).toBe(4);
+    expect(await jmAt(N.jmNumRunningJobs)).toBe(0);
+    await cluster.waitFor(async () => (await jmAt(N.jmTaskSlotsAvailable)) === 4);
+    await stopDaemon(second);
+    await cluster.waitFor(async () => (await jmAt(N.jmNumRegisteredTaskManagers)) === 1);
+    expect(await jmAt(N.jmTaskSlotsTotal)).toBe(2);
+    expect(await jmAt(N.jmTaskSlotsAvailable)).toBe(2);
   }, 180_000);
 });
