@@ -424,9 +424,7 @@ export class LevelKeyedStateBackend extends AbstractKeyedStateBackend {
    * bytes of LevelDB's files, and its level-0 files (compaction starts at 4, writes slow at 8).
    */
   levelMetrics(): LevelBackendMetrics {
-    let writeBufferBytes = 0;
-    for (const slot of this.dirty) writeBufferBytes += slot.charge;
-    for (const batch of this.inFlight) for (const slot of batch) writeBufferBytes += slot.charge;
+    let writeBufferBytes = this.writeBackBytes();
     let numFilesAtLevel0 = 0;
     const db = this.db;
     if (db !== undefined && this.status === 'open') {
@@ -466,10 +464,20 @@ export class LevelKeyedStateBackend extends AbstractKeyedStateBackend {
     return bytes;
   }
 
-  /** The bytes on disk plus those not written there yet (see levelMetrics). */
+  /** Bytes of the slots written since the last batch and of the batches being written. */
+  private writeBackBytes(): number {
+    let bytes = 0;
+    for (const slot of this.dirty) bytes += slot.charge;
+    for (const batch of this.inFlight) for (const slot of batch) bytes += slot.charge;
+    return bytes;
+  }
+
+  /**
+   * LevelDB's files (tables, and the write-ahead log that holds what its memtable holds) plus the
+   * write-back cache not handed to LevelDB yet.
+   */
   stateSizeBytes(): number {
-    const m = this.levelMetrics();
-    return m.liveDataSize + m.writeBufferBytes;
+    return this.liveDataSize() + this.writeBackBytes();
   }
 
   /**
