@@ -59,6 +59,8 @@ import type { ListCodec, ValueCodec } from './value-codec.js';
 import type { CacheKeyPrefixes } from './level-key-layout.js';
 
 type Db = ClassicLevel<Uint8Array, Uint8Array>;
+type DbIterator = LevelIterator<Db, Uint8Array, Uint8Array>;
+type DbBatch = ChainedBatch<Db, Uint8Array, Uint8Array>;
 
 /** See LevelKeyedStateBackend.levelMetrics(). */
 export interface LevelBackendMetrics {
@@ -68,8 +70,6 @@ export interface LevelBackendMetrics {
   readonly liveDataSize: number;
   readonly numFilesAtLevel0: number;
 }
-type DbIterator = LevelIterator<Db, Uint8Array, Uint8Array>;
-type DbBatch = ChainedBatch<Db, Uint8Array, Uint8Array>;
 
 /** Gives the LevelDB key of the entry being written, built only if the write needs it. */
 interface DbKeySource {
