@@ -104,6 +104,13 @@ export class ClusterExecutor implements PipelineExecutor {
       for await (const event of client.watchJob(jobId)) {
         const job = event.job!;
         this.options.onStatus?.(job);
+        if (job.state === 'SUSPENDED') {
+          throw new Error(
+            `Job ${JSON.stringify(job.name)} (${jobId}) was suspended: the JobManager shut down. ` +
+              'The next JobManager on the same job store (blob.storage.directory) recovers it ' +
+              'from its latest checkpoint.',
+          );
+        }
         if (!TERMINAL_STATES.has(job.state)) continue;
         if (job.state !== 'FINISHED') throw new JobFailedError(job);
         const collected = new Map<string, unknown[]>();

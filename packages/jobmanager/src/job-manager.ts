@@ -78,7 +78,7 @@ import { BlobStore } from './blob-store.js';
 import { JobManagerMetrics } from './job-manager-metrics.js';
 import { JobMaster, parseWireFailure, ReportRefusedError } from './job-master.js';
 import { parseCheckpointAck } from './checkpoint-ack.js';
-import { isTerminal } from './job-status.js';
+import { isGloballyTerminal, isTerminal } from './job-status.js';
 import { startRestServer } from './rest-api.js';
 import { createRestartStrategy } from './restart-strategy.js';
 import type { RegisteredTaskManager } from './task-manager-registry.js';
@@ -361,9 +361,9 @@ export class JobManager {
   }
 
   async stop(): Promise<void> {
-    for (const job of this.jobs.values()) {
-      if (!isTerminal(job.status)) await job.cancel().catch(() => {});
-    }
+    // As Flink's JobManager with a job store (high availability): its jobs are suspended, not
+    // cancelled, so the next JobManager on the same store recovers them.
+    await Promise.all([...this.jobs.values()].map((job) => job.suspend().catch(() => {})));
     this.registry.close();
     await new Promise<void>((resolve) =>
       this.server ? this.server.tryShutdown(() => resolve()) : resolve(),
@@ -669,7 +669,7 @@ export class JobManager {
     for (const c of recovered) job.checkpoints.addRestored(c, true);
     this.jobs.set(stored.jobId, job);
     job.subscribe((e) => {
-      if (isTerminal(e.job?.state as never)) {
+      if (isGloballyTerminal(e.job?.state as never)) {
         rmSync(join(this.jobStoreDir, `${stored.jobId}.json`), { force: true });
       }
     });

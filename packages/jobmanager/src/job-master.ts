@@ -435,6 +435,22 @@ export class JobMaster {
     this.transition('CANCELED', 'canceled');
   }
 
+  /**
+   * The JobManager shuts down (Flink's SUSPENDED): the tasks are cancelled, the checkpoints and
+   * the job store entry stay, and the next JobManager on the same job store recovers the job
+   * from its latest checkpoint. A job that is already ending (FAILING, CANCELLING) or ended is
+   * left as it is.
+   */
+  async suspend(): Promise<void> {
+    if (isTerminal(this.status) || this.status === 'CANCELLING' || this.status === 'FAILING')
+      return;
+    const d = this.deployment;
+    this.attempt++; // anything still scheduling for the old attempt stops
+    this.checkpoints.stop('the JobManager is shutting down');
+    this.transition('SUSPENDED', 'the JobManager is shutting down: suspended');
+    await this.teardown(d);
+  }
+
   subscribe(listener: (e: JobEvent) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
