@@ -1,5 +1,8 @@
 import type { ChildProcess } from 'node:child_process';
 import { fork } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ReadyMessage } from './daemons.js';
 
@@ -41,18 +44,28 @@ async function stopChild(child: ChildProcess): Promise<void> {
 /**
  * Starts a JobManager and `taskManagers` TaskManagers as processes (the embedded default
  * cluster). Settings in `args` (-c, -D) go to every daemon; TaskManagers pick free ports.
+ * Unless `keepJobStore` (set when blob.storage.directory is configured), the JobManager's blob and job
+ * store is a directory of this cluster's own, removed when it stops: a job the cluster
+ * suspended when it was stopped does not come back in the next `nimble local`.
  */
 export async function startLocalCluster(options: {
   taskManagers: number;
   slots: number;
   args: string[];
+  keepJobStore?: boolean;
 }): Promise<LocalCluster> {
   const children: ChildProcess[] = [];
+  const blobs = options.keepJobStore ? undefined : mkdtempSync(join(tmpdir(), 'nimble-local-'));
   const stop = async (): Promise<void> => {
     await Promise.all(children.reverse().map(stopChild));
+    if (blobs !== undefined) rmSync(blobs, { recursive: true, force: true });
   };
   try {
-    const jm = await startDaemon(['jobmanager', ...options.args]);
+    const jm = await startDaemon([
+      'jobmanager',
+      ...options.args,
+      ...(blobs === undefined ? [] : ['-D', `blob.storage.directory=${blobs}`]),
+    ]);
     children.push(jm.child);
     const host = '127.0.0.1';
     const tmArgs = [

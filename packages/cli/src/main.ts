@@ -13,7 +13,7 @@ import {
 } from './commands.js';
 import type { ClientFlags, RunFlags, SavepointFlags, StopFlags } from './commands.js';
 import type { ConfigFlags } from './daemons.js';
-import { runJobManager, runTaskManager } from './daemons.js';
+import { loadClusterConfiguration, runJobManager, runTaskManager } from './daemons.js';
 import { ExitCode } from './exit-codes.js';
 import { startLocalCluster } from './local-cluster.js';
 import { securityInit } from './security-init.js';
@@ -117,7 +117,12 @@ export function createProgram(exit: (code: number) => void): Command {
           ...(flags.config ? ['-c', flags.config] : []),
           ...(flags.D ?? []).flatMap((d) => ['-D', d]),
         ];
-        const cluster = await startLocalCluster({ taskManagers: n, slots, args: daemonArgs });
+        const cluster = await startLocalCluster({
+          taskManagers: n,
+          slots,
+          args: daemonArgs,
+          keepJobStore: loadClusterConfiguration(flags).config.blobStorageDirectory !== '',
+        });
         process.stderr.write(
           `Local cluster: JobManager ${cluster.jobManagerAddress}, REST ${cluster.restUrl}, ` +
             `${n} TaskManager(s) with ${slots} slot(s) each\n`,
