@@ -394,3 +394,55 @@ describe('savepoint disposal over REST', () => {
     expect(((await missing.json()) as any).errors[0]).toBe('Field "savepoint-path" is required');
   });
 });
+
+describe('nimble info and nimble checkpoint', () => {
+  it('nimble info <job>: the plan in Flink’s JSON shape, without submitting the job', async () => {
+    const jobsBefore = (await cluster.rest('/jobs')).jobs.length;
+    const info = await nimble(['info', '-p', '3', job('checkpointed-count-job.ts'), '10', '10']);
+    expect(info.code, info.stderr).toBe(0);
+    const lines = info.stdout.trimEnd().split('\n');
+    expect(lines[0]).toBe('----------------------- Execution Plan -----------------------');
+    expect(lines.at(-1)).toBe('--------------------------------------------------------------');
+    const plan = JSON.parse(lines.slice(1, -1).join('\n'));
+    expect(plan.jid).toMatch(/^[0-9a-f]{32}$/);
+    expect(plan.name).toBe('checkpointed-count');
+    expect(plan.type).toBe('STREAMING');
+    // -p gives the plan the parallelism `run -p` would give the job.
+    expect(plan.nodes.map((n: any) => n.parallelism)).toEqual([3, 3]);
+    expect(plan.nodes[0].description).toBe('events');
+    expect(plan.nodes[1].inputs).toEqual([
+      { num: 0, id: plan.nodes[0].id, ship_strategy: 'HASH', exchange: 'pipelined_bounded' },
+    ]);
+    expect((await cluster.rest('/jobs')).jobs.length).toBe(jobsBefore);
+    const missing = await nimble(['info', job('no-such-job.ts')]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('no-such-job.ts does not exist');
+  });
+
+  it('nimble checkpoint <jobId>: waits for the checkpoint and prints its id and path', async () => {
+    const running = (await cluster.rest('/jobs/overview')).jobs.find(
+      (j: any) => j.name === 'checkpointed-count' && j.state === 'RUNNING',
+    );
+    const before = (await cluster.rest(`/jobs/${running.jid}/checkpoints`)).counts.completed;
+    const cp = await nimble(['checkpoint', '-m', cluster.address, running.jid]);
+    expect(cp.code, cp.stderr).toBe(0);
+    const m =
+      /^Checkpoint\(CONFIGURED\) (\d+) for job ([0-9a-f]{32}) completed\.\nPath: (\S+)$/m.exec(
+        cp.stdout,
+      );
+    expect(m, cp.stdout).not.toBeNull();
+    expect(m![2]).toBe(running.jid);
+    expect(existsSync(join(fileURLToPath(m![3]!), '_metadata'))).toBe(true);
+    const stats = await cluster.rest(`/jobs/${running.jid}/checkpoints`);
+    expect(stats.counts.completed).toBeGreaterThan(before);
+    expect(stats.history.map((h: any) => h.id)).toContain(Number(m![1]));
+    // --full on a job with full checkpoints is the same checkpoint.
+    const full = await nimble(['checkpoint', '--full', '-m', cluster.address, running.jid]);
+    expect(full.code, full.stderr).toBe(0);
+    expect(full.stdout).toContain('Checkpoint(FULL) ');
+    // A job without checkpointing: exit 1 with the reason.
+    const off = await nimble(['checkpoint', '-m', cluster.address, jobId]);
+    expect(off.code).toBe(1);
+    expect(off.stderr).toContain(`Checkpointing is not enabled for job ${jobId}`);
+  });
+});

@@ -317,6 +317,20 @@ export class JobManager {
               );
             }
           },
+          TriggerCheckpoint: async (req) => {
+            const job = this.job(req.jobId);
+            const type = req.full ? 'FULL' : 'CONFIGURED';
+            const refusal = job.checkpointRefusal(type);
+            if (refusal) throw failedPrecondition(refusal);
+            try {
+              const c = await job.checkpointNow(type);
+              return { checkpointId: c.id, path: c.metadataDir };
+            } catch (e) {
+              throw failedPrecondition(
+                `Checkpoint of job ${req.jobId} failed: ${ensureError(e).message}`,
+              );
+            }
+          },
           DisposeSavepoint: async (req) => {
             await this.disposeSavepoint(req.path);
             return {};

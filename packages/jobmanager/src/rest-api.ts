@@ -7,7 +7,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { CheckpointStats } from './checkpoint-coordinator.js';
 import type { JobManagerMetrics } from './job-manager-metrics.js';
 import type { JobManager } from './job-manager.js';
-import type { JobMaster } from './job-master.js';
+import type { CheckpointType, JobMaster } from './job-master.js';
 import { isTerminal } from './job-status.js';
 import { restAuthorized } from './rest-auth.js';
 import {
@@ -394,15 +394,9 @@ async function triggerCheckpoint(
       `Field "checkpointType" must be CONFIGURED, FULL or INCREMENTAL, not ${JSON.stringify(type)}`,
     );
   }
-  if (job.status !== 'RUNNING')
-    throw new RestError(409, `Job ${job.jobId} is ${job.status}; a checkpoint needs a RUNNING job`);
-  if (job.checkpoints.settings.interval <= 0) {
-    throw new RestError(
-      409,
-      `Checkpointing is not enabled for job ${job.jobId} (execution.checkpointing.interval)`,
-    );
-  }
-  const run = async () => ({ checkpointId: (await job.checkpoints.triggerOnDemand()).id });
+  const refusal = job.checkpointRefusal(type as CheckpointType);
+  if (refusal) throw new RestError(409, refusal);
+  const run = async () => ({ checkpointId: (await job.checkpointNow(type as CheckpointType)).id });
   return [202, { 'request-id': operations.start(`${job.jobId}/checkpoints`, triggerId, run) }];
 }
 
