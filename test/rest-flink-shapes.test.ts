@@ -3,10 +3,11 @@
  * daemons: a job's plan, its vertices with their subtasks, backpressure, watermarks and metrics.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { bundleJob } from '@nimble/client';
 import { nimble, TestCluster } from './fixtures/cluster.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -444,5 +445,99 @@ describe('nimble info and nimble checkpoint', () => {
     const off = await nimble(['checkpoint', '-m', cluster.address, jobId]);
     expect(off.code).toBe(1);
     expect(off.stderr).toContain(`Checkpointing is not enabled for job ${jobId}`);
+    // Its slots are for the bundle run below.
+    const cancel = await nimble(['cancel', '-m', cluster.address, running.jid]);
+    expect(cancel.code, cancel.stderr).toBe(0);
+  });
+});
+
+describe('job bundles over REST, as Flink takes jars', () => {
+  const upload = (name: string, content: Uint8Array | string) => {
+    const form = new FormData();
+    form.append('jarfile', new Blob([content]), name);
+    return fetch(`${cluster.restUrl}/jars/upload`, { method: 'POST', body: form });
+  };
+  let jarId = '';
+
+  it('POST /jars/upload stores the bundle; GET /jars lists it', async () => {
+    const bundle = await bundleJob(job('checkpointed-count-job.ts'));
+    const res = await upload('count job.mjs', bundle);
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { filename: string; status: string };
+    expect(body.status).toBe('success');
+    jarId = body.filename.split('/').at(-1)!;
+    expect(jarId).toMatch(/^[0-9a-f-]{36}_count_job\.mjs$/);
+    expect(body.filename).toBe(join(cluster.blobDir, 'jars', jarId));
+    const list = (await get('/jars')).body;
+    expect(list.address).toBe(cluster.restUrl);
+    expect(list.files).toEqual([
+      {
+        id: jarId,
+        name: 'count_job.mjs',
+        uploaded: expect.any(Number),
+        entry: [{ name: 'default', description: null }],
+      },
+    ]);
+  });
+
+  it('POST /jars/:id/run runs it with parallelism and program arguments: {jobid}', async () => {
+    const res = await post(`/jars/${jarId}/run`, {
+      parallelism: 1,
+      programArgsList: ['600000', '1000'],
+    });
+    const body = (await res.json()) as any;
+    expect(res.status, JSON.stringify(body)).toBe(200);
+    expect(Object.keys(body)).toEqual(['jobid']);
+    const ran = body.jobid as string;
+    await cluster.waitFor(async () => (await cluster.rest(`/jobs/${ran}`)).state === 'RUNNING');
+    const details = await cluster.rest(`/jobs/${ran}`);
+    expect(details.name).toBe('checkpointed-count');
+    // The job sets parallelism 2 itself: the request's is the default it overrides, as -p.
+    expect(details.vertices.map((v: any) => v.parallelism)).toEqual([1, 1]);
+    expect((await get(`/jobs/${ran}/config`)).body['execution-config']['job-parallelism']).toBe(1);
+    expect(
+      (await fetch(`${cluster.restUrl}/jobs/${ran}?mode=cancel`, { method: 'PATCH' })).status,
+    ).toBe(202);
+  });
+
+  it('bad uploads and runs: clear errors, nothing stored outside the jar directory', async () => {
+    const wrongType = await upload('job.jar', 'PK');
+    expect(wrongType.status).toBe(400);
+    expect(((await wrongType.json()) as any).errors[0]).toBe(
+      'Only job bundles (one ES module, .mjs or .js) can be uploaded, not "job.jar"',
+    );
+    const traversal = await upload('../../evil.mjs', 'export {}');
+    expect(traversal.status).toBe(200);
+    const stored = ((await traversal.json()) as any).filename as string;
+    expect(stored.startsWith(join(cluster.blobDir, 'jars') + '/')).toBe(true);
+    expect(stored).toMatch(/_evil\.mjs$/);
+    const notMultipart = await post('/jars/upload', { jar: 'x' });
+    expect(notMultipart.status).toBe(400);
+    // A module that builds no job: the run is refused and says why.
+    const noJob = stored.split('/').at(-1)!;
+    const refused = await post(`/jars/${noJob}/run`, {});
+    expect(refused.status).toBe(400);
+    expect(((await refused.json()) as any).errors[0]).toContain('without calling execute()');
+    const confusing = await post(`/jars/${jarId}/run`, {
+      programArgs: 'a',
+      programArgsList: ['a'],
+    });
+    expect(confusing.status).toBe(400);
+    const badSavepoint = await post(`/jars/${jarId}/run`, {
+      savepointPath: pathToFileURL(join(dir, 'no-savepoint')).href,
+    });
+    expect(badSavepoint.status).toBe(400);
+    const unknown = await post('/jars/..%2F..%2Fjobs/run', {});
+    expect(unknown.status).toBe(404);
+    // DELETE /jars/:id removes it from the list and the disk.
+    const del = await fetch(`${cluster.restUrl}/jars/${noJob}`, { method: 'DELETE' });
+    expect(del.status).toBe(200);
+    expect((await get('/jars')).body.files.map((f: any) => f.id)).toEqual([jarId]);
+    expect(readdirSync(join(cluster.blobDir, 'jars'))).toEqual([jarId]);
+    expect((await fetch(`${cluster.restUrl}/jars/${noJob}`, { method: 'DELETE' })).status).toBe(
+      404,
+    );
+    const wrongMethod = await fetch(`${cluster.restUrl}/jars`, { method: 'DELETE' });
+    expect(wrongMethod.status).toBe(405);
   });
 });

@@ -22,6 +22,7 @@ import {
   taskManagerMetrics,
 } from './rest-cluster.js';
 import { RestError } from './rest-error.js';
+import { deleteJar, listJars, runJar, uploadJar } from './rest-jars.js';
 import {
   aggregatedSubtaskMetrics,
   ioMetrics,
@@ -618,6 +619,17 @@ async function route(
     ];
   }
   if (get && url.pathname === '/config') return [200, dashboardConfiguration()];
+  if (parts[0] === 'jars') {
+    if (parts.length === 1 && get) return [200, listJars(jm, req, options.tls !== undefined)];
+    if (parts.length === 2 && parts[1] === 'upload' && method === 'POST')
+      return [200, await uploadJar(jm, req, options.maxContentLength)];
+    if (parts.length === 2 && parts[1] !== 'upload' && method === 'DELETE')
+      return [200, deleteJar(jm, parts[1]!)];
+    if (parts.length === 3 && parts[2] === 'run' && method === 'POST') {
+      const body = await readJsonBody(req, options.maxContentLength);
+      return [200, await runJar(jm, parts[1]!, body, url.searchParams)];
+    }
+  }
   if (get && parts[0] === 'jobmanager') {
     const path = parts.slice(1).join('/');
     if (path === 'config') return [200, jobManagerConfiguration(jm)];
@@ -777,6 +789,10 @@ function allowedMethods(parts: string[], jm: JobManager): string[] {
   )
     return ['GET'];
   if (path === 'savepoint-disposal') return ['POST'];
+  if (path === 'jars') return ['GET'];
+  if (path === 'jars/upload') return ['POST'];
+  if (parts[0] === 'jars' && parts.length === 2) return ['DELETE'];
+  if (parts[0] === 'jars' && parts.length === 3 && parts[2] === 'run') return ['POST'];
   if (parts[0] === 'savepoint-disposal' && parts.length === 2) return ['GET'];
   if (parts[0] !== 'jobs') return [];
   if (parts.length === 1 || (parts.length === 2 && parts[1] === 'overview')) return ['GET'];
