@@ -345,7 +345,8 @@ export async function infoJob(
   if (!existsSync(jobModule))
     throw new CommandError(`Job file ${job} does not exist`, ExitCode.USAGE);
   const overrides = dynamicConfiguration(flags);
-  let plan: JsonPlan | undefined;
+  let planned!: (plan: JsonPlan) => void;
+  const described = new Promise<JsonPlan>((resolve) => (planned = resolve));
   installPipelineExecutor({
     execute(pipeline) {
       const configuration: Record<string, string> = {};
@@ -358,20 +359,16 @@ export async function infoJob(
       }
       const description = describeJobGraph(buildJobGraph({ ...pipeline, configuration }));
       // A plan has a job id in Flink too: the one the job would get (random), not a submitted one.
-      plan = jsonPlanOf(description, randomBytes(16).toString('hex'));
+      planned(jsonPlanOf(description, randomBytes(16).toString('hex')));
       // The module's code after execute() does not run: there is no result.
       return new Promise(() => {});
     },
   });
   process.argv = [process.argv[0]!, jobModule, ...args];
-  const loaded = import(pathToFileURL(jobModule).href);
-  // execute() never settles here: wait for the module to reach it, or to end without it.
-  await Promise.race([
-    loaded,
-    new Promise<void>((done) => {
-      const check = (): void => (plan ? done() : void setTimeout(check, 10));
-      check();
-    }),
+  // The module awaits execute(), which never settles here: its import ends only without one.
+  const plan = await Promise.race([
+    described,
+    import(pathToFileURL(jobModule).href).then(() => undefined),
   ]);
   if (!plan) {
     throw new CommandError(

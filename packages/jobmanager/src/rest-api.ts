@@ -22,7 +22,7 @@ import {
   taskManagerMetrics,
 } from './rest-cluster.js';
 import { RestError } from './rest-error.js';
-import { deleteJar, listJars, runJar, uploadJar } from './rest-jars.js';
+import { deleteJar, listJars, readBody, runJar, uploadJar } from './rest-jars.js';
 import {
   aggregatedSubtaskMetrics,
   ioMetrics,
@@ -477,25 +477,8 @@ class AsyncOperations {
 }
 
 /** The request's JSON object body (`{}` when empty); 400 when it is not one. */
-function tooLarge(limit: number): RestError {
-  return new RestError(
-    413,
-    `Request body exceeds the limit of ${limit} bytes (rest.server.max-content-length)`,
-    { connection: 'close' },
-  );
-}
-
 async function readJsonBody(req: IncomingMessage, limit: number): Promise<Record<string, unknown>> {
-  // A declared length over the limit is refused before a byte of the body is read.
-  if (Number(req.headers['content-length'] ?? 0) > limit) throw tooLarge(limit);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) throw tooLarge(limit);
-    chunks.push(chunk);
-  }
-  const text = Buffer.concat(chunks).toString('utf8').trim();
+  const text = (await readBody(req, limit)).toString('utf8').trim();
   if (text === '') return {};
   let body: unknown;
   try {
