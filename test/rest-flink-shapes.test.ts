@@ -125,15 +125,16 @@ describe('a running job over REST', () => {
     const worst = Math.max(...body.subtasks.map((s: any) => s.ratio));
     expect(worst).toBeGreaterThan(0.5);
     for (const s of body.subtasks) {
-      expect(s['backpressure-level']).toBe(s.ratio > 0.5 ? 'high' : s.ratio > 0.1 ? 'low' : 'ok');
+      expect(s.backpressureLevel).toBe(s.ratio > 0.5 ? 'high' : s.ratio > 0.1 ? 'low' : 'ok');
       expect(s.ratio).toBeLessThanOrEqual(1);
       expect(Object.keys(s)).toEqual([
         'subtask',
-        'attemptNumber',
-        'backpressure-level',
+        'attempt-number',
+        'backpressureLevel',
         'ratio',
         'idleRatio',
         'busyRatio',
+        'other-concurrent-attempts',
       ]);
     }
   });

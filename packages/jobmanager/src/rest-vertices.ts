@@ -123,13 +123,15 @@ export function vertexBackPressure(job: JobMaster, vertex: PlanVertex) {
     let busyRatio: number | null = null;
     if (busy !== undefined) busyRatio = busy / 1000;
     else if (idleRatio !== null) busyRatio = Math.max(0, 1 - ratio - idleRatio);
+    // Flink's field names, as mixed as they are there.
     return {
       subtask,
-      attemptNumber: job.placement(subtask)?.attempt ?? 0,
-      'backpressure-level': backPressureLevel(ratio),
+      'attempt-number': job.placement(subtask)?.attempt ?? 0,
+      backpressureLevel: backPressureLevel(ratio),
       ratio,
       idleRatio,
       busyRatio,
+      'other-concurrent-attempts': [],
     };
   });
   const worst = Math.max(0, ...perSubtask.map((s) => s.ratio));
