@@ -541,4 +541,25 @@ describe('job bundles over REST, as Flink takes jars', () => {
     const wrongMethod = await fetch(`${cluster.restUrl}/jars`, { method: 'DELETE' });
     expect(wrongMethod.status).toBe(405);
   });
+
+  it('a wrong method on a new path: 405 naming the allowed ones in Allow', async () => {
+    const cases: [string, string, string][] = [
+      ['PUT', '/config', 'GET'],
+      ['POST', '/jobmanager/config', 'GET'],
+      ['DELETE', '/jobmanager/log', 'GET'],
+      ['GET', '/jars/upload', 'POST'],
+      ['GET', `/jars/${jarId}`, 'DELETE'],
+      ['GET', `/jars/${jarId}/run`, 'POST'],
+      ['GET', '/savepoint-disposal', 'POST'],
+      ['PUT', `/jobs/${jobId}/checkpoints`, 'GET, POST'],
+      ['POST', `/jobs/${jobId}/plan`, 'GET'],
+      ['POST', `/jobs/${jobId}/config`, 'GET'],
+      ['POST', `/jobs/${jobId}/checkpoints/details/1`, 'GET'],
+    ];
+    for (const [method, path, allow] of cases) {
+      const res = await fetch(cluster.restUrl + path, { method });
+      expect(res.status, `${method} ${path}`).toBe(405);
+      expect(res.headers.get('allow'), `${method} ${path}`).toBe(allow);
+    }
+  });
 });
