@@ -481,6 +481,20 @@ describe('job bundles over REST, as Flink takes jars', () => {
     ]);
   });
 
+  it('GET /jars/:id/plan: the plan it builds, without running it', async () => {
+    const jobsBefore = (await cluster.rest('/jobs')).jobs.length;
+    const { status, body } = await get(`/jars/${jarId}/plan?parallelism=3&programArg=10,10`);
+    expect(status, JSON.stringify(body)).toBe(200);
+    expect(body.plan.name).toBe('checkpointed-count');
+    expect(body.plan.nodes.map((n: any) => n.parallelism)).toEqual([3, 3]);
+    expect(body.plan.nodes[1].inputs[0].ship_strategy).toBe('HASH');
+    const posted = await post(`/jars/${jarId}/plan`, { parallelism: 1 });
+    expect(((await posted.json()) as any).plan.nodes.map((n: any) => n.parallelism)).toEqual([
+      1, 1,
+    ]);
+    expect((await cluster.rest('/jobs')).jobs.length).toBe(jobsBefore);
+  });
+
   it('POST /jars/:id/run runs it with parallelism and program arguments: {jobid}', async () => {
     const res = await post(`/jars/${jarId}/run`, {
       parallelism: 1,
@@ -550,6 +564,7 @@ describe('job bundles over REST, as Flink takes jars', () => {
       ['GET', '/jars/upload', 'POST'],
       ['GET', `/jars/${jarId}`, 'DELETE'],
       ['GET', `/jars/${jarId}/run`, 'POST'],
+      ['DELETE', `/jars/${jarId}/plan`, 'GET, POST'],
       ['GET', '/savepoint-disposal', 'POST'],
       ['PUT', `/jobs/${jobId}/checkpoints`, 'GET, POST'],
       ['POST', `/jobs/${jobId}/plan`, 'GET'],

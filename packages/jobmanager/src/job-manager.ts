@@ -21,7 +21,7 @@ import {
   status,
 } from '@nimble/proto';
 import type { ConfigValue } from '@nimble/api';
-import type { ClusterConfiguration, JobPlan, Logger } from '@nimble/runtime';
+import type { ClusterConfiguration, JobPlan, Logger, ModulePlan } from '@nimble/runtime';
 import type { SecurityMaterial } from '@nimble/runtime';
 import type { StateFileSystem } from '@nimble/runtime';
 import {
@@ -589,6 +589,24 @@ export class JobManager {
   }
 
   /**
+   * The plan an uploaded job bundle builds with these arguments and parallelism, built in a
+   * worker thread, as `nimble run` builds it in the client.
+   */
+  async planBundle(
+    file: string,
+    programArgs: readonly string[],
+    parallelism: number | undefined,
+  ): Promise<ModulePlan> {
+    const overrides: Record<string, string> = {};
+    if (parallelism !== undefined) overrides['parallelism.default'] = String(parallelism);
+    try {
+      return await planJobModule(file, programArgs, overrides, BUNDLE_PLAN_TIMEOUT_MS);
+    } catch (e) {
+      throw invalidArgument(`The job bundle did not build a job: ${ensureError(e).message}`);
+    }
+  }
+
+  /**
    * Runs an uploaded job bundle (Flink's /jars/:id/run): builds its plan in a worker thread, as
    * `nimble run` does in the client, then submits it with the same checks as a client's
    * submission. Resolves with the job id.
@@ -603,15 +621,7 @@ export class JobManager {
     },
   ): Promise<string> {
     const bundle = readFileSync(file);
-    const overrides: Record<string, string> = {};
-    if (request.parallelism !== undefined)
-      overrides['parallelism.default'] = String(request.parallelism);
-    let plan;
-    try {
-      plan = await planJobModule(file, request.programArgs, overrides, BUNDLE_PLAN_TIMEOUT_MS);
-    } catch (e) {
-      throw invalidArgument(`The job bundle did not build a job: ${ensureError(e).message}`);
-    }
+    const plan = await this.planBundle(file, request.programArgs, request.parallelism);
     return this.submit({
       ...plan,
       programArgs: request.programArgs,

@@ -22,7 +22,7 @@ import {
   taskManagerMetrics,
 } from './rest-cluster.js';
 import { RestError } from './rest-error.js';
-import { deleteJar, listJars, readBody, runJar, uploadJar } from './rest-jars.js';
+import { deleteJar, listJars, planJar, readBody, runJar, uploadJar } from './rest-jars.js';
 import {
   aggregatedSubtaskMetrics,
   ioMetrics,
@@ -608,6 +608,10 @@ async function route(
       return [200, await uploadJar(jm, req, options.maxContentLength)];
     if (parts.length === 2 && parts[1] !== 'upload' && method === 'DELETE')
       return [200, deleteJar(jm, parts[1]!)];
+    if (parts.length === 3 && parts[2] === 'plan' && (get || method === 'POST')) {
+      const body = get ? {} : await readJsonBody(req, options.maxContentLength);
+      return [200, await planJar(jm, parts[1]!, body, url.searchParams)];
+    }
     if (parts.length === 3 && parts[2] === 'run' && method === 'POST') {
       const body = await readJsonBody(req, options.maxContentLength);
       return [200, await runJar(jm, parts[1]!, body, url.searchParams)];
@@ -776,6 +780,7 @@ function allowedMethods(parts: string[], jm: JobManager): string[] {
   if (path === 'jars/upload') return ['POST'];
   if (parts[0] === 'jars' && parts.length === 2) return ['DELETE'];
   if (parts[0] === 'jars' && parts.length === 3 && parts[2] === 'run') return ['POST'];
+  if (parts[0] === 'jars' && parts.length === 3 && parts[2] === 'plan') return ['GET', 'POST'];
   if (parts[0] === 'savepoint-disposal' && parts.length === 2) return ['GET'];
   if (parts[0] !== 'jobs') return [];
   if (parts.length === 1 || (parts.length === 2 && parts[1] === 'overview')) return ['GET'];

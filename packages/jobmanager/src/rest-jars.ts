@@ -1,5 +1,7 @@
 // Job bundles over REST, as Flink takes jars: upload (multipart), list, run, delete.
 import { RpcStatusError } from '@nimble/proto';
+import { jsonPlanOf, parseJobPlan } from '@nimble/runtime';
+import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { JobManager } from './job-manager.js';
 import { RestError } from './rest-error.js';
@@ -147,9 +149,8 @@ function programArgs(body: Body, query: URLSearchParams): string[] {
   return deprecated === null ? [] : tokenizeArguments(deprecated);
 }
 
-/** POST /jars/:id/run (Flink's JarRunRequestBody, or its query parameters): `{jobid}`. */
-export async function runJar(jm: JobManager, id: string, body: Body, query: URLSearchParams) {
-  const file = jarFile(jm, id);
+/** Parallelism and program arguments of a plan or run request, checked. */
+function planRequest(body: Body, query: URLSearchParams) {
   for (const unsupported of ['entryClass', 'entry-class', 'jobId']) {
     if (field(body, query, unsupported) !== undefined) {
       throw new RestError(
@@ -160,13 +161,6 @@ export async function runJar(jm: JobManager, id: string, body: Body, query: URLS
       );
     }
   }
-  const restoreMode = field(body, query, 'restoreMode');
-  if (restoreMode !== undefined && restoreMode !== 'NO_CLAIM') {
-    throw new RestError(
-      400,
-      `Field "restoreMode" must be NO_CLAIM (a savepoint stays the user's), not ${JSON.stringify(restoreMode)}`,
-    );
-  }
   let parallelism: number | undefined;
   const p = field(body, query, 'parallelism');
   if (p !== undefined) {
@@ -176,23 +170,50 @@ export async function runJar(jm: JobManager, id: string, body: Body, query: URLS
       throw new RestError(400, `Field "parallelism" must be an integer, not ${JSON.stringify(p)}`);
     if (parallelism <= 0) parallelism = undefined;
   }
+  return { parallelism, programArgs: programArgs(body, query) };
+}
+
+/** The submission's checks refuse with gRPC statuses: the same refusals, as 400s. */
+function refusal(e: unknown): never {
+  if (e instanceof RpcStatusError) throw new RestError(400, e.message);
+  throw e;
+}
+
+/** GET or POST /jars/:id/plan (Flink's JarPlanRequestBody): the plan, as /jobs/:id/plan has it. */
+export async function planJar(jm: JobManager, id: string, body: Body, query: URLSearchParams) {
+  const file = jarFile(jm, id);
+  const request = planRequest(body, query);
+  const plan = await jm
+    .planBundle(file, request.programArgs, request.parallelism)
+    .catch((e: unknown) => refusal(e));
+  // No job yet: the id is one it could get, as for `nimble info`.
+  return { plan: jsonPlanOf(parseJobPlan(plan.planJson), randomBytes(16).toString('hex')) };
+}
+
+/** POST /jars/:id/run (Flink's JarRunRequestBody, or its query parameters): `{jobid}`. */
+export async function runJar(jm: JobManager, id: string, body: Body, query: URLSearchParams) {
+  const file = jarFile(jm, id);
+  const { parallelism, programArgs } = planRequest(body, query);
+  const restoreMode = field(body, query, 'restoreMode');
+  if (restoreMode !== undefined && restoreMode !== 'NO_CLAIM') {
+    throw new RestError(
+      400,
+      `Field "restoreMode" must be NO_CLAIM (a savepoint stays the user's), not ${JSON.stringify(restoreMode)}`,
+    );
+  }
   const savepointPath = field(body, query, 'savepointPath');
   if (savepointPath !== undefined && typeof savepointPath !== 'string')
     throw new RestError(400, 'Field "savepointPath" must be a string');
   const allow = field(body, query, 'allowNonRestoredState');
   if (allow !== undefined && typeof allow !== 'boolean' && allow !== 'true' && allow !== 'false')
     throw new RestError(400, 'Field "allowNonRestoredState" must be a boolean');
-  try {
-    const jobid = await jm.runBundle(file, {
-      programArgs: programArgs(body, query),
+  const jobid = await jm
+    .runBundle(file, {
+      programArgs,
       parallelism,
       savepointPath: savepointPath ?? '',
       allowNonRestoredState: allow === true || allow === 'true',
-    });
-    return { jobid };
-  } catch (e) {
-    // The submission's checks refuse with gRPC statuses: the same refusals, as 400s.
-    if (e instanceof RpcStatusError) throw new RestError(400, e.message);
-    throw e;
-  }
+    })
+    .catch((e: unknown) => refusal(e));
+  return { jobid };
 }
