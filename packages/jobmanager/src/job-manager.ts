@@ -21,7 +21,7 @@ import {
   status,
 } from '@nimble/proto';
 import type { ConfigValue } from '@nimble/api';
-import type { ClusterConfiguration, JobPlan, Logger } from '@nimble/runtime';
+import type { ClusterConfiguration, JobPlan, Logger, ModulePlan } from '@nimble/runtime';
 import type { SecurityMaterial } from '@nimble/runtime';
 import type { StateFileSystem } from '@nimble/runtime';
 import {
@@ -39,6 +39,8 @@ import {
   parseClusterConfiguration,
   parseJobPlan,
   parseExecutionConfiguration,
+  planJobModule,
+  RecentLogLines,
   s3OptionsOf,
   withStorageTimeout,
 } from '@nimble/runtime';
@@ -75,6 +77,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deserialize } from 'node:v8';
 import { BlobStore } from './blob-store.js';
+import { JarStore } from './jar-store.js';
 import { JobManagerMetrics } from './job-manager-metrics.js';
 import { JobMaster, parseWireFailure, ReportRefusedError } from './job-master.js';
 import { parseCheckpointAck } from './checkpoint-ack.js';
@@ -83,6 +86,12 @@ import { startRestServer } from './rest-api.js';
 import { createRestartStrategy } from './restart-strategy.js';
 import type { RegisteredTaskManager } from './task-manager-registry.js';
 import { TaskManagerRegistry } from './task-manager-registry.js';
+
+/** How long an uploaded bundle may take to build its plan before a run request fails. */
+const BUNDLE_PLAN_TIMEOUT_MS = 60_000;
+
+/** Log lines the JobManager keeps for /jobmanager/log. */
+const LOG_LINES_KEPT = 2000;
 
 /** Where a JobManager listens, once started. */
 export interface JobManagerEndpoints {
@@ -100,7 +109,11 @@ export class JobManager {
   readonly jobs = new Map<string, JobMaster>();
   readonly registry: TaskManagerRegistry;
   readonly log: Logger;
+  /** The latest log lines, served at /jobmanager/log: the daemon logs to stderr only. */
+  readonly recentLog = new RecentLogLines(LOG_LINES_KEPT);
   private readonly blobs: BlobStore;
+  /** Job bundles uploaded over REST (/jars), under the blob store. */
+  readonly jars: JarStore;
   /** One JSON file per job that has not ended, next to the bundles. */
   private readonly jobStoreDir: string;
   /** `state.storage.timeout` of the daemon's configuration: calls not made for one job. */
@@ -121,7 +134,7 @@ export class JobManager {
     private readonly entries: Record<string, ConfigValue>,
     tmpDirs = '',
   ) {
-    this.log = createLogger('jobmanager');
+    this.log = createLogger('jobmanager', {}, { recent: this.recentLog });
     this.security = loadSecurityMaterial(config);
     this.registry = new TaskManagerRegistry(this.log, config.heartbeatTimeout, {
       tls: this.security.internal,
@@ -133,8 +146,19 @@ export class JobManager {
       config.blobStorageDirectory || join(tmpDirs || tmpdir(), `nimble-jobmanager-blobs`),
     );
     this.jobStoreDir = join(this.blobs.dir, 'jobs');
+    this.jars = new JarStore(join(this.blobs.dir, 'jars'));
     this.storageTimeout = parseExecutionConfiguration(entries).stateStorageTimeout;
     this.metrics = new JobManagerMetrics(this);
+  }
+
+  /** The daemon's configuration entries as given (Flink keys), secrets included. */
+  get configurationEntries(): Readonly<Record<string, ConfigValue>> {
+    return this.entries;
+  }
+
+  /** When the daemon started (epoch ms). */
+  get startTime(): number {
+    return this.startedAt;
   }
 
   async start(): Promise<JobManagerEndpoints> {
@@ -301,9 +325,22 @@ export class JobManager {
               );
             }
           },
+          TriggerCheckpoint: async (req) => {
+            const job = this.job(req.jobId);
+            const type = req.full ? 'FULL' : 'CONFIGURED';
+            const refusal = job.checkpointRefusal(type);
+            if (refusal) throw failedPrecondition(refusal);
+            try {
+              const c = await job.checkpointNow(type);
+              return { checkpointId: c.id, path: c.metadataDir };
+            } catch (e) {
+              throw failedPrecondition(
+                `Checkpoint of job ${req.jobId} failed: ${ensureError(e).message}`,
+              );
+            }
+          },
           DisposeSavepoint: async (req) => {
-            const dir = await this.savepointDirectoryOf(req.path);
-            await this.fileSystem(dir).deleteRecursive(dir);
+            await this.disposeSavepoint(req.path);
             return {};
           },
           ListJobs: async (req) => ({
@@ -480,6 +517,12 @@ export class JobManager {
   }
 
   /** The directory of a savepoint given as its directory or its `_metadata`, checked to exist. */
+  /** Deletes the savepoint at `path` (its directory or `_metadata`); refuses anything else. */
+  async disposeSavepoint(path: string): Promise<void> {
+    const dir = await this.savepointDirectoryOf(path);
+    await this.fileSystem(dir).deleteRecursive(dir);
+  }
+
   private async savepointDirectoryOf(path: string): Promise<string> {
     let uri: string;
     try {
@@ -543,6 +586,49 @@ export class JobManager {
       metadataBytes: bytes,
       savepoint: metadata.type === 'SAVEPOINT',
     };
+  }
+
+  /**
+   * The plan an uploaded job bundle builds with these arguments and parallelism, built in a
+   * worker thread, as `nimble run` builds it in the client.
+   */
+  async planBundle(
+    file: string,
+    programArgs: readonly string[],
+    parallelism: number | undefined,
+  ): Promise<ModulePlan> {
+    const overrides: Record<string, string> = {};
+    if (parallelism !== undefined) overrides['parallelism.default'] = String(parallelism);
+    try {
+      return await planJobModule(file, programArgs, overrides, BUNDLE_PLAN_TIMEOUT_MS);
+    } catch (e) {
+      throw invalidArgument(`The job bundle did not build a job: ${ensureError(e).message}`);
+    }
+  }
+
+  /**
+   * Runs an uploaded job bundle (Flink's /jars/:id/run): builds its plan in a worker thread, as
+   * `nimble run` does in the client, then submits it with the same checks as a client's
+   * submission. Resolves with the job id.
+   */
+  async runBundle(
+    file: string,
+    request: {
+      readonly programArgs: string[];
+      readonly parallelism: number | undefined;
+      readonly savepointPath: string;
+      readonly allowNonRestoredState: boolean;
+    },
+  ): Promise<string> {
+    const bundle = readFileSync(file);
+    const plan = await this.planBundle(file, request.programArgs, request.parallelism);
+    return this.submit({
+      ...plan,
+      programArgs: request.programArgs,
+      savepointPath: request.savepointPath,
+      allowNonRestoredState: request.allowNonRestoredState,
+      bundle,
+    });
   }
 
   private async submit(req: JobRequest & { bundle: Buffer }): Promise<string> {

@@ -21,6 +21,7 @@ import {
   ensureError,
   failureRecordOf,
   NimbleError,
+  parseExecutionConfiguration,
   parseFailureRecord,
   RemoteFailure,
   slotsRequired,
@@ -67,6 +68,9 @@ export interface JobSubmission {
   /** `run -s`: the savepoint (or retained checkpoint) the job starts from. */
   readonly initialRestore?: RestoreSource;
 }
+
+/** Flink's checkpoint types of a checkpoint a user asks for. */
+export type CheckpointType = 'CONFIGURED' | 'FULL' | 'INCREMENTAL';
 
 /** The job cannot get the slots it needs (Flink's NoResourceAvailableException). */
 export class NoResourceAvailableError extends NimbleError {
@@ -117,6 +121,8 @@ interface Deployment {
   assignments: Promise<void>;
   /** The checkpoint this attempt restored from. */
   readonly restoredFrom: RestoreSource | undefined;
+  /** When the attempt got its slots and began deploying. */
+  readonly startTime: number;
 }
 
 /** A report was refused: it names no execution of this job that runs where it came from. */
@@ -239,6 +245,31 @@ export class JobMaster {
 
   onCheckpointDecline(ex: Execution, checkpointId: number, reason: FailureRecord): void {
     this.checkpoints.onDecline(checkpointId, ex.vertexId, ex.subtask, new RemoteFailure(reason));
+  }
+
+  /**
+   * Why a checkpoint of `type` cannot be taken now (Flink's checkpoint types: CONFIGURED, FULL,
+   * INCREMENTAL), or undefined when it can. A job takes the kind its configuration sets.
+   */
+  checkpointRefusal(type: CheckpointType): string | undefined {
+    if (this.status !== 'RUNNING')
+      return `Job ${this.jobId} is ${this.status}; a checkpoint needs a RUNNING job`;
+    if (this.checkpoints.settings.interval <= 0)
+      return `Checkpointing is not enabled for job ${this.jobId} (execution.checkpointing.interval)`;
+    const exec = parseExecutionConfiguration(this.submission.configuration);
+    const incremental = exec.incrementalCheckpoints && exec.stateBackend === 'level';
+    if (type === 'FULL' && incremental)
+      return `Job ${this.jobId} takes incremental checkpoints (state.backend.incremental); take a savepoint for a full copy of its state`;
+    if (type === 'INCREMENTAL' && !incremental)
+      return `Job ${this.jobId} takes full checkpoints: incremental ones need state.backend.type level and state.backend.incremental`;
+    return undefined;
+  }
+
+  /** Takes a checkpoint now, after one in progress; resolves when it is complete. */
+  checkpointNow(type: CheckpointType): Promise<CompletedCheckpoint> {
+    const refusal = this.checkpointRefusal(type);
+    if (refusal) return Promise.reject(new Error(refusal));
+    return this.checkpoints.triggerOnDemand();
   }
 
   /** Takes a savepoint; with `stop`, the job then ends FINISHED (Flink's stop-with-savepoint). */
@@ -497,6 +528,19 @@ export class JobMaster {
     };
   }
 
+  /**
+   * Where subtask `subtask` of the current attempt runs (job slot i holds subtask i of every
+   * vertex), or undefined when no attempt is deployed.
+   */
+  placement(
+    subtask: number,
+  ): { attempt: number; startTime: number; taskManager: RegisteredTaskManager } | undefined {
+    const d = this.deployment;
+    const slot = d?.slots[subtask];
+    if (!d || !slot) return undefined;
+    return { attempt: d.attempt, startTime: d.startTime, taskManager: slot.taskManager };
+  }
+
   /** A vertex is FINISHED when all its subtasks are; otherwise its tasks' status. */
   vertexStatus(finished: number, parallelism: number): string {
     return finished === parallelism ? 'FINISHED' : this.runningTaskStatus();
@@ -558,6 +602,7 @@ export class JobMaster {
       collected: new Map(),
       assignments: Promise.resolve(),
       restoredFrom,
+      startTime: Date.now(),
     };
     if (restoredFrom) {
       this.log.info(

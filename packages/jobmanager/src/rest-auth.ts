@@ -6,7 +6,8 @@ import type { IncomingMessage } from 'node:http';
  * The requests anyone who reaches the port may make: the cluster's health (`GET /overview`,
  * the compose healthcheck and load balancers use it) and Prometheus scraping (`GET /metrics`,
  * counters without job data). Everything else (jobs, their plans, configuration, exceptions,
- * checkpoints, savepoints, TaskManagers) needs the token.
+ * checkpoints, savepoints, TaskManagers, the JobManager's configuration, metrics and log, job
+ * bundle uploads and runs) needs the token.
  */
 const OPEN = new Set(['GET /overview', 'GET /metrics']);
 

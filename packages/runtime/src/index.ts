@@ -70,8 +70,16 @@ export {
 export type { BindCheck, SecurityMaterial, TlsMaterial } from './security.js';
 // --- end of configuration ---
 export { buildJobGraph, describeJobGraph } from './graph/job-graph.js';
-export { JobPlanError, parseJobPlan, slotsRequired } from './graph/job-plan.js';
-export type { JobPlan, PlanInput, PlanOperator, PlanVertex } from './graph/job-plan.js';
+export { JobPlanError, jsonPlanOf, parseJobPlan, slotsRequired } from './graph/job-plan.js';
+export type {
+  JobPlan,
+  JsonPlan,
+  JsonPlanInput,
+  JsonPlanNode,
+  PlanInput,
+  PlanOperator,
+  PlanVertex,
+} from './graph/job-plan.js';
 export type { JobGraph, JobVertex, StreamNode, StreamEdge } from './graph/job-graph.js';
 export {
   DEFAULT_MAX_PARALLELISM,
@@ -113,6 +121,8 @@ export { SplitEnumeratorHost } from './executor/split-enumerator-host.js';
 export type { SplitEnumeratorEvents } from './executor/split-enumerator-host.js';
 export type { EnumeratorWorkerData } from './executor/enumerator-protocol.js';
 export { loadPipeline } from './executor/load-pipeline.js';
+export { planJobModule } from './executor/plan-job-module.js';
+export type { ModulePlan } from './executor/plan-job-module.js';
 export { graphDigestOf } from './executor/graph-digest.js';
 export type {
   TaskMetricsSample,
@@ -123,7 +133,13 @@ export type { LevelBackendMetrics } from './state/level-keyed-state-backend.js';
 export type { ChannelMessage } from './exchange/channel.js';
 export type { TaskEvents, TaskHostOptions } from './task/task-host.js';
 // Daemon support: logging and metric names.
-export { createLogger, formatRecord, logFormat, parseLogFormat } from './logging.js';
+export {
+  createLogger,
+  formatRecord,
+  logFormat,
+  parseLogFormat,
+  RecentLogLines,
+} from './logging.js';
 export type { LogFormat } from './logging.js';
 export type { Logger } from './logging.js';
 export { MetricNames, MetricLabels } from './metrics/metric-names.js';

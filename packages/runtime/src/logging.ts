@@ -37,14 +37,63 @@ export function parseLogFormat(value: string, source: string): LogFormat {
  * level from NIMBLE_LOG_LEVEL (info by default), format from {@link logFormat}. Children carry
  * the job, task and subtask in their bindings.
  */
-export function createLogger(name: string, bindings: Record<string, unknown> = {}): Logger {
-  const options = {
+export function createLogger(
+  name: string,
+  bindings: Record<string, unknown> = {},
+  options: { readonly recent?: RecentLogLines } = {},
+): Logger {
+  const settings = {
     name,
     level: process.env['NIMBLE_LOG_LEVEL'] ?? 'info',
     base: { pid: process.pid, ...bindings },
   };
-  if (logFormat() === 'text') return pino(options, textDestination(useColor()));
-  return pino(options, pino.destination({ fd: 2, sync: true }));
+  const destination: DestinationStream =
+    logFormat() === 'text' ? textDestination(useColor()) : pino.destination({ fd: 2, sync: true });
+  const recent = options.recent;
+  if (recent === undefined) return pino(settings, destination);
+  return pino(settings, {
+    write(line: string): void {
+      recent.push(line);
+      destination.write(line);
+    },
+  });
+}
+
+/**
+ * The latest lines a logger wrote (a ring of `capacity` lines, as text for people whatever the
+ * format on stderr), for a daemon that logs to stderr only and still shows its log over REST
+ * (`/jobmanager/log`).
+ */
+export class RecentLogLines {
+  private readonly lines: string[] = [];
+  private bytes = 0;
+  /** When the latest line was written (0: none yet). */
+  lastWrite = 0;
+
+  constructor(readonly capacity: number) {}
+
+  /** Takes one line as pino writes it (JSON). */
+  push(line: string): void {
+    let text: string;
+    try {
+      text = formatRecord(JSON.parse(line) as Record<string, unknown>);
+    } catch {
+      text = line.endsWith('\n') ? line : `${line}\n`;
+    }
+    this.lines.push(text);
+    this.bytes += Buffer.byteLength(text);
+    while (this.lines.length > this.capacity) this.bytes -= Buffer.byteLength(this.lines.shift()!);
+    this.lastWrite = Date.now();
+  }
+
+  /** Bytes the kept lines take. */
+  get size(): number {
+    return this.bytes;
+  }
+
+  text(): string {
+    return this.lines.join('');
+  }
 }
 
 /** Colors for a terminal that is not told otherwise (NO_COLOR, FORCE_COLOR: their conventions). */

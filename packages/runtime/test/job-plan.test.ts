@@ -4,7 +4,7 @@ import { StreamExecutionEnvironment } from '@nimble/api';
 import { describe, expect, it } from 'vitest';
 import { buildJobGraph, describeJobGraph } from '../src/graph/job-graph.js';
 import type { JobPlan } from '../src/graph/job-plan.js';
-import { parseJobPlan, slotsRequired } from '../src/graph/job-plan.js';
+import { jsonPlanOf, parseJobPlan, slotsRequired } from '../src/graph/job-plan.js';
 
 function describedPlan(): JobPlan {
   const env = StreamExecutionEnvironment.getExecutionEnvironment();
@@ -92,5 +92,35 @@ describe('the job plan', () => {
     ],
   ])('%s is refused', (_what, json, message) => {
     expect(() => parseJobPlan(json)).toThrow(message);
+  });
+});
+
+describe("the plan in Flink's JSON shape", () => {
+  it('a node per vertex; inputs name the producing vertex and Flink’s ship strategy', () => {
+    const plan = describedPlan();
+    const json = jsonPlanOf(plan, 'f'.repeat(32));
+    expect(json.jid).toBe('f'.repeat(32));
+    expect(json.type).toBe('STREAMING');
+    // The print sink keeps the default parallelism 3: a rebalance from the map, as in Flink.
+    expect(json.nodes.map((n) => [n.parallelism, n.inputs?.map((i) => i.ship_strategy)])).toEqual([
+      [1, undefined],
+      [3, ['HASH']],
+      [2, ['REBALANCE']],
+      [3, ['REBALANCE']],
+    ]);
+    const [source, sum, values] = json.nodes;
+    expect(source).toEqual({
+      id: String(plan.vertices[0]!.id),
+      parallelism: 1,
+      operator: 'Collection Source',
+      operator_strategy: '',
+      description: 'Collection Source',
+      optimizer_properties: {},
+    });
+    expect(sum!.inputs).toEqual([
+      { num: 0, id: source!.id, ship_strategy: 'HASH', exchange: 'pipelined_bounded' },
+    ]);
+    expect(values!.inputs![0]!.id).toBe(sum!.id);
+    expect(values!.description).toBe(plan.vertices[2]!.operators.map((o) => o.name).join(' -> '));
   });
 });
