@@ -9,6 +9,7 @@ import type { JobManager } from './job-manager.js';
 import type { JobMaster } from './job-master.js';
 import { isTerminal } from './job-status.js';
 import { restAuthorized } from './rest-auth.js';
+import { dashboardFile } from './web-dashboard.js';
 
 /** A REST answer other than 200, in Flink's error shape `{"errors": [...]}`. */
 class RestError extends Error {
@@ -388,6 +389,8 @@ async function route(
   const parts = url.pathname.split('/').filter(Boolean);
   const method = req.method ?? 'GET';
   const get = method === 'GET';
+  const file = get ? dashboardFile(url.pathname) : undefined;
+  if (file) return [200, file[0], file[1]];
   if (get && url.pathname === '/metrics') {
     return [200, await metrics.registry.metrics(), metrics.registry.contentType];
   }

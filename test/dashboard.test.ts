@@ -1,0 +1,215 @@
+/**
+ * The web dashboard in a real browser (Debian's chromium, driven by playwright-core) against real
+ * daemons with a REST token: sign in, the overview, a running job's graph, backpressure from a
+ * slow operator, a savepoint and a cancellation from the page. Every page is saved as a
+ * screenshot under test-results/dashboard/. Requests that leave loopback are blocked and must
+ * not happen: the dashboard works offline.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Browser, Page } from 'playwright-core';
+import { chromium } from 'playwright-core';
+import { nimble, TestCluster } from './fixtures/cluster.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const JOB = `${root}test/fixtures/cluster-jobs/slow-sink-job.ts`;
+const SCREENSHOTS = join(root, 'test-results', 'dashboard');
+const TOKEN = 'dashboard-test-token-0123456789';
+
+let cluster: TestCluster;
+let browser: Browser;
+let page: Page;
+let dir: string;
+const offLoopback: string[] = [];
+
+async function rest(path: string, init: RequestInit = {}): Promise<any> {
+  const res = await fetch(cluster.restUrl + path, {
+    ...init,
+    headers: { authorization: `Bearer ${TOKEN}` },
+  });
+  return res.json();
+}
+
+async function screenshot(name: string): Promise<void> {
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'nimble-dashboard-'));
+  rmSync(SCREENSHOTS, { recursive: true, force: true });
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  cluster = await TestCluster.start({
+    taskManagers: 1,
+    slots: 2,
+    jm: [
+      '-D',
+      `security.rest.token=${TOKEN}`,
+      '-D',
+      'metrics.fetcher.update-interval=200',
+      '-D',
+      'web.refresh-interval=1000',
+    ],
+    tm: ['-D', 'metrics.fetcher.update-interval=200'],
+  });
+  browser = await chromium.launch({ executablePath: '/usr/bin/chromium' });
+  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  // Anything but the JobManager on loopback is refused, and remembered to fail the test.
+  await context.route('**/*', (route) => {
+    const host = new URL(route.request().url()).hostname;
+    if (host === '127.0.0.1' || host === 'localhost' || host === '[::1]') return route.continue();
+    offLoopback.push(route.request().url());
+    return route.abort('blockedbyclient');
+  });
+  page = await context.newPage();
+  page.on('dialog', (d) => void d.accept());
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await cluster?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('the web dashboard', () => {
+  it('asks for the token, then shows the overview, the job graph, backpressure, a savepoint and a cancel', async () => {
+    // The page and its files are open; the data is not, so the page asks for the token.
+    await page.goto(`${cluster.restUrl}/`);
+    await page.getByTestId('login').waitFor();
+    await screenshot('login');
+    await page.locator('input[name=token]').fill(TOKEN);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+
+    await expect
+      .poll(() => page.getByTestId('taskmanagers').locator('.value').textContent())
+      .toBe('1');
+    await expect
+      .poll(() => page.getByTestId('slots-total').locator('.value').textContent())
+      .toBe('2');
+    await expect.poll(() => page.getByTestId('running-jobs').textContent()).toBe('No jobs.');
+    await screenshot('overview-empty');
+
+    const run = await nimble(
+      [
+        'run',
+        '-d',
+        '-m',
+        cluster.address,
+        '-D',
+        `state.savepoints.dir=file://${join(dir, 'savepoints')}`,
+        JOB,
+      ],
+      { NIMBLE_TOKEN: TOKEN },
+    );
+    expect(run.code, run.stderr).toBe(0);
+    const jobId = /JobID ([0-9a-f]{32})/.exec(run.stdout)![1]!;
+
+    // The page updates by itself: the job appears in the running list without a reload.
+    const row = page.locator(`[data-testid=running-jobs] tr[data-job-id="${jobId}"]`);
+    await row.waitFor({ timeout: 30_000 });
+    await expect.poll(() => row.locator('.state').textContent(), { timeout: 30_000 }).toBe(
+      'RUNNING',
+    );
+    await expect
+      .poll(() => page.getByTestId('slots-available').locator('.value').textContent())
+      .toBe('0');
+    await screenshot('overview');
+
+    await row.click();
+    await page.getByTestId('job-graph').waitFor();
+    const job = await rest(`/jobs/${jobId}`);
+    const vertexIds = (job.vertices as { id: string }[]).map((v) => v.id);
+    expect(vertexIds.length).toBe(2);
+    const vertices = page.locator('[data-testid=job-graph] g.vertex');
+    expect(await vertices.count()).toBe(2);
+    expect(await vertices.evaluateAll((els) => els.map((e) => e.getAttribute('data-vertex-id'))))
+      .toEqual(vertexIds);
+    const [source, map] = vertexIds;
+    expect(await vertices.nth(0).textContent()).toContain('Parallelism: 2');
+    const edge = page.locator(`[data-testid=job-graph] g.edge[data-from="${source}"]`);
+    expect(await edge.getAttribute('data-to')).toBe(map);
+    expect(await edge.textContent()).toBe('HASH');
+
+    // The fast source is held back by the slow map: Flink colors it as backpressured.
+    const sourceNode = page.locator(`[data-testid=job-graph] g.vertex[data-vertex-id="${source}"]`);
+    await expect
+      .poll(() => sourceNode.getAttribute('data-state'), { timeout: 60_000 })
+      .toBe('backpressured');
+    await expect
+      .poll(
+        () =>
+          page
+            .locator(`[data-testid=job-graph] g.vertex[data-vertex-id="${map}"]`)
+            .getAttribute('data-state'),
+        { timeout: 30_000 },
+      )
+      .toBe('busy');
+    await screenshot('job-graph');
+
+    await page.getByTestId('tab-backpressure').click();
+    await page.locator('[data-testid=backpressure] .state.high').first().waitFor();
+    await screenshot('job-backpressure');
+
+    await page.getByTestId('tab-watermarks').click();
+    await page.getByTestId('watermarks').waitFor();
+    await screenshot('job-watermarks');
+
+    await page.getByTestId('tab-configuration').click();
+    await page.getByTestId('job-config').waitFor();
+    await screenshot('job-configuration');
+
+    // A savepoint from the page: the page follows the operation to its location.
+    await page.getByTestId('tab-checkpoints').click();
+    await page.getByTestId('trigger-savepoint').click();
+    await expect
+      .poll(() => page.getByTestId('action-result').textContent(), { timeout: 60_000 })
+      .toMatch(/^Savepoint completed: file:\/\/.*savepoint-/);
+    const location = (await page.getByTestId('action-result').textContent())!.replace(
+      'Savepoint completed: ',
+      '',
+    );
+    expect(readdirSync(fileURLToPath(location))).toContain('_metadata');
+    await expect
+      .poll(async () => (await rest(`/jobs/${jobId}/checkpoints`)).latest?.savepoint?.external_path)
+      .toBe(location);
+    await expect
+      .poll(() => page.getByTestId('latest-savepoint').textContent())
+      .toContain(location);
+    await screenshot('job-checkpoints');
+
+    await page.getByTestId('cancel-job').click();
+    await expect
+      .poll(async () => (await rest(`/jobs/${jobId}`)).state, { timeout: 30_000 })
+      .toBe('CANCELED');
+    await expect
+      .poll(() => page.locator('[data-testid=job-name] .state').textContent())
+      .toBe('CANCELED');
+    await page.getByTestId('tab-exceptions').click();
+    await page.getByTestId('exceptions').waitFor();
+    await screenshot('job-canceled');
+
+    await page.goto(`${cluster.restUrl}/#/jobs/completed`);
+    await page.locator(`[data-testid=completed-jobs] tr[data-job-id="${jobId}"]`).waitFor();
+    await screenshot('completed-jobs');
+
+    await page.goto(`${cluster.restUrl}/#/taskmanagers`);
+    await page.locator('[data-testid=taskmanagers-table] tbody tr').first().waitFor();
+    await screenshot('taskmanagers');
+    await page.locator('[data-testid=taskmanagers-table] tbody tr').first().click();
+    await page.getByTestId('tm-metrics').waitFor();
+    await screenshot('taskmanager');
+
+    await page.goto(`${cluster.restUrl}/#/jobmanager`);
+    await page.getByTestId('jm-config').waitFor();
+    expect(await page.getByTestId('jm-config').textContent()).toContain('rest.port');
+    await screenshot('jobmanager');
+
+    await page.goto(`${cluster.restUrl}/#/submit`);
+    await page.getByTestId('jars').waitFor();
+    await screenshot('submit');
+
+    expect(offLoopback).toEqual([]);
+  }, 240_000);
+});
