@@ -117,6 +117,8 @@ interface Deployment {
   assignments: Promise<void>;
   /** The checkpoint this attempt restored from. */
   readonly restoredFrom: RestoreSource | undefined;
+  /** When the attempt got its slots and began deploying. */
+  readonly startTime: number;
 }
 
 /** A report was refused: it names no execution of this job that runs where it came from. */
@@ -475,6 +477,19 @@ export class JobMaster {
     };
   }
 
+  /**
+   * Where subtask `subtask` of the current attempt runs (job slot i holds subtask i of every
+   * vertex), or undefined when no attempt is deployed.
+   */
+  placement(
+    subtask: number,
+  ): { attempt: number; startTime: number; taskManager: RegisteredTaskManager } | undefined {
+    const d = this.deployment;
+    const slot = d?.slots[subtask];
+    if (!d || !slot) return undefined;
+    return { attempt: d.attempt, startTime: d.startTime, taskManager: slot.taskManager };
+  }
+
   /** A vertex is FINISHED when all its subtasks are; otherwise its tasks' status. */
   vertexStatus(finished: number, parallelism: number): string {
     return finished === parallelism ? 'FINISHED' : this.runningTaskStatus();
@@ -536,6 +551,7 @@ export class JobMaster {
       collected: new Map(),
       assignments: Promise.resolve(),
       restoredFrom,
+      startTime: Date.now(),
     };
     if (restoredFrom) {
       this.log.info(

@@ -1,4 +1,5 @@
-import { ensureError, parseExecutionConfiguration } from '@nimble/runtime';
+import type { PlanVertex } from '@nimble/runtime';
+import { ensureError, jsonPlanOf, parseExecutionConfiguration } from '@nimble/runtime';
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
@@ -10,17 +11,17 @@ import type { JobMaster } from './job-master.js';
 import { isTerminal } from './job-status.js';
 import { restAuthorized } from './rest-auth.js';
 import { dashboardFile } from './web-dashboard.js';
-
-/** A REST answer other than 200, in Flink's error shape `{"errors": [...]}`. */
-class RestError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(message);
-  }
-}
+import { RestError } from './rest-error.js';
+import {
+  aggregatedSubtaskMetrics,
+  ioMetrics,
+  vertexBackPressure,
+  vertexDetails,
+  vertexMetrics,
+  vertexMetricValues,
+  vertexOf,
+  vertexWatermarks,
+} from './rest-vertices.js';
 
 const VERSION = '0.1.0';
 
@@ -61,32 +62,87 @@ function jobOverview(job: JobMaster) {
   };
 }
 
+/** Flink's count of a vertex's subtasks by execution state. */
+function vertexTaskCounts(job: JobMaster, vertex: PlanVertex): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const state of EXECUTION_STATES) counts[state] = 0;
+  for (let s = 0; s < vertex.parallelism; s++) {
+    const state = job.finishedTasks.has(`${vertex.id}/${s}`) ? 'FINISHED' : job.runningTaskStatus();
+    counts[state] = (counts[state] ?? 0) + 1;
+  }
+  return counts;
+}
+
+const EXECUTION_STATES = [
+  'CREATED',
+  'SCHEDULED',
+  'DEPLOYING',
+  'RUNNING',
+  'FINISHED',
+  'CANCELING',
+  'CANCELED',
+  'FAILED',
+  'RECONCILING',
+  'INITIALIZING',
+] as const;
+
 function jobDetails(job: JobMaster) {
   const d = job.details();
   return {
     jid: job.jobId,
     name: job.name,
-    isStoppable: false,
+    // Stop (with a savepoint) works on a running job.
+    isStoppable: job.status === 'RUNNING',
     state: job.status,
     'start-time': job.startTime,
     'end-time': job.endTime,
     duration: (job.endTime > 0 ? job.endTime : Date.now()) - job.startTime,
+    maxParallelism: Math.max(...job.submission.plan.vertices.map((v) => v.maxParallelism)),
     now: Date.now(),
     timestamps: job.timestamps,
     'status-message': d.statusMessage,
     'num-restarts': d.numRestarts,
-    vertices: d.vertices!.map((v) => ({
-      id: String(v.id),
-      name: v.name,
-      parallelism: v.parallelism,
-      maxParallelism: v.maxParallelism,
-      status: v.status,
-      metrics: { 'read-records': v.recordsIn, 'write-records': v.recordsOut },
-    })),
+    vertices: d.vertices!.map((v) => {
+      const vertex = job.submission.plan.vertices.find((p) => p.id === v.id)!;
+      return {
+        id: String(v.id),
+        name: v.name,
+        parallelism: v.parallelism,
+        maxParallelism: v.maxParallelism,
+        status: v.status,
+        'start-time': job.startTime,
+        'end-time': job.endTime,
+        duration: (job.endTime > 0 ? job.endTime : Date.now()) - job.startTime,
+        tasks: vertexTaskCounts(job, vertex),
+        metrics: ioMetrics(vertexMetrics(job, vertex)),
+      };
+    }),
     'status-counts': taskCounts(job),
-    plan: { jid: job.jobId, name: job.name, nodes: job.submission.plan.vertices },
+    plan: jsonPlanOf(job.submission.plan, job.jobId),
   };
 }
+
+/** The routes under /jobs/:id/vertices/:vid (Flink's per-vertex views). */
+function vertexRoute(job: JobMaster, rest: string[], query: URLSearchParams): unknown {
+  const vertex = vertexOf(job, rest[0]!);
+  const path = rest.slice(1).join('/');
+  switch (path) {
+    case '':
+      return vertexDetails(job, vertex);
+    case 'backpressure':
+      return vertexBackPressure(job, vertex);
+    case 'watermarks':
+      return vertexWatermarks(job, vertex);
+    case 'metrics':
+      return vertexMetricValues(job, vertex, query);
+    case 'subtasks/metrics':
+      return aggregatedSubtaskMetrics(job, vertex, query);
+    default:
+      return undefined;
+  }
+}
+
+const VERTEX_PATHS = new Set(['', 'backpressure', 'watermarks', 'metrics', 'subtasks/metrics']);
 
 // ---- checkpoints (Flink's CheckpointingStatistics and CheckpointConfigInfo) ------------------
 
@@ -452,6 +508,13 @@ async function route(
       void job.cancel().catch(() => {});
       return [202, {}];
     }
+    if (job && parts.length === 3 && parts[2] === 'plan' && get) {
+      return [200, { plan: jsonPlanOf(job.submission.plan, job.jobId) }];
+    }
+    if (job && parts.length >= 4 && parts[2] === 'vertices' && get) {
+      const body = vertexRoute(job, parts.slice(3), url.searchParams);
+      if (body !== undefined) return [200, body];
+    }
     if (job && parts[2] === 'checkpoints' && get) {
       if (parts.length === 3) return [200, checkpointStatistics(job)];
       if (parts.length === 4 && parts[3] === 'config') return [200, checkpointConfig(job)];
@@ -507,7 +570,9 @@ function allowedMethods(parts: string[], jm: JobManager): string[] {
   if (parts.length === 2) return ['GET', 'PATCH'];
   const [, , resource, sub] = parts;
   if (parts.length === 3 && (resource === 'savepoints' || resource === 'stop')) return ['POST'];
-  if (parts.length === 3 && (resource === 'checkpoints' || resource === 'exceptions'))
+  if (parts.length === 3 && ['checkpoints', 'exceptions', 'plan'].includes(resource!))
+    return ['GET'];
+  if (parts.length >= 4 && resource === 'vertices' && VERTEX_PATHS.has(parts.slice(4).join('/')))
     return ['GET'];
   if (parts.length === 4 && resource === 'checkpoints' && sub === 'config') return ['GET'];
   if (parts.length === 4 && resource === 'savepoints') return ['GET'];

@@ -70,8 +70,16 @@ export {
 export type { BindCheck, SecurityMaterial, TlsMaterial } from './security.js';
 // --- end of configuration ---
 export { buildJobGraph, describeJobGraph } from './graph/job-graph.js';
-export { JobPlanError, parseJobPlan, slotsRequired } from './graph/job-plan.js';
-export type { JobPlan, PlanInput, PlanOperator, PlanVertex } from './graph/job-plan.js';
+export { JobPlanError, jsonPlanOf, parseJobPlan, slotsRequired } from './graph/job-plan.js';
+export type {
+  JobPlan,
+  JsonPlan,
+  JsonPlanInput,
+  JsonPlanNode,
+  PlanInput,
+  PlanOperator,
+  PlanVertex,
+} from './graph/job-plan.js';
 export type { JobGraph, JobVertex, StreamNode, StreamEdge } from './graph/job-graph.js';
 export {
   DEFAULT_MAX_PARALLELISM,

@@ -179,3 +179,79 @@ export function parseJobPlan(json: string): JobPlan {
 export function slotsRequired(plan: JobPlan): number {
   return Math.max(...plan.vertices.map((v) => v.parallelism));
 }
+
+/** Flink's names of the partitioners, as its JSON plan gives them (`ship_strategy`). */
+const SHIP_STRATEGIES: Record<PartitionerKind, string> = {
+  forward: 'FORWARD',
+  rebalance: 'REBALANCE',
+  rescale: 'RESCALE',
+  broadcast: 'BROADCAST',
+  hash: 'HASH',
+  global: 'GLOBAL',
+  shuffle: 'SHUFFLE',
+  custom: 'CUSTOM',
+};
+
+/** One input of a node of the JSON plan. */
+export interface JsonPlanInput {
+  readonly num: number;
+  readonly id: string;
+  readonly ship_strategy: string;
+  readonly exchange: string;
+  readonly side_output?: string;
+}
+
+/** One node (vertex) of the JSON plan. */
+export interface JsonPlanNode {
+  readonly id: string;
+  readonly parallelism: number;
+  readonly operator: string;
+  readonly operator_strategy: string;
+  readonly description: string;
+  readonly inputs?: readonly JsonPlanInput[];
+  readonly optimizer_properties: Record<string, never>;
+}
+
+/** The plan in Flink's JSON shape (JsonPlanGenerator): what `/jobs/:id/plan` and `info` show. */
+export interface JsonPlan {
+  readonly jid: string;
+  readonly name: string;
+  readonly type: 'STREAMING';
+  readonly nodes: readonly JsonPlanNode[];
+}
+
+/**
+ * The plan as Flink's JSON plan: one node per vertex (its chained operators in the
+ * description), each input naming the producing vertex and the partitioner. As in Flink, a
+ * source has no `inputs` field.
+ */
+export function jsonPlanOf(plan: JobPlan, jobId: string): JsonPlan {
+  const vertexOfOperator = new Map<number, number>();
+  for (const v of plan.vertices) for (const o of v.operators) vertexOfOperator.set(o.id, v.id);
+  return {
+    jid: jobId,
+    name: plan.jobName,
+    type: 'STREAMING',
+    nodes: plan.vertices.map((v) => {
+      const node: JsonPlanNode = {
+        id: String(v.id),
+        parallelism: v.parallelism,
+        operator: v.name,
+        operator_strategy: '',
+        description: v.operators.map((o) => o.name).join(' -> '),
+        optimizer_properties: {},
+      };
+      if (v.inputs.length === 0) return node;
+      return {
+        ...node,
+        inputs: v.inputs.map((input, num) => ({
+          num,
+          id: String(vertexOfOperator.get(input.from) ?? input.from),
+          ship_strategy: SHIP_STRATEGIES[input.partitioner],
+          exchange: 'pipelined_bounded',
+          ...(input.sideOutput === null ? {} : { side_output: input.sideOutput }),
+        })),
+      };
+    }),
+  };
+}
