@@ -8,8 +8,15 @@ import { fileURLToPath } from 'node:url';
 const WEB_DIR = fileURLToPath(new URL('../web/', import.meta.url));
 const requireHere = createRequire(import.meta.url);
 
+/** A file of a dependency, from its root (not every package exports its package.json). */
 function packageFile(pkg: string, file: string): string {
-  return join(dirname(requireHere.resolve(`${pkg}/package.json`)), file);
+  let dir = dirname(requireHere.resolve(pkg));
+  while (!dir.endsWith(join('node_modules', pkg))) {
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error(`Cannot find the directory of package ${pkg}`);
+    dir = parent;
+  }
+  return join(dir, file);
 }
 
 /** URL path -> file on disk. Only these are served: no path from the request reaches the disk. */

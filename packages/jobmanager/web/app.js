@@ -125,7 +125,7 @@ function fmtBytes(n) {
   return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
 }
 const fmtNum = (n) => (typeof n === 'number' ? n.toLocaleString() : (n ?? '-'));
-const pct = (r) => `${Math.round((r ?? 0) * 100)}%`;
+const pct = (r) => (typeof r === 'number' ? `${Math.round(r * 100)}%` : '-');
 /** Flink shows Long.MIN_VALUE (and anything below 0) as "no watermark". */
 function fmtWatermark(v) {
   const n = Number(v);
@@ -142,11 +142,19 @@ const Loading = () => html`<p class="muted">Loading…</p>`;
 
 function KeyValues({ entries, testid }) {
   return html`<table data-testid=${testid}>
-    <thead><tr><th>Key</th><th>Value</th></tr></thead>
+    <thead>
+      <tr>
+        <th>Key</th>
+        <th>Value</th>
+      </tr>
+    </thead>
     <tbody>
       ${entries.map(
         ([k, v]) =>
-          html`<tr><td>${k}</td><td>${typeof v === 'object' ? JSON.stringify(v) : String(v)}</td></tr>`,
+          html`<tr>
+            <td>${k}</td>
+            <td>${typeof v === 'object' ? JSON.stringify(v) : String(v)}</td>
+          </tr>`,
       )}
     </tbody>
   </table>`;
@@ -169,18 +177,26 @@ function JobsTable({ jobs, testid }) {
   if (jobs.length === 0) return html`<p class="muted" data-testid=${testid}>No jobs.</p>`;
   return html`<table data-testid=${testid}>
     <thead>
-      <tr><th>Job name</th><th>Start time</th><th>Duration</th><th>End time</th><th>Tasks</th><th>Status</th></tr>
+      <tr>
+        <th>Job name</th>
+        <th>Start time</th>
+        <th>Duration</th>
+        <th>End time</th>
+        <th>Tasks</th>
+        <th>Status</th>
+      </tr>
     </thead>
     <tbody>
       ${jobs.map(
-        (j) => html`<tr class="clickable" data-job-id=${j.jid} onClick=${() => go(`#/job/${j.jid}`)}>
-          <td><a href=${`#/job/${j.jid}`}>${j.name}</a></td>
-          <td>${fmtTime(j['start-time'])}</td>
-          <td>${fmtDuration(j.duration)}</td>
-          <td>${fmtTime(j['end-time'])}</td>
-          <td class="num">${Object.values(j.tasks ?? {}).reduce((a, b) => a + b, 0)}</td>
-          <td><${State} s=${j.state} /></td>
-        </tr>`,
+        (j) =>
+          html`<tr class="clickable" data-job-id=${j.jid} onClick=${() => go(`#/job/${j.jid}`)}>
+            <td><a href=${`#/job/${j.jid}`}>${j.name}</a></td>
+            <td>${fmtTime(j['start-time'])}</td>
+            <td>${fmtDuration(j.duration)}</td>
+            <td>${fmtTime(j['end-time'])}</td>
+            <td class="num">${Object.values(j.tasks ?? {}).reduce((a, b) => a + b, 0)}</td>
+            <td><${State} s=${j.state} /></td>
+          </tr>`,
       )}
     </tbody>
   </table>`;
@@ -197,31 +213,48 @@ function Overview() {
   return html`<div>
     <header class="top"><h1>Overview</h1></header>
     <${ErrorMessage} error=${o.error} />
-    ${d
-      ? html`<div class="cards" data-testid="overview-cards">
-          <${Card} label="TaskManagers" value=${d.taskmanagers} testid="taskmanagers" />
-          <${Card} label="Total task slots" value=${d['slots-total']} testid="slots-total" />
-          <${Card} label="Available task slots" value=${d['slots-available']} testid="slots-available" />
-          <${Card} label="Running jobs" value=${d['jobs-running']} testid="jobs-running" />
-          <${Card} label="Finished jobs" value=${d['jobs-finished']} testid="jobs-finished" />
-          <${Card} label="Cancelled jobs" value=${d['jobs-cancelled']} testid="jobs-cancelled" />
-          <${Card} label="Failed jobs" value=${d['jobs-failed']} testid="jobs-failed" />
-        </div>`
-      : html`<${Loading} />`}
+    ${
+      d
+        ? html`<div class="cards" data-testid="overview-cards">
+            <${Card} label="TaskManagers" value=${d.taskmanagers} testid="taskmanagers" />
+            <${Card} label="Total task slots" value=${d['slots-total']} testid="slots-total" />
+            <${Card}
+              label="Available task slots"
+              value=${d['slots-available']}
+              testid="slots-available"
+            />
+            <${Card} label="Running jobs" value=${d['jobs-running']} testid="jobs-running" />
+            <${Card} label="Finished jobs" value=${d['jobs-finished']} testid="jobs-finished" />
+            <${Card} label="Cancelled jobs" value=${d['jobs-cancelled']} testid="jobs-cancelled" />
+            <${Card} label="Failed jobs" value=${d['jobs-failed']} testid="jobs-failed" />
+          </div>`
+        : html`<${Loading} />`
+    }
     <h2>Running jobs</h2>
     <${ErrorMessage} error=${jobs.error} />
-    <${JobsTable} testid="running-jobs" jobs=${list.filter((j) => !TERMINAL.has(j.state)).sort(byStart)} />
+    <${JobsTable}
+      testid="running-jobs"
+      jobs=${list.filter((j) => !TERMINAL.has(j.state)).sort(byStart)}
+    />
     <h2>Completed jobs</h2>
-    <${JobsTable} testid="completed-jobs" jobs=${list.filter((j) => TERMINAL.has(j.state)).sort(byStart)} />
+    <${JobsTable}
+      testid="completed-jobs"
+      jobs=${list.filter((j) => TERMINAL.has(j.state)).sort(byStart)}
+    />
   </div>`;
 }
 
 const Card = ({ label, value, testid }) =>
-  html`<div class="card" data-testid=${testid}><div class="label">${label}</div><div class="value">${fmtNum(value)}</div></div>`;
+  html`<div class="card" data-testid=${testid}>
+    <div class="label">${label}</div>
+    <div class="value">${fmtNum(value)}</div>
+  </div>`;
 
 function JobList({ completed }) {
   const jobs = usePoll('/jobs/overview');
-  const list = (jobs.data?.jobs ?? []).filter((j) => TERMINAL.has(j.state) === completed).sort(byStart);
+  const list = (jobs.data?.jobs ?? [])
+    .filter((j) => TERMINAL.has(j.state) === completed)
+    .sort(byStart);
   return html`<div>
     <header class="top"><h1>${completed ? 'Completed jobs' : 'Running jobs'}</h1></header>
     <${ErrorMessage} error=${jobs.error} />
@@ -260,11 +293,14 @@ function planNodes(plan, job) {
 function vertexLoad(bp) {
   const subtasks = bp && !bp.__error ? (bp.subtasks ?? []) : [];
   if (subtasks.length === 0) return undefined;
-  const busy = Math.max(...subtasks.map((s) => s.busyRatio ?? 0));
-  const backpressured = Math.max(...subtasks.map((s) => s.ratio ?? 0));
+  // A ratio the TaskManagers did not report is null: shown as unknown, not as 0%.
+  const known = (field) => subtasks.map((s) => s[field]).filter((r) => typeof r === 'number');
+  const busyRatios = known('busyRatio');
+  const busy = busyRatios.length > 0 ? Math.max(...busyRatios) : null;
+  const backpressured = Math.max(0, ...known('ratio'));
   let state = 'idle';
-  if (backpressured >= busy && backpressured > 0.1) state = 'backpressured';
-  else if (busy > 0.1) state = 'busy';
+  if (backpressured >= (busy ?? 0) && backpressured > 0.1) state = 'backpressured';
+  else if ((busy ?? 0) > 0.1) state = 'busy';
   let fill = 'hsl(208, 100%, 92%)';
   if (state === 'backpressured') fill = `hsl(0, 0%, ${Math.round(90 - backpressured * 70)}%)`;
   if (state === 'busy') fill = `hsl(0, 100%, ${Math.round(92 - busy * 42)}%)`;
@@ -274,14 +310,16 @@ function vertexLoad(bp) {
 
 function JobGraph({ nodes, loads }) {
   if (nodes.length === 0) return html`<p class="muted">No plan.</p>`;
-  if (!window.dagre) return html`<div class="message error">The graph layout library did not load.</div>`;
+  if (!window.dagre)
+    return html`<div class="message error">The graph layout library did not load.</div>`;
   const g = new window.dagre.graphlib.Graph();
   g.setGraph({ rankdir: 'LR', nodesep: 30, ranksep: 90, marginx: 20, marginy: 20 });
   g.setDefaultEdgeLabel(() => ({}));
   for (const n of nodes) g.setNode(n.id, { width: 230, height: 84 });
   for (const n of nodes)
     for (const i of n.inputs)
-      if (g.hasNode(i.id)) g.setEdge(i.id, n.id, { label: i.strategy, width: 90, height: 18, labelpos: 'c' });
+      if (g.hasNode(i.id))
+        g.setEdge(i.id, n.id, { label: i.strategy, width: 90, height: 18, labelpos: 'c' });
   window.dagre.layout(g);
   const { width, height } = g.graph();
   return html`<div class="graph">
@@ -290,9 +328,22 @@ function JobGraph({ nodes, loads }) {
       <span style="--c: hsl(0, 100%, 60%)">busy</span>
       <span style="--c: hsl(0, 0%, 35%)">backpressured</span>
     </div>
-    <svg data-testid="job-graph" width=${width} height=${height} viewBox=${`0 0 ${width} ${height}`}>
+    <svg
+      data-testid="job-graph"
+      width=${width}
+      height=${height}
+      viewBox=${`0 0 ${width} ${height}`}
+    >
       <defs>
-        <marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto">
+        <marker
+          id="arrow"
+          viewBox="0 0 10 10"
+          refX="10"
+          refY="5"
+          markerWidth="7"
+          markerHeight="7"
+          orient="auto"
+        >
           <path d="M0,0 L10,5 L0,10 z" fill="#7b8794" />
         </marker>
       </defs>
@@ -301,7 +352,15 @@ function JobGraph({ nodes, loads }) {
         const d = edge.points.map((p, i) => `${i ? 'L' : 'M'}${p.x},${p.y}`).join(' ');
         return html`<g class="edge" data-from=${e.v} data-to=${e.w}>
           <path d=${d} fill="none" stroke="#7b8794" stroke-width="1.5" marker-end="url(#arrow)" />
-          <rect x=${edge.x - 45} y=${edge.y - 9} width="90" height="18" rx="3" fill="#fff" stroke="#cbd2d9" />
+          <rect
+            x=${edge.x - 45}
+            y=${edge.y - 9}
+            width="90"
+            height="18"
+            rx="3"
+            fill="#fff"
+            stroke="#cbd2d9"
+          />
           <text x=${edge.x} y=${edge.y + 4} text-anchor="middle" fill="#3e4c59">${edge.label}</text>
         </g>`;
       })}
@@ -313,13 +372,27 @@ function JobGraph({ nodes, loads }) {
         const name = n.name.length > 32 ? `${n.name.slice(0, 31)}…` : n.name;
         return html`<g class="vertex" data-vertex-id=${n.id} data-state=${load?.state ?? 'unknown'}>
           <title>${n.name}</title>
-          <rect x=${x} y=${y} width=${p.width} height=${p.height} rx="4" fill=${load?.fill ?? '#fff'} stroke="#52606d" />
-          <text x=${x + 10} y=${y + 20} font-weight="600" fill=${load?.text ?? '#1f2933'}>${name}</text>
-          <text x=${x + 10} y=${y + 40} fill=${load?.text ?? '#1f2933'}>Parallelism: ${n.parallelism}</text>
+          <rect
+            x=${x}
+            y=${y}
+            width=${p.width}
+            height=${p.height}
+            rx="4"
+            fill=${load?.fill ?? '#fff'}
+            stroke="#52606d"
+          />
+          <text x=${x + 10} y=${y + 20} font-weight="600" fill=${load?.text ?? '#1f2933'}
+            >${name}</text
+          >
+          <text x=${x + 10} y=${y + 40} fill=${load?.text ?? '#1f2933'}
+            >Parallelism: ${n.parallelism}</text
+          >
           <text x=${x + 10} y=${y + 58} fill=${load?.text ?? '#1f2933'}>
             Backpressured (max): ${load ? pct(load.backpressured) : '-'}
           </text>
-          <text x=${x + 10} y=${y + 75} fill=${load?.text ?? '#1f2933'}>Busy (max): ${load ? pct(load.busy) : '-'}</text>
+          <text x=${x + 10} y=${y + 75} fill=${load?.text ?? '#1f2933'}
+            >Busy (max): ${load && load.busy !== null ? pct(load.busy) : '-'}</text
+          >
         </g>`;
       })}
     </svg>
@@ -372,30 +445,69 @@ function JobActions({ job }) {
   const body = (field) => (target ? { [field]: target } : {});
   return html`<div>
     <div class="actions">
-      <input type="text" placeholder="Savepoint directory (default: state.savepoints.dir)" size="44"
-        data-testid="savepoint-target" value=${target} onInput=${(e) => setTarget(e.target.value)} />
-      <button data-testid="trigger-savepoint" disabled=${!running} onClick=${() =>
-        run('Savepoint', async () => {
-          const r = await api(`/jobs/${id}/savepoints`, { method: 'POST', json: { ...body('target-directory'), 'cancel-job': false } });
-          return `Savepoint completed: ${await awaitSavepoint(id, r['request-id'])}`;
-        })}>Trigger savepoint</button>
-      <button class="secondary" data-testid="stop-with-savepoint" disabled=${!running || !job.isStoppable} onClick=${() =>
-        run('Stop with savepoint', async () => {
-          const r = await api(`/jobs/${id}/stop`, { method: 'POST', json: { ...body('targetDirectory'), drain: false } });
-          return `Stopped with savepoint: ${await awaitSavepoint(id, r['request-id'])}`;
-        })}>Stop with savepoint</button>
-      <button class="secondary" data-testid="trigger-checkpoint" disabled=${!running} onClick=${() =>
-        run('Checkpoint', async () => {
-          const r = await api(`/jobs/${id}/checkpoints`, { method: 'POST', json: {} });
-          return `Checkpoint completed: ${await awaitCheckpoint(id, r['request-id'])}`;
-        })}>Trigger checkpoint</button>
-      <button class="danger" data-testid="cancel-job" disabled=${TERMINAL.has(job.state)} onClick=${() => {
-        if (!window.confirm(`Cancel job ${job.name}?`)) return;
-        void run('Cancel', async () => {
-          await api(`/jobs/${id}?mode=cancel`, { method: 'PATCH' });
-          return 'Cancellation requested';
-        });
-      }}>Cancel job</button>
+      <input
+        type="text"
+        placeholder="Savepoint directory (default: state.savepoints.dir)"
+        size="44"
+        data-testid="savepoint-target"
+        value=${target}
+        onInput=${(e) => setTarget(e.target.value)}
+      />
+      <button
+        data-testid="trigger-savepoint"
+        disabled=${!running}
+        onClick=${() =>
+          run('Savepoint', async () => {
+            const r = await api(`/jobs/${id}/savepoints`, {
+              method: 'POST',
+              json: { ...body('target-directory'), 'cancel-job': false },
+            });
+            return `Savepoint completed: ${await awaitSavepoint(id, r['request-id'])}`;
+          })}
+      >
+        Trigger savepoint
+      </button>
+      <button
+        class="secondary"
+        data-testid="stop-with-savepoint"
+        disabled=${!running || !job.isStoppable}
+        onClick=${() =>
+          run('Stop with savepoint', async () => {
+            const r = await api(`/jobs/${id}/stop`, {
+              method: 'POST',
+              json: { ...body('targetDirectory'), drain: false },
+            });
+            return `Stopped with savepoint: ${await awaitSavepoint(id, r['request-id'])}`;
+          })}
+      >
+        Stop with savepoint
+      </button>
+      <button
+        class="secondary"
+        data-testid="trigger-checkpoint"
+        disabled=${!running}
+        onClick=${() =>
+          run('Checkpoint', async () => {
+            const r = await api(`/jobs/${id}/checkpoints`, { method: 'POST', json: {} });
+            return `Checkpoint completed: ${await awaitCheckpoint(id, r['request-id'])}`;
+          })}
+      >
+        Trigger checkpoint
+      </button>
+      <button
+        class="danger"
+        data-testid="cancel-job"
+        disabled=${TERMINAL.has(job.state)}
+        onClick=${() => {
+          if (!window.confirm(`Cancel job ${job.name}?`)) return;
+          void run('Cancel', async () => {
+            await api(`/jobs/${id}?mode=cancel`, { method: 'PATCH' });
+            return 'Cancellation requested';
+          });
+        }}
+      >
+        Cancel job
+      </button>
     </div>
     ${message && html`<div data-testid="action-result" class=${`message${message.error ? ' error' : ''}`}>${message.text}</div>`}
   </div>`;
@@ -407,19 +519,27 @@ function JobPage({ id, tab }) {
   const j = job.data;
   const vertices = j?.vertices ?? [];
   const running = j?.state === 'RUNNING';
-  const bps = usePollAll(running ? vertices.map((v) => `/jobs/${id}/vertices/${v.id}/backpressure`) : []);
+  const bps = usePollAll(
+    running ? vertices.map((v) => `/jobs/${id}/vertices/${v.id}/backpressure`) : [],
+  );
   const loads = {};
   vertices.forEach((v, i) => {
     const l = vertexLoad(bps.data?.[i]);
     if (l) loads[String(v.id)] = l;
   });
-  if (!j) return html`<div><${ErrorMessage} error=${job.error} />${!job.error && html`<${Loading} />`}</div>`;
+  if (!j)
+    return html`<div>
+      <${ErrorMessage} error=${job.error} />${!job.error && html`<${Loading} />`}
+    </div>`;
   return html`<div>
     <header class="top">
       <h1 data-testid="job-name">${j.name} <${State} s=${j.state} /></h1>
       <span class="muted">${id}</span>
     </header>
-    <div class="muted">Started ${fmtTime(j['start-time'])} · Duration ${fmtDuration(j.duration)} · Restarts ${j['num-restarts'] ?? 0}</div>
+    <div class="muted">
+      Started ${fmtTime(j['start-time'])} · Duration ${fmtDuration(j.duration)} · Restarts
+      ${j['num-restarts'] ?? 0}
+    </div>
     <${ErrorMessage} error=${job.error} />
     <${JobActions} job=${j} />
     <${JobGraph} nodes=${planNodes(plan.data, j)} loads=${running ? loads : {}} />
@@ -437,20 +557,29 @@ function JobPage({ id, tab }) {
 
 function VerticesTab({ vertices }) {
   return html`<table data-testid="vertices">
-    <thead><tr>
-      <th>Name</th><th class="num">Parallelism</th><th>Status</th>
-      <th class="num">Bytes received</th><th class="num">Records received</th>
-      <th class="num">Bytes sent</th><th class="num">Records sent</th>
-    </tr></thead>
+    <thead>
+      <tr>
+        <th>Name</th>
+        <th class="num">Parallelism</th>
+        <th>Status</th>
+        <th class="num">Bytes received</th>
+        <th class="num">Records received</th>
+        <th class="num">Bytes sent</th>
+        <th class="num">Records sent</th>
+      </tr>
+    </thead>
     <tbody>
       ${vertices.map(
-        (v) => html`<tr data-vertex-id=${v.id}>
-          <td>${v.name}</td><td class="num">${v.parallelism}</td><td><${State} s=${v.status} /></td>
-          <td class="num">${fmtBytes(v.metrics?.['read-bytes'])}</td>
-          <td class="num">${fmtNum(v.metrics?.['read-records'])}</td>
-          <td class="num">${fmtBytes(v.metrics?.['write-bytes'])}</td>
-          <td class="num">${fmtNum(v.metrics?.['write-records'])}</td>
-        </tr>`,
+        (v) =>
+          html`<tr data-vertex-id=${v.id}>
+            <td>${v.name}</td>
+            <td class="num">${v.parallelism}</td>
+            <td><${State} s=${v.status} /></td>
+            <td class="num">${fmtBytes(v.metrics?.['read-bytes'])}</td>
+            <td class="num">${fmtNum(v.metrics?.['read-records'])}</td>
+            <td class="num">${fmtBytes(v.metrics?.['write-bytes'])}</td>
+            <td class="num">${fmtNum(v.metrics?.['write-records'])}</td>
+          </tr>`,
       )}
     </tbody>
   </table>`;
@@ -461,19 +590,38 @@ function BackpressureTab({ vertices, bps, running }) {
   return html`<div data-testid="backpressure">
     ${vertices.map((v, i) => {
       const bp = bps?.[i];
-      if (!bp) return html`<h2>${v.name}</h2><${Loading} />`;
-      if (bp.__error) return html`<h2>${v.name}</h2><${ErrorMessage} error=${bp.__error} />`;
-      return html`<h2 data-vertex-id=${v.id}>${v.name} <${State} s=${bp['backpressure-level'] ?? 'ok'} /></h2>
+      if (!bp)
+        return html`<h2>${v.name}</h2>
+          <${Loading} />`;
+      if (bp.__error)
+        return html`<h2>${v.name}</h2>
+          <${ErrorMessage} error=${bp.__error} />`;
+      return html`<h2 data-vertex-id=${v.id}>
+          ${v.name} <${State} s=${bp['backpressure-level'] ?? 'ok'} />
+        </h2>
         <table>
-          <thead><tr><th>Subtask</th><th>Backpressured</th><th>Idle</th><th>Busy</th><th>Level</th></tr></thead>
+          <thead>
+            <tr>
+              <th>Subtask</th>
+              <th>Backpressured</th>
+              <th>Idle</th>
+              <th>Busy</th>
+              <th>Level</th>
+            </tr>
+          </thead>
           <tbody>
             ${(bp.subtasks ?? []).map(
-              (s) => html`<tr>
-                <td>${s.subtask}</td>
-                <td><span class="bar"><div style=${`width:${pct(s.ratio)}`}></div></span> ${pct(s.ratio)}</td>
-                <td>${pct(s.idleRatio)}</td><td>${pct(s.busyRatio)}</td>
-                <td><${State} s=${s['backpressure-level']} /></td>
-              </tr>`,
+              (s) =>
+                html`<tr>
+                  <td>${s.subtask}</td>
+                  <td>
+                    <span class="bar"><div style=${`width:${pct(s.ratio)}`}></div></span>
+                    ${pct(s.ratio)}
+                  </td>
+                  <td>${pct(s.idleRatio)}</td>
+                  <td>${pct(s.busyRatio)}</td>
+                  <td><${State} s=${s['backpressure-level']} /></td>
+                </tr>`,
             )}
           </tbody>
         </table>`;
@@ -486,15 +634,29 @@ function WatermarksTab({ id, vertices }) {
   return html`<div data-testid="watermarks">
     ${vertices.map((v, i) => {
       const w = wms.data?.[i];
-      if (!w) return html`<h2>${v.name}</h2><${Loading} />`;
-      if (w.__error) return html`<h2>${v.name}</h2><${ErrorMessage} error=${w.__error} />`;
+      if (!w)
+        return html`<h2>${v.name}</h2>
+          <${Loading} />`;
+      if (w.__error)
+        return html`<h2>${v.name}</h2>
+          <${ErrorMessage} error=${w.__error} />`;
       return html`<h2>${v.name}</h2>
         <table>
-          <thead><tr><th>Subtask</th><th>Metric</th><th>Watermark</th></tr></thead>
+          <thead>
+            <tr>
+              <th>Subtask</th>
+              <th>Metric</th>
+              <th>Watermark</th>
+            </tr>
+          </thead>
           <tbody>
             ${w.map((m) => {
               const [subtask, ...name] = m.id.split('.');
-              return html`<tr><td>${subtask}</td><td>${name.join('.')}</td><td>${fmtWatermark(m.value)}</td></tr>`;
+              return html`<tr>
+                <td>${subtask}</td>
+                <td>${name.join('.')}</td>
+                <td>${fmtWatermark(m.value)}</td>
+              </tr>`;
             })}
           </tbody>
         </table>`;
@@ -509,42 +671,80 @@ function CheckpointsTab({ id }) {
   const s = stats.data;
   return html`<div data-testid="checkpoints">
     <${ErrorMessage} error=${stats.error} />
-    ${s &&
-    html`<div class="cards">
-        <${Card} label="Triggered" value=${s.counts.total} testid="checkpoints-total" />
-        <${Card} label="In progress" value=${s.counts.in_progress} />
-        <${Card} label="Completed" value=${s.counts.completed} testid="checkpoints-completed" />
-        <${Card} label="Failed" value=${s.counts.failed} />
-        <${Card} label="Restored" value=${s.counts.restored} />
-      </div>
-      <h2>Latest</h2>
-      <table>
-        <tbody>
-          <tr><th>Completed checkpoint</th><td>${s.latest?.completed ? `${s.latest.completed.id} · ${s.latest.completed.external_path}` : 'None'}</td></tr>
-          <tr><th>Savepoint</th><td data-testid="latest-savepoint">${s.latest?.savepoint ? `${s.latest.savepoint.id} · ${s.latest.savepoint.external_path ?? s.latest.savepoint.status}` : 'None'}</td></tr>
-          <tr><th>Failure</th><td>${s.latest?.failed ? `${s.latest.failed.id} · ${s.latest.failed.failure_message}` : 'None'}</td></tr>
-          <tr><th>Restore</th><td>${s.latest?.restored ? `${s.latest.restored.id} · ${s.latest.restored.external_path}` : 'None'}</td></tr>
-        </tbody>
-      </table>
-      <h2>History</h2>
-      <table data-testid="checkpoint-history">
-        <thead><tr><th>ID</th><th>Status</th><th>Type</th><th>Trigger time</th><th class="num">End to end duration</th><th class="num">State size</th><th class="num">Acknowledged</th></tr></thead>
-        <tbody>
-          ${[...s.history].reverse().map(
-            (c) => html`<tr class="clickable" onClick=${() => setDetailId(c.id)}>
-              <td>${c.id}</td><td><${State} s=${c.status} /></td><td>${c.checkpoint_type}</td>
-              <td>${fmtTime(c.trigger_timestamp)}</td><td class="num">${fmtDuration(c.end_to_end_duration)}</td>
-              <td class="num">${fmtBytes(c.state_size)}</td>
-              <td class="num">${c.num_acknowledged_subtasks}/${c.num_subtasks}</td>
-            </tr>`,
-          )}
-        </tbody>
-      </table>`}
+    ${
+      s &&
+      html`<div class="cards">
+          <${Card} label="Triggered" value=${s.counts.total} testid="checkpoints-total" />
+          <${Card} label="In progress" value=${s.counts.in_progress} />
+          <${Card} label="Completed" value=${s.counts.completed} testid="checkpoints-completed" />
+          <${Card} label="Failed" value=${s.counts.failed} />
+          <${Card} label="Restored" value=${s.counts.restored} />
+        </div>
+        <h2>Latest</h2>
+        <table>
+          <tbody>
+            <tr>
+              <th>Completed checkpoint</th>
+              <td>
+                ${s.latest?.completed ? `${s.latest.completed.id} · ${s.latest.completed.external_path}` : 'None'}
+              </td>
+            </tr>
+            <tr>
+              <th>Savepoint</th>
+              <td data-testid="latest-savepoint">
+                ${s.latest?.savepoint ? `${s.latest.savepoint.id} · ${s.latest.savepoint.external_path ?? s.latest.savepoint.status}` : 'None'}
+              </td>
+            </tr>
+            <tr>
+              <th>Failure</th>
+              <td>
+                ${s.latest?.failed ? `${s.latest.failed.id} · ${s.latest.failed.failure_message}` : 'None'}
+              </td>
+            </tr>
+            <tr>
+              <th>Restore</th>
+              <td>
+                ${s.latest?.restored ? `${s.latest.restored.id} · ${s.latest.restored.external_path}` : 'None'}
+              </td>
+            </tr>
+          </tbody>
+        </table>
+        <h2>History</h2>
+        <table data-testid="checkpoint-history">
+          <thead>
+            <tr>
+              <th>ID</th>
+              <th>Status</th>
+              <th>Type</th>
+              <th>Trigger time</th>
+              <th class="num">End to end duration</th>
+              <th class="num">State size</th>
+              <th class="num">Acknowledged</th>
+            </tr>
+          </thead>
+          <tbody>
+            ${[...s.history].reverse().map(
+              (c) =>
+                html`<tr class="clickable" onClick=${() => setDetailId(c.id)}>
+                  <td>${c.id}</td>
+                  <td><${State} s=${c.status} /></td>
+                  <td>${c.checkpoint_type}</td>
+                  <td>${fmtTime(c.trigger_timestamp)}</td>
+                  <td class="num">${fmtDuration(c.end_to_end_duration)}</td>
+                  <td class="num">${fmtBytes(c.state_size)}</td>
+                  <td class="num">${c.num_acknowledged_subtasks}/${c.num_subtasks}</td>
+                </tr>`,
+            )}
+          </tbody>
+        </table>`
+    }
     ${detailId !== undefined && html`<${CheckpointDetails} id=${id} checkpointId=${detailId} />`}
     <h2>Configuration</h2>
-    ${config.error?.status === 404
-      ? html`<p class="muted">Checkpointing is not enabled for this job.</p>`
-      : config.data && html`<${KeyValues} entries=${flatten(config.data)} />`}
+    ${
+      config.error?.status === 404
+        ? html`<p class="muted">Checkpointing is not enabled for this job.</p>`
+        : config.data && html`<${KeyValues} entries=${flatten(config.data)} />`
+    }
   </div>`;
 }
 
@@ -553,17 +753,32 @@ function CheckpointDetails({ id, checkpointId }) {
   return html`<div>
     <h2>Checkpoint ${checkpointId}</h2>
     <${ErrorMessage} error=${d.error} />
-    ${d.data &&
-    html`<table>
-      <thead><tr><th>Vertex</th><th>Status</th><th class="num">Acknowledged</th><th class="num">State size</th><th class="num">End to end duration</th></tr></thead>
-      <tbody>
-        ${Object.values(d.data.tasks ?? {}).map(
-          (t) => html`<tr><td>${t.id}</td><td><${State} s=${t.status} /></td>
-            <td class="num">${t.num_acknowledged_subtasks}/${t.num_subtasks}</td>
-            <td class="num">${fmtBytes(t.state_size)}</td><td class="num">${fmtDuration(t.end_to_end_duration)}</td></tr>`,
-        )}
-      </tbody>
-    </table>`}
+    ${
+      d.data &&
+      html`<table>
+        <thead>
+          <tr>
+            <th>Vertex</th>
+            <th>Status</th>
+            <th class="num">Acknowledged</th>
+            <th class="num">State size</th>
+            <th class="num">End to end duration</th>
+          </tr>
+        </thead>
+        <tbody>
+          ${Object.values(d.data.tasks ?? {}).map(
+            (t) =>
+              html`<tr>
+                <td>${t.id}</td>
+                <td><${State} s=${t.status} /></td>
+                <td class="num">${t.num_acknowledged_subtasks}/${t.num_subtasks}</td>
+                <td class="num">${fmtBytes(t.state_size)}</td>
+                <td class="num">${fmtDuration(t.end_to_end_duration)}</td>
+              </tr>`,
+          )}
+        </tbody>
+      </table>`
+    }
   </div>`;
 }
 
@@ -574,8 +789,14 @@ function ExceptionsTab({ id }) {
     <${ErrorMessage} error=${e.error} />
     ${e.data && entries.length === 0 && html`<p class="muted">No exceptions.</p>`}
     ${[...entries].reverse().map(
-      (x) => html`<h2>${x.exceptionName} <span class="muted">${fmtTime(x.timestamp)}${x.taskManagerId ? ` · ${x.taskManagerId}` : ''}</span></h2>
-        <pre>${x.stacktrace}</pre>`,
+      (x) =>
+        html`<h2>
+            ${x.exceptionName}
+            <span class="muted"
+              >${fmtTime(x.timestamp)}${x.taskManagerId ? ` · ${x.taskManagerId}` : ''}</span
+            >
+          </h2>
+          <pre>${x.stacktrace}</pre>`,
     )}
   </div>`;
 }
@@ -597,15 +818,32 @@ function TaskManagers() {
     <header class="top"><h1>TaskManagers</h1></header>
     <${ErrorMessage} error=${tms.error} />
     <table data-testid="taskmanagers-table">
-      <thead><tr><th>ID</th><th>Address</th><th class="num">Slots</th><th class="num">Free slots</th><th class="num">CPU cores</th><th class="num">Physical memory</th><th>Last heartbeat</th></tr></thead>
+      <thead>
+        <tr>
+          <th>ID</th>
+          <th>Address</th>
+          <th class="num">Slots</th>
+          <th class="num">Free slots</th>
+          <th class="num">CPU cores</th>
+          <th class="num">Physical memory</th>
+          <th>Last heartbeat</th>
+        </tr>
+      </thead>
       <tbody>
         ${list.map(
-          (tm) => html`<tr class="clickable" onClick=${() => go(`#/taskmanager/${encodeURIComponent(tm.id)}`)}>
-            <td><a href=${`#/taskmanager/${encodeURIComponent(tm.id)}`}>${tm.id}</a></td><td>${tm.path}</td>
-            <td class="num">${tm.slotsNumber}</td><td class="num">${tm.freeSlots}</td>
-            <td class="num">${tm.hardware?.cpuCores}</td><td class="num">${fmtBytes(tm.hardware?.physicalMemory)}</td>
-            <td>${fmtTime(tm.timeSinceLastHeartbeat)}</td>
-          </tr>`,
+          (tm) =>
+            html`<tr
+              class="clickable"
+              onClick=${() => go(`#/taskmanager/${encodeURIComponent(tm.id)}`)}
+            >
+              <td><a href=${`#/taskmanager/${encodeURIComponent(tm.id)}`}>${tm.id}</a></td>
+              <td>${tm.path}</td>
+              <td class="num">${tm.slotsNumber}</td>
+              <td class="num">${tm.freeSlots}</td>
+              <td class="num">${tm.hardware?.cpuCores}</td>
+              <td class="num">${fmtBytes(tm.hardware?.physicalMemory)}</td>
+              <td>${fmtTime(tm.timeSinceLastHeartbeat)}</td>
+            </tr>`,
         )}
       </tbody>
     </table>
@@ -619,24 +857,52 @@ function TaskManagerPage({ id }) {
   return html`<div>
     <header class="top"><h1>TaskManager ${id}</h1></header>
     <${ErrorMessage} error=${tm.error} />
-    ${d &&
-    html`<div class="cards">
-        <${Card} label="Slots" value=${d.slotsNumber} />
-        <${Card} label="Free slots" value=${d.freeSlots} />
-        <${Card} label="CPU cores" value=${d.hardware?.cpuCores} />
-      </div>
-      <h2>Memory</h2>
-      <table data-testid="tm-memory">
-        <thead><tr><th>Type</th><th class="num">Used</th><th class="num">Committed</th><th class="num">Maximum</th></tr></thead>
-        <tbody>
-          <tr><td>Heap</td><td class="num">${fmtBytes(metrics.heapUsed)}</td><td class="num">${fmtBytes(metrics.heapCommitted)}</td><td class="num">${fmtBytes(metrics.heapMax)}</td></tr>
-          <tr><td>Non-heap</td><td class="num">${fmtBytes(metrics.nonHeapUsed)}</td><td class="num">${fmtBytes(metrics.nonHeapCommitted)}</td><td class="num">${fmtBytes(metrics.nonHeapMax)}</td></tr>
-          <tr><td>Physical</td><td class="num">-</td><td class="num">-</td><td class="num">${fmtBytes(d.hardware?.physicalMemory)}</td></tr>
-        </tbody>
-      </table>
-      <h2>Metrics</h2>
-      <${KeyValues} entries=${flatten(metrics)} testid="tm-metrics" />
-      ${d.memoryConfiguration && html`<h2>Memory configuration</h2><${KeyValues} entries=${flatten(d.memoryConfiguration)} />`}`}
+    ${
+      d &&
+      html`<div class="cards">
+          <${Card} label="Slots" value=${d.slotsNumber} />
+          <${Card} label="Free slots" value=${d.freeSlots} />
+          <${Card} label="CPU cores" value=${d.hardware?.cpuCores} />
+        </div>
+        <h2>Memory</h2>
+        <table data-testid="tm-memory">
+          <thead>
+            <tr>
+              <th>Type</th>
+              <th class="num">Used</th>
+              <th class="num">Committed</th>
+              <th class="num">Maximum</th>
+            </tr>
+          </thead>
+          <tbody>
+            <tr>
+              <td>Heap</td>
+              <td class="num">${fmtBytes(metrics.heapUsed)}</td>
+              <td class="num">${fmtBytes(metrics.heapCommitted)}</td>
+              <td class="num">${fmtBytes(metrics.heapMax)}</td>
+            </tr>
+            <tr>
+              <td>Non-heap</td>
+              <td class="num">${fmtBytes(metrics.nonHeapUsed)}</td>
+              <td class="num">${fmtBytes(metrics.nonHeapCommitted)}</td>
+              <td class="num">${fmtBytes(metrics.nonHeapMax)}</td>
+            </tr>
+            <tr>
+              <td>Physical</td>
+              <td class="num">-</td>
+              <td class="num">-</td>
+              <td class="num">${fmtBytes(d.hardware?.physicalMemory)}</td>
+            </tr>
+          </tbody>
+        </table>
+        <h2>Metrics</h2>
+        <${KeyValues} entries=${flatten(metrics)} testid="tm-metrics" />
+        ${
+          d.memoryConfiguration &&
+          html`<h2>Memory configuration</h2>
+            <${KeyValues} entries=${flatten(d.memoryConfiguration)} />`
+        }`
+    }
   </div>`;
 }
 
@@ -687,21 +953,48 @@ function SubmitPage() {
     ${message && html`<div data-testid="action-result" class=${`message${message.error ? ' error' : ''}`}>${message.text}</div>`}
     <h2>Run options</h2>
     <div class="actions">
-      <label>Parallelism <input type="number" min="1" value=${parallelism} onInput=${(e) => setParallelism(e.target.value)} /></label>
-      <label>Program arguments <input type="text" size="30" value=${args} onInput=${(e) => setArgs(e.target.value)} /></label>
-      <label>Savepoint path <input type="text" size="30" value=${savepoint} onInput=${(e) => setSavepoint(e.target.value)} /></label>
+      <label
+        >Parallelism
+        <input
+          type="number"
+          min="1"
+          value=${parallelism}
+          onInput=${(e) => setParallelism(e.target.value)}
+      /></label>
+      <label
+        >Program arguments
+        <input type="text" size="30" value=${args} onInput=${(e) => setArgs(e.target.value)}
+      /></label>
+      <label
+        >Savepoint path
+        <input
+          type="text"
+          size="30"
+          value=${savepoint}
+          onInput=${(e) => setSavepoint(e.target.value)}
+      /></label>
     </div>
     <h2>Uploaded bundles</h2>
     <${ErrorMessage} error=${jars.error} />
     <table data-testid="jars">
-      <thead><tr><th>Name</th><th>Uploaded</th><th></th></tr></thead>
+      <thead>
+        <tr>
+          <th>Name</th>
+          <th>Uploaded</th>
+          <th></th>
+        </tr>
+      </thead>
       <tbody>
         ${(jars.data?.files ?? []).map(
-          (f) => html`<tr>
-            <td>${f.name}</td><td>${fmtTime(f.uploaded)}</td>
-            <td class="actions"><button onClick=${() => submit(f.id)}>Submit</button>
-              <button class="secondary" onClick=${() => remove(f.id)}>Delete</button></td>
-          </tr>`,
+          (f) =>
+            html`<tr>
+              <td>${f.name}</td>
+              <td>${fmtTime(f.uploaded)}</td>
+              <td class="actions">
+                <button onClick=${() => submit(f.id)}>Submit</button>
+                <button class="secondary" onClick=${() => remove(f.id)}>Delete</button>
+              </td>
+            </tr>`,
         )}
       </tbody>
     </table>
@@ -736,14 +1029,26 @@ function parseRoute(hash) {
 
 function Login({ onLogin }) {
   const [token, setToken] = useState('');
-  return html`<form class="login" data-testid="login" onSubmit=${(e) => {
-    e.preventDefault();
-    sessionStorage.setItem(TOKEN_KEY, token);
-    onLogin();
-  }}>
+  return html`<form
+    class="login"
+    data-testid="login"
+    onSubmit=${(e) => {
+      e.preventDefault();
+      sessionStorage.setItem(TOKEN_KEY, token);
+      onLogin();
+    }}
+  >
     <h1>Nimble Dashboard</h1>
-    <p>This cluster requires its REST token (security.rest.token). It stays in this browser tab only.</p>
-    <input type="password" name="token" placeholder="Token" value=${token} onInput=${(e) => setToken(e.target.value)} />
+    <p>
+      This cluster requires its REST token (security.rest.token). It stays in this browser tab only.
+    </p>
+    <input
+      type="password"
+      name="token"
+      placeholder="Token"
+      value=${token}
+      onInput=${(e) => setToken(e.target.value)}
+    />
     <button type="submit">Sign in</button>
   </form>`;
 }
@@ -772,21 +1077,30 @@ function App() {
     };
   }, []);
   if (needLogin)
-    return html`<${Login} onLogin=${() => {
-      setNeedLogin(false);
-      setSession((s) => s + 1);
-    }} />`;
-  const active = route.page === 'job' ? 'running' : route.page === 'taskmanager' ? 'taskmanagers' : route.page;
+    return html`<${Login}
+      onLogin=${() => {
+        setNeedLogin(false);
+        setSession((s) => s + 1);
+      }}
+    />`;
+  const active =
+    route.page === 'job' ? 'running' : route.page === 'taskmanager' ? 'taskmanagers' : route.page;
   return html`<div class="layout" key=${session}>
     <nav class="side">
       <div class="brand">Nimble</div>
       ${NAV.map(([href, label, page]) => html`<a href=${href} class=${page === active ? 'active' : ''}>${label}</a>`)}
-      ${sessionStorage.getItem(TOKEN_KEY) &&
-      html`<a href="#" onClick=${(e) => {
-        e.preventDefault();
-        sessionStorage.removeItem(TOKEN_KEY);
-        setNeedLogin(true);
-      }}>Sign out</a>`}
+      ${
+        sessionStorage.getItem(TOKEN_KEY) &&
+        html`<a
+          href="#"
+          onClick=${(e) => {
+            e.preventDefault();
+            sessionStorage.removeItem(TOKEN_KEY);
+            setNeedLogin(true);
+          }}
+          >Sign out</a
+        >`
+      }
     </nav>
     <main>
       ${route.page === 'overview' && html`<${Overview} />`}
@@ -802,12 +1116,14 @@ function App() {
 }
 
 // Flink's web UI reads its refresh interval from /config (web.refresh-interval); so does this one.
-api('/config').then(
-  (c) => {
-    if (Number(c?.['refresh-interval']) > 0) refreshInterval = Number(c['refresh-interval']);
-  },
-  () => {},
-).finally(() => {
-  scheduleTick();
-  render(html`<${App} />`, document.getElementById('app'));
-});
+api('/config')
+  .then(
+    (c) => {
+      if (Number(c?.['refresh-interval']) > 0) refreshInterval = Number(c['refresh-interval']);
+    },
+    () => {},
+  )
+  .finally(() => {
+    scheduleTick();
+    render(html`<${App} />`, document.getElementById('app'));
+  });
