@@ -87,6 +87,10 @@ describe('the web dashboard', () => {
         throw new Error(`${String(e)}; page errors: ${pageErrors.join('\n')}`);
       });
     await screenshot('login');
+    // A wrong token is refused and asked for again.
+    await page.locator('input[name=token]').fill(`${TOKEN}x`);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByTestId('token-refused').waitFor();
     await page.locator('input[name=token]').fill(TOKEN);
     await page.getByRole('button', { name: 'Sign in' }).click();
 

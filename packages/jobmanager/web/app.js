@@ -24,7 +24,9 @@ async function api(path, init = {}) {
   }
   const res = await fetch(path, { ...init, headers });
   if (res.status === 401) {
-    for (const l of authListeners) l();
+    // A token that was sent and refused is forgotten, so the login says so and asks again.
+    if (token) sessionStorage.removeItem(TOKEN_KEY);
+    for (const l of authListeners) l(Boolean(token));
     throw new Unauthorized('This cluster needs its REST token');
   }
   const text = await res.text();
@@ -531,15 +533,17 @@ function JobPage({ id, tab }) {
     return html`<div>
       <${ErrorMessage} error=${job.error} />${!job.error && html`<${Loading} />`}
     </div>`;
+  const summary = [
+    `Started ${fmtTime(j['start-time'])}`,
+    `Duration ${fmtDuration(j.duration)}`,
+    `Restarts ${j['num-restarts'] ?? 0}`,
+  ].join(' · ');
   return html`<div>
     <header class="top">
       <h1 data-testid="job-name">${j.name} <${State} s=${j.state} /></h1>
       <span class="muted">${id}</span>
     </header>
-    <div class="muted">
-      Started ${fmtTime(j['start-time'])} · Duration ${fmtDuration(j.duration)} · Restarts
-      ${j['num-restarts'] ?? 0}
-    </div>
+    <div class="muted">${summary}</div>
     <${ErrorMessage} error=${job.error} />
     <${JobActions} job=${j} />
     <${JobGraph} nodes=${planNodes(plan.data, j)} loads=${running ? loads : {}} />
@@ -1027,7 +1031,7 @@ function parseRoute(hash) {
   }
 }
 
-function Login({ onLogin }) {
+function Login({ onLogin, refused }) {
   const [token, setToken] = useState('');
   return html`<form
     class="login"
@@ -1042,6 +1046,12 @@ function Login({ onLogin }) {
     <p>
       This cluster requires its REST token (security.rest.token). It stays in this browser tab only.
     </p>
+    ${
+      refused &&
+      html`<div class="message error" data-testid="token-refused">
+        The cluster refused this token.
+      </div>`
+    }
     <input
       type="password"
       name="token"
@@ -1065,11 +1075,15 @@ const NAV = [
 function App() {
   const [route, setRoute] = useState(parseRoute(location.hash));
   const [needLogin, setNeedLogin] = useState(false);
+  const [refused, setRefused] = useState(false);
   const [session, setSession] = useState(0);
   useEffect(() => {
     const onHash = () => setRoute(parseRoute(location.hash));
     window.addEventListener('hashchange', onHash);
-    const onAuth = () => setNeedLogin(true);
+    const onAuth = (wasRefused) => {
+      setRefused(wasRefused);
+      setNeedLogin(true);
+    };
     authListeners.add(onAuth);
     return () => {
       window.removeEventListener('hashchange', onHash);
@@ -1078,8 +1092,10 @@ function App() {
   }, []);
   if (needLogin)
     return html`<${Login}
+      refused=${refused}
       onLogin=${() => {
         setNeedLogin(false);
+        setRefused(false);
         setSession((s) => s + 1);
       }}
     />`;
