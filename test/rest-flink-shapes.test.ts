@@ -3,20 +3,29 @@
  * daemons: a job's plan, its vertices with their subtasks, backpressure, watermarks and metrics.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fileURLToPath } from 'node:url';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { nimble, TestCluster } from './fixtures/cluster.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const job = (name: string) => `${root}test/fixtures/cluster-jobs/${name}`;
 
 let cluster: TestCluster;
+let dir = '';
 let jobId = '';
 /** The backpressure job's two vertices: the source and the slow keyed map chained to the sink. */
 let source = '';
 let map = '';
 
 beforeAll(async () => {
-  cluster = await TestCluster.start({ taskManagers: 2, slots: 1 });
+  dir = mkdtempSync(join(tmpdir(), 'nimble-rest-shapes-'));
+  cluster = await TestCluster.start({
+    taskManagers: 2,
+    slots: 2,
+    jm: ['-D', 's3.access-key=AKIAEXAMPLE', '-D', 's3.secret-key=do-not-show'],
+  });
   const run = await nimble(['run', '-d', '-m', cluster.address, job('backpressure-job.ts')]);
   expect(run.code, run.stderr).toBe(0);
   jobId = /JobID ([0-9a-f]{32})/.exec(run.stdout)![1]!;
@@ -25,6 +34,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await cluster?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 const get = async (path: string): Promise<{ status: number; body: any }> => {
@@ -100,8 +110,6 @@ describe('a running job over REST', () => {
       ]);
       expect(s.metrics['write-records-complete']).toBe(true);
     }
-    // Two slots on two TaskManagers: the subtasks run on different ones.
-    expect(new Set(body.subtasks.map((s: any) => s['taskmanager-id'])).size).toBe(2);
   });
 
   it('GET .../backpressure: the source behind the slow map is HIGH, in Flink’s levels', async () => {
@@ -180,5 +188,209 @@ describe('a running job over REST', () => {
     });
     expect(post.status).toBe(405);
     expect(post.headers.get('allow')).toBe('GET');
+  });
+});
+
+const post = (path: string, body: unknown) =>
+  fetch(`${cluster.restUrl}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+
+describe('the cluster over REST', () => {
+  it('GET /config: Flink’s DashboardConfiguration with Nimble’s version', async () => {
+    const { status, body } = await get('/config');
+    expect(status).toBe(200);
+    expect(Object.keys(body)).toEqual([
+      'refresh-interval',
+      'timezone-name',
+      'timezone-offset',
+      'flink-version',
+      'flink-revision',
+      'features',
+    ]);
+    expect(body['refresh-interval']).toBe(3000);
+    expect(body['flink-version']).toBe('0.1.0');
+    expect(body.features['web-submit']).toBe(true);
+    expect(body.features['web-cancel']).toBe(true);
+  });
+
+  it('GET /jobmanager/config: {key, value} by key, secrets as ******', async () => {
+    const { body } = await get('/jobmanager/config');
+    const entries = new Map(body.map((e: { key: string; value: string }) => [e.key, e.value]));
+    expect(entries.get('s3.secret-key')).toBe('******');
+    expect(entries.get('s3.access-key')).toBe('AKIAEXAMPLE');
+    expect(entries.get('rest.port')).toBe('0');
+    expect(JSON.stringify(body)).not.toContain('do-not-show');
+    expect(body.map((e: { key: string }) => e.key)).toEqual(
+      [...body.map((e: { key: string }) => e.key)].sort((a: string, b: string) =>
+        a.localeCompare(b),
+      ),
+    );
+  });
+
+  it('GET /jobmanager/metrics: the ids, then values as strings', async () => {
+    const ids = (await get('/jobmanager/metrics')).body.map((m: { id: string }) => m.id);
+    expect(ids).toContain('numRegisteredTaskManagers');
+    expect(ids).toContain('taskSlotsTotal');
+    const { body } = await get(
+      '/jobmanager/metrics?get=numRegisteredTaskManagers,taskSlotsTotal,noSuchMetric',
+    );
+    expect(body).toEqual([
+      { id: 'numRegisteredTaskManagers', value: '2' },
+      { id: 'taskSlotsTotal', value: '4' },
+    ]);
+  });
+
+  it('GET /jobmanager/logs and /jobmanager/log: the JobManager’s latest log lines', async () => {
+    const { body } = await get('/jobmanager/logs');
+    expect(body.logs).toHaveLength(1);
+    expect(body.logs[0].name).toBe('jobmanager.log');
+    expect(body.logs[0].size).toBeGreaterThan(0);
+    const res = await fetch(`${cluster.restUrl}/jobmanager/log`);
+    expect(res.headers.get('content-type')).toBe('text/plain; charset=utf-8');
+    const text = await res.text();
+    expect(text).toContain('JobManager started');
+    expect(text).toContain(jobId);
+    const same = await fetch(`${cluster.restUrl}/jobmanager/logs/jobmanager.log`);
+    expect((await same.text()).startsWith(text.slice(0, 200))).toBe(true);
+  });
+
+  it('GET /taskmanagers/:id and its metrics: Flink’s TaskManagerDetailsInfo', async () => {
+    const [tm] = (await cluster.rest('/taskmanagers')).taskmanagers;
+    const { status, body } = await get(`/taskmanagers/${tm.id}`);
+    expect(status).toBe(200);
+    expect(body.id).toBe(tm.id);
+    expect(body.path).toBe(tm.path);
+    expect(body.slotsNumber).toBe(2);
+    expect(body.hardware.cpuCores).toBe(tm.hardware.cpuCores);
+    expect(body.allocatedSlots.length).toBe(2 - body.freeSlots);
+    for (const slot of body.allocatedSlots) expect(slot.jobId).toMatch(/^[0-9a-f]{32}$/);
+    const metrics = await get(
+      `/taskmanagers/${tm.id}/metrics?get=Status.TaskSlots.Total,Status.Hardware.CpuCores`,
+    );
+    expect(metrics.body).toEqual([
+      { id: 'Status.TaskSlots.Total', value: '2' },
+      { id: 'Status.Hardware.CpuCores', value: String(tm.hardware.cpuCores) },
+    ]);
+    const missing = await get('/taskmanagers/no-such-tm');
+    expect(missing.status).toBe(404);
+    expect(missing.body.errors[0]).toBe('TaskManager no-such-tm is not registered');
+  });
+
+  it('GET /jobs/:id/config: Flink’s JobConfigInfo with the job’s configuration', async () => {
+    const { body } = await get(`/jobs/${jobId}/config`);
+    expect(body.jid).toBe(jobId);
+    expect(body.name).toBe('backpressure');
+    expect(Object.keys(body['execution-config'])).toEqual([
+      'execution-mode',
+      'restart-strategy',
+      'job-parallelism',
+      'object-reuse-mode',
+      'user-config',
+    ]);
+    expect(body['execution-config']['job-parallelism']).toBe(2);
+  });
+});
+
+describe('checkpoints triggered over REST', () => {
+  let countJob = '';
+
+  it('POST /jobs/:id/checkpoints: a trigger id, then the checkpoint id when done', async () => {
+    const run = await nimble([
+      'run',
+      '-d',
+      '-m',
+      cluster.address,
+      '-D',
+      `state.checkpoints.dir=${pathToFileURL(join(dir, 'checkpoints')).href}`,
+      // Periodic checkpoints far apart: the triggered one is the only one for a while.
+      '-D',
+      'execution.checkpointing.interval=10 min',
+      job('checkpointed-count-job.ts'),
+      '600000',
+      '1000',
+    ]);
+    expect(run.code, run.stderr).toBe(0);
+    countJob = /JobID ([0-9a-f]{32})/.exec(run.stdout)![1]!;
+    await cluster.waitFor(
+      async () => (await cluster.rest(`/jobs/${countJob}`)).state === 'RUNNING',
+    );
+    const res = await post(`/jobs/${countJob}/checkpoints`, { checkpointType: 'FULL' });
+    expect(res.status).toBe(202);
+    const { 'request-id': triggerId } = (await res.json()) as { 'request-id': string };
+    expect(triggerId).toMatch(/^[0-9a-f]{32}$/);
+    let result: any;
+    await cluster.waitFor(async () => {
+      result = (await get(`/jobs/${countJob}/checkpoints/${triggerId}`)).body;
+      return result.status.id === 'COMPLETED';
+    }, 60_000);
+    expect(result.operation).toEqual({ checkpointId: expect.any(Number) });
+    const id = result.operation.checkpointId as number;
+
+    // Its statistics: Flink's CheckpointStatistics with each vertex's part.
+    const details = (await get(`/jobs/${countJob}/checkpoints/details/${id}`)).body;
+    expect(details['@class']).toBe('completed');
+    expect(details.id).toBe(id);
+    expect(details.status).toBe('COMPLETED');
+    expect(existsSync(join(fileURLToPath(details.external_path), '_metadata'))).toBe(true);
+    const plan = (await get(`/jobs/${countJob}/plan`)).body.plan;
+    expect(Object.keys(details.tasks)).toEqual(plan.nodes.map((n: { id: string }) => n.id));
+    for (const node of plan.nodes) {
+      const task = details.tasks[node.id];
+      expect(task.status).toBe('COMPLETED');
+      expect(task.num_subtasks).toBe(node.parallelism);
+      expect(task.num_acknowledged_subtasks).toBe(node.parallelism);
+    }
+    const stateSize = Object.values(details.tasks).reduce(
+      (n: number, t: any) => n + t.state_size,
+      0,
+    );
+    expect(stateSize).toBe(details.state_size);
+    const vertex = plan.nodes[1].id;
+    const subtasks = (await get(`/jobs/${countJob}/checkpoints/details/${id}/subtasks/${vertex}`))
+      .body;
+    expect(subtasks.subtasks.map((s: any) => [s.index, s.status])).toEqual([
+      [0, 'completed'],
+      [1, 'completed'],
+    ]);
+    expect(subtasks.summary.state_size.max).toBe(
+      Math.max(...subtasks.subtasks.map((s: any) => s.state_size)),
+    );
+  });
+
+  it('a bad checkpoint request: 404 for an unknown checkpoint, 400 for a bad type', async () => {
+    const missing = await get(`/jobs/${countJob}/checkpoints/details/999999`);
+    expect(missing.status).toBe(404);
+    expect(missing.body.errors[0]).toBe(
+      'Could not find checkpointing statistics for checkpoint 999999.',
+    );
+    const bad = await post(`/jobs/${countJob}/checkpoints`, { checkpointType: 'SOMETIMES' });
+    expect(bad.status).toBe(400);
+    // The backpressure job does not checkpoint.
+    const off = await post(`/jobs/${jobId}/checkpoints`, {});
+    expect(off.status).toBe(409);
+    const unknown = await get(`/jobs/${countJob}/checkpoints/0123456789abcdef0123456789abcdef`);
+    expect(unknown.status).toBe(404);
+  });
+});
+
+describe('savepoint disposal over REST', () => {
+  it('POST /savepoint-disposal: a trigger id; a path without a savepoint fails with its cause', async () => {
+    const res = await post('/savepoint-disposal', {
+      'savepoint-path': pathToFileURL(join(dir, 'no-savepoint')).href,
+    });
+    expect(res.status).toBe(202);
+    const { 'request-id': triggerId } = (await res.json()) as { 'request-id': string };
+    let result: any;
+    await cluster.waitFor(async () => {
+      result = (await get(`/savepoint-disposal/${triggerId}`)).body;
+      return result.status.id === 'COMPLETED';
+    });
+    expect(result.operation['failure-cause']['stack-trace']).toContain('No savepoint at');
+    const missing = await post('/savepoint-disposal', {});
+    expect(missing.status).toBe(400);
+    expect(((await missing.json()) as any).errors[0]).toBe('Field "savepoint-path" is required');
   });
 });

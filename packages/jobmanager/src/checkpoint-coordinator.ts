@@ -86,6 +86,19 @@ export interface CheckpointStats {
   num_acknowledged_subtasks: number;
   external_path: string;
   failure_message?: string;
+  /** What each subtask acknowledged, by `vertex/subtask` (REST's per-vertex details). */
+  readonly acks: Map<string, SubtaskAckStats>;
+}
+
+/** One subtask's acknowledgement of a checkpoint, as the statistics keep it. */
+export interface SubtaskAckStats {
+  readonly vertexId: number;
+  readonly subtask: number;
+  readonly ackTimestamp: number;
+  readonly stateSize: number;
+  readonly syncDurationMs: number;
+  readonly asyncDurationMs: number;
+  readonly alignmentDurationMs: number;
 }
 
 interface Pending {
@@ -215,6 +228,20 @@ export class CheckpointCoordinator {
     return result;
   }
 
+  /**
+   * A checkpoint a user asked for (REST, `nimble checkpoint`): like a savepoint, it waits for a
+   * checkpoint in progress rather than failing.
+   */
+  triggerOnDemand(): Promise<CompletedCheckpoint> {
+    const run = async (): Promise<CompletedCheckpoint> => {
+      while (this.pending) await this.whenSettled(this.pending);
+      return this.triggerCheckpoint();
+    };
+    const result = this.savepointQueue.then(run, run);
+    this.savepointQueue = result.catch(() => {});
+    return result;
+  }
+
   /** Triggers a checkpoint now (periodic, or for tests). */
   triggerCheckpoint(): Promise<CompletedCheckpoint> {
     const id = this.nextId;
@@ -252,8 +279,18 @@ export class CheckpointCoordinator {
       throw error;
     }
     p.acks.set(`${vertexId}/${subtask}`, ack);
+    const now = Date.now();
+    p.stats.acks.set(key, {
+      vertexId,
+      subtask,
+      ackTimestamp: now,
+      stateSize: ack.stateSize,
+      syncDurationMs: ack.syncDurationMs,
+      asyncDurationMs: ack.asyncDurationMs,
+      alignmentDurationMs: ack.alignmentDurationMs,
+    });
     p.stats.num_acknowledged_subtasks = p.acks.size;
-    p.stats.latest_ack_timestamp = Date.now();
+    p.stats.latest_ack_timestamp = now;
     p.stats.state_size += ack.stateSize;
     if (p.acks.size === p.expected && p.enumerators) void this.complete(p);
   }
@@ -362,6 +399,7 @@ export class CheckpointCoordinator {
       num_subtasks: expected,
       num_acknowledged_subtasks: 0,
       external_path: dirs.targetDir,
+      acks: new Map(),
     };
     const options: TriggerOptions = { timestamp, savepoint, ...dirs };
     const p: Pending = {

@@ -39,6 +39,7 @@ import {
   parseClusterConfiguration,
   parseJobPlan,
   parseExecutionConfiguration,
+  RecentLogLines,
   s3OptionsOf,
   withStorageTimeout,
 } from '@nimble/runtime';
@@ -84,6 +85,9 @@ import { createRestartStrategy } from './restart-strategy.js';
 import type { RegisteredTaskManager } from './task-manager-registry.js';
 import { TaskManagerRegistry } from './task-manager-registry.js';
 
+/** Log lines the JobManager keeps for /jobmanager/log. */
+const LOG_LINES_KEPT = 2000;
+
 /** Where a JobManager listens, once started. */
 export interface JobManagerEndpoints {
   readonly rpcPort: number;
@@ -100,6 +104,8 @@ export class JobManager {
   readonly jobs = new Map<string, JobMaster>();
   readonly registry: TaskManagerRegistry;
   readonly log: Logger;
+  /** The latest log lines, served at /jobmanager/log: the daemon logs to stderr only. */
+  readonly recentLog = new RecentLogLines(LOG_LINES_KEPT);
   private readonly blobs: BlobStore;
   /** One JSON file per job that has not ended, next to the bundles. */
   private readonly jobStoreDir: string;
@@ -121,7 +127,7 @@ export class JobManager {
     private readonly entries: Record<string, ConfigValue>,
     tmpDirs = '',
   ) {
-    this.log = createLogger('jobmanager');
+    this.log = createLogger('jobmanager', {}, { recent: this.recentLog });
     this.security = loadSecurityMaterial(config);
     this.registry = new TaskManagerRegistry(this.log, config.heartbeatTimeout, {
       tls: this.security.internal,
@@ -135,6 +141,16 @@ export class JobManager {
     this.jobStoreDir = join(this.blobs.dir, 'jobs');
     this.storageTimeout = parseExecutionConfiguration(entries).stateStorageTimeout;
     this.metrics = new JobManagerMetrics(this);
+  }
+
+  /** The daemon's configuration entries as given (Flink keys), secrets included. */
+  get configurationEntries(): Readonly<Record<string, ConfigValue>> {
+    return this.entries;
+  }
+
+  /** When the daemon started (epoch ms). */
+  get startTime(): number {
+    return this.startedAt;
   }
 
   async start(): Promise<JobManagerEndpoints> {
@@ -302,8 +318,7 @@ export class JobManager {
             }
           },
           DisposeSavepoint: async (req) => {
-            const dir = await this.savepointDirectoryOf(req.path);
-            await this.fileSystem(dir).deleteRecursive(dir);
+            await this.disposeSavepoint(req.path);
             return {};
           },
           ListJobs: async (req) => ({
@@ -480,6 +495,12 @@ export class JobManager {
   }
 
   /** The directory of a savepoint given as its directory or its `_metadata`, checked to exist. */
+  /** Deletes the savepoint at `path` (its directory or `_metadata`); refuses anything else. */
+  async disposeSavepoint(path: string): Promise<void> {
+    const dir = await this.savepointDirectoryOf(path);
+    await this.fileSystem(dir).deleteRecursive(dir);
+  }
+
   private async savepointDirectoryOf(path: string): Promise<string> {
     let uri: string;
     try {

@@ -10,7 +10,17 @@ import type { JobManager } from './job-manager.js';
 import type { JobMaster } from './job-master.js';
 import { isTerminal } from './job-status.js';
 import { restAuthorized } from './rest-auth.js';
-import { dashboardFile } from './web-dashboard.js';
+import {
+  dashboardConfiguration,
+  isSensitiveKey,
+  jobManagerConfiguration,
+  jobManagerLogs,
+  jobManagerMetrics,
+  LOG_NAME,
+  NIMBLE_VERSION,
+  taskManagerDetails,
+  taskManagerMetrics,
+} from './rest-cluster.js';
 import { RestError } from './rest-error.js';
 import {
   aggregatedSubtaskMetrics,
@@ -22,8 +32,7 @@ import {
   vertexOf,
   vertexWatermarks,
 } from './rest-vertices.js';
-
-const VERSION = '0.1.0';
+import { dashboardFile } from './web-dashboard.js';
 
 function taskCounts(job: JobMaster): Record<string, number> {
   const counts: Record<string, number> = {
@@ -266,24 +275,180 @@ function checkpointConfig(job: JobMaster) {
   };
 }
 
+/** The statistics of checkpoint `id` the history still holds; 404 as Flink's when gone. */
+function checkpointStats(job: JobMaster, id: string): CheckpointStats {
+  const stats = job.checkpoints.history.find((c) => String(c.id) === id);
+  if (!stats) {
+    throw new RestError(404, `Could not find checkpointing statistics for checkpoint ${id}.`);
+  }
+  return stats;
+}
+
+/** A vertex's share of a checkpoint (Flink's TaskCheckpointStatistics). */
+function taskCheckpointStatistics(s: CheckpointStats, vertex: PlanVertex) {
+  const acks = [...s.acks.values()].filter((a) => a.vertexId === vertex.id);
+  const latest = Math.max(-1, ...acks.map((a) => a.ackTimestamp));
+  const stateSize = acks.reduce((n, a) => n + a.stateSize, 0);
+  return {
+    id: s.id,
+    status: s.status,
+    latest_ack_timestamp: latest,
+    checkpointed_size: stateSize,
+    state_size: stateSize,
+    end_to_end_duration: latest < 0 ? -1 : latest - s.trigger_timestamp,
+    alignment_buffered: 0,
+    processed_data: 0,
+    persisted_data: 0,
+    num_subtasks: vertex.parallelism,
+    num_acknowledged_subtasks: acks.length,
+  };
+}
+
+/** Flink's CheckpointStatistics of one checkpoint, with each vertex's part in `tasks`. */
+function checkpointDetails(job: JobMaster, id: string) {
+  const s = checkpointStats(job, id);
+  const tasks: Record<string, ReturnType<typeof taskCheckpointStatistics>> = {};
+  for (const v of job.submission.plan.vertices)
+    tasks[String(v.id)] = taskCheckpointStatistics(s, v);
+  return { ...checkpointEntry(s), tasks };
+}
+
+/** Flink's TaskCheckpointStatisticsWithSubtaskDetails: one vertex's subtasks in a checkpoint. */
+function checkpointSubtaskDetails(job: JobMaster, id: string, vertexId: string) {
+  const s = checkpointStats(job, id);
+  const vertex = vertexOf(job, vertexId);
+  const task = taskCheckpointStatistics(s, vertex);
+  const acks = Array.from({ length: vertex.parallelism }, (_, i) =>
+    s.acks.get(`${vertex.id}/${i}`),
+  );
+  const done = acks.flatMap((a) => (a ? [a] : []));
+  const summaryOf = (values: number[]) => minMaxAvg(values);
+  return {
+    ...task,
+    summary: {
+      state_size: summaryOf(done.map((a) => a.stateSize)),
+      end_to_end_duration: summaryOf(done.map((a) => a.ackTimestamp - s.trigger_timestamp)),
+      checkpoint_duration: {
+        sync: summaryOf(done.map((a) => a.syncDurationMs)),
+        async: summaryOf(done.map((a) => a.asyncDurationMs)),
+      },
+      alignment: {
+        buffered: summaryOf([]),
+        duration: summaryOf(done.map((a) => a.alignmentDurationMs)),
+      },
+    },
+    subtasks: acks.map((a, index) =>
+      a
+        ? {
+            index,
+            status: 'completed',
+            ack_timestamp: a.ackTimestamp,
+            end_to_end_duration: a.ackTimestamp - s.trigger_timestamp,
+            state_size: a.stateSize,
+            checkpointed_size: a.stateSize,
+            checkpoint: { sync: a.syncDurationMs, async: a.asyncDurationMs },
+            alignment: { buffered: 0, processed: 0, persisted: 0, duration: a.alignmentDurationMs },
+            start_delay: 0,
+            unaligned_checkpoint: false,
+            aborted: false,
+          }
+        : { index, status: 'pending_or_failed' },
+    ),
+  };
+}
+
+/** Flink's JobConfigInfo: the job's own configuration as its user-config, secrets hidden. */
+function jobConfig(job: JobMaster) {
+  const c = job.submission.configuration;
+  const userConfig: Record<string, string> = {};
+  for (const key of Object.keys(c).sort())
+    userConfig[key] = isSensitiveKey(key) ? '******' : c[key]!;
+  const parallelism = Number(c['parallelism.default']);
+  return {
+    jid: job.jobId,
+    name: job.name,
+    'execution-config': {
+      'execution-mode': 'PIPELINED',
+      'restart-strategy': job.submission.restartStrategy.description,
+      'job-parallelism': Number.isInteger(parallelism)
+        ? parallelism
+        : Math.max(...job.submission.plan.vertices.map((v) => v.parallelism)),
+      'object-reuse-mode': false,
+      'user-config': userConfig,
+    },
+  };
+}
+
+/** POST /jobs/:id/checkpoints (Flink 1.19's CheckpointTriggerRequestBody): 202 with a trigger id. */
+async function triggerCheckpoint(
+  job: JobMaster,
+  operations: AsyncOperations,
+  req: IncomingMessage,
+  options: RestOptions,
+): Promise<[number, unknown]> {
+  const body = await readJsonBody(req, options.maxContentLength);
+  const triggerId = optionalField(body, 'triggerId', 'string') || undefined;
+  const type = optionalField(body, 'checkpointType', 'string') ?? 'CONFIGURED';
+  if (!['CONFIGURED', 'FULL', 'INCREMENTAL'].includes(type)) {
+    throw new RestError(
+      400,
+      `Field "checkpointType" must be CONFIGURED, FULL or INCREMENTAL, not ${JSON.stringify(type)}`,
+    );
+  }
+  if (job.status !== 'RUNNING')
+    throw new RestError(409, `Job ${job.jobId} is ${job.status}; a checkpoint needs a RUNNING job`);
+  if (job.checkpoints.settings.interval <= 0) {
+    throw new RestError(
+      409,
+      `Checkpointing is not enabled for job ${job.jobId} (execution.checkpointing.interval)`,
+    );
+  }
+  const run = async () => ({ checkpointId: (await job.checkpoints.triggerOnDemand()).id });
+  return [202, { 'request-id': operations.start(`${job.jobId}/checkpoints`, triggerId, run) }];
+}
+
+/** POST /savepoint-disposal: deletes a savepoint in the background. */
+async function triggerDisposal(
+  jm: JobManager,
+  operations: AsyncOperations,
+  req: IncomingMessage,
+  options: RestOptions,
+): Promise<[number, unknown]> {
+  const body = await readJsonBody(req, options.maxContentLength);
+  const path = optionalField(body, 'savepoint-path', 'string');
+  if (!path) throw new RestError(400, 'Field "savepoint-path" is required');
+  const run = async () => {
+    await jm.disposeSavepoint(path);
+    return {};
+  };
+  return [202, { 'request-id': operations.start('savepoint-disposal', undefined, run) }];
+}
+
 // ---- savepoints (Flink's asynchronous operations: trigger, then poll the trigger id) --------
 
 /** How long a finished savepoint operation can still be polled (Flink's rest.async.store-duration). */
 const OPERATION_RETENTION_MS = 5 * 60_000;
 
-type OperationResult = { readonly location: string } | { readonly error: Error };
+type OperationResult = { readonly value: Record<string, unknown> } | { readonly error: Error };
 
-/** Savepoints triggered over REST, by job and trigger id, until their result has been kept long enough. */
-class SavepointOperations {
+/**
+ * Asynchronous operations triggered over REST (savepoints, checkpoints, savepoint disposal), by
+ * scope (a job, or the cluster) and trigger id, until their result has been kept long enough.
+ */
+class AsyncOperations {
   private readonly operations = new Map<string, { result: OperationResult | undefined }>();
 
   /**
-   * Starts `take` under `triggerId` (a new random one unless the client chose it). A trigger id
-   * the job already has is not started again: the client's retry gets the same operation.
+   * Starts `run` under `triggerId` (a new random one unless the client chose it). A trigger id
+   * the scope already has is not started again: the client's retry gets the same operation.
    */
-  start(jobId: string, triggerId: string | undefined, take: () => Promise<string>): string {
+  start(
+    scope: string,
+    triggerId: string | undefined,
+    run: () => Promise<Record<string, unknown>>,
+  ): string {
     const id = triggerId ?? randomBytes(16).toString('hex');
-    const key = `${jobId}/${id}`;
+    const key = `${scope}/${id}`;
     if (this.operations.has(key)) return id;
     const operation: { result: OperationResult | undefined } = { result: undefined };
     this.operations.set(key, operation);
@@ -291,26 +456,20 @@ class SavepointOperations {
       operation.result = result;
       setTimeout(() => this.operations.delete(key), OPERATION_RETENTION_MS).unref();
     };
-    take().then(
-      (location) => settle({ location }),
+    run().then(
+      (value) => settle({ value }),
       (e: unknown) => settle({ error: ensureError(e) }),
     );
     return id;
   }
 
   /** Flink's AsynchronousOperationResult: a failure is COMPLETED too, with its cause. */
-  status(jobId: string, triggerId: string) {
-    const operation = this.operations.get(`${jobId}/${triggerId}`);
-    if (!operation) {
-      throw new RestError(
-        404,
-        `There is no savepoint operation with trigger id ${triggerId} for job ${jobId}`,
-      );
-    }
+  status(scope: string, triggerId: string, notFound: string) {
+    const operation = this.operations.get(`${scope}/${triggerId}`);
+    if (!operation) throw new RestError(404, notFound);
     const r = operation.result;
     if (!r) return { status: { id: 'IN_PROGRESS' }, operation: null };
-    if ('location' in r)
-      return { status: { id: 'COMPLETED' }, operation: { location: r.location } };
+    if ('value' in r) return { status: { id: 'COMPLETED' }, operation: r.value };
     return {
       status: { id: 'COMPLETED' },
       operation: {
@@ -397,7 +556,7 @@ async function savepointTarget(
 async function savepointRoutes(
   jm: JobManager,
   job: JobMaster,
-  operations: SavepointOperations,
+  operations: AsyncOperations,
   req: IncomingMessage,
   action: 'savepoints' | 'stop',
   options: RestOptions,
@@ -431,13 +590,14 @@ async function savepointRoutes(
     const drain = optionalField(body, 'drain', 'boolean') ?? false;
     take = () => job.savepoint(target, true, drain);
   }
-  return [202, { 'request-id': operations.start(job.jobId, triggerId, take) }];
+  const run = async () => ({ location: await take() });
+  return [202, { 'request-id': operations.start(`${job.jobId}/savepoints`, triggerId, run) }];
 }
 
 async function route(
   jm: JobManager,
   metrics: JobManagerMetrics,
-  operations: SavepointOperations,
+  operations: AsyncOperations,
   req: IncomingMessage,
   options: RestOptions,
 ): Promise<[number, unknown, string?]> {
@@ -462,9 +622,36 @@ async function route(
         'jobs-finished': o.jobsFinished,
         'jobs-cancelled': o.jobsCancelled,
         'jobs-failed': o.jobsFailed,
-        'nimble-version': VERSION,
+        'nimble-version': NIMBLE_VERSION,
       },
     ];
+  }
+  if (get && url.pathname === '/config') return [200, dashboardConfiguration()];
+  if (get && parts[0] === 'jobmanager') {
+    const path = parts.slice(1).join('/');
+    if (path === 'config') return [200, jobManagerConfiguration(jm)];
+    if (path === 'metrics') return [200, jobManagerMetrics(jm, url.searchParams)];
+    if (path === 'logs') return [200, jobManagerLogs(jm)];
+    if (path === 'log' || path === `logs/${LOG_NAME}`)
+      return [200, jm.recentLog.text(), 'text/plain; charset=utf-8'];
+  }
+  if (get && parts[0] === 'taskmanagers' && parts.length === 2)
+    return [200, taskManagerDetails(jm, parts[1]!)];
+  if (get && parts[0] === 'taskmanagers' && parts.length === 3 && parts[2] === 'metrics')
+    return [200, taskManagerMetrics(jm, parts[1]!, url.searchParams)];
+  if (parts[0] === 'savepoint-disposal') {
+    if (parts.length === 1 && method === 'POST')
+      return triggerDisposal(jm, operations, req, options);
+    if (parts.length === 2 && get) {
+      return [
+        200,
+        operations.status(
+          'savepoint-disposal',
+          parts[1]!,
+          `There is no savepoint disposal with trigger id ${parts[1]}`,
+        ),
+      ];
+    }
   }
   if (get && url.pathname === '/taskmanagers') {
     return [
@@ -515,17 +702,41 @@ async function route(
       const body = vertexRoute(job, parts.slice(3), url.searchParams);
       if (body !== undefined) return [200, body];
     }
+    if (job && parts.length === 3 && parts[2] === 'config' && get) return [200, jobConfig(job)];
     if (job && parts[2] === 'checkpoints' && get) {
       if (parts.length === 3) return [200, checkpointStatistics(job)];
       if (parts.length === 4 && parts[3] === 'config') return [200, checkpointConfig(job)];
+      if (parts.length === 4) {
+        return [
+          200,
+          operations.status(
+            `${job.jobId}/checkpoints`,
+            parts[3]!,
+            `There is no checkpoint operation with trigger id ${parts[3]} for job ${job.jobId}`,
+          ),
+        ];
+      }
+      if (parts.length === 5 && parts[3] === 'details')
+        return [200, checkpointDetails(job, parts[4]!)];
+      if (parts.length === 7 && parts[3] === 'details' && parts[5] === 'subtasks')
+        return [200, checkpointSubtaskDetails(job, parts[4]!, parts[6]!)];
     }
+    if (job && parts.length === 3 && parts[2] === 'checkpoints' && method === 'POST')
+      return triggerCheckpoint(job, operations, req, options);
     if (job && parts.length === 3 && method === 'POST') {
       if (parts[2] === 'savepoints')
         return savepointRoutes(jm, job, operations, req, 'savepoints', options);
       if (parts[2] === 'stop') return savepointRoutes(jm, job, operations, req, 'stop', options);
     }
     if (job && parts.length === 4 && parts[2] === 'savepoints' && get) {
-      return [200, operations.status(job.jobId, parts[3]!)];
+      return [
+        200,
+        operations.status(
+          `${job.jobId}/savepoints`,
+          parts[3]!,
+          `There is no savepoint operation with trigger id ${parts[3]} for job ${job.jobId}`,
+        ),
+      ];
     }
     if (job && parts.length === 3 && parts[2] === 'exceptions' && get) {
       const last = job.exceptions[job.exceptions.length - 1];
@@ -563,18 +774,32 @@ async function route(
 /** The methods `route` serves on a path, [] for a path it does not know. */
 function allowedMethods(parts: string[], jm: JobManager): string[] {
   const path = parts.join('/');
-  if (path === 'metrics' || path === 'overview' || path === 'taskmanagers') return ['GET'];
+  if (['metrics', 'overview', 'taskmanagers', 'config'].includes(path)) return ['GET'];
+  if (
+    ['jobmanager/config', 'jobmanager/metrics', 'jobmanager/logs', 'jobmanager/log'].includes(path)
+  )
+    return ['GET'];
+  if (path === `jobmanager/logs/${LOG_NAME}`) return ['GET'];
+  if (
+    parts[0] === 'taskmanagers' &&
+    (parts.length === 2 || (parts.length === 3 && parts[2] === 'metrics'))
+  )
+    return ['GET'];
+  if (path === 'savepoint-disposal') return ['POST'];
+  if (parts[0] === 'savepoint-disposal' && parts.length === 2) return ['GET'];
   if (parts[0] !== 'jobs') return [];
   if (parts.length === 1 || (parts.length === 2 && parts[1] === 'overview')) return ['GET'];
   if (!jm.jobs.has(parts[1] ?? '')) return [];
   if (parts.length === 2) return ['GET', 'PATCH'];
   const [, , resource, sub] = parts;
   if (parts.length === 3 && (resource === 'savepoints' || resource === 'stop')) return ['POST'];
-  if (parts.length === 3 && ['checkpoints', 'exceptions', 'plan'].includes(resource!))
+  if (parts.length === 3 && resource === 'checkpoints') return ['GET', 'POST'];
+  if (parts.length === 3 && ['exceptions', 'plan', 'config'].includes(resource!)) return ['GET'];
+  if (resource === 'checkpoints' && sub === 'details' && (parts.length === 5 || parts.length === 7))
     return ['GET'];
   if (parts.length >= 4 && resource === 'vertices' && VERTEX_PATHS.has(parts.slice(4).join('/')))
     return ['GET'];
-  if (parts.length === 4 && resource === 'checkpoints' && sub === 'config') return ['GET'];
+  if (parts.length === 4 && resource === 'checkpoints') return ['GET'];
   if (parts.length === 4 && resource === 'savepoints') return ['GET'];
   return [];
 }
@@ -599,7 +824,7 @@ export function startRestServer(
   port: number,
   options: RestOptions,
 ): Promise<{ server: Server; port: number }> {
-  const operations = new SavepointOperations();
+  const operations = new AsyncOperations();
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     if (!restAuthorized(req, options.token)) {
       req.resume();

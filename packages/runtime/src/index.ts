@@ -130,6 +130,6 @@ export type {
 export type { ChannelMessage } from './exchange/channel.js';
 export type { TaskEvents, TaskHostOptions } from './task/task-host.js';
 // Daemon support: logging and metric names.
-export { createLogger } from './logging.js';
+export { createLogger, RecentLogLines } from './logging.js';
 export type { Logger } from './logging.js';
 export { MetricNames, MetricLabels } from './metrics/metric-names.js';
