@@ -71,6 +71,8 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
+  // Where the page was when the test ended (on a failure, what went wrong).
+  if (page) await screenshot('last').catch(() => {});
   await browser?.close();
   await cluster?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
@@ -107,6 +109,11 @@ describe('the web dashboard', () => {
         cluster.address,
         '-D',
         `state.savepoints.dir=file://${join(dir, 'savepoints')}`,
+        '-D',
+        `state.checkpoints.dir=file://${join(dir, 'checkpoints')}`,
+        // Checkpointing on, but only on demand from the page within the test's time.
+        '-D',
+        'execution.checkpointing.interval=1h',
         JOB,
       ],
       { NIMBLE_TOKEN: TOKEN },
@@ -158,6 +165,12 @@ describe('the web dashboard', () => {
     await page.getByTestId('watermarks').waitFor();
     await screenshot('job-watermarks');
 
+    await page.getByTestId('tab-configuration').click();
+    await poll(() => page.getByTestId('job-config').textContent()).toContain(
+      'execution-config.job-parallelism2',
+    );
+    await screenshot('job-configuration');
+
     // A savepoint from the page: the page follows the operation to its location.
     await page.getByTestId('tab-checkpoints').click();
     await page.getByTestId('trigger-savepoint').click();
@@ -175,6 +188,12 @@ describe('the web dashboard', () => {
     await poll(() => page.getByTestId('latest-savepoint').textContent()).toContain(location);
     await screenshot('job-checkpoints');
 
+    // A checkpoint on demand: the page follows the trigger to the checkpoint's id.
+    await page.getByTestId('trigger-checkpoint').click();
+    await poll(() => page.getByTestId('action-result').textContent(), 60_000).toBe(
+      'Checkpoint completed: 2',
+    );
+
     await page.getByTestId('cancel-job').click();
     await poll(async () => (await rest(`/jobs/${jobId}`)).state, 30_000).toBe('CANCELED');
     await poll(() => page.locator('[data-testid=job-name] .state').textContent()).toBe('CANCELED');
@@ -191,6 +210,21 @@ describe('the web dashboard', () => {
     await tmRow.first().waitFor();
     expect(await tmRow.count()).toBe(1);
     expect(await tmRow.locator('td').nth(2).textContent()).toBe('2');
+    await tmRow.first().click();
+    await poll(() => page.getByTestId('tm-slots').locator('.value').textContent()).toBe('2');
+    await poll(() => page.getByTestId('tm-free-slots').locator('.value').textContent()).toBe('2');
+    await poll(() => page.getByTestId('tm-metrics').textContent()).toContain(
+      'Status.TaskSlots.Available2Status.TaskSlots.Total2',
+    );
+    await screenshot('taskmanager');
+
+    await page.goto(`${cluster.restUrl}/#/jobmanager`);
+    await page.getByTestId('jm-config').waitFor();
+    expect(await page.getByTestId('jm-config').textContent()).toContain('rest.port');
+    // The token is a secret: the configuration page hides it, as Flink's does.
+    expect(await page.getByTestId('jm-config').textContent()).not.toContain(TOKEN);
+    await page.getByTestId('jm-log').waitFor();
+    await screenshot('jobmanager');
     await screenshot('taskmanagers');
     await page.goto(`${cluster.restUrl}/#/submit`);
     await page.getByTestId('jars').waitFor();

@@ -103,6 +103,9 @@ function usePollAll(paths) {
 
 // ---- formatting ----------------------------------------------------------------------------
 
+/** An id as a URL path segment; ':' (in TaskManager ids) stays as it is, legal in a path. */
+const segment = (id) => encodeURIComponent(id).replace(/%3A/gi, ':');
+
 const fmtTime = (ms) => (ms > 0 ? new Date(ms).toLocaleString() : '-');
 function fmtDuration(ms) {
   if (ms === undefined || ms === null || ms < 0) return '-';
@@ -836,11 +839,8 @@ function TaskManagers() {
       <tbody>
         ${list.map(
           (tm) =>
-            html`<tr
-              class="clickable"
-              onClick=${() => go(`#/taskmanager/${encodeURIComponent(tm.id)}`)}
-            >
-              <td><a href=${`#/taskmanager/${encodeURIComponent(tm.id)}`}>${tm.id}</a></td>
+            html`<tr class="clickable" onClick=${() => go(`#/taskmanager/${segment(tm.id)}`)}>
+              <td><a href=${`#/taskmanager/${segment(tm.id)}`}>${tm.id}</a></td>
               <td>${tm.path}</td>
               <td class="num">${tm.slotsNumber}</td>
               <td class="num">${tm.freeSlots}</td>
@@ -854,18 +854,38 @@ function TaskManagers() {
   </div>`;
 }
 
+/** Flink's metric list endpoints: the names without `get`, then their values with it. */
+function useMetrics(path) {
+  const names = usePoll(path);
+  const ids = (Array.isArray(names.data) ? names.data : []).map((m) => m.id).sort();
+  const values = usePoll(
+    ids.length > 0 ? `${path}?get=${ids.map(encodeURIComponent).join(',')}` : undefined,
+  );
+  const byId = new Map((Array.isArray(values.data) ? values.data : []).map((m) => [m.id, m.value]));
+  return { byId, error: names.error ?? values.error };
+}
+
+function MetricsTable({ metrics, testid }) {
+  const entries = [...metrics.byId.entries()];
+  return html`<${ErrorMessage} error=${metrics.error} />
+    ${entries.length > 0 ? html`<${KeyValues} entries=${entries} testid=${testid} />` : html`<p class="muted" data-testid=${testid}>No metrics yet.</p>`}`;
+}
+
 function TaskManagerPage({ id }) {
-  const tm = usePoll(`/taskmanagers/${encodeURIComponent(id)}`);
+  const path = `/taskmanagers/${segment(id)}`;
+  const tm = usePoll(path);
+  const metrics = useMetrics(`${path}/metrics`);
   const d = tm.data;
-  const metrics = d?.metrics ?? {};
-  return html`<div>
+  const m = (key) => Number(metrics.byId.get(key));
+  return html`<div data-testid="taskmanager">
     <header class="top"><h1>TaskManager ${id}</h1></header>
     <${ErrorMessage} error=${tm.error} />
     ${
       d &&
-      html`<div class="cards">
-          <${Card} label="Slots" value=${d.slotsNumber} />
-          <${Card} label="Free slots" value=${d.freeSlots} />
+      html`<div class="muted">${d.path} · last heartbeat ${fmtTime(d.timeSinceLastHeartbeat)}</div>
+        <div class="cards">
+          <${Card} label="Slots" value=${d.slotsNumber} testid="tm-slots" />
+          <${Card} label="Free slots" value=${d.freeSlots} testid="tm-free-slots" />
           <${Card} label="CPU cores" value=${d.hardware?.cpuCores} />
         </div>
         <h2>Memory</h2>
@@ -875,47 +895,66 @@ function TaskManagerPage({ id }) {
               <th>Type</th>
               <th class="num">Used</th>
               <th class="num">Committed</th>
-              <th class="num">Maximum</th>
+              <th class="num">Total</th>
             </tr>
           </thead>
           <tbody>
             <tr>
               <td>Heap</td>
-              <td class="num">${fmtBytes(metrics.heapUsed)}</td>
-              <td class="num">${fmtBytes(metrics.heapCommitted)}</td>
-              <td class="num">${fmtBytes(metrics.heapMax)}</td>
+              <td class="num">${fmtBytes(m('Status.JVM.Memory.Heap.Used'))}</td>
+              <td class="num">${fmtBytes(m('Status.JVM.Memory.Heap.Committed'))}</td>
+              <td class="num">-</td>
             </tr>
             <tr>
-              <td>Non-heap</td>
-              <td class="num">${fmtBytes(metrics.nonHeapUsed)}</td>
-              <td class="num">${fmtBytes(metrics.nonHeapCommitted)}</td>
-              <td class="num">${fmtBytes(metrics.nonHeapMax)}</td>
+              <td>Process (RSS)</td>
+              <td class="num">${fmtBytes(m('Status.Process.Memory.RSS'))}</td>
+              <td class="num">-</td>
+              <td class="num">-</td>
             </tr>
             <tr>
               <td>Physical</td>
+              <td class="num">${fmtBytes(d.hardware.physicalMemory - d.hardware.freeMemory)}</td>
               <td class="num">-</td>
-              <td class="num">-</td>
-              <td class="num">${fmtBytes(d.hardware?.physicalMemory)}</td>
+              <td class="num">${fmtBytes(d.hardware.physicalMemory)}</td>
             </tr>
           </tbody>
         </table>
-        <h2>Metrics</h2>
-        <${KeyValues} entries=${flatten(metrics)} testid="tm-metrics" />
-        ${
-          d.memoryConfiguration &&
-          html`<h2>Memory configuration</h2>
-            <${KeyValues} entries=${flatten(d.memoryConfiguration)} />`
-        }`
+        <h2>Allocated slots</h2>
+        <table>
+          <thead>
+            <tr>
+              <th>Job</th>
+            </tr>
+          </thead>
+          <tbody>
+            ${(d.allocatedSlots ?? []).map(
+              (a) =>
+                html`<tr>
+                  <td><a href=${`#/job/${a.jobId}`}>${a.jobId}</a></td>
+                </tr>`,
+            )}
+          </tbody>
+        </table>`
     }
+    <h2>Metrics</h2>
+    <${MetricsTable} metrics=${metrics} testid="tm-metrics" />
   </div>`;
 }
 
 function JobManagerPage() {
   const c = usePoll('/jobmanager/config');
+  const metrics = useMetrics('/jobmanager/metrics');
+  const log = usePoll('/jobmanager/log');
   return html`<div>
-    <header class="top"><h1>JobManager configuration</h1></header>
+    <header class="top"><h1>JobManager</h1></header>
+    <h2>Configuration</h2>
     <${ErrorMessage} error=${c.error} />
     ${c.data && html`<${KeyValues} testid="jm-config" entries=${c.data.map((e) => [e.key, e.value])} />`}
+    <h2>Metrics</h2>
+    <${MetricsTable} metrics=${metrics} testid="jm-metrics" />
+    <h2>Log (latest lines)</h2>
+    <${ErrorMessage} error=${log.error} />
+    ${log.data !== undefined && html`<pre data-testid="jm-log">${typeof log.data === 'string' ? log.data : JSON.stringify(log.data, null, 2)}</pre>`}
   </div>`;
 }
 
