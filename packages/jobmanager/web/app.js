@@ -119,7 +119,7 @@ function fmtDuration(ms) {
   return parts.join(' ');
 }
 function fmtBytes(n) {
-  if (n === undefined || n === null || n < 0) return '-';
+  if (typeof n !== 'number' || !Number.isFinite(n) || n < 0) return '-';
   const units = ['B', 'KB', 'MB', 'GB', 'TB'];
   let i = 0;
   let v = n;
