@@ -3,10 +3,11 @@
  * daemons: a job's plan, its vertices with their subtasks, backpressure, watermarks and metrics.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { bundleJob } from '@nimble/client';
 import { nimble, TestCluster } from './fixtures/cluster.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -392,5 +393,151 @@ describe('savepoint disposal over REST', () => {
     const missing = await post('/savepoint-disposal', {});
     expect(missing.status).toBe(400);
     expect(((await missing.json()) as any).errors[0]).toBe('Field "savepoint-path" is required');
+  });
+});
+
+describe('nimble info and nimble checkpoint', () => {
+  it('nimble info <job>: the plan in Flink’s JSON shape, without submitting the job', async () => {
+    const jobsBefore = (await cluster.rest('/jobs')).jobs.length;
+    const info = await nimble(['info', '-p', '3', job('checkpointed-count-job.ts'), '10', '10']);
+    expect(info.code, info.stderr).toBe(0);
+    const lines = info.stdout.trimEnd().split('\n');
+    expect(lines[0]).toBe('----------------------- Execution Plan -----------------------');
+    expect(lines.at(-1)).toBe('--------------------------------------------------------------');
+    const plan = JSON.parse(lines.slice(1, -1).join('\n'));
+    expect(plan.jid).toMatch(/^[0-9a-f]{32}$/);
+    expect(plan.name).toBe('checkpointed-count');
+    expect(plan.type).toBe('STREAMING');
+    // -p gives the plan the parallelism `run -p` would give the job.
+    expect(plan.nodes.map((n: any) => n.parallelism)).toEqual([3, 3]);
+    expect(plan.nodes[0].description).toBe('events');
+    expect(plan.nodes[1].inputs).toEqual([
+      { num: 0, id: plan.nodes[0].id, ship_strategy: 'HASH', exchange: 'pipelined_bounded' },
+    ]);
+    expect((await cluster.rest('/jobs')).jobs.length).toBe(jobsBefore);
+    const missing = await nimble(['info', job('no-such-job.ts')]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('no-such-job.ts does not exist');
+  });
+
+  it('nimble checkpoint <jobId>: waits for the checkpoint and prints its id and path', async () => {
+    const running = (await cluster.rest('/jobs/overview')).jobs.find(
+      (j: any) => j.name === 'checkpointed-count' && j.state === 'RUNNING',
+    );
+    const before = (await cluster.rest(`/jobs/${running.jid}/checkpoints`)).counts.completed;
+    const cp = await nimble(['checkpoint', '-m', cluster.address, running.jid]);
+    expect(cp.code, cp.stderr).toBe(0);
+    const m =
+      /^Checkpoint\(CONFIGURED\) (\d+) for job ([0-9a-f]{32}) completed\.\nPath: (\S+)$/m.exec(
+        cp.stdout,
+      );
+    expect(m, cp.stdout).not.toBeNull();
+    expect(m![2]).toBe(running.jid);
+    expect(existsSync(join(fileURLToPath(m![3]!), '_metadata'))).toBe(true);
+    const stats = await cluster.rest(`/jobs/${running.jid}/checkpoints`);
+    expect(stats.counts.completed).toBeGreaterThan(before);
+    expect(stats.history.map((h: any) => h.id)).toContain(Number(m![1]));
+    // --full on a job with full checkpoints is the same checkpoint.
+    const full = await nimble(['checkpoint', '--full', '-m', cluster.address, running.jid]);
+    expect(full.code, full.stderr).toBe(0);
+    expect(full.stdout).toContain('Checkpoint(FULL) ');
+    // A job without checkpointing: exit 1 with the reason.
+    const off = await nimble(['checkpoint', '-m', cluster.address, jobId]);
+    expect(off.code).toBe(1);
+    expect(off.stderr).toContain(`Checkpointing is not enabled for job ${jobId}`);
+    // Its slots are for the bundle run below.
+    const cancel = await nimble(['cancel', '-m', cluster.address, running.jid]);
+    expect(cancel.code, cancel.stderr).toBe(0);
+  });
+});
+
+describe('job bundles over REST, as Flink takes jars', () => {
+  const upload = (name: string, content: Uint8Array | string) => {
+    const form = new FormData();
+    form.append('jarfile', new Blob([content]), name);
+    return fetch(`${cluster.restUrl}/jars/upload`, { method: 'POST', body: form });
+  };
+  let jarId = '';
+
+  it('POST /jars/upload stores the bundle; GET /jars lists it', async () => {
+    const bundle = await bundleJob(job('checkpointed-count-job.ts'));
+    const res = await upload('count job.mjs', bundle);
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { filename: string; status: string };
+    expect(body.status).toBe('success');
+    jarId = body.filename.split('/').at(-1)!;
+    expect(jarId).toMatch(/^[0-9a-f-]{36}_count_job\.mjs$/);
+    expect(body.filename).toBe(join(cluster.blobDir, 'jars', jarId));
+    const list = (await get('/jars')).body;
+    expect(list.address).toBe(cluster.restUrl);
+    expect(list.files).toEqual([
+      {
+        id: jarId,
+        name: 'count_job.mjs',
+        uploaded: expect.any(Number),
+        entry: [{ name: 'default', description: null }],
+      },
+    ]);
+  });
+
+  it('POST /jars/:id/run runs it with parallelism and program arguments: {jobid}', async () => {
+    const res = await post(`/jars/${jarId}/run`, {
+      parallelism: 1,
+      programArgsList: ['600000', '1000'],
+    });
+    const body = (await res.json()) as any;
+    expect(res.status, JSON.stringify(body)).toBe(200);
+    expect(Object.keys(body)).toEqual(['jobid']);
+    const ran = body.jobid as string;
+    await cluster.waitFor(async () => (await cluster.rest(`/jobs/${ran}`)).state === 'RUNNING');
+    const details = await cluster.rest(`/jobs/${ran}`);
+    expect(details.name).toBe('checkpointed-count');
+    // The job sets parallelism 2 itself: the request's is the default it overrides, as -p.
+    expect(details.vertices.map((v: any) => v.parallelism)).toEqual([1, 1]);
+    expect((await get(`/jobs/${ran}/config`)).body['execution-config']['job-parallelism']).toBe(1);
+    expect(
+      (await fetch(`${cluster.restUrl}/jobs/${ran}?mode=cancel`, { method: 'PATCH' })).status,
+    ).toBe(202);
+  });
+
+  it('bad uploads and runs: clear errors, nothing stored outside the jar directory', async () => {
+    const wrongType = await upload('job.jar', 'PK');
+    expect(wrongType.status).toBe(400);
+    expect(((await wrongType.json()) as any).errors[0]).toBe(
+      'Only job bundles (one ES module, .mjs or .js) can be uploaded, not "job.jar"',
+    );
+    const traversal = await upload('../../evil.mjs', 'export {}');
+    expect(traversal.status).toBe(200);
+    const stored = ((await traversal.json()) as any).filename as string;
+    expect(stored.startsWith(join(cluster.blobDir, 'jars') + '/')).toBe(true);
+    expect(stored).toMatch(/_evil\.mjs$/);
+    const notMultipart = await post('/jars/upload', { jar: 'x' });
+    expect(notMultipart.status).toBe(400);
+    // A module that builds no job: the run is refused and says why.
+    const noJob = stored.split('/').at(-1)!;
+    const refused = await post(`/jars/${noJob}/run`, {});
+    expect(refused.status).toBe(400);
+    expect(((await refused.json()) as any).errors[0]).toContain('without calling execute()');
+    const confusing = await post(`/jars/${jarId}/run`, {
+      programArgs: 'a',
+      programArgsList: ['a'],
+    });
+    expect(confusing.status).toBe(400);
+    const badSavepoint = await post(`/jars/${jarId}/run`, {
+      savepointPath: pathToFileURL(join(dir, 'no-savepoint')).href,
+    });
+    expect(badSavepoint.status).toBe(400);
+    const unknown = await post('/jars/..%2F..%2Fjobs/run', {});
+    expect(unknown.status).toBe(404);
+    // DELETE /jars/:id removes it from the list and the disk.
+    const del = await fetch(`${cluster.restUrl}/jars/${noJob}`, { method: 'DELETE' });
+    expect(del.status).toBe(200);
+    expect((await get('/jars')).body.files.map((f: any) => f.id)).toEqual([jarId]);
+    expect(readdirSync(join(cluster.blobDir, 'jars'))).toEqual([jarId]);
+    expect((await fetch(`${cluster.restUrl}/jars/${noJob}`, { method: 'DELETE' })).status).toBe(
+      404,
+    );
+    const wrongMethod = await fetch(`${cluster.restUrl}/jars`, { method: 'DELETE' });
+    expect(wrongMethod.status).toBe(405);
   });
 });

@@ -185,6 +185,8 @@ describe('a cluster with TLS and a token', () => {
   });
 
   it('REST answers 401 without the token for every call but /overview and /metrics', async () => {
+    // With the token, the endpoints answer.
+    expect((await rest('GET', '/jobmanager/config', { token })).status).toBe(200);
     // A job that runs until it is cancelled (1 event/s), submitted with the token.
     const run = await nimble(
       ['run', '-d', '-c', join(dir, 'client.yaml'), countJob, '1000000', '1', '1'],
@@ -197,6 +199,9 @@ describe('a cluster with TLS and a token', () => {
       'the job to run',
     );
 
+    const taskManagerIds = (await rest('GET', '/taskmanagers', { token })).body.taskmanagers.map(
+      (t: { id: string }) => t.id,
+    ) as string[];
     const refused: [string, string, unknown?][] = [
       ['GET', '/jobs'],
       ['GET', '/jobs/overview'],
@@ -207,6 +212,26 @@ describe('a cluster with TLS and a token', () => {
       ['PATCH', `/jobs/${jobId}?mode=cancel`],
       ['POST', `/jobs/${jobId}/savepoints`, { 'target-directory': join(dir, 'sp') }],
       ['POST', `/jobs/${jobId}/stop`, { targetDirectory: join(dir, 'sp') }],
+      ['GET', '/config'],
+      ['GET', '/jobmanager/config'],
+      ['GET', '/jobmanager/metrics'],
+      ['GET', '/jobmanager/logs'],
+      ['GET', '/jobmanager/log'],
+      ['GET', `/taskmanagers/${taskManagerIds[0]}`],
+      ['GET', `/taskmanagers/${taskManagerIds[0]}/metrics`],
+      ['GET', `/jobs/${jobId}/plan`],
+      ['GET', `/jobs/${jobId}/config`],
+      ['GET', `/jobs/${jobId}/vertices/0`],
+      ['GET', `/jobs/${jobId}/vertices/0/backpressure`],
+      ['GET', `/jobs/${jobId}/vertices/0/watermarks`],
+      ['GET', `/jobs/${jobId}/vertices/0/subtasks/metrics`],
+      ['GET', `/jobs/${jobId}/checkpoints/details/1`],
+      ['POST', `/jobs/${jobId}/checkpoints`, {}],
+      ['GET', '/jars'],
+      ['POST', '/jars/upload', {}],
+      ['POST', '/jars/00000000-0000-0000-0000-000000000000_x.mjs/run', {}],
+      ['DELETE', '/jars/00000000-0000-0000-0000-000000000000_x.mjs'],
+      ['POST', '/savepoint-disposal', { 'savepoint-path': join(dir, 'sp') }],
       ['GET', '/nothing-here'],
     ];
     for (const [method, path, body] of refused) {

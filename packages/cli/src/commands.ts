@@ -3,7 +3,17 @@ import type { JobDetails__Output } from '@nimble/proto';
 import { RpcError, status } from '@nimble/proto';
 import { ClusterExecutor, JobManagerClient, TERMINAL_STATES } from '@nimble/client';
 import type { RpcSecurity } from '@nimble/proto';
-import { loadSecurityMaterial, parseStorageUri } from '@nimble/runtime';
+import type { JsonPlan } from '@nimble/runtime';
+import {
+  buildJobGraph,
+  describeJobGraph,
+  ensureError,
+  jsonPlanOf,
+  loadSecurityMaterial,
+  parseExecutionConfiguration,
+  parseStorageUri,
+} from '@nimble/runtime';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -298,6 +308,83 @@ async function disposeSavepoint(path: string, flags: ClientFlags): Promise<numbe
   } finally {
     client.close();
   }
+}
+
+/**
+ * `nimble checkpoint <jobId>` (Flink's `flink checkpoint`): takes a checkpoint of a running job
+ * and prints its id and directory once it is complete.
+ */
+export async function checkpoint(
+  jobId: string,
+  flags: ClientFlags & { readonly full?: boolean },
+): Promise<number> {
+  const client = jobManagerClient(flags);
+  try {
+    write(`Triggering checkpoint for job ${jobId}.\nWaiting for response...\n`);
+    const { checkpointId, path } = await client
+      .triggerCheckpoint(jobId, flags.full ?? false)
+      .catch((e: unknown) => refused(e, `Triggering a checkpoint for the job ${jobId} failed`));
+    const type = flags.full ? 'FULL' : 'CONFIGURED';
+    write(`Checkpoint(${type}) ${checkpointId} for job ${jobId} completed.\nPath: ${path}\n`);
+    return ExitCode.OK;
+  } finally {
+    client.close();
+  }
+}
+
+/**
+ * `nimble info <job>` (Flink's `flink info`): loads the job in plan mode, as `run` does, and
+ * prints its plan in Flink's JSON shape without submitting it.
+ */
+export async function infoJob(
+  job: string,
+  args: string[],
+  flags: { readonly parallelism?: string; readonly D?: readonly string[] },
+): Promise<number> {
+  const jobModule = resolve(job);
+  if (!existsSync(jobModule))
+    throw new CommandError(`Job file ${job} does not exist`, ExitCode.USAGE);
+  const overrides = dynamicConfiguration(flags);
+  let plan: JsonPlan | undefined;
+  installPipelineExecutor({
+    execute(pipeline) {
+      const configuration: Record<string, string> = {};
+      for (const [k, v] of Object.entries({ ...pipeline.configuration, ...overrides }))
+        configuration[k] = String(v);
+      try {
+        parseExecutionConfiguration(configuration);
+      } catch (e) {
+        throw new CommandError(ensureError(e).message, ExitCode.USAGE);
+      }
+      const description = describeJobGraph(buildJobGraph({ ...pipeline, configuration }));
+      // A plan has a job id in Flink too: the one the job would get (random), not a submitted one.
+      plan = jsonPlanOf(description, randomBytes(16).toString('hex'));
+      // The module's code after execute() does not run: there is no result.
+      return new Promise(() => {});
+    },
+  });
+  process.argv = [process.argv[0]!, jobModule, ...args];
+  const loaded = import(pathToFileURL(jobModule).href);
+  // execute() never settles here: wait for the module to reach it, or to end without it.
+  await Promise.race([
+    loaded,
+    new Promise<void>((done) => {
+      const check = (): void => (plan ? done() : void setTimeout(check, 10));
+      check();
+    }),
+  ]);
+  if (!plan) {
+    throw new CommandError(
+      `${job} did not call execute(): there was no job to describe`,
+      ExitCode.USAGE,
+    );
+  }
+  write(
+    '----------------------- Execution Plan -----------------------\n' +
+      `${JSON.stringify(plan, null, 2)}\n` +
+      '--------------------------------------------------------------\n',
+  );
+  return ExitCode.OK;
 }
 
 export interface StopFlags extends ClientFlags {

@@ -4,7 +4,9 @@ import { JobFailedError } from '@nimble/client';
 import { Command, CommanderError, Option } from 'commander';
 import {
   cancelJob,
+  checkpoint,
   CommandError,
+  infoJob,
   listJobs,
   runJob,
   savepoint,
@@ -214,6 +216,24 @@ export function createProgram(exit: (code: number) => void): Command {
         targetDirectory: string | undefined,
         flags: SavepointFlags,
       ) => exit(await savepoint(jobId, targetDirectory, flags)),
+    );
+
+  clientOptions(program.command('checkpoint'))
+    .description('take a checkpoint of a running job now and print its id and path')
+    .argument('<jobId>', 'id of the job, as printed by run or list')
+    .option('--full', 'a full checkpoint (refused when the job checkpoints incrementally)')
+    .action(async (jobId: string, flags: ClientFlags & { full?: boolean }) =>
+      exit(await checkpoint(jobId, flags)),
+    );
+
+  configOptions(program.command('info'))
+    .description("print a job's plan (Flink's JSON execution plan) without submitting it")
+    .argument('<job>', 'job module (.ts or .js) that builds a pipeline and calls execute()')
+    .argument('[args...]', "the job's own arguments (everything after the job file)")
+    .option('-p, --parallelism <n>', 'default parallelism (parallelism.default)')
+    .passThroughOptions()
+    .action(async (job: string, args: string[], flags: { parallelism?: string; D?: string[] }) =>
+      exit(await infoJob(job, args, flags)),
     );
 
   clientOptions(program.command('stop'))

@@ -80,6 +80,23 @@ export class JobManagerClient {
     return res.path;
   }
 
+  /**
+   * Takes a checkpoint of a running job now (after one in progress) and resolves with its id
+   * and directory once it is complete. `full`: refused when the job checkpoints incrementally.
+   */
+  async triggerCheckpoint(
+    jobId: string,
+    full = false,
+  ): Promise<{ checkpointId: number; path: string }> {
+    // Not retried: a repeated call takes a second checkpoint.
+    const res = await this.rpc.call(
+      this.rpc.raw.TriggerCheckpoint,
+      { jobId, full },
+      { retry: NO_RETRY, deadlineMs: SAVEPOINT_DEADLINE_MS },
+    );
+    return { checkpointId: res.checkpointId, path: res.path };
+  }
+
   /** Deletes a savepoint, given as its directory or its `_metadata` file. */
   async disposeSavepoint(path: string): Promise<void> {
     await this.rpc.call(this.rpc.raw.DisposeSavepoint, { path }, { deadlineMs: 60_000 });

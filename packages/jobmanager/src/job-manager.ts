@@ -39,6 +39,7 @@ import {
   parseClusterConfiguration,
   parseJobPlan,
   parseExecutionConfiguration,
+  planJobModule,
   RecentLogLines,
   s3OptionsOf,
   withStorageTimeout,
@@ -76,6 +77,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deserialize } from 'node:v8';
 import { BlobStore } from './blob-store.js';
+import { JarStore } from './jar-store.js';
 import { JobManagerMetrics } from './job-manager-metrics.js';
 import { JobMaster, parseWireFailure, ReportRefusedError } from './job-master.js';
 import { parseCheckpointAck } from './checkpoint-ack.js';
@@ -84,6 +86,9 @@ import { startRestServer } from './rest-api.js';
 import { createRestartStrategy } from './restart-strategy.js';
 import type { RegisteredTaskManager } from './task-manager-registry.js';
 import { TaskManagerRegistry } from './task-manager-registry.js';
+
+/** How long an uploaded bundle may take to build its plan before a run request fails. */
+const BUNDLE_PLAN_TIMEOUT_MS = 60_000;
 
 /** Log lines the JobManager keeps for /jobmanager/log. */
 const LOG_LINES_KEPT = 2000;
@@ -107,6 +112,8 @@ export class JobManager {
   /** The latest log lines, served at /jobmanager/log: the daemon logs to stderr only. */
   readonly recentLog = new RecentLogLines(LOG_LINES_KEPT);
   private readonly blobs: BlobStore;
+  /** Job bundles uploaded over REST (/jars), under the blob store. */
+  readonly jars: JarStore;
   /** One JSON file per job that has not ended, next to the bundles. */
   private readonly jobStoreDir: string;
   /** `state.storage.timeout` of the daemon's configuration: calls not made for one job. */
@@ -139,6 +146,7 @@ export class JobManager {
       config.blobStorageDirectory || join(tmpDirs || tmpdir(), `nimble-jobmanager-blobs`),
     );
     this.jobStoreDir = join(this.blobs.dir, 'jobs');
+    this.jars = new JarStore(join(this.blobs.dir, 'jars'));
     this.storageTimeout = parseExecutionConfiguration(entries).stateStorageTimeout;
     this.metrics = new JobManagerMetrics(this);
   }
@@ -314,6 +322,20 @@ export class JobManager {
             } catch (e) {
               throw failedPrecondition(
                 `Savepoint of job ${req.jobId} failed: ${ensureError(e).message}`,
+              );
+            }
+          },
+          TriggerCheckpoint: async (req) => {
+            const job = this.job(req.jobId);
+            const type = req.full ? 'FULL' : 'CONFIGURED';
+            const refusal = job.checkpointRefusal(type);
+            if (refusal) throw failedPrecondition(refusal);
+            try {
+              const c = await job.checkpointNow(type);
+              return { checkpointId: c.id, path: c.metadataDir };
+            } catch (e) {
+              throw failedPrecondition(
+                `Checkpoint of job ${req.jobId} failed: ${ensureError(e).message}`,
               );
             }
           },
@@ -564,6 +586,39 @@ export class JobManager {
       metadataBytes: bytes,
       savepoint: metadata.type === 'SAVEPOINT',
     };
+  }
+
+  /**
+   * Runs an uploaded job bundle (Flink's /jars/:id/run): builds its plan in a worker thread, as
+   * `nimble run` does in the client, then submits it with the same checks as a client's
+   * submission. Resolves with the job id.
+   */
+  async runBundle(
+    file: string,
+    request: {
+      readonly programArgs: string[];
+      readonly parallelism: number | undefined;
+      readonly savepointPath: string;
+      readonly allowNonRestoredState: boolean;
+    },
+  ): Promise<string> {
+    const bundle = readFileSync(file);
+    const overrides: Record<string, string> = {};
+    if (request.parallelism !== undefined)
+      overrides['parallelism.default'] = String(request.parallelism);
+    let plan;
+    try {
+      plan = await planJobModule(file, request.programArgs, overrides, BUNDLE_PLAN_TIMEOUT_MS);
+    } catch (e) {
+      throw invalidArgument(`The job bundle did not build a job: ${ensureError(e).message}`);
+    }
+    return this.submit({
+      ...plan,
+      programArgs: request.programArgs,
+      savepointPath: request.savepointPath,
+      allowNonRestoredState: request.allowNonRestoredState,
+      bundle,
+    });
   }
 
   private async submit(req: JobRequest & { bundle: Buffer }): Promise<string> {

@@ -21,6 +21,7 @@ import {
   ensureError,
   failureRecordOf,
   NimbleError,
+  parseExecutionConfiguration,
   parseFailureRecord,
   RemoteFailure,
   slotsRequired,
@@ -67,6 +68,9 @@ export interface JobSubmission {
   /** `run -s`: the savepoint (or retained checkpoint) the job starts from. */
   readonly initialRestore?: RestoreSource;
 }
+
+/** Flink's checkpoint types of a checkpoint a user asks for. */
+export type CheckpointType = 'CONFIGURED' | 'FULL' | 'INCREMENTAL';
 
 /** The job cannot get the slots it needs (Flink's NoResourceAvailableException). */
 export class NoResourceAvailableError extends NimbleError {
@@ -241,6 +245,31 @@ export class JobMaster {
 
   onCheckpointDecline(ex: Execution, checkpointId: number, reason: FailureRecord): void {
     this.checkpoints.onDecline(checkpointId, ex.vertexId, ex.subtask, new RemoteFailure(reason));
+  }
+
+  /**
+   * Why a checkpoint of `type` cannot be taken now (Flink's checkpoint types: CONFIGURED, FULL,
+   * INCREMENTAL), or undefined when it can. A job takes the kind its configuration sets.
+   */
+  checkpointRefusal(type: CheckpointType): string | undefined {
+    if (this.status !== 'RUNNING')
+      return `Job ${this.jobId} is ${this.status}; a checkpoint needs a RUNNING job`;
+    if (this.checkpoints.settings.interval <= 0)
+      return `Checkpointing is not enabled for job ${this.jobId} (execution.checkpointing.interval)`;
+    const exec = parseExecutionConfiguration(this.submission.configuration);
+    const incremental = exec.incrementalCheckpoints && exec.stateBackend === 'level';
+    if (type === 'FULL' && incremental)
+      return `Job ${this.jobId} takes incremental checkpoints (state.backend.incremental); take a savepoint for a full copy of its state`;
+    if (type === 'INCREMENTAL' && !incremental)
+      return `Job ${this.jobId} takes full checkpoints: incremental ones need state.backend.type level and state.backend.incremental`;
+    return undefined;
+  }
+
+  /** Takes a checkpoint now, after one in progress; resolves when it is complete. */
+  checkpointNow(type: CheckpointType): Promise<CompletedCheckpoint> {
+    const refusal = this.checkpointRefusal(type);
+    if (refusal) return Promise.reject(new Error(refusal));
+    return this.checkpoints.triggerOnDemand();
   }
 
   /** Takes a savepoint; with `stop`, the job then ends FINISHED (Flink's stop-with-savepoint). */

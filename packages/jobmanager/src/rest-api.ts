@@ -7,7 +7,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { CheckpointStats } from './checkpoint-coordinator.js';
 import type { JobManagerMetrics } from './job-manager-metrics.js';
 import type { JobManager } from './job-manager.js';
-import type { JobMaster } from './job-master.js';
+import type { CheckpointType, JobMaster } from './job-master.js';
 import { isTerminal } from './job-status.js';
 import { restAuthorized } from './rest-auth.js';
 import {
@@ -22,6 +22,7 @@ import {
   taskManagerMetrics,
 } from './rest-cluster.js';
 import { RestError } from './rest-error.js';
+import { deleteJar, listJars, runJar, uploadJar } from './rest-jars.js';
 import {
   aggregatedSubtaskMetrics,
   ioMetrics,
@@ -395,15 +396,9 @@ async function triggerCheckpoint(
       `Field "checkpointType" must be CONFIGURED, FULL or INCREMENTAL, not ${JSON.stringify(type)}`,
     );
   }
-  if (job.status !== 'RUNNING')
-    throw new RestError(409, `Job ${job.jobId} is ${job.status}; a checkpoint needs a RUNNING job`);
-  if (job.checkpoints.settings.interval <= 0) {
-    throw new RestError(
-      409,
-      `Checkpointing is not enabled for job ${job.jobId} (execution.checkpointing.interval)`,
-    );
-  }
-  const run = async () => ({ checkpointId: (await job.checkpoints.triggerOnDemand()).id });
+  const refusal = job.checkpointRefusal(type as CheckpointType);
+  if (refusal) throw new RestError(409, refusal);
+  const run = async () => ({ checkpointId: (await job.checkpointNow(type as CheckpointType)).id });
   return [202, { 'request-id': operations.start(`${job.jobId}/checkpoints`, triggerId, run) }];
 }
 
@@ -627,6 +622,17 @@ async function route(
     ];
   }
   if (get && url.pathname === '/config') return [200, dashboardConfiguration()];
+  if (parts[0] === 'jars') {
+    if (parts.length === 1 && get) return [200, listJars(jm, req, options.tls !== undefined)];
+    if (parts.length === 2 && parts[1] === 'upload' && method === 'POST')
+      return [200, await uploadJar(jm, req, options.maxContentLength)];
+    if (parts.length === 2 && parts[1] !== 'upload' && method === 'DELETE')
+      return [200, deleteJar(jm, parts[1]!)];
+    if (parts.length === 3 && parts[2] === 'run' && method === 'POST') {
+      const body = await readJsonBody(req, options.maxContentLength);
+      return [200, await runJar(jm, parts[1]!, body, url.searchParams)];
+    }
+  }
   if (get && parts[0] === 'jobmanager') {
     const path = parts.slice(1).join('/');
     if (path === 'config') return [200, jobManagerConfiguration(jm)];
@@ -786,6 +792,10 @@ function allowedMethods(parts: string[], jm: JobManager): string[] {
   )
     return ['GET'];
   if (path === 'savepoint-disposal') return ['POST'];
+  if (path === 'jars') return ['GET'];
+  if (path === 'jars/upload') return ['POST'];
+  if (parts[0] === 'jars' && parts.length === 2) return ['DELETE'];
+  if (parts[0] === 'jars' && parts.length === 3 && parts[2] === 'run') return ['POST'];
   if (parts[0] === 'savepoint-disposal' && parts.length === 2) return ['GET'];
   if (parts[0] !== 'jobs') return [];
   if (parts.length === 1 || (parts.length === 2 && parts[1] === 'overview')) return ['GET'];

@@ -121,6 +121,8 @@ export { SplitEnumeratorHost } from './executor/split-enumerator-host.js';
 export type { SplitEnumeratorEvents } from './executor/split-enumerator-host.js';
 export type { EnumeratorWorkerData } from './executor/enumerator-protocol.js';
 export { loadPipeline } from './executor/load-pipeline.js';
+export { planJobModule } from './executor/plan-job-module.js';
+export type { ModulePlan } from './executor/plan-job-module.js';
 export { graphDigestOf } from './executor/graph-digest.js';
 export type {
   TaskMetricsSample,

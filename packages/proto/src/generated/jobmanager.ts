@@ -5,6 +5,8 @@ import type { AttemptMetrics as _nimble_v1_AttemptMetrics, AttemptMetrics__Outpu
 import type { BlobServerClient as _nimble_v1_BlobServerClient, BlobServerDefinition as _nimble_v1_BlobServerDefinition } from './nimble/v1/BlobServer.js';
 import type { CheckpointAcknowledgement as _nimble_v1_CheckpointAcknowledgement, CheckpointAcknowledgement__Output as _nimble_v1_CheckpointAcknowledgement__Output } from './nimble/v1/CheckpointAcknowledgement.js';
 import type { CheckpointDecline as _nimble_v1_CheckpointDecline, CheckpointDecline__Output as _nimble_v1_CheckpointDecline__Output } from './nimble/v1/CheckpointDecline.js';
+import type { CheckpointRequest as _nimble_v1_CheckpointRequest, CheckpointRequest__Output as _nimble_v1_CheckpointRequest__Output } from './nimble/v1/CheckpointRequest.js';
+import type { CheckpointResponse as _nimble_v1_CheckpointResponse, CheckpointResponse__Output as _nimble_v1_CheckpointResponse__Output } from './nimble/v1/CheckpointResponse.js';
 import type { ClusterOverview as _nimble_v1_ClusterOverview, ClusterOverview__Output as _nimble_v1_ClusterOverview__Output } from './nimble/v1/ClusterOverview.js';
 import type { CollectedValues as _nimble_v1_CollectedValues, CollectedValues__Output as _nimble_v1_CollectedValues__Output } from './nimble/v1/CollectedValues.js';
 import type { DispatcherClient as _nimble_v1_DispatcherClient, DispatcherDefinition as _nimble_v1_DispatcherDefinition } from './nimble/v1/Dispatcher.js';
@@ -54,6 +56,8 @@ export interface ProtoGrpcType {
       BlobServer: SubtypeConstructor<typeof grpc.Client, _nimble_v1_BlobServerClient> & { service: _nimble_v1_BlobServerDefinition }
       CheckpointAcknowledgement: MessageTypeDefinition<_nimble_v1_CheckpointAcknowledgement, _nimble_v1_CheckpointAcknowledgement__Output>
       CheckpointDecline: MessageTypeDefinition<_nimble_v1_CheckpointDecline, _nimble_v1_CheckpointDecline__Output>
+      CheckpointRequest: MessageTypeDefinition<_nimble_v1_CheckpointRequest, _nimble_v1_CheckpointRequest__Output>
+      CheckpointResponse: MessageTypeDefinition<_nimble_v1_CheckpointResponse, _nimble_v1_CheckpointResponse__Output>
       ClusterOverview: MessageTypeDefinition<_nimble_v1_ClusterOverview, _nimble_v1_ClusterOverview__Output>
       CollectedValues: MessageTypeDefinition<_nimble_v1_CollectedValues, _nimble_v1_CollectedValues__Output>
       /**

@@ -1,4 +1,4 @@
-// Plain-JS entry of Nimble's worker threads (slot workers and split-enumerator workers). Loader
+// Plain-JS entry of Nimble's worker threads (slot, split-enumerator and plan workers). Loader
 // hooks of the parent thread do not reach a worker on Node 20, so the TypeScript loader is
 // registered here before the worker's module is imported, with a resolver that makes
 // `@nimble/*` imports of a job bundle (stored outside the workspace) resolve to this
@@ -11,4 +11,9 @@ registerTsx();
 register('./nimble-resolve-hooks.mjs', import.meta.url, {
   data: { parentURL: import.meta.url },
 });
-await import(workerData.role === 'enumerator' ? './enumerator-worker.ts' : './slot-worker.ts');
+const entries = {
+  enumerator: './enumerator-worker.ts',
+  plan: './plan-worker.ts',
+  slot: './slot-worker.ts',
+};
+await import(entries[workerData.role] ?? entries.slot);

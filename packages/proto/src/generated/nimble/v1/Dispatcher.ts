@@ -2,6 +2,8 @@
 
 import type * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'
+import type { CheckpointRequest as _nimble_v1_CheckpointRequest, CheckpointRequest__Output as _nimble_v1_CheckpointRequest__Output } from '../../nimble/v1/CheckpointRequest.js';
+import type { CheckpointResponse as _nimble_v1_CheckpointResponse, CheckpointResponse__Output as _nimble_v1_CheckpointResponse__Output } from '../../nimble/v1/CheckpointResponse.js';
 import type { ClusterOverview as _nimble_v1_ClusterOverview, ClusterOverview__Output as _nimble_v1_ClusterOverview__Output } from '../../nimble/v1/ClusterOverview.js';
 import type { DisposeSavepointRequest as _nimble_v1_DisposeSavepointRequest, DisposeSavepointRequest__Output as _nimble_v1_DisposeSavepointRequest__Output } from '../../nimble/v1/DisposeSavepointRequest.js';
 import type { Empty as _nimble_v1_Empty, Empty__Output as _nimble_v1_Empty__Output } from '../../nimble/v1/Empty.js';
@@ -74,6 +76,21 @@ export interface DispatcherClient extends grpc.Client {
   submitJob(argument: _nimble_v1_SubmitJobRequest, callback: grpc.requestCallback<_nimble_v1_SubmitJobResponse__Output>): grpc.ClientUnaryCall;
   
   /**
+   * Takes a checkpoint now (Flink's `flink checkpoint`); returns when it is complete.
+   */
+  TriggerCheckpoint(argument: _nimble_v1_CheckpointRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_CheckpointResponse__Output>): grpc.ClientUnaryCall;
+  TriggerCheckpoint(argument: _nimble_v1_CheckpointRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_nimble_v1_CheckpointResponse__Output>): grpc.ClientUnaryCall;
+  TriggerCheckpoint(argument: _nimble_v1_CheckpointRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_CheckpointResponse__Output>): grpc.ClientUnaryCall;
+  TriggerCheckpoint(argument: _nimble_v1_CheckpointRequest, callback: grpc.requestCallback<_nimble_v1_CheckpointResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * Takes a checkpoint now (Flink's `flink checkpoint`); returns when it is complete.
+   */
+  triggerCheckpoint(argument: _nimble_v1_CheckpointRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_CheckpointResponse__Output>): grpc.ClientUnaryCall;
+  triggerCheckpoint(argument: _nimble_v1_CheckpointRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_nimble_v1_CheckpointResponse__Output>): grpc.ClientUnaryCall;
+  triggerCheckpoint(argument: _nimble_v1_CheckpointRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_CheckpointResponse__Output>): grpc.ClientUnaryCall;
+  triggerCheckpoint(argument: _nimble_v1_CheckpointRequest, callback: grpc.requestCallback<_nimble_v1_CheckpointResponse__Output>): grpc.ClientUnaryCall;
+  
+  /**
    * Takes a savepoint (and with `stop`, stops the job after it); returns when it is complete.
    */
   TriggerSavepoint(argument: _nimble_v1_SavepointRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_SavepointResponse__Output>): grpc.ClientUnaryCall;
@@ -118,6 +135,11 @@ export interface DispatcherHandlers extends grpc.UntypedServiceImplementation {
   SubmitJob: grpc.handleUnaryCall<_nimble_v1_SubmitJobRequest__Output, _nimble_v1_SubmitJobResponse>;
   
   /**
+   * Takes a checkpoint now (Flink's `flink checkpoint`); returns when it is complete.
+   */
+  TriggerCheckpoint: grpc.handleUnaryCall<_nimble_v1_CheckpointRequest__Output, _nimble_v1_CheckpointResponse>;
+  
+  /**
    * Takes a savepoint (and with `stop`, stops the job after it); returns when it is complete.
    */
   TriggerSavepoint: grpc.handleUnaryCall<_nimble_v1_SavepointRequest__Output, _nimble_v1_SavepointResponse>;
@@ -136,6 +158,7 @@ export interface DispatcherDefinition extends grpc.ServiceDefinition {
   GetJob: MethodDefinition<_nimble_v1_JobRef, _nimble_v1_JobDetails, _nimble_v1_JobRef__Output, _nimble_v1_JobDetails__Output>
   ListJobs: MethodDefinition<_nimble_v1_ListJobsRequest, _nimble_v1_ListJobsResponse, _nimble_v1_ListJobsRequest__Output, _nimble_v1_ListJobsResponse__Output>
   SubmitJob: MethodDefinition<_nimble_v1_SubmitJobRequest, _nimble_v1_SubmitJobResponse, _nimble_v1_SubmitJobRequest__Output, _nimble_v1_SubmitJobResponse__Output>
+  TriggerCheckpoint: MethodDefinition<_nimble_v1_CheckpointRequest, _nimble_v1_CheckpointResponse, _nimble_v1_CheckpointRequest__Output, _nimble_v1_CheckpointResponse__Output>
   TriggerSavepoint: MethodDefinition<_nimble_v1_SavepointRequest, _nimble_v1_SavepointResponse, _nimble_v1_SavepointRequest__Output, _nimble_v1_SavepointResponse__Output>
   WatchJob: MethodDefinition<_nimble_v1_JobRef, _nimble_v1_JobEvent, _nimble_v1_JobRef__Output, _nimble_v1_JobEvent__Output>
 }
