@@ -6,12 +6,13 @@
  * not happen: the dashboard works offline.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { chromium } from 'playwright-core';
+import { bundleJob } from '@nimble/client';
 import { nimble, TestCluster } from './fixtures/cluster.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -226,9 +227,30 @@ describe('the web dashboard', () => {
     await page.getByTestId('jm-log').waitFor();
     await screenshot('jobmanager');
     await screenshot('taskmanagers');
+    // A job bundle submitted from the page: upload, then run it from the list of bundles.
+    const bundlePath = join(dir, 'slow-sink.mjs');
+    writeFileSync(bundlePath, await bundleJob(JOB));
     await page.goto(`${cluster.restUrl}/#/submit`);
-    await page.getByTestId('jars').waitFor();
+    await page.getByTestId('bundle-file').setInputFiles(bundlePath);
+    await page.getByTestId('upload').click();
+    await poll(() => page.getByTestId('action-result').textContent()).toMatch(
+      /^Uploaded .*_slow-sink\.mjs$/,
+    );
+    const jarRow = page.locator('[data-testid=jars] tbody tr');
+    await poll(() => jarRow.count()).toBe(1);
+    expect(await jarRow.locator('td').first().textContent()).toBe('slow-sink.mjs');
     await screenshot('submit');
+    await jarRow.getByRole('button', { name: 'Submit' }).click();
+    await page.getByTestId('job-graph').waitFor({ timeout: 60_000 });
+    const submitted = /#\/job\/([0-9a-f]{32})$/.exec(page.url())![1]!;
+    expect(submitted).not.toBe(jobId);
+    await poll(() => page.locator('[data-testid=job-name] .state').textContent(), 30_000).toBe(
+      'RUNNING',
+    );
+    expect(await page.locator('[data-testid=job-name]').textContent()).toContain('slow-sink');
+    await screenshot('submitted-job');
+    await page.getByTestId('cancel-job').click();
+    await poll(async () => (await rest(`/jobs/${submitted}`)).state, 30_000).toBe('CANCELED');
 
     expect(offLoopback).toEqual([]);
   }, 240_000);
