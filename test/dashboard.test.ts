@@ -80,7 +80,7 @@ afterAll(async () => {
 });
 
 describe('the web dashboard', () => {
-  it('asks for the token, then shows the overview, the job graph, backpressure, a savepoint and a cancel', async () => {
+  it('signs in, follows a job through its pages and drives jobs from them', async () => {
     // The page and its files are open; the data is not, so the page asks for the token.
     await page.goto(`${cluster.restUrl}/`);
     await page
@@ -249,8 +249,16 @@ describe('the web dashboard', () => {
     );
     expect(await page.locator('[data-testid=job-name]').textContent()).toContain('slow-sink');
     await screenshot('submitted-job');
-    await page.getByTestId('cancel-job').click();
-    await poll(async () => (await rest(`/jobs/${submitted}`)).state, 30_000).toBe('CANCELED');
+    // Stop with a savepoint, to a directory given on the page: the job ends FINISHED.
+    const stopDir = `file://${join(dir, 'stop-savepoints')}`;
+    await page.getByTestId('savepoint-target').fill(stopDir);
+    await page.getByTestId('stop-with-savepoint').click();
+    await poll(() => page.getByTestId('action-result').textContent(), 60_000).toMatch(
+      new RegExp(`^Stopped with savepoint: ${stopDir}/savepoint-`),
+    );
+    await poll(async () => (await rest(`/jobs/${submitted}`)).state, 30_000).toBe('FINISHED');
+    await poll(() => page.locator('[data-testid=job-name] .state').textContent()).toBe('FINISHED');
+    await screenshot('stopped-job');
 
     expect(offLoopback).toEqual([]);
   }, 240_000);
