@@ -151,6 +151,11 @@ describe('the web dashboard', () => {
     // The slow map itself is not held back (busy where busy time is reported, else idle).
     const mapNode = page.locator(`[data-testid=job-graph] g.vertex[data-vertex-id="${map}"]`);
     expect(['busy', 'idle']).toContain(await mapNode.getAttribute('data-state'));
+    // The throughput chart draws from the counters of successive polls.
+    await page.locator('[data-testid=throughput-chart] canvas').waitFor();
+    await poll(() =>
+      page.locator('[data-testid=throughput-chart] .u-legend').textContent(),
+    ).toContain('fast-source out');
     await screenshot('job-graph');
 
     await page.getByTestId('tab-backpressure').click();

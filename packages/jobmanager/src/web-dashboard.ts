@@ -28,6 +28,8 @@ const FILES: ReadonlyMap<string, () => string> = new Map([
   ['/web/lib/preact-hooks.js', () => packageFile('preact', 'hooks/dist/hooks.module.js')],
   ['/web/lib/htm.js', () => packageFile('htm', 'dist/htm.module.js')],
   ['/web/lib/dagre.js', () => packageFile('@dagrejs/dagre', 'dist/dagre.min.js')],
+  ['/web/lib/uplot.js', () => packageFile('uplot', 'dist/uPlot.esm.js')],
+  ['/web/lib/uplot.css', () => packageFile('uplot', 'dist/uPlot.min.css')],
 ]);
 
 const TYPES: Record<string, string> = {

@@ -12,7 +12,8 @@ describe('the web dashboard files', () => {
     expect(dashboardFile('/')![0]).toContain('<script type="module" src="/web/app.js"></script>');
     expect(dashboardFile('/index.html')![0]).toBe(dashboardFile('/')![0]);
     expect(dashboardFile('/web/style.css')![1]).toBe('text/css; charset=utf-8');
-    for (const lib of ['preact', 'preact-hooks', 'htm', 'dagre']) {
+    expect(dashboardFile('/web/lib/uplot.css')![1]).toBe('text/css; charset=utf-8');
+    for (const lib of ['preact', 'preact-hooks', 'htm', 'dagre', 'uplot']) {
       const [body, type] = dashboardFile(`/web/lib/${lib}.js`)!;
       expect(type).toBe('text/javascript; charset=utf-8');
       expect(body.length).toBeGreaterThan(1000);

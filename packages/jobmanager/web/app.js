@@ -1,8 +1,9 @@
 // Nimble's web dashboard: Flink's pages over Flink's REST API, rendered with preact + htm.
 // Plain ES modules served by the JobManager (no build step); dagre (a global) lays out the graph.
 import { h, render } from 'preact';
-import { useCallback, useEffect, useState } from 'preact/hooks';
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import htm from 'htm';
+import uPlot from 'uplot';
 
 const html = htm.bind(h);
 const TOKEN_KEY = 'nimble.rest-token';
@@ -554,12 +555,81 @@ function JobPage({ id, tab }) {
       ${TABS.map(([t, label]) => html`<a href=${`#/job/${id}/${t}`} class=${t === tab ? 'active' : ''} data-testid=${`tab-${t}`}>${label}</a>`)}
     </div>
     ${tab === 'overview' && html`<${VerticesTab} vertices=${vertices} />`}
+    ${
+      tab === 'overview' &&
+      running &&
+      html`<h2>Throughput</h2>
+        <${ThroughputChart} vertices=${vertices} />`
+    }
     ${tab === 'backpressure' && html`<${BackpressureTab} vertices=${vertices} bps=${bps.data} running=${running} />`}
     ${tab === 'watermarks' && html`<${WatermarksTab} id=${id} vertices=${vertices} />`}
     ${tab === 'checkpoints' && html`<${CheckpointsTab} id=${id} />`}
     ${tab === 'exceptions' && html`<${ExceptionsTab} id=${id} />`}
     ${tab === 'configuration' && html`<${JobConfigTab} id=${id} />`}
   </div>`;
+}
+
+const CHART_POINTS = 120;
+const COLORS = ['#1765ad', '#c92a2a', '#2f9e44', '#f08c00', '#7048e8', '#0c8599'];
+
+/**
+ * Records per second of each vertex, from the counters of successive polls (received for
+ * vertices with inputs, sent for sources), over the last CHART_POINTS polls of this page.
+ */
+function ThroughputChart({ vertices }) {
+  const el = useRef(null);
+  const chart = useRef(null);
+  const samples = useRef([]);
+  const last = samples.current[samples.current.length - 1];
+  const now = Date.now() / 1000;
+  const counts = vertices.map((v) =>
+    v.metrics?.['read-records'] > 0
+      ? v.metrics['read-records']
+      : (v.metrics?.['write-records'] ?? 0),
+  );
+  // A sample per answer of /jobs/:id (a new vertices array), not per render.
+  const seen = useRef(undefined);
+  if (seen.current !== vertices && (!last || now - last.t >= 0.5)) {
+    seen.current = vertices;
+    samples.current.push({ t: now, counts });
+    if (samples.current.length > CHART_POINTS + 1) samples.current.shift();
+  }
+  const series = vertices.map(
+    (v) => `${v.name}${v.metrics?.['read-records'] > 0 ? ' in' : ' out'}`,
+  );
+  const key = series.join('\n');
+  useEffect(() => {
+    if (!el.current) return undefined;
+    chart.current = new uPlot(
+      {
+        width: el.current.clientWidth || 800,
+        height: 200,
+        series: [
+          {},
+          ...series.map((label, i) => ({ label, stroke: COLORS[i % COLORS.length], width: 2 })),
+        ],
+        axes: [{}, { label: 'records/s', size: 70 }],
+      },
+      [[], ...series.map(() => [])],
+      el.current,
+    );
+    return () => chart.current?.destroy();
+  }, [key]);
+  useEffect(() => {
+    const points = samples.current;
+    const data = [points.slice(1).map((p) => p.t)];
+    vertices.forEach((_, i) => {
+      data.push(
+        points
+          .slice(1)
+          .map((p, j) =>
+            Math.max(0, ((p.counts[i] ?? 0) - (points[j].counts[i] ?? 0)) / (p.t - points[j].t)),
+          ),
+      );
+    });
+    chart.current?.setData(data);
+  });
+  return html`<div class="chart" data-testid="throughput-chart" ref=${el}></div>`;
 }
 
 function VerticesTab({ vertices }) {
