@@ -200,6 +200,16 @@ describe('the web dashboard', () => {
       'Checkpoint completed: 2',
     );
 
+    // Its details: per operator, then per subtask.
+    await page.locator('[data-testid=checkpoint-history] tr[data-checkpoint-id="2"]').click();
+    const detailRows = page.locator('[data-testid=checkpoint-details] tbody tr');
+    await poll(() => detailRows.count()).toBe(2);
+    expect(await detailRows.locator('td:nth-child(3)').allTextContents()).toEqual(['2/2', '2/2']);
+    await detailRows.first().click();
+    const subtaskStates = page.locator('[data-testid=checkpoint-subtasks] tbody tr .state');
+    await poll(() => subtaskStates.allTextContents()).toEqual(['completed', 'completed']);
+    await screenshot('job-checkpoint-details');
+
     await page.getByTestId('cancel-job').click();
     await poll(async () => (await rest(`/jobs/${jobId}`)).state, 30_000).toBe('CANCELED');
     await poll(() => page.locator('[data-testid=job-name] .state').textContent()).toBe('CANCELED');

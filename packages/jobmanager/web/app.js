@@ -110,7 +110,7 @@ const segment = (id) => encodeURIComponent(id).replace(/%3A/gi, ':');
 const fmtTime = (ms) => (ms > 0 ? new Date(ms).toLocaleString() : '-');
 function fmtDuration(ms) {
   if (ms === undefined || ms === null || ms < 0) return '-';
-  if (ms < 1000) return `${ms}ms`;
+  if (ms < 1000) return `${Math.round(ms)}ms`;
   const s = Math.floor(ms / 1000);
   const parts = [];
   if (s >= 86400) parts.push(`${Math.floor(s / 86400)}d`);
@@ -563,7 +563,7 @@ function JobPage({ id, tab }) {
     }
     ${tab === 'backpressure' && html`<${BackpressureTab} vertices=${vertices} bps=${bps.data} running=${running} />`}
     ${tab === 'watermarks' && html`<${WatermarksTab} id=${id} vertices=${vertices} />`}
-    ${tab === 'checkpoints' && html`<${CheckpointsTab} id=${id} />`}
+    ${tab === 'checkpoints' && html`<${CheckpointsTab} id=${id} vertices=${vertices} />`}
     ${tab === 'exceptions' && html`<${ExceptionsTab} id=${id} />`}
     ${tab === 'configuration' && html`<${JobConfigTab} id=${id} />`}
   </div>`;
@@ -741,7 +741,8 @@ function WatermarksTab({ id, vertices }) {
   </div>`;
 }
 
-function CheckpointsTab({ id }) {
+function CheckpointsTab({ id, vertices }) {
+  const names = Object.fromEntries(vertices.map((v) => [String(v.id), v.name]));
   const stats = usePoll(`/jobs/${id}/checkpoints`);
   const config = usePoll(`/jobs/${id}/checkpoints/config`);
   const [detailId, setDetailId] = useState(undefined);
@@ -802,7 +803,11 @@ function CheckpointsTab({ id }) {
           <tbody>
             ${[...s.history].reverse().map(
               (c) =>
-                html`<tr class="clickable" onClick=${() => setDetailId(c.id)}>
+                html`<tr
+                  class="clickable"
+                  data-checkpoint-id=${c.id}
+                  onClick=${() => setDetailId(c.id)}
+                >
                   <td>${c.id}</td>
                   <td><${State} s=${c.status} /></td>
                   <td>${c.checkpoint_type}</td>
@@ -815,7 +820,7 @@ function CheckpointsTab({ id }) {
           </tbody>
         </table>`
     }
-    ${detailId !== undefined && html`<${CheckpointDetails} id=${id} checkpointId=${detailId} />`}
+    ${detailId !== undefined && html`<${CheckpointDetails} id=${id} checkpointId=${detailId} names=${names} />`}
     <h2>Configuration</h2>
     ${
       config.error?.status === 404
@@ -825,9 +830,10 @@ function CheckpointsTab({ id }) {
   </div>`;
 }
 
-function CheckpointDetails({ id, checkpointId }) {
+function CheckpointDetails({ id, checkpointId, names }) {
   const d = usePoll(`/jobs/${id}/checkpoints/details/${checkpointId}`);
-  return html`<div>
+  const [vertex, setVertex] = useState(undefined);
+  return html`<div data-testid="checkpoint-details">
     <h2>Checkpoint ${checkpointId}</h2>
     <${ErrorMessage} error=${d.error} />
     ${
@@ -835,7 +841,7 @@ function CheckpointDetails({ id, checkpointId }) {
       html`<table>
         <thead>
           <tr>
-            <th>Vertex</th>
+            <th>Operator</th>
             <th>Status</th>
             <th class="num">Acknowledged</th>
             <th class="num">State size</th>
@@ -843,14 +849,63 @@ function CheckpointDetails({ id, checkpointId }) {
           </tr>
         </thead>
         <tbody>
-          ${Object.values(d.data.tasks ?? {}).map(
-            (t) =>
-              html`<tr>
-                <td>${t.id}</td>
+          ${Object.entries(d.data.tasks ?? {}).map(
+            ([vid, t]) =>
+              html`<tr class="clickable" data-vertex-id=${vid} onClick=${() => setVertex(vid)}>
+                <td>${names[vid] ?? vid}</td>
                 <td><${State} s=${t.status} /></td>
                 <td class="num">${t.num_acknowledged_subtasks}/${t.num_subtasks}</td>
                 <td class="num">${fmtBytes(t.state_size)}</td>
                 <td class="num">${fmtDuration(t.end_to_end_duration)}</td>
+              </tr>`,
+          )}
+        </tbody>
+      </table>`
+    }
+    ${
+      vertex !== undefined &&
+      html`<${CheckpointSubtasks}
+        id=${id}
+        checkpointId=${checkpointId}
+        vertex=${vertex}
+        name=${names[vertex] ?? vertex}
+      />`
+    }
+  </div>`;
+}
+
+function CheckpointSubtasks({ id, checkpointId, vertex, name }) {
+  const d = usePoll(`/jobs/${id}/checkpoints/details/${checkpointId}/subtasks/${vertex}`);
+  return html`<div>
+    <h2>${name}: subtasks</h2>
+    <${ErrorMessage} error=${d.error} />
+    ${
+      d.data &&
+      html`<table data-testid="checkpoint-subtasks">
+        <thead>
+          <tr>
+            <th>Subtask</th>
+            <th>Status</th>
+            <th>Acknowledged</th>
+            <th class="num">End to end duration</th>
+            <th class="num">State size</th>
+            <th class="num">Sync</th>
+            <th class="num">Async</th>
+            <th class="num">Alignment</th>
+          </tr>
+        </thead>
+        <tbody>
+          ${(d.data.subtasks ?? []).map(
+            (st) =>
+              html`<tr>
+                <td>${st.index}</td>
+                <td><${State} s=${st.status} /></td>
+                <td>${fmtTime(st.ack_timestamp)}</td>
+                <td class="num">${fmtDuration(st.end_to_end_duration)}</td>
+                <td class="num">${fmtBytes(st.state_size)}</td>
+                <td class="num">${fmtDuration(st.checkpoint?.sync)}</td>
+                <td class="num">${fmtDuration(st.checkpoint?.async)}</td>
+                <td class="num">${fmtDuration(st.alignment?.duration)}</td>
               </tr>`,
           )}
         </tbody>
