@@ -17,6 +17,7 @@ import { nimble, TestCluster } from './fixtures/cluster.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const JOB = `${root}test/fixtures/cluster-jobs/slow-sink-job.ts`;
+const FAIL_ONCE = `${root}test/fixtures/cluster-jobs/fail-once-job.ts`;
 const SCREENSHOTS = join(root, 'test-results', 'dashboard');
 const TOKEN = 'dashboard-test-token-0123456789';
 
@@ -274,6 +275,18 @@ describe('the web dashboard', () => {
     await poll(async () => (await rest(`/jobs/${submitted}`)).state, 30_000).toBe('FINISHED');
     await poll(() => page.locator('[data-testid=job-name] .state').textContent()).toBe('FINISHED');
     await screenshot('stopped-job');
+
+    // A job whose operator throws: the Exceptions tab shows the error with its stack.
+    await nimble(['run', '-m', cluster.address, FAIL_ONCE], { NIMBLE_TOKEN: TOKEN });
+    const failing = ((await rest('/jobs/overview')).jobs as { jid: string; name: string }[]).find(
+      (j) => j.name === 'fail-once',
+    )!;
+    await page.goto(`${cluster.restUrl}/#/job/${failing.jid}/exceptions`);
+    const stack = page.locator('[data-testid=exceptions] pre').first();
+    await poll(() => stack.textContent()).toMatch(
+      /^UserCodeError: Process \(\d\/2\): user function threw Error: boom at element 1000\n[^]*\n\s+at /,
+    );
+    await screenshot('job-exceptions');
 
     expect(offLoopback).toEqual([]);
   }, 240_000);

@@ -923,7 +923,7 @@ function ExceptionsTab({ id }) {
     ${[...entries].reverse().map(
       (x) =>
         html`<h2>
-            ${x.exceptionName}
+            ${`${x.exceptionName} `}
             <span class="muted"
               >${fmtTime(x.timestamp)}${x.taskManagerId ? ` · ${x.taskManagerId}` : ''}</span
             >
