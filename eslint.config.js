@@ -2,6 +2,7 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import importX, { createNodeResolver } from 'eslint-plugin-import-x';
+import globals from 'globals';
 
 export default tseslint.config(
   {
@@ -49,5 +50,10 @@ export default tseslint.config(
       'test/**/*.ts',
     ],
     rules: { 'no-console': 'off' },
+  },
+  {
+    // The web dashboard's ES modules run in the browser.
+    files: ['packages/jobmanager/web/**/*.js'],
+    languageOptions: { globals: globals.browser },
   },
 );

@@ -33,6 +33,7 @@ import {
   vertexOf,
   vertexWatermarks,
 } from './rest-vertices.js';
+import { dashboardFile } from './web-dashboard.js';
 
 function taskCounts(job: JobMaster): Record<string, number> {
   const counts: Record<string, number> = {
@@ -582,6 +583,8 @@ async function route(
   const parts = url.pathname.split('/').filter(Boolean);
   const method = req.method ?? 'GET';
   const get = method === 'GET';
+  const file = get ? dashboardFile(url.pathname) : undefined;
+  if (file) return [200, file[0], file[1]];
   if (get && url.pathname === '/metrics') {
     return [200, await metrics.registry.metrics(), metrics.registry.contentType];
   }
