@@ -676,7 +676,7 @@ function BackpressureTab({ vertices, bps, running }) {
       return html`<h2 data-vertex-id=${v.id}>
           ${v.name} <${State} s=${bp['backpressure-level'] ?? 'ok'} />
         </h2>
-        <table>
+        <table data-vertex-id=${v.id}>
           <thead>
             <tr>
               <th>Subtask</th>
@@ -697,7 +697,7 @@ function BackpressureTab({ vertices, bps, running }) {
                   </td>
                   <td>${pct(s.idleRatio)}</td>
                   <td>${pct(s.busyRatio)}</td>
-                  <td><${State} s=${s['backpressure-level']} /></td>
+                  <td><${State} s=${s.backpressureLevel ?? s['backpressure-level']} /></td>
                 </tr>`,
             )}
           </tbody>
