@@ -276,6 +276,14 @@ describe('the cluster over REST', () => {
       { id: 'Status.TaskSlots.Total', value: '2' },
       { id: 'Status.Hardware.CpuCores', value: String(tm.hardware.cpuCores) },
     ]);
+    // Clients may percent-encode the id's ':' (encodeURIComponent does).
+    const encoded = await get(`/taskmanagers/${encodeURIComponent(tm.id)}`);
+    expect([encoded.status, encoded.body.id]).toEqual([200, tm.id]);
+    const malformed = await get('/taskmanagers/%E0%A4%A');
+    expect(malformed.status).toBe(400);
+    expect(malformed.body.errors[0]).toBe(
+      'Malformed percent-encoding in the path segment "%E0%A4%A"',
+    );
     const missing = await get('/taskmanagers/no-such-tm');
     expect(missing.status).toBe(404);
     expect(missing.body.errors[0]).toBe('TaskManager no-such-tm is not registered');

@@ -572,6 +572,18 @@ async function savepointRoutes(
   return [202, { 'request-id': operations.start(`${job.jobId}/savepoints`, triggerId, run) }];
 }
 
+/** A path segment, percent-decoded; a malformed escape is the client's error. */
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new RestError(
+      400,
+      `Malformed percent-encoding in the path segment ${JSON.stringify(segment)}`,
+    );
+  }
+}
+
 async function route(
   jm: JobManager,
   metrics: JobManagerMetrics,
@@ -580,7 +592,8 @@ async function route(
   options: RestOptions,
 ): Promise<[number, unknown, string?]> {
   const url = new URL(req.url ?? '/', 'http://localhost');
-  const parts = url.pathname.split('/').filter(Boolean);
+  // Segments as the client meant them: a TaskManager id holds ':', which clients may encode.
+  const parts = url.pathname.split('/').filter(Boolean).map(decodeSegment);
   const method = req.method ?? 'GET';
   const get = method === 'GET';
   const file = get ? dashboardFile(url.pathname) : undefined;
