@@ -20,6 +20,7 @@ it('loads every service of the contract', () => {
     'GetJob',
     'ListJobs',
     'SubmitJob',
+    'TriggerCheckpoint',
     'TriggerSavepoint',
     'WatchJob',
   ]);
