@@ -6,7 +6,7 @@
  * not happen: the dashboard works offline.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -55,6 +55,10 @@ beforeAll(async () => {
     jm: ['-D', `security.rest.token=${TOKEN}`, '-D', 'metrics.fetcher.update-interval=200'],
     tm: ['-D', 'metrics.fetcher.update-interval=200'],
   });
+  if (!existsSync('/usr/bin/chromium'))
+    throw new Error(
+      "The dashboard test drives Debian's chromium at /usr/bin/chromium: apt-get install chromium (.ci/run does)",
+    );
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium' });
   const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
   // Anything but the JobManager on loopback is refused, and remembered to fail the test.
