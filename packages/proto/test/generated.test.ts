@@ -20,6 +20,7 @@ it('loads every service of the contract', () => {
     'GetJob',
     'ListJobs',
     'SubmitJob',
+    'TriggerCheckpoint',
     'TriggerSavepoint',
     'WatchJob',
   ]);
@@ -27,6 +28,7 @@ it('loads every service of the contract', () => {
     'AssignSplits',
     'CancelTasks',
     'DeployTasks',
+    'GetLog',
     'NotifyCheckpoint',
     'StartTasks',
     'TriggerCheckpoint',
