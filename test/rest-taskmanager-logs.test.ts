@@ -4,6 +4,9 @@
  * TaskManager that does not answer costs a request a few seconds, never the JobManager.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as grpc from '@grpc/grpc-js';
+import { createServer } from 'node:net';
+import { nimbleServices } from '@nimble/proto';
 import { TestCluster } from './fixtures/cluster.js';
 
 let cluster: TestCluster;
@@ -115,4 +118,35 @@ describe('a TaskManager’s log over REST', () => {
     await cluster.waitFor(async () => (await get(`/taskmanagers/${tmId}/log`)).status === 200);
     expect((await get('/overview')).body.taskmanagers).toBe(1);
   }, 60_000);
+
+  it('a TaskManager that cannot be reached: 502 naming it and the cause', async () => {
+    // A TaskManager registers at an address where nothing listens any more.
+    const probe = createServer();
+    const port = await new Promise<number>((resolve) =>
+      probe.listen(0, '127.0.0.1', () => resolve((probe.address() as { port: number }).port)),
+    );
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    const rm = new (nimbleServices().ResourceManager)(
+      cluster.address,
+      grpc.credentials.createInsecure(),
+    );
+    try {
+      await new Promise<void>((resolve, reject) =>
+        rm.RegisterTaskManager(
+          { resourceId: 'gone-tm', address: `127.0.0.1:${port}`, numberOfSlots: 1 },
+          (e) => (e ? reject(e) : resolve()),
+        ),
+      );
+      const gone = await get('/taskmanagers/gone-tm/log');
+      expect(gone.status).toBe(502);
+      expect(gone.body.errors[0]).toMatch(
+        new RegExp(
+          `^TaskManager gone-tm could not send its log: GetLog on 127\\.0\\.0\\.1:${port} failed: UNAVAILABLE: `,
+        ),
+      );
+      expect((await get('/overview')).status).toBe(200);
+    } finally {
+      rm.close();
+    }
+  });
 });
