@@ -229,7 +229,7 @@ export async function taskManagerLogText(
   id: string,
   name?: string,
 ): Promise<string> {
-  taskManagerOf(jm, id);
+  taskManagerOf(jm, id); // an unknown TaskManager is the error, whatever the file name
   if (name !== undefined && name !== TASK_MANAGER_LOG_NAME) {
     throw new RestError(
       404,
