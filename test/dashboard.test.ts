@@ -243,6 +243,14 @@ describe('the web dashboard', () => {
       'Status.TaskSlots.Available2Status.TaskSlots.Total2',
     );
     await screenshot('taskmanager');
+    // The TaskManager's own log, which the JobManager fetches from it over gRPC.
+    await page.getByTestId('tm-tab-logs').click();
+    await poll(() => page.getByTestId('tm-log').textContent()).toContain(
+      'registered at the JobManager',
+    );
+    expect(await page.getByTestId('tm-log').textContent()).toContain('TaskManager started');
+    await poll(() => page.getByTestId('tm-log-file').textContent()).toMatch(/^taskmanager\.log · /);
+    await screenshot('taskmanager-logs');
 
     await page.goto(`${cluster.restUrl}/#/jobmanager`);
     await page.getByTestId('jm-config').waitFor();

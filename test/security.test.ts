@@ -219,6 +219,9 @@ describe('a cluster with TLS and a token', () => {
       ['GET', '/jobmanager/log'],
       ['GET', `/taskmanagers/${taskManagerIds[0]}`],
       ['GET', `/taskmanagers/${taskManagerIds[0]}/metrics`],
+      ['GET', `/taskmanagers/${taskManagerIds[0]}/logs`],
+      ['GET', `/taskmanagers/${taskManagerIds[0]}/log`],
+      ['GET', `/taskmanagers/${taskManagerIds[0]}/logs/taskmanager.log`],
       ['GET', `/jobs/${jobId}/plan`],
       ['GET', `/jobs/${jobId}/config`],
       ['GET', `/jobs/${jobId}/vertices/0`],
@@ -246,6 +249,16 @@ describe('a cluster with TLS and a token', () => {
     // Nothing the refused calls asked for happened, and the daemons still serve.
     expect((await rest('GET', `/jobs/${jobId}`, { token })).body.state).toBe('RUNNING');
     expect(await taskManagerCount()).toBe(2);
+    // With the token, a TaskManager's log comes from it over mutual TLS; its plain metrics port
+    // does not serve it.
+    const tmLog = await rest('GET', `/taskmanagers/${taskManagerIds[0]}/log`, { token });
+    expect(tmLog.status).toBe(200);
+    expect(tmLog.body).toContain('registered at the JobManager');
+    const tmPort = taskManagers.find((t) => t.ready.resourceId === taskManagerIds[0])!.ready
+      .httpPort;
+    for (const path of ['/log', '/logs', '/logs/taskmanager.log']) {
+      expect((await fetch(`http://127.0.0.1:${tmPort}${path}`)).status, path).toBe(404);
+    }
 
     expect((await rest('PATCH', `/jobs/${jobId}?mode=cancel`, { token })).status).toBe(202);
     await until(
@@ -332,6 +345,17 @@ describe('a cluster with TLS and a token', () => {
       );
       expect(registered?.code, what).toBe(grpc.status.UNAVAILABLE);
       rm.close();
+
+      // Reading a TaskManager's log (it can hold job data).
+      const executor = new services.TaskExecutor(
+        `127.0.0.1:${taskManagers[0]!.ready.rpcPort}`,
+        creds,
+      );
+      const logRead = await new Promise<grpc.ServiceError | null>((resolve) =>
+        executor.GetLog({}, { deadline: Date.now() + 20_000 }, (e) => resolve(e)),
+      );
+      expect(logRead?.code, what).toBe(grpc.status.UNAVAILABLE);
+      executor.close();
 
       // Opening a data-exchange stream to a TaskManager, claiming to be the other one.
       const exchange = new services.Exchange(`127.0.0.1:${taskManagers[0]!.ready.rpcPort}`, creds);

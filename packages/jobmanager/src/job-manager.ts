@@ -40,6 +40,7 @@ import {
   parseJobPlan,
   parseExecutionConfiguration,
   planJobModule,
+  LOG_LINES_KEPT,
   RecentLogLines,
   s3OptionsOf,
   withStorageTimeout,
@@ -89,9 +90,6 @@ import { TaskManagerRegistry } from './task-manager-registry.js';
 
 /** How long an uploaded bundle may take to build its plan before a run request fails. */
 const BUNDLE_PLAN_TIMEOUT_MS = 60_000;
-
-/** Log lines the JobManager keeps for /jobmanager/log. */
-const LOG_LINES_KEPT = 2000;
 
 /** Where a JobManager listens, once started. */
 export interface JobManagerEndpoints {

@@ -19,6 +19,8 @@ import {
   LOG_NAME,
   NIMBLE_VERSION,
   taskManagerDetails,
+  taskManagerLogs,
+  taskManagerLogText,
   taskManagerMetrics,
 } from './rest-cluster.js';
 import { RestError } from './rest-error.js';
@@ -645,6 +647,12 @@ async function route(
     return [200, taskManagerDetails(jm, parts[1]!)];
   if (get && parts[0] === 'taskmanagers' && parts.length === 3 && parts[2] === 'metrics')
     return [200, taskManagerMetrics(jm, parts[1]!, url.searchParams)];
+  if (get && parts[0] === 'taskmanagers' && parts.length === 3 && parts[2] === 'logs')
+    return [200, await taskManagerLogs(jm, parts[1]!)];
+  if (get && parts[0] === 'taskmanagers' && parts.length === 3 && parts[2] === 'log')
+    return [200, await taskManagerLogText(jm, parts[1]!), 'text/plain; charset=utf-8'];
+  if (get && parts[0] === 'taskmanagers' && parts.length === 4 && parts[2] === 'logs')
+    return [200, await taskManagerLogText(jm, parts[1]!, parts[3]!), 'text/plain; charset=utf-8'];
   if (parts[0] === 'savepoint-disposal') {
     if (parts.length === 1 && method === 'POST')
       return triggerDisposal(jm, operations, req, options);
@@ -788,7 +796,9 @@ function allowedMethods(parts: string[], jm: JobManager): string[] {
   if (path === `jobmanager/logs/${LOG_NAME}`) return ['GET'];
   if (
     parts[0] === 'taskmanagers' &&
-    (parts.length === 2 || (parts.length === 3 && parts[2] === 'metrics'))
+    (parts.length === 2 ||
+      (parts.length === 3 && ['metrics', 'logs', 'log'].includes(parts[2]!)) ||
+      (parts.length === 4 && parts[2] === 'logs'))
   )
     return ['GET'];
   if (path === 'savepoint-disposal') return ['POST'];

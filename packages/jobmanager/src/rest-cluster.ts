@@ -1,5 +1,7 @@
 // The cluster over REST, in Flink's shapes: the dashboard's configuration, the JobManager's
 // configuration, metrics and log, and the TaskManagers one by one.
+import type { GetLogResponse__Output } from '@nimble/proto';
+import { NO_RETRY, RpcError, status } from '@nimble/proto';
 import type { JobManager } from './job-manager.js';
 import { isTerminal } from './job-status.js';
 import { RestError } from './rest-error.js';
@@ -10,6 +12,15 @@ export const NIMBLE_VERSION = '0.1.0';
 
 /** The log file name the JobManager's kept lines are shown under. */
 export const LOG_NAME = 'jobmanager.log';
+
+/** The log file name a TaskManager's kept lines are shown under. */
+export const TASK_MANAGER_LOG_NAME = 'taskmanager.log';
+
+/**
+ * How long a TaskManager has to send its log: a REST request (and the dashboard's page) waits
+ * no longer for one that hangs.
+ */
+const TASK_MANAGER_LOG_TIMEOUT_MS = 5000;
 
 /** Flink's DashboardConfiguration. */
 export function dashboardConfiguration() {
@@ -178,4 +189,52 @@ export function taskManagerDetails(jm: JobManager, id: string) {
 
 export function taskManagerMetrics(jm: JobManager, id: string, query: URLSearchParams) {
   return metricList(taskManagerMetricValues(jm, taskManagerOf(jm, id)), query);
+}
+
+/**
+ * A TaskManager's kept log lines, asked over its gRPC port (mutual TLS when configured, as every
+ * call of the JobManager's): its metrics port has no credentials, so it never serves them.
+ */
+async function fetchTaskManagerLog(jm: JobManager, id: string): Promise<GetLogResponse__Output> {
+  const tm = taskManagerOf(jm, id);
+  try {
+    return await tm.client.call(
+      tm.client.raw.GetLog,
+      {},
+      { deadlineMs: TASK_MANAGER_LOG_TIMEOUT_MS, retry: NO_RETRY },
+    );
+  } catch (e) {
+    if (e instanceof RpcError && e.code === status.DEADLINE_EXCEEDED) {
+      throw new RestError(
+        504,
+        `TaskManager ${id} did not send its log within ${TASK_MANAGER_LOG_TIMEOUT_MS} ms`,
+      );
+    }
+    throw new RestError(
+      502,
+      `TaskManager ${id} could not send its log: ${e instanceof Error ? e.message : String(e)}`,
+    );
+  }
+}
+
+/** Flink's LogListInfo of a TaskManager: the one file of its kept lines. */
+export async function taskManagerLogs(jm: JobManager, id: string) {
+  const log = await fetchTaskManagerLog(jm, id);
+  return { logs: [{ name: TASK_MANAGER_LOG_NAME, size: log.size, mtime: log.mtime }] };
+}
+
+/** A TaskManager's log file by name (`/taskmanagers/:id/logs/:name`; `undefined`: `/log`). */
+export async function taskManagerLogText(
+  jm: JobManager,
+  id: string,
+  name?: string,
+): Promise<string> {
+  taskManagerOf(jm, id); // an unknown TaskManager is the error, whatever the file name
+  if (name !== undefined && name !== TASK_MANAGER_LOG_NAME) {
+    throw new RestError(
+      404,
+      `TaskManager ${id} has no log file ${JSON.stringify(name)}; its log is ${TASK_MANAGER_LOG_NAME}`,
+    );
+  }
+  return (await fetchTaskManagerLog(jm, id)).text;
 }

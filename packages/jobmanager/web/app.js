@@ -996,15 +996,44 @@ function MetricsTable({ metrics, testid }) {
     ${entries.length > 0 ? html`<${KeyValues} entries=${entries} testid=${testid} />` : html`<p class="muted" data-testid=${testid}>No metrics yet.</p>`}`;
 }
 
-function TaskManagerPage({ id }) {
+const TM_TABS = [
+  ['overview', 'Overview'],
+  ['logs', 'Logs'],
+];
+
+function TaskManagerPage({ id, tab }) {
   const path = `/taskmanagers/${segment(id)}`;
   const tm = usePoll(path);
-  const metrics = useMetrics(`${path}/metrics`);
-  const d = tm.data;
-  const m = (key) => Number(metrics.byId.get(key));
   return html`<div data-testid="taskmanager">
     <header class="top"><h1>TaskManager ${id}</h1></header>
     <${ErrorMessage} error=${tm.error} />
+    <div class="tabs">
+      ${TM_TABS.map(([t, label]) => html`<a href=${`#/taskmanager/${segment(id)}/${t}`} class=${t === tab ? 'active' : ''} data-testid=${`tm-tab-${t}`}>${label}</a>`)}
+    </div>
+    ${tab === 'logs' ? html`<${TaskManagerLog} path=${path} />` : html`<${TaskManagerOverview} path=${path} d=${tm.data} />`}
+  </div>`;
+}
+
+/**
+ * The TaskManager's latest log lines: the JobManager asks the TaskManager for them over its
+ * control connection (the TaskManager's own HTTP port serves metrics only).
+ */
+function TaskManagerLog({ path }) {
+  const logs = usePoll(`${path}/logs`);
+  const log = usePoll(`${path}/log`);
+  const file = logs.data?.logs?.[0];
+  return html`<div>
+    <h2>Log (latest lines)</h2>
+    ${file && html`<div class="muted" data-testid="tm-log-file">${file.name} · ${fmtBytes(file.size)} · last line ${fmtTime(file.mtime)}</div>`}
+    <${ErrorMessage} error=${log.error ?? logs.error} />
+    ${log.data !== undefined && html`<pre class="log" data-testid="tm-log">${typeof log.data === 'string' ? log.data : JSON.stringify(log.data, null, 2)}</pre>`}
+  </div>`;
+}
+
+function TaskManagerOverview({ path, d }) {
+  const metrics = useMetrics(`${path}/metrics`);
+  const m = (key) => Number(metrics.byId.get(key));
+  return html`<div>
     ${
       d &&
       html`<div class="muted">${d.path} · last heartbeat ${fmtTime(d.timeSinceLastHeartbeat)}</div>
@@ -1185,7 +1214,7 @@ function parseRoute(hash) {
     case 'taskmanagers':
       return { page: 'taskmanagers' };
     case 'taskmanager':
-      return { page: 'taskmanager', id: parts[1] };
+      return { page: 'taskmanager', id: parts[1], tab: parts[2] ?? 'overview' };
     case 'jobmanager':
       return { page: 'jobmanager' };
     case 'submit':
@@ -1288,7 +1317,7 @@ function App() {
       ${route.page === 'completed' && html`<${JobList} completed=${true} />`}
       ${route.page === 'job' && html`<${JobPage} key=${route.id} id=${route.id} tab=${route.tab} />`}
       ${route.page === 'taskmanagers' && html`<${TaskManagers} />`}
-      ${route.page === 'taskmanager' && html`<${TaskManagerPage} id=${route.id} />`}
+      ${route.page === 'taskmanager' && html`<${TaskManagerPage} key=${route.id} id=${route.id} tab=${route.tab} />`}
       ${route.page === 'jobmanager' && html`<${JobManagerPage} />`}
       ${route.page === 'submit' && html`<${SubmitPage} />`}
     </main>

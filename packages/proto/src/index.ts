@@ -44,6 +44,8 @@ export type {
   DisposeSavepointRequest__Output,
   NotifyCheckpointRequest,
   NotifyCheckpointRequest__Output,
+  GetLogResponse,
+  GetLogResponse__Output,
   SavepointRequest,
   SavepointRequest__Output,
   SavepointResponse,

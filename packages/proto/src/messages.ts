@@ -127,6 +127,10 @@ export type {
   NotifyCheckpointRequest__Output,
 } from './generated/nimble/v1/NotifyCheckpointRequest.js';
 export type {
+  GetLogResponse,
+  GetLogResponse__Output,
+} from './generated/nimble/v1/GetLogResponse.js';
+export type {
   SavepointRequest,
   SavepointRequest__Output,
 } from './generated/nimble/v1/SavepointRequest.js';

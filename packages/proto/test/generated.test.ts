@@ -28,6 +28,7 @@ it('loads every service of the contract', () => {
     'AssignSplits',
     'CancelTasks',
     'DeployTasks',
+    'GetLog',
     'NotifyCheckpoint',
     'StartTasks',
     'TriggerCheckpoint',

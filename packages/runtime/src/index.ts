@@ -138,6 +138,7 @@ export {
   formatRecord,
   logFormat,
   parseLogFormat,
+  LOG_LINES_KEPT,
   RecentLogLines,
 } from './logging.js';
 export type { LogFormat } from './logging.js';

@@ -59,6 +59,9 @@ export function createLogger(
   });
 }
 
+/** Lines a daemon keeps of its own log for REST (Flink shows its log files there). */
+export const LOG_LINES_KEPT = 2000;
+
 /**
  * The latest lines a logger wrote (a ring of `capacity` lines, as text for people whatever the
  * format on stderr), for a daemon that logs to stderr only and still shows its log over REST

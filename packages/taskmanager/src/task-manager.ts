@@ -7,6 +7,7 @@ import type {
   DeployTasksResponse,
   Empty,
   ExchangeHandlers,
+  GetLogResponse,
   JobManagerHeartbeat__Output,
   JobMasterGatewayClient,
   ResourceManagerClient,
@@ -46,7 +47,9 @@ import {
   ensureError,
   failureRecordOf,
   loadSecurityMaterial,
+  LOG_LINES_KEPT,
   NimbleError,
+  RecentLogLines,
   s3OptionsOf,
   SlotWorkerHandle,
 } from '@nimble/runtime';
@@ -96,6 +99,8 @@ const WILDCARD = new Set(['0.0.0.0', '::', '[::]']);
  */
 export class TaskManager {
   private log: Logger;
+  /** The latest lines of this TaskManager's log, for the JobManager (GetLog). */
+  private readonly recentLog = new RecentLogLines(LOG_LINES_KEPT);
   private readonly attempts = new Map<string, LocalAttempt>();
   private server: Server | undefined;
   private http: HttpServer | undefined;
@@ -121,7 +126,7 @@ export class TaskManager {
     private readonly config: ClusterConfiguration,
     private readonly tmpDirs = '',
   ) {
-    this.log = createLogger('taskmanager');
+    this.log = createLogger('taskmanager', {}, { recent: this.recentLog });
   }
 
   /** Binds the servers and starts registering with the JobManager. */
@@ -197,6 +202,9 @@ export class TaskManager {
           AssignSplits: (req) => this.assignSplits(req),
           TriggerCheckpoint: (req) => this.triggerCheckpoint(req),
           NotifyCheckpoint: (req) => this.notifyCheckpoint(req),
+          // Served on the gRPC port only (mutual TLS when configured), as the other calls of the
+          // JobManager: the log can hold job data, and the metrics port has no credentials.
+          GetLog: () => Promise.resolve(this.logLines()),
         },
         report,
       ),
@@ -586,6 +594,14 @@ export class TaskManager {
       );
     for (const w of a.workers.values()) w.start();
     return {};
+  }
+
+  private logLines(): GetLogResponse {
+    return {
+      text: this.recentLog.text(),
+      size: this.recentLog.size,
+      mtime: this.recentLog.lastWrite,
+    };
   }
 
   private async cancelTasks(ref: AttemptRef__Output): Promise<Empty> {

@@ -6,6 +6,7 @@ import type { AttemptRef as _nimble_v1_AttemptRef, AttemptRef__Output as _nimble
 import type { DeployTasksRequest as _nimble_v1_DeployTasksRequest, DeployTasksRequest__Output as _nimble_v1_DeployTasksRequest__Output } from './nimble/v1/DeployTasksRequest.js';
 import type { DeployTasksResponse as _nimble_v1_DeployTasksResponse, DeployTasksResponse__Output as _nimble_v1_DeployTasksResponse__Output } from './nimble/v1/DeployTasksResponse.js';
 import type { Empty as _nimble_v1_Empty, Empty__Output as _nimble_v1_Empty__Output } from './nimble/v1/Empty.js';
+import type { GetLogResponse as _nimble_v1_GetLogResponse, GetLogResponse__Output as _nimble_v1_GetLogResponse__Output } from './nimble/v1/GetLogResponse.js';
 import type { NotifyCheckpointRequest as _nimble_v1_NotifyCheckpointRequest, NotifyCheckpointRequest__Output as _nimble_v1_NotifyCheckpointRequest__Output } from './nimble/v1/NotifyCheckpointRequest.js';
 import type { SerializedError as _nimble_v1_SerializedError, SerializedError__Output as _nimble_v1_SerializedError__Output } from './nimble/v1/SerializedError.js';
 import type { SlotLocation as _nimble_v1_SlotLocation, SlotLocation__Output as _nimble_v1_SlotLocation__Output } from './nimble/v1/SlotLocation.js';
@@ -27,6 +28,7 @@ export interface ProtoGrpcType {
       DeployTasksResponse: MessageTypeDefinition<_nimble_v1_DeployTasksResponse, _nimble_v1_DeployTasksResponse__Output>
       Empty: MessageTypeDefinition<_nimble_v1_Empty, _nimble_v1_Empty__Output>
       ExecutionState: EnumTypeDefinition
+      GetLogResponse: MessageTypeDefinition<_nimble_v1_GetLogResponse, _nimble_v1_GetLogResponse__Output>
       NotifyCheckpointRequest: MessageTypeDefinition<_nimble_v1_NotifyCheckpointRequest, _nimble_v1_NotifyCheckpointRequest__Output>
       SerializedError: MessageTypeDefinition<_nimble_v1_SerializedError, _nimble_v1_SerializedError__Output>
       SlotLocation: MessageTypeDefinition<_nimble_v1_SlotLocation, _nimble_v1_SlotLocation__Output>

@@ -7,6 +7,7 @@ import type { AttemptRef as _nimble_v1_AttemptRef, AttemptRef__Output as _nimble
 import type { DeployTasksRequest as _nimble_v1_DeployTasksRequest, DeployTasksRequest__Output as _nimble_v1_DeployTasksRequest__Output } from '../../nimble/v1/DeployTasksRequest.js';
 import type { DeployTasksResponse as _nimble_v1_DeployTasksResponse, DeployTasksResponse__Output as _nimble_v1_DeployTasksResponse__Output } from '../../nimble/v1/DeployTasksResponse.js';
 import type { Empty as _nimble_v1_Empty, Empty__Output as _nimble_v1_Empty__Output } from '../../nimble/v1/Empty.js';
+import type { GetLogResponse as _nimble_v1_GetLogResponse, GetLogResponse__Output as _nimble_v1_GetLogResponse__Output } from '../../nimble/v1/GetLogResponse.js';
 import type { NotifyCheckpointRequest as _nimble_v1_NotifyCheckpointRequest, NotifyCheckpointRequest__Output as _nimble_v1_NotifyCheckpointRequest__Output } from '../../nimble/v1/NotifyCheckpointRequest.js';
 import type { TriggerCheckpointRequest as _nimble_v1_TriggerCheckpointRequest, TriggerCheckpointRequest__Output as _nimble_v1_TriggerCheckpointRequest__Output } from '../../nimble/v1/TriggerCheckpointRequest.js';
 
@@ -59,6 +60,23 @@ export interface TaskExecutorClient extends grpc.Client {
   deployTasks(argument: _nimble_v1_DeployTasksRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_nimble_v1_DeployTasksResponse__Output>): grpc.ClientUnaryCall;
   deployTasks(argument: _nimble_v1_DeployTasksRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_DeployTasksResponse__Output>): grpc.ClientUnaryCall;
   deployTasks(argument: _nimble_v1_DeployTasksRequest, callback: grpc.requestCallback<_nimble_v1_DeployTasksResponse__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * The latest lines this TaskManager logged (it logs to stderr and keeps its last lines), for
+   * the JobManager's REST API and web dashboard: never served on the plain metrics port.
+   */
+  GetLog(argument: _nimble_v1_Empty, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_GetLogResponse__Output>): grpc.ClientUnaryCall;
+  GetLog(argument: _nimble_v1_Empty, metadata: grpc.Metadata, callback: grpc.requestCallback<_nimble_v1_GetLogResponse__Output>): grpc.ClientUnaryCall;
+  GetLog(argument: _nimble_v1_Empty, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_GetLogResponse__Output>): grpc.ClientUnaryCall;
+  GetLog(argument: _nimble_v1_Empty, callback: grpc.requestCallback<_nimble_v1_GetLogResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * The latest lines this TaskManager logged (it logs to stderr and keeps its last lines), for
+   * the JobManager's REST API and web dashboard: never served on the plain metrics port.
+   */
+  getLog(argument: _nimble_v1_Empty, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_GetLogResponse__Output>): grpc.ClientUnaryCall;
+  getLog(argument: _nimble_v1_Empty, metadata: grpc.Metadata, callback: grpc.requestCallback<_nimble_v1_GetLogResponse__Output>): grpc.ClientUnaryCall;
+  getLog(argument: _nimble_v1_Empty, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_GetLogResponse__Output>): grpc.ClientUnaryCall;
+  getLog(argument: _nimble_v1_Empty, callback: grpc.requestCallback<_nimble_v1_GetLogResponse__Output>): grpc.ClientUnaryCall;
   
   /**
    * A checkpoint completed (two-phase-commit sinks commit) or was aborted.
@@ -126,6 +144,12 @@ export interface TaskExecutorHandlers extends grpc.UntypedServiceImplementation 
   DeployTasks: grpc.handleUnaryCall<_nimble_v1_DeployTasksRequest__Output, _nimble_v1_DeployTasksResponse>;
   
   /**
+   * The latest lines this TaskManager logged (it logs to stderr and keeps its last lines), for
+   * the JobManager's REST API and web dashboard: never served on the plain metrics port.
+   */
+  GetLog: grpc.handleUnaryCall<_nimble_v1_Empty__Output, _nimble_v1_GetLogResponse>;
+  
+  /**
    * A checkpoint completed (two-phase-commit sinks commit) or was aborted.
    */
   NotifyCheckpoint: grpc.handleUnaryCall<_nimble_v1_NotifyCheckpointRequest__Output, _nimble_v1_Empty>;
@@ -146,6 +170,7 @@ export interface TaskExecutorDefinition extends grpc.ServiceDefinition {
   AssignSplits: MethodDefinition<_nimble_v1_AssignSplitsRequest, _nimble_v1_Empty, _nimble_v1_AssignSplitsRequest__Output, _nimble_v1_Empty__Output>
   CancelTasks: MethodDefinition<_nimble_v1_AttemptRef, _nimble_v1_Empty, _nimble_v1_AttemptRef__Output, _nimble_v1_Empty__Output>
   DeployTasks: MethodDefinition<_nimble_v1_DeployTasksRequest, _nimble_v1_DeployTasksResponse, _nimble_v1_DeployTasksRequest__Output, _nimble_v1_DeployTasksResponse__Output>
+  GetLog: MethodDefinition<_nimble_v1_Empty, _nimble_v1_GetLogResponse, _nimble_v1_Empty__Output, _nimble_v1_GetLogResponse__Output>
   NotifyCheckpoint: MethodDefinition<_nimble_v1_NotifyCheckpointRequest, _nimble_v1_Empty, _nimble_v1_NotifyCheckpointRequest__Output, _nimble_v1_Empty__Output>
   StartTasks: MethodDefinition<_nimble_v1_AttemptRef, _nimble_v1_Empty, _nimble_v1_AttemptRef__Output, _nimble_v1_Empty__Output>
   TriggerCheckpoint: MethodDefinition<_nimble_v1_TriggerCheckpointRequest, _nimble_v1_Empty, _nimble_v1_TriggerCheckpointRequest__Output, _nimble_v1_Empty__Output>
