@@ -236,6 +236,7 @@ describe('the web dashboard', () => {
     await tmRow.first().waitFor();
     expect(await tmRow.count()).toBe(1);
     expect(await tmRow.locator('td').nth(2).textContent()).toBe('2');
+    await screenshot('taskmanagers');
     await tmRow.first().click();
     await poll(() => page.getByTestId('tm-slots').locator('.value').textContent()).toBe('2');
     await poll(() => page.getByTestId('tm-free-slots').locator('.value').textContent()).toBe('2');
@@ -259,7 +260,6 @@ describe('the web dashboard', () => {
     expect(await page.getByTestId('jm-config').textContent()).not.toContain(TOKEN);
     await page.getByTestId('jm-log').waitFor();
     await screenshot('jobmanager');
-    await screenshot('taskmanagers');
     // A job bundle submitted from the page: upload, then run it from the list of bundles.
     const bundlePath = join(dir, 'slow-sink.mjs');
     writeFileSync(bundlePath, await bundleJob(JOB));
