@@ -12,6 +12,7 @@ import { nimble, startDaemon, stopDaemon } from './fixtures/cluster.js';
 import { composeServiceSettings, loadCompose, repoRoot } from './fixtures/compose.js';
 import type { S3Server } from './fixtures/s3-server.js';
 import { startS3Server } from './fixtures/s3-server.js';
+import { sample } from './fixtures/prometheus.js';
 
 // The docker-compose services' commands and settings, run as plain processes: only what binds
 // to the compose network (host names, fixed ports, container paths) is mapped to loopback,
@@ -111,27 +112,6 @@ async function until(what: string, condition: () => Promise<boolean>, ms = 90_00
     if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
     await new Promise((r) => setTimeout(r, 200));
   }
-}
-
-/** The sum of the samples of `metric` whose labels include `labels`; undefined if none. */
-function sample(
-  text: string,
-  metric: string,
-  labels: Record<string, string> = {},
-): number | undefined {
-  let sum: number | undefined;
-  for (const line of text.split('\n')) {
-    const m = /^([A-Za-z_:][A-Za-z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (m?.[1] !== metric) continue;
-    const have = Object.fromEntries(
-      [...(m[2] ?? '').matchAll(/([A-Za-z_][A-Za-z0-9_]*)="((?:[^"\\]|\\.)*)"/g)].map((l) => [
-        l[1],
-        l[2],
-      ]),
-    );
-    if (Object.entries(labels).every(([k, v]) => have[k] === v)) sum = (sum ?? 0) + Number(m[3]);
-  }
-  return sum;
 }
 
 it("the compose services' settings start a working cluster", async () => {

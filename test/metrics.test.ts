@@ -5,28 +5,10 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MetricNames as N } from '@nimble/runtime';
 import { nimble, stopDaemon, TestCluster } from './fixtures/cluster.js';
+import type { Series } from './fixtures/prometheus.js';
+import { parsePrometheus } from './fixtures/prometheus.js';
 
 const JOB = fileURLToPath(new URL('./fixtures/cluster-jobs/metrics-job.ts', import.meta.url));
-
-interface Series {
-  readonly name: string;
-  readonly labels: Record<string, string>;
-  readonly value: number;
-}
-
-/** The samples of a Prometheus text exposition. */
-function parse(text: string): Series[] {
-  const out: Series[] = [];
-  for (const line of text.split('\n')) {
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!m) continue;
-    const labels: Record<string, string> = {};
-    for (const l of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g))
-      labels[l[1]!] = l[2]!;
-    out.push({ name: m[1]!, labels, value: Number(m[3]) });
-  }
-  return out;
-}
 
 let cluster: TestCluster;
 let dir: string;
@@ -48,10 +30,10 @@ afterAll(async () => {
 
 async function scrapeTm(): Promise<Series[]> {
   const port = cluster.taskManagers[0]!.ready.httpPort;
-  return parse(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text());
+  return parsePrometheus(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text());
 }
 async function scrapeJm(): Promise<Series[]> {
-  return parse(await (await fetch(`${cluster.restUrl}/metrics`)).text());
+  return parsePrometheus(await (await fetch(`${cluster.restUrl}/metrics`)).text());
 }
 
 async function submit(backend: string, name: string): Promise<string> {
