@@ -211,6 +211,12 @@ describe.each(['hashmap', 'level'] as const)('%s queryState', (kind: StateBacken
     )!;
     expect(() => backend.queryState('q', [foreign])).toThrow(QueryableStateUnavailableError);
     expect(() => backend.queryState('q', [foreign])).toThrow(/does not own.*retry/);
+    const foreignTuple = Array.from({ length: 100 }, (_, i) => ['t', BigInt(i)] as Key).find(
+      (k) => assignToKeyGroup(k, MAX_PARALLELISM) >= 64,
+    )!;
+    expect(() => backend.queryState('q', [foreignTuple])).toThrow(
+      /^KeyedProcess \(1\/1\): key \["t", \d+n\] is in key group/,
+    );
     expect(() => backend.queryState('other', ['k'])).toThrow(UnknownQueryableStateError);
   });
 
