@@ -69,6 +69,8 @@ export type {
 export { StateFileCorruptedError } from './checkpoint/keyed-state-file.js';
 export type { DecodedCanonicalState } from './state/canonical-snapshot.js';
 export type { StoredKind } from './state/state-table.js';
+export { stateValueToJson } from './state/state-json.js';
+export type { JsonValue } from './state/state-json.js';
 export { TASK_NOT_RUNNING } from './task/subtask-checkpointer.js';
 export type { CheckpointOptions } from './exchange/buffer-codec.js';
 export * from './checkpoint/storage/index.js';
