@@ -65,7 +65,10 @@ export type {
   SavepointView,
   StateEntry,
   StateSummary,
+  TimerEntry,
 } from './checkpoint/savepoint-reader.js';
+export { SOURCE_SPLITS_STATE } from './task/subtask-checkpointer.js';
+export { COMMITTABLES_STATE } from './operators/sink-operators.js';
 export { StateFileCorruptedError } from './checkpoint/keyed-state-file.js';
 export type { DecodedCanonicalState } from './state/canonical-snapshot.js';
 export type { StoredKind } from './state/state-table.js';

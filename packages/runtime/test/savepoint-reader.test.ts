@@ -194,9 +194,9 @@ async function openJob(kind: StateBackendKind): Promise<Job> {
   return new Job(list);
 }
 
-/** Timers of the key group of `alice` (subtask 0 or 1), tagged with `tag`. */
+/** Timers of the key group of `alice`: an event-time one in namespace `tag`, a processing-time one. */
 function timersOf(tag: string): Map<number, unknown[]> {
-  return new Map([[keyGroupOf('alice'), [0, T0 + 60_000, 'alice', '', tag]]]);
+  return new Map([[keyGroupOf('alice'), [0, T0 + 60_000, 'alice', tag, 1, T0 + 5, 'alice', '']]]);
 }
 
 /** Writes a keyed state file and returns its handle (path relative to `metadataDir`). */
@@ -480,7 +480,23 @@ describe('openSavepoint on a savepoint of the hashmap backend', () => {
       },
     });
     const content = await keyed.readKeyGroup(keyGroupOf('alice'));
-    expect(content.timers).toEqual([0, T0 + 60_000, 'alice', '', 'sp']);
+    expect(content.timers).toEqual([0, T0 + 60_000, 'alice', 'sp', 1, T0 + 5, 'alice', '']);
+    expect(await keyed.timers()).toEqual([
+      {
+        domain: 'event-time',
+        timestamp: T0 + 60_000,
+        key: 'alice',
+        namespace: 'sp',
+        keyGroup: keyGroupOf('alice'),
+      },
+      {
+        domain: 'processing-time',
+        timestamp: T0 + 5,
+        key: 'alice',
+        namespace: '',
+        keyGroup: keyGroupOf('alice'),
+      },
+    ]);
     expect(content.states.map((s) => s.name)).toEqual([
       'avg',
       'count',
@@ -582,13 +598,9 @@ describe('openSavepoint on level checkpoints (level-full + level-delta chains)',
       [99, T0 + 1000],
     ]);
     // Timers come from the newest file of the chain.
-    expect((await keyed.readKeyGroup(keyGroupOf('alice'))).timers).toEqual([
-      0,
-      T0 + 60_000,
-      'alice',
-      '',
-      'chk-2',
-    ]);
+    expect((await keyed.readKeyGroup(keyGroupOf('alice'))).timers).toEqual(
+      timersOf('chk-2').get(keyGroupOf('alice')),
+    );
     const summary = await keyed.states();
     expect(summary.find((s) => s.name === 'count')).toMatchObject({ entries: 11, keys: 9 });
     expect(summary.find((s) => s.name === 'events')).toMatchObject({ entries: 7, keys: 7 });

@@ -18,6 +18,8 @@ import { NativeChainState } from '../state/level-snapshot.js';
 import type { OperatorStateMode } from '../state/operator-state-store.js';
 import type { StoredKind } from '../state/state-table.js';
 import { codecOfStoredKind } from '../state/value-codec.js';
+import { timersOfSnapshot } from '../timers/internal-timer-service.js';
+import type { SnapshotTimer } from '../timers/internal-timer-service.js';
 import { readKeyGroupBlocks, StateFileCorruptedError } from './keyed-state-file.js';
 import type { KeyGroupBlock } from './keyed-state-file.js';
 import {
@@ -110,6 +112,11 @@ export interface StateEntry {
   readonly lastAccess?: number;
 }
 
+/** A timer of an operator (a window's end, a process function's timer). */
+export interface TimerEntry extends SnapshotTimer {
+  readonly keyGroup: number;
+}
+
 /** An operator state of one subtask, decoded. */
 export interface OperatorStateValue {
   readonly subtask: number;
@@ -141,6 +148,8 @@ export interface OperatorView {
    * undefined when absent. Reads only the key's key group.
    */
   get(stateName: string, key: Key, namespace?: string): Promise<unknown>;
+  /** The operator's timers, key group by key group (event-time ones first in each); reads every key group. */
+  timers(): Promise<TimerEntry[]>;
   /** Operator states of every subtask (source splits, sink committables, functions' states). */
   operatorStates(): OperatorStateValue[];
   /** The split enumerator's state of a source; undefined when the operator has none. */
@@ -454,6 +463,15 @@ class OperatorViewImpl implements OperatorView {
       return toEntry(state.kind, keyGroup, wanted, namespace, entries[i + 2], false).value;
     }
     return undefined;
+  }
+
+  async timers(): Promise<TimerEntry[]> {
+    const out: TimerEntry[] = [];
+    for await (const { keyGroup, timers } of this.allKeyGroups()) {
+      if (timers === null) continue;
+      for (const timer of timersOfSnapshot(timers)) out.push({ ...timer, keyGroup });
+    }
+    return out;
   }
 
   operatorStates(): OperatorStateValue[] {
