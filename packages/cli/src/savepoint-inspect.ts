@@ -104,6 +104,8 @@ export function parseKey(text: string, type = 'string'): Key {
       return n;
     }
     case 'bigint':
+      // BigInt('') is 0n.
+      if (text.trim() === '') bad('not an integer (--key-type bigint)');
       try {
         return BigInt(text);
       } catch {
