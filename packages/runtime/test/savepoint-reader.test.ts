@@ -697,6 +697,21 @@ describe('openSavepoint errors', () => {
     );
   });
 
+  it('a _metadata naming a file outside the checkpoint is refused, not read', async () => {
+    const dir = await savepoint();
+    const metadataFile = path.join(dir, '_metadata');
+    const metadata = JSON.parse(fs.readFileSync(metadataFile, 'utf8')) as {
+      operators: { subtasks: { keyed?: { files: { path: string }[] } }[] }[];
+    };
+    metadata.operators[1]!.subtasks[0]!.keyed!.files[0]!.path = '../../etc/passwd';
+    fs.writeFileSync(metadataFile, JSON.stringify(metadata));
+    await expect(openSavepoint(dir)).rejects.toThrow(
+      new RegExp(
+        `^file://${dir}/_metadata is corrupted: operator "${KEYED_UID}" subtask 0: State file path "\\.\\./\\.\\./etc/passwd" resolves to`,
+      ),
+    );
+  });
+
   it('a truncated state file is named', async () => {
     const dir = await savepoint();
     const view = await open(dir);

@@ -34,7 +34,7 @@ import type {
   KeyedStateHandle,
   OperatorStateMetadata,
 } from './metadata.js';
-import { resolveRelative } from './paths.js';
+import { resolveInside } from './paths.js';
 import { fileSystemFor } from './storage/file-system-for.js';
 import { s3OptionsFrom } from './storage/s3-options.js';
 import type { S3Options } from './storage/s3-options.js';
@@ -340,9 +340,26 @@ class OperatorViewImpl implements OperatorView {
       .map((st) => ({
         subtask: st.subtask,
         handle: st.keyed!,
-        uris: st.keyed!.files.map((f) => resolveRelative(dir, f.path)),
+        uris: st.keyed!.files.map((f) => this.resolve(f.path, st.subtask)),
       }))
       .sort((a, b) => a.handle.keyGroupRange[0] - b.handle.keyGroupRange[0]);
+  }
+
+  /**
+   * The URI of a state file named in `_metadata`: inside its directory or, for incremental
+   * checkpoints, the job's `shared/` directory beside it, as the JobManager checks the paths
+   * of acknowledgements; a `_metadata` naming anything else is refused, never read.
+   */
+  private resolve(path: string, subtask: number): string {
+    const shared = `${this.dir.slice(0, this.dir.lastIndexOf('/'))}/shared`;
+    try {
+      return resolveInside(this.dir, path, [this.dir, shared]);
+    } catch (e) {
+      throw new CheckpointMetadataError(
+        `${joinUri(this.dir, METADATA_FILE)} is corrupted: operator "${this.uid}" subtask ${subtask}: ${(e as Error).message}`,
+        { cause: e },
+      );
+    }
   }
 
   keyGroups(): KeyGroupInfo[] {
