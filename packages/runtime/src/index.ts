@@ -90,8 +90,17 @@ export {
   murmur3_32,
   operatorIndexForKeyGroup,
   InvalidKeyError,
+  checkKey,
 } from './keys/index.js';
+export { copyUserObject } from './util/copy-user-object.js';
+export {
+  assembleKeyedStateFile,
+  readKeyGroupBlocks,
+  StateFileCorruptedError,
+} from './checkpoint/keyed-state-file.js';
 export { createKeyedStateBackend } from './state/index.js';
+export { decodeCanonicalBlock } from './state/canonical-snapshot.js';
+export type { DecodedCanonicalState } from './state/canonical-snapshot.js';
 export type {
   KeyedStateBackend,
   KeyedStateBackendOptions,
