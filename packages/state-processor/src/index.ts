@@ -11,3 +11,4 @@ export {
 } from './operator-transformation.js';
 export { SavepointWriter } from './savepoint-writer.js';
 export type { NewSavepointOptions } from './savepoint-writer.js';
+export { SavepointReader } from './savepoint-reader.js';
