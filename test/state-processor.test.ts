@@ -224,6 +224,82 @@ describe('State Processor API on a cluster', () => {
     expect(refused.stderr).toContain('--allow-non-restored-state');
   }, 180_000);
 
+  it('reads the keyed state of a savepoint taken from a running job, as rows and as a SQL table', async () => {
+    const gate = join(work, 'gate-read');
+    const started = await nimble([
+      'run',
+      '-d',
+      '-m',
+      cluster.address,
+      JOB,
+      historyFile,
+      'F-running',
+      '2',
+      'spend',
+      gate,
+    ]);
+    expect(started.code, started.stderr).toBe(0);
+    const jobId = /JobID ([0-9a-f]+)/.exec(started.stdout)?.[1] ?? '';
+    expect(jobId).not.toBe('');
+    // Every event processed (the source holds its end of input until the gate exists).
+    await cluster.waitFor(
+      () => cluster.printed().filter((l) => l.startsWith('F-running')).length >= history.length,
+      60_000,
+    );
+    const taken = await nimble([
+      'savepoint',
+      '-m',
+      cluster.address,
+      jobId,
+      `file://${join(work, 'from-running')}`,
+    ]);
+    expect(taken.code, taken.stderr).toBe(0);
+    const path = /Savepoint completed\. Path: (\S+)/.exec(taken.stdout)?.[1] ?? '';
+    expect(path).not.toBe('');
+    writeFileSync(gate, '');
+    await cluster.waitFor(
+      async () => (await cluster.rest(`/jobs/${jobId}`)).state === 'FINISHED',
+      60_000,
+    );
+
+    const expected = new Map<
+      string,
+      { total: number; purchases: number; cats: Map<string, number> }
+    >();
+    for (const e of history) {
+      const s = expected.get(e.user) ?? { total: 0, purchases: 0, cats: new Map<string, number>() };
+      expected.set(e.user, s);
+      s.total += e.cents;
+      s.purchases += 1;
+      s.cats.set(e.category, (s.cats.get(e.category) ?? 0) + 1);
+    }
+    const rows = JSON.parse(
+      /^RESULT (.*)$/m.exec(await tsxOk('read-spend.ts', [path, 'rows']))![1]!,
+    ) as { userId: string }[];
+    expect(rows.sort((a, b) => (a.userId < b.userId ? -1 : 1))).toEqual(
+      [...expected]
+        .sort(([a], [b]) => (a < b ? -1 : 1))
+        .map(([userId, s]) => ({
+          userId,
+          total: s.total,
+          purchases: s.purchases,
+          byCategory: [...s.cats].sort(([a], [b]) => (a < b ? -1 : 1)),
+        })),
+    );
+
+    // SELECT userId, total / purchases AS average FROM spend_state WHERE purchases >= 82
+    const sql = JSON.parse(
+      /^RESULT (.*)$/m.exec(await tsxOk('read-spend.ts', [path, 'sql']))![1]!,
+    ) as { userId: string; average: number }[];
+    const expectedSql = [...expected]
+      .filter(([, s]) => s.purchases >= 82)
+      .map(([userId, s]) => ({ userId, average: Math.trunc(s.total / s.purchases) }))
+      .sort((a, b) => (a.userId < b.userId ? -1 : 1));
+    expect(expectedSql.length).toBeGreaterThan(0);
+    expect(expectedSql.length).toBeLessThan(expected.size);
+    expect(sql.sort((a, b) => (a.userId < b.userId ? -1 : 1))).toEqual(expectedSql);
+  }, 180_000);
+
   it('fixes a bad key: state read, re-keyed and bootstrapped back continues under the fixed key', async () => {
     const badHistory = events(0, 900, 'Zoe ');
     const goodHistory = badHistory.map((e) => (e.user === 'Zoe ' ? { ...e, user: 'zoe' } : e));
