@@ -114,14 +114,8 @@ export {
   checkKey,
 } from './keys/index.js';
 export { copyUserObject } from './util/copy-user-object.js';
-export {
-  assembleKeyedStateFile,
-  readKeyGroupBlocks,
-  StateFileCorruptedError,
-} from './checkpoint/keyed-state-file.js';
+export { assembleKeyedStateFile, readKeyGroupBlocks } from './checkpoint/keyed-state-file.js';
 export { createKeyedStateBackend } from './state/index.js';
-export { decodeCanonicalBlock } from './state/canonical-snapshot.js';
-export type { DecodedCanonicalState } from './state/canonical-snapshot.js';
 export type {
   KeyedStateBackend,
   KeyedStateBackendOptions,

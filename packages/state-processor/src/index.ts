@@ -12,3 +12,4 @@ export {
 export { SavepointWriter } from './savepoint-writer.js';
 export type { NewSavepointOptions } from './savepoint-writer.js';
 export { SavepointReader } from './savepoint-reader.js';
+export type { KeyedStateEntry } from './state-entries-source.js';

@@ -10,6 +10,8 @@ import { copyUserObject } from '@nimble/runtime';
 import { StateProcessorError } from './errors.js';
 import type { KeyedStateReaderFunction } from './functions.js';
 import { KeyedStateSource } from './keyed-state-source.js';
+import type { KeyedStateEntry } from './state-entries-source.js';
+import { StateEntriesSource } from './state-entries-source.js';
 import { OperatorIdentifier } from './operator-identifier.js';
 import {
   fileSystemOf,
@@ -78,6 +80,34 @@ export class SavepointReader {
     );
     stream.setParallelism(Math.max(1, Math.min(this.env.getParallelism(), splits)));
     return stream;
+  }
+
+  /**
+   * The entries of one keyed state of operator `id`, `{ key, namespace, value }`, without a
+   * reader function: what the job stored (TTL timestamps taken off), read by one subtask. A state
+   * the operator does not have fails the job with an error that lists the states it has.
+   */
+  readState<K extends Key = Key, V = unknown>(
+    id: OperatorIdentifier,
+    stateName: string,
+  ): DataStream<KeyedStateEntry<K, V>> {
+    if (!(id instanceof OperatorIdentifier)) {
+      throw new TypeError('readState: name the operator with OperatorIdentifier.forUid(uid)');
+    }
+    this.operator(id.uid, 'readState');
+    const source = new StateEntriesSource({
+      savepointDir: this.path,
+      s3: this.s3,
+      uid: id.uid,
+      stateName,
+    });
+    const stream = this.env.fromSource(
+      source,
+      WatermarkStrategy.noWatermarks<KeyedStateEntry>(),
+      `State ${stateName} of ${id.uid}`,
+    );
+    stream.setParallelism(1);
+    return stream as unknown as DataStream<KeyedStateEntry<K, V>>;
   }
 
   private operator(uid: string, method: string): OperatorStateMetadata {

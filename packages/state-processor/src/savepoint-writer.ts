@@ -21,6 +21,7 @@ import {
   joinUri,
   METADATA_FILE,
   METADATA_VERSION,
+  openSavepoint,
   operatorIndexForKeyGroup,
   resolveRelative,
 } from '@nimble/runtime';
@@ -313,6 +314,7 @@ export class SavepointWriter {
   ): Promise<OperatorStateMetadata[]> {
     const { dir: oldDir, metadata } = this.existing!;
     const source = fileSystemOf(oldDir, s3);
+    const view = this.droppedStates.size > 0 ? await openSavepoint(oldDir, { s3 }) : undefined;
     const kept: OperatorStateMetadata[] = [];
     try {
       for (const op of metadata.operators) {
@@ -321,10 +323,11 @@ export class SavepointWriter {
         const subtasks: OperatorSubtaskState[] =
           dropped === undefined
             ? await Promise.all(op.subtasks.map((st) => copySubtask(source, oldDir, fs, dir, st)))
-            : await removeStatesFromOperator(source, oldDir, fs, dir, op, dropped);
+            : await removeStatesFromOperator(view!.operator(op.uid), fs, dir, op, dropped);
         kept.push({ ...op, uid: this.renamed.get(op.uid) ?? op.uid, subtasks });
       }
     } finally {
+      view?.close();
       source.close();
     }
     return kept;

@@ -1,22 +1,21 @@
 /**
- * Drops keyed states of an operator of an existing savepoint: each key group's canonical block is
- * decoded, the states named are left out, and the file is assembled again with the key group's
- * timers as they were.
+ * Drops keyed states of an operator of an existing savepoint: each key group is read through the
+ * savepoint view (the canonical view of any file kind, a level checkpoint's chains included), the
+ * states named are left out, and each old subtask's key groups are written again as one
+ * canonical file, with their timers as they were.
  */
 import { serialize } from 'node:v8';
-import type { OperatorStateMetadata, OperatorSubtaskState, StateFileSystem } from '@nimble/runtime';
-import {
-  assembleKeyedStateFile,
-  decodeCanonicalBlock,
-  joinUri,
-  readKeyGroupBlocks,
-  resolveRelative,
+import type {
+  OperatorStateMetadata,
+  OperatorSubtaskState,
+  OperatorView,
+  StateFileSystem,
 } from '@nimble/runtime';
+import { assembleKeyedStateFile, joinUri } from '@nimble/runtime';
 import { StateProcessorError } from './errors.js';
 
 export async function removeStatesFromOperator(
-  source: StateFileSystem,
-  oldDir: string,
+  view: OperatorView,
   fs: StateFileSystem,
   dir: string,
   op: OperatorStateMetadata,
@@ -30,43 +29,27 @@ export async function removeStatesFromOperator(
       result.push(st);
       continue;
     }
-    const file = keyed.files[0];
-    if (keyed.files.length !== 1 || file === undefined || file.kind !== 'canonical') {
-      throw new StateProcessorError(
-        `removeState: the keyed state of uid ${JSON.stringify(op.uid)} is in the level backend's ` +
-          'native checkpoint format; take a savepoint of the job (always canonical) and change that',
-      );
-    }
     const [first, last] = keyed.keyGroupRange;
-    const blocks = await readKeyGroupBlocks(
-      source,
-      resolveRelative(oldDir, file.path),
-      file,
-      first,
-      first,
-      last,
-    );
-    const stateBlocks: Uint8Array[] = Array.from(
-      { length: last - first + 1 },
-      () => new Uint8Array(0),
-    );
+    const stateBlocks: Uint8Array[] = [];
     const timers = new Map<number, unknown[]>();
-    for (const b of blocks) {
-      const states = decodeCanonicalBlock(b.state);
-      for (const s of states) seen.add(s.name);
-      const kept = states.filter((s) => !dropped.has(s.name));
-      stateBlocks[b.keyGroup - first] = kept.length === 0 ? new Uint8Array(0) : serialize(kept);
-      if (b.timers && b.timers.length > 0) timers.set(b.keyGroup, [...b.timers]);
+    for (let kg = first; kg <= last; kg++) {
+      const content = await view.readKeyGroup(kg);
+      for (const s of content.states) seen.add(s.name);
+      const kept = content.states.filter((s) => !dropped.has(s.name));
+      stateBlocks.push(kept.length === 0 ? new Uint8Array(0) : serialize(kept));
+      if (content.timers && content.timers.length > 0) timers.set(kg, [...content.timers]);
     }
     const { bytes, offsets } = assembleKeyedStateFile(first, stateBlocks, timers);
+    const { keyed: _dropped, ...rest } = st;
     if (bytes.length === 0) {
-      result.push({ ...st, keyed: undefined });
+      result.push(rest);
       continue;
     }
-    const name = file.path.slice(file.path.lastIndexOf('/') + 1);
+    const last0 = keyed.files[keyed.files.length - 1]!.path;
+    const name = last0.slice(last0.lastIndexOf('/') + 1);
     await fs.write(joinUri(dir, name), bytes);
     result.push({
-      ...st,
+      ...rest,
       keyed: {
         keyGroupRange: keyed.keyGroupRange,
         files: [{ path: name, kind: 'canonical', size: bytes.length, offsets }],

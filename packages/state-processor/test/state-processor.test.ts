@@ -97,6 +97,34 @@ describe('SavepointWriter and SavepointReader in-process', () => {
     expect(rows.sort()).toEqual(expectedSums());
   });
 
+  it('reads one state as entries without a reader function', async () => {
+    const env = StreamExecutionEnvironment.getExecutionEnvironment();
+    const entries = await (
+      await SavepointReader.read(env, savepoint)
+    )
+      .readState<string, number>(OperatorIdentifier.forUid('sums'), 'sum')
+      .executeAndCollect();
+    expect(entries.map((e) => `${e.key}=${e.value}${e.namespace}`).sort()).toEqual(expectedSums());
+  });
+
+  it('drops a state: the written savepoint has no entry of it', async () => {
+    const env = StreamExecutionEnvironment.getExecutionEnvironment();
+    const out = `file://${join(work, 'dropped')}`;
+    (await SavepointWriter.fromExistingSavepoint(env, savepoint))
+      .removeState(OperatorIdentifier.forUid('sums'), 'sum')
+      .write(out);
+    await env.execute('drop');
+    const env2 = StreamExecutionEnvironment.getExecutionEnvironment();
+    const reader = await SavepointReader.read(env2, out);
+    expect(reader.operatorUids()).toEqual(['sums']);
+    expect(reader.metadata.operators[0]!.subtasks.every((s) => s.keyed === undefined)).toBe(true);
+    await expect(
+      reader.readState(OperatorIdentifier.forUid('sums'), 'sum').executeAndCollect(),
+    ).rejects.toThrow(
+      'Operator "sums" has no keyed state named "sum"; its keyed states are: (none)',
+    );
+  });
+
   it('names a missing savepoint and a path that is not one', async () => {
     const env = StreamExecutionEnvironment.getExecutionEnvironment();
     const missing = `file://${join(work, 'nothing-here')}`;
