@@ -3,7 +3,13 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Collector, ValueState } from '@nimble/api';
-import { StreamExecutionEnvironment, ValueStateDescriptor } from '@nimble/api';
+import {
+  Duration,
+  StateTtlConfig,
+  StreamExecutionEnvironment,
+  ValueStateDescriptor,
+} from '@nimble/api';
+import { openSavepoint } from '@nimble/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   KeyedStateBootstrapFunction,
@@ -123,6 +129,56 @@ describe('SavepointWriter and SavepointReader in-process', () => {
     ).rejects.toThrow(
       'Operator "sums" has no keyed state named "sum"; its keyed states are: (none)',
     );
+  });
+
+  it('bootstraps state with TTL: a reader with the same TTL sees it, stamped at bootstrap time', async () => {
+    const ttl = StateTtlConfig.newBuilder(Duration.ofHours(1)).build();
+    const last = new ValueStateDescriptor<string>('last');
+    last.enableTimeToLive(ttl);
+    class LastBootstrap extends KeyedStateBootstrapFunction<string, [string, number]> {
+      private last!: ValueState<string>;
+      override open(): void {
+        this.last = this.getRuntimeContext().getState(last);
+      }
+      processElement(v: [string, number]): void {
+        this.last.update(`#${v[1]}`);
+      }
+    }
+    const env = StreamExecutionEnvironment.getExecutionEnvironment();
+    const out = `file://${join(work, 'ttl')}`;
+    const before = Date.now();
+    SavepointWriter.newSavepoint(env)
+      .withOperator(
+        OperatorIdentifier.forUid('last'),
+        OperatorTransformation.bootstrapWith(
+          env.fromElements<[string, number]>(['a', 1], ['b', 2], ['a', 3]),
+        )
+          .keyBy((v) => v[0])
+          .transform(new LastBootstrap()),
+      )
+      .write(out);
+    await env.execute('ttl');
+    const env2 = StreamExecutionEnvironment.getExecutionEnvironment();
+    const reader = await SavepointReader.read(env2, out);
+    class LastReader extends KeyedStateReaderFunction<string, string> {
+      private last!: ValueState<string>;
+      override open(): void {
+        this.last = this.getRuntimeContext().getState(last);
+      }
+      readKey(key: string, _ctx: unknown, o: Collector<string>): void {
+        o.collect(`${key}${this.last.value()}`);
+      }
+    }
+    const rows = await reader
+      .readKeyedState(OperatorIdentifier.forUid('last'), new LastReader())
+      .executeAndCollect();
+    expect(rows.sort()).toEqual(['a#3', 'b#2']);
+    const view = await openSavepoint(out);
+    const entries = [];
+    for await (const e of view.operator('last').entries('last')) entries.push(e);
+    view.close();
+    expect(entries.every((e) => e.lastAccess! >= before && e.lastAccess! <= Date.now())).toBe(true);
+    expect(entries.length).toBe(2);
   });
 
   it('names a missing savepoint and a path that is not one', async () => {
