@@ -300,6 +300,35 @@ describe('State Processor API on a cluster', () => {
     expect(sql.sort((a, b) => (a.userId < b.userId ? -1 : 1))).toEqual(expectedSql);
   }, 180_000);
 
+  it('bootstraps timers: the restored job fires them', async () => {
+    const out = `file://${join(work, 'timers')}`;
+    await tsxOk('bootstrap-timers.ts', [out, 'a:3000', 'b:2000', 'c:7000']);
+    const run = await nimble([
+      'run',
+      '-m',
+      cluster.address,
+      '-s',
+      out,
+      join(FIXTURES, 'timer-job.ts'),
+      'G-timers',
+      'c,d',
+    ]);
+    expect(run.code, run.stderr).toBe(0);
+    const lines = (): string[] =>
+      cluster
+        .printed()
+        .filter((l) => l.startsWith('G-timers'))
+        .map((l) => l.slice(l.indexOf('TIMER|')));
+    await cluster.waitFor(() => lines().length >= 4, 60_000);
+    // c's bootstrapped timer and its own are the same timer: it fires once.
+    expect(lines().sort()).toEqual([
+      'TIMER|a|3000',
+      'TIMER|b|2000',
+      'TIMER|c|7000',
+      'TIMER|d|7000',
+    ]);
+  }, 120_000);
+
   it('fixes a bad key: state read, re-keyed and bootstrapped back continues under the fixed key', async () => {
     const badHistory = events(0, 900, 'Zoe ');
     const goodHistory = badHistory.map((e) => (e.user === 'Zoe ' ? { ...e, user: 'zoe' } : e));

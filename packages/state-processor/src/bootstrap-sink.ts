@@ -16,8 +16,9 @@ import type {
   SinkWriter,
   State,
   StateDescriptor,
+  TimerService,
 } from '@nimble/api';
-import { ExecutionConfig } from '@nimble/api';
+import { ExecutionConfig, MIN_TIMESTAMP } from '@nimble/api';
 import type {
   KeyedStateBackend,
   OperatorSubtaskState,
@@ -30,6 +31,7 @@ import {
   checkKey,
   copyUserObject,
   createKeyedStateBackend,
+  encodeKey,
   fileSystemFor,
   InvalidKeyError,
   joinUri,
@@ -92,7 +94,21 @@ class BootstrapWriter<K extends Key, T> implements SinkWriter<T> {
   private readonly opened: Promise<void>;
   private currentKey: K | undefined;
   private done = false;
-  private readonly context = { getCurrentKey: (): K => this.currentKey as K };
+  private currentKeyGroup = 0;
+  /** Timers by key group, by `<type>:<timestamp>:<key id>`, in registration order. */
+  private readonly timers = new Map<number, Map<string, [number, number, Key, string]>>();
+  private readonly timerService: TimerService = {
+    currentProcessingTime: () => Date.now(),
+    currentWatermark: () => MIN_TIMESTAMP,
+    registerEventTimeTimer: (t) => this.setTimer(0, t, true),
+    registerProcessingTimeTimer: (t) => this.setTimer(1, t, true),
+    deleteEventTimeTimer: (t) => this.setTimer(0, t, false),
+    deleteProcessingTimeTimer: (t) => this.setTimer(1, t, false),
+  };
+  private readonly context = {
+    getCurrentKey: (): K => this.currentKey as K,
+    timerService: (): TimerService => this.timerService,
+  };
 
   constructor(
     private readonly target: BootstrapTarget,
@@ -140,10 +156,28 @@ class BootstrapWriter<K extends Key, T> implements SinkWriter<T> {
     } as RuntimeContext;
   }
 
+  private setTimer(type: number, timestamp: number, register: boolean): void {
+    if (!Number.isFinite(timestamp)) {
+      throw new StateProcessorError(
+        `${this.name}: a timer needs a finite timestamp in ms; got ${String(timestamp)}`,
+      );
+    }
+    const key = this.currentKey as Key;
+    const id = `${type}:${timestamp}:${Buffer.from(encodeKey(key)).toString('latin1')}`;
+    let group = this.timers.get(this.currentKeyGroup);
+    if (register) {
+      if (group === undefined) this.timers.set(this.currentKeyGroup, (group = new Map()));
+      if (!group.has(id)) group.set(id, [type, timestamp, key, '']);
+    } else {
+      group?.delete(id);
+    }
+  }
+
   write(element: T): void {
     const key = bootstrapKey(this.keySelector(element), this.target.uid) as K;
     const keyGroup = assignToKeyGroup(key, this.target.maxParallelism);
     this.currentKey = key;
+    this.currentKeyGroup = keyGroup;
     this.backend.setCurrentKey(key, keyGroup);
     this.fn.processElement(element, this.context);
   }
@@ -153,7 +187,12 @@ class BootstrapWriter<K extends Key, T> implements SinkWriter<T> {
     this.done = true;
     await this.opened;
     const blocks = await this.backend.snapshot(0, 'canonical').materialize();
-    const { bytes, offsets } = assembleKeyedStateFile(this.range.startKeyGroup, blocks, undefined);
+    // As the timer service snapshots them: per key group `[type, timestamp, key, namespace, ...]`.
+    const timers = new Map<number, unknown[]>();
+    for (const [kg, group] of this.timers) {
+      if (group.size > 0) timers.set(kg, [...group.values()].flat());
+    }
+    const { bytes, offsets } = assembleKeyedStateFile(this.range.startKeyGroup, blocks, timers);
     const fs: StateFileSystem = fileSystemFor(this.target.savepointDir, this.target.s3);
     try {
       let state: OperatorSubtaskState = { subtask: this.subtask };

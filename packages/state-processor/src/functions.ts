@@ -1,10 +1,17 @@
-import type { Collector, Key } from '@nimble/api';
+import type { Collector, Key, TimerService } from '@nimble/api';
 import { RichFunction } from '@nimble/api';
 
 /** What {@link KeyedStateBootstrapFunction.processElement} is given with each element. */
 export interface KeyedStateBootstrapContext<K extends Key> {
   /** The key of the element, as the transformation's key selector returned it. */
   getCurrentKey(): K;
+  /**
+   * Timers for the current key, written into the savepoint: the restored job's
+   * `KeyedProcessFunction.onTimer` fires them (event time when its watermark passes them,
+   * processing time when its clock does, at once if already past). The watermark is
+   * `MIN_TIMESTAMP` throughout the bootstrap.
+   */
+  timerService(): TimerService;
 }
 
 /**

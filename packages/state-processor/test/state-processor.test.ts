@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   KeyedStateBootstrapFunction,
   KeyedStateReaderFunction,
+  type KeyedStateBootstrapContext,
   OperatorIdentifier,
   OperatorTransformation,
   SavepointReader,
@@ -179,6 +180,40 @@ describe('SavepointWriter and SavepointReader in-process', () => {
     view.close();
     expect(entries.every((e) => e.lastAccess! >= before && e.lastAccess! <= Date.now())).toBe(true);
     expect(entries.length).toBe(2);
+  });
+
+  it('writes the timers a bootstrap function registers, as the timer service snapshots them', async () => {
+    class TimerBootstrap extends KeyedStateBootstrapFunction<string, [string, number]> {
+      processElement(v: [string, number], ctx: KeyedStateBootstrapContext<string>): void {
+        const timers = ctx.timerService();
+        timers.registerEventTimeTimer(v[1] * 1000);
+        timers.registerEventTimeTimer(v[1] * 1000); // once per key and time
+        if (v[1] === 3) timers.deleteEventTimeTimer(1000);
+        timers.registerProcessingTimeTimer(5);
+      }
+    }
+    const env = StreamExecutionEnvironment.getExecutionEnvironment();
+    const out = `file://${join(work, 'timers')}`;
+    SavepointWriter.newSavepoint(env)
+      .withOperator(
+        OperatorIdentifier.forUid('timers'),
+        OperatorTransformation.bootstrapWith(
+          env.fromElements<[string, number]>(['a', 1], ['b', 2], ['a', 3]),
+        )
+          .keyBy((v) => v[0])
+          .transform(new TimerBootstrap()),
+      )
+      .write(out);
+    await env.execute('timers');
+    const view = await openSavepoint(out);
+    const timers = await view.operator('timers').timers();
+    view.close();
+    expect(timers.map((t) => `${String(t.key)}:${t.domain}:${t.timestamp}`).sort()).toEqual([
+      'a:event-time:3000',
+      'a:processing-time:5',
+      'b:event-time:2000',
+      'b:processing-time:5',
+    ]);
   });
 
   it('names a missing savepoint and a path that is not one', async () => {
