@@ -5,7 +5,7 @@
 // changed uid) restore the same way, and state read from a savepoint of a running job, as rows
 // and as a SQL table, is exactly what the job held.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -71,6 +71,41 @@ function expectedLines(history: Spend[], fresh: Spend[]): string[] {
   };
   history.forEach(apply);
   return fresh.map(apply).sort();
+}
+
+/** The spend job's state per user after `list`. */
+function stateAfter(
+  list: Spend[],
+): Map<string, { total: number; purchases: number; cats: Map<string, number> }> {
+  const state = new Map<string, { total: number; purchases: number; cats: Map<string, number> }>();
+  for (const e of list) {
+    const s = state.get(e.user) ?? { total: 0, purchases: 0, cats: new Map<string, number>() };
+    state.set(e.user, s);
+    s.total += e.cents;
+    s.purchases += 1;
+    s.cats.set(e.category, (s.cats.get(e.category) ?? 0) + 1);
+  }
+  return state;
+}
+
+/** The rows SpendReader gives for `state`, by user. */
+function expectedRows(state: ReturnType<typeof stateAfter>): unknown[] {
+  return [...state]
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([userId, s]) => ({
+      userId,
+      total: s.total,
+      purchases: s.purchases,
+      byCategory: [...s.cats].sort(([a], [b]) => (a < b ? -1 : 1)),
+    }));
+}
+
+/** The rows read from the `spend` state at `path` by read-spend.ts, by user. */
+async function readRows(path: string): Promise<unknown[]> {
+  const rows = JSON.parse(
+    /^RESULT (.*)$/m.exec(await tsxOk('read-spend.ts', [path, 'rows']))![1]!,
+  ) as { userId: string }[];
+  return rows.sort((a, b) => (a.userId < b.userId ? -1 : 1));
 }
 
 /** Runs a fixture script with tsx in its own process; resolves with its output. */
@@ -328,6 +363,58 @@ describe('State Processor API on a cluster', () => {
       'TIMER|d|7000',
     ]);
   }, 120_000);
+
+  it('reads the keyed state of a retained level checkpoint (native files) as exactly what the job held', async () => {
+    const gate = join(work, 'gate-level');
+    const started = await nimble([
+      'run',
+      '-d',
+      '-m',
+      cluster.address,
+      '-D',
+      'state.backend.type=level',
+      '-D',
+      'execution.checkpointing.interval=300',
+      '-D',
+      `state.checkpoints.dir=file://${join(work, 'chk-level')}`,
+      '-D',
+      'execution.checkpointing.externalized-checkpoint-retention=RETAIN_ON_CANCELLATION',
+      JOB,
+      historyFile,
+      'H-level',
+      '2',
+      'spend',
+      gate,
+    ]);
+    expect(started.code, started.stderr).toBe(0);
+    const jobId = /JobID ([0-9a-f]+)/.exec(started.stdout)?.[1] ?? '';
+    await cluster.waitFor(
+      () => cluster.printed().filter((l) => l.startsWith('H-level')).length >= history.length,
+      60_000,
+    );
+    const completed = async (): Promise<{ id: number; external_path: string } | null> =>
+      (await cluster.rest(`/jobs/${jobId}/checkpoints`)).latest?.completed ?? null;
+    // Checkpoint n0 + 1 may have been under way while the last events were processed; n0 + 2
+    // was triggered after it completed, so after every event.
+    const n0 = (await completed())?.id ?? 0;
+    await cluster.waitFor(async () => ((await completed())?.id ?? 0) >= n0 + 2, 60_000);
+    const cancelled = await nimble(['cancel', '-m', cluster.address, jobId]);
+    expect(cancelled.code, cancelled.stderr).toBe(0);
+    await cluster.waitFor(
+      async () => (await cluster.rest(`/jobs/${jobId}`)).state === 'CANCELED',
+      60_000,
+    );
+    const retained = (await completed())!.external_path;
+    const metadata = JSON.parse(
+      readFileSync(join(fileURLToPath(retained), '_metadata'), 'utf8'),
+    ) as { operators: { uid: string; subtasks: { keyed?: { files: { kind: string }[] } }[] }[] };
+    const kinds = metadata.operators
+      .find((o) => o.uid === 'spend')!
+      .subtasks.flatMap((st) => st.keyed?.files.map((f) => f.kind) ?? []);
+    expect(kinds.length).toBeGreaterThan(0);
+    expect(kinds.every((k) => k === 'level-full' || k === 'level-delta')).toBe(true);
+    expect(await readRows(retained)).toEqual(expectedRows(stateAfter(history)));
+  }, 180_000);
 
   it('fixes a bad key: state read, re-keyed and bootstrapped back continues under the fixed key', async () => {
     const badHistory = events(0, 900, 'Zoe ');

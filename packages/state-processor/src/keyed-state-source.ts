@@ -1,14 +1,12 @@
 /**
  * A bounded source over the keyed state of one operator of a savepoint. A split is one old
- * subtask's keyed state handle. A reader restores the splits it is given into a keyed state
- * backend of its own (the runtime's restore: `hashmap` for canonical files, `level` in a temporary
- * directory for a level checkpoint's native files), opens the reader function, which registers
- * its states, and then calls `readKey` for every key that has an entry of a registered state in
- * the default namespace, a batch of keys per poll.
+ * subtask's keyed state handle. A reader restores the splits it is given into a `hashmap` keyed
+ * state backend of its own with the runtime's restore (a level checkpoint's native chains through
+ * the savepoint view, which gives them in the canonical view), opens the reader function, which
+ * registers its states, and then calls `readKey` for every key that has an entry of a registered
+ * state in the default namespace, a batch of keys per poll.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { serialize } from 'node:v8';
 import type {
   Key,
   ReaderOutput,
@@ -35,6 +33,7 @@ import {
   encodeKey,
   fileSystemFor,
   KeyGroupRange,
+  openSavepoint,
   readKeyGroupBlocks,
   resolveRelative,
 } from '@nimble/runtime';
@@ -126,7 +125,6 @@ class KeyedStateReader<K extends Key, OUT> implements SourceReader<OUT, KeyedSta
   private keys: Key[] | undefined;
   private next = 0;
   private backend: KeyedStateBackend | undefined;
-  private localDir: string | undefined;
   private readonly descriptors: StateDescriptor<State>[] = [];
   private readonly name: string;
   private readonly readerContext = { getOperatorUid: (): string => this.spec.operator.uid };
@@ -176,35 +174,53 @@ class KeyedStateReader<K extends Key, OUT> implements SourceReader<OUT, KeyedSta
 
   private async load(): Promise<void> {
     const op = this.spec.operator;
-    const native = this.splits.some((s) =>
-      s.subtask.keyed!.files.some((f) => f.kind !== 'canonical'),
-    );
-    if (native) this.localDir = mkdtempSync(join(tmpdir(), 'nimble-read-state-'));
     const backend = createKeyedStateBackend({
-      kind: native ? 'level' : 'hashmap',
+      kind: 'hashmap',
       operatorName: this.name,
       maxParallelism: op.maxParallelism,
       keyGroupRange: new KeyGroupRange(0, op.maxParallelism - 1),
-      ...(this.localDir === undefined ? {} : { localDir: this.localDir }),
     });
     this.backend = backend;
     await backend.open();
+    const canonical = this.splits.filter((s) =>
+      s.subtask.keyed!.files.every((f) => f.kind === 'canonical'),
+    );
     const fs = fileSystemFor(this.spec.savepointDir, this.spec.s3);
     try {
-      for (const split of this.splits) {
+      for (const split of canonical) {
         const handle = split.subtask.keyed!;
         const [first, last] = handle.keyGroupRange;
         for (const file of handle.files) {
           const uri = resolveRelative(this.spec.savepointDir, file.path);
           const blocks = await readKeyGroupBlocks(fs, uri, file, first, first, last);
           await backend.restore(
-            file.kind,
+            'canonical',
             blocks.map((b) => ({ keyGroup: b.keyGroup, bytes: b.state })),
           );
         }
       }
     } finally {
       fs.close();
+    }
+    // A level checkpoint's native chains: the savepoint view applies them and gives each key
+    // group in the canonical view, which restores into the heap backend like a savepoint's.
+    const native = this.splits.filter((s) => !canonical.includes(s));
+    if (native.length > 0) {
+      const view = await openSavepoint(this.spec.savepointDir, { s3: this.spec.s3 });
+      try {
+        const operator = view.operator(op.uid);
+        for (const split of native) {
+          const [first, last] = split.subtask.keyed!.keyGroupRange;
+          const blocks = [];
+          for (let kg = first; kg <= last; kg++) {
+            const { states } = await operator.readKeyGroup(kg);
+            if (states.length > 0) blocks.push({ keyGroup: kg, bytes: serialize(states) });
+          }
+          await backend.restore('canonical', blocks);
+        }
+      } finally {
+        view.close();
+      }
     }
     const ctx = this.runtimeContext(backend);
     this.fn.setRuntimeContext(ctx);
@@ -261,9 +277,8 @@ class KeyedStateReader<K extends Key, OUT> implements SourceReader<OUT, KeyedSta
   async close(): Promise<void> {
     try {
       this.fn.close();
-      await this.backend?.close();
     } finally {
-      if (this.localDir !== undefined) rmSync(this.localDir, { recursive: true, force: true });
+      await this.backend?.close();
     }
   }
 }
