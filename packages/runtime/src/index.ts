@@ -111,7 +111,10 @@ export {
   murmur3_32,
   operatorIndexForKeyGroup,
   InvalidKeyError,
+  checkKey,
 } from './keys/index.js';
+export { copyUserObject } from './util/copy-user-object.js';
+export { assembleKeyedStateFile, readKeyGroupBlocks } from './checkpoint/keyed-state-file.js';
 export { createKeyedStateBackend } from './state/index.js';
 export type {
   KeyedStateBackend,
