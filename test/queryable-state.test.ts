@@ -86,6 +86,9 @@ async function run(args: {
       `state.checkpoints.dir=file://${join(work, 'chk')}`,
       '-D',
       `state.backend.type=${args.backend}`,
+      // level: incremental checkpoints, so committed reads go through full + delta chains.
+      '-D',
+      `state.backend.incremental=${args.backend === 'level'}`,
       ...(args.savepoint ? ['-s', args.savepoint] : []),
       JOB,
       String(EVENTS),
@@ -226,6 +229,51 @@ describe.each(['hashmap', 'level'])('queryable state on %s', (backend) => {
     ]);
   }, 180_000);
 
+  it('answers committed reads from the latest completed checkpoint', async () => {
+    // The state is final before this checkpoint is taken: it holds the final values.
+    const before = await completedCheckpoints(jobId);
+    await cluster.waitFor(async () => (await completedCheckpoints(jobId)) > before, 60_000);
+    const one = await get(`/jobs/${jobId}/state/spend-by-user?key=u3&mode=committed`);
+    expect(one.status).toBe(200);
+    const latest = (await get(`/jobs/${jobId}/checkpoints`)).body.latest.completed.id as number;
+    expect(one.body).toEqual({
+      name: 'spend-by-user',
+      mode: 'committed',
+      key: 'u3',
+      found: true,
+      value: queryableSpend(EVENTS, 3),
+      ...owner('u3', 2),
+      checkpointId: expect.any(Number),
+    });
+    expect(one.body.checkpointId).toBeGreaterThan(before);
+    expect(one.body.checkpointId).toBeLessThanOrEqual(latest);
+
+    const batch = await post(`/jobs/${jobId}/state/latest-by-number`, {
+      keys: [19, 0, 'u0', 42],
+      mode: 'committed',
+    });
+    expect(batch.status).toBe(200);
+    expect(batch.body).toEqual({
+      name: 'latest-by-number',
+      mode: 'committed',
+      checkpointId: expect.any(Number),
+      results: [
+        { key: 19, found: true, value: latestJson(19) },
+        { key: 0, found: true, value: latestJson(0) },
+        { key: 'u0', found: false, value: null },
+        { key: 42, found: false, value: null },
+      ],
+    });
+    expect(
+      await client.getStates<number>(jobId, 'spend-by-user', ['u1', 'nobody', 'u19'], {
+        mode: 'committed',
+      }),
+    ).toEqual([queryableSpend(EVENTS, 1), undefined, queryableSpend(EVENTS, 19)]);
+    expect(await client.getState(jobId, 'latest-by-number', 4, { mode: 'committed' })).toEqual(
+      queryableLatest(EVENTS, 4),
+    );
+  }, 120_000);
+
   it('answers bad lookups with clear errors', async () => {
     const unknown = await get(`/jobs/${jobId}/state/nope?key=a`);
     expect(unknown.status).toBe(404);
@@ -247,8 +295,6 @@ describe.each(['hashmap', 'level'])('queryable state on %s', (backend) => {
     expect(noKey.status).toBe(400);
     const badMode = await get(`/jobs/${jobId}/state/spend-by-user?key=u1&mode=soon`);
     expect(badMode.status).toBe(400);
-    const committed = await get(`/jobs/${jobId}/state/spend-by-user?key=u1&mode=committed`);
-    expect(committed.status).toBe(501);
 
     const badBody = await post(`/jobs/${jobId}/state/spend-by-user`, { keys: [{ a: 1 }] });
     expect(badBody.status).toBe(400);
@@ -302,6 +348,15 @@ describe.each(['hashmap', 'level'])('queryable state on %s', (backend) => {
     expect(during.body.errors[0]).toMatch(/retry/);
     await expect(client.getStates(jobId, 'spend-by-user', allUsers.keys)).rejects.toBeInstanceOf(
       StateUnavailableError,
+    );
+    // Committed reads come from the checkpoint's files: they answer while the job restarts.
+    const committed = await post(`/jobs/${jobId}/state/spend-by-user`, {
+      ...allUsers,
+      mode: 'committed',
+    });
+    expect(committed.status).toBe(200);
+    expect(committed.body.results.map((r: any) => r.value)).toEqual(
+      allUsers.keys.map((_, k) => queryableSpend(EVENTS, k)),
     );
 
     await cluster.addTaskManager();

@@ -278,6 +278,7 @@ export class JobManager {
                 stateName: req.stateName,
                 kind: req.kind,
                 ttl: req.ttl,
+                ttlMillis: Number(req.ttlMillis),
                 parallelism: req.parallelism,
                 maxParallelism: req.maxParallelism,
               }),

@@ -360,6 +360,11 @@ export class JobMaster {
     );
   }
 
+  /** The file system of a checkpoint URI, with the JobManager's s3.* settings and deadlines. */
+  fileSystem(uri: string): StateFileSystem {
+    return this.ctx.fileSystem(uri);
+  }
+
   get slotsRequired(): number {
     return slotsRequired(this.submission.plan);
   }

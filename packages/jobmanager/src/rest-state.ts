@@ -41,13 +41,16 @@ export async function stateRoute(
         value: r!.found ? stateValueToJson(r!.value) : null,
         keyGroup: r!.keyGroup,
         subtask: r!.subtask,
+        ...(r!.checkpointId !== undefined ? { checkpointId: r!.checkpointId } : {}),
       };
     }
     const { keys, mode } = await readLookupBody(req, maxContentLength);
     const results = await queryState(job, name, keys, mode);
+    const checkpointId = results[0]?.checkpointId;
     return {
       name,
       mode,
+      ...(checkpointId !== undefined ? { checkpointId } : {}),
       results: results.map((r, i) => ({
         key: stateValueToJson(keys[i]),
         found: r.found,

@@ -14,6 +14,8 @@ export interface QueryableStateLocation {
   readonly stateName: string;
   readonly kind: string;
   readonly ttl: boolean;
+  /** The state's time-to-live in ms, 0 without TTL. */
+  readonly ttlMillis: number;
   readonly parallelism: number;
   readonly maxParallelism: number;
 }
@@ -30,6 +32,8 @@ export interface KeyLookup {
   readonly value: unknown;
   readonly keyGroup: number;
   readonly subtask: number;
+  /** `committed` reads: the checkpoint (or savepoint) the value is from. */
+  readonly checkpointId?: number;
 }
 
 /**

@@ -85,10 +85,10 @@ describe.each(['hashmap', 'level'] as const)('%s queryState', (kind: StateBacken
     const agg = backend.getState(new AggregatingStateDescriptor('a', average).setQueryable('q-a'));
     backend.getState(new ValueStateDescriptor<number>('private'));
     expect(registered).toEqual([
-      { queryableStateName: 'q-v', stateName: 'v', kind: 'value', ttl: false },
-      { queryableStateName: 'q-l', stateName: 'l', kind: 'list', ttl: false },
-      { queryableStateName: 'q-m', stateName: 'm', kind: 'map', ttl: false },
-      { queryableStateName: 'q-a', stateName: 'a', kind: 'aggregating', ttl: false },
+      { queryableStateName: 'q-v', stateName: 'v', kind: 'value', ttl: false, ttlMillis: 0 },
+      { queryableStateName: 'q-l', stateName: 'l', kind: 'list', ttl: false, ttlMillis: 0 },
+      { queryableStateName: 'q-m', stateName: 'm', kind: 'map', ttl: false, ttlMillis: 0 },
+      { queryableStateName: 'q-a', stateName: 'a', kind: 'aggregating', ttl: false, ttlMillis: 0 },
     ]);
     for (const key of ['a', 7, ['t', 1n]] as Key[]) {
       setKey(key);

@@ -538,6 +538,7 @@ export class TaskManager {
             stateName: r.stateName,
             kind: r.kind,
             ttl: r.ttl,
+            ttlMillis: r.ttlMillis,
             operatorUid: r.operatorUid,
             operatorName: r.operatorName,
             parallelism: r.parallelism,

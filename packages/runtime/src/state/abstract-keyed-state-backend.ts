@@ -138,6 +138,7 @@ export abstract class AbstractKeyedStateBackend implements KeyedStateBackend {
         stateName: name,
         kind,
         ttl: ttl !== undefined,
+        ttlMillis: ttl?.ttlMillis ?? 0,
       });
     }
     if (ttl !== undefined && ttl.cleanupInBackground && cleanup !== undefined) {
@@ -166,7 +167,13 @@ export abstract class AbstractKeyedStateBackend implements KeyedStateBackend {
     const out: QueryableStateRegistration[] = [];
     for (const [queryableStateName, stateName] of this.queryable) {
       const r = this.registered.get(stateName)!;
-      out.push({ queryableStateName, stateName, kind: r.kind, ttl: r.ttl !== undefined });
+      out.push({
+        queryableStateName,
+        stateName,
+        kind: r.kind,
+        ttl: r.ttl !== undefined,
+        ttlMillis: r.ttl?.ttlMillis ?? 0,
+      });
     }
     return out;
   }

@@ -13,6 +13,8 @@ export interface QueryableStateRegistration {
   readonly stateName: string;
   readonly kind: StateKind;
   readonly ttl: boolean;
+  /** The state's time-to-live in ms (0 without TTL): committed reads drop what expired. */
+  readonly ttlMillis: number;
 }
 
 /** One key's answer of a lookup: `value` is a copy, undefined when not `found`. */

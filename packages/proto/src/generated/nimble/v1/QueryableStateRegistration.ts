@@ -1,5 +1,6 @@
 // Original file: proto/nimble/v1/jobmanager.proto
 
+import type { Long } from '@grpc/proto-loader';
 
 export interface QueryableStateRegistration {
   'jobId'?: (string);
@@ -22,6 +23,10 @@ export interface QueryableStateRegistration {
   'operatorName'?: (string);
   'parallelism'?: (number);
   'maxParallelism'?: (number);
+  /**
+   * The state's time-to-live in ms; 0 without TTL.
+   */
+  'ttlMillis'?: (number | string | Long);
 }
 
 export interface QueryableStateRegistration__Output {
@@ -45,4 +50,8 @@ export interface QueryableStateRegistration__Output {
   'operatorName': (string);
   'parallelism': (number);
   'maxParallelism': (number);
+  /**
+   * The state's time-to-live in ms; 0 without TTL.
+   */
+  'ttlMillis': (number);
 }
