@@ -23,9 +23,14 @@ import type {
   ReduceFunctionObject,
   WindowFunction,
 } from './functions.js';
-import { ProcessAllWindowFunction, ProcessWindowFunction } from './functions.js';
+import {
+  KeyedProcessFunction as KeyedProcessFunctionBase,
+  ProcessAllWindowFunction,
+  ProcessWindowFunction,
+} from './functions.js';
 import type { OutputTag } from './output-tag.js';
-import type { Key, MapStateDescriptor } from './state.js';
+import type { Key, MapStateDescriptor, ValueState } from './state.js';
+import { ValueStateDescriptor } from './state.js';
 import type { Duration } from './time.js';
 import { nonNegativeMillis } from './time.js';
 import type {
@@ -514,6 +519,29 @@ export class KeyedStream<T, K extends Key> extends DataStream<T> {
   }
 
   /**
+   * Keeps the latest element of every key in a {@link ValueState} that is queryable under
+   * `queryableStateName` (Flink's `KeyedStream.asQueryableState`): a terminal operator, like a
+   * sink. Pass a descriptor to set the state's name or TTL; its queryable name is set to
+   * `queryableStateName`.
+   *
+   * @throws TypeError when the name is empty.
+   */
+  asQueryableState(
+    queryableStateName: string,
+    descriptor?: ValueStateDescriptor<T>,
+  ): QueryableStateStream<K, T> {
+    const d = (descriptor ?? new ValueStateDescriptor<T>(queryableStateName)).setQueryable(
+      queryableStateName,
+    );
+    const op = this.keyed<never>(`Queryable state: ${queryableStateName}`, {
+      kind: 'keyedProcess',
+      fn: new QueryableValueStateUpdater<K, T>(d),
+    });
+    this.env.addOperator(op.getTransformation() as Transformation<unknown>);
+    return new QueryableStateStream<K, T>(op, queryableStateName);
+  }
+
+  /**
    * Joins this keyed stream with another keyed stream of the same key type over a time interval
    * (Flink's `intervalJoin`): `intervalJoin(other).between(lower, upper).process(fn)` pairs the
    * elements `l` of this stream and `r` of the other with
@@ -833,4 +861,50 @@ function describe(value: unknown): string {
   if (typeof value !== 'object') return typeof value;
   const name = (value as { constructor?: { name?: string } }).constructor?.name;
   return name && name !== 'Object' ? `an instance of ${name} without it` : 'an object without it';
+}
+
+/** Stores every element as its key's value of a queryable ValueState (asQueryableState). */
+class QueryableValueStateUpdater<K, T> extends KeyedProcessFunctionBase<K, T, never> {
+  private state: ValueState<T> | undefined;
+  constructor(private readonly descriptor: ValueStateDescriptor<T>) {
+    super();
+  }
+  override open(): void {
+    this.state = this.getRuntimeContext().getState(this.descriptor);
+  }
+  processElement(value: T): void {
+    this.state!.update(value);
+  }
+}
+
+/**
+ * The terminal operator of {@link KeyedStream.asQueryableState} (Flink's `QueryableStateStream`):
+ * names the queryable state; can be named and given a uid and parallelism.
+ */
+// eslint-disable-next-line @typescript-eslint/no-unused-vars -- K and V name the state's types, as Flink's
+export class QueryableStateStream<K, V> {
+  /** @internal */
+  constructor(
+    private readonly operator: SingleOutputStreamOperator<never>,
+    private readonly queryableStateName: string,
+  ) {}
+  /** The name the state is queryable under. */
+  getQueryableStateName(): string {
+    return this.queryableStateName;
+  }
+  /** Sets the operator's display name. */
+  name(name: string): this {
+    this.operator.name(name);
+    return this;
+  }
+  /** Sets the operator's stable id: state in savepoints is matched to operators by uid. */
+  uid(uid: string): this {
+    this.operator.uid(uid);
+    return this;
+  }
+  /** Sets the operator's parallelism. */
+  setParallelism(parallelism: number): this {
+    this.operator.setParallelism(parallelism);
+    return this;
+  }
 }

@@ -187,6 +187,7 @@ export {
   KeyedStream,
   WindowedStream,
   AllWindowedStream,
+  QueryableStateStream,
 } from './datastream.js';
 export { ConnectedStreams } from './connected-streams.js';
 export { BroadcastStream } from './broadcast-stream.js';

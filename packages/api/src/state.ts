@@ -271,6 +271,7 @@ export abstract class StateDescriptor<S extends State> {
   /** @internal */
   declare readonly __state?: S;
   private ttl: StateTtlConfig | undefined;
+  private queryableStateName: string | undefined;
   abstract readonly kind: StateKind;
 
   protected constructor(readonly name: string) {
@@ -286,6 +287,30 @@ export abstract class StateDescriptor<S extends State> {
   /** The TTL config, if enabled. */
   getTtlConfig(): StateTtlConfig | undefined {
     return this.ttl?.isEnabled() ? this.ttl : undefined;
+  }
+  /**
+   * Makes the state queryable from outside the job under `queryableStateName` (Flink's
+   * `StateDescriptor.setQueryable`): the JobManager answers
+   * `GET /jobs/:jobid/state/:queryableStateName?key=...` and `JobManagerClient.getState` from
+   * the subtask that owns the key, with the key's value as of now. The name must be unique
+   * within the job: two operators registering it fail the job.
+   *
+   * @throws TypeError when the name is empty.
+   */
+  setQueryable(queryableStateName: string): this {
+    if (typeof queryableStateName !== 'string' || queryableStateName.length === 0) {
+      throw new TypeError(`State "${this.name}": setQueryable needs a non-empty name`);
+    }
+    this.queryableStateName = queryableStateName;
+    return this;
+  }
+  /** Whether {@link setQueryable} was called. */
+  isQueryable(): boolean {
+    return this.queryableStateName !== undefined;
+  }
+  /** The name the state is queryable under, or undefined when it is not queryable. */
+  getQueryableStateName(): string | undefined {
+    return this.queryableStateName;
   }
 }
 

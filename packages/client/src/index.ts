@@ -1,6 +1,6 @@
 // The public surface of @nimble/client: every export is named here.
-export { JobManagerClient, TERMINAL_STATES } from './job-manager-client.js';
-export type { SavepointOptions } from './job-manager-client.js';
+export { JobManagerClient, StateUnavailableError, TERMINAL_STATES } from './job-manager-client.js';
+export type { SavepointOptions, StateQueryOptions } from './job-manager-client.js';
 export { ClusterExecutor, JobFailedError } from './cluster-executor.js';
 export type { ClusterExecutorOptions } from './cluster-executor.js';
 export { bundleJob } from './bundle.js';

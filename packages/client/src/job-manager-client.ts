@@ -7,6 +7,8 @@ import type {
   SubmitJobRequest,
 } from '@nimble/proto';
 import { NO_RETRY, RpcClient, RpcError, nimbleServices, status } from '@nimble/proto';
+import type { Key } from '@nimble/api';
+import { deserialize, serialize } from 'node:v8';
 
 /** The states in which a job has ended. */
 export const TERMINAL_STATES = new Set(['FINISHED', 'FAILED', 'CANCELED']);
@@ -17,6 +19,23 @@ export interface SavepointOptions {
   readonly stop?: boolean;
   /** With `stop`: emit MAX_WATERMARK first, so all event-time timers fire (Flink's `--drain`). */
   readonly drain?: boolean;
+}
+
+/** How {@link JobManagerClient.getState} reads: `live` (the value now, the default) or `committed`. */
+export interface StateQueryOptions {
+  readonly mode?: 'live' | 'committed';
+}
+
+/**
+ * A lookup of queryable state could not be answered now but may be soon: the job or the subtask
+ * owning the key is not running (deploying, restarting after a failure, rescaling). Retry.
+ */
+export class StateUnavailableError extends Error {
+  override name = 'StateUnavailableError';
+  readonly retryable = true;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
 }
 
 // A savepoint returns only once every subtask wrote its state: large state takes long.
@@ -95,6 +114,45 @@ export class JobManagerClient {
       { retry: NO_RETRY, deadlineMs: SAVEPOINT_DEADLINE_MS },
     );
     return { checkpointId: res.checkpointId, path: res.path };
+  }
+
+  /**
+   * The value of `key` in the state a job made queryable as `name` (Flink's
+   * `QueryableStateClient.getKvState`), or undefined when the key has none. Values come as
+   * exact JS values (Maps, bigints, Dates). Brief unavailability (a restart) is retried for a few
+   * seconds; then {@link StateUnavailableError}. An unknown job or state name rejects with
+   * NOT_FOUND, a bad key with INVALID_ARGUMENT.
+   */
+  async getState<V>(
+    jobId: string,
+    name: string,
+    key: Key,
+    options: StateQueryOptions = {},
+  ): Promise<V | undefined> {
+    const [value] = await this.getStates<V>(jobId, name, [key], options);
+    return value;
+  }
+
+  /** The values of `keys` (at most 10,000) of queryable state `name`, in the order of the keys. */
+  async getStates<V>(
+    jobId: string,
+    name: string,
+    keys: readonly Key[],
+    options: StateQueryOptions = {},
+  ): Promise<(V | undefined)[]> {
+    let res;
+    try {
+      res = await this.rpc.call(
+        this.rpc.raw.QueryState,
+        { jobId, name, keys: serialize(keys), mode: options.mode ?? 'live' },
+        { idempotent: true },
+      );
+    } catch (e) {
+      if (e instanceof RpcError && e.code === status.UNAVAILABLE)
+        throw new StateUnavailableError(e.details, { cause: e });
+      throw e;
+    }
+    return res.results.map((r) => (r.found ? (deserialize(r.value) as V) : undefined));
   }
 
   /** Deletes a savepoint, given as its directory or its `_metadata` file. */

@@ -4,6 +4,8 @@ import type {
   JobEvent,
   JobManagerHeartbeat,
   JobMasterGatewayHandlers,
+  QueryStateRequest__Output,
+  QueryStateResponse,
   ResourceManagerHandlers,
   Server,
   ServerDuplexStream,
@@ -76,7 +78,7 @@ import { randomBytes } from 'node:crypto';
 import type { Server as HttpServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { deserialize } from 'node:v8';
+import { deserialize, serialize } from 'node:v8';
 import { BlobStore } from './blob-store.js';
 import { JarStore } from './jar-store.js';
 import { JobManagerMetrics } from './job-manager-metrics.js';
@@ -84,6 +86,8 @@ import { JobMaster, parseWireFailure, ReportRefusedError } from './job-master.js
 import { parseCheckpointAck } from './checkpoint-ack.js';
 import { isGloballyTerminal, isTerminal } from './job-status.js';
 import { startRestServer } from './rest-api.js';
+import { checkLookupKey, parseStateQueryMode, queryState } from './queryable-state.js';
+import { GRPC_STATUS_OF, StateQueryError } from './state-query.js';
 import { createRestartStrategy } from './restart-strategy.js';
 import type { RegisteredTaskManager } from './task-manager-registry.js';
 import { TaskManagerRegistry } from './task-manager-registry.js';
@@ -264,6 +268,20 @@ export class JobManager {
                     },
               ),
             ),
+          RegisterQueryableState: async (req, call) =>
+            this.fenced('RegisterQueryableState', req, call.getPeer(), (job, ex) =>
+              job.onQueryableStateRegistered(ex, {
+                name: req.queryableStateName,
+                vertexId: req.vertexId,
+                operatorUid: req.operatorUid,
+                operatorName: req.operatorName,
+                stateName: req.stateName,
+                kind: req.kind,
+                ttl: req.ttl,
+                parallelism: req.parallelism,
+                maxParallelism: req.maxParallelism,
+              }),
+            ),
           ReportCollected: async (req, call) => {
             let values: unknown;
             try {
@@ -377,6 +395,7 @@ export class JobManager {
             });
           },
           GetClusterOverview: async () => this.overview(),
+          QueryState: (req) => this.queryStateRpc(req),
         },
         report,
       ),
@@ -451,6 +470,34 @@ export class JobManager {
         'refused a report',
       );
       throw new RpcStatusError(status.PERMISSION_DENIED, `${method} refused: ${e.message}`);
+    }
+  }
+
+  /** Dispatcher.QueryState: keys and values cross as V8 bytes, so clients get exact JS values. */
+  private async queryStateRpc(req: QueryStateRequest__Output): Promise<QueryStateResponse> {
+    const job = this.job(req.jobId);
+    let keys: unknown;
+    try {
+      keys = deserialize(req.keys);
+    } catch (e) {
+      throw invalidArgument(`QueryState: keys are not serialized: ${ensureError(e).message}`);
+    }
+    if (!Array.isArray(keys)) throw invalidArgument('QueryState: keys are not an array');
+    try {
+      const checked = keys.map((k, i) => checkLookupKey(k, `QueryState: key ${i}`));
+      const results = await queryState(job, req.name, checked, parseStateQueryMode(req.mode));
+      return {
+        results: results.map((r) => ({
+          found: r.found,
+          value: r.found ? serialize(r.value) : Buffer.alloc(0),
+          keyGroup: r.keyGroup,
+          subtask: r.subtask,
+        })),
+      };
+    } catch (e) {
+      if (e instanceof StateQueryError)
+        throw new RpcStatusError(GRPC_STATUS_OF[e.reason], e.message);
+      throw e;
     }
   }
 

@@ -34,6 +34,8 @@ import { serialize } from 'node:v8';
 import type { JobStatus } from './job-status.js';
 import { checkTransition, isTerminal } from './job-status.js';
 import type { RestartStrategy } from './restart-strategy.js';
+import { registerQueryableState } from './queryable-state.js';
+import type { QueryableStateLocation } from './state-query.js';
 import type {
   RegisteredTaskManager,
   SlotAssignment,
@@ -160,6 +162,8 @@ export class JobMaster {
   /** Latest counters per `vertex/subtask`, from heartbeats and finished tasks. */
   readonly taskMetrics = new Map<string, TaskMetrics__Output>();
   readonly finishedTasks = new Set<string>();
+  /** Queryable states by name, as the subtasks registered them (kept across restarts). */
+  readonly queryableStates = new Map<string, QueryableStateLocation>();
   private attempt = 0;
   private deployment: Deployment | undefined;
   /** Execution ids of the recent attempts (see {@link admit}). */
@@ -402,6 +406,22 @@ export class JobMaster {
         restorable: true,
       };
       this.onFailure(d.attempt, new RemoteFailure(record), ex.resourceId);
+    }
+  }
+
+  /**
+   * A subtask registered a queryable state (Flink's notifyKvStateRegistered). A name another
+   * operator registered fails the job without a restart: it would clash again.
+   */
+  onQueryableStateRegistered(ex: Execution, location: QueryableStateLocation): void {
+    if (location.vertexId !== ex.vertexId)
+      throw new ReportRefusedError(
+        `task ${ex.vertexId}/${ex.subtask} registered state of vertex ${location.vertexId}`,
+      );
+    try {
+      registerQueryableState(this.queryableStates, location);
+    } catch (e) {
+      this.onFailure(ex.attempt, ensureError(e), ex.resourceId);
     }
   }
 
@@ -812,7 +832,9 @@ export class JobMaster {
     }
     this.attempt++; // reports of the failed attempt are ignored from here on
     this.deployment = undefined;
-    if (strategy.canRestart()) {
+    // As Flink's SuppressRestartsException: a failure that would repeat on every restart.
+    const suppressed = (error as { suppressRestarts?: unknown }).suppressRestarts === true;
+    if (!suppressed && strategy.canRestart()) {
       const delay = strategy.backoffTimeMs();
       this.numRestarts++;
       this.log.warn({ err: error, delay_ms: delay }, 'job failed: restarting');

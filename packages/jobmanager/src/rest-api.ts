@@ -35,6 +35,7 @@ import {
   vertexOf,
   vertexWatermarks,
 } from './rest-vertices.js';
+import { stateMethods, stateRoute } from './rest-state.js';
 import { dashboardFile } from './web-dashboard.js';
 
 function taskCounts(job: JobMaster): Record<string, number> {
@@ -752,6 +753,13 @@ async function route(
         ),
       ];
     }
+    if (job && parts[2] === 'state' && stateMethods(parts.slice(3)).includes(method)) {
+      const rest = parts.slice(3);
+      return [
+        200,
+        await stateRoute(job, rest, method, url.searchParams, req, options.maxContentLength),
+      ];
+    }
     if (job && parts.length === 3 && parts[2] === 'exceptions' && get) {
       const last = job.exceptions[job.exceptions.length - 1];
       return [
@@ -813,6 +821,7 @@ function allowedMethods(parts: string[], jm: JobManager): string[] {
   if (!jm.jobs.has(parts[1] ?? '')) return [];
   if (parts.length === 2) return ['GET', 'PATCH'];
   const [, , resource, sub] = parts;
+  if (resource === 'state') return stateMethods(parts.slice(3));
   if (parts.length === 3 && (resource === 'savepoints' || resource === 'stop')) return ['POST'];
   if (parts.length === 3 && resource === 'checkpoints') return ['GET', 'POST'];
   if (parts.length === 3 && ['exceptions', 'plan', 'config'].includes(resource!)) return ['GET'];

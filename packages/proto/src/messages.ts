@@ -166,3 +166,24 @@ export type {
   SubtaskExecution,
   SubtaskExecution__Output,
 } from './generated/nimble/v1/SubtaskExecution.js';
+export type { QueriedState, QueriedState__Output } from './generated/nimble/v1/QueriedState.js';
+export type {
+  QueryStateRequest,
+  QueryStateRequest__Output,
+} from './generated/nimble/v1/QueryStateRequest.js';
+export type {
+  QueryStateResponse,
+  QueryStateResponse__Output,
+} from './generated/nimble/v1/QueryStateResponse.js';
+export type {
+  QueryableStateRegistration,
+  QueryableStateRegistration__Output,
+} from './generated/nimble/v1/QueryableStateRegistration.js';
+export type {
+  TaskQueryStateRequest,
+  TaskQueryStateRequest__Output,
+} from './generated/nimble/v1/TaskQueryStateRequest.js';
+export type {
+  TaskQueryStateResponse,
+  TaskQueryStateResponse__Output,
+} from './generated/nimble/v1/TaskQueryStateResponse.js';

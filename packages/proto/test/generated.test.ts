@@ -19,6 +19,7 @@ it('loads every service of the contract', () => {
     'GetClusterOverview',
     'GetJob',
     'ListJobs',
+    'QueryState',
     'SubmitJob',
     'TriggerCheckpoint',
     'TriggerSavepoint',
@@ -30,6 +31,7 @@ it('loads every service of the contract', () => {
     'DeployTasks',
     'GetLog',
     'NotifyCheckpoint',
+    'QueryState',
     'StartTasks',
     'TriggerCheckpoint',
   ]);

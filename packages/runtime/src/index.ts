@@ -90,12 +90,20 @@ export {
   murmur3_32,
   operatorIndexForKeyGroup,
   InvalidKeyError,
+  keyProblem,
 } from './keys/index.js';
-export { createKeyedStateBackend } from './state/index.js';
+export {
+  createKeyedStateBackend,
+  QueryableStateUnavailableError,
+  stateValueToJson,
+  UnknownQueryableStateError,
+} from './state/index.js';
 export type {
   KeyedStateBackend,
   KeyedStateBackendOptions,
   NamespacedState,
+  QueriedValue,
+  QueryableStateRegistration,
   StateBackendKind,
 } from './state/index.js';
 export {
@@ -111,6 +119,7 @@ export { encodeElements, decodeElements, ElementKind } from './exchange/buffer-c
 export type { ElementHandler } from './exchange/buffer-codec.js';
 export { StreamTask } from './task/stream-task.js';
 export type { TaskState, TaskMetrics, TaskServices, TaskDeployment } from './task/stream-task.js';
+export type { OperatorQueryableState } from './task/task-context.js';
 export { TaskHost } from './task/task-host.js';
 // Hosting tasks and split enumerators on worker threads (the TaskManager and the JobManager).
 export { SlotWorkerHandle } from './executor/slot-worker-handle.js';

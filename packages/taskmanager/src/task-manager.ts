@@ -20,6 +20,8 @@ import type {
   TaskMetrics,
   SerializedError,
   SubtaskCheckpointState,
+  TaskQueryStateRequest__Output,
+  TaskQueryStateResponse,
 } from '@nimble/proto';
 import {
   adaptHandlers,
@@ -29,7 +31,10 @@ import {
   invalidArgument,
   nimbleServices,
   NO_RETRY,
+  notFound,
   RpcClient,
+  RpcStatusError,
+  status,
 } from '@nimble/proto';
 import type { RpcSecurity } from '@nimble/proto';
 import type {
@@ -40,9 +45,11 @@ import type {
   TaskMetricsSample,
 } from '@nimble/runtime';
 import type { TaskRestore } from '@nimble/runtime';
+import type { Key } from '@nimble/api';
 import {
   checkBindSecurity,
   createLogger,
+  keyProblem,
   decodeMetadata,
   ensureError,
   failureRecordOf,
@@ -205,6 +212,7 @@ export class TaskManager {
           // Served on the gRPC port only (mutual TLS when configured), as the other calls of the
           // JobManager: the log can hold job data, and the metrics port has no credentials.
           GetLog: () => Promise.resolve(this.logLines()),
+          QueryState: (req) => this.queryState(req),
         },
         report,
       ),
@@ -520,6 +528,22 @@ export class TaskManager {
             error: failureRecordOf(error),
           }),
         ),
+      queryableStateRegistered: (vertexId, subtask, r) =>
+        this.report(a, () =>
+          this.jobMaster.call(this.jobMaster.raw.RegisterQueryableState, {
+            ...this.origin(a, vertexId, subtask),
+            vertexId,
+            subtask,
+            queryableStateName: r.queryableStateName,
+            stateName: r.stateName,
+            kind: r.kind,
+            ttl: r.ttl,
+            operatorUid: r.operatorUid,
+            operatorName: r.operatorName,
+            parallelism: r.parallelism,
+            maxParallelism: r.maxParallelism,
+          }),
+        ),
       stdout: (text) => void process.stdout.write(text),
       stderr: (text) => void process.stderr.write(text),
     };
@@ -629,6 +653,52 @@ export class TaskManager {
     }
     if (req.noMoreSplits) worker.noMoreSplits(req.vertexId, req.subtask);
     return {};
+  }
+
+  /**
+   * A lookup of queryable state from the JobManager: the subtask's worker answers it between
+   * records. Retryable answers (UNAVAILABLE) while the attempt or subtask is not running here.
+   */
+  private async queryState(req: TaskQueryStateRequest__Output): Promise<TaskQueryStateResponse> {
+    const a = this.attemptOf(req.attempt);
+    const worker = a?.ended === false ? a.workers.get(req.subtask) : undefined;
+    if (!worker) {
+      throw new RpcStatusError(
+        status.UNAVAILABLE,
+        `QueryState: subtask ${req.subtask} of attempt ${req.attempt?.jobId}#${req.attempt?.attempt} ` +
+          'is not running on this TaskManager (the job is restarting or rescaling); retry',
+      );
+    }
+    let keys: unknown;
+    try {
+      keys = deserialize(req.keys);
+    } catch (e) {
+      throw invalidArgument(`QueryState: keys are not serialized: ${ensureError(e).message}`);
+    }
+    if (!Array.isArray(keys)) throw invalidArgument('QueryState: keys are not an array');
+    for (const [i, k] of keys.entries()) {
+      const problem = keyProblem(k);
+      if (problem !== undefined) throw invalidArgument(`QueryState: key ${i} is ${problem}`);
+    }
+    const checked = keys as Key[];
+    let results: unknown;
+    try {
+      results = await worker.queryState(req.vertexId, req.subtask, req.name, checked);
+    } catch (e) {
+      const error = ensureError(e);
+      if (error.name === 'QueryableStateUnavailableError')
+        throw new RpcStatusError(status.UNAVAILABLE, error.message);
+      if (error.name === 'UnknownQueryableStateError') throw notFound(error.message);
+      throw new RpcStatusError(status.UNKNOWN, `${error.name}: ${error.message}`);
+    }
+    try {
+      return { results: serialize(results) };
+    } catch (e) {
+      throw new RpcStatusError(
+        status.UNKNOWN,
+        `QueryState: a value of state "${req.name}" cannot be serialized: ${ensureError(e).message}`,
+      );
+    }
   }
 
   private async triggerCheckpoint(req: TriggerCheckpointRequest__Output): Promise<Empty> {

@@ -26,6 +26,10 @@ import type { KeyedStateHandle as _nimble_v1_KeyedStateHandle, KeyedStateHandle_
 import type { ListJobsRequest as _nimble_v1_ListJobsRequest, ListJobsRequest__Output as _nimble_v1_ListJobsRequest__Output } from './nimble/v1/ListJobsRequest.js';
 import type { ListJobsResponse as _nimble_v1_ListJobsResponse, ListJobsResponse__Output as _nimble_v1_ListJobsResponse__Output } from './nimble/v1/ListJobsResponse.js';
 import type { OperatorSubtaskSnapshot as _nimble_v1_OperatorSubtaskSnapshot, OperatorSubtaskSnapshot__Output as _nimble_v1_OperatorSubtaskSnapshot__Output } from './nimble/v1/OperatorSubtaskSnapshot.js';
+import type { QueriedState as _nimble_v1_QueriedState, QueriedState__Output as _nimble_v1_QueriedState__Output } from './nimble/v1/QueriedState.js';
+import type { QueryStateRequest as _nimble_v1_QueryStateRequest, QueryStateRequest__Output as _nimble_v1_QueryStateRequest__Output } from './nimble/v1/QueryStateRequest.js';
+import type { QueryStateResponse as _nimble_v1_QueryStateResponse, QueryStateResponse__Output as _nimble_v1_QueryStateResponse__Output } from './nimble/v1/QueryStateResponse.js';
+import type { QueryableStateRegistration as _nimble_v1_QueryableStateRegistration, QueryableStateRegistration__Output as _nimble_v1_QueryableStateRegistration__Output } from './nimble/v1/QueryableStateRegistration.js';
 import type { RegisterTaskManagerRequest as _nimble_v1_RegisterTaskManagerRequest, RegisterTaskManagerRequest__Output as _nimble_v1_RegisterTaskManagerRequest__Output } from './nimble/v1/RegisterTaskManagerRequest.js';
 import type { RegisterTaskManagerResponse as _nimble_v1_RegisterTaskManagerResponse, RegisterTaskManagerResponse__Output as _nimble_v1_RegisterTaskManagerResponse__Output } from './nimble/v1/RegisterTaskManagerResponse.js';
 import type { ResourceManagerClient as _nimble_v1_ResourceManagerClient, ResourceManagerDefinition as _nimble_v1_ResourceManagerDefinition } from './nimble/v1/ResourceManager.js';
@@ -84,6 +88,10 @@ export interface ProtoGrpcType {
       ListJobsRequest: MessageTypeDefinition<_nimble_v1_ListJobsRequest, _nimble_v1_ListJobsRequest__Output>
       ListJobsResponse: MessageTypeDefinition<_nimble_v1_ListJobsResponse, _nimble_v1_ListJobsResponse__Output>
       OperatorSubtaskSnapshot: MessageTypeDefinition<_nimble_v1_OperatorSubtaskSnapshot, _nimble_v1_OperatorSubtaskSnapshot__Output>
+      QueriedState: MessageTypeDefinition<_nimble_v1_QueriedState, _nimble_v1_QueriedState__Output>
+      QueryStateRequest: MessageTypeDefinition<_nimble_v1_QueryStateRequest, _nimble_v1_QueryStateRequest__Output>
+      QueryStateResponse: MessageTypeDefinition<_nimble_v1_QueryStateResponse, _nimble_v1_QueryStateResponse__Output>
+      QueryableStateRegistration: MessageTypeDefinition<_nimble_v1_QueryableStateRegistration, _nimble_v1_QueryableStateRegistration__Output>
       RegisterTaskManagerRequest: MessageTypeDefinition<_nimble_v1_RegisterTaskManagerRequest, _nimble_v1_RegisterTaskManagerRequest__Output>
       RegisterTaskManagerResponse: MessageTypeDefinition<_nimble_v1_RegisterTaskManagerResponse, _nimble_v1_RegisterTaskManagerResponse__Output>
       /**

@@ -13,6 +13,8 @@ import type { SlotLocation as _nimble_v1_SlotLocation, SlotLocation__Output as _
 import type { SubtaskExecution as _nimble_v1_SubtaskExecution, SubtaskExecution__Output as _nimble_v1_SubtaskExecution__Output } from './nimble/v1/SubtaskExecution.js';
 import type { TaskExecutorClient as _nimble_v1_TaskExecutorClient, TaskExecutorDefinition as _nimble_v1_TaskExecutorDefinition } from './nimble/v1/TaskExecutor.js';
 import type { TaskMetrics as _nimble_v1_TaskMetrics, TaskMetrics__Output as _nimble_v1_TaskMetrics__Output } from './nimble/v1/TaskMetrics.js';
+import type { TaskQueryStateRequest as _nimble_v1_TaskQueryStateRequest, TaskQueryStateRequest__Output as _nimble_v1_TaskQueryStateRequest__Output } from './nimble/v1/TaskQueryStateRequest.js';
+import type { TaskQueryStateResponse as _nimble_v1_TaskQueryStateResponse, TaskQueryStateResponse__Output as _nimble_v1_TaskQueryStateResponse__Output } from './nimble/v1/TaskQueryStateResponse.js';
 import type { TriggerCheckpointRequest as _nimble_v1_TriggerCheckpointRequest, TriggerCheckpointRequest__Output as _nimble_v1_TriggerCheckpointRequest__Output } from './nimble/v1/TriggerCheckpointRequest.js';
 
 type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
@@ -35,6 +37,8 @@ export interface ProtoGrpcType {
       SubtaskExecution: MessageTypeDefinition<_nimble_v1_SubtaskExecution, _nimble_v1_SubtaskExecution__Output>
       TaskExecutor: SubtypeConstructor<typeof grpc.Client, _nimble_v1_TaskExecutorClient> & { service: _nimble_v1_TaskExecutorDefinition }
       TaskMetrics: MessageTypeDefinition<_nimble_v1_TaskMetrics, _nimble_v1_TaskMetrics__Output>
+      TaskQueryStateRequest: MessageTypeDefinition<_nimble_v1_TaskQueryStateRequest, _nimble_v1_TaskQueryStateRequest__Output>
+      TaskQueryStateResponse: MessageTypeDefinition<_nimble_v1_TaskQueryStateResponse, _nimble_v1_TaskQueryStateResponse__Output>
       TriggerCheckpointRequest: MessageTypeDefinition<_nimble_v1_TriggerCheckpointRequest, _nimble_v1_TriggerCheckpointRequest__Output>
     }
   }

@@ -1,4 +1,6 @@
-import type { SourceSplit } from '@nimble/api';
+import type { Key, SourceSplit } from '@nimble/api';
+import { QueryableStateUnavailableError } from '../state/queryable-state.js';
+import type { QueriedValue } from '../state/queryable-state.js';
 import type { MessagePort } from 'node:worker_threads';
 import { Worker } from 'node:worker_threads';
 import type { TaskEvents } from '../task/task-host.js';
@@ -26,6 +28,11 @@ export class SlotWorkerHandle {
   private readonly worker: Worker;
   private ended = false;
   private readonly notified = new Map<number, (() => void)[]>();
+  private readonly lookups = new Map<
+    number,
+    { resolve: (r: QueriedValue[]) => void; reject: (e: Error) => void }
+  >();
+  private nextLookup = 1;
 
   constructor(
     readonly data: SlotWorkerData,
@@ -80,6 +87,17 @@ export class SlotWorkerHandle {
               deserializeError(m.error),
             );
             break;
+          case 'queryableStateRegistered':
+            events.queryableStateRegistered?.(m.vertexId, m.subtask, m.registration);
+            break;
+          case 'queryStateResult':
+            this.lookups.get(m.requestId)?.resolve(m.results);
+            this.lookups.delete(m.requestId);
+            break;
+          case 'queryStateFailed':
+            this.lookups.get(m.requestId)?.reject(deserializeError(m.error));
+            this.lookups.delete(m.requestId);
+            break;
           case 'stdout':
             events.stdout(m.text);
             break;
@@ -101,6 +119,7 @@ export class SlotWorkerHandle {
         this.ended = true;
         for (const waiting of this.notified.values()) for (const w of waiting) w();
         this.notified.clear();
+        this.rejectLookups();
       });
     });
     // A deploy failure is reported through `deployed`; keep it from being an unhandled rejection.
@@ -137,6 +156,35 @@ export class SlotWorkerHandle {
   noMoreSplits(vertexId: number, subtask: number): void {
     this.post({ type: 'noMoreSplits', vertexId, subtask });
   }
+  /**
+   * Looks `keys` up in the state queryable as `name` of subtask `subtask` of vertex `vertexId`
+   * in this worker; rejects as retryable once the worker ended.
+   */
+  queryState(
+    vertexId: number,
+    subtask: number,
+    name: string,
+    keys: Key[],
+  ): Promise<QueriedValue[]> {
+    if (this.ended) return Promise.reject(this.workerGone());
+    const requestId = this.nextLookup++;
+    return new Promise((resolve, reject) => {
+      this.lookups.set(requestId, { resolve, reject });
+      this.post({ type: 'queryState', requestId, vertexId, subtask, name, keys });
+    });
+  }
+
+  private workerGone(): QueryableStateUnavailableError {
+    return new QueryableStateUnavailableError(
+      `Slot ${this.data.slot}'s worker has ended (the job is restarting or was cancelled); retry`,
+    );
+  }
+
+  private rejectLookups(): void {
+    for (const { reject } of this.lookups.values()) reject(this.workerGone());
+    this.lookups.clear();
+  }
+
   /** Asks the tasks to stop; the worker keeps running until terminated. */
   cancel(): void {
     this.post({ type: 'cancel' });
@@ -145,6 +193,7 @@ export class SlotWorkerHandle {
   /** Stops the worker thread; it is not reported as lost. */
   async terminate(): Promise<void> {
     this.ended = true;
+    this.rejectLookups();
     await this.worker.terminate();
   }
 

@@ -71,6 +71,8 @@ async function main(): Promise<void> {
             checkpointId,
             error: serializeError(error),
           }),
+        queryableStateRegistered: (vertexId, subtask, registration) =>
+          post({ type: 'queryableStateRegistered', vertexId, subtask, registration }),
         stdout: (text) => post({ type: 'stdout', text }),
         stderr: (text) => post({ type: 'stderr', text }),
       },
@@ -112,6 +114,20 @@ async function main(): Promise<void> {
         case 'checkpointAborted':
           host.notifyCheckpointAborted(m.checkpointId);
           break;
+        case 'queryState': {
+          const { requestId } = m;
+          const failed = (e: unknown): void =>
+            post({ type: 'queryStateFailed', requestId, error: serializeError(ensureError(e)) });
+          host.queryState(m.vertexId, m.subtask, m.name, m.keys).then((results) => {
+            try {
+              post({ type: 'queryStateResult', requestId, results });
+            } catch (e) {
+              // A value structuredClone cannot copy: the lookup fails, not the task.
+              failed(e);
+            }
+          }, failed);
+          break;
+        }
       }
     } catch (e) {
       post({

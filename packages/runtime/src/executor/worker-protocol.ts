@@ -1,4 +1,6 @@
-import type { ConfigValue, SourceSplit } from '@nimble/api';
+import type { ConfigValue, Key, SourceSplit } from '@nimble/api';
+import type { QueriedValue } from '../state/queryable-state.js';
+import type { OperatorQueryableState } from '../task/task-context.js';
 import type { MessagePort } from 'node:worker_threads';
 import type { TaskMetricsSample } from '../task/task-metrics-sample.js';
 import type { S3Options } from '../checkpoint/storage/index.js';
@@ -47,7 +49,15 @@ export type ToWorker =
       options: CheckpointOptions;
     }
   | { type: 'checkpointComplete'; checkpointId: number }
-  | { type: 'checkpointAborted'; checkpointId: number };
+  | { type: 'checkpointAborted'; checkpointId: number }
+  | {
+      type: 'queryState';
+      requestId: number;
+      vertexId: number;
+      subtask: number;
+      name: string;
+      keys: Key[];
+    };
 
 /** Messages from a slot worker to the coordinator. */
 export type FromWorker =
@@ -73,6 +83,14 @@ export type FromWorker =
       checkpointId: number;
       error: SerializedError;
     }
+  | {
+      type: 'queryableStateRegistered';
+      vertexId: number;
+      subtask: number;
+      registration: OperatorQueryableState;
+    }
+  | { type: 'queryStateResult'; requestId: number; results: QueriedValue[] }
+  | { type: 'queryStateFailed'; requestId: number; error: SerializedError }
   | { type: 'stdout'; text: string }
   | { type: 'stderr'; text: string };
 

@@ -17,6 +17,14 @@ import type {
 import { describeStoredKind } from './state-table.js';
 import type { StateInfo, StateTable, TtlCleanupTarget } from './state-table.js';
 import { ttlSettings } from './ttl.js';
+import { assignToKeyGroup } from '../keys/index.js';
+import {
+  describeKeys,
+  queriedValueOf,
+  QueryableStateUnavailableError,
+  UnknownQueryableStateError,
+} from './queryable-state.js';
+import type { QueriedValue, QueryableStateRegistration } from './queryable-state.js';
 import type { TtlSettings } from './ttl.js';
 
 /** The keys of a state for applyToAllKeys: `keys[i]` is in key group `keyGroups[i]`. */
@@ -31,6 +39,9 @@ export type BackendStatus = 'created' | 'opening' | 'open' | 'closing' | 'closed
 interface RegisteredState {
   readonly kind: StateKind;
   readonly handle: NamespacedState<State>;
+  readonly descriptor: StateDescriptor<State>;
+  readonly table: StateTable<unknown>;
+  readonly ttl: TtlSettings | undefined;
 }
 
 /** What both backends share: the current key, state registration, and the lifecycle checks. */
@@ -44,6 +55,8 @@ export abstract class AbstractKeyedStateBackend implements KeyedStateBackend {
   protected readonly firstKeyGroup: number;
   protected readonly lastKeyGroup: number;
   private readonly registered = new Map<string, RegisteredState>();
+  /** State names by queryable state name. */
+  private readonly queryable = new Map<string, string>();
 
   constructor(protected readonly options: KeyedStateBackendOptionsWithDefaults) {
     this.operatorName = options.operatorName;
@@ -110,12 +123,105 @@ export abstract class AbstractKeyedStateBackend implements KeyedStateBackend {
       info,
       ttl,
     );
-    this.registered.set(name, { kind, handle });
+    const queryableName = descriptor.getQueryableStateName();
+    if (queryableName !== undefined) this.registerQueryable(queryableName, name, descriptor);
+    this.registered.set(name, {
+      kind,
+      handle,
+      descriptor: descriptor as StateDescriptor<State>,
+      table,
+      ttl,
+    });
+    if (queryableName !== undefined) {
+      this.options.onQueryableState?.({
+        queryableStateName: queryableName,
+        stateName: name,
+        kind,
+        ttl: ttl !== undefined,
+      });
+    }
     if (ttl !== undefined && ttl.cleanupInBackground && cleanup !== undefined) {
       this.addBackgroundCleanup(info, table, cleanup, ttl);
     }
     return handle as NamespacedState<S>;
   }
+
+  private registerQueryable(
+    queryableName: string,
+    stateName: string,
+    descriptor: StateDescriptor<State>,
+  ): void {
+    const other = this.queryable.get(queryableName);
+    if (other !== undefined) {
+      throw new JobDefinitionError(
+        `${this.operatorName}: Registration name clash: states "${other}" and "${descriptor.name}" ` +
+          `are both queryable as "${queryableName}"; give each queryable state its own name`,
+      );
+    }
+    this.queryable.set(queryableName, stateName);
+  }
+
+  /** The states registered as queryable so far, by queryable state name. */
+  queryableStates(): QueryableStateRegistration[] {
+    const out: QueryableStateRegistration[] = [];
+    for (const [queryableStateName, stateName] of this.queryable) {
+      const r = this.registered.get(stateName)!;
+      out.push({ queryableStateName, stateName, kind: r.kind, ttl: r.ttl !== undefined });
+    }
+    return out;
+  }
+
+  /**
+   * Reads the values of `keys` of the state queryable as `queryableStateName` in `namespace`,
+   * for a lookup from outside the job, as copies. Read only: the current key stays, nothing is
+   * written, no TTL is refreshed (an expired entry reads as absent), a pending snapshot takes
+   * nothing. Throws {@link UnknownQueryableStateError} for a name not registered here and
+   * {@link QueryableStateUnavailableError} for a key of another subtask's key group.
+   */
+  queryState(queryableStateName: string, keys: readonly Key[], namespace = ''): QueriedValue[] {
+    this.checkOpen('queryState');
+    const stateName = this.queryable.get(queryableStateName);
+    if (stateName === undefined) {
+      throw new UnknownQueryableStateError(
+        `${this.operatorName}: no state is queryable as "${queryableStateName}"`,
+      );
+    }
+    const { descriptor, table, ttl } = this.registered.get(stateName)!;
+    const maxParallelism = this.options.maxParallelism;
+    const keyGroups = keys.map((key) => {
+      const keyGroup = assignToKeyGroup(key, maxParallelism);
+      if (keyGroup < this.firstKeyGroup || keyGroup > this.lastKeyGroup) {
+        throw new QueryableStateUnavailableError(
+          `${this.operatorName}: key ${describeKeys([key])} is in key group ${keyGroup}, which this ` +
+            `subtask (KeyGroupRange{${this.firstKeyGroup}..${this.lastKeyGroup}}) does not own: ` +
+            'the job is being rescaled or restarted; retry',
+        );
+      }
+      return keyGroup;
+    });
+    return keys.map((key, i) => {
+      const { found, value } = queriedValueOf(
+        descriptor as StateDescriptor<never>,
+        this.peek(table, key, keyGroups[i]!, namespace),
+        ttl,
+      );
+      if (!found) return { found, value: undefined };
+      // hashmap holds values by reference; level decodes a fresh copy, but an aggregate's result
+      // may still share objects with user code.
+      return { found, value: structuredClone(value) };
+    });
+  }
+
+  /**
+   * The stored entry of `key` (in `keyGroup`, of this range) in `namespace` of the state of
+   * `table`, as its table stores it, or undefined; without setting the current key.
+   */
+  protected abstract peek(
+    table: StateTable<unknown>,
+    key: Key,
+    keyGroup: number,
+    namespace: string,
+  ): unknown;
 
   applyToAllKeys<S extends State>(
     namespace: string,

@@ -326,6 +326,23 @@ export class HeapKeyedStateBackend extends AbstractKeyedStateBackend {
     // Every hashmap snapshot is complete in itself.
   }
 
+  /**
+   * Reads the Maps directly, without setCurrentKey: a read changes nothing, so a key group a
+   * pending snapshot still needs is not taken (copied) for it; the caller copies the value out.
+   */
+  protected peek(
+    table: StateTable<unknown>,
+    key: Key,
+    keyGroup: number,
+    namespace: string,
+  ): unknown {
+    const group = (table as HeapStateTable<unknown>).groups[keyGroup - this.firstKeyGroup];
+    if (group === undefined) return undefined;
+    const id = keyId(key);
+    if (namespace === '') return group.byKey.get(id);
+    return group.byKeyAndNamespace.get(id)?.get(namespace);
+  }
+
   protected addBackgroundCleanup(
     _info: StateInfo,
     table: StateTable<unknown>,

@@ -11,3 +11,10 @@ export type {
 } from './keyed-state-backend.js';
 export type { KeyedStateBackendOptions, StateBackendKind } from './keyed-state-backend-options.js';
 export { CorruptedSnapshotError, StateBackendError } from './state-backend-error.js';
+export {
+  queriedValueOf,
+  QueryableStateUnavailableError,
+  UnknownQueryableStateError,
+} from './queryable-state.js';
+export type { QueriedValue, QueryableStateRegistration } from './queryable-state.js';
+export { stateValueToJson } from './state-json.js';

@@ -1,6 +1,7 @@
 import { JobDefinitionError } from '../errors.js';
 import { UPPER_BOUND_MAX_PARALLELISM } from '../keys/index.js';
 import type { KeyGroupRange } from '../keys/index.js';
+import type { QueryableStateRegistration } from './queryable-state.js';
 
 /** `state.backend.type`: `hashmap` (JS Maps on the heap) or `level` (embedded LevelDB on local disk). */
 export type StateBackendKind = 'hashmap' | 'level';
@@ -29,6 +30,8 @@ export interface KeyedStateBackendOptions {
    * false every native snapshot is full and no changes are tracked.
    */
   incremental?: boolean;
+  /** Called when a state with a queryable name is registered (getState of its descriptor). */
+  onQueryableState?: (registration: QueryableStateRegistration) => void;
 }
 
 /** The options with their defaults applied and checked. */
@@ -43,6 +46,7 @@ export interface KeyedStateBackendOptionsWithDefaults {
   readonly writeBatchSize: number;
   readonly readCacheSize: number;
   readonly incremental: boolean;
+  readonly onQueryableState: ((registration: QueryableStateRegistration) => void) | undefined;
 }
 
 export const DEFAULT_WRITE_BATCH_SIZE = 10_000;
@@ -101,5 +105,6 @@ export function compileKeyedStateBackendOptions(
     writeBatchSize,
     readCacheSize,
     incremental: options.incremental ?? true,
+    onQueryableState: options.onQueryableState,
   };
 }

@@ -1,5 +1,6 @@
 import type { Key, State, StateDescriptor } from '@nimble/api';
 import type { StateBackendKind } from './keyed-state-backend-options.js';
+import type { QueriedValue, QueryableStateRegistration } from './queryable-state.js';
 
 /** The state handle returned to operators: the user interface plus the namespace (window) scope. */
 export type NamespacedState<S extends State> = S & {
@@ -128,6 +129,14 @@ export interface KeyedStateBackend {
     descriptor: StateDescriptor<S>,
     fn: (key: Key, state: S) => void,
   ): PendingKeyedStateApplication | undefined;
+  /** The states registered as queryable so far (Flink's KvState registrations). */
+  queryableStates(): QueryableStateRegistration[];
+  /**
+   * Reads `keys` of the state queryable as `queryableStateName` in `namespace` ('' default) for a
+   * lookup from outside the job: copies, read only (the current key stays, no TTL refresh, an
+   * expired entry is absent, a pending snapshot takes nothing). Synchronous.
+   */
+  queryState(queryableStateName: string, keys: readonly Key[], namespace?: string): QueriedValue[];
   /**
    * For tests: how many entries of `stateName` are physically stored (one per key and namespace;
    * expired or not), after a flush. Both backends implement it.

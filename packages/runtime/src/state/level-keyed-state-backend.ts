@@ -928,6 +928,24 @@ export class LevelKeyedStateBackend extends AbstractKeyedStateBackend {
     return slot;
   }
 
+  /**
+   * Reads the entry `dbKey` without caching it (queryable state: a lookup from outside must not
+   * evict the records' working set): LevelDB, unless its key group's filter rules it out.
+   */
+  readUncached(dbKey: Uint8Array): Uint8Array | null {
+    const filter = this.filters[((dbKey[0]! << 8) | dbKey[1]!) - this.firstKeyGroup]!;
+    return filter.mayContain(hashOfDbKey(dbKey)) ? this.getSync(dbKey) : null;
+  }
+
+  protected peek(
+    table: StateTable<unknown>,
+    key: Key,
+    keyGroup: number,
+    namespace: string,
+  ): unknown {
+    return (table as LevelStateTable<unknown>).peek(key, keyGroup, namespace);
+  }
+
   private getSync(dbKey: Uint8Array): Uint8Array | null {
     try {
       return this.db!.getSync(dbKey) ?? null;
@@ -1202,6 +1220,24 @@ class LevelStateTable<V> implements StateTable<V> {
       throw this.unserializable(e);
     }
     this.backend.write(slot, bytes, this);
+  }
+
+  /**
+   * The value of `key` in `namespace`, decoded (a copy), without touching the current key, the
+   * memo or the cache's contents: through the slot if cached (written or clean), else LevelDB.
+   */
+  peek(key: Key, keyGroup: number, namespace: string): V | undefined {
+    const slot =
+      namespace === ''
+        ? this.byKey.get(keyId(key))
+        : this.byCacheKey.get(cacheKeyOf(this.prefixes, namespace, keyPartOf(key)));
+    const bytes =
+      slot !== undefined
+        ? slot.value
+        : this.backend.readUncached(
+            stateEntryKey(keyGroup, this.stateId, key, encodeNamespace(namespace)),
+          );
+    return bytes === null ? undefined : this.decode(bytes);
   }
 
   /** The slot of the entry `dbKey` of this state (TTL cleanup), read from LevelDB if not cached. */

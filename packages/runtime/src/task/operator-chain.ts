@@ -217,6 +217,14 @@ export class OperatorChain {
           incremental: services.checkpoints?.incremental ?? false,
           readCacheSize: services.config.levelCacheSize,
           ttlTimeProvider: () => services.processingTimeService.now(),
+          onQueryableState: (registration) =>
+            services.registerQueryableState?.(ctx.vertex.id, subtaskIndex, {
+              ...registration,
+              operatorUid: node.uid,
+              operatorName: node.name,
+              parallelism: node.parallelism,
+              maxParallelism: node.maxParallelism,
+            }),
         });
         await backend.open();
         this.backends.set(node.id, backend);

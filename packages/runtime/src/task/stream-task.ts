@@ -1,9 +1,14 @@
-import type { SourceSplit } from '@nimble/api';
+import type { Key, SourceSplit } from '@nimble/api';
 import { InputStatus, SourceTransformation } from '@nimble/api';
 import { ensureError, IllegalStateError } from '../errors.js';
 import type { CheckpointOptions } from '../exchange/buffer-codec.js';
 import type { Mailbox, OperatorMetrics } from '../operators/operator.js';
 import type { KeyedStateBackend } from '../state/keyed-state-backend.js';
+import {
+  QueryableStateUnavailableError,
+  UnknownQueryableStateError,
+} from '../state/queryable-state.js';
+import type { QueriedValue } from '../state/queryable-state.js';
 import { HoldableProcessingTimeService } from '../timers/holdable-processing-time-service.js';
 import { NetworkInput } from './network-input.js';
 import { OperatorChain } from './operator-chain.js';
@@ -74,6 +79,8 @@ export class StreamTask {
   private idleSince: number | undefined;
   /** Sources: ms from the latest checkpoint's trigger to its start here. */
   private sourceStartDelayMs = 0;
+  /** Lookups of queryable state waiting in the mail: answered as retryable if the task stops. */
+  private readonly pendingLookups = new Set<(e: Error) => void>();
   private done!: { resolve: () => void; reject: (e: Error) => void };
   private readonly finished: Promise<void>;
 
@@ -190,6 +197,46 @@ export class StreamTask {
   /** The enumerator has no more splits for this subtask. */
   noMoreSplits(): void {
     this.sourceInput('noMoreSplits').noMoreSplits();
+  }
+
+  // ---- queryable state ----------------------------------------------------------------------
+
+  /**
+   * Answers a lookup of the state queryable as `queryableStateName` for `keys`: runs as mail, so
+   * between records (never inside one) and without holding the input back; rejects with a
+   * {@link QueryableStateUnavailableError} while the task does not run.
+   */
+  queryState(queryableStateName: string, keys: readonly Key[]): Promise<QueriedValue[]> {
+    if (this.state !== 'RUNNING') return Promise.reject(this.notQueryable(this.state));
+    return new Promise((resolve, reject) => {
+      // A task that stops before the mail runs answers the lookup as not running (release()).
+      this.pendingLookups.add(reject);
+      this.mail.push(() => {
+        this.pendingLookups.delete(reject);
+        try {
+          resolve(this.lookUp(queryableStateName, keys));
+        } catch (e) {
+          reject(ensureError(e));
+        }
+      });
+      this.requestTurn();
+    });
+  }
+
+  private lookUp(queryableStateName: string, keys: readonly Key[]): QueriedValue[] {
+    for (const backend of this.chain.backends.values()) {
+      if (backend.queryableStates().some((r) => r.queryableStateName === queryableStateName))
+        return backend.queryState(queryableStateName, keys);
+    }
+    throw new UnknownQueryableStateError(
+      `${this.name}: no state is queryable as "${queryableStateName}" (yet: a state registers when the operator first gets it)`,
+    );
+  }
+
+  private notQueryable(state: string): QueryableStateUnavailableError {
+    return new QueryableStateUnavailableError(
+      `${this.name} is ${state}, not RUNNING: its state cannot be looked up now; retry`,
+    );
   }
 
   // ---- checkpoints -----------------------------------------------------------------------
@@ -357,6 +404,9 @@ export class StreamTask {
 
   /** Releases everything the task holds; returns the first error of closing it. */
   private async release(): Promise<unknown> {
+    for (const reject of this.pendingLookups)
+      reject(this.notQueryable(this.state === 'RUNNING' ? 'FINISHING' : this.state));
+    this.pendingLookups.clear();
     if (this.maintenance !== undefined) clearInterval(this.maintenance);
     this.maintenance = undefined;
     let failure = await this.chain.close();

@@ -6,6 +6,7 @@ import type { JobGraph, JobVertex } from '../graph/job-graph.js';
 import type { Mailbox } from '../operators/operator.js';
 import type { OperatorServices } from '../operators/operator-factory.js';
 import type { ProcessingTimeService } from '../timers/processing-time-service.js';
+import type { QueryableStateRegistration } from '../state/queryable-state.js';
 
 /** What a task gets from the process that hosts it. */
 export interface TaskServices extends OperatorServices {
@@ -17,6 +18,20 @@ export interface TaskServices extends OperatorServices {
   readonly registerReader: (vertexId: number, subtask: number) => void;
   /** Set when the job takes checkpoints or savepoints. */
   readonly checkpoints?: TaskCheckpointServices;
+  /** A keyed state backend of the task registered a queryable state (reported to the JobManager). */
+  readonly registerQueryableState?: (
+    vertexId: number,
+    subtask: number,
+    registration: OperatorQueryableState,
+  ) => void;
+}
+
+/** A queryable state registration with the operator that holds it. */
+export interface OperatorQueryableState extends QueryableStateRegistration {
+  readonly operatorUid: string;
+  readonly operatorName: string;
+  readonly parallelism: number;
+  readonly maxParallelism: number;
 }
 
 /** One input channel of a task: the receiving end and the logical input (0 or 1) it feeds. */

@@ -1,4 +1,6 @@
-import type { SourceSplit } from '@nimble/api';
+import type { Key, SourceSplit } from '@nimble/api';
+import { QueryableStateUnavailableError } from '../state/queryable-state.js';
+import type { QueriedValue } from '../state/queryable-state.js';
 import type { ExecutionConfiguration } from '../config.js';
 import type { CheckpointOptions } from '../exchange/buffer-codec.js';
 import type { StateFileSystem } from '../checkpoint/storage/index.js';
@@ -8,7 +10,7 @@ import type {
   TaskRestore,
 } from '../checkpoint/task-state.js';
 import type { ChannelReceiver, ChannelSender } from '../exchange/channel.js';
-import type { InputChannel } from './task-context.js';
+import type { InputChannel, OperatorQueryableState } from './task-context.js';
 import { localChannel, PortMultiplexer } from '../exchange/channel.js';
 import type { MessageEndpoint } from '../exchange/channel.js';
 import type { JobGraph, JobVertex } from '../graph/job-graph.js';
@@ -34,6 +36,12 @@ export interface TaskEvents {
   declineCheckpoint?(vertexId: number, subtask: number, checkpointId: number, reason: Error): void;
   stdout(text: string): void;
   stderr(text: string): void;
+  /** A subtask's keyed state backend registered a queryable state (Flink's KvState registration). */
+  queryableStateRegistered?(
+    vertexId: number,
+    subtask: number,
+    registration: OperatorQueryableState,
+  ): void;
 }
 
 /** Identifies one channel: an edge, a producer subtask and a consumer subtask. */
@@ -107,6 +115,8 @@ export class TaskHost {
       registerReader: (v: number, s: number) => events.readerRegistered(v, s),
       collectTarget: (id: string, subtask: number, values: unknown[]) =>
         events.collect(id, subtask, values),
+      registerQueryableState: (v: number, st: number, r: OperatorQueryableState) =>
+        events.queryableStateRegistered?.(v, st, r),
       writeStdout: (text: string) => events.stdout(text),
       writeStderr: (text: string) => events.stderr(text),
       autoWatermarkIntervalMs: config.autoWatermarkInterval,
@@ -195,6 +205,27 @@ export class TaskHost {
   }
   notifyCheckpointAborted(checkpointId: number): void {
     for (const t of this.tasks.values()) t.notifyCheckpointAborted(checkpointId);
+  }
+
+  /**
+   * Looks `keys` up in the state queryable as `queryableStateName` of subtask `subtask` of
+   * vertex `vertexId`; a subtask that is not here rejects as retryable (stale routing).
+   */
+  queryState(
+    vertexId: number,
+    subtask: number,
+    queryableStateName: string,
+    keys: readonly Key[],
+  ): Promise<QueriedValue[]> {
+    const t = this.tasks.get(`${vertexId}/${subtask}`);
+    if (!t) {
+      return Promise.reject(
+        new QueryableStateUnavailableError(
+          `Subtask ${subtask} of vertex ${vertexId} does not run in slot ${this.options.slot}; retry`,
+        ),
+      );
+    }
+    return t.queryState(queryableStateName, keys);
   }
 
   /** Cancels every task that still runs. */

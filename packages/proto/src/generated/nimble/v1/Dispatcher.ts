@@ -12,6 +12,8 @@ import type { JobEvent as _nimble_v1_JobEvent, JobEvent__Output as _nimble_v1_Jo
 import type { JobRef as _nimble_v1_JobRef, JobRef__Output as _nimble_v1_JobRef__Output } from '../../nimble/v1/JobRef.js';
 import type { ListJobsRequest as _nimble_v1_ListJobsRequest, ListJobsRequest__Output as _nimble_v1_ListJobsRequest__Output } from '../../nimble/v1/ListJobsRequest.js';
 import type { ListJobsResponse as _nimble_v1_ListJobsResponse, ListJobsResponse__Output as _nimble_v1_ListJobsResponse__Output } from '../../nimble/v1/ListJobsResponse.js';
+import type { QueryStateRequest as _nimble_v1_QueryStateRequest, QueryStateRequest__Output as _nimble_v1_QueryStateRequest__Output } from '../../nimble/v1/QueryStateRequest.js';
+import type { QueryStateResponse as _nimble_v1_QueryStateResponse, QueryStateResponse__Output as _nimble_v1_QueryStateResponse__Output } from '../../nimble/v1/QueryStateResponse.js';
 import type { SavepointRequest as _nimble_v1_SavepointRequest, SavepointRequest__Output as _nimble_v1_SavepointRequest__Output } from '../../nimble/v1/SavepointRequest.js';
 import type { SavepointResponse as _nimble_v1_SavepointResponse, SavepointResponse__Output as _nimble_v1_SavepointResponse__Output } from '../../nimble/v1/SavepointResponse.js';
 import type { SubmitJobRequest as _nimble_v1_SubmitJobRequest, SubmitJobRequest__Output as _nimble_v1_SubmitJobRequest__Output } from '../../nimble/v1/SubmitJobRequest.js';
@@ -65,6 +67,29 @@ export interface DispatcherClient extends grpc.Client {
   listJobs(argument: _nimble_v1_ListJobsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_nimble_v1_ListJobsResponse__Output>): grpc.ClientUnaryCall;
   listJobs(argument: _nimble_v1_ListJobsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_ListJobsResponse__Output>): grpc.ClientUnaryCall;
   listJobs(argument: _nimble_v1_ListJobsRequest, callback: grpc.requestCallback<_nimble_v1_ListJobsResponse__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * Looks keys up in a queryable state of a running job (Flink's queryable state client), routed
+   * to the subtasks owning the keys' key groups. UNAVAILABLE (retryable) while the job or an
+   * owning subtask is not running; NOT_FOUND for an unknown job or state name; INVALID_ARGUMENT
+   * for a bad key or mode; FAILED_PRECONDITION for a job that ended; UNIMPLEMENTED for a mode
+   * not served yet.
+   */
+  QueryState(argument: _nimble_v1_QueryStateRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_QueryStateResponse__Output>): grpc.ClientUnaryCall;
+  QueryState(argument: _nimble_v1_QueryStateRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_nimble_v1_QueryStateResponse__Output>): grpc.ClientUnaryCall;
+  QueryState(argument: _nimble_v1_QueryStateRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_QueryStateResponse__Output>): grpc.ClientUnaryCall;
+  QueryState(argument: _nimble_v1_QueryStateRequest, callback: grpc.requestCallback<_nimble_v1_QueryStateResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * Looks keys up in a queryable state of a running job (Flink's queryable state client), routed
+   * to the subtasks owning the keys' key groups. UNAVAILABLE (retryable) while the job or an
+   * owning subtask is not running; NOT_FOUND for an unknown job or state name; INVALID_ARGUMENT
+   * for a bad key or mode; FAILED_PRECONDITION for a job that ended; UNIMPLEMENTED for a mode
+   * not served yet.
+   */
+  queryState(argument: _nimble_v1_QueryStateRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_QueryStateResponse__Output>): grpc.ClientUnaryCall;
+  queryState(argument: _nimble_v1_QueryStateRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_nimble_v1_QueryStateResponse__Output>): grpc.ClientUnaryCall;
+  queryState(argument: _nimble_v1_QueryStateRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_QueryStateResponse__Output>): grpc.ClientUnaryCall;
+  queryState(argument: _nimble_v1_QueryStateRequest, callback: grpc.requestCallback<_nimble_v1_QueryStateResponse__Output>): grpc.ClientUnaryCall;
   
   SubmitJob(argument: _nimble_v1_SubmitJobRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_SubmitJobResponse__Output>): grpc.ClientUnaryCall;
   SubmitJob(argument: _nimble_v1_SubmitJobRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_nimble_v1_SubmitJobResponse__Output>): grpc.ClientUnaryCall;
@@ -132,6 +157,15 @@ export interface DispatcherHandlers extends grpc.UntypedServiceImplementation {
   
   ListJobs: grpc.handleUnaryCall<_nimble_v1_ListJobsRequest__Output, _nimble_v1_ListJobsResponse>;
   
+  /**
+   * Looks keys up in a queryable state of a running job (Flink's queryable state client), routed
+   * to the subtasks owning the keys' key groups. UNAVAILABLE (retryable) while the job or an
+   * owning subtask is not running; NOT_FOUND for an unknown job or state name; INVALID_ARGUMENT
+   * for a bad key or mode; FAILED_PRECONDITION for a job that ended; UNIMPLEMENTED for a mode
+   * not served yet.
+   */
+  QueryState: grpc.handleUnaryCall<_nimble_v1_QueryStateRequest__Output, _nimble_v1_QueryStateResponse>;
+  
   SubmitJob: grpc.handleUnaryCall<_nimble_v1_SubmitJobRequest__Output, _nimble_v1_SubmitJobResponse>;
   
   /**
@@ -157,6 +191,7 @@ export interface DispatcherDefinition extends grpc.ServiceDefinition {
   GetClusterOverview: MethodDefinition<_nimble_v1_Empty, _nimble_v1_ClusterOverview, _nimble_v1_Empty__Output, _nimble_v1_ClusterOverview__Output>
   GetJob: MethodDefinition<_nimble_v1_JobRef, _nimble_v1_JobDetails, _nimble_v1_JobRef__Output, _nimble_v1_JobDetails__Output>
   ListJobs: MethodDefinition<_nimble_v1_ListJobsRequest, _nimble_v1_ListJobsResponse, _nimble_v1_ListJobsRequest__Output, _nimble_v1_ListJobsResponse__Output>
+  QueryState: MethodDefinition<_nimble_v1_QueryStateRequest, _nimble_v1_QueryStateResponse, _nimble_v1_QueryStateRequest__Output, _nimble_v1_QueryStateResponse__Output>
   SubmitJob: MethodDefinition<_nimble_v1_SubmitJobRequest, _nimble_v1_SubmitJobResponse, _nimble_v1_SubmitJobRequest__Output, _nimble_v1_SubmitJobResponse__Output>
   TriggerCheckpoint: MethodDefinition<_nimble_v1_CheckpointRequest, _nimble_v1_CheckpointResponse, _nimble_v1_CheckpointRequest__Output, _nimble_v1_CheckpointResponse__Output>
   TriggerSavepoint: MethodDefinition<_nimble_v1_SavepointRequest, _nimble_v1_SavepointResponse, _nimble_v1_SavepointRequest__Output, _nimble_v1_SavepointResponse__Output>

@@ -9,6 +9,8 @@ import type { DeployTasksResponse as _nimble_v1_DeployTasksResponse, DeployTasks
 import type { Empty as _nimble_v1_Empty, Empty__Output as _nimble_v1_Empty__Output } from '../../nimble/v1/Empty.js';
 import type { GetLogResponse as _nimble_v1_GetLogResponse, GetLogResponse__Output as _nimble_v1_GetLogResponse__Output } from '../../nimble/v1/GetLogResponse.js';
 import type { NotifyCheckpointRequest as _nimble_v1_NotifyCheckpointRequest, NotifyCheckpointRequest__Output as _nimble_v1_NotifyCheckpointRequest__Output } from '../../nimble/v1/NotifyCheckpointRequest.js';
+import type { TaskQueryStateRequest as _nimble_v1_TaskQueryStateRequest, TaskQueryStateRequest__Output as _nimble_v1_TaskQueryStateRequest__Output } from '../../nimble/v1/TaskQueryStateRequest.js';
+import type { TaskQueryStateResponse as _nimble_v1_TaskQueryStateResponse, TaskQueryStateResponse__Output as _nimble_v1_TaskQueryStateResponse__Output } from '../../nimble/v1/TaskQueryStateResponse.js';
 import type { TriggerCheckpointRequest as _nimble_v1_TriggerCheckpointRequest, TriggerCheckpointRequest__Output as _nimble_v1_TriggerCheckpointRequest__Output } from '../../nimble/v1/TriggerCheckpointRequest.js';
 
 export interface TaskExecutorClient extends grpc.Client {
@@ -94,6 +96,27 @@ export interface TaskExecutorClient extends grpc.Client {
   notifyCheckpoint(argument: _nimble_v1_NotifyCheckpointRequest, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
   
   /**
+   * Looks keys up in a queryable state of one subtask of an attempt (the JobManager batches the
+   * keys per owning subtask). The subtask answers between records. UNAVAILABLE (retryable) when
+   * the subtask is not running here or does not own a key's key group; NOT_FOUND when no state
+   * of the subtask is queryable under the name.
+   */
+  QueryState(argument: _nimble_v1_TaskQueryStateRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_TaskQueryStateResponse__Output>): grpc.ClientUnaryCall;
+  QueryState(argument: _nimble_v1_TaskQueryStateRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_nimble_v1_TaskQueryStateResponse__Output>): grpc.ClientUnaryCall;
+  QueryState(argument: _nimble_v1_TaskQueryStateRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_TaskQueryStateResponse__Output>): grpc.ClientUnaryCall;
+  QueryState(argument: _nimble_v1_TaskQueryStateRequest, callback: grpc.requestCallback<_nimble_v1_TaskQueryStateResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * Looks keys up in a queryable state of one subtask of an attempt (the JobManager batches the
+   * keys per owning subtask). The subtask answers between records. UNAVAILABLE (retryable) when
+   * the subtask is not running here or does not own a key's key group; NOT_FOUND when no state
+   * of the subtask is queryable under the name.
+   */
+  queryState(argument: _nimble_v1_TaskQueryStateRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_TaskQueryStateResponse__Output>): grpc.ClientUnaryCall;
+  queryState(argument: _nimble_v1_TaskQueryStateRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_nimble_v1_TaskQueryStateResponse__Output>): grpc.ClientUnaryCall;
+  queryState(argument: _nimble_v1_TaskQueryStateRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_TaskQueryStateResponse__Output>): grpc.ClientUnaryCall;
+  queryState(argument: _nimble_v1_TaskQueryStateRequest, callback: grpc.requestCallback<_nimble_v1_TaskQueryStateResponse__Output>): grpc.ClientUnaryCall;
+  
+  /**
    * Starts the deployed subtasks of an attempt.
    */
   StartTasks(argument: _nimble_v1_AttemptRef, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
@@ -155,6 +178,14 @@ export interface TaskExecutorHandlers extends grpc.UntypedServiceImplementation 
   NotifyCheckpoint: grpc.handleUnaryCall<_nimble_v1_NotifyCheckpointRequest__Output, _nimble_v1_Empty>;
   
   /**
+   * Looks keys up in a queryable state of one subtask of an attempt (the JobManager batches the
+   * keys per owning subtask). The subtask answers between records. UNAVAILABLE (retryable) when
+   * the subtask is not running here or does not own a key's key group; NOT_FOUND when no state
+   * of the subtask is queryable under the name.
+   */
+  QueryState: grpc.handleUnaryCall<_nimble_v1_TaskQueryStateRequest__Output, _nimble_v1_TaskQueryStateResponse>;
+  
+  /**
    * Starts the deployed subtasks of an attempt.
    */
   StartTasks: grpc.handleUnaryCall<_nimble_v1_AttemptRef__Output, _nimble_v1_Empty>;
@@ -172,6 +203,7 @@ export interface TaskExecutorDefinition extends grpc.ServiceDefinition {
   DeployTasks: MethodDefinition<_nimble_v1_DeployTasksRequest, _nimble_v1_DeployTasksResponse, _nimble_v1_DeployTasksRequest__Output, _nimble_v1_DeployTasksResponse__Output>
   GetLog: MethodDefinition<_nimble_v1_Empty, _nimble_v1_GetLogResponse, _nimble_v1_Empty__Output, _nimble_v1_GetLogResponse__Output>
   NotifyCheckpoint: MethodDefinition<_nimble_v1_NotifyCheckpointRequest, _nimble_v1_Empty, _nimble_v1_NotifyCheckpointRequest__Output, _nimble_v1_Empty__Output>
+  QueryState: MethodDefinition<_nimble_v1_TaskQueryStateRequest, _nimble_v1_TaskQueryStateResponse, _nimble_v1_TaskQueryStateRequest__Output, _nimble_v1_TaskQueryStateResponse__Output>
   StartTasks: MethodDefinition<_nimble_v1_AttemptRef, _nimble_v1_Empty, _nimble_v1_AttemptRef__Output, _nimble_v1_Empty__Output>
   TriggerCheckpoint: MethodDefinition<_nimble_v1_TriggerCheckpointRequest, _nimble_v1_Empty, _nimble_v1_TriggerCheckpointRequest__Output, _nimble_v1_Empty__Output>
 }
