@@ -986,18 +986,21 @@ function StateLookup({ id, states, name, onName }) {
   const [mode, setMode] = useState('live');
   const [result, setResult] = useState(undefined);
   const [busy, setBusy] = useState(false);
+  // Numbers the answers, so a repeated lookup with the same answer is still told apart.
+  const seq = useRef(0);
   const lookup = async (e) => {
     e.preventDefault();
     setBusy(true);
     const query = new URLSearchParams({ key, keyType, mode });
+    let next;
     try {
-      const r = await api(`/jobs/${id}/state/${encodeURIComponent(name)}?${query}`);
-      setResult({ answer: r });
+      next = { answer: await api(`/jobs/${id}/state/${encodeURIComponent(name)}?${query}`) };
     } catch (error) {
-      setResult({ error });
-    } finally {
-      setBusy(false);
+      next = { error };
     }
+    seq.current++;
+    setResult({ ...next, seq: seq.current });
+    setBusy(false);
   };
   return html`<form class="lookup" data-testid="state-lookup" onSubmit=${lookup}>
     <h2>Look up a key</h2>
@@ -1041,7 +1044,7 @@ function StateLookup({ id, states, name, onName }) {
 }
 
 function LookupResult({ result }) {
-  const { answer, error } = result;
+  const { answer, error, seq } = result;
   if (error) {
     if (error instanceof Unauthorized) return null;
     // 503: the job or the subtask owning the key is not running (restarting, rescaling).
@@ -1049,6 +1052,7 @@ function LookupResult({ result }) {
     return html`<div
       class="message error"
       data-testid="lookup-result"
+      data-seq=${seq}
       data-outcome=${error.status === 503 ? 'retry' : 'error'}
     >
       ${text}
@@ -1056,15 +1060,25 @@ function LookupResult({ result }) {
   }
   const where = `key group ${answer.keyGroup ?? '-'} · subtask ${answer.subtask ?? '-'} · ${answer.mode}`;
   if (!answer.found)
-    return html`<div class="message" data-testid="lookup-result" data-outcome="not-found">
-      Not found: ${answer.name} has no value for key ${JSON.stringify(answer.key)}
-      <span class="muted"> (${where})</span>
+    return html`<div
+      class="message"
+      data-testid="lookup-result"
+      data-seq=${seq}
+      data-outcome="not-found"
+    >
+      ${`Not found: ${answer.name} has no value for key ${JSON.stringify(answer.key)} `}
+      <span class="muted">(${where})</span>
     </div>`;
-  return html`<div data-testid="lookup-result" data-outcome="found">
+  return html`<div data-testid="lookup-result" data-seq=${seq} data-outcome="found">
     <div class="muted">${answer.name}[${JSON.stringify(answer.key)}] · ${where}</div>
     <pre data-testid="lookup-value">${JSON.stringify(answer.value, null, 2)}</pre>
   </div>`;
 }
+
+const asOf = (checkpoint) =>
+  checkpoint
+    ? `As of checkpoint ${checkpoint.id} · ${fmtTime(checkpoint.latest_ack_timestamp)}`
+    : 'Loading…';
 
 /** State size per operator, as of the latest completed checkpoint. */
 function StateSizes({ id, vertices }) {
@@ -1079,10 +1093,7 @@ function StateSizes({ id, vertices }) {
         ? html`<p class="muted">
             No completed checkpoint yet: the sizes are those of the latest completed checkpoint.
           </p>`
-        : html`<div class="muted">
-              As of checkpoint
-              ${latest?.id ?? '-'}${latest ? ` · ${fmtTime(latest.latest_ack_timestamp)}` : ''}
-            </div>
+        : html`<div class="muted">${asOf(latest)}</div>
             <table>
               <thead>
                 <tr>
