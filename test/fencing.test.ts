@@ -180,6 +180,31 @@ describe('forged calls against a running job', () => {
     await unharmed();
   }, 90_000);
 
+  it('a forged RegisterQueryableState is refused and registers nothing', async () => {
+    // Accepted, a registration under the name of a real state would fail the job (name clash).
+    for (const registrationId of ['', cluster.taskManagers[0]!.ready.resourceId!]) {
+      const { err } = await call(gateway.RegisterQueryableState, gateway, {
+        jobId,
+        attempt: 0,
+        vertexId: 1,
+        subtask: 0,
+        registrationId,
+        executionId: '0'.repeat(32),
+        queryableStateName: 'forged',
+        stateName: 'forged',
+        kind: 'value',
+        ttl: false,
+        operatorUid: 'forger',
+        operatorName: 'Forger',
+        parallelism: 1,
+        maxParallelism: 128,
+      });
+      expect(err?.code).toBe(grpc.status.PERMISSION_DENIED);
+    }
+    expect((await cluster.rest(`/jobs/${jobId}/state`)).states).toEqual([]);
+    await unharmed();
+  }, 60_000);
+
   it('a forged AcknowledgeCheckpoint with a ../../.. path and a decline are refused; the file survives', async () => {
     const victim = join(dir, 'victim.txt');
     writeFileSync(victim, 'keep me');

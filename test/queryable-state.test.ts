@@ -38,7 +38,7 @@ beforeAll(async () => {
       'restart-strategy.fixed-delay.attempts=20',
       // Long enough that a lookup made right after a TaskManager died meets the restart.
       '-D',
-      'restart-strategy.fixed-delay.delay=2 s',
+      'restart-strategy.fixed-delay.delay=5 s',
     ],
   });
   client = new JobManagerClient(cluster.address, { token: TOKEN });
@@ -204,6 +204,15 @@ describe.each(['hashmap', 'level'])('queryable state on %s', (backend) => {
         { key: 42, found: false, value: null },
       ],
     });
+
+    // More keys than a subtask reads per turn: answered in slices, in the order asked.
+    const many = Array.from({ length: 1500 }, (_, i) => 1499 - i);
+    const large = await post(`/jobs/${jobId}/state/latest-by-number`, { keys: many });
+    expect(large.status).toBe(200);
+    expect(large.body.results.map((r: any) => r.key)).toEqual(many);
+    expect(large.body.results.filter((r: any) => r.found).map((r: any) => r.value.n)).toEqual(
+      Array.from({ length: 20 }, (_, k) => 19 - k),
+    );
 
     expect(await client.getState<number>(jobId, 'spend-by-user', 'u5')).toBe(
       queryableSpend(EVENTS, 5),

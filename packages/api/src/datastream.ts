@@ -881,8 +881,9 @@ class QueryableValueStateUpdater<K, T> extends KeyedProcessFunctionBase<K, T, ne
  * The terminal operator of {@link KeyedStream.asQueryableState} (Flink's `QueryableStateStream`):
  * names the queryable state; can be named and given a uid and parallelism.
  */
-// eslint-disable-next-line @typescript-eslint/no-unused-vars -- K and V name the state's types, as Flink's
 export class QueryableStateStream<K, V> {
+  /** @internal type-level only (never set): the key and value types of the queryable state. */
+  declare readonly __types?: readonly [K, V];
   /** @internal */
   constructor(
     private readonly operator: SingleOutputStreamOperator<never>,

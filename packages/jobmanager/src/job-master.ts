@@ -419,7 +419,18 @@ export class JobMaster {
         `task ${ex.vertexId}/${ex.subtask} registered state of vertex ${location.vertexId}`,
       );
     try {
+      const known = this.queryableStates.has(location.name);
       registerQueryableState(this.queryableStates, location);
+      if (!known) {
+        this.log.info(
+          {
+            state: location.name,
+            vertex_id: location.vertexId,
+            operator_uid: location.operatorUid,
+          },
+          `queryable state "${location.name}" registered`,
+        );
+      }
     } catch (e) {
       this.onFailure(ex.attempt, ensureError(e), ex.resourceId);
     }

@@ -99,7 +99,8 @@ export async function queryState(
   keys: readonly Key[],
   mode: StateQueryMode,
 ): Promise<KeyLookup[]> {
-  if (isTerminal(job.status)) {
+  // A cancelling or failing job ends without a restart: retrying would not help.
+  if (isTerminal(job.status) || job.status === 'CANCELLING' || job.status === 'FAILING') {
     throw new StateQueryError(
       'ended',
       `Job ${job.jobId} is ${job.status}: its state can no longer be looked up`,

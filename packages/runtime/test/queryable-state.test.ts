@@ -10,14 +10,17 @@ import {
   ListStateDescriptor,
   MapStateDescriptor,
   StateTtlConfig,
+  StreamExecutionEnvironment,
   ValueStateDescriptor,
 } from '@nimble/api';
 import type { AggregateFunction, Key } from '@nimble/api';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { buildJobGraph, describeJobGraph } from '../src/graph/job-graph.js';
 import { assignToKeyGroup, KeyGroupRange } from '../src/keys/index.js';
 import {
   createKeyedStateBackend,
   QueryableStateUnavailableError,
+  stateValueToJson,
   UnknownQueryableStateError,
 } from '../src/state/index.js';
 import type {
@@ -208,6 +211,12 @@ describe.each(['hashmap', 'level'] as const)('%s queryState', (kind: StateBacken
     )!;
     expect(() => backend.queryState('q', [foreign])).toThrow(QueryableStateUnavailableError);
     expect(() => backend.queryState('q', [foreign])).toThrow(/does not own.*retry/);
+    const foreignTuple = Array.from({ length: 100 }, (_, i) => ['t', BigInt(i)] as Key).find(
+      (k) => assignToKeyGroup(k, MAX_PARALLELISM) >= 64,
+    )!;
+    expect(() => backend.queryState('q', [foreignTuple])).toThrow(
+      /^KeyedProcess \(1\/1\): key \["t", \d+n\] is in key group/,
+    );
     expect(() => backend.queryState('other', ['k'])).toThrow(UnknownQueryableStateError);
   });
 
@@ -217,5 +226,59 @@ describe.each(['hashmap', 'level'] as const)('%s queryState', (kind: StateBacken
     expect(() => backend.getState(new ValueStateDescriptor<number>('b').setQueryable('q'))).toThrow(
       'KeyedProcess (1/1): Registration name clash: states "a" and "b" are both queryable as "q"',
     );
+  });
+});
+
+describe('setQueryable and asQueryableState', () => {
+  it('a descriptor is queryable under the name it is given', () => {
+    const d = new ValueStateDescriptor<number>('count');
+    expect(d.isQueryable()).toBe(false);
+    expect(d.getQueryableStateName()).toBeUndefined();
+    expect(d.setQueryable('counts')).toBe(d);
+    expect(d.isQueryable()).toBe(true);
+    expect(d.getQueryableStateName()).toBe('counts');
+    expect(() => d.setQueryable('')).toThrow('State "count": setQueryable needs a non-empty name');
+  });
+
+  it('asQueryableState adds a keyed terminal operator named after the state', () => {
+    const env = new StreamExecutionEnvironment();
+    const stream = env
+      .fromElements(1, 2, 3)
+      .keyBy((x) => x % 2)
+      .asQueryableState('latest')
+      .uid('latest-uid')
+      .setParallelism(3);
+    expect(stream.getQueryableStateName()).toBe('latest');
+    const plan = describeJobGraph(buildJobGraph(env.getPipeline('plan')));
+    const vertex = plan.vertices.find((v) => v.operators[0]!.uid === 'latest-uid')!;
+    expect(vertex).toMatchObject({ name: 'Queryable state: latest', parallelism: 3 });
+    expect(vertex.operators[0]!.keyed).toBe(true);
+  });
+});
+
+describe('stateValueToJson', () => {
+  it('maps what JSON cannot hold', () => {
+    expect(
+      stateValueToJson({
+        names: new Map([
+          ['a', 1n],
+          ['b', undefined],
+        ]),
+        byNumber: new Map([[1, new Set(['x'])]]),
+        at: new Date(Date.UTC(2026, 0, 2)),
+        bytes: new Uint8Array([1, 2]),
+        big: new BigInt64Array([3n]),
+        nested: [undefined, { ok: true }],
+      }),
+    ).toEqual({
+      names: { a: '1', b: null },
+      byNumber: [[1, ['x']]],
+      at: '2026-01-02T00:00:00.000Z',
+      bytes: [1, 2],
+      big: ['3'],
+      nested: [null, { ok: true }],
+    });
+    expect(stateValueToJson(undefined)).toBeNull();
+    expect(stateValueToJson(Number.NaN)).toBe('NaN');
   });
 });

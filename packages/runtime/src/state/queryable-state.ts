@@ -92,6 +92,12 @@ const NOT_FOUND: QueriedValue = { found: false, value: undefined };
 
 /** The keys a lookup asked for, named in messages (the first few). */
 export function describeKeys(keys: readonly Key[]): string {
-  const shown = keys.slice(0, 3).map((k) => (typeof k === 'bigint' ? `${k}n` : JSON.stringify(k)));
+  const shown = keys.slice(0, 3).map(describeKey);
   return keys.length > 3 ? `${shown.join(', ')} and ${keys.length - 3} more` : shown.join(', ');
+}
+
+function describeKey(key: Key): string {
+  if (typeof key === 'bigint') return `${key}n`;
+  if (Array.isArray(key)) return `[${(key as readonly Key[]).map(describeKey).join(', ')}]`;
+  return JSON.stringify(key);
 }

@@ -47,6 +47,9 @@ export interface TaskMetrics {
   readonly checkpointStartDelayNanos: number;
 }
 
+/** Keys a lookup of queryable state reads per turn of the task. */
+const LOOKUP_SLICE_KEYS = 256;
+
 /** Interval of state backend maintenance (TTL cleanup, background flushes). */
 const MAINTENANCE_MS = 100;
 
@@ -211,14 +214,26 @@ export class StreamTask {
     return new Promise((resolve, reject) => {
       // A task that stops before the mail runs answers the lookup as not running (release()).
       this.pendingLookups.add(reject);
-      this.mail.push(() => {
-        this.pendingLookups.delete(reject);
+      const results: QueriedValue[] = [];
+      // A large batch goes in slices, one per turn, so records flow between them.
+      const lookUpSlice = (): void => {
         try {
-          resolve(this.lookUp(queryableStateName, keys));
+          const slice = keys.slice(results.length, results.length + LOOKUP_SLICE_KEYS);
+          for (const r of this.lookUp(queryableStateName, slice)) results.push(r);
         } catch (e) {
+          this.pendingLookups.delete(reject);
           reject(ensureError(e));
+          return;
         }
-      });
+        if (results.length < keys.length) {
+          this.mail.push(lookUpSlice);
+          this.requestTurn();
+          return;
+        }
+        this.pendingLookups.delete(reject);
+        resolve(results);
+      };
+      this.mail.push(lookUpSlice);
       this.requestTurn();
     });
   }
