@@ -71,102 +71,126 @@ async function featureRecordsIn(jobId: string): Promise<number> {
 }
 
 describe('feature-server example', () => {
-  it('serves exact features from the running job, 404 for strangers, 503 while it restarts', async () => {
-    const run = await nimble(
-      [
-        'run',
-        '-d',
-        '-m',
-        cluster.address,
-        JOB,
-        '--users',
-        String(STREAM.users),
-        '--events',
-        String(EVENTS),
-        '--rate',
-        '0',
-        '--ms-per-event',
-        String(STREAM.msPerEvent),
-      ],
-      { NIMBLE_EXAMPLE_IMPORT: '0' },
-    );
-    expect(run.code, run.stderr).toBe(0);
-    const jobId = /JobID ([0-9a-f]{32})/.exec(run.stdout)![1]!;
-    // The server finds the job by its name, as the program does without --job.
-    expect(await featureServer.findRunningJob(client, 'user-features')).toBe(jobId);
-    await expect(featureServer.findRunningJob(client, 'no-such-job')).rejects.toThrow(
-      /No running job named "no-such-job" .*running jobs: user-features/,
-    );
+  it.each(['hashmap', 'level'])(
+    'serves exact features from the running job, 404 for strangers, 503 while it restarts (%s)',
+    async (backend) => {
+      const run = await nimble(
+        [
+          'run',
+          '-d',
+          '-m',
+          cluster.address,
+          JOB,
+          '--users',
+          String(STREAM.users),
+          '--events',
+          String(EVENTS),
+          '--rate',
+          '0',
+          '--ms-per-event',
+          String(STREAM.msPerEvent),
+          '--backend',
+          backend,
+        ],
+        { NIMBLE_EXAMPLE_IMPORT: '0' },
+      );
+      expect(run.code, run.stderr).toBe(0);
+      const jobId = /JobID ([0-9a-f]{32})/.exec(run.stdout)![1]!;
+      // The server finds the job by its name, as the program does without --job.
+      expect(await featureServer.findRunningJob(client, 'user-features')).toBe(jobId);
+      await expect(featureServer.findRunningJob(client, 'no-such-job')).rejects.toThrow(
+        /No running job named "no-such-job" .*running jobs: user-features/,
+      );
 
-    server = featureServer.createFeatureServer({ client, jobId });
-    await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
-    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const get = async (path: string) => {
-      const res = await fetch(base + path);
-      return {
-        status: res.status,
-        retryAfter: res.headers.get('retry-after'),
-        body: (await res.json()) as any,
+      server = featureServer.createFeatureServer({ client, jobId });
+      await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
+      const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const get = async (path: string) => {
+        const res = await fetch(base + path);
+        return {
+          status: res.status,
+          retryAfter: res.headers.get('retry-after'),
+          body: (await res.json()) as any,
+        };
       };
-    };
 
-    // Every purchase reached the features operator; the job goes on running (idle).
-    await cluster.waitFor(async () => (await featureRecordsIn(jobId)) === EVENTS, 60_000);
-    expect((await cluster.rest(`/jobs/${jobId}`)).state).toBe('RUNNING');
+      // Every purchase reached the features operator; the job goes on running (idle).
+      await cluster.waitFor(async () => (await featureRecordsIn(jobId)) === EVENTS, 60_000);
+      expect((await cluster.rest(`/jobs/${jobId}`)).state).toBe('RUNNING');
 
-    const expected = expectedFeatures(EVENTS, STREAM);
-    expect([...expected.keys()].sort()).toEqual(['user-0', 'user-1', 'user-2', 'user-3', 'user-4']);
-    for (const [user, features] of expected) {
-      expect(await get(`/features/${user}`)).toEqual({
+      const expected = expectedFeatures(EVENTS, STREAM);
+      expect([...expected.keys()].sort()).toEqual([
+        'user-0',
+        'user-1',
+        'user-2',
+        'user-3',
+        'user-4',
+      ]);
+      for (const [user, features] of expected) {
+        expect(await get(`/features/${user}`)).toEqual({
+          status: 200,
+          retryAfter: null,
+          body: features,
+        });
+      }
+      // A rolling window that dropped purchases: the feature differs from the total.
+      const user3 = expected.get('user-3')!;
+      expect(user3.spend_5min_usd).toBeGreaterThan(0);
+      expect(user3.spend_5min_usd).toBeLessThan(user3.spend_usd);
+
+      const stranger = await get('/features/user-99');
+      expect(stranger.status).toBe(404);
+      expect(stranger.body.error).toBe('No features for user "user-99": no purchase seen');
+
+      // Several users: one batched lookup per state; an unknown user is null in its place.
+      expect(await get('/features?user=user-1&user=user-99&user=user-4')).toEqual({
         status: 200,
         retryAfter: null,
-        body: features,
+        body: { features: [expected.get('user-1'), null, expected.get('user-4')] },
       });
-    }
-    // A rolling window that dropped purchases: the feature differs from the total.
-    const user3 = expected.get('user-3')!;
-    expect(user3.spend_5min_usd).toBeGreaterThan(0);
-    expect(user3.spend_5min_usd).toBeLessThan(user3.spend_usd);
+      expect((await get('/features')).status).toBe(400);
+      expect((await get('/nothing-here')).status).toBe(404);
 
-    const stranger = await get('/features/user-99');
-    expect(stranger.status).toBe(404);
-    expect(stranger.body.error).toBe('No features for user "user-99": no purchase seen');
-
-    // Several users: one batched lookup per state; an unknown user is null in its place.
-    expect(await get('/features?user=user-1&user=user-99&user=user-4')).toEqual({
-      status: 200,
-      retryAfter: null,
-      body: { features: [expected.get('user-1'), null, expected.get('user-4')] },
-    });
-    expect((await get('/features')).status).toBe(400);
-    expect((await get('/nothing-here')).status).toBe(404);
-
-    // A TaskManager dies: the job cannot get its two slots back until another one registers,
-    // and meanwhile the server answers 503 with Retry-After.
-    const [lost] = cluster.taskManagers.splice(1, 1);
-    await stopDaemon(lost!, 'SIGKILL');
-    await expect
-      .poll(async () => (await get('/features/user-3')).status, { timeout: 60_000, interval: 200 })
-      .toBe(503);
-    const restarting = await get('/features/user-3');
-    expect(restarting.retryAfter).toBe('1');
-    expect(restarting.body.error).toMatch(/^The feature job is restarting; retry: /);
-
-    // Back with a new TaskManager: the job replays its input and serves the same features.
-    await cluster.addTaskManager();
-    await cluster.waitFor(
-      async () => (await cluster.rest(`/jobs/${jobId}`)).state === 'RUNNING',
-      60_000,
-    );
-    // (The replay takes a moment: each user's features grow back to the same values.)
-    for (const [user, features] of expected) {
+      // A TaskManager dies: the job cannot get its two slots back until another one registers,
+      // and meanwhile the server answers 503 with Retry-After.
+      const [lost] = cluster.taskManagers.splice(1, 1);
+      await stopDaemon(lost!, 'SIGKILL');
       await expect
-        .poll(async () => (await get(`/features/${user}`)).body, { timeout: 60_000, interval: 200 })
-        .toEqual(features);
-    }
-    // Counted once: the restarted attempt read the input again from its start.
-    await expect
-      .poll(() => featureRecordsIn(jobId), { timeout: 30_000, interval: 200 })
-      .toBe(EVENTS);
-  }, 240_000);
+        .poll(async () => (await get('/features/user-3')).status, {
+          timeout: 60_000,
+          interval: 200,
+        })
+        .toBe(503);
+      const restarting = await get('/features/user-3');
+      expect(restarting.retryAfter).toBe('1');
+      expect(restarting.body.error).toMatch(/^The feature job is restarting; retry: /);
+
+      // Back with a new TaskManager: the job replays its input and serves the same features.
+      await cluster.addTaskManager();
+      await cluster.waitFor(
+        async () => (await cluster.rest(`/jobs/${jobId}`)).state === 'RUNNING',
+        60_000,
+      );
+      // (The replay takes a moment: each user's features grow back to the same values.)
+      for (const [user, features] of expected) {
+        await expect
+          .poll(async () => (await get(`/features/${user}`)).body, {
+            timeout: 60_000,
+            interval: 200,
+          })
+          .toEqual(features);
+      }
+      // Counted once: the restarted attempt read the input again from its start.
+      await expect
+        .poll(() => featureRecordsIn(jobId), { timeout: 30_000, interval: 200 })
+        .toBe(EVENTS);
+      await client.cancelJob(jobId);
+      await cluster.waitFor(
+        async () => (await cluster.rest(`/jobs/${jobId}`)).state === 'CANCELED',
+      );
+      await new Promise((r) => server!.close(r));
+      server = undefined;
+    },
+    240_000,
+  );
 });
