@@ -7,6 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AddressInfo } from 'node:net';
+import { spawn } from 'node:child_process';
 import type { Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { JobManagerClient } from '@nimble/client';
@@ -15,6 +16,10 @@ import { FAST_RESTARTS, nimble, stopDaemon, TestCluster } from './fixtures/clust
 import { expectedFeatures } from './fixtures/user-features.js';
 
 const JOB = fileURLToPath(new URL('../packages/examples/src/user-features.ts', import.meta.url));
+const SERVER = fileURLToPath(
+  new URL('../packages/examples/src/feature-server.ts', import.meta.url),
+);
+const TSX = fileURLToPath(new URL('../node_modules/.bin/tsx', import.meta.url));
 const EVENTS = 2000;
 const STREAM = { users: 5, msPerEvent: 1000, maxDelayMs: 3000 };
 
@@ -184,6 +189,26 @@ describe('feature-server example', () => {
       await expect
         .poll(() => featureRecordsIn(jobId), { timeout: 30_000, interval: 200 })
         .toBe(EVENTS);
+      // As a program: it finds the job by name and prints where it serves.
+      const program = spawn(TSX, [SERVER, '--jobmanager', cluster.address, '--port', '0'], {
+        env: { ...process.env, NIMBLE_EXAMPLE_IMPORT: '0' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      try {
+        let printed = '';
+        program.stdout.on('data', (d: Buffer) => (printed += d.toString()));
+        await cluster.waitFor(() => printed.includes('\n'), 60_000);
+        expect(printed).toMatch(
+          new RegExp(
+            `^Serving the features of job ${jobId} on http://localhost:\\d+/features/:userId\n$`,
+          ),
+        );
+        const port = /localhost:(\d+)/.exec(printed)![1]!;
+        const res = await fetch(`http://127.0.0.1:${port}/features/user-0`);
+        expect(await res.json()).toEqual(expected.get('user-0'));
+      } finally {
+        program.kill();
+      }
       await client.cancelJob(jobId);
       await cluster.waitFor(
         async () => (await cluster.rest(`/jobs/${jobId}`)).state === 'CANCELED',

@@ -14,7 +14,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
 import { JobManagerClient, StateUnavailableError } from '@nimble/client';
 import { jobArgs } from './args.js';
-import { FEATURE_STATES, USER_FEATURES_JOB } from './user-features.js';
+import { FEATURE_STATES, USER_FEATURES_JOB } from './user-features-pipeline.js';
 
 /** The features of one user, as the model server gets them. */
 export interface UserFeatureVector {
