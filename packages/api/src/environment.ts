@@ -39,6 +39,20 @@ export interface PipelineExecutor {
   execute(pipeline: Pipeline): Promise<JobExecutionResult>;
 }
 
+/**
+ * Hears of the jobs an environment executes (Flink's `JobListener`). `onJobExecuted` runs in the
+ * process that called `execute()`, after the job ended and before `execute()` returns; `execute()`
+ * awaits it, and an error it throws rejects `execute()`. Tools that finish work once a bounded job
+ * is done (writing a savepoint's `_metadata`) hook in here.
+ */
+export interface JobListener {
+  /** The job ended: `result` when it finished, `error` when it failed or could not start. */
+  onJobExecuted(
+    result: JobExecutionResult | undefined,
+    error: unknown | undefined,
+  ): Promise<void> | void;
+}
+
 const EXECUTOR = Symbol.for('nimble.pipeline-executor');
 type ExecutorHolder = { [EXECUTOR]?: PipelineExecutor };
 
@@ -171,6 +185,7 @@ function nonNegative(method: string, n: number): number {
  */
 export class StreamExecutionEnvironment {
   private readonly sinks: Transformation<unknown>[] = [];
+  private readonly jobListeners: JobListener[] = [];
   private readonly configuration: Record<string, ConfigValue> = {};
   private readonly config = new ExecutionConfig(this.configuration);
   private readonly checkpointConfig = new CheckpointConfig(this.configuration);
@@ -285,6 +300,17 @@ export class StreamExecutionEnvironment {
     return stream;
   }
 
+  /** Registers a listener that hears of every job this environment executes (Flink's `registerJobListener`). */
+  registerJobListener(listener: JobListener): this {
+    this.jobListeners.push(listener);
+    return this;
+  }
+  /** Removes every registered job listener. */
+  clearJobListeners(): this {
+    this.jobListeners.length = 0;
+    return this;
+  }
+
   /** The pipeline built so far. */
   getPipeline(jobName = 'Nimble Streaming Job'): Pipeline {
     return { jobName, sinks: [...this.sinks], configuration: { ...this.configuration } };
@@ -327,6 +353,15 @@ export class StreamExecutionEnvironment {
           'locally (tsx job.ts), or submit it with `nimble run job.ts`.',
       );
     }
-    return executor.execute(this.getPipeline(jobName));
+    const pipeline = this.getPipeline(jobName);
+    let result: JobExecutionResult;
+    try {
+      result = await executor.execute(pipeline);
+    } catch (e) {
+      for (const l of this.jobListeners) await l.onJobExecuted(undefined, e);
+      throw e;
+    }
+    for (const l of this.jobListeners) await l.onJobExecuted(result, undefined);
+    return result;
   }
 }

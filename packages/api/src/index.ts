@@ -178,7 +178,13 @@ export {
   installPipelineExecutor,
   installedPipelineExecutor,
 } from './environment.js';
-export type { ConfigValue, Pipeline, JobExecutionResult, PipelineExecutor } from './environment.js';
+export type {
+  ConfigValue,
+  Pipeline,
+  JobExecutionResult,
+  JobListener,
+  PipelineExecutor,
+} from './environment.js';
 export {
   DataStream,
   SingleOutputStreamOperator,

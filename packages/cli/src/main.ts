@@ -18,6 +18,8 @@ import type { ConfigFlags } from './daemons.js';
 import { loadClusterConfiguration, runJobManager, runTaskManager } from './daemons.js';
 import { ExitCode } from './exit-codes.js';
 import { startLocalCluster } from './local-cluster.js';
+import { inspectSavepoint } from './savepoint-inspect.js';
+import type { InspectFlags } from './savepoint-inspect.js';
 import { securityInit } from './security-init.js';
 import type { SecurityInitFlags } from './security-init.js';
 import type * as SqlClient from './sql-client.js';
@@ -219,7 +221,7 @@ export function createProgram(exit: (code: number) => void): Command {
     .argument('<jobId>', 'id of the job, as printed by run or list')
     .action(async (jobId: string, flags: ClientFlags) => exit(await cancelJob(jobId, flags)));
 
-  clientOptions(program.command('savepoint'))
+  const savepointCommand = clientOptions(program.command('savepoint'))
     .description(
       'take a savepoint of a running job (state.savepoints.dir unless a directory is given), or dispose of one with -d',
     )
@@ -233,6 +235,25 @@ export function createProgram(exit: (code: number) => void): Command {
         flags: SavepointFlags,
       ) => exit(await savepoint(jobId, targetDirectory, flags)),
     );
+  configOptions(savepointCommand.command('inspect'))
+    .description(
+      'show what a savepoint or retained checkpoint holds: operators, keyed states, key groups, ' +
+        'timers, source splits, committables; one key with --state --key; all entries with --dump',
+    )
+    .argument(
+      '<path>',
+      'savepoint or checkpoint directory (or its _metadata), or a job checkpoint directory ' +
+        '(its newest chk-N): /path, file:///path or s3://bucket/key',
+    )
+    .option('--state <name>', 'a keyed state, for --key or --dump')
+    .option('--key <key>', 'print the value of this key in --state (default namespace)')
+    .option('--key-type <type>', 'how to read --key: string, number, bigint, boolean or json')
+    .option('--operator <uid>', 'the operator of --state, when several have a state of that name')
+    .option('--dump', 'write every entry of --state as JSON lines {"key","namespace","value"}')
+    .option('--output <file>', 'with --dump: write to this file instead of stdout')
+    .option('--key-groups', 'list every key group with its size and entries')
+    .option('--json', 'print the listing as JSON')
+    .action(async (path: string, flags: InspectFlags) => exit(await inspectSavepoint(path, flags)));
 
   clientOptions(program.command('checkpoint'))
     .description('take a checkpoint of a running job now and print its id and path')

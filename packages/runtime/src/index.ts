@@ -54,6 +54,26 @@ export {
   savepointDirectory,
 } from './checkpoint/paths.js';
 export type { SubtaskCheckpointAck, TaskRestore } from './checkpoint/task-state.js';
+// Reading savepoints and checkpoints (nimble savepoint inspect, the State Processor API).
+export { entryBytes, openSavepoint, SavepointReadError } from './checkpoint/savepoint-reader.js';
+export type {
+  KeyGroupContent,
+  KeyGroupInfo,
+  OpenSavepointOptions,
+  OperatorStateValue,
+  OperatorView,
+  SavepointView,
+  StateEntry,
+  StateSummary,
+  TimerEntry,
+} from './checkpoint/savepoint-reader.js';
+export { SOURCE_SPLITS_STATE } from './task/subtask-checkpointer.js';
+export { COMMITTABLES_STATE } from './operators/sink-operators.js';
+export { StateFileCorruptedError } from './checkpoint/keyed-state-file.js';
+export type { DecodedCanonicalState } from './state/canonical-snapshot.js';
+export type { StoredKind } from './state/state-table.js';
+export { stateValueToJson } from './state/state-json.js';
+export type { JsonValue } from './state/state-json.js';
 export { TASK_NOT_RUNNING } from './task/subtask-checkpointer.js';
 export type { CheckpointOptions } from './exchange/buffer-codec.js';
 export * from './checkpoint/storage/index.js';
@@ -85,17 +105,20 @@ export {
   DEFAULT_MAX_PARALLELISM,
   KeyGroupRange,
   assignToKeyGroup,
+  decodeKey,
   encodeKey,
   keyHash,
   murmur3_32,
   operatorIndexForKeyGroup,
   InvalidKeyError,
+  checkKey,
   keyProblem,
 } from './keys/index.js';
+export { copyUserObject } from './util/copy-user-object.js';
+export { assembleKeyedStateFile, readKeyGroupBlocks } from './checkpoint/keyed-state-file.js';
 export {
   createKeyedStateBackend,
   QueryableStateUnavailableError,
-  stateValueToJson,
   UnknownQueryableStateError,
 } from './state/index.js';
 export type {

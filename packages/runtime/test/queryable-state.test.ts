@@ -20,7 +20,6 @@ import { assignToKeyGroup, KeyGroupRange } from '../src/keys/index.js';
 import {
   createKeyedStateBackend,
   QueryableStateUnavailableError,
-  stateValueToJson,
   UnknownQueryableStateError,
 } from '../src/state/index.js';
 import type {
@@ -253,32 +252,5 @@ describe('setQueryable and asQueryableState', () => {
     const vertex = plan.vertices.find((v) => v.operators[0]!.uid === 'latest-uid')!;
     expect(vertex).toMatchObject({ name: 'Queryable state: latest', parallelism: 3 });
     expect(vertex.operators[0]!.keyed).toBe(true);
-  });
-});
-
-describe('stateValueToJson', () => {
-  it('maps what JSON cannot hold', () => {
-    expect(
-      stateValueToJson({
-        names: new Map([
-          ['a', 1n],
-          ['b', undefined],
-        ]),
-        byNumber: new Map([[1, new Set(['x'])]]),
-        at: new Date(Date.UTC(2026, 0, 2)),
-        bytes: new Uint8Array([1, 2]),
-        big: new BigInt64Array([3n]),
-        nested: [undefined, { ok: true }],
-      }),
-    ).toEqual({
-      names: { a: '1', b: null },
-      byNumber: [[1, ['x']]],
-      at: '2026-01-02T00:00:00.000Z',
-      bytes: [1, 2],
-      big: ['3'],
-      nested: [null, { ok: true }],
-    });
-    expect(stateValueToJson(undefined)).toBeNull();
-    expect(stateValueToJson(Number.NaN)).toBe('NaN');
   });
 });

@@ -118,7 +118,7 @@ const SPLICE_MATCHES_V8 = ((): boolean => {
 
 /** Reads key groups `from..to` (inclusive, within the file's range starting at `fileFirst`). */
 export async function readKeyGroupBlocks(
-  fs: StateFileSystem,
+  fs: Pick<StateFileSystem, 'read'>,
   uri: string,
   handle: KeyedStateFileHandle,
   fileFirst: number,

@@ -20,7 +20,7 @@ import { StreamOperator } from './operator.js';
 export type CollectTarget = (collectId: string, subtask: number, values: unknown[]) => void;
 
 /** Operator state name of a two-phase-commit sink's committables not yet committed. */
-const COMMITTABLES_STATE = 'committables';
+export const COMMITTABLES_STATE = 'committables';
 
 /**
  * Writes to a connector's {@link Sink}. A plain sink flushes at every checkpoint (at least once);

@@ -96,7 +96,16 @@ function compareEntries(a: CanonicalEntry, b: CanonicalEntry): number {
 
 /** The block of one key group. Sorts `states` and their entries in place. */
 export function encodeCanonicalBlock(states: CanonicalState[]): Uint8Array {
-  const block: { name: string; kind: StoredKind; entries: unknown[] }[] = [];
+  const block = canonicalBlockStates(states);
+  return block.length === 0 ? EMPTY_BLOCK : serialize(block);
+}
+
+/**
+ * What a block holds for `states`, before serialization: the states with entries in name order,
+ * their entries flat and sorted. Sorts `states` and their entries in place.
+ */
+export function canonicalBlockStates(states: CanonicalState[]): DecodedCanonicalState[] {
+  const block: DecodedCanonicalState[] = [];
   states.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const { name, kind, entries } of states) {
     if (entries.length === 0) continue;
@@ -110,7 +119,7 @@ export function encodeCanonicalBlock(states: CanonicalState[]): Uint8Array {
     }
     block.push({ name, kind, entries: flat });
   }
-  return block.length === 0 ? EMPTY_BLOCK : serialize(block);
+  return block;
 }
 
 /** The states of a block, checked for shape; throws a TypeError saying what is wrong. */

@@ -17,4 +17,3 @@ export {
   UnknownQueryableStateError,
 } from './queryable-state.js';
 export type { QueriedValue, QueryableStateRegistration } from './queryable-state.js';
-export { stateValueToJson } from './state-json.js';

@@ -125,7 +125,18 @@ export interface ParsedStateKey {
 export function parseStateEntryKey(bytes: Uint8Array): ParsedStateKey {
   const keyGroup = (bytes[0]! << 8) | bytes[1]!;
   const stateId = (bytes[2]! << 8) | bytes[3]!;
-  let offset = 4;
+  const { keyBytes, namespace } = parseKeySuffix(bytes, STATE_ENTRY_PREFIX_LENGTH);
+  return { keyGroup, stateId, keyBytes, namespace };
+}
+
+/**
+ * The canonical key bytes and namespace of `[varint len][key][namespace]` at `offset` of `bytes`:
+ * a LevelDB key after its key group and state id, or a key suffix of a native snapshot block.
+ */
+export function parseKeySuffix(
+  bytes: Uint8Array,
+  offset = 0,
+): { keyBytes: Uint8Array; namespace: string } {
   let length = 0;
   let shift = 0;
   for (;;) {
@@ -137,7 +148,7 @@ export function parseStateEntryKey(bytes: Uint8Array): ParsedStateKey {
   const keyBytes = bytes.subarray(offset, offset + length);
   const namespace =
     offset + length === bytes.length ? '' : textDecoder.decode(bytes.subarray(offset + length));
-  return { keyGroup, stateId, keyBytes, namespace };
+  return { keyBytes, namespace };
 }
 
 /**

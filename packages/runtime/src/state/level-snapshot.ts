@@ -7,12 +7,13 @@ import type {
 import { IllegalStateError, NimbleError } from '../errors.js';
 import { decodeKey } from '../keys/index.js';
 import { writeVarint } from '../util/varint.js';
-import { encodeCanonicalBlock, KeyBytesArena } from './canonical-snapshot.js';
-import type { CanonicalState } from './canonical-snapshot.js';
+import { canonicalBlockStates, encodeCanonicalBlock, KeyBytesArena } from './canonical-snapshot.js';
+import type { CanonicalState, DecodedCanonicalState } from './canonical-snapshot.js';
 import type { KeyedSnapshotKind, KeyedStateSnapshot } from './keyed-state-backend.js';
 import {
   keyGroupRangeOfEntries,
   META_KEY_GROUP,
+  parseKeySuffix,
   parseStateEntryKey,
   STATE_ENTRY_PREFIX_LENGTH,
 } from './level-key-layout.js';
@@ -294,33 +295,123 @@ export async function materializeCanonical(
   source: LevelSnapshotSource,
   snapshot: DbSnapshot,
 ): Promise<Uint8Array[]> {
-  const codecs = new Map<number, ValueCodec<unknown>>();
   const blocks: Uint8Array[] = [];
   for (let keyGroup = source.firstKeyGroup; keyGroup <= source.lastKeyGroup; keyGroup++) {
-    const states = new Map<number, CanonicalState>();
-    const arena = new KeyBytesArena();
+    const builder = new CanonicalStatesBuilder();
+    const targets = new Map<number, CanonicalTarget>();
     await scanKeyGroup(source, snapshot, keyGroup, (key, value) => {
       const stateId = (key[2]! << 8) | key[3]!;
-      let state = states.get(stateId);
-      if (state === undefined) {
+      let target = targets.get(stateId);
+      if (target === undefined) {
         const { name, kind } = stateOf(source, stateId);
-        state = { name, kind, entries: [] };
-        states.set(stateId, state);
-      }
-      let codec = codecs.get(stateId);
-      if (codec === undefined) codecs.set(stateId, (codec = codecOfStoredKind(state.kind)));
-      let decoded: unknown;
-      try {
-        decoded = codec.decode(value);
-      } catch (e) {
-        throw source.dbError(`decode a value of state "${state.name}" read from`, e);
+        targets.set(stateId, (target = builder.state(name, kind)));
       }
       const { keyBytes, namespace } = parseStateEntryKey(key);
-      state.entries.push(arena.encodedKey(keyBytes, namespace, decoded));
+      try {
+        builder.add(target, keyBytes, namespace, value);
+      } catch (e) {
+        throw source.dbError(`decode a value of state "${target.state.name}" read from`, e);
+      }
     });
-    blocks.push(encodeCanonicalBlock([...states.values()]));
+    blocks.push(encodeCanonicalBlock(builder.finish()));
   }
   return blocks;
+}
+
+/** A state being built by a {@link CanonicalStatesBuilder}, with the codec of its stored kind. */
+export interface CanonicalTarget {
+  readonly state: CanonicalState;
+  readonly codec: ValueCodec<unknown>;
+}
+
+/**
+ * Turns entries as LevelDB stores them (canonical key bytes, namespace, value bytes) into the
+ * canonical states of one key group, each value decoded with the codec of its state's stored
+ * kind: what canonical snapshots of `level` and readers of native snapshots both produce.
+ */
+export class CanonicalStatesBuilder {
+  private readonly targets = new Map<string, CanonicalTarget>();
+  private readonly arena = new KeyBytesArena();
+
+  /** The target of state `name` (created with `kind` on first use). */
+  state(name: string, kind: StoredKind): CanonicalTarget {
+    let target = this.targets.get(name);
+    if (target === undefined) {
+      target = { state: { name, kind, entries: [] }, codec: codecOfStoredKind(kind) };
+      this.targets.set(name, target);
+    }
+    return target;
+  }
+
+  /** Adds an entry; throws what the codec throws for bytes it cannot decode. */
+  add(target: CanonicalTarget, keyBytes: Uint8Array, namespace: string, value: Uint8Array): void {
+    const decoded = target.codec.decode(value);
+    target.state.entries.push(this.arena.encodedKey(keyBytes, namespace, decoded));
+  }
+
+  /** The states, unsorted (encodeCanonicalBlock and canonicalBlockStates sort them). */
+  finish(): CanonicalState[] {
+    return [...this.targets.values()].map((target) => target.state);
+  }
+}
+
+/**
+ * The entries of one key group after a chain of native blocks (level-full, then the level-delta
+ * blocks after it): {@link apply} them oldest first, tombstones delete; {@link canonical} gives
+ * what a restore into `level` followed by a canonical snapshot would write, without a LevelDB.
+ */
+export class NativeChainState {
+  /** By state name: stored kind, and the entries by key suffix (latin1) with suffix and value bytes. */
+  private readonly states = new Map<
+    string,
+    { kind: StoredKind; entries: Map<string, [Uint8Array, Uint8Array]> }
+  >();
+
+  /** Applies one block; throws a TypeError saying what is wrong with it. */
+  apply(bytes: Uint8Array): void {
+    if (bytes.length === 0) return;
+    const block = parseNativeBlock(bytes);
+    const targets = block.states.map(({ name, kind }) => {
+      let state = this.states.get(name);
+      if (state === undefined) this.states.set(name, (state = { kind, entries: new Map() }));
+      state.kind = kind;
+      return state.entries;
+    });
+    block.forEachEntry((stateIndex, keySuffix, value) => {
+      checkKeySuffix(keySuffix);
+      const entries = targets[stateIndex]!;
+      const id = Buffer.from(keySuffix.buffer, keySuffix.byteOffset, keySuffix.length).toString(
+        'latin1',
+      );
+      if (value === null) entries.delete(id);
+      else entries.set(id, [keySuffix, value]);
+    });
+  }
+
+  /**
+   * The states as a canonical block holds them (name order, entries sorted); throws a TypeError
+   * naming the state of a value its codec cannot decode.
+   */
+  canonical(): DecodedCanonicalState[] {
+    const builder = new CanonicalStatesBuilder();
+    for (const [name, { kind, entries }] of this.states) {
+      const target = builder.state(name, kind);
+      for (const [suffix, value] of entries.values()) {
+        const { keyBytes, namespace } = parseKeySuffix(suffix);
+        try {
+          builder.add(target, keyBytes, namespace, value);
+        } catch (e) {
+          throw new TypeError(
+            `a value of state "${name}" cannot be decoded (${(e as Error).message})`,
+            {
+              cause: e,
+            },
+          );
+        }
+      }
+    }
+    return canonicalBlockStates(builder.finish());
+  }
 }
 
 function stateOf(

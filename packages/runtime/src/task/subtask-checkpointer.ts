@@ -21,7 +21,7 @@ import type { TaskContext } from './task-context.js';
 export const TASK_NOT_RUNNING = 'CheckpointDeclineTaskNotRunningError';
 
 /** Operator state name of a source's split positions. */
-const SOURCE_SPLITS_STATE = 'splits';
+export const SOURCE_SPLITS_STATE = 'splits';
 
 /** One operator's operator state as the synchronous phase captured it, already serialized. */
 interface EncodedOperatorState {

@@ -283,3 +283,25 @@ export class InternalTimerService {
     };
   }
 }
+
+/** A timer as a checkpoint holds it (see {@link InternalTimerService.snapshotTimers}). */
+export interface SnapshotTimer {
+  readonly domain: 'event-time' | 'processing-time';
+  readonly timestamp: number;
+  readonly key: Key;
+  readonly namespace: string;
+}
+
+/** The timers of one key group's snapshot list, `[type, timestamp, key, namespace, ...]`. */
+export function timersOfSnapshot(flat: readonly unknown[]): SnapshotTimer[] {
+  const timers: SnapshotTimer[] = [];
+  for (let i = 0; i + 3 < flat.length; i += 4) {
+    timers.push({
+      domain: flat[i] === 1 ? 'processing-time' : 'event-time',
+      timestamp: flat[i + 1] as number,
+      key: flat[i + 2] as Key,
+      namespace: flat[i + 3] as string,
+    });
+  }
+  return timers;
+}
