@@ -275,6 +275,7 @@ const TABS = [
   ['backpressure', 'Backpressure'],
   ['watermarks', 'Watermarks'],
   ['checkpoints', 'Checkpoints'],
+  ['state', 'State'],
   ['exceptions', 'Exceptions'],
   ['configuration', 'Configuration'],
 ];
@@ -564,6 +565,7 @@ function JobPage({ id, tab }) {
     ${tab === 'backpressure' && html`<${BackpressureTab} vertices=${vertices} bps=${bps.data} running=${running} />`}
     ${tab === 'watermarks' && html`<${WatermarksTab} id=${id} vertices=${vertices} />`}
     ${tab === 'checkpoints' && html`<${CheckpointsTab} id=${id} vertices=${vertices} />`}
+    ${tab === 'state' && html`<${StateTab} id=${id} vertices=${vertices} />`}
     ${tab === 'exceptions' && html`<${ExceptionsTab} id=${id} />`}
     ${tab === 'configuration' && html`<${JobConfigTab} id=${id} />`}
   </div>`;
@@ -910,6 +912,207 @@ function CheckpointSubtasks({ id, checkpointId, vertex, name }) {
           )}
         </tbody>
       </table>`
+    }
+  </div>`;
+}
+
+// ---- queryable state -------------------------------------------------------------------------
+
+const KEY_TYPES = ['string', 'number', 'bigint', 'boolean', 'json'];
+
+/**
+ * The job's queryable states (what its operators registered with the JobManager), the state size
+ * of each operator as of the latest completed checkpoint (the size the TaskManagers reported with
+ * their acknowledgements), and a lookup of one key.
+ */
+function StateTab({ id, vertices }) {
+  const states = usePoll(`/jobs/${id}/state`);
+  const list = states.data?.states ?? [];
+  const names = Object.fromEntries(vertices.map((v) => [String(v.id), v.name]));
+  const [selected, setSelected] = useState(undefined);
+  const name = selected ?? list[0]?.name;
+  return html`<div data-testid="state">
+    <h2>Queryable state</h2>
+    <${ErrorMessage} error=${states.error} />
+    ${!states.data && !states.error && html`<${Loading} />`}
+    ${
+      states.data &&
+      (list.length === 0
+        ? html`<p class="muted" data-testid="queryable-states">
+            This job has no queryable state: mark a state descriptor with setQueryable(name), or end
+            a keyed stream with asQueryableState(name).
+          </p>`
+        : html`<table data-testid="queryable-states">
+            <thead>
+              <tr>
+                <th>Name</th>
+                <th>Operator</th>
+                <th>Kind</th>
+                <th>TTL</th>
+                <th class="num">Parallelism</th>
+                <th class="num">Max parallelism</th>
+              </tr>
+            </thead>
+            <tbody>
+              ${list.map(
+                (s) =>
+                  html`<tr
+                    class=${`clickable${s.name === name ? ' selected' : ''}`}
+                    data-state-name=${s.name}
+                    onClick=${() => setSelected(s.name)}
+                  >
+                    <td>${s.name}</td>
+                    <td title=${s.operatorUid ? `uid ${s.operatorUid}` : ''}>
+                      ${s.operatorName ?? names[String(s.vertexId)] ?? s.vertexId}
+                    </td>
+                    <td>${s.kind}</td>
+                    <td>${s.ttl ? 'yes' : 'no'}</td>
+                    <td class="num">${s.parallelism}</td>
+                    <td class="num">${s.maxParallelism}</td>
+                  </tr>`,
+              )}
+            </tbody>
+          </table>`)
+    }
+    ${list.length > 0 && html`<${StateLookup} id=${id} states=${list} name=${name} onName=${setSelected} />`}
+    <${StateSizes} id=${id} vertices=${vertices} />
+  </div>`;
+}
+
+/** One key of one queryable state, read through the JobManager from the subtask that owns it. */
+function StateLookup({ id, states, name, onName }) {
+  const [key, setKey] = useState('');
+  const [keyType, setKeyType] = useState('string');
+  const [mode, setMode] = useState('live');
+  const [result, setResult] = useState(undefined);
+  const [busy, setBusy] = useState(false);
+  // Numbers the answers, so a repeated lookup with the same answer is still told apart.
+  const seq = useRef(0);
+  const lookup = async (e) => {
+    e.preventDefault();
+    setBusy(true);
+    const query = new URLSearchParams({ key, keyType, mode });
+    let next;
+    try {
+      next = { answer: await api(`/jobs/${id}/state/${encodeURIComponent(name)}?${query}`) };
+    } catch (error) {
+      next = { error };
+    }
+    seq.current++;
+    setResult({ ...next, seq: seq.current });
+    setBusy(false);
+  };
+  return html`<form class="lookup" data-testid="state-lookup" onSubmit=${lookup}>
+    <h2>Look up a key</h2>
+    <div class="actions">
+      <label
+        >State
+        <select data-testid="lookup-state" value=${name} onChange=${(e) => onName(e.target.value)}>
+          ${states.map((s) => html`<option value=${s.name}>${s.name}</option>`)}
+        </select></label
+      >
+      <label
+        >Key
+        <input
+          type="text"
+          size="28"
+          data-testid="lookup-key"
+          value=${key}
+          onInput=${(e) => setKey(e.target.value)}
+      /></label>
+      <label
+        >Key type
+        <select
+          data-testid="lookup-key-type"
+          value=${keyType}
+          onChange=${(e) => setKeyType(e.target.value)}
+        >
+          ${KEY_TYPES.map((t) => html`<option value=${t}>${t}</option>`)}
+        </select></label
+      >
+      <label
+        >Mode
+        <select data-testid="lookup-mode" value=${mode} onChange=${(e) => setMode(e.target.value)}>
+          <option value="live">live (the value now)</option>
+          <option value="committed">committed (latest checkpoint)</option>
+        </select></label
+      >
+      <button type="submit" data-testid="lookup" disabled=${busy || !name}>Look up</button>
+    </div>
+    ${result && html`<${LookupResult} result=${result} />`}
+  </form>`;
+}
+
+function LookupResult({ result }) {
+  const { answer, error, seq } = result;
+  if (error) {
+    if (error instanceof Unauthorized) return null;
+    // 503: the job or the subtask owning the key is not running (restarting, rescaling).
+    const text = error.status === 503 ? `Job restarting, retry. (${error.message})` : error.message;
+    return html`<div
+      class="message error"
+      data-testid="lookup-result"
+      data-seq=${seq}
+      data-outcome=${error.status === 503 ? 'retry' : 'error'}
+    >
+      ${text}
+    </div>`;
+  }
+  const where = `key group ${answer.keyGroup ?? '-'} · subtask ${answer.subtask ?? '-'} · ${answer.mode}`;
+  if (!answer.found)
+    return html`<div
+      class="message"
+      data-testid="lookup-result"
+      data-seq=${seq}
+      data-outcome="not-found"
+    >
+      ${`Not found: ${answer.name} has no value for key ${JSON.stringify(answer.key)} `}
+      <span class="muted">(${where})</span>
+    </div>`;
+  return html`<div data-testid="lookup-result" data-seq=${seq} data-outcome="found">
+    <div class="muted">${answer.name}[${JSON.stringify(answer.key)}] · ${where}</div>
+    <pre data-testid="lookup-value">${JSON.stringify(answer.value, null, 2)}</pre>
+  </div>`;
+}
+
+const asOf = (checkpoint) =>
+  checkpoint
+    ? `As of checkpoint ${checkpoint.id} · ${fmtTime(checkpoint.latest_ack_timestamp)}`
+    : 'Loading…';
+
+/** State size per operator, as of the latest completed checkpoint. */
+function StateSizes({ id, vertices }) {
+  const stats = usePoll(`/jobs/${id}/checkpoints`);
+  const latest = stats.data?.latest?.completed;
+  const details = usePoll(latest ? `/jobs/${id}/checkpoints/details/${latest.id}` : undefined);
+  const tasks = details.data?.tasks ?? {};
+  return html`<div data-testid="state-sizes">
+    <h2>State size per operator</h2>
+    ${
+      stats.error?.status === 404 || (stats.data && !latest)
+        ? html`<p class="muted">
+            No completed checkpoint yet: the sizes are those of the latest completed checkpoint.
+          </p>`
+        : html`<div class="muted">${asOf(latest)}</div>
+            <table>
+              <thead>
+                <tr>
+                  <th>Operator</th>
+                  <th class="num">Parallelism</th>
+                  <th class="num">State size</th>
+                </tr>
+              </thead>
+              <tbody>
+                ${vertices.map(
+                  (v) =>
+                    html`<tr data-vertex-id=${v.id}>
+                      <td>${v.name}</td>
+                      <td class="num">${v.parallelism}</td>
+                      <td class="num">${fmtBytes(tasks[String(v.id)]?.state_size)}</td>
+                    </tr>`,
+                )}
+              </tbody>
+            </table>`
     }
   </div>`;
 }
