@@ -1,5 +1,5 @@
 import type { Key } from '@nimble/api';
-import { NO_RETRY, RpcError, status } from '@nimble/proto';
+import { RpcError, status } from '@nimble/proto';
 import {
   assignToKeyGroup,
   ensureError,
@@ -9,6 +9,7 @@ import {
 } from '@nimble/runtime';
 import { deserialize, serialize } from 'node:v8';
 import { readCommittedState } from './committed-state.js';
+import { queryChannelOf } from './query-channel.js';
 import { MAX_KEYS_PER_LOOKUP, StateQueryError } from './state-query.js';
 import type { KeyLookup, QueryableStateLocation, StateQueryMode } from './state-query.js';
 import type { JobMaster } from './job-master.js';
@@ -174,20 +175,15 @@ async function querySubtask(
   const placement = job.placement(subtask);
   if (placement === undefined) throw unavailable(`${where} is not deployed`);
   const tm = placement.taskManager;
-  let bytes: Buffer;
+  let bytes: Uint8Array;
   try {
-    const res = await tm.client.call(
-      tm.client.raw.QueryState,
-      {
-        attempt: { jobId: job.jobId, attempt: placement.attempt },
-        vertexId: location.vertexId,
-        subtask,
-        name: location.name,
-        keys: serialize(keys),
-      },
-      { retry: NO_RETRY, deadlineMs: 10_000 },
-    );
-    bytes = res.results;
+    bytes = await queryChannelOf(tm.client).query({
+      attempt: { jobId: job.jobId, attempt: placement.attempt },
+      vertexId: location.vertexId,
+      subtask,
+      name: location.name,
+      keys: serialize(keys),
+    });
   } catch (e) {
     const code = e instanceof RpcError ? e.code : status.UNKNOWN;
     const details = e instanceof RpcError ? e.details : ensureError(e).message;

@@ -31,9 +31,11 @@ it('loads every service of the contract', () => {
     'DeployTasks',
     'GetLog',
     'NotifyCheckpoint',
-    'QueryState',
+    'QueryStates',
     'StartTasks',
     'TriggerCheckpoint',
   ]);
   expect(s.Exchange.service['Connect']!.requestStream).toBe(true);
+  expect(s.TaskExecutor.service['QueryStates']!.requestStream).toBe(true);
+  expect(s.TaskExecutor.service['QueryStates']!.responseStream).toBe(true);
 });

@@ -16,6 +16,7 @@ import type {
   TaskExecutorHandlers,
   TaskManagerHeartbeat,
   ClientDuplexStream,
+  ServerDuplexStream,
   Server,
   TaskMetrics,
   SerializedError,
@@ -212,7 +213,7 @@ export class TaskManager {
           // Served on the gRPC port only (mutual TLS when configured), as the other calls of the
           // JobManager: the log can hold job data, and the metrics port has no credentials.
           GetLog: () => Promise.resolve(this.logLines()),
-          QueryState: (req) => this.queryState(req),
+          QueryStates: (call) => this.queryStates(call),
         },
         report,
       ),
@@ -657,10 +658,42 @@ export class TaskManager {
   }
 
   /**
+   * The JobManager's stream of lookups: each request is answered on its own, as soon as its
+   * subtask has, with its request id; a failed lookup is a response with its code, so the stream
+   * stays open for the others.
+   */
+  private queryStates(
+    call: ServerDuplexStream<TaskQueryStateRequest__Output, TaskQueryStateResponse>,
+  ): void {
+    call.on('error', () => undefined); // the JobManager went away: it opens a new stream
+    call.on('end', () => call.end());
+    call.on('data', (req: TaskQueryStateRequest__Output) => {
+      const requestId = req.requestId;
+      this.queryState(req).then(
+        (results) => {
+          if (!call.writable) return;
+          call.write({ requestId, code: status.OK, results });
+        },
+        (e: unknown) => {
+          if (!call.writable) return;
+          const code = e instanceof RpcStatusError ? e.code : status.UNKNOWN;
+          const error = ensureError(e);
+          call.write({
+            requestId,
+            code,
+            message:
+              e instanceof RpcStatusError ? error.message : `${error.name}: ${error.message}`,
+          });
+        },
+      );
+    });
+  }
+
+  /**
    * A lookup of queryable state from the JobManager: the subtask's worker answers it between
    * records. Retryable answers (UNAVAILABLE) while the attempt or subtask is not running here.
    */
-  private async queryState(req: TaskQueryStateRequest__Output): Promise<TaskQueryStateResponse> {
+  private async queryState(req: TaskQueryStateRequest__Output): Promise<Uint8Array> {
     const a = this.attemptOf(req.attempt);
     const worker = a?.ended === false ? a.workers.get(req.subtask) : undefined;
     if (!worker) {
@@ -693,7 +726,7 @@ export class TaskManager {
       throw new RpcStatusError(status.UNKNOWN, `${error.name}: ${error.message}`);
     }
     try {
-      return { results: serialize(results) };
+      return serialize(results);
     } catch (e) {
       throw new RpcStatusError(
         status.UNKNOWN,

@@ -96,25 +96,27 @@ export interface TaskExecutorClient extends grpc.Client {
   notifyCheckpoint(argument: _nimble_v1_NotifyCheckpointRequest, callback: grpc.requestCallback<_nimble_v1_Empty__Output>): grpc.ClientUnaryCall;
   
   /**
-   * Looks keys up in a queryable state of one subtask of an attempt (the JobManager batches the
-   * keys per owning subtask). The subtask answers between records. UNAVAILABLE (retryable) when
-   * the subtask is not running here or does not own a key's key group; NOT_FOUND when no state
-   * of the subtask is queryable under the name.
+   * Lookups of queryable state, on one stream the JobManager keeps open per TaskManager: each
+   * request asks one subtask of an attempt for keys of one state (the JobManager batches the keys
+   * per owning subtask), and its response carries the same request_id, in any order. The subtask
+   * answers between records. A unary call per lookup cost 0.6 ms at the median and 3.5 ms at the
+   * 99th percentile on loopback; a message on an open stream costs 0.2 and 1.2 ms. A response's
+   * code is UNAVAILABLE (retryable) when the subtask is not running here or does not own a key's
+   * key group, NOT_FOUND when no state of the subtask is queryable under the name.
    */
-  QueryState(argument: _nimble_v1_TaskQueryStateRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_TaskQueryStateResponse__Output>): grpc.ClientUnaryCall;
-  QueryState(argument: _nimble_v1_TaskQueryStateRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_nimble_v1_TaskQueryStateResponse__Output>): grpc.ClientUnaryCall;
-  QueryState(argument: _nimble_v1_TaskQueryStateRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_TaskQueryStateResponse__Output>): grpc.ClientUnaryCall;
-  QueryState(argument: _nimble_v1_TaskQueryStateRequest, callback: grpc.requestCallback<_nimble_v1_TaskQueryStateResponse__Output>): grpc.ClientUnaryCall;
+  QueryStates(metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientDuplexStream<_nimble_v1_TaskQueryStateRequest, _nimble_v1_TaskQueryStateResponse__Output>;
+  QueryStates(options?: grpc.CallOptions): grpc.ClientDuplexStream<_nimble_v1_TaskQueryStateRequest, _nimble_v1_TaskQueryStateResponse__Output>;
   /**
-   * Looks keys up in a queryable state of one subtask of an attempt (the JobManager batches the
-   * keys per owning subtask). The subtask answers between records. UNAVAILABLE (retryable) when
-   * the subtask is not running here or does not own a key's key group; NOT_FOUND when no state
-   * of the subtask is queryable under the name.
+   * Lookups of queryable state, on one stream the JobManager keeps open per TaskManager: each
+   * request asks one subtask of an attempt for keys of one state (the JobManager batches the keys
+   * per owning subtask), and its response carries the same request_id, in any order. The subtask
+   * answers between records. A unary call per lookup cost 0.6 ms at the median and 3.5 ms at the
+   * 99th percentile on loopback; a message on an open stream costs 0.2 and 1.2 ms. A response's
+   * code is UNAVAILABLE (retryable) when the subtask is not running here or does not own a key's
+   * key group, NOT_FOUND when no state of the subtask is queryable under the name.
    */
-  queryState(argument: _nimble_v1_TaskQueryStateRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_TaskQueryStateResponse__Output>): grpc.ClientUnaryCall;
-  queryState(argument: _nimble_v1_TaskQueryStateRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_nimble_v1_TaskQueryStateResponse__Output>): grpc.ClientUnaryCall;
-  queryState(argument: _nimble_v1_TaskQueryStateRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_TaskQueryStateResponse__Output>): grpc.ClientUnaryCall;
-  queryState(argument: _nimble_v1_TaskQueryStateRequest, callback: grpc.requestCallback<_nimble_v1_TaskQueryStateResponse__Output>): grpc.ClientUnaryCall;
+  queryStates(metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientDuplexStream<_nimble_v1_TaskQueryStateRequest, _nimble_v1_TaskQueryStateResponse__Output>;
+  queryStates(options?: grpc.CallOptions): grpc.ClientDuplexStream<_nimble_v1_TaskQueryStateRequest, _nimble_v1_TaskQueryStateResponse__Output>;
   
   /**
    * Starts the deployed subtasks of an attempt.
@@ -178,12 +180,15 @@ export interface TaskExecutorHandlers extends grpc.UntypedServiceImplementation 
   NotifyCheckpoint: grpc.handleUnaryCall<_nimble_v1_NotifyCheckpointRequest__Output, _nimble_v1_Empty>;
   
   /**
-   * Looks keys up in a queryable state of one subtask of an attempt (the JobManager batches the
-   * keys per owning subtask). The subtask answers between records. UNAVAILABLE (retryable) when
-   * the subtask is not running here or does not own a key's key group; NOT_FOUND when no state
-   * of the subtask is queryable under the name.
+   * Lookups of queryable state, on one stream the JobManager keeps open per TaskManager: each
+   * request asks one subtask of an attempt for keys of one state (the JobManager batches the keys
+   * per owning subtask), and its response carries the same request_id, in any order. The subtask
+   * answers between records. A unary call per lookup cost 0.6 ms at the median and 3.5 ms at the
+   * 99th percentile on loopback; a message on an open stream costs 0.2 and 1.2 ms. A response's
+   * code is UNAVAILABLE (retryable) when the subtask is not running here or does not own a key's
+   * key group, NOT_FOUND when no state of the subtask is queryable under the name.
    */
-  QueryState: grpc.handleUnaryCall<_nimble_v1_TaskQueryStateRequest__Output, _nimble_v1_TaskQueryStateResponse>;
+  QueryStates: grpc.handleBidiStreamingCall<_nimble_v1_TaskQueryStateRequest__Output, _nimble_v1_TaskQueryStateResponse>;
   
   /**
    * Starts the deployed subtasks of an attempt.
@@ -203,7 +208,7 @@ export interface TaskExecutorDefinition extends grpc.ServiceDefinition {
   DeployTasks: MethodDefinition<_nimble_v1_DeployTasksRequest, _nimble_v1_DeployTasksResponse, _nimble_v1_DeployTasksRequest__Output, _nimble_v1_DeployTasksResponse__Output>
   GetLog: MethodDefinition<_nimble_v1_Empty, _nimble_v1_GetLogResponse, _nimble_v1_Empty__Output, _nimble_v1_GetLogResponse__Output>
   NotifyCheckpoint: MethodDefinition<_nimble_v1_NotifyCheckpointRequest, _nimble_v1_Empty, _nimble_v1_NotifyCheckpointRequest__Output, _nimble_v1_Empty__Output>
-  QueryState: MethodDefinition<_nimble_v1_TaskQueryStateRequest, _nimble_v1_TaskQueryStateResponse, _nimble_v1_TaskQueryStateRequest__Output, _nimble_v1_TaskQueryStateResponse__Output>
+  QueryStates: MethodDefinition<_nimble_v1_TaskQueryStateRequest, _nimble_v1_TaskQueryStateResponse, _nimble_v1_TaskQueryStateRequest__Output, _nimble_v1_TaskQueryStateResponse__Output>
   StartTasks: MethodDefinition<_nimble_v1_AttemptRef, _nimble_v1_Empty, _nimble_v1_AttemptRef__Output, _nimble_v1_Empty__Output>
   TriggerCheckpoint: MethodDefinition<_nimble_v1_TriggerCheckpointRequest, _nimble_v1_Empty, _nimble_v1_TriggerCheckpointRequest__Output, _nimble_v1_Empty__Output>
 }
