@@ -29,6 +29,11 @@ export interface JobExecutionResult {
   readonly netRuntimeMs: number;
   /** Elements gathered by `executeAndCollect` sinks, by collect id. */
   readonly collected: ReadonlyMap<string, unknown[]>;
+  /**
+   * The job was submitted without waiting for its end (`nimble run -d`): it is still running,
+   * and nothing of its outcome is known yet.
+   */
+  readonly detached?: boolean;
 }
 
 /**

@@ -99,7 +99,13 @@ export class ClusterExecutor implements PipelineExecutor {
       this.jobId = jobId;
       this.options.onSubmitted?.(jobId);
       if (this.options.detached) {
-        return { jobId, jobName: pipeline.jobName, netRuntimeMs: 0, collected: new Map() };
+        return {
+          jobId,
+          jobName: pipeline.jobName,
+          netRuntimeMs: 0,
+          collected: new Map(),
+          detached: true,
+        };
       }
       for await (const event of client.watchJob(jobId)) {
         const job = event.job!;

@@ -253,9 +253,18 @@ export class SavepointWriter {
     dir: string,
     s3: S3Options,
     planned: readonly PlannedBootstrap[],
-    _result: JobExecutionResult | undefined,
+    result: JobExecutionResult | undefined,
     error: unknown,
   ): Promise<void> {
+    if (result?.detached === true) {
+      // The subtasks have not written their parts yet: nothing can be assembled, and nothing
+      // may be discarded under the running job.
+      throw new StateProcessorError(
+        `SavepointWriter.write: job ${result.jobId} was submitted detached (nimble run -d), but ` +
+          `${METADATA_FILE} of ${dir} can only be written when the job has ended; run the script ` +
+          'in-process (tsx script.ts) or with `nimble run` without -d',
+      );
+    }
     const fs = fileSystemOf(dir, s3);
     try {
       if (error !== undefined) {

@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import type { Collector, ValueState } from '@nimble/api';
 import {
   Duration,
+  installedPipelineExecutor,
+  installPipelineExecutor,
   StateTtlConfig,
   StreamExecutionEnvironment,
   ValueStateDescriptor,
@@ -268,6 +270,38 @@ describe('SavepointWriter and SavepointReader in-process', () => {
       /Bootstrap of uid "sums": the key selector returned an object \(Object\)/,
     );
     expect(existsSync(join(out, '_metadata'))).toBe(false);
+  });
+
+  it('refuses to write _metadata after a detached submission, whose job is still running', async () => {
+    const local = installedPipelineExecutor();
+    installPipelineExecutor({
+      execute: (p) =>
+        Promise.resolve({
+          jobId: 'f00d',
+          jobName: p.jobName,
+          netRuntimeMs: 0,
+          collected: new Map(),
+          detached: true,
+        }),
+    });
+    try {
+      const env = StreamExecutionEnvironment.getExecutionEnvironment();
+      const out = join(work, 'detached');
+      SavepointWriter.newSavepoint(env)
+        .withOperator(
+          OperatorIdentifier.forUid('sums'),
+          OperatorTransformation.bootstrapWith(env.fromElements<[string, number]>(['a', 1]))
+            .keyBy((v) => v[0])
+            .transform(new SumBootstrap()),
+        )
+        .write(`file://${out}`);
+      await expect(env.execute('detached')).rejects.toThrow(
+        `SavepointWriter.write: job f00d was submitted detached (nimble run -d), but _metadata of file://${out} can only be written when the job has ended; run the script in-process (tsx script.ts) or with \`nimble run\` without -d`,
+      );
+      expect(existsSync(join(out, '_metadata'))).toBe(false);
+    } finally {
+      installPipelineExecutor(local);
+    }
   });
 
   it('names an unknown state to drop and refuses writing over a savepoint', async () => {
