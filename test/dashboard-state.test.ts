@@ -186,6 +186,15 @@ describe('the dashboard State tab', () => {
     );
     await screenshot('job-state');
 
+    // Committed: as of checkpoint 1, taken after every event was read.
+    await page.getByTestId('lookup-mode').selectOption('committed');
+    expect(await lookUp('user-purchases', 'user-2')).toMatchObject({ outcome: 'found' });
+    expect(await page.getByTestId('lookup-value').textContent()).toBe(String(expected.purchases));
+    expect(await result.textContent()).toMatch(
+      /user-purchases\["user-2"\] · key group \d+ · subtask [01] · committed \(checkpoint 1\)/,
+    );
+    await page.getByTestId('lookup-mode').selectOption('live');
+
     const missing = await lookUp('user-purchases', 'user-99');
     expect(missing.outcome).toBe('not-found');
     expect(missing.text).toMatch(/^Not found: user-purchases has no value for key "user-99"/);

@@ -1058,7 +1058,9 @@ function LookupResult({ result }) {
       ${text}
     </div>`;
   }
-  const where = `key group ${answer.keyGroup ?? '-'} · subtask ${answer.subtask ?? '-'} · ${answer.mode}`;
+  const where =
+    `key group ${answer.keyGroup ?? '-'} · subtask ${answer.subtask ?? '-'} · ${answer.mode}` +
+    (answer.checkpointId !== undefined ? ` (checkpoint ${answer.checkpointId})` : '');
   if (!answer.found)
     return html`<div
       class="message"
