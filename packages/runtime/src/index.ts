@@ -88,6 +88,18 @@ export {
   SecurityOptions,
 } from './security.js';
 export type { BindCheck, SecurityMaterial, TlsMaterial } from './security.js';
+export {
+  decodeLeaderRecord,
+  encodeLeaderRecord,
+  FENCING_TOKEN_METADATA,
+  haFileSystemOf,
+  haRootOf,
+  leaderEpochs,
+  LeaderRecordError,
+  leaderRecordUri,
+  readLeader,
+} from './high-availability.js';
+export type { LeaderRecord } from './high-availability.js';
 // --- end of configuration ---
 export { buildJobGraph, describeJobGraph } from './graph/job-graph.js';
 export { JobPlanError, jsonPlanOf, parseJobPlan, slotsRequired } from './graph/job-plan.js';
