@@ -123,7 +123,11 @@ describe('LeaderElector on file://', () => {
     let failing = false;
     // The leader's store refuses writes, as a store it is cut off from would.
     const flaky: StateFileSystem = {
-      ...fs,
+      write: (uri, data) => fs.write(uri, data),
+      exists: (uri) => fs.exists(uri),
+      delete: (uri) => fs.delete(uri),
+      deleteRecursive: (uri) => fs.deleteRecursive(uri),
+      close: () => fs.close(),
       list: (uri) => fs.list(uri),
       read: (uri, range) => fs.read(uri, range),
       createExclusive: (uri, data) => fs.createExclusive(uri, data),

@@ -10,12 +10,6 @@ import { fileSystemFor } from './checkpoint/storage/file-system-for.js';
 import { withStorageTimeout } from './checkpoint/storage/storage-guard.js';
 
 /**
- * The gRPC metadata key of the leader's fencing token (its epoch) on every call a JobManager
- * makes to a TaskManager, as Flink's fencing token on JobMaster RPCs.
- */
-export const FENCING_TOKEN_METADATA = 'nimble-fencing-token';
-
-/**
  * One leadership epoch: `<storageDir>/<cluster-id>/leader/epoch-<n>`, created only when absent by
  * the JobManager that leads it, then overwritten by it on each renewal.
  */

@@ -91,7 +91,6 @@ export type { BindCheck, SecurityMaterial, TlsMaterial } from './security.js';
 export {
   decodeLeaderRecord,
   encodeLeaderRecord,
-  FENCING_TOKEN_METADATA,
   haFileSystemOf,
   haRootOf,
   leaderEpochs,
