@@ -613,9 +613,17 @@ export class JobManager {
     this.ha = ha;
     ha.elector.onLeading((epoch) => {
       this.fencingToken = epoch;
-      this.recoverJobs().catch((e: unknown) =>
-        this.log.error({ err: ensureError(e) }, 'could not recover the jobs of the job store'),
-      );
+      // A store that fails now (an outage) must not lose the jobs: try again while leading.
+      const recover = (): void => {
+        this.recoverSharedJobs(ha).catch((e: unknown) => {
+          this.log.error(
+            { err: ensureError(e) },
+            'could not read the job store: trying again in a retry period',
+          );
+          if (ha.isLeader) setTimeout(recover, c.leaseRetryPeriod).unref();
+        });
+      };
+      recover();
     });
     ha.elector.onLost((reason) => {
       // Stop acting before anything else: no checkpoint completes, no TaskManager call carries

@@ -17,8 +17,11 @@ import {
   s3OptionsOf,
 } from '@nimble/runtime';
 import { LeaderElector } from '../src/leader-election.js';
+import { JobManagerHighAvailability, LeadershipLostError } from '../src/high-availability.js';
 
 const log = createLogger('test', {});
+// The elector logs each step; the assertions say what matters.
+log.level = 'silent';
 // Generous timing for a loaded machine; the invariants do not depend on speed.
 const settings = { leaseDuration: 1500, renewDeadline: 1000, retryPeriod: 150 };
 
@@ -174,5 +177,64 @@ describe('LeaderElector on file://', () => {
     ).toBe(true);
     await until(() => a.state === 'lost');
     expect(reasons).toEqual(['a newer leader took epoch 2']);
+  });
+});
+
+describe('JobManagerHighAvailability', () => {
+  it('a leader that lost its lease writes nothing and names itself so', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nimble-ha-fence-'));
+    const config = parseClusterConfiguration({
+      'high-availability.type': 'storage',
+      'high-availability.storageDir': `file://${dir}`,
+      'high-availability.cluster-id': 'c1',
+    });
+    const ha = new JobManagerHighAvailability(
+      config,
+      'jm-a',
+      { rpcAddress: 'a:6123', restUrl: 'http://a:8081' },
+      10_000,
+      log,
+    );
+    const fs = fileSystemFor('file:///', s3OptionsOf(config));
+    try {
+      expect(ha.standbyReason()).toBe(
+        'This JobManager is a standby and knows no live leader yet: retry shortly',
+      );
+      ha.elector.start();
+      await until(() => ha.isLeader);
+      expect(ha.standbyReason()).toBeUndefined();
+      const fenced = ha.fence(fs);
+      const chk = `file://${dir}/chk-1/_metadata`;
+      await fenced.writeAtomic(chk, Buffer.from('ok'));
+      // A newer leader appears: this one stops acting.
+      await fs.createExclusive(
+        leaderRecordUri(ha.root, 2),
+        Buffer.from(
+          JSON.stringify({
+            holder: 'jm-b',
+            epoch: 2,
+            rpcAddress: 'b:6123',
+            restUrl: 'http://b:8081',
+            renewals: 0,
+            released: false,
+          }),
+        ),
+      );
+      await until(() => ha.elector.state === 'lost');
+      await expect(fenced.writeAtomic(chk, Buffer.from('late'))).rejects.toThrow(
+        `Writing ${chk} refused: this JobManager lost its leadership and stops acting; the new leader recovers the job from its latest checkpoint`,
+      );
+      await expect(fenced.deleteRecursive(`file://${dir}/chk-1`)).rejects.toThrow(
+        LeadershipLostError,
+      );
+      expect(readFileSync(new URL(chk), 'utf8')).toBe('ok');
+      expect(ha.standbyReason()).toBe(
+        'This JobManager lost its leadership and knows no live leader yet: retry shortly',
+      );
+      expect(ha.standbyRefusal()?.code).toBe(14); // UNAVAILABLE
+    } finally {
+      await ha.elector.stop(false);
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
