@@ -252,3 +252,82 @@ describe('rescaling', () => {
     });
   }, 300_000);
 });
+
+describe('rescaling without reactive mode', () => {
+  const COUNT_JOB = join(import.meta.dirname, 'fixtures/cluster-jobs/checkpointed-count-job.ts');
+  let plain: TestCluster;
+  let id: string;
+
+  beforeAll(async () => {
+    plain = await TestCluster.start({ taskManagers: 2 });
+    const r = await nimble([
+      'run',
+      '-d',
+      '-m',
+      plain.address,
+      '-D',
+      `state.checkpoints.dir=file://${join(work, 'chk-plain')}`,
+      COUNT_JOB,
+      '100000000',
+      '2000',
+    ]);
+    expect(r.stderr).toBe('');
+    id = /JobID ([0-9a-f]+)/.exec(r.stdout)![1]!;
+  }, 120_000);
+
+  afterAll(async () => {
+    await plain?.stop();
+  }, 60_000);
+
+  /** The vertices' parallelism while RUNNING, else none. */
+  const parallelism = async (): Promise<number[]> => {
+    const j = await plain.rest(`/jobs/${id}`);
+    return j.state === 'RUNNING'
+      ? j.vertices.map((v: { parallelism: number }) => v.parallelism)
+      : [];
+  };
+
+  const runsAt = (ps: number[], p: number): boolean => ps.length > 0 && ps.every((x) => x === p);
+
+  it('runs at the upper bounds, refuses what the slots cannot hold, and counts no restart', async () => {
+    await plain.waitFor(async () => runsAt(await parallelism(), 2), 120_000);
+    const tooMany = await nimble(['rescale', '-m', plain.address, id, '-p', '3']);
+    expect(tooMany.code).not.toBe(0);
+    expect(tooMany.stderr).toContain(
+      `Job ${id} needs 3 task slot(s) at the new parallelism, but only 2 are available to it ` +
+        '(0 free of 2 on 2 TaskManager(s), and the 2 it holds). Start more TaskManagers or ask for a lower parallelism.',
+    );
+
+    const down = await nimble(['rescale', '-m', plain.address, id, '-p', '1']);
+    expect(down.stderr).toBe('');
+    const atOne = await parallelism();
+    expect(atOne.length).toBeGreaterThanOrEqual(2);
+    expect(runsAt(atOne, 1)).toBe(true);
+    const requirements = await plain.rest(`/jobs/${id}/resource-requirements`);
+    expect(Object.values(requirements)).toEqual(
+      Array(atOne.length).fill({ parallelism: { lowerBound: 1, upperBound: 1 } }),
+    );
+    // The deployed configuration carries the overrides the TaskManagers rebuilt the graph with.
+    const config = await plain.rest(`/jobs/${id}/config`);
+    expect(
+      config['execution-config']['user-config']['pipeline.jobvertex-parallelism-overrides'],
+    ).toBe(
+      Object.keys(requirements)
+        .map((v) => `${v}:1`)
+        .join(','),
+    );
+
+    const body = Object.fromEntries(
+      Object.keys(requirements).map((v) => [v, { parallelism: { lowerBound: 1, upperBound: 2 } }]),
+    );
+    const res = await fetch(`${plain.restUrl}/jobs/${id}/resource-requirements`, {
+      method: 'PUT',
+      body: JSON.stringify(body),
+    });
+    expect([res.status, await res.json()]).toEqual([200, {}]);
+    await plain.waitFor(async () => runsAt(await parallelism(), 2), 120_000);
+    const j = await plain.rest(`/jobs/${id}`);
+    expect(j['num-restarts']).toBe(0);
+    expect((await plain.rest(`/jobs/${id}/checkpoints`)).counts.restored).toBeGreaterThanOrEqual(2);
+  }, 300_000);
+});
