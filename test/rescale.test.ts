@@ -303,6 +303,9 @@ describe('rescaling without reactive mode', () => {
     const atOne = await parallelism();
     expect(atOne.length).toBeGreaterThanOrEqual(2);
     expect(runsAt(atOne, 1)).toBe(true);
+    // The plan the dashboard draws shows it too.
+    const { plan } = await plain.rest(`/jobs/${id}/plan`);
+    expect(plan.nodes.map((n: { parallelism: number }) => n.parallelism)).toEqual(atOne);
     const requirements = await plain.rest(`/jobs/${id}/resource-requirements`);
     expect(Object.values(requirements)).toEqual(
       Array(atOne.length).fill({ parallelism: { lowerBound: 1, upperBound: 1 } }),
