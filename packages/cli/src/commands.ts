@@ -257,6 +257,31 @@ export async function cancelJob(jobId: string, flags: ClientFlags): Promise<numb
   }
 }
 
+/**
+ * `nimble rescale <jobId> -p N`: runs a running job at parallelism N (non-parallel operators stay
+ * at 1), through a checkpoint and a restart from it; returns once the job runs at N.
+ */
+export async function rescaleJob(
+  jobId: string,
+  flags: ClientFlags & { readonly parallelism?: string },
+): Promise<number> {
+  const p = Number(flags.parallelism);
+  if (flags.parallelism === undefined || !Number.isInteger(p) || p < 1)
+    throw new CommandError(
+      `-p ${flags.parallelism ?? '(missing)'}: expected the new parallelism, an integer >= 1`,
+      ExitCode.USAGE,
+    );
+  const client = jobManagerClient(flags);
+  try {
+    const job = await client.rescaleJob(jobId, p);
+    const vertices = job.vertices.map((v) => `${v.name}: ${v.parallelism}`).join(', ');
+    write(`Job ${jobId} runs at parallelism ${p} (${vertices}).\n`);
+    return ExitCode.OK;
+  } finally {
+    client.close();
+  }
+}
+
 export interface SavepointFlags extends ClientFlags {
   readonly dispose?: string;
 }

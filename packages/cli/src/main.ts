@@ -5,6 +5,7 @@ import { Command, CommanderError, Option } from 'commander';
 import {
   cancelJob,
   checkpoint,
+  rescaleJob,
   CommandError,
   infoJob,
   listJobs,
@@ -254,6 +255,16 @@ export function createProgram(exit: (code: number) => void): Command {
     .option('--key-groups', 'list every key group with its size and entries')
     .option('--json', 'print the listing as JSON')
     .action(async (path: string, flags: InspectFlags) => exit(await inspectSavepoint(path, flags)));
+
+  clientOptions(program.command('rescale'))
+    .description(
+      'run a running job at another parallelism: a checkpoint, then a restart from it (docs/scaling.md)',
+    )
+    .argument('<jobId>', 'id of the job, as printed by run or list')
+    .requiredOption('-p, --parallelism <n>', 'the new parallelism of every parallel operator')
+    .action(async (jobId: string, flags: ClientFlags & { parallelism?: string }) =>
+      exit(await rescaleJob(jobId, flags)),
+    );
 
   clientOptions(program.command('checkpoint'))
     .description('take a checkpoint of a running job now and print its id and path')

@@ -209,6 +209,22 @@ export class JobManagerClient {
     return this.call((r) => r.GetJob, { jobId }, { idempotent: true });
   }
 
+  /**
+   * Runs a running job at `parallelism` (`nimble rescale -p`): every vertex at it, non-parallel
+   * ones at 1. The JobManager takes a checkpoint (when checkpointing is on) and restarts the job
+   * from it at the new parallelism; resolves with the job's details once it runs at it. Refused
+   * with INVALID_ARGUMENT (parallelism below 1 or above a vertex's maxParallelism) or
+   * FAILED_PRECONDITION (job not running, rescaling already, too few slots).
+   */
+  rescaleJob(jobId: string, parallelism: number): Promise<JobDetails__Output> {
+    // Not retried: the rescale is under way once the JobManager accepted it.
+    return this.rpc.call(
+      this.rpc.raw.RescaleJob,
+      { jobId, parallelism },
+      { retry: NO_RETRY, deadlineMs: SAVEPOINT_DEADLINE_MS },
+    );
+  }
+
   async cancelJob(jobId: string): Promise<void> {
     await this.call((r) => r.CancelJob, { jobId }, { deadlineMs: 60_000 });
   }

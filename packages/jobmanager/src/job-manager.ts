@@ -94,6 +94,11 @@ import { createRestartStrategy } from './restart-strategy.js';
 import type { RegisteredTaskManager } from './task-manager-registry.js';
 import { TaskManagerRegistry } from './task-manager-registry.js';
 import { JobManagerHighAvailability } from './high-availability.js';
+import {
+  checkReactiveSubmission,
+  rescaleRpc,
+  uniformRequirements,
+} from './resource-requirements.js';
 
 /** How long an uploaded bundle may take to build its plan before a run request fails. */
 const BUNDLE_PLAN_TIMEOUT_MS = 60_000;
@@ -156,6 +161,10 @@ export class JobManager {
     );
     this.registry.onLost((tm, reason) => {
       for (const job of this.jobs.values()) job.onTaskManagerLost(tm.resourceId, reason);
+      for (const job of this.jobs.values()) job.onResourcesChanged();
+    });
+    this.registry.onRegistered(() => {
+      for (const job of this.jobs.values()) job.onResourcesChanged();
     });
     this.blobs = new BlobStore(
       config.blobStorageDirectory || join(tmpDirs || tmpdir(), `nimble-jobmanager-blobs`),
@@ -427,6 +436,15 @@ export class JobManager {
             });
           },
           GetClusterOverview: async () => this.overview(),
+          RescaleJob: async (req) => {
+            const job = this.job(req.jobId);
+            await rescaleRpc(() =>
+              job.updateResourceRequirements(
+                uniformRequirements(job.submitted.plan, req.parallelism),
+              ),
+            );
+            return job.details();
+          },
           QueryState: (req) => this.queryStateRpc(req),
         },
         report,
@@ -798,6 +816,7 @@ export class JobManager {
 
   private async submit(req: JobRequest & { bundle: Buffer }): Promise<string> {
     if (req.bundle.length === 0) throw invalidArgument('SubmitJob: bundle is empty');
+    checkReactiveSubmission(this.config, this.jobs.values());
     // Nothing is stored before the submission is known to be good: the plan, configuration,
     // savepoint and checkpoint directory are checked first, so a refused submission leaves no
     // bundle on disk and no reference to its bytes.
@@ -914,6 +933,9 @@ export class JobManager {
         registry: this.registry,
         bundlePath: this.blobs.path(stored.bundleHash),
         slotRequestTimeoutMs: this.config.slotRequestTimeout,
+        ...(this.config.schedulerMode === 'reactive'
+          ? { reactive: { stabilizationTimeoutMs: this.config.resourceStabilizationTimeout } }
+          : {}),
         log: this.log,
         fileSystem: (uri) => this.fileSystem(uri, storageTimeout),
       },

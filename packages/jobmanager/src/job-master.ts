@@ -13,12 +13,21 @@ import type {
   FailureRecord,
   JobPlan,
   Logger,
+  ParallelismOverrides,
+  PlanVertex,
   StateFileSystem,
   SubtaskCheckpointAck,
 } from '@nimble/runtime';
 import {
+  applyParallelismOverrides,
   decodeOpaque,
   ensureError,
+  fitParallelism,
+  formatParallelismOverrides,
+  graphDigestOf,
+  PARALLELISM_OVERRIDES_KEY,
+  ParallelismOverrideError,
+  sameParallelism,
   failureRecordOf,
   NimbleError,
   parseExecutionConfiguration,
@@ -36,6 +45,8 @@ import { checkTransition, isTerminal } from './job-status.js';
 import type { RestartStrategy } from './restart-strategy.js';
 import { registerQueryableState } from './queryable-state.js';
 import type { QueryableStateLocation } from './state-query.js';
+import type { ResourceRequirements } from './resource-requirements.js';
+import { initialRequirements, RescaleError } from './resource-requirements.js';
 import type {
   RegisteredTaskManager,
   SlotAssignment,
@@ -47,6 +58,8 @@ export interface JobMasterContext {
   readonly registry: TaskManagerRegistry;
   readonly bundlePath: string;
   readonly slotRequestTimeoutMs: number;
+  /** `scheduler-mode: reactive`: the job runs at the slots there are (docs/scaling.md). */
+  readonly reactive?: { readonly stabilizationTimeoutMs: number };
   readonly log: Logger;
   fileSystem(uri: string): StateFileSystem;
 }
@@ -171,17 +184,32 @@ export class JobMaster {
   private readonly listeners = new Set<(e: JobEvent) => void>();
   private readonly log: Logger;
   readonly checkpoints: CheckpointCoordinator;
+  /** The submission at the parallelism the job runs at now (see {@link rescale}). */
+  private current: JobSubmission;
+  /** The parallelism bounds per vertex (Flink's JobResourceRequirements). */
+  private requirements: ResourceRequirements;
+  /** A rescale is under way: another is refused until it ran. */
+  private rescaling = false;
+  /** Reactive mode: the pending rescale after the slots changed (the stabilization timeout). */
+  private stabilization: NodeJS.Timeout | undefined;
 
   constructor(
-    readonly submission: JobSubmission,
+    /** The job as submitted, at the parallelism it was submitted with. */
+    readonly submitted: JobSubmission,
     private readonly ctx: JobMasterContext,
   ) {
+    const submission = submitted;
+    this.current = submitted;
+    this.requirements = initialRequirements(submitted.plan, ctx.reactive !== undefined);
     this.jobId = submission.jobId;
     this.name = submission.plan.jobName;
     this.log = ctx.log.child({ job_id: this.jobId });
+    const currentPlan = (): JobPlan => this.current.plan;
     this.checkpoints = new CheckpointCoordinator({
       jobId: this.jobId,
-      plan: submission.plan,
+      get plan(): JobPlan {
+        return currentPlan();
+      },
       settings: submission.checkpointSettings,
       log: this.log,
       fileSystem: (uri) => ctx.fileSystem(uri),
@@ -208,6 +236,15 @@ export class JobMaster {
     // As in Flink, a job started from a savepoint numbers its checkpoints on from the savepoint's
     // id: two-phase-commit sinks name their transactions by checkpoint id.
     if (submission.initialRestore) this.checkpoints.continueAfter(submission.initialRestore.id);
+  }
+
+  /**
+   * The job at the parallelism it runs at now: the submitted plan with the overrides of the
+   * latest rescale (its configuration carries them as pipeline.jobvertex-parallelism-overrides,
+   * so every worker rebuilds the same graph, and its digest is that graph's).
+   */
+  get submission(): JobSubmission {
+    return this.current;
   }
 
   // ---- checkpoints -------------------------------------------------------------------------
@@ -483,6 +520,211 @@ export class JobMaster {
     );
   }
 
+  // ---- rescaling ---------------------------------------------------------------------------
+
+  /** The parallelism bounds per vertex (GET /jobs/:id/resource-requirements). */
+  resourceRequirements(): ResourceRequirements {
+    return this.requirements;
+  }
+
+  /**
+   * Sets the job's resource requirements and rescales it to them (Flink's adaptive scheduler,
+   * PUT /jobs/:id/resource-requirements): every vertex runs at its upper bound; in reactive mode
+   * at most at the slots there are, and not below its lower bound. Throws {@link RescaleError}
+   * when that cannot be done (nothing changed then); otherwise returns the rescale under way,
+   * which resolves once the job runs at the new parallelism.
+   */
+  updateResourceRequirements(requirements: ResourceRequirements): Promise<void> {
+    const available = this.slotsAvailable();
+    const overrides = this.overridesFor(requirements, available);
+    if (!overrides) {
+      throw new RescaleError(
+        `Job ${this.jobId}: the lower bounds need more than the ${available} task slot(s) available ` +
+          'to it; start more TaskManagers or lower the lower bounds',
+        'state',
+      );
+    }
+    const done = this.rescale(overrides, 'its resource requirements changed');
+    this.requirements = requirements;
+    return done;
+  }
+
+  /**
+   * Reactive mode: a TaskManager joined or left. Once the slots stayed unchanged for
+   * jobmanager.adaptive-scheduler.resource-stabilization-timeout, the job rescales to them.
+   */
+  onResourcesChanged(): void {
+    const reactive = this.ctx.reactive;
+    if (!reactive || isTerminal(this.status)) return;
+    clearTimeout(this.stabilization);
+    this.stabilization = setTimeout(() => {
+      this.stabilization = undefined;
+      this.rescaleToResources();
+    }, reactive.stabilizationTimeoutMs);
+    this.stabilization.unref();
+  }
+
+  private rescaleToResources(): void {
+    // Not running: the attempt being scheduled takes the slots there are, and looks again once
+    // it runs (see checkResources).
+    if (this.status !== 'RUNNING' || this.rescaling) return;
+    const capacity = this.slotsAvailable();
+    const overrides = this.overridesFor(this.requirements, capacity);
+    if (!overrides) return;
+    try {
+      this.rescale(overrides, `reactive mode: ${capacity} task slot(s) available`).catch(
+        (e: unknown) => this.log.warn({ err: ensureError(e) }, 'reactive rescale failed'),
+      );
+    } catch (e) {
+      this.log.warn({ err: ensureError(e) }, 'reactive rescale refused');
+    }
+  }
+
+  /** Reactive mode, once an attempt runs: rescale later when the slots allow another parallelism. */
+  private checkResources(): void {
+    const overrides = this.overridesFor(this.requirements, this.slotsAvailable());
+    if (!overrides) return;
+    const plan = applyParallelismOverrides(this.submitted.plan, overrides);
+    if (!sameParallelism(plan, this.current.plan)) this.onResourcesChanged();
+  }
+
+  /**
+   * The parallelism per vertex under `requirements` with `capacity` slots: the upper bounds, or in
+   * reactive mode what the slots allow (undefined when that is below a lower bound).
+   */
+  private overridesFor(
+    requirements: ResourceRequirements,
+    capacity: number,
+  ): ParallelismOverrides | undefined {
+    const upper = (v: PlanVertex): number => requirements.get(v.id)?.upperBound ?? v.parallelism;
+    const plan = this.submitted.plan;
+    if (!this.ctx.reactive) return new Map(plan.vertices.map((v) => [v.id, upper(v)]));
+    const fitted = fitParallelism(plan, (v) => Math.min(upper(v), Math.max(1, capacity)));
+    const short = plan.vertices.some(
+      (v) => fitted.get(v.id)! < (requirements.get(v.id)?.lowerBound ?? 1),
+    );
+    return short ? undefined : fitted;
+  }
+
+  /** Slots the job could run on: the free ones and those its attempt holds. */
+  private slotsAvailable(): number {
+    return this.ctx.registry.slotsFree() + (this.deployment?.slots.length ?? 0);
+  }
+
+  /**
+   * Runs the job at the parallelism of `overrides`. Checked at once, throwing
+   * {@link RescaleError}: the job must be RUNNING, not rescaling already, and the slots available
+   * to it must be enough. Then (as Flink's adaptive scheduler) a checkpoint is taken when
+   * checkpointing is on, so nothing is replayed, and the job restarts from it at the new
+   * parallelism: key groups, operator state and splits are redistributed as for `run -s -p`.
+   * A rescale is not a failure: the restart strategy does not count it.
+   */
+  private rescale(overrides: ParallelismOverrides, cause: string): Promise<void> {
+    if (this.status !== 'RUNNING')
+      throw new RescaleError(
+        `Job ${this.jobId} is ${this.status}; a rescale needs a RUNNING job`,
+        'state',
+      );
+    if (this.rescaling)
+      throw new RescaleError(
+        `Job ${this.jobId} is rescaling already; ask again once it runs`,
+        'state',
+      );
+    let plan: JobPlan;
+    try {
+      plan = applyParallelismOverrides(this.submitted.plan, overrides);
+    } catch (e) {
+      if (e instanceof ParallelismOverrideError) throw new RescaleError(e.message, 'invalid');
+      throw e;
+    }
+    if (sameParallelism(plan, this.current.plan)) return Promise.resolve();
+    const needed = slotsRequired(plan);
+    const available = this.slotsAvailable();
+    if (needed > available) {
+      const registry = this.ctx.registry;
+      throw new RescaleError(
+        `Job ${this.jobId} needs ${needed} task slot(s) at the new parallelism, but only ${available} ` +
+          `are available to it (${registry.slotsFree()} free of ${registry.slotsTotal()} on ` +
+          `${registry.all().length} TaskManager(s), and the ${available - registry.slotsFree()} it holds). ` +
+          'Start more TaskManagers or ask for a lower parallelism.',
+        'state',
+      );
+    }
+    this.rescaling = true;
+    return this.runRescale(plan, overrides, cause).finally(() => {
+      this.rescaling = false;
+    });
+  }
+
+  private async runRescale(
+    plan: JobPlan,
+    overrides: ParallelismOverrides,
+    cause: string,
+  ): Promise<void> {
+    const from = parallelismOf(this.current.plan);
+    const to = parallelismOf(plan);
+    if (this.checkpoints.settings.interval > 0) {
+      try {
+        await this.checkpoints.triggerOnDemand();
+      } catch (e) {
+        throw new RescaleError(
+          `Job ${this.jobId} was not rescaled: the checkpoint before rescaling failed: ${ensureError(e).message}`,
+          'state',
+        );
+      }
+    }
+    if (this.status !== 'RUNNING') {
+      throw new RescaleError(
+        `Job ${this.jobId} became ${this.status} while it took the checkpoint before rescaling; it was not rescaled`,
+        'state',
+      );
+    }
+    const d = this.deployment;
+    this.current = this.submissionAt(plan, overrides);
+    this.attempt++; // reports of the old attempt are ignored from here on
+    this.deployment = undefined;
+    this.checkpoints.stop(`the job rescales (${cause})`);
+    this.transition('RESTARTING', `rescaling from parallelism ${from} to ${to}: ${cause}`);
+    const running = this.untilRunning();
+    await this.teardown(d);
+    if ((this.status as JobStatus) === 'RESTARTING') this.scheduleAttempt();
+    await running;
+  }
+
+  /** The submission at the parallelism of `plan` (the submitted plan with `overrides`). */
+  private submissionAt(plan: JobPlan, overrides: ParallelismOverrides): JobSubmission {
+    if (sameParallelism(plan, this.submitted.plan)) return this.submitted;
+    return {
+      ...this.submitted,
+      plan,
+      graphDigest: graphDigestOf(plan),
+      configuration: {
+        ...this.submitted.configuration,
+        [PARALLELISM_OVERRIDES_KEY]: formatParallelismOverrides(overrides),
+      },
+    };
+  }
+
+  /** Resolves when the job is RUNNING again; rejects when it ends first. */
+  private untilRunning(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const off = this.subscribe(() => {
+        if (this.status === 'RUNNING') {
+          off();
+          resolve();
+        } else if (isTerminal(this.status)) {
+          off();
+          reject(
+            new RescaleError(
+              `Job ${this.jobId} ended ${this.status} before it ran at the new parallelism`,
+              'state',
+            ),
+          );
+        }
+      });
+    });
+  }
+
   // ---- client requests ---------------------------------------------------------------------
 
   /** Cancels the job; resolves when it is CANCELED. */
@@ -606,12 +848,23 @@ export class JobMaster {
   }
 
   private async schedule(attempt: number): Promise<void> {
-    const needed = this.slotsRequired;
+    let needed = this.slotsRequired;
     const registry = this.ctx.registry;
-    const deadline = Date.now() + this.ctx.slotRequestTimeoutMs;
+    // Reactive mode waits for slots as long as it takes (Flink's resource-wait-timeout there).
+    const reactive = this.ctx.reactive !== undefined;
+    const deadline = reactive ? Infinity : Date.now() + this.ctx.slotRequestTimeoutMs;
     let slots: SlotAssignment[] | undefined;
     for (;;) {
       if (this.attempt !== attempt) return;
+      if (reactive) {
+        // The attempt runs at the parallelism the free slots allow now.
+        const overrides = this.overridesFor(this.requirements, registry.slotsFree());
+        if (overrides) {
+          const plan = applyParallelismOverrides(this.submitted.plan, overrides);
+          this.current = this.submissionAt(plan, overrides);
+          needed = slotsRequired(plan);
+        }
+      }
       slots = registry.allocate(this.allocationOwner(attempt), needed);
       if (slots) break;
       const left = deadline - Date.now();
@@ -625,7 +878,7 @@ export class JobMaster {
             'Start more TaskManagers, raise taskmanager.numberOfTaskSlots, or lower the parallelism.',
         );
       }
-      await registry.waitForSlotChange(left);
+      await registry.waitForSlotChange(Math.min(left, 60_000));
     }
     const latest = this.checkpoints.latestCompleted();
     const restoredFrom: RestoreSource | undefined = latest ?? this.submission.initialRestore;
@@ -730,6 +983,7 @@ export class JobMaster {
     this.statusMessage = '';
     this.transition('RUNNING', `running attempt ${attempt}`);
     this.checkpoints.startPeriodic();
+    if (reactive) this.checkResources();
   }
 
   /** Split enumerator states of a checkpoint, by source vertex id. */
@@ -904,7 +1158,10 @@ export class JobMaster {
     this.status = to;
     this.statusMessage = isTerminal(to) && to !== 'FAILED' ? '' : message;
     this.timestamps[to] = Date.now();
-    if (isTerminal(to)) this.endTime = Date.now();
+    if (isTerminal(to)) {
+      this.endTime = Date.now();
+      clearTimeout(this.stabilization);
+    }
     this.emit();
   }
 
@@ -915,6 +1172,13 @@ export class JobMaster {
     };
     for (const l of this.listeners) l(event);
   }
+}
+
+/** A plan's parallelism for messages: one number when every vertex has it, else per vertex. */
+function parallelismOf(plan: JobPlan): string {
+  const all = new Set(plan.vertices.map((v) => v.parallelism));
+  if (all.size === 1) return String([...all][0]);
+  return `{${plan.vertices.map((v) => `${v.id}: ${v.parallelism}`).join(', ')}}`;
 }
 
 /** The first characters of a secret id, enough to tell ids apart in logs and errors. */

@@ -24,6 +24,7 @@ import {
   taskManagerMetrics,
 } from './rest-cluster.js';
 import { RestError } from './rest-error.js';
+import { getResourceRequirements, putResourceRequirements } from './rest-resource-requirements.js';
 import { deleteJar, listJars, planJar, readBody, runJar, uploadJar } from './rest-jars.js';
 import {
   aggregatedSubtaskMetrics,
@@ -718,6 +719,13 @@ async function route(
       if (body !== undefined) return [200, body];
     }
     if (job && parts.length === 3 && parts[2] === 'config' && get) return [200, jobConfig(job)];
+    if (job && parts.length === 3 && parts[2] === 'resource-requirements') {
+      if (get) return [200, getResourceRequirements(job)];
+      if (method === 'PUT') {
+        const body = await readJsonBody(req, options.maxContentLength);
+        return [200, putResourceRequirements(job, body)];
+      }
+    }
     if (job && parts[2] === 'checkpoints' && get) {
       if (parts.length === 3) return [200, checkpointStatistics(job)];
       if (parts.length === 4 && parts[3] === 'config') return [200, checkpointConfig(job)];
@@ -825,6 +833,7 @@ function allowedMethods(parts: string[], jm: JobManager): string[] {
   if (parts.length === 3 && (resource === 'savepoints' || resource === 'stop')) return ['POST'];
   if (parts.length === 3 && resource === 'checkpoints') return ['GET', 'POST'];
   if (parts.length === 3 && ['exceptions', 'plan', 'config'].includes(resource!)) return ['GET'];
+  if (parts.length === 3 && resource === 'resource-requirements') return ['GET', 'PUT'];
   if (resource === 'checkpoints' && sub === 'details' && (parts.length === 5 || parts.length === 7))
     return ['GET'];
   if (parts.length >= 4 && resource === 'vertices' && VERTEX_PATHS.has(parts.slice(4).join('/')))

@@ -44,6 +44,7 @@ export class TaskManagerRegistry {
   /** Key of the exchange secrets: one per JobManager process, never sent. */
   private readonly exchangeKey = randomBytes(32);
   private readonly lostListeners: ((tm: RegisteredTaskManager, reason: string) => void)[] = [];
+  private readonly registeredListeners: ((tm: RegisteredTaskManager) => void)[] = [];
   private readonly slotWaiters = new Set<() => void>();
   private readonly checker: NodeJS.Timeout;
 
@@ -107,6 +108,7 @@ export class TaskManagerRegistry {
       'TaskManager registered',
     );
     this.slotsChanged();
+    for (const l of this.registeredListeners) l(registered);
     return registered.registrationId;
   }
 
@@ -141,6 +143,11 @@ export class TaskManagerRegistry {
 
   all(): RegisteredTaskManager[] {
     return [...this.tms.values()];
+  }
+
+  /** Hears of every TaskManager that registered (after its slots count as free). */
+  onRegistered(listener: (tm: RegisteredTaskManager) => void): void {
+    this.registeredListeners.push(listener);
   }
 
   onLost(listener: (tm: RegisteredTaskManager, reason: string) => void): void {

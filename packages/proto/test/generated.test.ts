@@ -20,6 +20,7 @@ it('loads every service of the contract', () => {
     'GetJob',
     'ListJobs',
     'QueryState',
+    'RescaleJob',
     'SubmitJob',
     'TriggerCheckpoint',
     'TriggerSavepoint',

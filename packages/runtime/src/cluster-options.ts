@@ -115,6 +115,21 @@ export const ClusterOptions = {
     'How long a job waits for enough free slots before it fails.',
     { min: 1 },
   ),
+  schedulerMode: enumOption(
+    'scheduler-mode',
+    ['reactive'] as const,
+    undefined,
+    "Flink's reactive mode when set to reactive: the one job of the cluster runs at the " +
+      'parallelism the slots allow, up to its max parallelism, and rescales when TaskManagers ' +
+      'join or leave (docs/scaling.md). Unset: jobs run at the parallelism they were submitted with.',
+  ),
+  resourceStabilizationTimeout: durationOption(
+    'jobmanager.adaptive-scheduler.resource-stabilization-timeout',
+    10 * SECOND,
+    'In reactive mode, how long the slots must stay unchanged after a TaskManager joined or left ' +
+      'before the job rescales to them, so a rolling restart rescales once.',
+    { min: 0 },
+  ),
   blobStorageDirectory: stringOption(
     'blob.storage.directory',
     '',

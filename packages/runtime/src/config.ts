@@ -12,6 +12,11 @@ import {
   stringOption,
 } from './config-option.js';
 import { JobDefinitionError } from './errors.js';
+import type { ParallelismOverrides } from './graph/parallelism-overrides.js';
+import {
+  PARALLELISM_OVERRIDES_KEY,
+  parseParallelismOverrides,
+} from './graph/parallelism-overrides.js';
 import {
   DEFAULT_READ_CACHE_SIZE,
   LEVEL_CACHE_SIZE_KEY,
@@ -28,6 +33,14 @@ export const ExecutionOptions = {
     'Number of key groups; upper bound of keyed parallelism.',
     { min: 1 },
   ),
+  parallelismOverrides: {
+    key: PARALLELISM_OVERRIDES_KEY,
+    defaultValue: new Map() as ParallelismOverrides,
+    description:
+      'Parallelism per job vertex, `<vertexId>:<parallelism>` pairs separated by commas: set by ' +
+      'the JobManager when it rescales a job (docs/scaling.md), applied on top of the plan.',
+    parse: (value: ConfigValue): ParallelismOverrides => parseParallelismOverrides(value),
+  } satisfies ConfigOption<ParallelismOverrides>,
   jobName: stringOption('pipeline.name', 'Nimble Streaming Job', 'The job name.'),
   operatorChaining: boolOption(
     'pipeline.operator-chaining',

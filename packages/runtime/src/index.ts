@@ -102,6 +102,17 @@ export type { LeaderRecord } from './high-availability.js';
 // --- end of configuration ---
 export { buildJobGraph, describeJobGraph } from './graph/job-graph.js';
 export { JobPlanError, jsonPlanOf, parseJobPlan, slotsRequired } from './graph/job-plan.js';
+export {
+  applyParallelismOverrides,
+  checkVertexParallelism,
+  fitParallelism,
+  formatParallelismOverrides,
+  PARALLELISM_OVERRIDES_KEY,
+  ParallelismOverrideError,
+  parseParallelismOverrides,
+  sameParallelism,
+} from './graph/parallelism-overrides.js';
+export type { ParallelismOverrides } from './graph/parallelism-overrides.js';
 export type {
   JobPlan,
   JsonPlan,

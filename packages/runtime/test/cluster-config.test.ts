@@ -210,6 +210,7 @@ describe('parseClusterConfiguration', () => {
       heartbeatInterval: 10_000,
       heartbeatTimeout: 50_000,
       slotRequestTimeout: 300_000,
+      resourceStabilizationTimeout: 10_000,
       blobStorageDirectory: '',
       highAvailabilityType: 'none',
       highAvailabilityStorageDir: '',

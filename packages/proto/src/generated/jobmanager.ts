@@ -32,6 +32,7 @@ import type { QueryStateResponse as _nimble_v1_QueryStateResponse, QueryStateRes
 import type { QueryableStateRegistration as _nimble_v1_QueryableStateRegistration, QueryableStateRegistration__Output as _nimble_v1_QueryableStateRegistration__Output } from './nimble/v1/QueryableStateRegistration.js';
 import type { RegisterTaskManagerRequest as _nimble_v1_RegisterTaskManagerRequest, RegisterTaskManagerRequest__Output as _nimble_v1_RegisterTaskManagerRequest__Output } from './nimble/v1/RegisterTaskManagerRequest.js';
 import type { RegisterTaskManagerResponse as _nimble_v1_RegisterTaskManagerResponse, RegisterTaskManagerResponse__Output as _nimble_v1_RegisterTaskManagerResponse__Output } from './nimble/v1/RegisterTaskManagerResponse.js';
+import type { RescaleJobRequest as _nimble_v1_RescaleJobRequest, RescaleJobRequest__Output as _nimble_v1_RescaleJobRequest__Output } from './nimble/v1/RescaleJobRequest.js';
 import type { ResourceManagerClient as _nimble_v1_ResourceManagerClient, ResourceManagerDefinition as _nimble_v1_ResourceManagerDefinition } from './nimble/v1/ResourceManager.js';
 import type { SavepointRequest as _nimble_v1_SavepointRequest, SavepointRequest__Output as _nimble_v1_SavepointRequest__Output } from './nimble/v1/SavepointRequest.js';
 import type { SavepointResponse as _nimble_v1_SavepointResponse, SavepointResponse__Output as _nimble_v1_SavepointResponse__Output } from './nimble/v1/SavepointResponse.js';
@@ -94,6 +95,7 @@ export interface ProtoGrpcType {
       QueryableStateRegistration: MessageTypeDefinition<_nimble_v1_QueryableStateRegistration, _nimble_v1_QueryableStateRegistration__Output>
       RegisterTaskManagerRequest: MessageTypeDefinition<_nimble_v1_RegisterTaskManagerRequest, _nimble_v1_RegisterTaskManagerRequest__Output>
       RegisterTaskManagerResponse: MessageTypeDefinition<_nimble_v1_RegisterTaskManagerResponse, _nimble_v1_RegisterTaskManagerResponse__Output>
+      RescaleJobRequest: MessageTypeDefinition<_nimble_v1_RescaleJobRequest, _nimble_v1_RescaleJobRequest__Output>
       /**
        * TaskManager registration and liveness (Flink's ResourceManager).
        */

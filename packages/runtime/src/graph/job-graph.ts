@@ -19,6 +19,11 @@ import { JobDefinitionError } from '../errors.js';
 import type { JobPlan } from './job-plan.js';
 import { customPartitionerChannel } from '../exchange/custom-partitioner.js';
 import { checkParallelism, DEFAULT_MAX_PARALLELISM } from '../keys/index.js';
+import {
+  applyParallelismOverrides,
+  PARALLELISM_OVERRIDES_KEY,
+  parseParallelismOverrides,
+} from './parallelism-overrides.js';
 
 /** A physical operator of the job: a source, an operator or a sink. */
 export interface StreamNode {
@@ -121,6 +126,8 @@ export function buildJobGraph(pipeline: Pipeline): JobGraph {
   const nodes = new Map<number, PhysicalNode>();
   const uids = new Set<string>();
   const upstreamCache = new Map<number, Upstream[]>();
+  /** Custom-partitioned edges: their channel function depends on the target's parallelism. */
+  const customEdges: { edge: StreamEdge; up: Upstream }[] = [];
 
   const upstreamOf = (t: Transformation<unknown>): Upstream[] => {
     const cached = upstreamCache.get(t.id);
@@ -227,6 +234,7 @@ export function buildJobGraph(pipeline: Pipeline): JobGraph {
           sideOutputTag: up.sideOutputTag,
           inputIndex,
         };
+        if (partitioner === 'custom') customEdges.push({ edge, up });
         up.node.outEdges.push(edge);
         node.inEdges.push(edge);
       }
@@ -271,8 +279,51 @@ export function buildJobGraph(pipeline: Pipeline): JobGraph {
       }
     }
   }
+  const overrides = parseParallelismOverrides(conf[PARALLELISM_OVERRIDES_KEY]);
+  if (overrides.size > 0) overrideParallelism(pipeline.jobName, vertices, overrides, customEdges);
   const slotsRequired = Math.max(1, ...vertices.map((v) => v.parallelism));
   return { jobName: pipeline.jobName, vertices, nodes, vertexOfNode, slotsRequired };
+}
+
+/**
+ * Runs the vertices at the parallelism of `overrides` (see parallelism-overrides.ts): every
+ * operator of a vertex takes it, keyed ones within their key groups, and custom partitioners
+ * pick among the new number of channels. Chains and partitioners stay as built.
+ */
+function overrideParallelism(
+  jobName: string,
+  vertices: JobVertex[],
+  overrides: ReadonlyMap<number, number>,
+  customEdges: readonly { edge: StreamEdge; up: Upstream }[],
+): void {
+  try {
+    // The same checks the JobManager made on its plan: unknown vertices, bounds, forward edges.
+    applyParallelismOverrides(describeJobGraph({ jobName, vertices } as JobGraph), overrides);
+  } catch (e) {
+    throw new JobDefinitionError((e as Error).message, { cause: e });
+  }
+  for (const vertex of vertices) {
+    const p = overrides.get(vertex.id);
+    if (p === undefined) continue;
+    (vertex as { parallelism: number }).parallelism = p;
+    for (const node of vertex.nodes) {
+      if (node.keyed) {
+        try {
+          checkParallelism(node.maxParallelism, p);
+        } catch (e) {
+          throw new JobDefinitionError(`${node.name}: ${(e as Error).message}`);
+        }
+      }
+      (node as { parallelism: number }).parallelism = p;
+    }
+  }
+  for (const { edge, up } of customEdges) {
+    (edge as { keySelector: StreamEdge['keySelector'] }).keySelector = customPartitionerChannel(
+      up.customPartitioner!,
+      up.keySelector!,
+      edge.target.parallelism,
+    );
+  }
 }
 
 /** Whether an edge stays inside a chain. */

@@ -14,6 +14,7 @@ import type { ListJobsRequest as _nimble_v1_ListJobsRequest, ListJobsRequest__Ou
 import type { ListJobsResponse as _nimble_v1_ListJobsResponse, ListJobsResponse__Output as _nimble_v1_ListJobsResponse__Output } from '../../nimble/v1/ListJobsResponse.js';
 import type { QueryStateRequest as _nimble_v1_QueryStateRequest, QueryStateRequest__Output as _nimble_v1_QueryStateRequest__Output } from '../../nimble/v1/QueryStateRequest.js';
 import type { QueryStateResponse as _nimble_v1_QueryStateResponse, QueryStateResponse__Output as _nimble_v1_QueryStateResponse__Output } from '../../nimble/v1/QueryStateResponse.js';
+import type { RescaleJobRequest as _nimble_v1_RescaleJobRequest, RescaleJobRequest__Output as _nimble_v1_RescaleJobRequest__Output } from '../../nimble/v1/RescaleJobRequest.js';
 import type { SavepointRequest as _nimble_v1_SavepointRequest, SavepointRequest__Output as _nimble_v1_SavepointRequest__Output } from '../../nimble/v1/SavepointRequest.js';
 import type { SavepointResponse as _nimble_v1_SavepointResponse, SavepointResponse__Output as _nimble_v1_SavepointResponse__Output } from '../../nimble/v1/SavepointResponse.js';
 import type { SubmitJobRequest as _nimble_v1_SubmitJobRequest, SubmitJobRequest__Output as _nimble_v1_SubmitJobRequest__Output } from '../../nimble/v1/SubmitJobRequest.js';
@@ -91,6 +92,25 @@ export interface DispatcherClient extends grpc.Client {
   queryState(argument: _nimble_v1_QueryStateRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_QueryStateResponse__Output>): grpc.ClientUnaryCall;
   queryState(argument: _nimble_v1_QueryStateRequest, callback: grpc.requestCallback<_nimble_v1_QueryStateResponse__Output>): grpc.ClientUnaryCall;
   
+  /**
+   * Runs a running job at another parallelism (`nimble rescale -p`): every vertex at
+   * `parallelism`, non-parallel ones at 1. Takes a checkpoint when checkpointing is on, restarts
+   * the job from it at the new parallelism, and returns once the job runs at it.
+   */
+  RescaleJob(argument: _nimble_v1_RescaleJobRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_JobDetails__Output>): grpc.ClientUnaryCall;
+  RescaleJob(argument: _nimble_v1_RescaleJobRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_nimble_v1_JobDetails__Output>): grpc.ClientUnaryCall;
+  RescaleJob(argument: _nimble_v1_RescaleJobRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_JobDetails__Output>): grpc.ClientUnaryCall;
+  RescaleJob(argument: _nimble_v1_RescaleJobRequest, callback: grpc.requestCallback<_nimble_v1_JobDetails__Output>): grpc.ClientUnaryCall;
+  /**
+   * Runs a running job at another parallelism (`nimble rescale -p`): every vertex at
+   * `parallelism`, non-parallel ones at 1. Takes a checkpoint when checkpointing is on, restarts
+   * the job from it at the new parallelism, and returns once the job runs at it.
+   */
+  rescaleJob(argument: _nimble_v1_RescaleJobRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_JobDetails__Output>): grpc.ClientUnaryCall;
+  rescaleJob(argument: _nimble_v1_RescaleJobRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_nimble_v1_JobDetails__Output>): grpc.ClientUnaryCall;
+  rescaleJob(argument: _nimble_v1_RescaleJobRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_JobDetails__Output>): grpc.ClientUnaryCall;
+  rescaleJob(argument: _nimble_v1_RescaleJobRequest, callback: grpc.requestCallback<_nimble_v1_JobDetails__Output>): grpc.ClientUnaryCall;
+  
   SubmitJob(argument: _nimble_v1_SubmitJobRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_SubmitJobResponse__Output>): grpc.ClientUnaryCall;
   SubmitJob(argument: _nimble_v1_SubmitJobRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_nimble_v1_SubmitJobResponse__Output>): grpc.ClientUnaryCall;
   SubmitJob(argument: _nimble_v1_SubmitJobRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_nimble_v1_SubmitJobResponse__Output>): grpc.ClientUnaryCall;
@@ -166,6 +186,13 @@ export interface DispatcherHandlers extends grpc.UntypedServiceImplementation {
    */
   QueryState: grpc.handleUnaryCall<_nimble_v1_QueryStateRequest__Output, _nimble_v1_QueryStateResponse>;
   
+  /**
+   * Runs a running job at another parallelism (`nimble rescale -p`): every vertex at
+   * `parallelism`, non-parallel ones at 1. Takes a checkpoint when checkpointing is on, restarts
+   * the job from it at the new parallelism, and returns once the job runs at it.
+   */
+  RescaleJob: grpc.handleUnaryCall<_nimble_v1_RescaleJobRequest__Output, _nimble_v1_JobDetails>;
+  
   SubmitJob: grpc.handleUnaryCall<_nimble_v1_SubmitJobRequest__Output, _nimble_v1_SubmitJobResponse>;
   
   /**
@@ -192,6 +219,7 @@ export interface DispatcherDefinition extends grpc.ServiceDefinition {
   GetJob: MethodDefinition<_nimble_v1_JobRef, _nimble_v1_JobDetails, _nimble_v1_JobRef__Output, _nimble_v1_JobDetails__Output>
   ListJobs: MethodDefinition<_nimble_v1_ListJobsRequest, _nimble_v1_ListJobsResponse, _nimble_v1_ListJobsRequest__Output, _nimble_v1_ListJobsResponse__Output>
   QueryState: MethodDefinition<_nimble_v1_QueryStateRequest, _nimble_v1_QueryStateResponse, _nimble_v1_QueryStateRequest__Output, _nimble_v1_QueryStateResponse__Output>
+  RescaleJob: MethodDefinition<_nimble_v1_RescaleJobRequest, _nimble_v1_JobDetails, _nimble_v1_RescaleJobRequest__Output, _nimble_v1_JobDetails__Output>
   SubmitJob: MethodDefinition<_nimble_v1_SubmitJobRequest, _nimble_v1_SubmitJobResponse, _nimble_v1_SubmitJobRequest__Output, _nimble_v1_SubmitJobResponse__Output>
   TriggerCheckpoint: MethodDefinition<_nimble_v1_CheckpointRequest, _nimble_v1_CheckpointResponse, _nimble_v1_CheckpointRequest__Output, _nimble_v1_CheckpointResponse__Output>
   TriggerSavepoint: MethodDefinition<_nimble_v1_SavepointRequest, _nimble_v1_SavepointResponse, _nimble_v1_SavepointRequest__Output, _nimble_v1_SavepointResponse__Output>
