@@ -96,8 +96,9 @@ export async function readChannelState(
   let at = MAGIC.length;
   const take = (sizes: readonly number[]): Uint8Array[] =>
     sizes.map((n) => {
-      // A copy that owns its ArrayBuffer: a restored buffer may be transferred to another thread.
-      const b = bytes.slice(at, at + n);
+      // A copy that owns its ArrayBuffer (Buffer#slice would be a view of the file's): a
+      // restored buffer may be transferred to another thread, which detaches its ArrayBuffer.
+      const b = new Uint8Array(bytes.subarray(at, at + n));
       at += n;
       return b;
     });

@@ -211,7 +211,7 @@ export class RecordWriter {
       const state: OutputChannelState = [];
       for (const ch of this.channels) {
         if (ch.count > 0) this.send(ch);
-        state.push(ch.backlog.map((b) => b.slice()));
+        state.push(ch.backlog.map(copyBuffer));
         ch.sender.send(encodePriorityBarrier(checkpointId, options));
       }
       return Promise.resolve(state);
@@ -270,7 +270,7 @@ export class RecordWriter {
       if (buffer === undefined) continue;
       const ch = this.channels[i]!;
       const at = ch.backlog.indexOf(buffer);
-      b.state[i] = ch.backlog.slice(0, at).map((x) => x.slice());
+      b.state[i] = ch.backlog.slice(0, at).map(copyBuffer);
       ch.backlog.splice(at, 1);
       ch.sender.send(encodePriorityBarrier(b.checkpointId, options));
     }
@@ -415,4 +415,12 @@ export class RecordWriter {
       for (const w of waiters) w();
     }
   }
+}
+
+/**
+ * A copy of a buffer of channel state that owns its memory: the original goes out later and may
+ * be transferred to another thread (Buffer#slice would only be a view of it).
+ */
+function copyBuffer(buffer: Uint8Array): Uint8Array {
+  return new Uint8Array(buffer);
 }

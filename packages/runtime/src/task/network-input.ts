@@ -36,6 +36,12 @@ export class NetworkInput implements TaskInput {
   // The channel of the buffer being decoded (set once per buffer, read per element).
   private channel = 0;
   private input!: LogicalInput;
+  /**
+   * With unaligned checkpoints a turn takes one buffer: an unaligned barrier reaches the task
+   * between turns only (messages from other threads and TaskManagers arrive on the event loop),
+   * and it should not wait for several buffers of a slow operator.
+   */
+  private readonly buffersPerTurn: number;
 
   constructor(
     private readonly ctx: TaskContext,
@@ -65,6 +71,7 @@ export class NetworkInput implements TaskInput {
       ctx.services.config.buffersPerChannel,
       () => ctx.requestTurn(),
     );
+    this.buffersPerTurn = ctx.services.config.unalignedCheckpoints ? 1 : BUFFERS_PER_TURN;
     this.aligner = new BarrierAligner(channels.length, this.gate, checkpoints, ctx.name, (action) =>
       ctx.mailbox.execute(action),
     );
@@ -102,7 +109,7 @@ export class NetworkInput implements TaskInput {
   processTurn(mayContinue: () => boolean): InputStatus {
     const gate = this.gate;
     if (gate.hasPriorityEvents) this.processPriorityEvents();
-    for (let i = 0; i < BUFFERS_PER_TURN && mayContinue(); i++) {
+    for (let i = 0; i < this.buffersPerTurn && mayContinue(); i++) {
       const next = gate.poll();
       if (next === undefined) break;
       this.channel = next.channel;
