@@ -131,10 +131,13 @@ export function hasChannelState(metadata: CheckpointMetadata): boolean {
   return metadata.operators.some((op) => op.subtasks.some((s) => s.channelState !== undefined));
 }
 
-/** A checkpoint with channel state cannot be restored at a changed parallelism. */
+/**
+ * A checkpoint with channel state cannot be restored at a changed parallelism. Not marked
+ * unrestorable: that would drop the checkpoint and fall back to an older one, whose sinks may
+ * have committed less; the restore at the right parallelism still works.
+ */
 export class ChannelStateRescaleError extends Error {
   override name = 'ChannelStateRescaleError';
-  readonly restorable = false;
 }
 
 /**
