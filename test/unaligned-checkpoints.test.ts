@@ -2,8 +2,9 @@
 // that takes 1 ms per record, across two TaskManagers): the aligned checkpoint waits for the
 // in-flight records to drain, the unaligned one persists them and completes at once; a
 // TaskManager killed with SIGKILL after it restores from the unaligned checkpoint, replays the
-// in-flight records, and the committed output equals the failure-free output exactly.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+// in-flight records, and the committed output equals the failure-free output exactly; a restore
+// of the unaligned checkpoint at another parallelism is refused.
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -135,6 +136,10 @@ describe('unaligned checkpoints under full backpressure', () => {
         `unaligned ${u.end_to_end_duration} ms (${u.persisted_data} bytes in flight persisted)`,
     );
 
+    // A copy of the checkpoint outlives the job (a finished job discards its checkpoints).
+    const retained = join(work, 'retained');
+    cpSync(join(work, 'chk-unaligned', job.jobId), retained, { recursive: true });
+
     cluster.taskManagers[0]!.child.kill('SIGKILL');
     await cluster.addTaskManager();
     await cluster.waitFor(async () => {
@@ -150,5 +155,28 @@ describe('unaligned checkpoints under full backpressure', () => {
     const expected = expectedCounts(EVENTS);
     expect(actual.length).toBe(expected.length);
     expect(actual).toEqual(expected);
+
+    // Its in-flight data is not redistributed: a restore at another parallelism is refused.
+    const checkpointDir = join(retained, `chk-${u.id}`);
+    const rescaled = await nimble([
+      'run',
+      '-m',
+      cluster.address,
+      '-s',
+      checkpointDir,
+      JOB,
+      String(EVENTS),
+      '3',
+      join(work, 'out-rescaled'),
+      join(work, 'gate-rescaled'),
+    ]);
+    expect(rescaled.code).not.toBe(0);
+    expect(rescaled.stderr).toContain(
+      `Cannot restore ${checkpointDir} (checkpoint ${u.id}) at a changed parallelism: it is an ` +
+        'unaligned checkpoint that holds in-flight data, and operator',
+    );
+    expect(rescaled.stderr).toContain(
+      'take a savepoint there (savepoints are always aligned) and rescale from the savepoint.',
+    );
   }, 240_000);
 });
