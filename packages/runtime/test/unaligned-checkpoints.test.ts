@@ -11,11 +11,19 @@ import { InputGate } from '../src/exchange/input-gate.js';
 import { RecordWriter } from '../src/exchange/record-writer.js';
 import type { AlignedCheckpointHandler, InputChannelState } from '../src/task/barrier-aligner.js';
 import { BarrierAligner } from '../src/task/barrier-aligner.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   assembleChannelStateFile,
+  CHANNEL_STATE_FORMAT,
   checkChannelStateParallelism,
   hasChannelState,
+  readChannelState,
 } from '../src/checkpoint/channel-state.js';
+import { LocalFileSystem } from '../src/checkpoint/storage/local-file-system.js';
+import { parseExecutionConfiguration } from '../src/config.js';
+import { barrierAlignment } from '../src/task/stream-task.js';
 import type { CheckpointMetadata } from '../src/checkpoint/metadata.js';
 
 const writer = (sender: ChannelSender) =>
@@ -59,6 +67,23 @@ const base: CheckpointOptions = {
   targetDir: 'file:///x',
   sharedDir: 'file:///s',
 };
+
+describe("a source's barriers", () => {
+  it('follow the configuration, and a savepoint is always aligned', () => {
+    const config = (entries: Record<string, string>) => parseExecutionConfiguration(entries);
+    const enabled = { 'execution.checkpointing.unaligned.enabled': 'true' };
+    expect(barrierAlignment(base, config({}))).toEqual(base);
+    expect(barrierAlignment(base, config(enabled))).toEqual({ ...base, unaligned: true });
+    expect(
+      barrierAlignment(
+        base,
+        config({ ...enabled, 'execution.checkpointing.aligned-checkpoint-timeout': '2 s' }),
+      ),
+    ).toEqual({ ...base, alignedCheckpointTimeoutMs: 2000 });
+    const savepoint = { ...base, savepoint: true };
+    expect(barrierAlignment(savepoint, config(enabled))).toEqual(savepoint);
+  });
+});
 
 describe('the producer of an unaligned barrier', () => {
   it('sends it ahead of the buffers waiting for credit, without credit, and keeps those as output state', async () => {
@@ -336,6 +361,42 @@ describe('channel state in checkpoints', () => {
     );
     checkChannelStateParallelism(metadata(true), () => 2, 'x');
     checkChannelStateParallelism(metadata(false), () => 3, 'x');
+  });
+
+  it('round-trips through its file, each buffer owning its memory; a cut file is named', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nimble-channel-state-'));
+    try {
+      const fs = new LocalFileSystem();
+      const file = assembleChannelStateFile({
+        input: [[recordBuffer('i0a'), recordBuffer('i0b')], [], [recordBuffer('i2')]],
+        output: new Map([['edge-1', [[], [recordBuffer('o1')]]]]),
+      })!;
+      const uri = `file://${join(dir, 'channels')}`;
+      await fs.write(uri, file.bytes);
+      const handle = {
+        format: CHANNEL_STATE_FORMAT,
+        path: 'channels',
+        size: file.bytes.length,
+        input: file.input,
+        output: file.output,
+      };
+      expect(file.input.map((e) => e.channel)).toEqual([0, 2]);
+      const state = await readChannelState(fs, uri, handle);
+      expect(state.input.map((ch) => elements(ch))).toEqual([['i0a', 'i0b'], [], ['i2']]);
+      expect(state.output.get('edge-1')!.map((ch) => elements(ch))).toEqual([[], ['o1']]);
+      const first = state.input[0]![0]!;
+      expect(first.byteOffset === 0 && first.byteLength === first.buffer.byteLength).toBe(true);
+
+      writeFileSync(join(dir, 'channels'), file.bytes.subarray(0, file.bytes.length - 3));
+      await expect(readChannelState(fs, uri, handle)).rejects.toThrow(
+        `${uri} is corrupted: expected a channel state file of ${file.bytes.length} bytes`,
+      );
+      await expect(readChannelState(fs, uri, { ...handle, format: 2 })).rejects.toThrow(
+        'channel state format 2 is not known',
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('writes nothing when no buffer was in flight', () => {

@@ -54,7 +54,7 @@ export interface TaskMetrics {
  * `execution.checkpointing.aligned-checkpoint-timeout` (0: unaligned at once). Savepoints are
  * always aligned, as in Flink.
  */
-function barrierAlignment(
+export function barrierAlignment(
   options: CheckpointOptions,
   config: ExecutionConfiguration,
 ): CheckpointOptions {
