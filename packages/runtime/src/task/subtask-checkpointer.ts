@@ -9,18 +9,18 @@ import {
   readChannelState,
 } from '../checkpoint/channel-state.js';
 import { assembleKeyedStateFile } from '../checkpoint/keyed-state-file.js';
-import type { OutputChannelState } from '../exchange/record-writer.js';
 import { encodeOpaque } from '../checkpoint/metadata.js';
 import type { KeyedStateFileHandle, OperatorSubtaskState } from '../checkpoint/metadata.js';
 import type { TaskCheckpointServices, TaskRestore } from '../checkpoint/task-state.js';
 import { restoredOperatorState, restoreKeyedState } from '../checkpoint/task-state.js';
+import { resolveRelative } from '../checkpoint/paths.js';
+import type { OutputChannelState } from '../exchange/record-writer.js';
 import type { JobGraph, StreamNode } from '../graph/job-graph.js';
 import { KeyGroupRange } from '../keys/index.js';
 import type { AbstractStreamOperator } from '../operators/operator.js';
 import type { KeyedStateBackend, KeyedStateSnapshot } from '../state/index.js';
 import type { OperatorStateMode, OperatorStateSnapshot } from '../state/operator-state-store.js';
 import type { HoldableProcessingTimeService } from '../timers/holdable-processing-time-service.js';
-import { resolveRelative } from '../checkpoint/paths.js';
 import type { AlignedCheckpointHandler, InputChannelState } from './barrier-aligner.js';
 import type { OperatorChain } from './operator-chain.js';
 import type { SourceInput } from './source-input.js';
