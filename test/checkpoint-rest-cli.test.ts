@@ -117,6 +117,7 @@ describe('checkpoints and savepoints of a running job', () => {
       state_backend: 'HashMapStateBackend',
       checkpoint_storage: 'FileSystemCheckpointStorage',
       unaligned_checkpoints: false,
+      aligned_checkpoint_timeout: 0,
       tolerable_failed_checkpoints: 0,
     });
   });

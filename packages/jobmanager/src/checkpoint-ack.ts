@@ -1,5 +1,11 @@
 import type { SubtaskCheckpointState__Output } from '@nimble/proto';
-import type { KeyedStateFileHandle, KeyedStateHandle, SubtaskCheckpointAck } from '@nimble/runtime';
+import type {
+  ChannelStateEntry,
+  ChannelStateHandle,
+  KeyedStateFileHandle,
+  KeyedStateHandle,
+  SubtaskCheckpointAck,
+} from '@nimble/runtime';
 
 type OperatorStateMode = 'split' | 'union' | 'broadcast';
 
@@ -51,8 +57,27 @@ export function parseCheckpointAck(
         );
       }
     }
+    let channelState: ChannelStateHandle | undefined;
+    if (op.channelState) {
+      const cs = op.channelState;
+      const entries = (list: typeof cs.input, field: string): ChannelStateEntry[] =>
+        list.map((e, i) => {
+          if (!e.sizes.every((n) => n >= 0))
+            throw new Error(`${where}.channelState.${field}[${i}].sizes: expected sizes >= 0`);
+          return { ...(e.edge ? { edge: e.edge } : {}), channel: e.channel, sizes: [...e.sizes] };
+        });
+      if (!(cs.size >= 0)) throw new Error(`${where}.channelState.size: expected a number >= 0`);
+      channelState = {
+        format: cs.format,
+        path: cs.path,
+        size: cs.size,
+        input: entries(cs.input, 'input'),
+        output: entries(cs.output, 'output'),
+      };
+    }
     operators[uid] = {
       ...(keyed ? { keyed } : {}),
+      ...(channelState ? { channelState } : {}),
       ...(Object.keys(op.operatorState).length > 0 ? { operatorState: op.operatorState } : {}),
       ...(Object.keys(op.operatorStateModes).length > 0
         ? { operatorStateModes: op.operatorStateModes as Record<string, OperatorStateMode> }
@@ -73,5 +98,7 @@ export function parseCheckpointAck(
     syncDurationMs: state.syncDurationMs,
     asyncDurationMs: state.asyncDurationMs,
     alignmentDurationMs: state.alignmentDurationMs,
+    unaligned: state.unaligned,
+    persistedBytes: state.persistedBytes,
   };
 }

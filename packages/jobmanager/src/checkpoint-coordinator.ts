@@ -85,6 +85,10 @@ export interface CheckpointStats {
   num_subtasks: number;
   num_acknowledged_subtasks: number;
   external_path: string;
+  /** Some subtask took it unaligned (at once, or after the aligned checkpoint timeout). */
+  unaligned: boolean;
+  /** Bytes of in-flight buffers persisted over all subtasks (Flink's persisted_data). */
+  persisted_data: number;
   failure_message?: string;
   /** What each subtask acknowledged, by `vertex/subtask` (REST's per-vertex details). */
   readonly acks: Map<string, SubtaskAckStats>;
@@ -99,6 +103,10 @@ export interface SubtaskAckStats {
   readonly syncDurationMs: number;
   readonly asyncDurationMs: number;
   readonly alignmentDurationMs: number;
+  /** The checkpoint was unaligned at this subtask. */
+  readonly unaligned: boolean;
+  /** Bytes of in-flight buffers this subtask persisted. */
+  readonly persistedBytes: number;
 }
 
 interface Pending {
@@ -287,6 +295,7 @@ export class CheckpointCoordinator {
     try {
       for (const state of Object.values(ack.operators)) {
         for (const f of state.keyed?.files ?? []) this.stateFileUri(p, f.path);
+        if (state.channelState) this.stateFileUri(p, state.channelState.path);
       }
     } catch (e) {
       const error = new Error(
@@ -305,7 +314,11 @@ export class CheckpointCoordinator {
       syncDurationMs: ack.syncDurationMs,
       asyncDurationMs: ack.asyncDurationMs,
       alignmentDurationMs: ack.alignmentDurationMs,
+      unaligned: ack.unaligned ?? false,
+      persistedBytes: ack.persistedBytes ?? 0,
     });
+    if (ack.unaligned) p.stats.unaligned = true;
+    p.stats.persisted_data += ack.persistedBytes ?? 0;
     p.stats.num_acknowledged_subtasks = p.acks.size;
     p.stats.latest_ack_timestamp = now;
     p.stats.state_size += ack.stateSize;
@@ -416,6 +429,8 @@ export class CheckpointCoordinator {
       num_subtasks: expected,
       num_acknowledged_subtasks: 0,
       external_path: dirs.targetDir,
+      unaligned: false,
+      persisted_data: 0,
       acks: new Map(),
     };
     const options: TriggerOptions = { timestamp, savepoint, ...dirs };

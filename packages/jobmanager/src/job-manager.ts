@@ -32,6 +32,7 @@ import {
   checkBindSecurity,
   checkStorageTarget,
   createLogger,
+  checkChannelStateParallelism,
   decodeMetadata,
   ensureError,
   fileSystemFor,
@@ -761,6 +762,14 @@ export class JobManager {
             "maximum parallelism: keep pipeline.max-parallelism (or the operator's setMaxParallelism) as it was.",
         );
       }
+    }
+    const parallelismOf = new Map(
+      plan.vertices.flatMap((v) => (v.operators ?? []).map((o) => [o.uid, v.parallelism] as const)),
+    );
+    try {
+      checkChannelStateParallelism(metadata, (uid) => parallelismOf.get(uid), path);
+    } catch (e) {
+      throw failedPrecondition(ensureError(e).message);
     }
     return {
       id: metadata.checkpointId,

@@ -169,10 +169,17 @@ function checkpointEntry(s: CheckpointStats) {
     id: s.id,
     status: s.status,
     is_savepoint: s.is_savepoint,
-    checkpoint_type: s.is_savepoint ? 'SAVEPOINT' : 'CHECKPOINT',
+    checkpoint_type: s.is_savepoint
+      ? 'SAVEPOINT'
+      : s.unaligned
+        ? 'UNALIGNED_CHECKPOINT'
+        : 'CHECKPOINT',
+    is_unaligned: s.unaligned,
     trigger_timestamp: s.trigger_timestamp,
     latest_ack_timestamp: s.latest_ack_timestamp,
     state_size: s.state_size,
+    checkpointed_size: s.state_size,
+    persisted_data: s.persisted_data,
     end_to_end_duration: s.end_to_end_duration,
     num_subtasks: s.num_subtasks,
     num_acknowledged_subtasks: s.num_acknowledged_subtasks,
@@ -213,9 +220,12 @@ function checkpointStatistics(job: JobMaster) {
       status: 'COMPLETED',
       is_savepoint: latest.savepoint,
       checkpoint_type: latest.savepoint ? 'SAVEPOINT' : 'CHECKPOINT',
+      is_unaligned: false,
       trigger_timestamp: latest.triggerTimestamp,
       latest_ack_timestamp: latest.completedTimestamp,
       state_size: latest.stateSize,
+      checkpointed_size: latest.stateSize,
+      persisted_data: 0,
       end_to_end_duration: latest.completedTimestamp - latest.triggerTimestamp,
       num_subtasks: 0,
       num_acknowledged_subtasks: 0,
@@ -262,7 +272,8 @@ function checkpointConfig(job: JobMaster) {
     throw new RestError(404, `Checkpointing is not enabled for this job (${job.jobId}).`);
   }
   // The job's own configuration (the cluster's state.backend.type is not visible from here).
-  const backend = parseExecutionConfiguration(job.submission.configuration).stateBackend;
+  const backendConfig = parseExecutionConfiguration(job.submission.configuration);
+  const backend = backendConfig.stateBackend;
   return {
     mode: 'exactly_once',
     interval: s.interval,
@@ -275,7 +286,8 @@ function checkpointConfig(job: JobMaster) {
     },
     state_backend: STATE_BACKENDS[backend],
     checkpoint_storage: 'FileSystemCheckpointStorage',
-    unaligned_checkpoints: false,
+    unaligned_checkpoints: backendConfig.unalignedCheckpoints,
+    aligned_checkpoint_timeout: backendConfig.alignedCheckpointTimeout,
     tolerable_failed_checkpoints: s.tolerableFailures,
   };
 }
@@ -303,7 +315,7 @@ function taskCheckpointStatistics(s: CheckpointStats, vertex: PlanVertex) {
     end_to_end_duration: latest < 0 ? -1 : latest - s.trigger_timestamp,
     alignment_buffered: 0,
     processed_data: 0,
-    persisted_data: 0,
+    persisted_data: acks.reduce((n, a) => n + a.persistedBytes, 0),
     num_subtasks: vertex.parallelism,
     num_acknowledged_subtasks: acks.length,
   };
@@ -352,9 +364,14 @@ function checkpointSubtaskDetails(job: JobMaster, id: string, vertexId: string) 
             state_size: a.stateSize,
             checkpointed_size: a.stateSize,
             checkpoint: { sync: a.syncDurationMs, async: a.asyncDurationMs },
-            alignment: { buffered: 0, processed: 0, persisted: 0, duration: a.alignmentDurationMs },
+            alignment: {
+              buffered: 0,
+              processed: 0,
+              persisted: a.persistedBytes,
+              duration: a.alignmentDurationMs,
+            },
             start_delay: 0,
-            unaligned_checkpoint: false,
+            unaligned_checkpoint: a.unaligned,
             aborted: false,
           }
         : { index, status: 'pending_or_failed' },

@@ -21,12 +21,15 @@ const wire = (files: { path: string }[]) => ({
       },
       operatorState: {},
       operatorStateModes: {},
+      channelState: null,
     },
   },
   stateSize: 2,
   syncDurationMs: 0,
   asyncDurationMs: 0,
   alignmentDurationMs: 0,
+  unaligned: false,
+  persistedBytes: 0,
 });
 
 describe('the acknowledged state message', () => {

@@ -117,6 +117,18 @@ export const ExecutionOptions = {
     'Checkpoints in progress at once; Nimble supports 1 (aligned checkpoints, one at a time).',
     { min: 1, max: 1 },
   ),
+  unalignedCheckpoints: boolOption(
+    'execution.checkpointing.unaligned.enabled',
+    false,
+    'Whether checkpoints are unaligned: barriers overtake in-flight buffers, which are persisted ' +
+      'with the checkpoint and replayed on restore. Savepoints are always aligned.',
+  ),
+  alignedCheckpointTimeout: durationOption(
+    'execution.checkpointing.aligned-checkpoint-timeout',
+    0,
+    'With unaligned checkpoints enabled: a checkpoint starts aligned and turns unaligned when its ' +
+      'alignment has not ended this long after the trigger (ms); 0 takes every checkpoint unaligned at once.',
+  ),
   tolerableCheckpointFailures: intOption(
     'execution.checkpointing.tolerable-failed-checkpoints',
     0,

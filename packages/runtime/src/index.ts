@@ -70,6 +70,13 @@ export type {
 export { SOURCE_SPLITS_STATE } from './task/subtask-checkpointer.js';
 export { COMMITTABLES_STATE } from './operators/sink-operators.js';
 export { StateFileCorruptedError } from './checkpoint/keyed-state-file.js';
+export {
+  ChannelStateCorruptedError,
+  ChannelStateRescaleError,
+  checkChannelStateParallelism,
+  hasChannelState,
+} from './checkpoint/channel-state.js';
+export type { ChannelStateEntry, ChannelStateHandle } from './checkpoint/channel-state.js';
 export type { DecodedCanonicalState } from './state/canonical-snapshot.js';
 export type { StoredKind } from './state/state-table.js';
 export { stateValueToJson } from './state/state-json.js';

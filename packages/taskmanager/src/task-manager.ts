@@ -893,6 +893,13 @@ function checkpointStateOf(ack: SubtaskCheckpointAck): SubtaskCheckpointState {
         : null,
       operatorState: { ...op.operatorState },
       operatorStateModes: { ...op.operatorStateModes },
+      channelState: op.channelState
+        ? {
+            ...op.channelState,
+            input: op.channelState.input.map((e) => ({ ...e, sizes: [...e.sizes] })),
+            output: op.channelState.output.map((e) => ({ ...e, sizes: [...e.sizes] })),
+          }
+        : null,
     };
   }
   return {
@@ -901,5 +908,7 @@ function checkpointStateOf(ack: SubtaskCheckpointAck): SubtaskCheckpointState {
     syncDurationMs: ack.syncDurationMs,
     asyncDurationMs: ack.asyncDurationMs,
     alignmentDurationMs: ack.alignmentDurationMs,
+    unaligned: ack.unaligned ?? false,
+    persistedBytes: ack.persistedBytes ?? 0,
   };
 }

@@ -3,6 +3,8 @@ import type { EnumTypeDefinition, MessageTypeDefinition } from '@grpc/proto-load
 
 import type { AttemptMetrics as _nimble_v1_AttemptMetrics, AttemptMetrics__Output as _nimble_v1_AttemptMetrics__Output } from './nimble/v1/AttemptMetrics.js';
 import type { BlobServerClient as _nimble_v1_BlobServerClient, BlobServerDefinition as _nimble_v1_BlobServerDefinition } from './nimble/v1/BlobServer.js';
+import type { ChannelStateEntry as _nimble_v1_ChannelStateEntry, ChannelStateEntry__Output as _nimble_v1_ChannelStateEntry__Output } from './nimble/v1/ChannelStateEntry.js';
+import type { ChannelStateHandle as _nimble_v1_ChannelStateHandle, ChannelStateHandle__Output as _nimble_v1_ChannelStateHandle__Output } from './nimble/v1/ChannelStateHandle.js';
 import type { CheckpointAcknowledgement as _nimble_v1_CheckpointAcknowledgement, CheckpointAcknowledgement__Output as _nimble_v1_CheckpointAcknowledgement__Output } from './nimble/v1/CheckpointAcknowledgement.js';
 import type { CheckpointDecline as _nimble_v1_CheckpointDecline, CheckpointDecline__Output as _nimble_v1_CheckpointDecline__Output } from './nimble/v1/CheckpointDecline.js';
 import type { CheckpointRequest as _nimble_v1_CheckpointRequest, CheckpointRequest__Output as _nimble_v1_CheckpointRequest__Output } from './nimble/v1/CheckpointRequest.js';
@@ -59,6 +61,8 @@ export interface ProtoGrpcType {
        * Serves job bundles by content hash.
        */
       BlobServer: SubtypeConstructor<typeof grpc.Client, _nimble_v1_BlobServerClient> & { service: _nimble_v1_BlobServerDefinition }
+      ChannelStateEntry: MessageTypeDefinition<_nimble_v1_ChannelStateEntry, _nimble_v1_ChannelStateEntry__Output>
+      ChannelStateHandle: MessageTypeDefinition<_nimble_v1_ChannelStateHandle, _nimble_v1_ChannelStateHandle__Output>
       CheckpointAcknowledgement: MessageTypeDefinition<_nimble_v1_CheckpointAcknowledgement, _nimble_v1_CheckpointAcknowledgement__Output>
       CheckpointDecline: MessageTypeDefinition<_nimble_v1_CheckpointDecline, _nimble_v1_CheckpointDecline__Output>
       CheckpointRequest: MessageTypeDefinition<_nimble_v1_CheckpointRequest, _nimble_v1_CheckpointRequest__Output>

@@ -7,6 +7,7 @@
 import { deserialize, serialize } from 'node:v8';
 import type { KeyedSnapshotKind } from '../state/index.js';
 import type { OperatorStateMode } from '../state/operator-state-store.js';
+import type { ChannelStateHandle } from './channel-state.js';
 
 export const METADATA_FILE = '_metadata';
 export const METADATA_VERSION = 1;
@@ -38,6 +39,11 @@ export interface OperatorSubtaskState {
   readonly operatorState?: Readonly<Record<string, string>>;
   /** How each operator state is redistributed on rescaling; a name missing here is `split`. */
   readonly operatorStateModes?: Readonly<Record<string, OperatorStateMode>>;
+  /**
+   * The subtask's in-flight buffers of an unaligned checkpoint (`checkpoint/channel-state.ts`),
+   * on the head operator of its chain; absent when none were in flight.
+   */
+  readonly channelState?: ChannelStateHandle;
 }
 
 /** The state of one operator (matched by uid on restore). */
@@ -101,6 +107,15 @@ export function decodeMetadata(bytes: Uint8Array, uri: string): CheckpointMetada
         if (mode !== 'split' && mode !== 'union' && mode !== 'broadcast')
           bad(`operator ${op.uid} subtask ${st.subtask}: state "${name}" has an unknown mode`);
       }
+      const cs = st.channelState;
+      if (
+        cs !== undefined &&
+        (typeof cs.path !== 'string' ||
+          !Number.isFinite(cs.size) ||
+          !Array.isArray(cs.input) ||
+          !Array.isArray(cs.output))
+      )
+        bad(`operator ${op.uid} subtask ${st.subtask}: a channel state handle is incomplete`);
       const files = st.keyed?.files;
       if (files === undefined) continue;
       const [start, end] = st.keyed!.keyGroupRange;

@@ -27,6 +27,10 @@ export interface SubtaskCheckpointAck {
   readonly syncDurationMs: number;
   readonly asyncDurationMs: number;
   readonly alignmentDurationMs: number;
+  /** The checkpoint was unaligned at this subtask (also when it switched after the timeout). */
+  readonly unaligned?: boolean;
+  /** Bytes of in-flight buffers persisted (the channel state file); 0 for aligned ones. */
+  readonly persistedBytes?: number;
 }
 
 /** How a task takes part in checkpoints. */

@@ -16,6 +16,8 @@ import { deserialize, serialize } from 'node:v8';
  * The first byte names the format (docs/serialization.md has the measurements behind it):
  *
  *   0x01  Nimble's tagged format (below): primitives, arrays, plain objects, Date, Map, Set.
+ *   0xFE  a priority event: the barrier of an unaligned checkpoint alone, V8-serialized after
+ *         the format byte; it overtakes the buffers queued before it (docs/checkpoints.md).
  *   0xFF  one V8-serialized flat array of the elements (0xFF is V8's version tag): the fallback
  *         for a buffer holding anything else (typed arrays, RegExp, class instances, cycles).
  *
@@ -57,6 +59,16 @@ export interface CheckpointOptions {
   readonly sharedDir: string;
   /** Sources emit the final watermark before the barrier (stop with savepoint --drain). */
   readonly drain?: boolean;
+  /**
+   * The barrier overtakes in-flight buffers (a priority event) and those buffers are persisted
+   * with the checkpoint (`execution.checkpointing.unaligned.enabled`). Never for savepoints.
+   */
+  readonly unaligned?: boolean;
+  /**
+   * An aligned barrier that may turn unaligned: alignment not done this many ms after the
+   * trigger switches the checkpoint to unaligned (`execution.checkpointing.aligned-checkpoint-timeout`).
+   */
+  readonly alignedCheckpointTimeoutMs?: number;
 }
 
 // ---- the tagged format ------------------------------------------------------------------------
@@ -82,6 +94,8 @@ export interface CheckpointOptions {
 // sharing) and an array's non-index properties are dropped.
 
 const TAGGED_FORMAT = 0x01;
+/** A priority event (an unaligned barrier): V8-serialized elements after the format byte. */
+const PRIORITY_FORMAT = 0xfe;
 const V8_FORMAT = 0xff;
 
 const T_UNDEFINED = 0x00;
@@ -580,9 +594,31 @@ function firstElements(elements: unknown[], length: number): unknown[] {
   return length === elements.length ? elements : elements.slice(0, length);
 }
 
+/**
+ * A buffer holding only the barrier of an unaligned checkpoint: a priority event that the
+ * producer sends ahead of its buffers waiting for credit (and without credit), and that the
+ * consumer handles as soon as it arrives. Format byte 0xFE, then the V8-serialized element.
+ */
+export function encodePriorityBarrier(
+  checkpointId: number,
+  options: CheckpointOptions,
+): Uint8Array {
+  const body = serialize([ElementKind.BARRIER, checkpointId, options]);
+  const buffer = new Uint8Array(body.length + 1);
+  buffer[0] = PRIORITY_FORMAT;
+  buffer.set(body, 1);
+  return buffer;
+}
+
+/** Whether `buffer` is a priority event ({@link encodePriorityBarrier}). */
+export function isPriorityEvent(buffer: Uint8Array): boolean {
+  return buffer[0] === PRIORITY_FORMAT;
+}
+
 /** Decodes a buffer and hands each element to `handler`, in order; returns the record count. */
 export function decodeElements(buffer: Uint8Array, handler: ElementHandler): number {
   if (buffer[0] === V8_FORMAT) return decodeV8(buffer, handler);
+  if (buffer[0] === PRIORITY_FORMAT) return decodeV8(buffer.subarray(1), handler);
   if (buffer[0] !== TAGGED_FORMAT)
     throw new Error(`Corrupt network buffer: unknown format ${String(buffer[0])}`);
   const buf = Buffer.isBuffer(buffer)

@@ -1,4 +1,15 @@
+import type { CheckpointOptions } from './buffer-codec.js';
+import { decodeElements, isPriorityEvent } from './buffer-codec.js';
 import type { ChannelReceiver } from './channel.js';
+
+/** A priority event (an unaligned barrier) that arrived and waits to be handled. */
+export interface PriorityEvent {
+  readonly channel: number;
+  readonly checkpointId: number;
+  readonly options: CheckpointOptions;
+  /** Buffers of its channel queued ahead of it that are not processed yet: it overtook them. */
+  overtaken: number;
+}
 
 /**
  * The input channels of a task (Flink's InputGate): queues arriving buffers per channel, hands
@@ -13,6 +24,13 @@ export class InputGate {
   private queued = 0;
   /** Queued buffers of unblocked channels. */
   private available = 0;
+  private readonly priority: PriorityEvent[] = [];
+  /** Per channel: the buffers that arrive are also kept here (an unaligned checkpoint's input state). */
+  private readonly captures: (Uint8Array[] | undefined)[];
+  /** Per channel: restored buffers at the head of its queue; they were never granted credit. */
+  private readonly replays: number[];
+  /** Whether the buffer last polled was a restored one. */
+  lastPolledRestored = false;
 
   constructor(
     private readonly receivers: ChannelReceiver[],
@@ -23,6 +41,8 @@ export class InputGate {
   ) {
     this.queues = receivers.map(() => []);
     this.blocked = receivers.map(() => false);
+    this.captures = receivers.map(() => undefined);
+    this.replays = receivers.map(() => 0);
     receivers.forEach((r, i) => {
       r.onBuffer = (buffer) => this.arrive(i, buffer);
     });
@@ -51,7 +71,66 @@ export class InputGate {
     if (q.length > 0) this.withData.push(channel);
     this.queued--;
     this.available--;
+    if (this.replays[channel]! > 0) {
+      this.replays[channel]!--;
+      this.lastPolledRestored = true;
+    } else this.lastPolledRestored = false;
+    const priority = this.priority;
+    for (let i = 0; i < priority.length; i++) {
+      const e = priority[i]!;
+      if (e.channel === channel && e.overtaken > 0) e.overtaken--;
+    }
     return { channel, buffer };
+  }
+
+  /** The next priority event that arrived, or undefined. */
+  pollPriority(): PriorityEvent | undefined {
+    return this.priority.shift();
+  }
+
+  /** Whether priority events wait to be handled. */
+  get hasPriorityEvents(): boolean {
+    return this.priority.length > 0;
+  }
+
+  /** The pending priority event of `channel` for `checkpointId`, if one arrived. */
+  pendingPriority(channel: number, checkpointId: number): PriorityEvent | undefined {
+    return this.priority.find((e) => e.channel === channel && e.checkpointId === checkpointId);
+  }
+
+  /** Buffers queued on `channel`. */
+  queuedCount(channel: number): number {
+    return this.queues[channel]!.length;
+  }
+
+  /** The first `count` (all by default) buffers queued on `channel`. */
+  queuedOn(channel: number, count?: number): Uint8Array[] {
+    const q = this.queues[channel]!;
+    return q.slice(0, count ?? q.length);
+  }
+
+  /** Keeps every buffer that arrives on `channel` from now on in `into`, until {@link stopCapture}. */
+  startCapture(channel: number, into: Uint8Array[]): void {
+    this.captures[channel] = into;
+  }
+  stopCapture(channel: number): void {
+    this.captures[channel] = undefined;
+  }
+
+  /**
+   * Restore: `buffers` (the channel's input state in the checkpoint) go ahead of anything that
+   * arrives on `channel`. They were granted no credit, so processing them grants none.
+   */
+  restoreQueued(channel: number, buffers: readonly Uint8Array[]): void {
+    if (buffers.length === 0) return;
+    const q = this.queues[channel]!;
+    const wasEmpty = q.length === 0;
+    q.unshift(...buffers);
+    this.replays[channel]! += buffers.length;
+    this.queued += buffers.length;
+    if (this.blocked[channel]) return;
+    if (wasEmpty) this.withData.push(channel);
+    this.available += buffers.length;
   }
 
   /**
@@ -82,11 +161,21 @@ export class InputGate {
 
   /** The task is done with a buffer of `channel`: the producer may send another. */
   recycle(channel: number): void {
+    if (this.lastPolledRestored) return;
     this.receivers[channel]!.grantCredit(1);
   }
 
   private arrive(channel: number, buffer: Uint8Array): void {
     const q = this.queues[channel]!;
+    if (isPriorityEvent(buffer)) {
+      // A channel's capture ends at its unaligned barrier: what follows it is after the checkpoint.
+      this.captures[channel] = undefined;
+      this.priority.push({ channel, ...decodePriorityBarrier(buffer), overtaken: q.length });
+      this.onAvailable();
+      return;
+    }
+    const capture = this.captures[channel];
+    if (capture !== undefined) capture.push(buffer);
     q.push(buffer);
     this.queued++;
     if (this.blocked[channel]) return;
@@ -94,4 +183,24 @@ export class InputGate {
     this.available++;
     if (this.available === 1) this.onAvailable();
   }
+}
+
+function decodePriorityBarrier(buffer: Uint8Array): {
+  checkpointId: number;
+  options: CheckpointOptions;
+} {
+  let event: { checkpointId: number; options: CheckpointOptions } | undefined;
+  const ignore = (): void => {
+    throw new Error('Corrupt network buffer: a priority event that is not a barrier');
+  };
+  decodeElements(buffer, {
+    barrier: (checkpointId, options) => (event = { checkpointId, options }),
+    record: ignore,
+    watermark: ignore,
+    watermarkStatus: ignore,
+    endOfPartition: ignore,
+    cancelBarrier: ignore,
+  });
+  if (!event) throw new Error('Corrupt network buffer: an empty priority event');
+  return event;
 }

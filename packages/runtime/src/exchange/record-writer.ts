@@ -2,7 +2,7 @@ import type { Key, KeySelector, PartitionerKind } from '@nimble/api';
 import { UserCodeError, userCodeFailure } from '../errors.js';
 import { assignToKeyGroup, checkKey, operatorIndexForKeyGroup } from '../keys/index.js';
 import type { CheckpointOptions } from './buffer-codec.js';
-import { ElementKind, encodeElements } from './buffer-codec.js';
+import { ElementKind, encodeElements, encodePriorityBarrier } from './buffer-codec.js';
 import type { ChannelSender } from './channel.js';
 import { PartitionIndexError } from './custom-partitioner.js';
 
@@ -54,6 +54,25 @@ class OutChannel {
 }
 
 /**
+ * A writer's output channel state for one checkpoint: per channel, the buffers its barrier
+ * overtook (they were written before the barrier and not yet sent). Copies: a sent buffer may be
+ * transferred to another thread.
+ */
+export type OutputChannelState = Uint8Array[][];
+
+/** An aligned barrier with a timeout that still waits in some channel's backlog. */
+interface BarrierInBacklog {
+  readonly checkpointId: number;
+  readonly options: CheckpointOptions;
+  /** Per channel: the barrier's buffer while it waits in the backlog, then undefined. */
+  readonly buffers: (Uint8Array | undefined)[];
+  readonly state: OutputChannelState;
+  waiting: number;
+  timer: ReturnType<typeof setTimeout> | undefined;
+  readonly resolve: (state: OutputChannelState) => void;
+}
+
+/**
  * Writes the records of one operator output to the subtasks of the next vertex (Flink's
  * RecordWriter + ResultPartition): chooses the channel by partitioner, batches elements per
  * channel into buffers, and sends against credit. While a channel has a backlog the writer is
@@ -68,6 +87,7 @@ export class RecordWriter {
   private readonly rescaleCount: number;
   private waiters: (() => void)[] = [];
   private timer: ReturnType<typeof setTimeout> | undefined;
+  private barrierInBacklog: BarrierInBacklog | undefined;
 
   constructor(
     private readonly partitioner: PartitionerKind,
@@ -171,14 +191,119 @@ export class RecordWriter {
     for (const ch of this.channels) this.append(ch, ElementKind.WATERMARK_STATUS, idle, 0);
   }
   /**
-   * Sends a checkpoint barrier on every channel, behind the records written before it. The barrier
-   * ends its buffer, so a consumer can block the channel right after it. Sent even without credit
-   * (it waits in the backlog, in order).
+   * Sends a checkpoint barrier on every channel.
+   *
+   * Aligned: behind the records written before it. The barrier ends its buffer, so a consumer can
+   * block the channel right after it. Sent even without credit (it waits in the backlog, in
+   * order). Resolves at once with no channel state.
+   *
+   * Unaligned (a priority event, as Flink's): the pending records are flushed, the buffers that
+   * wait for credit become the output channel state, and the barrier goes ahead of them at once,
+   * without credit. Aligned with a timeout: as aligned, but the barrier gets a buffer of its own
+   * and, when it still waits in a backlog at the timeout, overtakes what is ahead of it there (that
+   * becomes the channel state); resolves when every channel's barrier left its backlog.
    */
-  broadcastBarrier(checkpointId: number, options: CheckpointOptions): void {
-    for (const ch of this.channels) this.append(ch, ElementKind.BARRIER, checkpointId, options);
+  broadcastBarrier(
+    checkpointId: number,
+    options: CheckpointOptions,
+  ): Promise<OutputChannelState> | undefined {
+    if (options.unaligned) {
+      const state: OutputChannelState = [];
+      for (const ch of this.channels) {
+        if (ch.count > 0) this.send(ch);
+        state.push(ch.backlog.map(copyBuffer));
+        ch.sender.send(encodePriorityBarrier(checkpointId, options));
+      }
+      return Promise.resolve(state);
+    }
+    const timeoutMs = options.alignedCheckpointTimeoutMs ?? 0;
+    if (timeoutMs <= 0 || options.savepoint) {
+      for (const ch of this.channels) this.append(ch, ElementKind.BARRIER, checkpointId, options);
+      this.flushAll();
+      return undefined;
+    }
     this.flushAll();
+    this.releaseBarrier();
+    let resolve!: (state: OutputChannelState) => void;
+    const done = new Promise<OutputChannelState>((r) => (resolve = r));
+    const b: BarrierInBacklog = {
+      checkpointId,
+      options,
+      buffers: [],
+      state: this.channels.map(() => []),
+      waiting: 0,
+      timer: undefined,
+      resolve,
+    };
+    for (const ch of this.channels) {
+      const buffer = encodeElements([ElementKind.BARRIER, checkpointId, options], 3);
+      this.numBytesOut += buffer.byteLength;
+      if (ch.credit > 0 && ch.backlog.length === 0) {
+        ch.credit--;
+        ch.sender.send(buffer);
+        b.buffers.push(undefined);
+      } else {
+        ch.backlog.push(buffer);
+        b.buffers.push(buffer);
+        b.waiting++;
+      }
+    }
+    if (b.waiting === 0) return Promise.resolve(b.state);
+    this.barrierInBacklog = b;
+    b.timer = setTimeout(
+      () => this.overtakeBacklog(b),
+      Math.max(0, options.timestamp + timeoutMs - Date.now()),
+    );
+    return done;
   }
+
+  /**
+   * The aligned checkpoint timed out: its barrier overtakes the buffers ahead of it in every
+   * backlog, as a priority event, and those buffers become the output channel state.
+   */
+  private overtakeBacklog(b: BarrierInBacklog): void {
+    b.timer = undefined;
+    if (this.barrierInBacklog !== b) return;
+    const options: CheckpointOptions = { ...b.options, unaligned: true };
+    for (let i = 0; i < this.channels.length; i++) {
+      const buffer = b.buffers[i];
+      if (buffer === undefined) continue;
+      const ch = this.channels[i]!;
+      const at = ch.backlog.indexOf(buffer);
+      b.state[i] = ch.backlog.slice(0, at).map(copyBuffer);
+      ch.backlog.splice(at, 1);
+      ch.sender.send(encodePriorityBarrier(b.checkpointId, options));
+    }
+    this.releaseBarrier();
+  }
+
+  /** Checkpoint `checkpointId` was aborted: a barrier of it no longer waits for its state. */
+  abortBarrier(checkpointId: number): void {
+    if (this.barrierInBacklog && this.barrierInBacklog.checkpointId <= checkpointId)
+      this.releaseBarrier();
+  }
+
+  private releaseBarrier(): void {
+    const b = this.barrierInBacklog;
+    if (!b) return;
+    this.barrierInBacklog = undefined;
+    if (b.timer !== undefined) clearTimeout(b.timer);
+    b.resolve(b.state);
+  }
+
+  /**
+   * Restore: the output channel state of the checkpoint goes out first, before anything the
+   * task writes now, against credit as any buffer.
+   */
+  restoreOutputState(state: readonly (readonly Uint8Array[])[]): void {
+    state.forEach((buffers, i) => {
+      const ch = this.channels[i];
+      if (!ch || buffers.length === 0) return;
+      ch.backlog.unshift(...buffers);
+      this.addCredit(ch, 0);
+    });
+  }
+
   /** Tells every consumer that checkpoint `checkpointId` was aborted. */
   broadcastCancelBarrier(checkpointId: number): void {
     for (const ch of this.channels) this.append(ch, ElementKind.CANCEL_BARRIER, checkpointId, 0);
@@ -222,6 +347,7 @@ export class RecordWriter {
   dispose(): void {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
+    this.releaseBarrier();
   }
 
   private append(ch: OutChannel, kind: number, a: unknown, b: unknown): void {
@@ -266,11 +392,22 @@ export class RecordWriter {
     }
   }
 
+  private barrierSent(b: BarrierInBacklog, buffer: Uint8Array): void {
+    const i = b.buffers.indexOf(buffer);
+    if (i < 0) return;
+    b.buffers[i] = undefined;
+    if (--b.waiting === 0) this.releaseBarrier();
+  }
+
   private addCredit(ch: OutChannel, credits: number): void {
     ch.credit += credits;
+    const b = this.barrierInBacklog;
     while (ch.credit > 0 && ch.backlog.length > 0) {
       ch.credit--;
-      ch.sender.send(ch.backlog.shift()!);
+      const buffer = ch.backlog.shift()!;
+      ch.sender.send(buffer);
+      // An aligned barrier with a timeout left its backlog in order: nothing to persist here.
+      if (b !== undefined) this.barrierSent(b, buffer);
     }
     if (this.waiters.length > 0 && this.isAvailable()) {
       const waiters = this.waiters;
@@ -278,4 +415,12 @@ export class RecordWriter {
       for (const w of waiters) w();
     }
   }
+}
+
+/**
+ * A copy of a buffer of channel state that owns its memory: the original goes out later and may
+ * be transferred to another thread (Buffer#slice would only be a view of it).
+ */
+function copyBuffer(buffer: Uint8Array): Uint8Array {
+  return new Uint8Array(buffer);
 }

@@ -36,6 +36,12 @@ export class NetworkInput implements TaskInput {
   // The channel of the buffer being decoded (set once per buffer, read per element).
   private channel = 0;
   private input!: LogicalInput;
+  /**
+   * With unaligned checkpoints a turn takes one buffer: an unaligned barrier reaches the task
+   * between turns only (messages from other threads and TaskManagers arrive on the event loop),
+   * and it should not wait for several buffers of a slow operator.
+   */
+  private readonly buffersPerTurn: number;
 
   constructor(
     private readonly ctx: TaskContext,
@@ -65,7 +71,35 @@ export class NetworkInput implements TaskInput {
       ctx.services.config.buffersPerChannel,
       () => ctx.requestTurn(),
     );
-    this.aligner = new BarrierAligner(channels.length, this.gate, checkpoints, ctx.name);
+    this.buffersPerTurn = ctx.services.config.unalignedCheckpoints ? 1 : BUFFERS_PER_TURN;
+    this.aligner = new BarrierAligner(channels.length, this.gate, checkpoints, ctx.name, (action) =>
+      ctx.mailbox.execute(action),
+    );
+  }
+
+  /**
+   * Restore: each channel's input state from the checkpoint goes ahead of what arrives on the
+   * channel, so the operators see it first, in its order.
+   */
+  restoreInputState(state: readonly (readonly Uint8Array[])[]): void {
+    state.forEach((buffers, channel) => {
+      if (channel >= this.gate.numberOfChannels)
+        throw new Error(
+          `${this.ctx.name}: the checkpoint holds input state of channel ${channel + 1}, the task has ${this.gate.numberOfChannels}`,
+        );
+      this.gate.restoreQueued(channel, buffers);
+    });
+  }
+
+  /** Whether unaligned barriers wait to be handled (they are, even under backpressure). */
+  hasPriorityEvents(): boolean {
+    return this.gate.hasPriorityEvents;
+  }
+
+  /** Handles the unaligned barriers that arrived, ahead of the buffers queued before them. */
+  processPriorityEvents(): void {
+    for (let e = this.gate.pollPriority(); e !== undefined; e = this.gate.pollPriority())
+      this.aligner.onPriorityBarrier(e.channel, e.checkpointId, e.options, e.overtaken);
   }
 
   start(): void {
@@ -74,16 +108,20 @@ export class NetworkInput implements TaskInput {
 
   processTurn(mayContinue: () => boolean): InputStatus {
     const gate = this.gate;
-    for (let i = 0; i < BUFFERS_PER_TURN; i++) {
+    if (gate.hasPriorityEvents) this.processPriorityEvents();
+    for (let i = 0; i < this.buffersPerTurn && mayContinue(); i++) {
       const next = gate.poll();
       if (next === undefined) break;
       this.channel = next.channel;
       this.input = this.inputOf[next.channel]!;
       this.numBytesIn += next.buffer.byteLength;
-      decodeElements(next.buffer, this.handler);
+      // A restored buffer's end of partition is not the channel's (its producer runs again), nor
+      // are its barriers (of the checkpoint restored from, or older).
+      decodeElements(next.buffer, gate.lastPolledRestored ? this.restoredHandler : this.handler);
       gate.recycle(next.channel);
       if (this.endedChannels === gate.numberOfChannels) return InputStatus.END_OF_INPUT;
-      if (!mayContinue()) break;
+      // An unaligned barrier may have arrived meanwhile (a producer on this thread got credit).
+      if (gate.hasPriorityEvents) this.processPriorityEvents();
     }
     return gate.queuedBuffers > 0 ? InputStatus.MORE_AVAILABLE : InputStatus.NOTHING_AVAILABLE;
   }
@@ -103,7 +141,9 @@ export class NetworkInput implements TaskInput {
     this.aligner.onCheckpointAborted(checkpointId);
   }
 
-  close(): void {}
+  close(): void {
+    this.aligner.close();
+  }
 
   private readonly handler: ElementHandler = {
     record: (value, timestamp, keyGroup) => {
@@ -122,5 +162,12 @@ export class NetworkInput implements TaskInput {
     },
     barrier: (checkpointId, options) => this.aligner.onBarrier(this.channel, checkpointId, options),
     cancelBarrier: (checkpointId) => this.aligner.onCancelBarrier(checkpointId),
+  };
+
+  private readonly restoredHandler: ElementHandler = {
+    ...this.handler,
+    endOfPartition: () => {},
+    barrier: () => {},
+    cancelBarrier: () => {},
   };
 }

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { userCodeFailure } from '../errors.js';
 import type { CheckpointOptions } from '../exchange/buffer-codec.js';
 import type { ChannelSender } from '../exchange/channel.js';
+import type { OutputChannelState } from '../exchange/record-writer.js';
 import { RecordWriter } from '../exchange/record-writer.js';
 import type { StreamNode } from '../graph/job-graph.js';
 import { KeyGroupRange } from '../keys/index.js';
@@ -361,8 +362,35 @@ export class OperatorChain {
       for (const w of this.writers.values()) w.flushAll();
   }
 
-  broadcastBarrier(checkpointId: number, options: CheckpointOptions): void {
-    for (const w of this.writers.values()) w.broadcastBarrier(checkpointId, options);
+  /**
+   * Sends the barrier on every output; for an unaligned checkpoint (or an aligned one with a
+   * timeout) resolves with each output edge's channel state.
+   */
+  broadcastBarrier(
+    checkpointId: number,
+    options: CheckpointOptions,
+  ): Map<string, Promise<OutputChannelState>> {
+    const states = new Map<string, Promise<OutputChannelState>>();
+    for (const [edge, w] of this.writers) {
+      const state = w.broadcastBarrier(checkpointId, options);
+      if (state) states.set(edge, state);
+    }
+    return states;
+  }
+  /** Checkpoint `checkpointId` was aborted: no barrier waits for its output state any more. */
+  abortBarrier(checkpointId: number): void {
+    for (const w of this.writers.values()) w.abortBarrier(checkpointId);
+  }
+  /** Restore: each output edge sends its channel state first. */
+  restoreOutputState(state: ReadonlyMap<string, readonly (readonly Uint8Array[])[]>): void {
+    for (const [edge, channels] of state) {
+      const w = this.writers.get(edge);
+      if (!w)
+        throw new Error(
+          `${this.ctx.name}: the checkpoint holds in-flight data of output edge ${edge}, which the job does not have`,
+        );
+      w.restoreOutputState(channels);
+    }
   }
 
   broadcastCancelBarrier(checkpointId: number): void {

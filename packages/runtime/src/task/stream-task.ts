@@ -1,6 +1,7 @@
 import type { Key, SourceSplit } from '@nimble/api';
 import { InputStatus, SourceTransformation } from '@nimble/api';
 import { ensureError, IllegalStateError } from '../errors.js';
+import type { ExecutionConfiguration } from '../config.js';
 import type { CheckpointOptions } from '../exchange/buffer-codec.js';
 import type { Mailbox, OperatorMetrics } from '../operators/operator.js';
 import type { KeyedStateBackend } from '../state/keyed-state-backend.js';
@@ -47,6 +48,23 @@ export interface TaskMetrics {
   readonly checkpointStartDelayNanos: number;
 }
 
+/**
+ * How a source's barriers travel, from the job's configuration: unaligned
+ * (`execution.checkpointing.unaligned.enabled`), or aligned and switching to unaligned after
+ * `execution.checkpointing.aligned-checkpoint-timeout` (0: unaligned at once). Savepoints are
+ * always aligned, as in Flink.
+ */
+export function barrierAlignment(
+  options: CheckpointOptions,
+  config: ExecutionConfiguration,
+): CheckpointOptions {
+  if (!config.unalignedCheckpoints || options.savepoint) return options;
+  const timeout = config.alignedCheckpointTimeout;
+  return timeout > 0
+    ? { ...options, alignedCheckpointTimeoutMs: timeout }
+    : { ...options, unaligned: true };
+}
+
 /** Keys a lookup of queryable state reads per turn of the task. */
 const LOOKUP_SLICE_KEYS = 256;
 
@@ -86,8 +104,12 @@ export class StreamTask {
   private readonly pendingLookups = new Set<(e: Error) => void>();
   private done!: { resolve: () => void; reject: (e: Error) => void };
   private readonly finished: Promise<void>;
+  private readonly graph: TaskDeployment['graph'];
+  private readonly sourceConfig: ExecutionConfiguration;
 
   constructor(deployment: TaskDeployment, services: TaskServices) {
+    this.graph = deployment.graph;
+    this.sourceConfig = services.config;
     const { vertex, subtaskIndex } = deployment;
     this.name = `${vertex.name} (${subtaskIndex + 1}/${vertex.parallelism})`;
     this.vertexId = vertex.id;
@@ -176,6 +198,11 @@ export class StreamTask {
         this.source.restoreSplits(this.checkpointer.restoredSplits(this.chain.headNode));
       }
       await this.chain.open(this.checkpointer.restoreOperator, this.timeService);
+      const network = this.network;
+      await this.checkpointer.restoreChannelState(
+        this.graph,
+        network && ((state) => network.restoreInputState(state)),
+      );
       this.transition('RUNNING');
       this.maintenance = setInterval(() => this.maintain(), MAINTENANCE_MS);
       this.input.start();
@@ -275,7 +302,11 @@ export class StreamTask {
     this.sourceStartDelayMs = Math.max(0, Date.now() - options.timestamp);
     // Stop with savepoint --drain: fire every event-time timer and window before the barrier.
     if (options.drain) this.guard(() => source.drain());
-    this.checkpointer.triggerCheckpoint(checkpointId, options, 0);
+    this.checkpointer.triggerCheckpoint(
+      checkpointId,
+      barrierAlignment(options, this.sourceConfig),
+      0,
+    );
   }
 
   /** Checkpoint `checkpointId` completed: commit what waited for it. */
@@ -320,6 +351,15 @@ export class StreamTask {
     }
     this.runMail();
     if (this.inputEnded || this.state !== 'RUNNING') return;
+    // Unaligned barriers are taken even when the output has no credit (Flink's priority mail).
+    if (this.network?.hasPriorityEvents()) {
+      this.network.processPriorityEvents();
+      const sync = this.checkpointer.syncPhase;
+      if (sync) {
+        void sync.then(() => this.requestTurn());
+        return;
+      }
+    }
     const blocked = this.blocked();
     if (blocked) {
       blocked.then(

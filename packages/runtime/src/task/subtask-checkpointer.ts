@@ -1,18 +1,27 @@
 import type { SourceSplit } from '@nimble/api';
 import { ensureError, IllegalStateError } from '../errors.js';
 import type { CheckpointOptions } from '../exchange/buffer-codec.js';
+import type { ChannelState } from '../checkpoint/channel-state.js';
+import {
+  assembleChannelStateFile,
+  CHANNEL_STATE_FORMAT,
+  checkChannelStateParallelism,
+  readChannelState,
+} from '../checkpoint/channel-state.js';
 import { assembleKeyedStateFile } from '../checkpoint/keyed-state-file.js';
 import { encodeOpaque } from '../checkpoint/metadata.js';
 import type { KeyedStateFileHandle, OperatorSubtaskState } from '../checkpoint/metadata.js';
 import type { TaskCheckpointServices, TaskRestore } from '../checkpoint/task-state.js';
 import { restoredOperatorState, restoreKeyedState } from '../checkpoint/task-state.js';
-import type { StreamNode } from '../graph/job-graph.js';
+import { resolveRelative } from '../checkpoint/paths.js';
+import type { OutputChannelState } from '../exchange/record-writer.js';
+import type { JobGraph, StreamNode } from '../graph/job-graph.js';
 import { KeyGroupRange } from '../keys/index.js';
 import type { AbstractStreamOperator } from '../operators/operator.js';
 import type { KeyedStateBackend, KeyedStateSnapshot } from '../state/index.js';
 import type { OperatorStateMode, OperatorStateSnapshot } from '../state/operator-state-store.js';
 import type { HoldableProcessingTimeService } from '../timers/holdable-processing-time-service.js';
-import type { AlignedCheckpointHandler } from './barrier-aligner.js';
+import type { AlignedCheckpointHandler, InputChannelState } from './barrier-aligner.js';
 import type { OperatorChain } from './operator-chain.js';
 import type { SourceInput } from './source-input.js';
 import type { TaskContext } from './task-context.js';
@@ -38,6 +47,10 @@ interface PendingSnapshot {
     readonly snapshot: KeyedStateSnapshot;
     readonly timers: Map<number, unknown[]> | undefined;
   }[];
+  /** Per output edge: the buffers the barrier overtook (unaligned, or aligned with a timeout). */
+  readonly outputStates: Map<string, Promise<OutputChannelState>>;
+  /** Unaligned: the input channel state, complete once every channel's barrier arrived. */
+  readonly inputState: Promise<InputChannelState> | undefined;
 }
 
 type SubtaskOperatorState = {
@@ -122,7 +135,12 @@ export class SubtaskCheckpointer implements AlignedCheckpointHandler {
    * snapshots, timers, source positions, then the barrier) runs while input, mail and
    * processing-time timers wait; the files are written afterwards while records flow.
    */
-  triggerCheckpoint(checkpointId: number, options: CheckpointOptions, alignmentMs: number): void {
+  triggerCheckpoint(
+    checkpointId: number,
+    options: CheckpointOptions,
+    alignmentMs: number,
+    inputState?: Promise<InputChannelState>,
+  ): void {
     const cp = this.ctx.services.checkpoints;
     if (!cp) {
       this.chain.broadcastBarrier(checkpointId, options);
@@ -137,7 +155,7 @@ export class SubtaskCheckpointer implements AlignedCheckpointHandler {
       endSyncPhase();
       this.timeService.release();
     };
-    this.snapshotSync(checkpointId, options).then(
+    this.snapshotSync(checkpointId, options, inputState).then(
       (pending) => {
         const syncMs = performance.now() - started;
         endSync();
@@ -145,7 +163,7 @@ export class SubtaskCheckpointer implements AlignedCheckpointHandler {
         this.written.set(checkpointId, written);
         const upload = this.writeSnapshot(cp, checkpointId, options, pending, written.uris)
           .then(
-            async ({ operators, size }) => {
+            async ({ operators, size, persisted }) => {
               if (written.aborted) {
                 await this.deleteWritten(cp, options.targetDir, written.uris);
                 return;
@@ -156,6 +174,8 @@ export class SubtaskCheckpointer implements AlignedCheckpointHandler {
                 syncDurationMs: syncMs,
                 asyncDurationMs: performance.now() - started - syncMs,
                 alignmentDurationMs: alignmentMs,
+                unaligned: options.unaligned === true || persisted > 0,
+                persistedBytes: persisted,
               });
             },
             async (e: unknown) => {
@@ -202,6 +222,7 @@ export class SubtaskCheckpointer implements AlignedCheckpointHandler {
   notifyCheckpointAborted(checkpointId: number): void {
     const written = this.written.get(checkpointId);
     if (written) written.aborted = true;
+    this.chain.abortBarrier(checkpointId);
     this.chains.delete(checkpointId);
     this.lastId = Math.max(this.lastId, checkpointId);
   }
@@ -246,9 +267,49 @@ export class SubtaskCheckpointer implements AlignedCheckpointHandler {
     return (restored?.states.get(SOURCE_SPLITS_STATE)?.values as SourceSplit[] | undefined) ?? [];
   }
 
+  /**
+   * Restore: the subtask's channel state of an unaligned checkpoint, if any: the output state is
+   * queued to go out first, the input state ahead of anything arriving on its channels. Refused
+   * at a changed parallelism (in-flight data is not redistributed).
+   */
+  async restoreChannelState(
+    graph: JobGraph,
+    restoreInput: ((state: ChannelState['input']) => void) | undefined,
+  ): Promise<void> {
+    const restore = this.restore;
+    if (!restore) return;
+    const head = this.chain.headNode;
+    const parallelism = new Map<string, number>();
+    for (const v of graph.vertices) for (const n of v.nodes) parallelism.set(n.uid, v.parallelism);
+    checkChannelStateParallelism(
+      restore.metadata,
+      (uid) => parallelism.get(uid),
+      restore.metadataDir,
+    );
+    const handle = restore.metadata.operators
+      .find((o) => o.uid === head.uid)
+      ?.subtasks.find((s) => s.subtask === this.ctx.subtaskIndex)?.channelState;
+    if (!handle) return;
+    const uri = resolveRelative(restore.metadataDir, handle.path);
+    const state = await readChannelState(
+      this.ctx.services.checkpoints!.fileSystem(uri),
+      uri,
+      handle,
+    );
+    if (state.input.length > 0) {
+      if (!restoreInput)
+        throw new IllegalStateError(
+          `${this.ctx.name}: input channel state for a task without inputs`,
+        );
+      restoreInput(state.input);
+    }
+    this.chain.restoreOutputState(state.output);
+  }
+
   private async snapshotSync(
     checkpointId: number,
     options: CheckpointOptions,
+    inputState: Promise<InputChannelState> | undefined,
   ): Promise<PendingSnapshot> {
     const nodes = this.chain.nodes;
     const operatorStates = new Map<string, EncodedOperatorState>();
@@ -277,8 +338,8 @@ export class SubtaskCheckpointer implements AlignedCheckpointHandler {
         timers: this.chain.operators.get(node.id)!.snapshotTimers(),
       });
     }
-    this.chain.broadcastBarrier(checkpointId, options);
-    return { operatorStates, keyed };
+    const outputStates = this.chain.broadcastBarrier(checkpointId, options);
+    return { operatorStates, keyed, outputStates, inputState };
   }
 
   /**
@@ -303,7 +364,7 @@ export class SubtaskCheckpointer implements AlignedCheckpointHandler {
     options: CheckpointOptions,
     pending: PendingSnapshot,
     written: string[],
-  ): Promise<{ operators: Record<string, SubtaskOperatorState>; size: number }> {
+  ): Promise<{ operators: Record<string, SubtaskOperatorState>; size: number; persisted: number }> {
     const operators: Record<string, SubtaskOperatorState> = {};
     const fs = cp.fileSystem(options.targetDir);
     const subtask = this.ctx.subtaskIndex;
@@ -347,7 +408,33 @@ export class SubtaskCheckpointer implements AlignedCheckpointHandler {
     for (const [uid, state] of pending.operatorStates) {
       operators[uid] = { ...operators[uid], ...state };
     }
-    return { operators, size };
+    // The ack waits for the channel state: the input state is complete once every channel's
+    // barrier arrived, an output state once the barrier left (or overtook) the backlog.
+    const output = new Map<string, OutputChannelState>();
+    for (const [edge, state] of pending.outputStates) output.set(edge, await state);
+    const input = (await pending.inputState) ?? [];
+    const file = assembleChannelStateFile({ input, output });
+    let persisted = 0;
+    if (file) {
+      const uid = this.chain.headNode.uid;
+      const name = `${fileSafe(uid)}-${subtask}-${checkpointId}-channels-${randomSuffix()}`;
+      const uri = `${options.targetDir}/${name}`;
+      written.push(uri);
+      await fs.write(uri, file.bytes);
+      persisted = file.bytes.length;
+      size += persisted;
+      operators[uid] = {
+        ...operators[uid],
+        channelState: {
+          format: CHANNEL_STATE_FORMAT,
+          path: name,
+          size: persisted,
+          input: file.input,
+          output: file.output,
+        },
+      };
+    }
+    return { operators, size, persisted };
   }
 }
 

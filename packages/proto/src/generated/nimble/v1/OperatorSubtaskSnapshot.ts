@@ -1,6 +1,7 @@
 // Original file: proto/nimble/v1/jobmanager.proto
 
 import type { KeyedStateHandle as _nimble_v1_KeyedStateHandle, KeyedStateHandle__Output as _nimble_v1_KeyedStateHandle__Output } from '../../nimble/v1/KeyedStateHandle.js';
+import type { ChannelStateHandle as _nimble_v1_ChannelStateHandle, ChannelStateHandle__Output as _nimble_v1_ChannelStateHandle__Output } from '../../nimble/v1/ChannelStateHandle.js';
 
 export interface OperatorSubtaskSnapshot {
   /**
@@ -15,6 +16,10 @@ export interface OperatorSubtaskSnapshot {
    * How each operator state is redistributed on rescaling ("split", "union", "broadcast").
    */
   'operatorStateModes'?: ({[key: string]: string});
+  /**
+   * The subtask's in-flight buffers of an unaligned checkpoint; set on the chain's head operator.
+   */
+  'channelState'?: (_nimble_v1_ChannelStateHandle | null);
 }
 
 export interface OperatorSubtaskSnapshot__Output {
@@ -30,4 +35,8 @@ export interface OperatorSubtaskSnapshot__Output {
    * How each operator state is redistributed on rescaling ("split", "union", "broadcast").
    */
   'operatorStateModes': ({[key: string]: string});
+  /**
+   * The subtask's in-flight buffers of an unaligned checkpoint; set on the chain's head operator.
+   */
+  'channelState': (_nimble_v1_ChannelStateHandle__Output | null);
 }

@@ -14,6 +14,14 @@ export interface SubtaskCheckpointState {
   'syncDurationMs'?: (number | string);
   'asyncDurationMs'?: (number | string);
   'alignmentDurationMs'?: (number | string);
+  /**
+   * The checkpoint was unaligned at this subtask (also after switching at the aligned timeout).
+   */
+  'unaligned'?: (boolean);
+  /**
+   * Bytes of in-flight buffers the subtask persisted (its channel state file).
+   */
+  'persistedBytes'?: (number | string);
 }
 
 /**
@@ -28,4 +36,12 @@ export interface SubtaskCheckpointState__Output {
   'syncDurationMs': (number);
   'asyncDurationMs': (number);
   'alignmentDurationMs': (number);
+  /**
+   * The checkpoint was unaligned at this subtask (also after switching at the aligned timeout).
+   */
+  'unaligned': (boolean);
+  /**
+   * Bytes of in-flight buffers the subtask persisted (its channel state file).
+   */
+  'persistedBytes': (number);
 }
