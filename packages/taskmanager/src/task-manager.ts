@@ -72,6 +72,7 @@ import { MessageChannel } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
 import { BlobCache } from './blob-cache.js';
 import { ExchangeRouter } from './exchange-router.js';
+import { RegistrationStatus } from './registration-status.js';
 import { TaskManagerMetrics } from './task-manager-metrics.js';
 
 /** One attempt of a job, as far as it runs on this TaskManager. */
@@ -129,6 +130,7 @@ export class TaskManager {
   private resourceId = '';
   /** This TaskManager's current registration at the JobManager (RegisterTaskManagerResponse). */
   private registrationId = '';
+  private registration!: RegistrationStatus;
 
   constructor(
     private readonly config: ClusterConfiguration,
@@ -182,6 +184,7 @@ export class TaskManager {
     );
 
     const jm = `${c.jobManagerRpcAddress}:${c.jobManagerRpcPort}`;
+    this.registration = new RegistrationStatus(this.resourceId, jm);
     this.resourceManager = new RpcClient(services.ResourceManager, jm, { security });
     this.jobMaster = new RpcClient(services.JobMasterGateway, jm, { security });
     this.blobServer = new RpcClient(services.BlobServer, jm, { deadlineMs: 60_000, security });
@@ -245,6 +248,7 @@ export class TaskManager {
   /** Cancels everything and closes the servers. */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.registration?.stopped('the TaskManager is shutting down');
     clearInterval(this.heartbeatTimer);
     this.heartbeat?.end();
     await Promise.all([...this.attempts.values()].map((a) => this.release(a)));
@@ -285,6 +289,7 @@ export class TaskManager {
           { retry: NO_RETRY, deadlineMs: 5000 },
         );
         this.registrationId = registered.registrationId;
+        this.registration.registered();
         this.log.info('registered at the JobManager');
         this.openHeartbeat();
         return;
@@ -317,6 +322,7 @@ export class TaskManager {
       lost = true;
       clearInterval(this.heartbeatTimer);
       if (this.stopped) return;
+      this.registration.lost(`lost the JobManager: ${reason}`);
       // Like Flink: without a JobManager the tasks cannot continue; free the slots and register
       // anew. The slots must be free before the registration: the JobManager deploys into them
       // as soon as it has it.
@@ -809,7 +815,12 @@ export class TaskManager {
 
   private startMetricsServer(host: string, port: number): Promise<number> {
     const server = createHttpServer((req, res) => {
-      if (req.method === 'GET' && req.url?.split('?')[0] === '/metrics') {
+      const path = req.url?.split('?')[0];
+      if (req.method === 'GET' && path === '/health') {
+        const { httpStatus, report } = this.registration.health();
+        res.writeHead(httpStatus, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(report));
+      } else if (req.method === 'GET' && path === '/metrics') {
         this.metrics.registry.metrics().then(
           (text) => {
             res.writeHead(200, { 'content-type': this.metrics.registry.contentType });
@@ -822,7 +833,7 @@ export class TaskManager {
         );
       } else {
         res.writeHead(404, { 'content-type': 'text/plain' });
-        res.end('Not found: this TaskManager serves GET /metrics\n');
+        res.end('Not found: this TaskManager serves GET /metrics and GET /health\n');
       }
     });
     this.http = server;
