@@ -6,32 +6,26 @@
  * pod, the Service and MinIO names to loopback and the S3 server, fixed ports to free ones. The
  * probes are made as the kubelet makes them, on the ports the manifests name.
  */
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { request as httpsRequest } from 'node:https';
-import { connect, createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
-import { dirname, join } from 'node:path';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadConfiguration } from '@nimble/runtime';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Daemon } from './fixtures/cluster.js';
 import { nimble, startDaemon, stopDaemon } from './fixtures/cluster.js';
-import type { Container, K8sObject, Probe } from './fixtures/kubernetes.js';
+import type { K8sObject } from './fixtures/kubernetes.js';
 import {
   CONTAINER_CONF_DIR,
-  container,
-  containerEnv,
-  dynamicProperties,
-  expandedArgs,
-  find,
-  mountedFiles,
+  freePort,
+  POD_IP,
+  podProcess,
   prepareK8sCopy,
+  probe,
   render,
+  until,
 } from './fixtures/kubernetes.js';
 import type { S3Server } from './fixtures/s3-server.js';
 import { startS3Server } from './fixtures/s3-server.js';
 
-const POD_IP = '127.0.0.1';
 const daemons: Daemon[] = [];
 let k8s: string;
 let work: string;
@@ -51,143 +45,6 @@ afterAll(async () => {
   if (k8s) rmSync(k8s, { recursive: true, force: true });
 });
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function until(what: string, condition: () => Promise<boolean>, ms = 60_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await condition().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-/** A pod of a Deployment as a process: its settings, with the cluster's names mapped locally. */
-interface Pod {
-  readonly c: Container;
-  readonly args: string[];
-  readonly env: Record<string, string>;
-  /** Where the pod's container paths are: `<root><container path>`. */
-  readonly root: string;
-}
-
-/**
- * Lays out pod `podName` of `deploymentName`: its ConfigMap and Secret files under a directory of
- * its own, its configuration with `local` values (host names, ports, the S3 endpoint) in place of
- * the cluster's, so that the daemon reads the files and settings the manifests give it.
- */
-function pod(
-  deploymentName: string,
-  containerName: string,
-  podName: string,
-  local: Record<string, string>,
-): Pod {
-  const deployment = find(objects, 'Deployment', deploymentName);
-  const c = container(deployment, containerName);
-  const root = join(work, podName);
-  const mounts = (c.volumeMounts ?? []).map((m) => m.mountPath);
-  for (const mount of mounts) mkdirSync(join(root, mount), { recursive: true });
-  for (const [path, content] of mountedFiles(objects, deployment, containerName)) {
-    if (content === undefined) throw new Error(`${path}: its Secret or ConfigMap is not rendered`);
-    mkdirSync(dirname(join(root, path)), { recursive: true });
-    writeFileSync(join(root, path), content, { mode: 0o600 });
-  }
-  // A container path in a value (a mounted file or directory) is under the pod's directory.
-  const mapValue = (key: string, value: string): string =>
-    local[key] ?? (mounts.some((m) => value.startsWith(`${m}/`)) ? join(root, value) : value);
-  const remap = (entries: Record<string, unknown>): string =>
-    Object.entries(entries)
-      .map(([k, v]) => `${k}: ${JSON.stringify(mapValue(k, String(v)))}\n`)
-      .join('');
-
-  const confDir = join(root, CONTAINER_CONF_DIR);
-  const configFile = join(confDir, 'config.yaml');
-  writeFileSync(configFile, remap(loadConfiguration({ configFile, env: {} }).entries));
-  const env = containerEnv(objects, c, { 'status.podIP': POD_IP });
-  const properties = env.NIMBLE_PROPERTIES ?? '';
-  const args = expandedArgs(c, env);
-  return {
-    c,
-    root,
-    // -D values the same way (the container's -Dtaskmanager.host=$(POD_IP) stays as it is).
-    args: args.map((a) => {
-      const kv = dynamicProperties([a])[0];
-      if (kv === undefined) return a;
-      const eq = kv.indexOf('=');
-      return `-D${kv.slice(0, eq)}=${mapValue(kv.slice(0, eq), kv.slice(eq + 1))}`;
-    }),
-    env: {
-      ...env,
-      // The image's ENV (deploy/Dockerfile), under the pod's directory.
-      NIMBLE_CONF_DIR: confDir,
-      NIMBLE_PROPERTIES: remap(
-        loadConfiguration({ env: { NIMBLE_PROPERTIES: properties } }).entries as Record<
-          string,
-          unknown
-        >,
-      ),
-    },
-  };
-}
-
-/** A probe as the kubelet makes it: HTTP(S) GET without verifying the certificate, or a connect. */
-async function probe(
-  c: Container,
-  p: Probe | undefined,
-  ports: Record<string, number>,
-): Promise<{ ok: boolean; status?: number; body?: string }> {
-  const portOf = (port: string | number): number => {
-    const name =
-      typeof port === 'number' ? c.ports?.find((x) => x.containerPort === port)?.name : port;
-    const local = name === undefined ? undefined : ports[name];
-    if (local === undefined) throw new Error(`no local port for ${c.name}'s ${String(port)}`);
-    return local;
-  };
-  if (p?.tcpSocket) {
-    const port = portOf(p.tcpSocket.port);
-    return new Promise((resolve) => {
-      const socket = connect(port, POD_IP, () => {
-        socket.destroy();
-        resolve({ ok: true });
-      });
-      socket.once('error', () => resolve({ ok: false }));
-    });
-  }
-  const get = p?.httpGet;
-  if (get === undefined) throw new Error(`${c.name}: no httpGet or tcpSocket probe`);
-  const url = `${(get.scheme ?? 'HTTP').toLowerCase()}://${POD_IP}:${portOf(get.port)}${get.path}`;
-  const answer = (status: number, body: string) => ({
-    ok: status >= 200 && status < 400,
-    status,
-    body,
-  });
-  try {
-    if (get.scheme === 'HTTPS') {
-      return await new Promise((resolve, reject) => {
-        httpsRequest(url, { rejectUnauthorized: false }, (res) => {
-          let body = '';
-          res.on('data', (d: Buffer) => (body += d.toString()));
-          res.on('end', () => resolve(answer(res.statusCode ?? 0, body)));
-        })
-          .on('error', reject)
-          .end();
-      });
-    }
-    const res = await fetch(url);
-    return answer(res.status, await res.text());
-  } catch {
-    return { ok: false };
-  }
-}
-
 it("the dev overlay's containers start a cluster: probes as the manifests expect, a job checkpointing to S3", async () => {
   const [jmRpc, jmRest] = [await freePort(), await freePort()];
   const cluster = {
@@ -204,7 +61,14 @@ it("the dev overlay's containers start a cluster: probes as the manifests expect
     // The Service nimble-minio.
     's3.endpoint': s3.endpoint,
   };
-  const jmPod = pod('nimble-jobmanager', 'jobmanager', 'jobmanager-0', cluster);
+  const jmPod = podProcess(
+    objects,
+    work,
+    'nimble-jobmanager',
+    'jobmanager',
+    'jobmanager-0',
+    cluster,
+  );
   const config = readFileSync(join(jmPod.root, CONTAINER_CONF_DIR, 'config.yaml'), 'utf8');
   const checkpoints = new URL(/^state\.checkpoints\.dir: "(.*)"$/m.exec(config)![1]!);
   // The bucket the dev overlay's Job creates in MinIO.
@@ -213,7 +77,7 @@ it("the dev overlay's containers start a cluster: probes as the manifests expect
 
   // A TaskManager before its JobManager: alive, not ready.
   const tmPods = [0, 1].map((i) =>
-    pod('nimble-taskmanager', 'taskmanager', `taskmanager-${i}`, cluster),
+    podProcess(objects, work, 'nimble-taskmanager', 'taskmanager', `taskmanager-${i}`, cluster),
   );
   expect(tmPods[0]!.args).toEqual(['taskmanager', `-Dtaskmanager.host=${POD_IP}`]);
   const first = await startDaemon(tmPods[0]!.args, tmPods[0]!.env);

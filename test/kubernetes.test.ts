@@ -18,7 +18,7 @@ import {
   containerEnv,
   expandedArgs,
   find,
-  KUBERNETES_VERSION,
+  KUBERNETES_VERSIONS,
   mountedFiles,
   OVERLAYS,
   portNumber,
@@ -87,15 +87,19 @@ function taskManager(overlay: Overlay): { deployment: K8sObject; c: Container } 
 }
 
 describe.each(OVERLAYS)('%s', (overlay) => {
-  it(`validates against the Kubernetes ${KUBERNETES_VERSION} schemas (strict)`, async () => {
-    const file = join(dir, `${overlay.replace('/', '-')}.yaml`);
-    writeFileSync(file, rendered.get(overlay)!.text);
-    const result = await validate(file);
-    expect(result.code, result.stdout + result.stderr).toBe(0);
-    // One line per object, each passed: nothing was skipped for an unknown kind.
-    const passed = result.stdout.split('\n').filter((l) => / passed for resource /.test(l));
-    expect(passed).toHaveLength(objects(overlay).length);
-  }, 60_000);
+  it.each(KUBERNETES_VERSIONS)(
+    'validates against the Kubernetes %s schemas (strict)',
+    async (version) => {
+      const file = join(dir, `${overlay.replace('/', '-')}.yaml`);
+      writeFileSync(file, rendered.get(overlay)!.text);
+      const result = await validate(file, version);
+      expect(result.code, result.stdout + result.stderr).toBe(0);
+      // One line per object, each passed: nothing was skipped for an unknown kind.
+      const passed = result.stdout.split('\n').filter((l) => / passed for resource /.test(l));
+      expect(passed).toHaveLength(objects(overlay).length);
+    },
+    60_000,
+  );
 
   it("the daemons' configuration loader accepts both containers' configuration", () => {
     for (const [deployment, name] of [
@@ -306,7 +310,7 @@ describe('the checks can fail', () => {
       });
     const file = join(dir, 'broken.yaml');
     writeFileSync(file, broken.map((o) => stringify(o)).join('---\n'));
-    const result = await validate(file);
+    const result = await validate(file, KUBERNETES_VERSIONS[0]);
     expect(result.code).not.toBe(0);
     expect(result.stdout + result.stderr).toMatch(/paht/);
     expect(result.stdout + result.stderr).toMatch(/'one' is not of type 'integer'/);
