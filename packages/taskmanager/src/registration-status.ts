@@ -21,7 +21,7 @@ const TRANSITIONS: Readonly<Record<RegistrationState, readonly RegistrationState
 export interface HealthReport {
   readonly status: RegistrationState;
   readonly resourceId: string;
-  /** The JobManager address this TaskManager registers at (jobmanager.rpc.address:port). */
+  /** The JobManager address this TaskManager is registered at, or tries to register at. */
   readonly jobmanager: string;
   /** Why the TaskManager is not registered, once it lost a registration. */
   readonly reason?: string;
@@ -32,9 +32,10 @@ export class RegistrationStatus {
   private current: RegistrationState = 'REGISTERING';
   private reason: string | undefined;
 
+  /** `jobManager` gives the address registered at or tried now (it changes with HA). */
   constructor(
     private readonly resourceId: string,
-    private readonly jobManager: string,
+    private readonly jobManager: () => string,
   ) {}
 
   get state(): RegistrationState {
@@ -60,7 +61,7 @@ export class RegistrationStatus {
       report: {
         status: this.current,
         resourceId: this.resourceId,
-        jobmanager: this.jobManager,
+        jobmanager: this.jobManager(),
         ...(this.reason === undefined ? {} : { reason: this.reason }),
       },
     };

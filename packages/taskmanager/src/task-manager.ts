@@ -127,10 +127,11 @@ export class TaskManager {
   private stopped = false;
   private endpoints!: TaskManagerEndpoints;
   private workDir!: string;
+  /** What GET /health reports: whether this TaskManager is registered at a JobManager. */
+  private registration!: RegistrationStatus;
   private resourceId = '';
   /** This TaskManager's current registration at the JobManager (RegisterTaskManagerResponse). */
   private registrationId = '';
-  private registration!: RegistrationStatus;
 
   constructor(
     private readonly config: ClusterConfiguration,
@@ -176,6 +177,7 @@ export class TaskManager {
     this.log = log;
     this.metrics = new TaskManagerMetrics(this.resourceId);
     this.metrics.setSlots(c.numberOfTaskSlots, c.numberOfTaskSlots);
+    this.registration = new RegistrationStatus(this.resourceId, () => this.resourceManager.address);
     this.router = new ExchangeRouter(
       this.resourceId,
       log,
@@ -184,7 +186,6 @@ export class TaskManager {
     );
 
     const jm = `${c.jobManagerRpcAddress}:${c.jobManagerRpcPort}`;
-    this.registration = new RegistrationStatus(this.resourceId, jm);
     this.resourceManager = new RpcClient(services.ResourceManager, jm, { security });
     this.jobMaster = new RpcClient(services.JobMasterGateway, jm, { security });
     this.blobServer = new RpcClient(services.BlobServer, jm, { deadlineMs: 60_000, security });

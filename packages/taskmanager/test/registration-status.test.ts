@@ -3,7 +3,7 @@ import { RegistrationStatus } from '../src/registration-status.js';
 
 describe('RegistrationStatus', () => {
   it('is unhealthy until registered, healthy while registered, unhealthy again once lost', () => {
-    const status = new RegistrationStatus('tm-1', 'nimble-jobmanager:6123');
+    const status = new RegistrationStatus('tm-1', () => 'nimble-jobmanager:6123');
     expect(status.health()).toEqual({
       httpStatus: 503,
       report: { status: 'REGISTERING', resourceId: 'tm-1', jobmanager: 'nimble-jobmanager:6123' },
@@ -23,7 +23,7 @@ describe('RegistrationStatus', () => {
   });
 
   it('stays stopped: a late loss or registration does not revive it', () => {
-    const status = new RegistrationStatus('tm-1', 'jm:6123');
+    const status = new RegistrationStatus('tm-1', () => 'jm:6123');
     status.registered();
     status.stopped('the TaskManager is shutting down');
     status.lost('the heartbeat stream ended');
