@@ -5,13 +5,16 @@
  * requests matching the slots, a configuration the daemons accept, Secrets holding the files the
  * configuration names.
  */
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import type { ClusterConfiguration } from '@nimble/runtime';
 import { ConfigurationError, parseClusterConfiguration } from '@nimble/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import type { Container, K8sObject, Overlay } from './fixtures/kubernetes.js';
+import { repoRoot } from './fixtures/compose.js';
 import {
   container,
   containerConfig,
@@ -20,6 +23,7 @@ import {
   find,
   KUBERNETES_VERSIONS,
   mountedFiles,
+  CONTAINER_CONF_DIR,
   OVERLAYS,
   portNumber,
   prepareK8sCopy,
@@ -216,6 +220,43 @@ describe.each(OVERLAYS)('%s', (overlay) => {
     expect(containerConfig(objects(overlay), deployment, 'taskmanager')['taskmanager.host']).toBe(
       '10.1.2.3',
     );
+  });
+
+  it("the image's entrypoint passes the containers' args and configuration on unchanged", async () => {
+    // The entrypoint adds container defaults (bind hosts, taskmanager.host) only for keys nobody
+    // set: the manifests set them all, so what the tests compute is what the daemons get. A
+    // stand-in `nimble` on PATH prints what it was given.
+    const scratch = mkdtempSync(join(dir, 'entrypoint-'));
+    const bin = join(scratch, 'bin');
+    mkdirSync(bin);
+    writeFileSync(
+      join(bin, 'nimble'),
+      '#!/bin/sh\nfor a in "$@"; do printf "<%s>" "$a"; done\nprintf "\\n%s" "$NIMBLE_PROPERTIES"\n',
+    );
+    chmodSync(join(bin, 'nimble'), 0o755);
+    for (const { deployment, c } of [jobManager(overlay), taskManager(overlay)]) {
+      const conf = join(scratch, c.name);
+      mkdirSync(conf);
+      const files = mountedFiles(objects(overlay), deployment, c.name);
+      writeFileSync(join(conf, 'config.yaml'), files.get(`${CONTAINER_CONF_DIR}/config.yaml`)!);
+      const env = containerEnv(objects(overlay), c, { 'status.podIP': '10.1.2.3' });
+      const args = expandedArgs(c, env);
+      const { stdout } = await promisify(execFile)(
+        'sh',
+        [join(repoRoot, 'deploy', 'docker-entrypoint.sh'), ...args],
+        {
+          env: {
+            PATH: `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}`,
+            HOSTNAME: 'nimble-taskmanager-7d9f8-abcde',
+            NIMBLE_CONF_DIR: conf,
+            NIMBLE_PROPERTIES: env.NIMBLE_PROPERTIES ?? '',
+          },
+        },
+      );
+      const newline = stdout.indexOf('\n');
+      expect(stdout.slice(0, newline)).toBe(args.map((a) => `<${a}>`).join(''));
+      expect(stdout.slice(newline + 1)).toBe(env.NIMBLE_PROPERTIES ?? '');
+    }
   });
 
   it('a PodDisruptionBudget lets one TaskManager go at a time', () => {
