@@ -116,6 +116,19 @@ function describeStorage(name: string, start: () => Promise<Backend>): void {
       expect((await fs.read(empty)).length).toBe(0);
     });
 
+    it('creates an object exclusively: of racing creators exactly one wins', async () => {
+      // High availability's leader election stands on this (If-None-Match: * on S3).
+      const uri = joinUri(caseDir(), 'leader', 'epoch-0000000001');
+      const results = await Promise.all(
+        [1, 2, 3, 4].map((n) => fs.createExclusive(uri, pattern(100, n))),
+      );
+      expect(results.filter(Boolean)).toHaveLength(1);
+      const winner = results.indexOf(true) + 1;
+      expectBytes(await fs.read(uri), pattern(100, winner));
+      expect(await fs.createExclusive(uri, pattern(100, 9))).toBe(false);
+      expectBytes(await fs.read(uri), pattern(100, winner));
+    });
+
     it('a ranged read returns exactly bytes [start, end)', async () => {
       const uri = joinUri(caseDir(), 'keyed-state');
       const data = pattern(5000, 3);

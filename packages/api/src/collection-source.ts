@@ -32,20 +32,25 @@ export class CollectionSource<T> implements Source<T, CollectionSplit, null> {
   createEnumerator(
     context: SplitEnumeratorContext<CollectionSplit>,
   ): SplitEnumerator<CollectionSplit, null> {
-    return new CollectionEnumerator(context, [{ splitId: '0', position: 0 }]);
+    return new SingleReaderEnumerator(context, [{ splitId: '0', position: 0 }]);
   }
   restoreEnumerator(
     context: SplitEnumeratorContext<CollectionSplit>,
   ): SplitEnumerator<CollectionSplit, null> {
     // The split itself is in the reader's checkpointed state.
-    return new CollectionEnumerator(context, []);
+    return new SingleReaderEnumerator(context, []);
   }
 }
 
-class CollectionEnumerator implements SplitEnumerator<CollectionSplit, null> {
+/**
+ * Hands its splits to subtask 0, and to every reader that registers the end of splits: the
+ * enumerator of a source read by one subtask (a collection, the entries of a savepoint's state).
+ * Splits a failed reader gave back go to subtask 0 again; the state is the readers'.
+ */
+export class SingleReaderEnumerator<S extends SourceSplit> implements SplitEnumerator<S, null> {
   constructor(
-    private readonly context: SplitEnumeratorContext<CollectionSplit>,
-    private pending: CollectionSplit[],
+    private readonly context: SplitEnumeratorContext<S>,
+    private pending: S[],
   ) {}
   start(): void {}
   addReader(subtask: number): void {
@@ -55,7 +60,7 @@ class CollectionEnumerator implements SplitEnumerator<CollectionSplit, null> {
     }
     this.context.signalNoMoreSplits(subtask);
   }
-  addSplitsBack(splits: CollectionSplit[]): void {
+  addSplitsBack(splits: S[]): void {
     this.pending.push(...splits);
   }
   snapshotState(): null {

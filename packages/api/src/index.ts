@@ -233,7 +233,7 @@ export type {
   BuiltinSink,
   AsyncOutputMode,
 } from './transformation.js';
-export { CollectionSource } from './collection-source.js';
+export { CollectionSource, SingleReaderEnumerator } from './collection-source.js';
 export type { CollectionSplit } from './collection-source.js';
 export { AsyncDataStream } from './async-data-stream.js';
 export { RichAsyncFunction, TimeoutError } from './async-function.js';

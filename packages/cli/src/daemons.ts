@@ -57,6 +57,9 @@ function stopOnSignals(stop: () => Promise<void>): void {
 export async function runJobManager(flags: ConfigFlags): Promise<void> {
   const { loaded, config, tmpDirs } = loadClusterConfiguration(flags);
   const jm = new JobManager(config, { ...loaded.entries } as Record<string, ConfigValue>, tmpDirs);
+  // As Flink's JobManager: one that lost its leadership has stopped acting; it exits, to be
+  // restarted as a standby.
+  jm.onLeadershipLost(() => process.exit(1));
   const { rpcPort, restPort } = await jm.start();
   stopOnSignals(() => jm.stop());
   process.send?.({

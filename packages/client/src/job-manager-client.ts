@@ -6,7 +6,15 @@ import type {
   RpcSecurity,
   SubmitJobRequest,
 } from '@nimble/proto';
-import { NO_RETRY, RpcClient, RpcError, nimbleServices, status } from '@nimble/proto';
+import type { CallSettings, Metadata } from '@nimble/proto';
+import {
+  LEADER_ADDRESS_METADATA,
+  NO_RETRY,
+  RpcClient,
+  RpcError,
+  nimbleServices,
+  status,
+} from '@nimble/proto';
 import type { Key } from '@nimble/api';
 import { deserialize, serialize } from 'node:v8';
 
@@ -43,7 +51,7 @@ const SAVEPOINT_DEADLINE_MS = 10 * 60_000;
 
 /** A typed client of the JobManager's Dispatcher service (job submission and control). */
 export class JobManagerClient {
-  private readonly rpc: RpcClient<DispatcherClient>;
+  private rpc: RpcClient<DispatcherClient>;
 
   /**
    * @param address host:port of the JobManager's gRPC endpoint (jobmanager.rpc.port).
@@ -51,16 +59,48 @@ export class JobManagerClient {
    *   (docs/security.md).
    */
   constructor(
-    readonly address: string,
-    security: RpcSecurity = {},
+    address: string,
+    private readonly security: RpcSecurity = {},
   ) {
     this.rpc = new RpcClient(nimbleServices().Dispatcher, address, { security });
+  }
+
+  /** host:port of the JobManager called: the leader, once a standby named it. */
+  get address(): string {
+    return this.rpc.address;
+  }
+
+  /**
+   * Calls a Dispatcher method. A standby JobManager (high availability) refuses with the
+   * leader's address: the client then calls the leader, and keeps it for later calls.
+   */
+  private async call<Req, Res>(
+    method: (raw: DispatcherClient) => (req: Req, cb: (e: unknown, r?: Res) => void) => unknown,
+    request: Req,
+    settings: CallSettings = {},
+  ): Promise<Res> {
+    for (let hops = 0; ; hops++) {
+      try {
+        return (await this.rpc.call(
+          method(this.rpc.raw) as Parameters<RpcClient<DispatcherClient>['call']>[0],
+          request,
+          settings,
+        )) as Res;
+      } catch (e) {
+        const leader = leaderOf(e);
+        if (leader === undefined || leader === this.rpc.address || hops >= 3) throw e;
+        this.rpc.close();
+        this.rpc = new RpcClient(nimbleServices().Dispatcher, leader, {
+          security: this.security,
+        });
+      }
+    }
   }
 
   async submitJob(request: SubmitJobRequest): Promise<string> {
     // Not retried: a submission that timed out may have been accepted.
     try {
-      const res = await this.rpc.call(this.rpc.raw.SubmitJob, request, {
+      const res = await this.call((r) => r.SubmitJob, request, {
         retry: NO_RETRY,
         deadlineMs: 120_000,
       });
@@ -91,8 +131,8 @@ export class JobManagerClient {
     options: SavepointOptions = {},
   ): Promise<string> {
     // Not retried: a repeated call takes a second savepoint, or finds a stopped job.
-    const res = await this.rpc.call(
-      this.rpc.raw.TriggerSavepoint,
+    const res = await this.call(
+      (r) => r.TriggerSavepoint,
       { jobId, targetDirectory, stop: options.stop ?? false, drain: options.drain ?? false },
       { retry: NO_RETRY, deadlineMs: SAVEPOINT_DEADLINE_MS },
     );
@@ -108,8 +148,8 @@ export class JobManagerClient {
     full = false,
   ): Promise<{ checkpointId: number; path: string }> {
     // Not retried: a repeated call takes a second checkpoint.
-    const res = await this.rpc.call(
-      this.rpc.raw.TriggerCheckpoint,
+    const res = await this.call(
+      (r) => r.TriggerCheckpoint,
       { jobId, full },
       { retry: NO_RETRY, deadlineMs: SAVEPOINT_DEADLINE_MS },
     );
@@ -142,8 +182,8 @@ export class JobManagerClient {
   ): Promise<(V | undefined)[]> {
     let res;
     try {
-      res = await this.rpc.call(
-        this.rpc.raw.QueryState,
+      res = await this.call(
+        (r) => r.QueryState,
         { jobId, name, keys: serialize(keys), mode: options.mode ?? 'live' },
         { idempotent: true },
       );
@@ -157,24 +197,24 @@ export class JobManagerClient {
 
   /** Deletes a savepoint, given as its directory or its `_metadata` file. */
   async disposeSavepoint(path: string): Promise<void> {
-    await this.rpc.call(this.rpc.raw.DisposeSavepoint, { path }, { deadlineMs: 60_000 });
+    await this.call((r) => r.DisposeSavepoint, { path }, { deadlineMs: 60_000 });
   }
 
   async listJobs(runningOnly = false): Promise<JobDetails__Output[]> {
-    const res = await this.rpc.call(this.rpc.raw.ListJobs, { runningOnly }, { idempotent: true });
+    const res = await this.call((r) => r.ListJobs, { runningOnly }, { idempotent: true });
     return res.jobs;
   }
 
   getJob(jobId: string): Promise<JobDetails__Output> {
-    return this.rpc.call(this.rpc.raw.GetJob, { jobId }, { idempotent: true });
+    return this.call((r) => r.GetJob, { jobId }, { idempotent: true });
   }
 
   async cancelJob(jobId: string): Promise<void> {
-    await this.rpc.call(this.rpc.raw.CancelJob, { jobId }, { deadlineMs: 60_000 });
+    await this.call((r) => r.CancelJob, { jobId }, { deadlineMs: 60_000 });
   }
 
   clusterOverview(): Promise<ClusterOverview__Output> {
-    return this.rpc.call(this.rpc.raw.GetClusterOverview, {}, { idempotent: true });
+    return this.call((r) => r.GetClusterOverview, {}, { idempotent: true });
   }
 
   /** The job's details now and after each status change; the last event carries the result. */
@@ -190,4 +230,13 @@ export class JobManagerClient {
   close(): void {
     this.rpc.close();
   }
+}
+
+/** The leader's address a standby JobManager named in its refusal, if `e` is one. */
+function leaderOf(e: unknown): string | undefined {
+  if (!(e instanceof RpcError) || e.code !== status.UNAVAILABLE) return undefined;
+  const value = (e.cause as { metadata?: Metadata } | undefined)?.metadata?.get(
+    LEADER_ADDRESS_METADATA,
+  )[0];
+  return typeof value === 'string' && value !== '' ? value : undefined;
 }

@@ -142,6 +142,8 @@ export class CheckpointCoordinator {
   private consecutiveFailures = 0;
   private periodic: ReturnType<typeof setTimeout> | undefined;
   private running = false;
+  /** Checkpoints aborted by {@link stop}, to clean up again after the tasks stopped. */
+  private readonly stoppedWhilePending: Pending[] = [];
   private lastEnd = 0;
   private savepointQueue: Promise<unknown> = Promise.resolve();
   // Statistics (REST and metrics)
@@ -199,13 +201,28 @@ export class CheckpointCoordinator {
     this.scheduleNext(this.ctx.settings.interval);
   }
 
-  /** Stops periodic checkpoints and aborts the pending one (the attempt ended). */
+  /**
+   * Stops periodic checkpoints and aborts the pending one (the attempt ended). Call
+   * {@link discardStopped} once the attempt's tasks are stopped.
+   */
   stop(reason: string): void {
     this.running = false;
     if (this.periodic) clearTimeout(this.periodic);
     this.periodic = undefined;
     const p = this.pending;
-    if (p) this.abort(p, new Error(`Checkpoint ${p.id} was aborted: ${reason}`), false);
+    if (p) {
+      this.abort(p, new Error(`Checkpoint ${p.id} was aborted: ${reason}`), false);
+      this.stoppedWhilePending.push(p);
+    }
+  }
+
+  /**
+   * Deletes again what the checkpoints aborted by {@link stop} wrote, now that the tasks are
+   * stopped: an upload that ended after the first cleanup (its task was cancelled before the
+   * abort notification reached it) left its files behind it.
+   */
+  async discardStopped(): Promise<void> {
+    for (const p of this.stoppedWhilePending.splice(0)) await this.discardPartial(p);
   }
 
   /** Takes a savepoint; resolves with it once complete. Waits for a checkpoint in progress. */

@@ -16,6 +16,8 @@ import {
   bindServer,
   createServer,
   failedPrecondition,
+  fencingTokenInterceptor,
+  gateServerInterceptor,
   invalidArgument,
   nimbleServices,
   notFound,
@@ -91,6 +93,7 @@ import { GRPC_STATUS_OF, StateQueryError } from './state-query.js';
 import { createRestartStrategy } from './restart-strategy.js';
 import type { RegisteredTaskManager } from './task-manager-registry.js';
 import { TaskManagerRegistry } from './task-manager-registry.js';
+import { JobManagerHighAvailability } from './high-availability.js';
 
 /** How long an uploaded bundle may take to build its plan before a run request fails. */
 const BUNDLE_PLAN_TIMEOUT_MS = 60_000;
@@ -126,6 +129,11 @@ export class JobManager {
   private readonly startedAt = Date.now();
   /** TLS material and client token (docs/security.md). */
   private readonly security: SecurityMaterial;
+  /** With high-availability.type storage: the election and the shared job store, once started. */
+  private ha: JobManagerHighAvailability | undefined;
+  /** The epoch this JobManager leads, sent to TaskManagers as the fencing token; 0 otherwise. */
+  private fencingToken = 0;
+  private readonly leadershipLostListeners: ((reason: string) => void)[] = [];
 
   /**
    * @param entries the daemon's configuration entries (Flink keys); a job's own entries override
@@ -138,9 +146,14 @@ export class JobManager {
   ) {
     this.log = createLogger('jobmanager', {}, { recent: this.recentLog });
     this.security = loadSecurityMaterial(config);
-    this.registry = new TaskManagerRegistry(this.log, config.heartbeatTimeout, {
-      tls: this.security.internal,
-    });
+    this.registry = new TaskManagerRegistry(
+      this.log,
+      config.heartbeatTimeout,
+      { tls: this.security.internal },
+      config.highAvailabilityType === 'storage'
+        ? [fencingTokenInterceptor(() => this.fencingToken)]
+        : [],
+    );
     this.registry.onLost((tm, reason) => {
       for (const job of this.jobs.values()) job.onTaskManagerLost(tm.resourceId, reason);
     });
@@ -190,6 +203,24 @@ export class JobManager {
       token: security.token,
       services: [services.Dispatcher.service],
       maxReceiveMessageBytes: Math.max(c.rpcFrameSize, c.restServerMaxContentLength),
+      // A standby answers every call with the leader's address instead of serving it.
+      interceptors:
+        c.highAvailabilityType === 'storage'
+          ? [
+              gateServerInterceptor(
+                [
+                  services.Dispatcher.service,
+                  services.ResourceManager.service,
+                  services.JobMasterGateway.service,
+                  services.BlobServer.service,
+                ],
+                () =>
+                  this.ha
+                    ? this.ha.standbyRefusal()
+                    : { code: status.UNAVAILABLE, details: 'This JobManager is starting' },
+              ),
+            ]
+          : [],
     });
     this.server = server;
     const report = (method: string, e: unknown): void =>
@@ -410,7 +441,8 @@ export class JobManager {
       maxContentLength: c.restServerMaxContentLength,
     });
     this.rest = rest.server;
-    await this.recoverJobs();
+    if (c.highAvailabilityType === 'storage') this.startElection(rpcPort, rest.port);
+    else await this.recoverJobs();
     this.log.info({ rpcPort, restPort: rest.port, jobmanager_id: this.id }, 'JobManager started');
     return { rpcPort, restPort: rest.port };
   }
@@ -418,7 +450,11 @@ export class JobManager {
   async stop(): Promise<void> {
     // As Flink's JobManager with a job store (high availability): its jobs are suspended, not
     // cancelled, so the next JobManager on the same store recovers them.
-    await Promise.all([...this.jobs.values()].map((job) => job.suspend().catch(() => {})));
+    const leading = this.ha?.isLeader ?? true;
+    if (leading)
+      await Promise.all([...this.jobs.values()].map((job) => job.suspend().catch(() => {})));
+    // A leader that shut down releases its lease: a standby takes over at once.
+    await this.ha?.elector.stop(leading);
     this.registry.close();
     await new Promise<void>((resolve) =>
       this.server ? this.server.tryShutdown(() => resolve()) : resolve(),
@@ -535,7 +571,90 @@ export class JobManager {
    * deadline on each call (`state.storage.timeout`, the job's own when given).
    */
   fileSystem(uri: string, timeoutMs = this.storageTimeout): StateFileSystem {
-    return withStorageTimeout(fileSystemFor(uri, s3OptionsOf(this.config)), timeoutMs);
+    const fs = withStorageTimeout(fileSystemFor(uri, s3OptionsOf(this.config)), timeoutMs);
+    return this.ha ? this.ha.fence(fs) : fs;
+  }
+
+  /**
+   * Why this JobManager does not serve requests now (a standby, or a leader that lost its lease),
+   * naming the leader; undefined when it serves.
+   */
+  standbyReason(): string | undefined {
+    return this.ha?.standbyReason();
+  }
+
+  /** The current leader's REST URL, when this JobManager is a standby that knows it. */
+  get leaderRestUrl(): string | undefined {
+    const l = this.ha?.isLeader ? undefined : this.ha?.leader;
+    return l && !l.released ? l.restUrl : undefined;
+  }
+
+  /**
+   * Called once when this JobManager lost its leadership, after it stopped acting: the daemon
+   * exits to be restarted as a standby, as Flink's JobManager.
+   */
+  onLeadershipLost(listener: (reason: string) => void): void {
+    this.leadershipLostListeners.push(listener);
+  }
+
+  /** Runs for the lead; recovers every job of the shared job store once granted it. */
+  private startElection(rpcPort: number, restPort: number): void {
+    const c = this.config;
+    const ha = new JobManagerHighAvailability(
+      c,
+      this.id,
+      {
+        rpcAddress: `${c.jobManagerRpcAddress}:${rpcPort}`,
+        restUrl: `${this.security.rest ? 'https' : 'http'}://${c.restAddress}:${restPort}`,
+      },
+      this.storageTimeout,
+      this.log,
+    );
+    this.ha = ha;
+    ha.elector.onLeading((epoch) => {
+      this.fencingToken = epoch;
+      // A store that fails now (an outage) must not lose the jobs: try again while leading.
+      const recover = (): void => {
+        this.recoverSharedJobs(ha).catch((e: unknown) => {
+          this.log.error(
+            { err: ensureError(e) },
+            'could not read the job store: trying again in a retry period',
+          );
+          if (ha.isLeader) setTimeout(recover, c.leaseRetryPeriod).unref();
+        });
+      };
+      recover();
+    });
+    ha.elector.onLost((reason) => {
+      // Stop acting before anything else: no checkpoint completes, no TaskManager call carries
+      // a token any TaskManager still accepts once a new leader reached it.
+      this.fencingToken = 0;
+      for (const job of this.jobs.values()) job.checkpoints.stop(`leadership lost: ${reason}`);
+      for (const l of this.leadershipLostListeners) l(reason);
+    });
+    ha.elector.start();
+  }
+
+  /** Recovers the jobs of the shared job store, fetching their bundles into the blob store. */
+  private async recoverSharedJobs(ha: JobManagerHighAvailability): Promise<void> {
+    for (const entry of await ha.storedJobs()) {
+      try {
+        const stored = JSON.parse(entry.json) as StoredJob;
+        if (this.jobs.has(stored.jobId)) continue;
+        if (!this.blobs.get(stored.bundleHash)) {
+          const bundle = await ha.bundle(stored.bundleHash);
+          if (BlobStore.hashOf(bundle) !== stored.bundleHash)
+            throw new Error(`its bundle does not have the sha256 ${stored.bundleHash} it names`);
+          this.blobs.put(bundle);
+        }
+        (await this.createJob(stored, true)).start();
+      } catch (e) {
+        this.log.error(
+          { err: ensureError(e), file: entry.uri },
+          'could not recover a job from the job store',
+        );
+      }
+    }
   }
 
   /**
@@ -698,7 +817,8 @@ export class JobManager {
     const job = await this.createJob(stored, false);
     try {
       this.blobs.put(req.bundle);
-      this.storeJob(stored);
+      if (this.ha) await this.ha.storeJob(jobId, JSON.stringify(stored), bundleHash, req.bundle);
+      else this.storeJob(stored);
     } catch (e) {
       this.jobs.delete(jobId);
       throw e;
@@ -803,6 +923,7 @@ export class JobManager {
     job.subscribe((e) => {
       if (isGloballyTerminal(e.job?.state as never)) {
         rmSync(join(this.jobStoreDir, `${stored.jobId}.json`), { force: true });
+        void this.ha?.removeJob(stored.jobId);
       }
     });
     this.log.info(
@@ -819,6 +940,7 @@ export class JobManager {
 
   /** Recovers the jobs of the job store that had not ended, each from its latest checkpoint. */
   private async recoverJobs(): Promise<void> {
+    if (this.ha) return this.recoverSharedJobs(this.ha);
     if (!existsSync(this.jobStoreDir)) return;
     for (const file of readdirSync(this.jobStoreDir).filter((f) => f.endsWith('.json'))) {
       const path = join(this.jobStoreDir, file);

@@ -872,7 +872,10 @@ export class JobMaster {
     }
   }
 
-  /** Stops an attempt's enumerators and tasks and gives its slots back. */
+  /**
+   * Stops an attempt's enumerators and tasks, gives its slots back, and then deletes the files
+   * of the checkpoint the attempt's end aborted.
+   */
   private async teardown(d: Deployment | undefined): Promise<void> {
     if (!d) {
       for (let a = 0; a <= this.attempt; a++) this.ctx.registry.release(this.allocationOwner(a));
@@ -892,6 +895,7 @@ export class JobMaster {
       ),
     );
     this.ctx.registry.release(this.allocationOwner(d.attempt));
+    await this.checkpoints.discardStopped();
   }
 
   private transition(to: JobStatus, message: string): void {

@@ -869,6 +869,14 @@ export function startRestServer(
       );
       return;
     }
+    const standby = jm.standbyReason();
+    if (standby !== undefined) {
+      // A standby serves nothing, so a readiness probe on /overview keeps it out of a Service.
+      req.resume();
+      res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '1' });
+      res.end(JSON.stringify({ errors: [standby], leader: jm.leaderRestUrl ?? null }));
+      return;
+    }
     route(jm, metrics, operations, req, options).then(
       ([status, body, contentType]) => {
         res.writeHead(status, { 'content-type': contentType ?? 'application/json' });

@@ -1,4 +1,9 @@
-import type { HardwareDescription__Output, RpcSecurity, TaskExecutorClient } from '@nimble/proto';
+import type {
+  HardwareDescription__Output,
+  Interceptor,
+  RpcSecurity,
+  TaskExecutorClient,
+} from '@nimble/proto';
 import { nimbleServices, RpcClient, RpcStatusError, status } from '@nimble/proto';
 import type { Logger } from '@nimble/runtime';
 import { createHmac, randomBytes } from 'node:crypto';
@@ -46,6 +51,8 @@ export class TaskManagerRegistry {
     private readonly log: Logger,
     private readonly heartbeatTimeoutMs: number,
     private readonly security: RpcSecurity = {},
+    /** Interceptors of every call to a TaskManager, e.g. the leader's fencing token. */
+    private readonly interceptors: readonly Interceptor[] = [],
   ) {
     this.checker = setInterval(
       () => this.checkHeartbeats(),
@@ -82,6 +89,7 @@ export class TaskManagerRegistry {
     const client = new RpcClient(nimbleServices().TaskExecutor, tm.address, {
       deadlineMs: 60_000,
       security: this.security,
+      interceptors: this.interceptors,
     });
     const now = Date.now();
     const registered: RegisteredTaskManager = {

@@ -22,6 +22,14 @@ export {
   tokenServerInterceptor,
 } from './transport-security.js';
 export type { RpcSecurity } from './transport-security.js';
+export {
+  FENCING_TOKEN_METADATA,
+  LEADER_ADDRESS_METADATA,
+  fencingTokenInterceptor,
+  fencingTokenOf,
+  gateServerInterceptor,
+} from './fencing.js';
+export type { Refusal } from './fencing.js';
 export { DEFAULT_RETRY_POLICY, NO_RETRY, backoffMs, isRetryable } from './retry.js';
 export type { RetryPolicy } from './retry.js';
 export { PROTO_FILES, PROTO_ROOT, LOADER_OPTIONS } from './proto-files.js';
@@ -32,6 +40,7 @@ export type {
   ServerUnaryCall,
   ServerWritableStream,
   ClientReadableStream,
+  Interceptor,
   Server,
   ServiceError,
 } from '@grpc/grpc-js';

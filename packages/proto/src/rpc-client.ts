@@ -3,6 +3,7 @@ import type { RetryPolicy } from './retry.js';
 import type { RpcSecurity } from './transport-security.js';
 import { channelCredentials, securityClientOptions } from './transport-security.js';
 import { backoffMs, DEFAULT_RETRY_POLICY, isRetryable } from './retry.js';
+import { LEADER_ADDRESS_METADATA } from './fencing.js';
 
 /** Settings shared by every channel Nimble opens. */
 export const CHANNEL_OPTIONS: grpc.ChannelOptions = {
@@ -60,13 +61,20 @@ export class RpcClient<C extends grpc.Client> {
   constructor(
     Client: new (address: string, credentials: grpc.ChannelCredentials, options: object) => C,
     readonly address: string,
-    options: { readonly deadlineMs?: number; readonly security?: RpcSecurity } = {},
+    options: {
+      readonly deadlineMs?: number;
+      readonly security?: RpcSecurity;
+      /** Run after the security ones, e.g. the fencing token (fencing.ts). */
+      readonly interceptors?: readonly grpc.Interceptor[];
+    } = {},
   ) {
     this.deadlineMs = options.deadlineMs ?? 10_000;
     const security = options.security ?? {};
+    const secured = securityClientOptions(security);
     this.raw = new Client(address, channelCredentials(security), {
       ...CHANNEL_OPTIONS,
-      ...securityClientOptions(security),
+      ...secured,
+      interceptors: [...(secured.interceptors ?? []), ...(options.interceptors ?? [])],
     });
   }
 
@@ -83,7 +91,12 @@ export class RpcClient<C extends grpc.Client> {
         return await this.once(method, request, settings);
       } catch (e) {
         const code = (e as { code?: number }).code ?? grpc.status.UNKNOWN;
+        // A standby JobManager that names the leader is not retried: the caller follows it.
+        const standby =
+          ((e as { metadata?: grpc.Metadata }).metadata?.get(LEADER_ADDRESS_METADATA).length ?? 0) >
+          0;
         const retry =
+          !standby &&
           attempt < policy.maxAttempts &&
           !settings.signal?.aborted &&
           isRetryable(code, settings.idempotent ?? false);

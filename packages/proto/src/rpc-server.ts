@@ -97,10 +97,14 @@ export function createServer(
     readonly token?: string;
     readonly services?: readonly grpc.ServiceDefinition[];
     readonly maxReceiveMessageBytes?: number;
+    /** Run after the token check, e.g. fencing (fencing.ts). */
+    readonly interceptors?: readonly grpc.ServerInterceptor[];
   } = {},
 ): grpc.Server {
-  const interceptors =
-    auth.token === undefined ? [] : [tokenServerInterceptor(auth.token, auth.services ?? [])];
+  const interceptors = [
+    ...(auth.token === undefined ? [] : [tokenServerInterceptor(auth.token, auth.services ?? [])]),
+    ...(auth.interceptors ?? []),
+  ];
   const limit =
     auth.maxReceiveMessageBytes === undefined
       ? {}

@@ -121,6 +121,48 @@ export const ClusterOptions = {
     "Directory of the blob store (job bundles). Empty: a directory under io.tmp.dirs, or the OS's " +
       'temp directory when that is empty too.',
   ),
+  // High availability (docs/high-availability.md): Flink's keys, plus `storage`, a leader
+  // elected through the checkpoint storage itself, whose lease timing follows Flink's
+  // high-availability.kubernetes.leader-election.* options.
+  highAvailabilityType: enumOption(
+    'high-availability.type',
+    ['none', 'storage'] as const,
+    'none',
+    'none: one JobManager. storage: several JobManagers, one leader elected through ' +
+      'high-availability.storageDir, which also holds the job store; standbys take over.',
+  ),
+  highAvailabilityStorageDir: stringOption(
+    'high-availability.storageDir',
+    '',
+    'Shared file:// directory or s3:// URI of the leader election and the job store (bundles, ' +
+      'plans); the same for every JobManager and TaskManager of the cluster.',
+  ),
+  highAvailabilityClusterId: stringOption(
+    'high-availability.cluster-id',
+    'default',
+    'Name of the cluster under high-availability.storageDir: clusters sharing a storageDir ' +
+      'need distinct ids.',
+    { nonEmpty: true },
+  ),
+  leaseDuration: durationOption(
+    'high-availability.storage.leader-election.lease-duration',
+    6 * SECOND,
+    'How long a standby waits after the last renewal it saw before it takes over the lead.',
+    { min: 1 },
+  ),
+  renewDeadline: durationOption(
+    'high-availability.storage.leader-election.renew-deadline',
+    4 * SECOND,
+    'A leader that could not renew its lease for this long stops acting (less than the lease ' +
+      'duration, so it stops before a standby leads).',
+    { min: 1 },
+  ),
+  leaseRetryPeriod: durationOption(
+    'high-availability.storage.leader-election.retry-period',
+    1 * SECOND,
+    "Time between a leader's renewals and between a standby's looks at the lease.",
+    { min: 1 },
+  ),
   restServerMaxContentLength: sizeOption(
     'rest.server.max-content-length',
     104_857_600,

@@ -261,6 +261,44 @@ function unknownKey(key: string, value: ConfigValue, source: string): Configurat
   );
 }
 
+/** The lease timing must let a leader stop before a standby leads; storage needs a directory. */
+function checkHighAvailability(
+  config: ClusterConfiguration,
+  sourceOf: (key: string) => string,
+): void {
+  if (config.highAvailabilityType === 'none') return;
+  const {
+    highAvailabilityStorageDir: dir,
+    leaseDuration,
+    renewDeadline,
+    leaseRetryPeriod,
+  } = ClusterOptions;
+  if (!config.highAvailabilityStorageDir) {
+    throw new ConfigurationError(
+      `Configuration key "${dir.key}" is not set: high-availability.type storage keeps the ` +
+        'leader election and the job store there; give a file:// directory every JobManager ' +
+        'shares, or an s3:// URI.',
+      { key: dir.key, source: sourceOf(dir.key) },
+    );
+  }
+  const below = (
+    smaller: ConfigOption<number>,
+    smallerValue: number,
+    larger: ConfigOption<number>,
+    largerValue: number,
+  ): void => {
+    if (smallerValue < largerValue) return;
+    throw new ConfigurationError(
+      `Configuration key "${smaller.key}" (${smallerValue} ms, from ${sourceOf(smaller.key)}) ` +
+        `must be less than "${larger.key}" (${largerValue} ms, from ${sourceOf(larger.key)}), ` +
+        'so that a leader stops acting before a standby takes over.',
+      { key: smaller.key, source: sourceOf(smaller.key) },
+    );
+  };
+  below(renewDeadline, config.renewDeadline, leaseDuration, config.leaseDuration);
+  below(leaseRetryPeriod, config.leaseRetryPeriod, renewDeadline, config.renewDeadline);
+}
+
 /** Checks between options, with Flink's rules (HeartbeatServices, the restart strategies). */
 function checkConsistency(config: ClusterConfiguration, sourceOf: (key: string) => string): void {
   const requireAtLeast = (
@@ -282,6 +320,7 @@ function checkConsistency(config: ClusterConfiguration, sourceOf: (key: string) 
     ClusterOptions.heartbeatInterval,
     config.heartbeatInterval,
   );
+  checkHighAvailability(config, sourceOf);
   requireAtLeast(
     ClusterOptions.exponentialDelayMaxBackoff,
     config.exponentialDelayMaxBackoff,

@@ -88,6 +88,17 @@ export {
   SecurityOptions,
 } from './security.js';
 export type { BindCheck, SecurityMaterial, TlsMaterial } from './security.js';
+export {
+  decodeLeaderRecord,
+  encodeLeaderRecord,
+  haFileSystemOf,
+  haRootOf,
+  leaderEpochs,
+  LeaderRecordError,
+  leaderRecordUri,
+  readLeader,
+} from './high-availability.js';
+export type { LeaderRecord } from './high-availability.js';
 // --- end of configuration ---
 export { buildJobGraph, describeJobGraph } from './graph/job-graph.js';
 export { JobPlanError, jsonPlanOf, parseJobPlan, slotsRequired } from './graph/job-plan.js';

@@ -211,6 +211,12 @@ describe('parseClusterConfiguration', () => {
       heartbeatTimeout: 50_000,
       slotRequestTimeout: 300_000,
       blobStorageDirectory: '',
+      highAvailabilityType: 'none',
+      highAvailabilityStorageDir: '',
+      highAvailabilityClusterId: 'default',
+      leaseDuration: 6000,
+      renewDeadline: 4000,
+      leaseRetryPeriod: 1000,
       restServerMaxContentLength: 104_857_600,
       rpcFrameSize: 10_485_760,
       taskManagerRegistrationTimeout: 300_000,
@@ -425,5 +431,27 @@ describe('docs/configuration.md', () => {
       (option) => option.key,
     );
     expect(keys.filter((key) => !documented.has(key))).toEqual([]);
+  });
+});
+
+describe('high-availability keys', () => {
+  it('needs a storage directory and a lease a leader gives up before a standby takes it', () => {
+    expect(() => parseClusterConfiguration({ 'high-availability.type': 'storage' })).toThrow(
+      /"high-availability.storageDir" is not set/,
+    );
+    expect(() =>
+      parseClusterConfiguration({
+        'high-availability.type': 'storage',
+        'high-availability.storageDir': 's3://b/ha',
+        'high-availability.storage.leader-election.renew-deadline': '6 s',
+      }),
+    ).toThrow(
+      /"high-availability.storage.leader-election.renew-deadline" \(6000 ms, from configuration\) must be less than "high-availability.storage.leader-election.lease-duration" \(6000 ms/,
+    );
+    const c = parseClusterConfiguration({
+      'high-availability.type': 'STORAGE',
+      'high-availability.storageDir': 's3://b/ha',
+    });
+    expect(c.highAvailabilityType).toBe('storage');
   });
 });

@@ -93,6 +93,7 @@ describe('withStorageTimeout', () => {
   const hanging: StateFileSystem = {
     write: () => new Promise(() => {}),
     writeAtomic: () => new Promise(() => {}),
+    createExclusive: () => new Promise(() => {}),
     read: () => new Promise(() => {}),
     exists: () => new Promise(() => {}),
     list: () => new Promise(() => {}),

@@ -12,7 +12,7 @@ import type {
   SplitEnumerator,
   SplitEnumeratorContext,
 } from '@nimble/api';
-import { Boundedness, InputStatus } from '@nimble/api';
+import { Boundedness, InputStatus, SingleReaderEnumerator } from '@nimble/api';
 import type { S3Options } from '@nimble/runtime';
 import { openSavepoint } from '@nimble/runtime';
 
@@ -43,35 +43,13 @@ export class StateEntriesSource implements Source<KeyedStateEntry, SourceSplit, 
   createEnumerator(
     context: SplitEnumeratorContext<SourceSplit>,
   ): SplitEnumerator<SourceSplit, null> {
-    return new OneSplitEnumerator(context, [{ splitId: 'entries' }]);
+    return new SingleReaderEnumerator(context, [{ splitId: 'entries' }]);
   }
   restoreEnumerator(
     context: SplitEnumeratorContext<SourceSplit>,
   ): SplitEnumerator<SourceSplit, null> {
-    return new OneSplitEnumerator(context, []);
+    return new SingleReaderEnumerator(context, []);
   }
-}
-
-class OneSplitEnumerator implements SplitEnumerator<SourceSplit, null> {
-  constructor(
-    private readonly context: SplitEnumeratorContext<SourceSplit>,
-    private pending: SourceSplit[],
-  ) {}
-  start(): void {}
-  addReader(subtask: number): void {
-    if (subtask === 0 && this.pending.length > 0) {
-      this.context.assignSplits(0, this.pending);
-      this.pending = [];
-    }
-    this.context.signalNoMoreSplits(subtask);
-  }
-  addSplitsBack(splits: SourceSplit[]): void {
-    this.pending.push(...splits);
-  }
-  snapshotState(): null {
-    return null;
-  }
-  close(): void {}
 }
 
 class StateEntriesReader implements SourceReader<KeyedStateEntry, SourceSplit> {

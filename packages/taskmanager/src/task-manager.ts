@@ -29,6 +29,7 @@ import {
   bindServer,
   createServer,
   failedPrecondition,
+  gateServerInterceptor,
   invalidArgument,
   nimbleServices,
   NO_RETRY,
@@ -74,6 +75,7 @@ import { BlobCache } from './blob-cache.js';
 import { ExchangeRouter } from './exchange-router.js';
 import { RegistrationStatus } from './registration-status.js';
 import { TaskManagerMetrics } from './task-manager-metrics.js';
+import { LeaderFollower } from './leader-follower.js';
 
 /** One attempt of a job, as far as it runs on this TaskManager. */
 interface LocalAttempt {
@@ -132,6 +134,9 @@ export class TaskManager {
   private resourceId = '';
   /** This TaskManager's current registration at the JobManager (RegisterTaskManagerResponse). */
   private registrationId = '';
+  /** With high availability: finds the leading JobManager and fences off the others. */
+  private follower: LeaderFollower | undefined;
+  private rpcSecurity: RpcSecurity = {};
 
   constructor(
     private readonly config: ClusterConfiguration,
@@ -155,8 +160,21 @@ export class TaskManager {
     ]);
     // Every connection of a TaskManager is internal: mutual TLS, no client token.
     const security: RpcSecurity = { tls: material.internal };
+    this.rpcSecurity = security;
     const services = nimbleServices();
-    this.server = createServer({ maxReceiveMessageBytes: c.rpcFrameSize });
+    const follower =
+      c.highAvailabilityType === 'storage' ? new LeaderFollower(c, this.log) : undefined;
+    this.follower = follower;
+    this.server = createServer({
+      maxReceiveMessageBytes: c.rpcFrameSize,
+      interceptors: follower
+        ? [
+            gateServerInterceptor([services.TaskExecutor.service], (md, path) =>
+              follower.refusal(md, path),
+            ),
+          ]
+        : [],
+    });
     const rpcPort = await bindServer(
       this.server,
       c.taskManagerBindHost,
@@ -186,9 +204,7 @@ export class TaskManager {
     );
 
     const jm = `${c.jobManagerRpcAddress}:${c.jobManagerRpcPort}`;
-    this.resourceManager = new RpcClient(services.ResourceManager, jm, { security });
-    this.jobMaster = new RpcClient(services.JobMasterGateway, jm, { security });
-    this.blobServer = new RpcClient(services.BlobServer, jm, { deadlineMs: 60_000, security });
+    this.connectJobManager(jm, security);
     this.blobs = new BlobCache(
       join(c.blobStorageDirectory || this.workDir, 'blobs'),
       async (hash) => {
@@ -246,6 +262,17 @@ export class TaskManager {
     return this.endpoints;
   }
 
+  /** Opens the clients of the JobManager at `address` (host:port), closing earlier ones. */
+  private connectJobManager(address: string, security: RpcSecurity): void {
+    const services = nimbleServices();
+    this.resourceManager?.close();
+    this.jobMaster?.close();
+    this.blobServer?.close();
+    this.resourceManager = new RpcClient(services.ResourceManager, address, { security });
+    this.jobMaster = new RpcClient(services.JobMasterGateway, address, { security });
+    this.blobServer = new RpcClient(services.BlobServer, address, { deadlineMs: 60_000, security });
+  }
+
   /** Cancels everything and closes the servers. */
   async stop(): Promise<void> {
     this.stopped = true;
@@ -274,6 +301,12 @@ export class TaskManager {
     let pause = 100;
     while (!this.stopped) {
       try {
+        if (this.follower) {
+          // With high availability the leader is whoever the store names now.
+          const leader = await this.follower.leader();
+          if (leader !== this.resourceManager.address)
+            this.connectJobManager(leader, this.rpcSecurity);
+        }
         const registered = await this.resourceManager.call(
           this.resourceManager.raw.RegisterTaskManager,
           {
@@ -305,7 +338,9 @@ export class TaskManager {
           return;
         }
         await new Promise((r) => setTimeout(r, pause));
-        pause = Math.min(pause * 2, 5000);
+        // With high availability each try looks up the leader again: the lease's retry period
+        // bounds the pause, so the TaskManager reaches a new leader soon after it leads.
+        pause = Math.min(pause * 2, this.follower ? c.leaseRetryPeriod : 5000);
       }
     }
   }

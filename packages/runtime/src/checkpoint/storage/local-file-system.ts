@@ -1,6 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
-import { lstat, mkdir, open, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import {
+  link,
+  lstat,
+  mkdir,
+  open,
+  readdir,
+  rename,
+  rm,
+  stat,
+  unlink,
+  writeFile,
+} from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { IllegalStateError } from '../../errors.js';
 import type { ByteRange, StateFileSystem } from './state-file-system.js';
@@ -84,6 +95,30 @@ export class LocalFileSystem implements StateFileSystem {
     } catch (e) {
       await rm(temp, { force: true }).catch(() => undefined);
       throw new StateStorageError('write', uri, e);
+    }
+  }
+
+  async createExclusive(uri: string, data: Uint8Array): Promise<boolean> {
+    const path = this.pathOf(uri);
+    const temp = inProgressPath(path);
+    try {
+      await makeDirectories(dirname(path));
+      const file = await open(temp, 'w');
+      try {
+        await file.writeFile(data);
+        await file.sync();
+      } finally {
+        await file.close();
+      }
+      // link(2) fails with EEXIST on an existing name, also on NFS, where O_EXCL is not atomic
+      // on every version; a reader never sees the object half written.
+      await link(temp, path);
+      return true;
+    } catch (e) {
+      if (errorCode(e) === 'EEXIST') return false;
+      throw new StateStorageError('create', uri, e);
+    } finally {
+      await rm(temp, { force: true }).catch(() => undefined);
     }
   }
 

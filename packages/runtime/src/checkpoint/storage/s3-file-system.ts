@@ -125,6 +125,28 @@ export class S3FileSystem implements StateFileSystem {
     return this.write(uri, data);
   }
 
+  async createExclusive(uri: string, data: Uint8Array): Promise<boolean> {
+    const { client, bucket, key } = this.object(uri);
+    try {
+      await client.send(
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: key,
+          Body: data,
+          ContentLength: data.length,
+          IfNoneMatch: '*',
+        }),
+      );
+      return true;
+    } catch (e) {
+      // 412: the key exists. 409 (ConditionalRequestConflict): a concurrent conditional write on
+      // the same key is in flight, which will create it.
+      const status = (e as S3ServiceException).$metadata?.httpStatusCode;
+      if (status === 412 || status === 409) return false;
+      throw this.failure('create', uri, e);
+    }
+  }
+
   async read(uri: string, range?: ByteRange): Promise<Uint8Array> {
     const { client, bucket, key } = this.object(uri);
     if (range !== undefined) {

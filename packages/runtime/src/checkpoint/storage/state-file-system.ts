@@ -23,6 +23,13 @@ export interface StateFileSystem {
    */
   writeAtomic(uri: string, data: Uint8Array): Promise<void>;
   /**
+   * Creates a whole object only if nothing is at `uri`, atomically against other writers:
+   * resolves true when this call created it, false when an object was there already. On disk a
+   * temp file hard-linked to the target (link(2) fails on an existing name); on S3 a PUT with
+   * `If-None-Match: *` (412 when the key exists). High availability elects its leader with it.
+   */
+  createExclusive(uri: string, data: Uint8Array): Promise<boolean>;
+  /**
    * Reads an object, or only `range` of it (ranged GET on S3). A missing object throws
    * {@link StateFileNotFoundError}; a range reaching past the object's end throws
    * {@link StateStorageError} rather than returning fewer bytes.

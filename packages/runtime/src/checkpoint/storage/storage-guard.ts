@@ -87,6 +87,8 @@ export function withStorageTimeout(fs: StateFileSystem, timeoutMs: number): Stat
       deadline(fs.write(uri, data), 'write', uri, timeoutMs),
     writeAtomic: (uri: string, data: Uint8Array) =>
       deadline(fs.writeAtomic(uri, data), 'write', uri, timeoutMs),
+    createExclusive: (uri: string, data: Uint8Array) =>
+      deadline(fs.createExclusive(uri, data), 'create', uri, timeoutMs),
     read: (uri: string, range?: ByteRange) => deadline(fs.read(uri, range), 'read', uri, timeoutMs),
     exists: (uri: string) => deadline(fs.exists(uri), 'check for', uri, timeoutMs),
     list: (uri: string) => deadline(fs.list(uri), 'list', uri, timeoutMs),
