@@ -32,14 +32,11 @@ import {
 } from './fixtures/kubernetes.js';
 
 /**
- * Keys of the ha-reactive overlay that the high-availability and reactive-mode work adds to the
- * daemons' configuration. Until the daemons know a key of this list, it is the only unknown key
- * an overlay may hold; a known one is checked as any other. Empty it once all are known.
+ * Keys of the ha-reactive overlay that the reactive-mode work adds to the daemons'
+ * configuration. Until the daemons know a key of this list, it is the only unknown key an
+ * overlay may hold; a known one is checked as any other. Remove it once they are known.
  */
 const KEYS_OF_PENDING_FEATURES = new Set([
-  'high-availability.type',
-  'high-availability.storageDir',
-  'high-availability.cluster-id',
   'scheduler-mode',
   'jobmanager.adaptive-scheduler.resource-stabilization-timeout',
 ]);
