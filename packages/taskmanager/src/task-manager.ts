@@ -73,6 +73,7 @@ import { MessageChannel } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
 import { BlobCache } from './blob-cache.js';
 import { ExchangeRouter } from './exchange-router.js';
+import { RegistrationStatus } from './registration-status.js';
 import { TaskManagerMetrics } from './task-manager-metrics.js';
 import { LeaderFollower } from './leader-follower.js';
 
@@ -128,6 +129,8 @@ export class TaskManager {
   private stopped = false;
   private endpoints!: TaskManagerEndpoints;
   private workDir!: string;
+  /** What GET /health reports: whether this TaskManager is registered at a JobManager. */
+  private registration!: RegistrationStatus;
   private resourceId = '';
   /** This TaskManager's current registration at the JobManager (RegisterTaskManagerResponse). */
   private registrationId = '';
@@ -192,6 +195,7 @@ export class TaskManager {
     this.log = log;
     this.metrics = new TaskManagerMetrics(this.resourceId);
     this.metrics.setSlots(c.numberOfTaskSlots, c.numberOfTaskSlots);
+    this.registration = new RegistrationStatus(this.resourceId, () => this.resourceManager.address);
     this.router = new ExchangeRouter(
       this.resourceId,
       log,
@@ -272,6 +276,7 @@ export class TaskManager {
   /** Cancels everything and closes the servers. */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.registration?.stopped('the TaskManager is shutting down');
     clearInterval(this.heartbeatTimer);
     this.heartbeat?.end();
     await Promise.all([...this.attempts.values()].map((a) => this.release(a)));
@@ -318,6 +323,7 @@ export class TaskManager {
           { retry: NO_RETRY, deadlineMs: 5000 },
         );
         this.registrationId = registered.registrationId;
+        this.registration.registered();
         this.log.info('registered at the JobManager');
         this.openHeartbeat();
         return;
@@ -352,6 +358,7 @@ export class TaskManager {
       lost = true;
       clearInterval(this.heartbeatTimer);
       if (this.stopped) return;
+      this.registration.lost(`lost the JobManager: ${reason}`);
       // Like Flink: without a JobManager the tasks cannot continue; free the slots and register
       // anew. The slots must be free before the registration: the JobManager deploys into them
       // as soon as it has it.
@@ -844,7 +851,12 @@ export class TaskManager {
 
   private startMetricsServer(host: string, port: number): Promise<number> {
     const server = createHttpServer((req, res) => {
-      if (req.method === 'GET' && req.url?.split('?')[0] === '/metrics') {
+      const path = req.url?.split('?')[0];
+      if (req.method === 'GET' && path === '/health') {
+        const { httpStatus, report } = this.registration.health();
+        res.writeHead(httpStatus, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(report));
+      } else if (req.method === 'GET' && path === '/metrics') {
         this.metrics.registry.metrics().then(
           (text) => {
             res.writeHead(200, { 'content-type': this.metrics.registry.contentType });
@@ -857,7 +869,7 @@ export class TaskManager {
         );
       } else {
         res.writeHead(404, { 'content-type': 'text/plain' });
-        res.end('Not found: this TaskManager serves GET /metrics\n');
+        res.end('Not found: this TaskManager serves GET /metrics and GET /health\n');
       }
     });
     this.http = server;
