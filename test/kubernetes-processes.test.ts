@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Daemon } from './fixtures/cluster.js';
 import { nimble, startDaemon, stopDaemon } from './fixtures/cluster.js';
-import type { K8sObject } from './fixtures/kubernetes.js';
+import type { K8sObject, Pod } from './fixtures/kubernetes.js';
 import {
   CONTAINER_CONF_DIR,
   freePort,
@@ -196,4 +196,114 @@ it("the dev overlay's containers start a cluster: probes as the manifests expect
   const cancelled = await nimble(['cancel', ...master, jobId]);
   expect(cancelled.code, cancelled.stderr).toBe(0);
   expect(jobManager.stderr()).toContain('job recovered');
+}, 120_000);
+
+it('the ha-reactive overlay as processes: only the leader is ready, a standby takes over a SIGKILL', async () => {
+  // The two Secrets docs/kubernetes.md has users create with kubectl, as the API stores them.
+  const secretsDir = join(k8s, 'overlays', 'dev', 'secrets');
+  const secret = (name: string, data: Record<string, string>): K8sObject => ({
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name },
+    data: Object.fromEntries(
+      Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString('base64')]),
+    ),
+  });
+  const ha = [
+    ...(await render(k8s, 'overlays/ha-reactive')).objects,
+    secret(
+      'nimble-security',
+      Object.fromEntries(
+        ['ca.pem', 'node.pem', 'node-key.pem', 'token'].map((f) => [
+          f,
+          readFileSync(join(secretsDir, f), 'utf8'),
+        ]),
+      ),
+    ),
+    secret('nimble-s3', { AWS_ACCESS_KEY_ID: 'ha-user', AWS_SECRET_ACCESS_KEY: 'ha-secret' }),
+  ];
+  const haWork = join(k8s, 'ha-pods');
+  const bucket = 'nimble';
+  await fetch(`${s3.endpoint}/${bucket}`, { method: 'PUT' });
+  const jmPorts = [
+    { rpc: await freePort(), rest: await freePort() },
+    { rpc: await freePort(), rest: await freePort() },
+  ];
+  const local = (i: number) => ({
+    // Each JobManager at its own ports of the one loopback "pod IP".
+    'jobmanager.rpc.port': String(jmPorts[i]!.rpc),
+    'rest.port': String(jmPorts[i]!.rest),
+    'rest.address': POD_IP,
+    'jobmanager.rpc.address': POD_IP,
+    'jobmanager.bind-host': POD_IP,
+    'rest.bind-address': POD_IP,
+    'taskmanager.bind-host': POD_IP,
+    'taskmanager.rpc.port': '0',
+    'metrics.reporter.prom.port': '0',
+  });
+  // S3 is not AWS here: the lines docs/kubernetes.md has an overlay add for such a store.
+  const withEndpoint = (p: Pod): Pod => ({
+    ...p,
+    env: {
+      ...p.env,
+      NIMBLE_PROPERTIES: `${p.env.NIMBLE_PROPERTIES}s3.endpoint: ${s3.endpoint}\ns3.path.style.access: true\n`,
+    },
+  });
+  const jmPods = [0, 1].map((i) =>
+    withEndpoint(
+      podProcess(ha, haWork, 'nimble-jobmanager', 'jobmanager', `jobmanager-${i}`, local(i)),
+    ),
+  );
+  expect(jmPods[0]!.args).toEqual([
+    'jobmanager',
+    `-Djobmanager.rpc.address=${POD_IP}`,
+    `-Drest.address=${POD_IP}`,
+  ]);
+  const jms = await Promise.all(jmPods.map((p) => startDaemon(p.args, p.env)));
+  daemons.push(...jms);
+  const jm = jmPods[0]!.c;
+  const readiness = () => Promise.all(jmPorts.map((ports) => probe(jm, jm.readinessProbe, ports)));
+  await until('one JobManager leads', async () => (await readiness()).some((r) => r.ok));
+  const leader = (await readiness()).findIndex((r) => r.ok);
+  const standby = 1 - leader;
+  // The standby: alive, not ready (so not in the Service), pointing to the leader once it has
+  // read the leader's lease.
+  await until('the standby names the leader', async () => {
+    const r = await probe(jm, jm.readinessProbe, jmPorts[standby]!);
+    return r.status === 503 && r.body!.includes(`${POD_IP}:${jmPorts[leader]!.rpc}`);
+  });
+  expect((await readiness())[leader]!.ok).toBe(true);
+  expect(await probe(jm, jm.livenessProbe, jmPorts[standby]!)).toEqual({ ok: true });
+
+  // A TaskManager finds the leader through the store, whatever its Service address says.
+  const tmPod = withEndpoint(
+    podProcess(ha, haWork, 'nimble-taskmanager', 'taskmanager', 'taskmanager-0', local(standby)),
+  );
+  const tmDaemon = await startDaemon(tmPod.args, tmPod.env);
+  daemons.push(tmDaemon);
+  const tm = tmPod.c;
+  const tmPorts = { rpc: tmDaemon.ready.rpcPort, metrics: tmDaemon.ready.httpPort };
+  await until(
+    'the TaskManager is ready',
+    async () => (await probe(tm, tm.readinessProbe, tmPorts)).ok,
+  );
+  expect(JSON.parse((await probe(tm, tm.readinessProbe, tmPorts)).body!)).toMatchObject({
+    status: 'REGISTERED',
+    jobmanager: `${POD_IP}:${jmPorts[leader]!.rpc}`,
+  });
+
+  // The leader's pod dies: the standby becomes ready, and the TaskManager registers there.
+  await stopDaemon(jms[leader]!, 'SIGKILL');
+  await until(
+    'the standby leads',
+    async () => (await probe(jm, jm.readinessProbe, jmPorts[standby]!)).ok,
+  );
+  await until('the TaskManager is ready at the new leader', async () => {
+    const r = await probe(tm, tm.readinessProbe, tmPorts);
+    return (
+      r.ok &&
+      (JSON.parse(r.body!) as { jobmanager: string }).jobmanager ===
+        `${POD_IP}:${jmPorts[standby]!.rpc}`
+    );
+  });
 }, 120_000);

@@ -10,7 +10,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { ClusterConfiguration } from '@nimble/runtime';
-import { ConfigurationError, parseClusterConfiguration } from '@nimble/runtime';
+import { parseClusterConfiguration } from '@nimble/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import type { Container, K8sObject, Overlay } from './fixtures/kubernetes.js';
@@ -31,29 +31,9 @@ import {
   validate,
 } from './fixtures/kubernetes.js';
 
-/**
- * Keys of the ha-reactive overlay that the reactive-mode work adds to the daemons'
- * configuration. Until the daemons know a key of this list, it is the only unknown key an
- * overlay may hold; a known one is checked as any other. Remove it once they are known.
- */
-const KEYS_OF_PENDING_FEATURES = new Set([
-  'scheduler-mode',
-  'jobmanager.adaptive-scheduler.resource-stabilization-timeout',
-]);
-
-/** The daemons' check of a configuration, letting through the pending keys only. */
+/** The daemons' check of a configuration: every key known, every value valid. */
 function checkConfiguration(entries: Record<string, string>): ClusterConfiguration {
-  const remaining = { ...entries };
-  for (;;) {
-    try {
-      return parseClusterConfiguration(remaining);
-    } catch (e) {
-      const key = e instanceof ConfigurationError ? e.key : undefined;
-      const unknown = e instanceof Error && /^Unknown configuration key/.test(e.message);
-      if (!unknown || key === undefined || !KEYS_OF_PENDING_FEATURES.has(key)) throw e;
-      delete remaining[key];
-    }
-  }
+  return parseClusterConfiguration(entries);
 }
 
 let dir: string;
@@ -354,7 +334,7 @@ describe('the checks can fail', () => {
     expect(result.stdout + result.stderr).toMatch(/'one' is not of type 'integer'/);
   }, 60_000);
 
-  it('the configuration check refuses an unknown key that no pending feature explains', () => {
+  it('the configuration check refuses an unknown key', () => {
     const config = containerConfig(objects('base'), jobManager('base').deployment, 'jobmanager');
     expect(() => checkConfiguration({ ...config, 'taskmanager.numberOfTaskSlot': '2' })).toThrow(
       /Unknown configuration key "taskmanager.numberOfTaskSlot"/,
