@@ -2,8 +2,9 @@
 // that takes 1 ms per record, across two TaskManagers): the aligned checkpoint waits for the
 // in-flight records to drain, the unaligned one persists them and completes at once; a
 // TaskManager killed with SIGKILL after it restores from the unaligned checkpoint, replays the
-// in-flight records, and the committed output equals the failure-free output exactly; a restore
-// of the unaligned checkpoint at another parallelism is refused.
+// in-flight records, and the committed output equals the failure-free output exactly, also across
+// a `nimble rescale` (which takes an aligned checkpoint first); a restore of the unaligned
+// checkpoint at another parallelism is refused.
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -147,6 +148,23 @@ describe('unaligned checkpoints under full backpressure', () => {
       const details = await cluster.rest(`/jobs/${job.jobId}`);
       return stats.latest.restored?.id === u.id && details.state === 'RUNNING';
     }, 120_000);
+    // A rescale takes an aligned checkpoint first, even when the job's are unaligned: the job
+    // restores from it at the new parallelism, with nothing in flight to redistribute.
+    const rescale = await nimble(['rescale', '-m', cluster.address, job.jobId, '-p', '1']);
+    expect(rescale.stderr).toBe('');
+    expect(rescale.code).toBe(0);
+    const after = await cluster.rest(`/jobs/${job.jobId}/checkpoints`);
+    const before = (await cluster.rest(
+      `/jobs/${job.jobId}/checkpoints/details/${after.latest.restored.id}`,
+    )) as CheckpointDetails;
+    expect(before.id).toBeGreaterThan(u.id);
+    expect(before.is_unaligned).toBe(false);
+    expect(before.persisted_data).toBe(0);
+    const rescaled = await cluster.rest(`/jobs/${job.jobId}`);
+    expect(rescaled.state).toBe('RUNNING');
+    expect((rescaled.vertices as { parallelism: number }[]).map((v) => v.parallelism)).toEqual([
+      1, 1,
+    ]);
     writeFileSync(job.gate, '');
     const result = await job.run;
     expect(result.stderr).toContain('RESTARTING');
@@ -158,7 +176,7 @@ describe('unaligned checkpoints under full backpressure', () => {
 
     // Its in-flight data is not redistributed: a restore at another parallelism is refused.
     const checkpointDir = join(retained, `chk-${u.id}`);
-    const rescaled = await nimble([
+    const refused = await nimble([
       'run',
       '-m',
       cluster.address,
@@ -170,12 +188,12 @@ describe('unaligned checkpoints under full backpressure', () => {
       join(work, 'out-rescaled'),
       join(work, 'gate-rescaled'),
     ]);
-    expect(rescaled.code).not.toBe(0);
-    expect(rescaled.stderr).toContain(
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain(
       `Cannot restore ${checkpointDir} (checkpoint ${u.id}) at a changed parallelism: it is an ` +
         'unaligned checkpoint that holds in-flight data, and operator',
     );
-    expect(rescaled.stderr).toContain(
+    expect(refused.stderr).toContain(
       'take a savepoint there (savepoints are always aligned) and rescale from the savepoint.',
     );
   }, 240_000);

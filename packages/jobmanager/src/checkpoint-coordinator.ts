@@ -57,6 +57,8 @@ export interface TriggerOptions {
   readonly savepoint: boolean;
   readonly targetDir: string;
   readonly sharedDir: string;
+  /** Aligned even when the job's checkpoints are unaligned (a rescale's checkpoint). */
+  readonly aligned?: boolean;
 }
 
 /** A checkpoint the job can restore from. */
@@ -257,10 +259,10 @@ export class CheckpointCoordinator {
    * A checkpoint a user asked for (REST, `nimble checkpoint`): like a savepoint, it waits for a
    * checkpoint in progress rather than failing.
    */
-  triggerOnDemand(): Promise<CompletedCheckpoint> {
+  triggerOnDemand(options: { readonly aligned?: boolean } = {}): Promise<CompletedCheckpoint> {
     const run = async (): Promise<CompletedCheckpoint> => {
       while (this.pending) await this.whenSettled(this.pending);
-      return this.triggerCheckpoint();
+      return this.triggerCheckpoint(options.aligned === true);
     };
     const result = this.savepointQueue.then(run, run);
     this.savepointQueue = result.catch(() => {});
@@ -268,10 +270,14 @@ export class CheckpointCoordinator {
   }
 
   /** Triggers a checkpoint now (periodic, or for tests). */
-  triggerCheckpoint(): Promise<CompletedCheckpoint> {
+  triggerCheckpoint(aligned = false): Promise<CompletedCheckpoint> {
     const id = this.nextId;
     const dirs = checkpointDirectories(this.checkpointsDir(), this.ctx.jobId, id);
-    return this.trigger(false, { targetDir: dirs.targetDir, sharedDir: dirs.sharedDir });
+    return this.trigger(false, {
+      targetDir: dirs.targetDir,
+      sharedDir: dirs.sharedDir,
+      ...(aligned ? { aligned } : {}),
+    });
   }
 
   /**
@@ -400,7 +406,7 @@ export class CheckpointCoordinator {
 
   private trigger(
     savepoint: boolean,
-    dirs: { targetDir: string; sharedDir: string },
+    dirs: { targetDir: string; sharedDir: string; aligned?: boolean },
   ): Promise<CompletedCheckpoint> {
     if (this.pending) return Promise.reject(new Error('A checkpoint is already in progress'));
     if (!this.ctx.canTrigger()) {

@@ -25,6 +25,7 @@ import {
   fitParallelism,
   formatParallelismOverrides,
   graphDigestOf,
+  hasChannelState,
   PARALLELISM_OVERRIDES_KEY,
   ParallelismOverrideError,
   sameParallelism,
@@ -37,7 +38,11 @@ import {
   SplitEnumeratorHost,
 } from '@nimble/runtime';
 import { randomBytes } from 'node:crypto';
-import type { CheckpointSettings, CompletedCheckpoint } from './checkpoint-coordinator.js';
+import type {
+  CheckpointSettings,
+  CompletedCheckpoint,
+  TriggerOptions,
+} from './checkpoint-coordinator.js';
 import { CheckpointCoordinator } from './checkpoint-coordinator.js';
 import { serialize } from 'node:v8';
 import type { JobStatus } from './job-status.js';
@@ -347,7 +352,7 @@ export class JobMaster {
 
   private triggerSources(
     checkpointId: number,
-    options: { timestamp: number; savepoint: boolean; targetDir: string; sharedDir: string },
+    options: TriggerOptions,
   ): Promise<void> {
     const d = this.deployment;
     if (!d) return Promise.reject(new Error('The job has no running attempt'));
@@ -665,7 +670,8 @@ export class JobMaster {
     const to = parallelismOf(plan);
     if (this.checkpoints.settings.interval > 0) {
       try {
-        await this.checkpoints.triggerOnDemand();
+        // Aligned: a checkpoint holding in-flight data restores only at its own parallelism.
+        await this.checkpoints.triggerOnDemand({ aligned: true });
       } catch (e) {
         throw new RescaleError(
           `Job ${this.jobId} was not rescaled: the checkpoint before rescaling failed: ${ensureError(e).message}`,
@@ -689,6 +695,41 @@ export class JobMaster {
     await this.teardown(d);
     if ((this.status as JobStatus) === 'RESTARTING') this.scheduleAttempt();
     await running;
+  }
+
+  /**
+   * The parallelism the next attempt must run at when the checkpoint it restores holds in-flight
+   * data (an unaligned checkpoint), which restores only at the parallelism it was taken at
+   * (`checkChannelStateParallelism`): after a rescale recovered from, or a TaskManager lost in
+   * reactive mode. Undefined when the restore may redistribute its state (or there is none).
+   */
+  private inFlightParallelism():
+    | { plan: JobPlan; overrides: ParallelismOverrides; reason: string }
+    | undefined {
+    const from = this.checkpoints.latestCompleted() ?? this.submitted.initialRestore;
+    if (!from || !hasChannelState(from.metadata)) return undefined;
+    const taken = new Map(from.metadata.operators.map((op) => [op.uid, op.parallelism]));
+    const overrides: ParallelismOverrides = new Map(
+      this.submitted.plan.vertices.map((v) => [
+        v.id,
+        taken.get(v.operators[0]?.uid ?? '') ??
+          this.current.plan.vertices.find((c) => c.id === v.id)?.parallelism ??
+          v.parallelism,
+      ]),
+    );
+    let plan: JobPlan;
+    try {
+      plan = applyParallelismOverrides(this.submitted.plan, overrides);
+    } catch (e) {
+      // The subtasks refuse the restore with their message (a changed maxParallelism, say).
+      if (e instanceof ParallelismOverrideError) return undefined;
+      throw e;
+    }
+    return {
+      plan,
+      overrides,
+      reason: `checkpoint ${from.id} holds in-flight data (unaligned) and restores only at the parallelism it was taken at (${parallelismOf(plan)})`,
+    };
   }
 
   /** The submission at the parallelism of `plan` (the submitted plan with `overrides`). */
@@ -853,10 +894,15 @@ export class JobMaster {
     // Reactive mode waits for slots as long as it takes (Flink's resource-wait-timeout there).
     const reactive = this.ctx.reactive !== undefined;
     const deadline = reactive ? Infinity : Date.now() + this.ctx.slotRequestTimeoutMs;
+    const pinned = this.inFlightParallelism();
+    if (pinned) {
+      this.current = this.submissionAt(pinned.plan, pinned.overrides);
+      needed = slotsRequired(pinned.plan);
+    }
     let slots: SlotAssignment[] | undefined;
     for (;;) {
       if (this.attempt !== attempt) return;
-      if (reactive) {
+      if (reactive && !pinned) {
         // The attempt runs at the parallelism the free slots allow now.
         const overrides = this.overridesFor(this.requirements, registry.slotsFree());
         if (overrides) {
@@ -868,7 +914,9 @@ export class JobMaster {
       slots = registry.allocate(this.allocationOwner(attempt), needed);
       if (slots) break;
       const left = deadline - Date.now();
-      this.statusMessage = `Waiting for ${needed} task slot(s): ${registry.slotsFree()} of ${registry.slotsTotal()} free on ${registry.all().length} TaskManager(s)`;
+      this.statusMessage =
+        `Waiting for ${needed} task slot(s): ${registry.slotsFree()} of ${registry.slotsTotal()} free on ${registry.all().length} TaskManager(s)` +
+        (pinned ? `; ${pinned.reason}` : '');
       this.emit();
       if (left <= 0) {
         throw new NoResourceAvailableError(

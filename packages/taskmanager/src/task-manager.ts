@@ -790,6 +790,7 @@ export class TaskManager {
         targetDir: req.targetDir,
         sharedDir: req.sharedDir,
         drain: req.drain,
+        aligned: req.aligned,
       });
     }
     return {};

@@ -60,6 +60,11 @@ export interface CheckpointOptions {
   /** Sources emit the final watermark before the barrier (stop with savepoint --drain). */
   readonly drain?: boolean;
   /**
+   * Aligned whatever the job's checkpoints are: the checkpoint a rescale restores from, which
+   * must hold no in-flight data (see `hasChannelState`).
+   */
+  readonly aligned?: boolean;
+  /**
    * The barrier overtakes in-flight buffers (a priority event) and those buffers are persisted
    * with the checkpoint (`execution.checkpointing.unaligned.enabled`). Never for savepoints.
    */

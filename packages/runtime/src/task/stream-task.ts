@@ -52,13 +52,13 @@ export interface TaskMetrics {
  * How a source's barriers travel, from the job's configuration: unaligned
  * (`execution.checkpointing.unaligned.enabled`), or aligned and switching to unaligned after
  * `execution.checkpointing.aligned-checkpoint-timeout` (0: unaligned at once). Savepoints are
- * always aligned, as in Flink.
+ * always aligned, as in Flink, and so is a checkpoint triggered aligned (a rescale's).
  */
 export function barrierAlignment(
   options: CheckpointOptions,
   config: ExecutionConfiguration,
 ): CheckpointOptions {
-  if (!config.unalignedCheckpoints || options.savepoint) return options;
+  if (!config.unalignedCheckpoints || options.savepoint || options.aligned) return options;
   const timeout = config.alignedCheckpointTimeout;
   return timeout > 0
     ? { ...options, alignedCheckpointTimeoutMs: timeout }

@@ -16,6 +16,11 @@ export interface TriggerCheckpointRequest {
    * Stop with savepoint and drain: the sources emit the final watermark before the barrier.
    */
   'drain'?: (boolean);
+  /**
+   * Aligned even when the job's checkpoints are unaligned: the checkpoint a rescale restores
+   * from, which must hold no in-flight data.
+   */
+  'aligned'?: (boolean);
 }
 
 export interface TriggerCheckpointRequest__Output {
@@ -31,4 +36,9 @@ export interface TriggerCheckpointRequest__Output {
    * Stop with savepoint and drain: the sources emit the final watermark before the barrier.
    */
   'drain': (boolean);
+  /**
+   * Aligned even when the job's checkpoints are unaligned: the checkpoint a rescale restores
+   * from, which must hold no in-flight data.
+   */
+  'aligned': (boolean);
 }
