@@ -1,7 +1,7 @@
 // The seed's 5-minute spend job from raw.purchases to features.user_5min_spend on a real Kafka
 // broker and real daemons: EXACTLY_ONCE through TaskManager SIGKILLs and through a stop with
 // savepoint and a restart, read with read_committed, equals the expected features exactly;
-// AT_LEAST_ONCE loses nothing.
+// AT_LEAST_ONCE loses nothing; a cancelled job leaves no transaction open.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +17,7 @@ import {
   TopicReader,
   writePurchases,
 } from './fixtures/kafka-spend.js';
+import { committedOutput } from './fixtures/sql-jobs/committed-output.js';
 
 const PARTITIONS = 4;
 
@@ -221,6 +222,37 @@ describe('Kafka end to end', () => {
     const expected = await expectedFrom(t.source, events);
     await waitForOutput(reader, t.sink, expected.length, jobId);
     expect([...new Set(reader.of(t.sink))].sort()).toEqual(expected);
+  }, 300_000);
+
+  it('a cancelled job aborts its open transactions: read_committed readers do not wait for them', async () => {
+    const t = {
+      source: 'raw.purchases.cancel',
+      sink: 'features.cancel',
+      dlq: 'dlq.cancel',
+    };
+    await createTopic(broker.bootstrapServers, t.source, PARTITIONS);
+    await createTopic(broker.bootstrapServers, t.sink, 1);
+    await createTopic(broker.bootstrapServers, t.dlq, 1);
+    // No checkpoint completes: everything the job writes stays in its open transactions.
+    const jobId = await submit(
+      [
+        '-D',
+        'execution.checkpointing.interval=3600000',
+        '-D',
+        `state.checkpoints.dir=file://${join(work, 'chk-cancel')}`,
+      ],
+      jobArgs(t, 'exactly-once', 'cancel'),
+    );
+    const uncommitted = await reading([t.sink], false);
+    await writePurchases(broker.bootstrapServers, t.source, 0, 4000, 0);
+    await closeAllWindows(broker.bootstrapServers, t.source, PARTITIONS);
+    await cluster.waitFor(() => uncommitted.of(t.sink).length > 0, 120_000);
+    const cancelled = await nimble(['cancel', '-m', cluster.address, jobId]);
+    expect(cancelled.code).toBe(0);
+    await cluster.waitFor(async () => (await cluster.rest(`/jobs/${jobId}`)).state === 'CANCELED');
+    // The sinks closed their transactions with an abort when the tasks were cancelled; an open one
+    // would hold this read at the transaction's start for transaction.timeout.ms (15 minutes).
+    expect(await committedOutput(broker.bootstrapServers, t.sink)).toEqual([]);
   }, 300_000);
 
   it('a stop with savepoint and a restart from it at another parallelism resume without gap or duplicate', async () => {

@@ -108,6 +108,12 @@ const WILDCARD = new Set(['0.0.0.0', '::', '[::]']);
  * each deployed job slot on its own worker thread, and relays data between its slots and other
  * TaskManagers. The main thread only does control-plane RPC and network I/O.
  */
+/**
+ * How long a released attempt's tasks may take to close their operators before their threads are
+ * stopped anyway (Flink's task.cancellation.interval plays this part).
+ */
+const CANCEL_GRACE_MS = 5_000;
+
 export class TaskManager {
   private log: Logger;
   /** The latest lines of this TaskManager's log, for the JobManager (GetLog). */
@@ -594,6 +600,8 @@ export class TaskManager {
   }
 
   private reportState(a: LocalAttempt, st: ReportedState): void {
+    // Released: its tasks fail as cancelled, which the JobManager asked for.
+    if (a.ended) return;
     this.report(a, () =>
       this.jobMaster.call(this.jobMaster.raw.UpdateTaskExecutionState, {
         ...st,
@@ -823,6 +831,9 @@ export class TaskManager {
     if (a.ended) return;
     a.ended = true;
     this.router.unroute(a.jobId, a.attempt);
+    // The tasks close their operators first (a transactional sink aborts its open transaction, so
+    // read_committed consumers do not wait for its timeout), then the threads are stopped.
+    await Promise.all([...a.workers.values()].map((w) => w.cancelAndWait(CANCEL_GRACE_MS)));
     await Promise.all([...a.workers.values()].map((w) => w.terminate()));
     this.attempts.delete(`${a.jobId}#${a.attempt}`);
     this.metrics.forget(a.jobId, a.attempt);

@@ -28,6 +28,8 @@ export class SlotWorkerHandle {
   private readonly worker: Worker;
   private ended = false;
   private readonly notified = new Map<number, (() => void)[]>();
+  /** Waiting for the worker to report its cancelled tasks released. */
+  private readonly cancelled: (() => void)[] = [];
   private readonly lookups = new Map<
     number,
     { resolve: (r: QueriedValue[]) => void; reject: (e: Error) => void }
@@ -71,6 +73,9 @@ export class SlotWorkerHandle {
             break;
           case 'metrics':
             events.metrics?.(m.tasks);
+            break;
+          case 'cancelled':
+            for (const w of this.cancelled.splice(0)) w();
             break;
           case 'checkpointNotified':
             for (const w of this.notified.get(m.checkpointId) ?? []) w();
@@ -117,6 +122,7 @@ export class SlotWorkerHandle {
         reject(error);
         if (!this.ended) events.workerLost(error);
         this.ended = true;
+        for (const w of this.cancelled.splice(0)) w();
         for (const waiting of this.notified.values()) for (const w of waiting) w();
         this.notified.clear();
         this.rejectLookups();
@@ -188,6 +194,23 @@ export class SlotWorkerHandle {
   /** Asks the tasks to stop; the worker keeps running until terminated. */
   cancel(): void {
     this.post({ type: 'cancel' });
+  }
+
+  /**
+   * Asks the tasks to stop and resolves once they are released (their operators closed), after
+   * `timeoutMs` at most, or at once when the worker is gone: the worker may then be terminated
+   * without cutting a sink's close short.
+   */
+  cancelAndWait(timeoutMs: number): Promise<void> {
+    if (this.ended) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      this.cancelled.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+      this.cancel();
+    });
   }
 
   /** Stops the worker thread; it is not reported as lost. */

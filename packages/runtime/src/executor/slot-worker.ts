@@ -101,7 +101,7 @@ async function main(): Promise<void> {
           host.noMoreSplits(m.vertexId, m.subtask);
           break;
         case 'cancel':
-          host.cancel();
+          void host.cancel().finally(() => post({ type: 'cancelled' }));
           break;
         case 'triggerCheckpoint':
           host.triggerCheckpoint(m.vertexId, m.subtask, m.checkpointId, m.options);

@@ -76,6 +76,8 @@ export type FromWorker =
       ack: SubtaskCheckpointAck;
     }
   | { type: 'checkpointNotified'; checkpointId: number }
+  /** The tasks asked to cancel are released: their operators closed. */
+  | { type: 'cancelled' }
   | {
       type: 'checkpointDecline';
       vertexId: number;

@@ -213,11 +213,20 @@ export class StreamTask {
     await this.finished;
   }
 
-  /** Stops the task; `run()` rejects with a cancellation error. */
-  cancel(): void {
-    if (this.state === 'FINISHED' || this.state === 'FAILED' || this.state === 'CANCELED') return;
+  /**
+   * Stops the task; `run()` rejects with a cancellation error. Resolves once the task is released:
+   * its operators closed (a transactional sink aborts its open transaction there).
+   */
+  cancel(): Promise<void> {
+    if (this.state === 'FINISHED' || this.state === 'FAILED' || this.state === 'CANCELED')
+      return Promise.resolve();
     this.transition('CANCELED');
-    void this.release().finally(() => this.done.reject(new Error(`${this.name} was cancelled`)));
+    return this.release()
+      .finally(() => this.done.reject(new Error(`${this.name} was cancelled`)))
+      .then(
+        () => {},
+        () => {},
+      );
   }
 
   /** Splits for this source subtask, from the enumerator. */

@@ -229,8 +229,9 @@ export class TaskHost {
   }
 
   /** Cancels every task that still runs. */
-  cancel(): void {
-    for (const t of this.tasks.values()) t.cancel();
+  /** Cancels every task; resolves once all are released (their operators closed). */
+  async cancel(): Promise<void> {
+    await Promise.allSettled([...this.tasks.values()].map((t) => t.cancel()));
   }
 
   /** Current counters of every task of this host. */
