@@ -59,6 +59,21 @@ async function makeDirectories(path: string): Promise<void> {
   }
 }
 
+/**
+ * Writes `data` to `temp`, next to `path` (whose directories it makes), and syncs it: without the
+ * sync a crash after the rename or link to `path` can leave an empty file under that name.
+ */
+async function writeSynced(path: string, temp: string, data: Uint8Array): Promise<void> {
+  await makeDirectories(dirname(path));
+  const file = await open(temp, 'w');
+  try {
+    await file.writeFile(data);
+    await file.sync();
+  } finally {
+    await file.close();
+  }
+}
+
 /** Checkpoint storage in a local (or mounted shared) directory: file:///abs/path. */
 export class LocalFileSystem implements StateFileSystem {
   private closed = false;
@@ -82,15 +97,7 @@ export class LocalFileSystem implements StateFileSystem {
     const path = this.pathOf(uri);
     const temp = inProgressPath(path);
     try {
-      await makeDirectories(dirname(path));
-      const file = await open(temp, 'w');
-      try {
-        await file.writeFile(data);
-        // Without the sync a crash after the rename can leave an empty file under the final name.
-        await file.sync();
-      } finally {
-        await file.close();
-      }
+      await writeSynced(path, temp, data);
       await rename(temp, path);
     } catch (e) {
       await rm(temp, { force: true }).catch(() => undefined);
@@ -102,14 +109,7 @@ export class LocalFileSystem implements StateFileSystem {
     const path = this.pathOf(uri);
     const temp = inProgressPath(path);
     try {
-      await makeDirectories(dirname(path));
-      const file = await open(temp, 'w');
-      try {
-        await file.writeFile(data);
-        await file.sync();
-      } finally {
-        await file.close();
-      }
+      await writeSynced(path, temp, data);
       // link(2) fails with EEXIST on an existing name, also on NFS, where O_EXCL is not atomic
       // on every version; a reader never sees the object half written.
       await link(temp, path);
