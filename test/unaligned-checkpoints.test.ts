@@ -71,12 +71,6 @@ async function startJob(name: string, unaligned: boolean) {
     `state.checkpoints.dir=file://${join(work, `chk-${name}`)}`,
     '-D',
     `execution.checkpointing.unaligned.enabled=${unaligned}`,
-    '-D',
-    // The asynchronous phase of a checkpoint shares the slot's thread with the slow sink: each
-    // storage call and each key group the snapshot materializes waits for the sink's turn, one
-    // buffer long. 2 KiB buffers (~8 records) keep a turn short on a loaded machine; the
-    // in-flight data is mostly the sources' backlog of a poll (1024 records) either way.
-    'taskmanager.memory.segment-size=2kb',
     JOB,
     String(EVENTS),
     '2',

@@ -389,6 +389,14 @@ class TaggedReader {
     this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   }
 
+  /** A reader of the same buffer from the same position, with the shapes defined so far. */
+  fork(): TaggedReader {
+    const f = new TaggedReader(this.buf);
+    f.pos = this.pos;
+    f.shapes.push(...this.shapes);
+    return f;
+  }
+
   varint(): number {
     const buf = this.buf;
     let b = buf[this.pos++]!;
@@ -645,6 +653,85 @@ export function decodeElements(buffer: Uint8Array, handler: ElementHandler): num
     records += dispatch(handler, kind, a, b, r.pos);
   }
   return records;
+}
+
+/**
+ * A buffer decoded a few elements at a time: a task's turn may end at an element boundary inside
+ * a buffer and go on from there at its next turn (Flink's mailbox takes mail between records).
+ */
+export class BufferCursor {
+  private readonly reader: TaggedReader | undefined;
+  private readonly elements: unknown[] | undefined;
+  private readonly end: number;
+  private index = 0;
+
+  constructor(buffer: Uint8Array) {
+    if (buffer[0] === TAGGED_FORMAT) {
+      const buf = Buffer.isBuffer(buffer)
+        ? buffer
+        : Buffer.from(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+      this.reader = new TaggedReader(buf);
+      this.end = buf.length;
+      return;
+    }
+    if (buffer[0] === PRIORITY_FORMAT) this.elements = deserialize(buffer.subarray(1)) as unknown[];
+    else if (buffer[0] === V8_FORMAT) this.elements = deserialize(buffer) as unknown[];
+    else throw new Error(`Corrupt network buffer: unknown format ${String(buffer[0])}`);
+    this.end = this.elements.length;
+  }
+
+  /**
+   * Hands the next elements, at most `max`, to `handler`, in order; returns whether the buffer
+   * is done. A handler that asks for {@link rest} gets the elements after its own.
+   */
+  decode(handler: ElementHandler, max: number): boolean {
+    const end = this.end;
+    const r = this.reader;
+    if (r !== undefined) {
+      for (let n = 0; n < max && r.pos < end; n++) {
+        const kind = r.varint();
+        if (kind >= ElementKind.KEYED_RECORD_BASE) {
+          const timestamp = r.value() as number | undefined;
+          handler.record(r.value(), timestamp, kind - ElementKind.KEYED_RECORD_BASE);
+          continue;
+        }
+        const a = r.value();
+        dispatch(handler, kind, a, r.value(), r.pos);
+      }
+      return r.pos >= end;
+    }
+    const e = this.elements!;
+    for (let n = 0; n < max && this.index < end; n++) {
+      const i = this.index;
+      this.index = i + 3;
+      const kind = e[i] as number;
+      if (kind >= ElementKind.KEYED_RECORD_BASE) {
+        handler.record(
+          e[i + 2],
+          e[i + 1] as number | undefined,
+          kind - ElementKind.KEYED_RECORD_BASE,
+        );
+        continue;
+      }
+      dispatch(handler, kind, e[i + 1], e[i + 2], i);
+    }
+    return this.index >= end;
+  }
+
+  /**
+   * The elements not handed out yet, as a buffer of their own (an unaligned checkpoint persists
+   * them as in-flight data of the channel); undefined when none are left. The cursor stays where
+   * it is.
+   */
+  rest(): Uint8Array | undefined {
+    let elements: unknown[];
+    if (this.reader !== undefined) {
+      const f = this.reader.fork();
+      elements = [];
+      while (f.pos < this.end) elements.push(f.varint(), f.value(), f.value());
+    } else elements = this.elements!.slice(this.index);
+    return elements.length === 0 ? undefined : encodeElements(elements);
+  }
 }
 
 function decodeV8(buffer: Uint8Array, handler: ElementHandler): number {

@@ -1,15 +1,24 @@
 import { InputStatus } from '@nimble/api';
 import type { ElementHandler } from '../exchange/buffer-codec.js';
-import { decodeElements } from '../exchange/buffer-codec.js';
+import { BufferCursor } from '../exchange/buffer-codec.js';
 import { InputGate } from '../exchange/input-gate.js';
 import { StatusWatermarkValve } from '../exchange/status-watermark-valve.js';
 import type { OperatorInput, OperatorMetrics } from '../operators/operator.js';
-import type { AlignedCheckpointHandler } from './barrier-aligner.js';
+import type { AlignedCheckpointHandler, BlockableChannels } from './barrier-aligner.js';
 import { BarrierAligner } from './barrier-aligner.js';
 import type { InputChannel, TaskContext, TaskInput } from './task-context.js';
 
 /** Input buffers processed per turn before yielding to other tasks on the thread. */
 const BUFFERS_PER_TURN = 8;
+/**
+ * A turn ends, inside a buffer if need be, once it has run this long: the mail of the task and of
+ * the tasks beside it on the thread (a checkpoint's asynchronous phase, its acknowledgement) waits
+ * no longer than that behind a slow operator. Flink's mailbox takes mail between any two records.
+ */
+const TURN_BUDGET_MS = 2;
+/** Elements decoded between two looks at the clock, at most (and at first). */
+const MAX_ELEMENTS_PER_CHECK = 256;
+const FIRST_ELEMENTS_PER_CHECK = 16;
 
 /** One logical input: the operator input it feeds and the valve over its channels. */
 interface LogicalInput {
@@ -36,6 +45,14 @@ export class NetworkInput implements TaskInput {
   // The channel of the buffer being decoded (set once per buffer, read per element).
   private channel = 0;
   private input!: LogicalInput;
+  /** The buffer a turn ended in, to go on with at the next turn; its credit is not returned yet. */
+  private cursor: BufferCursor | undefined;
+  private cursorRestored = false;
+  /**
+   * Elements decoded between two looks at the clock: fewer for a slow operator, so a turn ends
+   * close to its budget, more for a fast one, so the clock costs nothing per record.
+   */
+  private elementsPerCheck = FIRST_ELEMENTS_PER_CHECK;
   /**
    * With unaligned checkpoints a turn takes one buffer: an unaligned barrier reaches the task
    * between turns only (messages from other threads and TaskManagers arrive on the event loop),
@@ -72,8 +89,12 @@ export class NetworkInput implements TaskInput {
       () => ctx.requestTurn(),
     );
     this.buffersPerTurn = ctx.services.config.unalignedCheckpoints ? 1 : BUFFERS_PER_TURN;
-    this.aligner = new BarrierAligner(channels.length, this.gate, checkpoints, ctx.name, (action) =>
-      ctx.mailbox.execute(action),
+    this.aligner = new BarrierAligner(
+      channels.length,
+      this.alignedChannels(),
+      checkpoints,
+      ctx.name,
+      (action) => ctx.mailbox.execute(action),
     );
   }
 
@@ -109,21 +130,72 @@ export class NetworkInput implements TaskInput {
   processTurn(mayContinue: () => boolean): InputStatus {
     const gate = this.gate;
     if (gate.hasPriorityEvents) this.processPriorityEvents();
-    for (let i = 0; i < this.buffersPerTurn && mayContinue(); i++) {
-      const next = gate.poll();
-      if (next === undefined) break;
-      this.channel = next.channel;
-      this.input = this.inputOf[next.channel]!;
-      this.numBytesIn += next.buffer.byteLength;
+    let last = performance.now();
+    const deadline = last + TURN_BUDGET_MS;
+    for (let i = 0; i < this.buffersPerTurn && last < deadline && mayContinue(); i++) {
+      let cursor = this.cursor;
+      if (cursor === undefined) {
+        const next = gate.poll();
+        if (next === undefined) break;
+        this.channel = next.channel;
+        this.input = this.inputOf[next.channel]!;
+        this.numBytesIn += next.buffer.byteLength;
+        cursor = this.cursor = new BufferCursor(next.buffer);
+        this.cursorRestored = gate.lastPolledRestored;
+      }
       // A restored buffer's end of partition is not the channel's (its producer runs again), nor
       // are its barriers (of the checkpoint restored from, or older).
-      decodeElements(next.buffer, gate.lastPolledRestored ? this.restoredHandler : this.handler);
-      gate.recycle(next.channel);
+      const handler = this.cursorRestored ? this.restoredHandler : this.handler;
+      for (;;) {
+        const done = cursor.decode(handler, this.elementsPerCheck);
+        const now = performance.now();
+        this.adaptElementsPerCheck(now - last);
+        last = now;
+        if (done) break;
+        if (now >= deadline) return InputStatus.MORE_AVAILABLE;
+      }
+      this.cursor = undefined;
+      // No buffer was polled since this one: the gate still knows whether it was restored.
+      gate.recycle(this.channel);
       if (this.endedChannels === gate.numberOfChannels) return InputStatus.END_OF_INPUT;
       // An unaligned barrier may have arrived meanwhile (a producer on this thread got credit).
       if (gate.hasPriorityEvents) this.processPriorityEvents();
     }
-    return gate.queuedBuffers > 0 ? InputStatus.MORE_AVAILABLE : InputStatus.NOTHING_AVAILABLE;
+    return this.cursor !== undefined || gate.queuedBuffers > 0
+      ? InputStatus.MORE_AVAILABLE
+      : InputStatus.NOTHING_AVAILABLE;
+  }
+
+  /** Aims at a look at the clock about four times per turn budget. */
+  private adaptElementsPerCheck(elapsedMs: number): void {
+    const n = this.elementsPerCheck;
+    if (elapsedMs > TURN_BUDGET_MS / 4)
+      this.elementsPerCheck = Math.max(1, Math.floor((n * TURN_BUDGET_MS) / 4 / elapsedMs));
+    else if (elapsedMs < TURN_BUDGET_MS / 16 && n < MAX_ELEMENTS_PER_CHECK)
+      this.elementsPerCheck = Math.min(MAX_ELEMENTS_PER_CHECK, n * 2);
+  }
+
+  /**
+   * The gate as the aligner sees it: the rest of a buffer a turn ended in is in flight on its
+   * channel, ahead of the queued buffers, so an unaligned checkpoint persists it with them (and
+   * a restore replays it first); the part processed before the snapshot is not persisted.
+   */
+  private alignedChannels(): BlockableChannels {
+    const gate = this.gate;
+    return {
+      block: (channel) => gate.block(channel),
+      unblockAll: () => gate.unblockAll(),
+      queuedOn: (channel, count) => {
+        const queued = gate.queuedOn(channel, count);
+        const rest = this.cursor !== undefined && this.channel === channel && this.cursor.rest();
+        if (rest) queued.unshift(rest);
+        return queued;
+      },
+      queuedCount: (channel) => gate.queuedCount(channel),
+      startCapture: (channel, into) => gate.startCapture(channel, into),
+      stopCapture: (channel) => gate.stopCapture(channel),
+      pendingPriority: (channel, checkpointId) => gate.pendingPriority(channel, checkpointId),
+    };
   }
 
   endInput(): void {}
