@@ -76,10 +76,15 @@ export class SubtaskCheckpointer implements AlignedCheckpointHandler {
   /** Asynchronous phases in progress: they read the backends, which must stay open meanwhile. */
   private readonly uploads = new Set<Promise<void>>();
   /**
-   * State files written by the uploads in progress, per checkpoint. An upload that fails, or
-   * whose checkpoint was aborted meanwhile, deletes them: nobody else knows they exist.
+   * State files written per checkpoint, from its upload until the checkpoint completes or is
+   * aborted. An upload that fails, or whose checkpoint was aborted meanwhile, deletes them: nobody
+   * else knows they exist. So does an abort after the acknowledgement, which the coordinator's
+   * cleanup may have missed when the upload ended after it.
    */
-  private readonly written = new Map<number, { uris: string[]; aborted: boolean }>();
+  private readonly written = new Map<
+    number,
+    { uris: string[]; aborted: boolean; acknowledged: boolean; targetDir: string }
+  >();
 
   constructor(
     private readonly ctx: TaskContext,
@@ -159,7 +164,12 @@ export class SubtaskCheckpointer implements AlignedCheckpointHandler {
       (pending) => {
         const syncMs = performance.now() - started;
         endSync();
-        const written = { uris: [] as string[], aborted: false };
+        const written = {
+          uris: [] as string[],
+          aborted: false,
+          acknowledged: false,
+          targetDir: options.targetDir,
+        };
         this.written.set(checkpointId, written);
         const upload = this.writeSnapshot(cp, checkpointId, options, pending, written.uris)
           .then(
@@ -177,6 +187,7 @@ export class SubtaskCheckpointer implements AlignedCheckpointHandler {
                 unaligned: options.unaligned === true || persisted > 0,
                 persistedBytes: persisted,
               });
+              written.acknowledged = true;
             },
             async (e: unknown) => {
               for (const k of pending.keyed) k.snapshot.release();
@@ -185,7 +196,9 @@ export class SubtaskCheckpointer implements AlignedCheckpointHandler {
               await this.deleteWritten(cp, options.targetDir, written.uris);
             },
           )
-          .finally(() => this.written.delete(checkpointId));
+          .finally(() => {
+            if (!written.acknowledged) this.written.delete(checkpointId);
+          });
         this.uploads.add(upload);
         void upload.finally(() => this.uploads.delete(upload));
       },
@@ -206,6 +219,8 @@ export class SubtaskCheckpointer implements AlignedCheckpointHandler {
 
   /** Checkpoint `checkpointId` completed: backends may build on it, operators commit. */
   async notifyCheckpointComplete(checkpointId: number): Promise<void> {
+    for (const [id, w] of this.written)
+      if (id <= checkpointId && w.acknowledged) this.written.delete(id);
     const chains = this.chains.get(checkpointId);
     if (chains) {
       for (const [uid, chain] of chains) this.completedChains.set(uid, chain);
@@ -221,7 +236,11 @@ export class SubtaskCheckpointer implements AlignedCheckpointHandler {
   /** Checkpoint `checkpointId` was aborted. */
   notifyCheckpointAborted(checkpointId: number): void {
     const written = this.written.get(checkpointId);
-    if (written) written.aborted = true;
+    if (written?.acknowledged) {
+      this.written.delete(checkpointId);
+      const cp = this.ctx.services.checkpoints;
+      if (cp) void this.deleteWritten(cp, written.targetDir, written.uris);
+    } else if (written) written.aborted = true;
     this.chain.abortBarrier(checkpointId);
     this.chains.delete(checkpointId);
     this.lastId = Math.max(this.lastId, checkpointId);
