@@ -141,7 +141,9 @@ describe('checkpoints to failing storage', () => {
       rmSync(join(storage, 'filler'));
       await cluster.waitFor(async () => (await stats()).latest?.completed?.id > 0, 60_000);
       // Read-only.
-      expect(mount('-o', 'remount,ro', storage)).toBe(true);
+      // A file open for writing (a checkpoint being written) makes the remount fail with EBUSY:
+      // it is tried again until it falls between two writes.
+      await cluster.waitFor(() => mount('-o', 'remount,ro', storage), 60_000);
       expect(await nextFailure((await stats()).counts.failed)).toMatch(
         /EROFS.*the file system is read-only/,
       );
