@@ -350,10 +350,7 @@ export class JobMaster {
     return d.enumerators.snapshot(checkpointId);
   }
 
-  private triggerSources(
-    checkpointId: number,
-    options: TriggerOptions,
-  ): Promise<void> {
+  private triggerSources(checkpointId: number, options: TriggerOptions): Promise<void> {
     const d = this.deployment;
     if (!d) return Promise.reject(new Error('The job has no running attempt'));
     const drain = this.pendingDrain;
@@ -704,8 +701,7 @@ export class JobMaster {
    * reactive mode. Undefined when the restore may redistribute its state (or there is none).
    */
   private inFlightParallelism():
-    | { plan: JobPlan; overrides: ParallelismOverrides; reason: string }
-    | undefined {
+    { plan: JobPlan; overrides: ParallelismOverrides; reason: string } | undefined {
     const from = this.checkpoints.latestCompleted() ?? this.submitted.initialRestore;
     if (!from || !hasChannelState(from.metadata)) return undefined;
     const taken = new Map(from.metadata.operators.map((op) => [op.uid, op.parallelism]));

@@ -103,7 +103,7 @@ describe('checkpoint barriers on channels', () => {
     const w = writer(sender);
     w.emit('a', undefined);
     w.emit('b', undefined);
-    w.broadcastBarrier(7, options);
+    void w.broadcastBarrier(7, options);
     w.emit('c', undefined);
     w.flushAll();
     expect(w.backlogSize()).toBe(2);
