@@ -53,7 +53,7 @@ function coordinator(checkpointsDir: string): {
       checkpointsDir,
       savepointsDir: '',
     },
-    log: createLogger('jobmanager'),
+    log: createLogger('jobmanager').child({}, { level: 'silent' }),
     fileSystem: (uri) => fileSystemFor(uri, LOCAL_ONLY),
     canTrigger: () => true,
     finishedTasks: () => new Set(),
