@@ -1,6 +1,7 @@
 import type { KafkaConfig, logCreator } from 'kafkajs';
 import { Kafka, logLevel } from 'kafkajs';
 import { RETRIABLE_ERROR_MESSAGES } from './kafka-internals.js';
+import { securityOptions, withSecurityContext } from './security.js';
 
 /**
  * Connection properties shared by the source and the sink, named as Kafka's client properties
@@ -83,7 +84,52 @@ export function numberProperty(
   return n;
 }
 
-/** A kafkajs client for `bootstrap.servers` (comma-separated host:port list). */
+/** Makes `client.connect()` fail with the security description of a failed handshake. */
+function describeConnectFailures<C extends { connect(): Promise<void> }>(
+  client: C,
+  properties: KafkaProperties,
+  owner: string,
+): C {
+  const connect = client.connect.bind(client);
+  client.connect = () =>
+    connect().catch((e: unknown) => {
+      throw withSecurityContext(e, properties, owner);
+    });
+  return client;
+}
+
+/**
+ * A kafkajs client whose producers, consumers and admins fail to connect with an error naming
+ * the broker, the security protocol and the SASL mechanism when authentication or the TLS
+ * handshake fails.
+ */
+class DescribedKafka extends Kafka {
+  constructor(
+    config: KafkaConfig,
+    private readonly properties: KafkaProperties,
+    private readonly owner: string,
+  ) {
+    super(config);
+  }
+  /** `e` described as a failed authentication or TLS handshake, when it is one. */
+  describeError(e: unknown): unknown {
+    return withSecurityContext(e, this.properties, this.owner);
+  }
+  override producer(config?: Parameters<Kafka['producer']>[0]): ReturnType<Kafka['producer']> {
+    return describeConnectFailures(super.producer(config), this.properties, this.owner);
+  }
+  override consumer(config: Parameters<Kafka['consumer']>[0]): ReturnType<Kafka['consumer']> {
+    return describeConnectFailures(super.consumer(config), this.properties, this.owner);
+  }
+  override admin(config?: Parameters<Kafka['admin']>[0]): ReturnType<Kafka['admin']> {
+    return describeConnectFailures(super.admin(config), this.properties, this.owner);
+  }
+}
+
+/**
+ * A kafkajs client for `bootstrap.servers` (comma-separated host:port list), with the security
+ * properties (`security.protocol`, `sasl.*`, `ssl.*`: see security.ts) mapped onto its options.
+ */
 export function createKafkaClient(properties: KafkaProperties, owner: string): Kafka {
   const servers = (properties['bootstrap.servers'] ?? '')
     .split(',')
@@ -93,6 +139,7 @@ export function createKafkaClient(properties: KafkaProperties, owner: string): K
     throw new Error(`${owner}: bootstrap servers are required (setBootstrapServers('host:9092'))`);
   }
   const level = (properties['kafkajs.log.level'] ?? 'ERROR').toUpperCase();
+  const security = securityOptions(properties, owner);
   const config: KafkaConfig = {
     clientId: properties['client.id'] ?? 'nimble',
     brokers: servers,
@@ -106,8 +153,10 @@ export function createKafkaClient(properties: KafkaProperties, owner: string): K
     logLevel: LOG_LEVELS[level] ?? logLevel.ERROR,
     logCreator: stderrLog,
     retry: { retries: numberProperty(properties, 'retries', 8, owner) },
+    ...(security.ssl ? { ssl: security.ssl } : {}),
+    ...(security.sasl ? { sasl: security.sasl } : {}),
   };
-  return new Kafka(config);
+  return new DescribedKafka(config, properties, owner);
 }
 
 /** Checks `host:port[,host:port...]`, naming the builder that got it. */

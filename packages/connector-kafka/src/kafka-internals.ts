@@ -17,6 +17,7 @@
  */
 import { createRequire } from 'node:module';
 import type { Kafka } from 'kafkajs';
+import { isSecurityError } from './security.js';
 
 const require = createRequire(import.meta.url);
 
@@ -216,7 +217,7 @@ export async function withRetries<R>(what: string, attempt: () => Promise<R>): P
     try {
       return await attempt();
     } catch (e) {
-      const retriable = isRetriableKafkaError(e);
+      const retriable = isRetriableKafkaError(e) && !isSecurityError(e);
       if (!retriable || Date.now() > deadline) {
         throw new Error(`${what}: ${(e as Error).message}`, { cause: e });
       }
@@ -246,7 +247,10 @@ export class KafkaInternalClient {
         createCluster
       ]!;
       const cluster = factory({});
-      await cluster.connect();
+      await cluster.connect().catch((e: unknown) => {
+        const described = (this.kafka as { describeError?: (e: unknown) => unknown }).describeError;
+        throw described ? described.call(this.kafka, e) : e;
+      });
       this.cluster = cluster;
     }
     return this.cluster;

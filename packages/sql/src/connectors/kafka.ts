@@ -25,6 +25,7 @@ import {
   KafkaOffsetsInitializer,
   KafkaSink,
   KafkaSource,
+  securityOptions,
 } from '@nimble/connector-kafka';
 import type { CatalogTable } from '../catalog/catalog-table.js';
 import { TableError, ValidationError } from '../errors.js';
@@ -208,6 +209,15 @@ function planFor(upsert: boolean, table: CatalogTable, physical: readonly RowFie
   const properties = new Map<string, string>();
   for (const [k, v] of opts) {
     if (k.startsWith('properties.')) properties.set(k.slice('properties.'.length), v);
+  }
+  // 'properties.security.protocol', 'properties.sasl.*', 'properties.ssl.*': checked here; the
+  // PEM files are read where the job runs.
+  try {
+    securityOptions(Object.fromEntries(properties), 'Kafka', { readFiles: false });
+  } catch (e) {
+    throw new ValidationError(
+      `Invalid Kafka security options ('properties.*'): ${(e as Error).message.replace(/^Kafka: /, '')}`,
+    );
   }
   const groupId = properties.get('group.id');
   const reset = (properties.get('auto.offset.reset') ?? 'none').toLowerCase();
