@@ -6,11 +6,16 @@
 #   kafka.sh fetch                     download the jars once, into $NIMBLE_KAFKA_HOME/libs
 #                                      (default ~/.cache/nimble/kafka-3.9.1); prints that path
 #   kafka.sh start [--port 9092] [--controller-port 9093] [--dir ./.kafka-data] [--owner-pid PID]
-#                  [--host 127.0.0.1]
+#                  [--host 127.0.0.1] [--sasl-ssl-port P] [--ssl-port P] [--user NAME:PASSWORD]
 #                                      fetch if needed, format the data directory the first time,
 #                                      start the broker in the background and wait until it serves;
 #                                      with --owner-pid, stop it when process PID is gone (tests);
-#                                      --host: the address it listens on and advertises
+#                                      --host: the address it listens on and advertises;
+#                                      --sasl-ssl-port: a SASL_SSL listener too (PLAIN,
+#                                      SCRAM-SHA-256, SCRAM-SHA-512 for each --user);
+#                                      --ssl-port: an SSL listener that requires a client
+#                                      certificate; both with a CA and certificates made by
+#                                      openssl in DIR/tls (ca.pem, client.pem: PEM)
 #   kafka.sh stop [--dir ./.kafka-data]
 #                                      SIGTERM the broker, SIGKILL it after 20 s
 #
@@ -34,7 +39,7 @@ readonly libs=$kafka_home/libs
 readonly marker=$kafka_home/.fetched
 
 usage() {
-  sed -n '2,19s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+  sed -n '2,26s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
 }
 
 die() {
@@ -143,12 +148,43 @@ show_log() {
   } >&2
 }
 
+# make_certificates DIR HOST: a CA, and a broker and a client certificate it signed (for HOST,
+# localhost and 127.0.0.1), PEM, unless DIR has them already: ca.pem, broker.pem and client.pem
+# (the private key and the certificate: Kafka's ssl.keystore.type=PEM).
+make_certificates() {
+  local tls=$1 host=$2 name
+  [[ -f $tls/ca.pem && -f $tls/broker.pem && -f $tls/client.pem ]] && return 0
+  command -v openssl >/dev/null 2>&1 || die "openssl is not installed (needed for the TLS listeners)"
+  mkdir -p "$tls"
+  local san="DNS:localhost,IP:127.0.0.1"
+  if [[ $host != 127.0.0.1 && $host != localhost ]]; then
+    if [[ $host =~ ^[0-9.]+$ ]]; then san+=",IP:$host"; else san+=",DNS:$host"; fi
+  fi
+  if ! (
+    openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj "/CN=Nimble test CA" \
+      -keyout "$tls/ca.key" -out "$tls/ca.pem" || exit 1
+    for name in broker client; do
+      openssl req -newkey rsa:2048 -nodes -subj "/CN=$name" \
+        -keyout "$tls/$name.key" -out "$tls/$name.csr" &&
+        printf 'subjectAltName=%s\n' "$san" >"$tls/$name.ext" &&
+        openssl x509 -req -in "$tls/$name.csr" -CA "$tls/ca.pem" -CAkey "$tls/ca.key" \
+          -CAcreateserial -days 30 -extfile "$tls/$name.ext" -out "$tls/$name.crt" &&
+        cat "$tls/$name.key" "$tls/$name.crt" >"$tls/$name.pem" || exit 1
+    done
+  ) >"$tls/openssl.log" 2>&1; then
+    cat "$tls/openssl.log" >&2
+    die "openssl failed making certificates in $tls"
+  fi
+}
+
 check_port() {
   [[ $2 =~ ^[0-9]+$ ]] && (($2 > 0 && $2 < 65536)) || die "$1: not a port number: $2"
 }
 
 start() {
   local port=9092 controller_port=9093 dir=./.kafka-data owner_pid= host=127.0.0.1
+  local sasl_ssl_port= ssl_port=
+  local -a users=()
   while (($# > 0)); do
     case $1 in
       --port) port=${2:?--port needs a value}; shift 2 ;;
@@ -161,12 +197,28 @@ start() {
       --owner-pid=*) owner_pid=${1#*=}; shift ;;
       --host) host=${2:?--host needs a value}; shift 2 ;;
       --host=*) host=${1#*=}; shift ;;
+      --sasl-ssl-port) sasl_ssl_port=${2:?--sasl-ssl-port needs a value}; shift 2 ;;
+      --sasl-ssl-port=*) sasl_ssl_port=${1#*=}; shift ;;
+      --ssl-port) ssl_port=${2:?--ssl-port needs a value}; shift 2 ;;
+      --ssl-port=*) ssl_port=${1#*=}; shift ;;
+      --user) users+=("${2:?--user needs a value}"); shift 2 ;;
+      --user=*) users+=("${1#*=}"); shift ;;
       *) die "start: unknown argument: $1 (see kafka.sh help)" ;;
     esac
   done
   check_port --port "$port"
   check_port --controller-port "$controller_port"
   [[ $port != "$controller_port" ]] || die "--port and --controller-port must differ"
+  [[ -z $sasl_ssl_port ]] || check_port --sasl-ssl-port "$sasl_ssl_port"
+  [[ -z $ssl_port ]] || check_port --ssl-port "$ssl_port"
+  local user
+  for user in "${users[@]}"; do
+    [[ $user =~ ^[A-Za-z0-9_.-]+:[^\",=[:space:]]+$ ]] ||
+      die "--user must be NAME:PASSWORD (no quotes, commas, = or spaces in the password): $user"
+  done
+  if [[ -n $sasl_ssl_port ]] && ((${#users[@]} == 0)); then
+    die "--sasl-ssl-port needs at least one --user NAME:PASSWORD"
+  fi
   if [[ -n $owner_pid ]]; then
     [[ $owner_pid =~ ^[0-9]+$ ]] && kill -0 "$owner_pid" 2>/dev/null ||
       die "--owner-pid: no such process: $owner_pid"
@@ -188,15 +240,27 @@ start() {
     rm -f "$pid_file"
   fi
 
+  local listeners="PLAINTEXT://$host:$port" advertised="PLAINTEXT://$host:$port"
+  local protocols=PLAINTEXT:PLAINTEXT
+  if [[ -n $sasl_ssl_port ]]; then
+    listeners+=",SASL_SSL://$host:$sasl_ssl_port"
+    advertised+=",SASL_SSL://$host:$sasl_ssl_port"
+    protocols+=",SASL_SSL:SASL_SSL"
+  fi
+  if [[ -n $ssl_port ]]; then
+    listeners+=",SSL://$host:$ssl_port"
+    advertised+=",SSL://$host:$ssl_port"
+    protocols+=",SSL:SSL"
+  fi
   cat >"$dir/server.properties" <<EOF
 # Written by deploy/kafka/kafka.sh on every start.
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@$host:$controller_port
-listeners=PLAINTEXT://$host:$port,CONTROLLER://$host:$controller_port
-advertised.listeners=PLAINTEXT://$host:$port
+listeners=$listeners,CONTROLLER://$host:$controller_port
+advertised.listeners=$advertised
 controller.listener.names=CONTROLLER
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listener.security.protocol.map=$protocols,CONTROLLER:PLAINTEXT
 inter.broker.listener.name=PLAINTEXT
 log.dirs=$dir/data
 num.partitions=1
@@ -208,6 +272,26 @@ transaction.state.log.min.isr=1
 transaction.state.log.num.partitions=4
 group.initial.rebalance.delay.ms=0
 EOF
+  if [[ -n $sasl_ssl_port || -n $ssl_port ]]; then
+    make_certificates "$dir/tls" "$host"
+    cat >>"$dir/server.properties" <<EOF
+ssl.keystore.type=PEM
+ssl.keystore.location=$dir/tls/broker.pem
+ssl.truststore.type=PEM
+ssl.truststore.location=$dir/tls/ca.pem
+listener.name.ssl.ssl.client.auth=required
+EOF
+  fi
+  if [[ -n $sasl_ssl_port ]]; then
+    local plain_users=''
+    for user in "${users[@]}"; do plain_users+=" user_${user%%:*}=\"${user#*:}\""; done
+    cat >>"$dir/server.properties" <<EOF
+sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512
+listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required$plain_users;
+listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+EOF
+  fi
 
   # The broker's output goes to kafka.log: INFO, except for the chattiest loggers. The "Kafka
   # Server started" line of kafka.server.KafkaRaftServer is what start waits for.
@@ -251,7 +335,13 @@ EOF
       { show_log "$log"; die "kafka.tools.StorageTool random-uuid failed"; }
     [[ $cluster_id =~ ^[A-Za-z0-9_-]{22}$ ]] ||
       die "kafka.tools.StorageTool random-uuid printed no cluster id: $cluster_id"
-    "${tool[@]}" format -t "$cluster_id" -c "$dir/server.properties" >>"$log" 2>&1 ||
+    # SCRAM credentials are part of the metadata log in KRaft: written when formatting.
+    local -a scram=()
+    for user in "${users[@]}"; do
+      scram+=(--add-scram "SCRAM-SHA-256=[name=${user%%:*},password=${user#*:}]")
+      scram+=(--add-scram "SCRAM-SHA-512=[name=${user%%:*},password=${user#*:}]")
+    done
+    "${tool[@]}" format -t "$cluster_id" -c "$dir/server.properties" "${scram[@]}" >>"$log" 2>&1 ||
       { show_log "$log"; die "formatting $dir/data failed"; }
   fi
 

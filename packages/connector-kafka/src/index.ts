@@ -18,15 +18,35 @@ export {
   KafkaSink,
   KafkaSinkBuilder,
 } from './kafka-sink.js';
-export type { KafkaCommittable, KafkaProducerRecord } from './kafka-sink.js';
+export type {
+  HeaderProvider,
+  KafkaCommittable,
+  KafkaHeaders,
+  KafkaProducerRecord,
+} from './kafka-sink.js';
 export {
   JsonDeserializationSchema,
   JsonSerializationSchema,
+  KafkaRecordDeserializationSchema,
   SimpleStringSchema,
 } from './schemas.js';
 export type {
   DeserializationSchema,
   KafkaConsumerRecord,
-  KafkaRecordDeserializationSchema,
+  KafkaDeserializationSchema,
   SerializationSchema,
 } from './schemas.js';
+export {
+  parseJaasConfig,
+  SASL_MECHANISMS,
+  SECURITY_PROTOCOLS,
+  securityOptions,
+} from './security.js';
+export type { JaasConfig, SaslMechanism, SecurityProtocol } from './security.js';
+export {
+  UpsertKafkaDeserializationSchema,
+  UpsertKafkaNormalizer,
+  UpsertKafkaRecordSerializationSchema,
+  UpsertKafkaRecordSerializationSchemaBuilder,
+} from './upsert.js';
+export type { KafkaChange, KafkaRowKind, KafkaUpsert } from './upsert.js';

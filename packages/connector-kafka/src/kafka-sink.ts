@@ -24,26 +24,44 @@ export enum DeliveryGuarantee {
   EXACTLY_ONCE = 'exactly-once',
 }
 
+/** Header values of a record to write: a key with several values is written once per value. */
+export type KafkaHeaders = Readonly<Record<string, Buffer | string | readonly (Buffer | string)[]>>;
+
 /** A record to write: what a {@link KafkaRecordSerializationSchema} makes of an element. */
 export interface KafkaProducerRecord {
   readonly topic: string;
   readonly key?: Buffer | string | null;
+  /** Null writes a tombstone: a compacted topic drops the key's earlier records. */
   readonly value: Buffer | string | null;
   readonly partition?: number;
+  /** Epoch milliseconds; absent: the producer's current time. */
   readonly timestamp?: number;
-  readonly headers?: Readonly<Record<string, string | Buffer>>;
+  readonly headers?: KafkaHeaders;
 }
 
-/** Turns an element into a Kafka record (Flink's `KafkaRecordSerializationSchema`). */
+/**
+ * Turns an element into a Kafka record (Flink's `KafkaRecordSerializationSchema`). `timestamp`
+ * is the element's timestamp, if it has one. Returning null writes nothing for the element.
+ */
 export interface KafkaRecordSerializationSchema<T> {
-  serialize(element: T, timestamp: number | undefined): KafkaProducerRecord;
+  serialize(element: T, timestamp: number | undefined): KafkaProducerRecord | null;
 }
 
-/** Builds a {@link KafkaRecordSerializationSchema} from a topic and value (and key) schemas. */
+/** The headers of each record (Flink's `HeaderProvider`). */
+export interface HeaderProvider<T> {
+  getHeaders(element: T): KafkaHeaders;
+}
+
+/**
+ * Builds a {@link KafkaRecordSerializationSchema} from a topic and value (and key) schemas
+ * (Flink's `KafkaRecordSerializationSchemaBuilder`). Each record carries the element's
+ * timestamp, as in Flink; a value schema returning null writes a tombstone.
+ */
 export class KafkaRecordSerializationSchemaBuilder<T> {
   private topic: string | ((element: T) => string) | undefined;
   private valueSchema: SerializationSchema<T> | undefined;
   private keySchema: SerializationSchema<T> | undefined;
+  private headerProvider: HeaderProvider<T> | undefined;
 
   /** The topic every record goes to. */
   setTopic(topic: string): this {
@@ -63,6 +81,7 @@ export class KafkaRecordSerializationSchemaBuilder<T> {
     return this;
   }
 
+  /** The value of each record; a schema returning null writes a tombstone. */
   setValueSerializationSchema(schema: SerializationSchema<T>): this {
     if (!isSerializationSchema(schema)) {
       throw new TypeError(
@@ -84,10 +103,24 @@ export class KafkaRecordSerializationSchemaBuilder<T> {
     return this;
   }
 
+  /** The headers of each record: an object with getHeaders(element), or a function. */
+  setHeaderProvider(provider: HeaderProvider<T> | ((element: T) => KafkaHeaders)): this {
+    if (typeof provider === 'function') this.headerProvider = { getHeaders: provider };
+    else if (typeof (provider as { getHeaders?: unknown } | null)?.getHeaders === 'function') {
+      this.headerProvider = provider;
+    } else {
+      throw new TypeError(
+        'KafkaRecordSerializationSchema.setHeaderProvider: expected a HeaderProvider (an object with getHeaders(element)) or a function',
+      );
+    }
+    return this;
+  }
+
   build(): KafkaRecordSerializationSchema<T> {
     const topic = this.topic;
     const value = this.valueSchema;
     const key = this.keySchema;
+    const headers = this.headerProvider;
     if (topic === undefined) {
       throw new Error('KafkaRecordSerializationSchema: a topic is required (setTopic)');
     }
@@ -97,10 +130,12 @@ export class KafkaRecordSerializationSchemaBuilder<T> {
       );
     }
     return {
-      serialize: (element) => ({
+      serialize: (element, timestamp) => ({
         topic: typeof topic === 'string' ? topic : topic(element),
         value: value.serialize(element),
         ...(key ? { key: key.serialize(element) } : {}),
+        ...(timestamp !== undefined && timestamp >= 0 ? { timestamp } : {}),
+        ...(headers ? { headers: headers.getHeaders(element) } : {}),
       }),
     };
   }
@@ -393,12 +428,13 @@ class KafkaWriter<T> implements CommittingSinkWriter<T, KafkaCommittable> {
   write(element: T, context: SinkWriterContext): void {
     if (this.failure) throw this.failure;
     const r = this.config.serializer.serialize(element, context.timestamp());
+    if (r === null) return;
     const message: Message = {
       value: r.value,
       ...(r.key !== undefined ? { key: r.key } : {}),
       ...(r.partition !== undefined ? { partition: r.partition } : {}),
       ...(r.timestamp !== undefined ? { timestamp: String(r.timestamp) } : {}),
-      ...(r.headers !== undefined ? { headers: { ...r.headers } } : {}),
+      ...(r.headers !== undefined ? { headers: r.headers as Message['headers'] } : {}),
     };
     let list = this.buffers.get(r.topic);
     if (!list) this.buffers.set(r.topic, (list = []));

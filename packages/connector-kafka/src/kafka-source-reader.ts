@@ -7,6 +7,9 @@ import { createKafkaClient, numberProperty } from './client.js';
 import { KafkaInternalClient } from './kafka-internals.js';
 import type { KafkaPartitionSplit } from './kafka-partition-split.js';
 import type { KafkaSourceConfig } from './kafka-source-config.js';
+import type { KafkaConsumerRecord } from './schemas.js';
+
+const NO_HEADERS: KafkaConsumerRecord['headers'] = Object.freeze({});
 
 /** Records emitted per poll at most: the task checks barriers and timers between polls. */
 const RECORDS_PER_POLL = 2048;
@@ -198,7 +201,8 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPartitionSplit
               timestamp,
               key: m.key ?? null,
               value: value ?? null,
-              headers: m.headers ?? {},
+              // kafkajs decodes header values as Buffers (a repeated key as an array of them).
+              headers: (m.headers as KafkaConsumerRecord['headers'] | undefined) ?? NO_HEADERS,
             },
             recordOut,
           );

@@ -8,9 +8,13 @@ export interface DeserializationSchema<T> {
   deserialize(bytes: Buffer): T;
 }
 
-/** Turns an element into a record's bytes (or a string, written as UTF-8). */
+/**
+ * Turns an element into a record's bytes (or a string, written as UTF-8). As a value schema of
+ * the Kafka sink it may return null: the record is then a tombstone (a null value), which a
+ * compacted topic takes as the deletion of its key.
+ */
 export interface SerializationSchema<T> {
-  serialize(element: T): Buffer | string;
+  serialize(element: T): Buffer | string | null;
 }
 
 /** UTF-8 strings both ways (Flink's `SimpleStringSchema`). */
@@ -63,8 +67,8 @@ export interface KafkaConsumerRecord {
   readonly timestamp: number;
   readonly key: Buffer | null;
   readonly value: Buffer | null;
-  /** Header values as the broker returned them (a repeated header is an array). */
-  readonly headers: Readonly<Record<string, Buffer | string | (Buffer | string)[] | undefined>>;
+  /** Header values as Buffers; a header key the record repeats has the array of its values. */
+  readonly headers: Readonly<Record<string, Buffer | Buffer[]>>;
 }
 
 /**
@@ -76,6 +80,51 @@ export interface KafkaConsumerRecord {
 export interface KafkaRecordDeserializationSchema<T> {
   deserialize(record: KafkaConsumerRecord, out: { collect(element: T): void }): void;
 }
+
+/**
+ * A deserializer of whole records that returns one element per record (Flink's legacy
+ * `KafkaDeserializationSchema`); null or undefined skips the record.
+ */
+export interface KafkaDeserializationSchema<T> {
+  deserialize(record: KafkaConsumerRecord): T | null | undefined;
+}
+
+/**
+ * Flink's `KafkaRecordDeserializationSchema.of(...)` and `.valueOnly(...)`: record deserializers
+ * made from simpler schemas.
+ */
+export const KafkaRecordDeserializationSchema = {
+  /** Wraps a deserializer returning one element per record (null skips the record). */
+  of<T>(schema: KafkaDeserializationSchema<T>): KafkaRecordDeserializationSchema<T> {
+    if (typeof (schema as { deserialize?: unknown } | null)?.deserialize !== 'function') {
+      throw new TypeError(
+        'KafkaRecordDeserializationSchema.of: expected a KafkaDeserializationSchema (an object with deserialize(record))',
+      );
+    }
+    return {
+      deserialize(record, out) {
+        const element = schema.deserialize(record);
+        if (element !== null && element !== undefined) out.collect(element);
+      },
+    };
+  },
+  /**
+   * Reads the value only (keys and headers are ignored). Unlike `setValueOnlyDeserializer`, a
+   * record the schema cannot read fails the job, and a tombstone is skipped.
+   */
+  valueOnly<T>(schema: DeserializationSchema<T>): KafkaRecordDeserializationSchema<T> {
+    if (!isDeserializationSchema(schema)) {
+      throw new TypeError(
+        'KafkaRecordDeserializationSchema.valueOnly: expected a DeserializationSchema (e.g. new SimpleStringSchema())',
+      );
+    }
+    return {
+      deserialize(record, out) {
+        if (record.value !== null) out.collect(schema.deserialize(record.value));
+      },
+    };
+  },
+} as const;
 
 /** Whether `schema` can deserialize whole records. */
 export function isRecordDeserializationSchema(
