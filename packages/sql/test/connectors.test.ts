@@ -9,7 +9,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTopic, startKafka } from '../../../test/fixtures/kafka-broker.js';
+import { createTopic, saslSslProperties, startKafka } from '../../../test/fixtures/kafka-broker.js';
 import type { KafkaBroker } from '../../../test/fixtures/kafka-broker.js';
 import type { CatalogColumn, CatalogTable } from '../src/catalog/catalog-table.js';
 import { formatRowForPrint } from '../src/connectors/print.js';
@@ -17,6 +17,7 @@ import { sinkFactory, sourceFactory } from '../src/connectors/registry.js';
 import type { Change, Row } from '../src/row.js';
 import type { RowField, SqlType } from '../src/types.js';
 import { Types } from '../src/types.js';
+import { StreamTableEnvironment } from '../src/index.js';
 
 let printed = '';
 
@@ -381,7 +382,7 @@ function freshDir(p: string): void {
 describe('kafka (real broker)', () => {
   let broker: KafkaBroker | undefined;
   beforeAll(async () => {
-    broker = await startKafka();
+    broker = await startKafka({ secure: { users: [{ name: 'sql', password: 'sql-secret' }] } });
   }, 180_000);
   afterAll(async () => {
     await broker?.stop();
@@ -511,5 +512,84 @@ describe('kafka (real broker)', () => {
       ['{"user":"a"}', '{"user":"a","total":3}'],
       ['{"user":"a"}', null],
     ]);
+  }, 120_000);
+  it("upsert-kafka over SASL_SSL ('properties.security.protocol' ...): a keyed topic read as a changelog", async () => {
+    const secure = broker!.secure!;
+    await createTopic(broker!.bootstrapServers, 'latest_secure', 1);
+    const security = Object.fromEntries(
+      Object.entries(saslSslProperties(secure, 'SCRAM-SHA-512')).map(([k, v]) => [
+        `properties.${k}`,
+        v,
+      ]),
+    );
+    const options = {
+      connector: 'upsert-kafka',
+      topic: 'latest_secure',
+      'properties.bootstrap.servers': secure.saslSslBootstrapServers,
+      'key.format': 'json',
+      'value.format': 'json',
+      ...security,
+    };
+    const t = table(
+      'latest_secure',
+      [
+        ['user', STRING],
+        ['total', INT],
+      ],
+      options,
+      { primaryKey: ['user'] },
+    );
+    const env = localEnv();
+    const written: Change[] = [
+      { kind: '+I', row: { user: 'a', total: 1 } },
+      { kind: '+I', row: { user: 'b', total: 5 } },
+      { kind: '-U', row: { user: 'a', total: 1 } },
+      { kind: '+U', row: { user: 'a', total: 3 } },
+      { kind: '-D', row: { user: 'b', total: 5 } },
+      { kind: '+U', row: { user: 'a', total: 3 } },
+      { kind: '+I', row: { user: 'b', total: 7 } },
+      { kind: '-D', row: { user: 'a', total: 3 } },
+    ];
+    sink(t, env.fromCollection(written), 'updates');
+    await env.execute();
+
+    const readEnv = localEnv();
+    readEnv.setParallelism(1);
+    const tEnv = StreamTableEnvironment.create(readEnv);
+    const with_ = Object.entries({ ...options, 'scan.bounded.mode': 'latest-offset' })
+      .map(([k, v]) => `'${k}' = '${v.replace(/'/g, "''")}'`)
+      .join(', ');
+    await tEnv.executeSql(
+      `CREATE TABLE totals (\`user\` STRING, total INT, PRIMARY KEY (\`user\`) NOT ENFORCED) WITH (${with_})`,
+    );
+    const out = (await tEnv
+      .toChangelogStream(tEnv.sqlQuery('SELECT `user`, total FROM totals'))
+      .executeAndCollect()) as Change[];
+    expect(out.map((c) => `${c.kind}[${String(c.row.user)}, ${String(c.row.total)}]`)).toEqual([
+      '+I[a, 1]',
+      '+I[b, 5]',
+      '-U[a, 1]',
+      '+U[a, 3]',
+      '-D[b, 5]',
+      '+I[b, 7]',
+      '-D[a, 3]',
+    ]);
+
+    // A wrong security option is refused when the table is planned, naming it.
+    const bad = table(
+      'bad_security',
+      [
+        ['user', STRING],
+        ['total', INT],
+      ],
+      {
+        ...options,
+        'properties.sasl.mechanism': 'GSSAPI',
+      },
+      { primaryKey: ['user'] },
+    );
+    expect(() => sourceFactory(bad).validateSource(bad)).toThrow(
+      /Invalid Kafka security options \('properties\.\*'\): sasl\.mechanism must be one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512; got "GSSAPI"/,
+    );
   }, 120_000);
 });

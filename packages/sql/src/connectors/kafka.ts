@@ -10,8 +10,13 @@
  *
  * The upsert-kafka sink takes an upsert changelog: +I/+U write key = the primary key columns,
  * value = the row; -D writes a tombstone (null value); -U is dropped.
+ *
+ * The upsert-kafka source reads a keyed topic as a changelog, as Flink's does (its source and
+ * ChangelogNormalize): the latest value per primary key in keyed state; the first value of a key
+ * is +I, a changed one -U (the old row) and +U (the new), a tombstone -D (the deleted row).
  */
 import type { DataStream } from '@nimble/api';
+import { WatermarkStrategy } from '@nimble/api';
 import type {
   KafkaConsumerRecord,
   KafkaOffsetsInitializer as Initializer,
@@ -26,7 +31,9 @@ import {
   KafkaSink,
   KafkaSource,
   securityOptions,
+  UpsertKafkaNormalizer,
 } from '@nimble/connector-kafka';
+import type { KafkaUpsert } from '@nimble/connector-kafka';
 import type { CatalogTable } from '../catalog/catalog-table.js';
 import { TableError, ValidationError } from '../errors.js';
 import type { Change, Row } from '../row.js';
@@ -80,6 +87,8 @@ const UPSERT_OPTIONS: readonly OptionSpec[] = [
   { key: 'key.format', type: 'string', required: true },
   { key: 'value.format', type: 'string', required: true },
   { key: 'sink.buffer-flush.max-rows', type: 'int' },
+  { key: 'scan.bounded.mode', type: 'enum', values: BOUNDED_MODES },
+  { key: 'scan.bounded.timestamp-millis', type: 'long' },
   { key: 'sink.buffer-flush.interval', type: 'duration' },
 ];
 
@@ -259,7 +268,7 @@ function planFor(upsert: boolean, table: CatalogTable, physical: readonly RowFie
     );
   }
   let bounded: Initializer | undefined;
-  switch (upsert ? 'unbounded' : (o.enum('scan.bounded.mode', BOUNDED_MODES) ?? 'unbounded')) {
+  switch (o.enum('scan.bounded.mode', BOUNDED_MODES) ?? 'unbounded') {
     case 'latest-offset':
       bounded = KafkaOffsetsInitializer.latest();
       break;
@@ -390,6 +399,34 @@ class RowDeserializer implements KafkaRecordDeserializationSchema<Row> {
   }
 }
 
+/**
+ * Upserts from whole records of an upsert-kafka table: the row (key columns from the key,
+ * metadata columns from the record) by the key's bytes, or a null row for a tombstone.
+ */
+class UpsertRowDeserializer implements KafkaRecordDeserializationSchema<KafkaUpsert<string, Row>> {
+  constructor(
+    private readonly table: string,
+    private readonly rows: RowDeserializer,
+  ) {}
+
+  deserialize(
+    record: KafkaConsumerRecord,
+    out: { collect(element: KafkaUpsert<string, Row>): void },
+  ): void {
+    if (record.key === null) {
+      throw new TableError(
+        `Table '${this.table}': the record at offset ${record.offset} of partition ${record.partition} of topic '${record.topic}' has no key; an 'upsert-kafka' table needs its primary key in every record's key.`,
+      );
+    }
+    const key = record.key.toString('base64');
+    if (record.value === null) {
+      out.collect({ key, value: null });
+      return;
+    }
+    this.rows.deserialize(record, { collect: (row) => out.collect({ key, value: row }) });
+  }
+}
+
 function pick(row: Row, fields: readonly RowField[]): Row {
   const out: Row = {};
   for (const f of fields) out[f.name] = row[f.name];
@@ -397,7 +434,14 @@ function pick(row: Row, fields: readonly RowField[]): Row {
 }
 
 function createSource(ctx: SourceContext): DataStream<Row> {
-  const p = plan(false, 'source', ctx.table, ctx.physical);
+  return createKafkaSource(false, ctx) as DataStream<Row>;
+}
+
+function createKafkaSource(
+  upsert: boolean,
+  ctx: SourceContext,
+): DataStream<Row> | DataStream<Change> {
+  const p = plan(upsert, 'source', ctx.table, ctx.physical);
   for (const m of ctx.metadata) {
     if (!KAFKA_METADATA.has(m.key)) {
       throw new ValidationError(
@@ -415,10 +459,11 @@ function createSource(ctx: SourceContext): DataStream<Row> {
     p.keyFields.filter((f) => !valueFields.some((v) => v.name === f.name)),
     ctx.metadata,
   );
-  const builder = KafkaSource.builder<Row>()
+  const table = tableIdentifier(ctx.table);
+  const builder = KafkaSource.builder<unknown>()
     .setBootstrapServers(p.bootstrapServers)
     .setStartingOffsets(p.startup)
-    .setDeserializer(deserializer);
+    .setDeserializer(upsert ? new UpsertRowDeserializer(table, deserializer) : deserializer);
   if (p.topics) builder.setTopics(p.topics);
   else builder.setTopicPattern(p.topicPattern!);
   if (p.groupId !== undefined) builder.setGroupId(p.groupId);
@@ -426,7 +471,23 @@ function createSource(ctx: SourceContext): DataStream<Row> {
   if (p.discoveryIntervalMs !== undefined)
     builder.setProperty('partition.discovery.interval.ms', p.discoveryIntervalMs);
   for (const [k, v] of p.properties) if (!OWN_PROPERTIES.has(k)) builder.setProperty(k, v);
-  return ctx.env.fromSource(builder.build(), ctx.watermarks, ctx.name).uid(ctx.uid);
+  if (!upsert) {
+    return ctx.env
+      .fromSource(builder.build() as KafkaSource<Row>, ctx.watermarks, ctx.name)
+      .uid(ctx.uid);
+  }
+  const key = ctx.table.primaryKey!.join(', ');
+  return ctx.env
+    .fromSource(
+      builder.build() as KafkaSource<KafkaUpsert<string, Row>>,
+      WatermarkStrategy.noWatermarks(),
+      ctx.name,
+    )
+    .uid(ctx.uid)
+    .keyBy((u) => u.key)
+    .process(new UpsertKafkaNormalizer<string, Row>())
+    .name(`ChangelogNormalize(key=[${key}])`)
+    .uid(`${ctx.uid}-normalize`) as DataStream<Change>;
 }
 
 /** Records of an upsert changelog, or of plain rows (`upsert` false). */
@@ -498,8 +559,26 @@ export const kafkaFactory: TableSourceFactory & TableSinkFactory = {
   createSink: (ctx) => createSink(false, ctx),
 };
 
-export const upsertKafkaFactory: TableSinkFactory = {
+export const upsertKafkaFactory: TableSourceFactory & TableSinkFactory = {
   identifier: 'upsert-kafka',
+  metadata: KAFKA_METADATA,
+  validateSource(table) {
+    plan(true, 'source', table, physicalOf(table));
+    if (table.watermark !== undefined) {
+      throw new ValidationError(
+        `Table '${tableIdentifier(table)}': a WATERMARK on an 'upsert-kafka' table is not supported; read the table without one, or use the 'kafka' connector.`,
+      );
+    }
+  },
+  isBounded(table) {
+    return plan(true, 'source', table, physicalOf(table)).bounded !== undefined;
+  },
+  createSource() {
+    throw new ValidationError(
+      "The 'upsert-kafka' source produces changes: it is read through createChangelogSource",
+    );
+  },
+  createChangelogSource: (ctx) => createKafkaSource(true, ctx) as DataStream<Change>,
   validateSink(table) {
     plan(true, 'sink', table, physicalOf(table));
   },

@@ -13,7 +13,10 @@ import { printFactory } from './print.js';
 import type { TableSinkFactory, TableSourceFactory } from './table-factory.js';
 
 const SOURCES: ReadonlyMap<string, TableSourceFactory> = new Map(
-  [datagenFactory, filesystemFactory, kafkaFactory].map((f) => [f.identifier, f]),
+  [datagenFactory, filesystemFactory, kafkaFactory, upsertKafkaFactory].map((f) => [
+    f.identifier,
+    f,
+  ]),
 );
 const SINKS: ReadonlyMap<string, TableSinkFactory> = new Map(
   [blackholeFactory, filesystemFactory, kafkaFactory, printFactory, upsertKafkaFactory].map((f) => [

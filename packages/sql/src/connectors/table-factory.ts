@@ -68,6 +68,11 @@ export interface TableSourceFactory {
   /** Whether the source ends (bounded), as configured. */
   isBounded(table: CatalogTable): boolean;
   createSource(ctx: SourceContext): DataStream<Row>;
+  /**
+   * For a source of an updating table (Flink's upsert-kafka): its changes (+I, -U, +U, -D) by
+   * the table's primary key. The planner calls this instead of `createSource` when present.
+   */
+  createChangelogSource?(ctx: SourceContext): DataStream<Change>;
 }
 
 export interface TableSinkFactory {

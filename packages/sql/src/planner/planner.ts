@@ -399,7 +399,9 @@ export class Planner {
     const fields = table.columns.map((c) => c.name);
     const description = `TableSourceScan(table=[[default_catalog, default_database, ${table.name}]], fields=[${fields.join(', ')}])`;
     const scanNode: PlanNode = { description, uid: `source-${table.name}`, inputs: [] };
-    let stream: DataStream<Row> = factory.createSource({
+    // An upsert source (upsert-kafka) produces changes keyed by the primary key.
+    const upsert = factory.createChangelogSource !== undefined;
+    const sourceContext = {
       env: this.ctx.env,
       table,
       physical: physical.map((c) => ({ name: c.name, type: c.type })),
@@ -408,7 +410,10 @@ export class Planner {
       uid: scanNode.uid!,
       name: description,
       configuration: this.ctx.configuration,
-    });
+    };
+    let stream = upsert
+      ? (factory.createChangelogSource!(sourceContext) as unknown as DataStream<Row>)
+      : factory.createSource(sourceContext);
     let plan = scanNode;
     if (computed.size > 0) {
       const items = table.columns.map((c) => ({
@@ -424,10 +429,16 @@ export class Planner {
         `Calc(select=[${table.columns.map((c) => (c.kind === 'computed' ? `${c.exprText} AS ${c.name}` : c.name)).join(', ')}])`,
         [scanNode],
       );
-      stream = stream
-        .map((row: Row) => projection.fn(row, NO_WATERMARK))
+      stream = (
+        upsert
+          ? (stream as unknown as DataStream<Change>).map((c: Change): Change => ({
+              kind: c.kind,
+              row: projection.fn(c.row, NO_WATERMARK),
+            }))
+          : stream.map((row: Row) => projection.fn(row, NO_WATERMARK))
+      )
         .name(plan.description)
-        .uid(plan.uid!);
+        .uid(plan.uid!) as DataStream<Row>;
     }
     const columns: ScopeColumn[] = table.columns.map((c) => {
       const type =
@@ -439,7 +450,8 @@ export class Planner {
     const rel: Rel = {
       stream,
       columns,
-      mode: 'insert-only',
+      mode: upsert ? 'updates' : 'insert-only',
+      ...(upsert ? { upsertKey: table.primaryKey } : {}),
       rowtimeKey: wm?.column,
       bounded: factory.isBounded(table),
       plan,
