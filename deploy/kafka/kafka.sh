@@ -18,6 +18,9 @@
 #                                      openssl in DIR/tls (ca.pem, client.pem: PEM)
 #   kafka.sh stop [--dir ./.kafka-data]
 #                                      SIGTERM the broker, SIGKILL it after 20 s
+#   kafka.sh add-scram-user --bootstrap-server HOST:PORT --user NAME:PASSWORD
+#                                      adds (or changes) a user's SCRAM-SHA-256 and -512
+#                                      credentials on a running broker (through its PLAINTEXT port)
 #
 # The data directory holds server.properties, log4j.properties (and tools-log4j.properties),
 # kafka.pid, kafka.log (the broker's output, rewritten on every start) and data/ (the topics and
@@ -39,7 +42,7 @@ readonly libs=$kafka_home/libs
 readonly marker=$kafka_home/.fetched
 
 usage() {
-  sed -n '2,26s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+  sed -n '2,29s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
 }
 
 die() {
@@ -422,12 +425,40 @@ stop() {
   echo "Stopped Kafka (pid $pid, data: $dir)"
 }
 
+add_scram_user() {
+  local bootstrap= user=
+  while (($# > 0)); do
+    case $1 in
+      --bootstrap-server) bootstrap=${2:?--bootstrap-server needs a value}; shift 2 ;;
+      --user) user=${2:?--user needs a value}; shift 2 ;;
+      *) die "add-scram-user: unknown argument: $1 (see kafka.sh help)" ;;
+    esac
+  done
+  [[ -n $bootstrap ]] || die "add-scram-user needs --bootstrap-server HOST:PORT"
+  [[ $user =~ ^[A-Za-z0-9_.-]+:[^\",=[:space:]]+$ ]] ||
+    die "--user must be NAME:PASSWORD (no quotes, commas, = or spaces in the password): $user"
+  fetch --quiet
+  local name=${user%%:*} password=${user#*:}
+  local mechanism
+  # One mechanism per request: the broker refuses to alter a user's credentials twice in one.
+  for mechanism in SCRAM-SHA-256 SCRAM-SHA-512; do
+    java -Xmx256m -cp "$libs/*" kafka.admin.ConfigCommand --bootstrap-server "$bootstrap" \
+      --alter --entity-type users --entity-name "$name" \
+      --add-config "$mechanism=[password=$password]" 2>&1 | grep -v -E 'log4j|SLF4J' || true
+  done
+  # ConfigCommand exits 0 also when the broker refused: check that the credentials are there.
+  java -Xmx256m -cp "$libs/*" kafka.admin.ConfigCommand --bootstrap-server "$bootstrap" \
+    --describe --entity-type users --entity-name "$name" 2>/dev/null |
+    grep -q 'SCRAM-SHA-256.*SCRAM-SHA-512\|SCRAM-SHA-512.*SCRAM-SHA-256' || die "the broker at $bootstrap has no SCRAM credentials for $name"
+}
+
 command=${1:-help}
 (($# == 0)) || shift
 case $command in
   fetch) (($# == 0)) || die "fetch takes no arguments"; fetch ;;
   start) start "$@" ;;
   stop) stop "$@" ;;
+  add-scram-user) add_scram_user "$@" ;;
   help | -h | --help) usage ;;
   *) usage >&2; die "unknown command: $command" ;;
 esac

@@ -94,16 +94,20 @@ export interface KafkaDeserializationSchema<T> {
  * made from simpler schemas.
  */
 export const KafkaRecordDeserializationSchema = {
-  /** Wraps a deserializer returning one element per record (null skips the record). */
-  of<T>(schema: KafkaDeserializationSchema<T>): KafkaRecordDeserializationSchema<T> {
+  /** Wraps a deserializer (or its function) returning one element per record; null skips it. */
+  of<T>(
+    schema: KafkaDeserializationSchema<T> | KafkaDeserializationSchema<T>['deserialize'],
+  ): KafkaRecordDeserializationSchema<T> {
+    if (typeof schema === 'function') schema = { deserialize: schema };
     if (typeof (schema as { deserialize?: unknown } | null)?.deserialize !== 'function') {
       throw new TypeError(
-        'KafkaRecordDeserializationSchema.of: expected a KafkaDeserializationSchema (an object with deserialize(record))',
+        'KafkaRecordDeserializationSchema.of: expected a KafkaDeserializationSchema (an object with deserialize(record), or that function)',
       );
     }
+    const wrapped = schema;
     return {
       deserialize(record, out) {
-        const element = schema.deserialize(record);
+        const element = wrapped.deserialize(record);
         if (element !== null && element !== undefined) out.collect(element);
       },
     };
