@@ -25,7 +25,7 @@
  *    transactions, fencing (a second producer with the same transactional.id) and the abort of a
  *    transaction left open (by a new producer with its id) work through public API. kafkajs comes
  *    from the repository; `@confluentinc/kafka-javascript` and `@platformatic/kafka` from
- *    `--clients-dir`, a scratch folder with its own package.json (see docs/kafka.md), so the
+ *    `--clients-dir`, a scratch folder with its own package.json (see docs/connectors/kafka.md), so the
  *    repository does not depend on them.
  *
  *   pnpm bench:kafka [-- --events 2000000 --rate 80000 --seconds 30 --partitions 4]

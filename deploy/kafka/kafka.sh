@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A single-node Apache Kafka 3.9.1 broker (KRaft: broker and controller in one JVM) for tests and
 # local runs, without Docker: the jars come from Maven Central through Maven (deploy/kafka/pom.xml)
-# and run on the local Java (17+). See docs/kafka.md.
+# and run on the local Java (17+). See docs/connectors/kafka.md.
 #
 #   kafka.sh fetch                     download the jars once, into $NIMBLE_KAFKA_HOME/libs
 #                                      (default ~/.cache/nimble/kafka-3.9.1); prints that path
