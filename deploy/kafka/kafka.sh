@@ -274,6 +274,10 @@ transaction.state.log.replication.factor=1
 transaction.state.log.min.isr=1
 transaction.state.log.num.partitions=4
 group.initial.rebalance.delay.ms=0
+# Sinks write each element's timestamp (event time, as Flink's KafkaSink does), which may be weeks
+# old in a replay or a test: no time-based deletion, or such records would vanish at the next
+# retention check (30 s after the start, then every 5 minutes).
+log.retention.ms=-1
 EOF
   if [[ -n $sasl_ssl_port || -n $ssl_port ]]; then
     make_certificates "$dir/tls" "$host"
