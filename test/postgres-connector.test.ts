@@ -9,6 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  JdbcConnectionOptions,
+  JdbcDmlOptions,
+  JdbcExecutionOptions,
+  JdbcSink,
+} from '@nimble/connector-postgres';
 import { FAST_RESTARTS, nimble, TestCluster } from './fixtures/cluster.js';
 import { stopWithSavepoint } from './fixtures/failover.js';
 import type { PostgresServer } from './fixtures/postgres-server.js';
@@ -303,6 +309,41 @@ describe('PostgreSQL connector end to end', () => {
     await finished(jobId);
     expect(await finalRows('counts_down')).toEqual(expectedFinal(events));
   }, 300_000);
+
+  it('a record the table rejects fails the sink naming the table, the server and the record', async () => {
+    await server.query(
+      'CREATE TABLE strict_counts (user_id text PRIMARY KEY, n integer NOT NULL CHECK (n > 0))',
+    );
+    const connection = new JdbcConnectionOptions.JdbcConnectionOptionsBuilder()
+      .withUrl(`postgres://${server.host}:${server.port}/${server.database}`)
+      .withUsername(server.user)
+      .withPassword(server.password)
+      .build();
+    const sink = JdbcSink.sink(
+      JdbcDmlOptions.builder()
+        .withTableName('strict_counts')
+        .withFieldNames('user_id', 'n')
+        .withKeyFields('user_id')
+        .build(),
+      (r: { user: string; n: number }) => [r.user, r.n],
+      JdbcExecutionOptions.builder().withBatchSize(100).build(),
+      connection,
+    );
+    const writer = sink.createWriter({
+      getSubtaskId: () => 0,
+      getNumberOfParallelSubtasks: () => 1,
+      getAttemptNumber: () => 0,
+      getRestoredCheckpointId: () => undefined,
+    });
+    const context = { timestamp: () => undefined, currentWatermark: () => 0 };
+    for (let i = 1; i <= 50; i++) writer.write({ user: `u${i}`, n: i === 37 ? -1 : i }, context);
+    await expect(writer.flush(false)).rejects.toThrow(
+      `JdbcSink: writing to table strict_counts on ${server.host}:${server.port}/${server.database} failed for record {"user":"u37","n":-1}: new row for relation "strict_counts" violates check constraint`,
+    );
+    await writer.close();
+    // The batch is all or nothing: no row of it is in the table.
+    expect(await server.query('SELECT * FROM strict_counts')).toEqual([]);
+  }, 60_000);
 
   it('lookup: events enriched with their user tier, exactly', async () => {
     const events = 5000;

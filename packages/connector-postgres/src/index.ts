@@ -17,3 +17,5 @@ export { JdbcExactlyOnceSink, JdbcSink } from './jdbc-sink.js';
 export type { JdbcCommittable, JdbcSinkConfig } from './jdbc-sink.js';
 export { compileDml, compileSql, JdbcDmlOptions, JdbcDmlOptionsBuilder } from './statements.js';
 export type { CompiledStatement, JdbcStatementBuilder } from './statements.js';
+export { JdbcSource, JdbcSourceBuilder, numericBetweenParameters } from './jdbc-source.js';
+export type { JdbcSourceSplit } from './jdbc-source.js';

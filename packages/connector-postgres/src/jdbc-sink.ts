@@ -200,20 +200,25 @@ function serverError(
   );
 }
 
-/** Runs statements in order; several in one transaction, so a failed batch leaves nothing. */
+/**
+ * Runs statements in order; several in one transaction, so a failed batch leaves nothing. One
+ * await per statement of a batch (a batch is one multi-row statement unless it is large), never
+ * per record: pg deprecates queueing queries on a busy client.
+ */
 async function run(
   client: pg.Client,
   statements: readonly { text: string; values: unknown[] }[],
   inTransaction: boolean,
 ): Promise<void> {
   const wrap = !inTransaction && statements.length > 1;
-  const queries: Promise<unknown>[] = [];
-  // pg queues the queries on the connection: they go out one after the other without a round
-  // trip of waiting between them here.
-  if (wrap) queries.push(client.query('BEGIN'));
-  for (const s of statements) queries.push(client.query(s.text, s.values));
-  if (wrap) queries.push(client.query('COMMIT'));
-  await Promise.all(queries);
+  if (wrap) await client.query('BEGIN');
+  try {
+    for (const s of statements) await client.query(s.text, s.values);
+    if (wrap) await client.query('COMMIT');
+  } catch (e) {
+    if (wrap) await client.query('ROLLBACK').catch(() => {});
+    throw e;
+  }
 }
 
 function parseTransactionId(

@@ -7,19 +7,24 @@ import { ValidationError } from '../errors.js';
 import { blackholeFactory } from './blackhole.js';
 import { datagenFactory } from './datagen.js';
 import { filesystemFactory } from './filesystem.js';
+import { jdbcFactory } from './jdbc.js';
 import { kafkaFactory, upsertKafkaFactory } from './kafka.js';
 import { tableContextError } from './options.js';
 import { printFactory } from './print.js';
 import type { TableSinkFactory, TableSourceFactory } from './table-factory.js';
 
 const SOURCES: ReadonlyMap<string, TableSourceFactory> = new Map(
-  [datagenFactory, filesystemFactory, kafkaFactory].map((f) => [f.identifier, f]),
+  [datagenFactory, filesystemFactory, jdbcFactory, kafkaFactory].map((f) => [f.identifier, f]),
 );
 const SINKS: ReadonlyMap<string, TableSinkFactory> = new Map(
-  [blackholeFactory, filesystemFactory, kafkaFactory, printFactory, upsertKafkaFactory].map((f) => [
-    f.identifier,
-    f,
-  ]),
+  [
+    blackholeFactory,
+    filesystemFactory,
+    jdbcFactory,
+    kafkaFactory,
+    printFactory,
+    upsertKafkaFactory,
+  ].map((f) => [f.identifier, f]),
 );
 
 /** Every connector identifier, for the "Available factory identifiers" list. */
