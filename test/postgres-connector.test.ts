@@ -179,12 +179,12 @@ async function preparedTransactions(prefix: string): Promise<string[]> {
 
 describe('PostgreSQL connector end to end', () => {
   it('upsert sink: exact table through TaskManager SIGKILLs', async () => {
-    const events = 12_000;
+    const events = 8000;
     await upsertTable('counts_upsert');
     const gate = join(work, 'gate-upsert');
     const jobId = await submit(
       checkpointing('upsert'),
-      jobArgs({ mode: 'upsert', table: 'counts_upsert', events, rate: 1500, gate }),
+      jobArgs({ mode: 'upsert', table: 'counts_upsert', events, rate: 2000, gate }),
     );
     await killAfterCheckpoints(jobId, 2);
     writeFileSync(gate, '');
@@ -194,12 +194,12 @@ describe('PostgreSQL connector end to end', () => {
   }, 300_000);
 
   it('two-phase-commit sink: each row once through TaskManager SIGKILLs, no prepared transaction left', async () => {
-    const events = 12_000;
+    const events = 8000;
     await appendTable('counts_2pc');
     const gate = join(work, 'gate-2pc');
     const jobId = await submit(
       checkpointing('2pc'),
-      jobArgs({ mode: '2pc', table: 'counts_2pc', events, rate: 1500, gate, prefix: 'kill2pc' }),
+      jobArgs({ mode: '2pc', table: 'counts_2pc', events, rate: 2000, gate, prefix: 'kill2pc' }),
     );
     await killAfterCheckpoints(jobId, 2);
     writeFileSync(gate, '');
