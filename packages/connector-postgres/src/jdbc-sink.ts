@@ -230,14 +230,22 @@ function parseTransactionId(
   return m ? { subtask: Number(m[1]), checkpoint: Number(m[2]) } : undefined;
 }
 
-/** Ends a prepared transaction; one that is no longer there was ended before, which is fine. */
+/**
+ * Ends a prepared transaction; one that is no longer there was ended before, which is fine. One
+ * that another session is ending at the same moment (the restored committer and the writer's
+ * recovery can meet on it) is "busy": wait until that session is done.
+ */
 async function finishPrepared(client: pg.Client, id: string, commit: boolean): Promise<boolean> {
-  try {
-    await client.query(`${commit ? 'COMMIT' : 'ROLLBACK'} PREPARED '${id}'`);
-    return true;
-  } catch (e) {
-    if (sqlState(e) === '42704') return false; // undefined_object: committed or rolled back already
-    throw e;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await client.query(`${commit ? 'COMMIT' : 'ROLLBACK'} PREPARED '${id}'`);
+      return true;
+    } catch (e) {
+      if (sqlState(e) === '42704') return false; // undefined_object: committed or rolled back already
+      const busy = sqlState(e) === '55000' && /busy/i.test((e as Error).message);
+      if (!busy || attempt >= 100) throw e;
+      await sleep(100);
+    }
   }
 }
 
