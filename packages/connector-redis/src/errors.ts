@@ -15,24 +15,21 @@ export class RedisConnectorError extends Error {
     /** The connection's last error (e.g. `connect ECONNREFUSED`), when the reply does not say. */
     connectionError?: string,
   ) {
-    const why = cause instanceof Error ? cause.message : String(cause);
-    const conn =
-      connectionError !== undefined && !why.includes(connectionError)
-        ? ` (connection: ${connectionError})`
-        : '';
-    super(`Redis ${server}: ${command} failed: ${why}${conn}${hintFor(why, connectionError)}`, {
-      cause,
-    });
+    const why = (cause instanceof Error ? cause.message : String(cause)).replace(/\.+$/, '');
+    const last = connectionError?.replace(/\.+$/, '');
+    const conn = last !== undefined && !why.includes(last) ? ` (connection: ${last})` : '';
+    const hint = hintFor(why, connectionError);
+    super(`Redis ${server}: ${command} failed: ${why}${conn}${hint ? `. ${hint}` : ''}`, { cause });
   }
 }
 
 function hintFor(why: string, connectionError: string | undefined): string {
   const all = `${why} ${connectionError ?? ''}`;
   if (/WRONGPASS|NOAUTH|invalid password|invalid username-password/i.test(all)) {
-    return '. Check the password (and username) of the Redis connection config.';
+    return 'Check the password (and username) of the Redis connection config.';
   }
   if (/ECONNREFUSED|ENOTFOUND|ETIMEDOUT|EHOSTUNREACH|Connection is closed|max retries/i.test(all)) {
-    return '. Check that the Redis server is running and reachable at this address.';
+    return 'Check that the Redis server is running and reachable at this address.';
   }
   return '';
 }
