@@ -6,8 +6,8 @@
  *
  * 1. Upsert sink (JdbcSink.sink, JdbcDmlOptions with a key, batch 5000): N rows over K keys,
  *    a checkpoint flush every C rows; rows/s.
- * 2. Two-phase-commit sink (JdbcSink.exactlyOnceSink, plain INSERTs): N rows, a prepared
- *    transaction per C rows committed by the committer; rows/s.
+ * 2. Two-phase-commit sink (JdbcSink.exactlyOnceSink), plain INSERTs and the upsert of 1.: N
+ *    rows, a prepared transaction per C rows committed by the committer; rows/s.
  * 3. Lookups (JdbcLookupFunction, 1000 calls in flight as AsyncDataStream's capacity allows):
  *    N lookups of random keys of a K-row table, without cache and with a cache of all keys.
  *
@@ -81,6 +81,7 @@ try {
   const execution = JdbcExecutionOptions.builder().withBatchSize(5000).build();
   await server.query('CREATE TABLE upserts (user_id text PRIMARY KEY, n bigint, total bigint)');
   await server.query('CREATE TABLE inserts (user_id text, n bigint, total bigint)');
+  await server.query('CREATE TABLE eo_upserts (user_id text PRIMARY KEY, n bigint, total bigint)');
 
   const upsert = JdbcSink.sink<Feature>(
     JdbcDmlOptions.builder()
@@ -95,21 +96,36 @@ try {
   const upsertRate = await drive(upsert, () => Promise.resolve(upsert.flush(false)));
   await upsert.close();
 
-  const eo = JdbcSink.exactlyOnceSink<Feature>(
+  const exactlyOnce = async (statement: string | JdbcDmlOptions, prefix: string) => {
+    const eo = JdbcSink.exactlyOnceSink<Feature>(
+      statement,
+      (f) => [f.user, f.n, f.total],
+      JdbcExecutionOptions.builder().withBatchSize(5000).withMaxRetries(0).build(),
+      JdbcExactlyOnceOptions.builder().withTransactionIdPrefix(prefix).build(),
+      connection,
+    );
+    const eoWriter = eo.createWriter(init);
+    const committer = eo.createCommitter();
+    const rate = await drive(eoWriter, async (id) => {
+      const committables: JdbcCommittable[] = await eoWriter.prepareCommit(id);
+      await committer.commit(committables);
+    });
+    await eoWriter.close();
+    await committer.close();
+    return rate;
+  };
+  const eoRate = await exactlyOnce(
     'INSERT INTO inserts (user_id, n, total) VALUES ($1, $2, $3)',
-    (f) => [f.user, f.n, f.total],
-    JdbcExecutionOptions.builder().withBatchSize(5000).withMaxRetries(0).build(),
-    JdbcExactlyOnceOptions.builder().withTransactionIdPrefix('bench').build(),
-    connection,
+    'bench-insert',
   );
-  const eoWriter = eo.createWriter(init);
-  const committer = eo.createCommitter();
-  const eoRate = await drive(eoWriter, async (id) => {
-    const committables: JdbcCommittable[] = await eoWriter.prepareCommit(id);
-    await committer.commit(committables);
-  });
-  await eoWriter.close();
-  await committer.close();
+  const eoUpsertRate = await exactlyOnce(
+    JdbcDmlOptions.builder()
+      .withTableName('eo_upserts')
+      .withFieldNames('user_id', 'n', 'total')
+      .withKeyFields('user_id')
+      .build(),
+    'bench-upsert',
+  );
   const [{ n: inserted } = { n: 0 }] = await server.query<{ n: number }>(
     'SELECT count(*)::int AS n FROM inserts',
   );
@@ -171,7 +187,8 @@ try {
     [
       `PostgreSQL 15 (fixture), per subtask; ${ROWS} rows over ${KEYS} keys, a checkpoint every ${CHECKPOINT} rows, batch 5000`,
       `upsert sink (INSERT ... ON CONFLICT DO UPDATE, at least once): ${fmt(upsertRate)} rows/s`,
-      `2PC sink (PREPARE TRANSACTION / COMMIT PREPARED, exactly once): ${fmt(eoRate)} rows/s (${inserted} rows committed)`,
+      `2PC sink (PREPARE TRANSACTION / COMMIT PREPARED, exactly once), plain INSERT: ${fmt(eoRate)} rows/s (${inserted} rows committed)`,
+      `2PC sink, the same upsert as above: ${fmt(eoUpsertRate)} rows/s`,
       `lookups, ${LOOKUPS} random keys of ${KEYS}, 1000 in flight: ${fmt(uncached)} lookups/s without cache, ${fmt(cached)} lookups/s with lookup.cache.max-rows=${KEYS}`,
     ].join('\n') + '\n',
   );

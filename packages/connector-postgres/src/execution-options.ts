@@ -86,9 +86,9 @@ export class JdbcExactlyOnceOptionsBuilder {
    * transactions with this prefix that a failed attempt left.
    */
   withTransactionIdPrefix(prefix: string): this {
-    if (typeof prefix !== 'string' || !/^[A-Za-z0-9_.:]{1,100}$/.test(prefix)) {
+    if (typeof prefix !== 'string' || !/^[A-Za-z0-9_.:-]{1,100}$/.test(prefix)) {
       throw new TypeError(
-        'JdbcExactlyOnceOptions.withTransactionIdPrefix: 1 to 100 characters of letters, digits, _ . :',
+        'JdbcExactlyOnceOptions.withTransactionIdPrefix: 1 to 100 characters of letters, digits, _ . : -',
       );
     }
     this.prefix = prefix;
