@@ -37,6 +37,8 @@ export interface KafkaProducerRecord {
 /** Turns an element into a Kafka record (Flink's `KafkaRecordSerializationSchema`). */
 export interface KafkaRecordSerializationSchema<T> {
   serialize(element: T, timestamp: number | undefined): KafkaProducerRecord;
+  /** Optional, as {@link SerializationSchema.open}: awaited before the writer's first element. */
+  open?(): Promise<void> | void;
 }
 
 /** Builds a {@link KafkaRecordSerializationSchema} from a topic and value (and key) schemas. */
@@ -102,6 +104,9 @@ export class KafkaRecordSerializationSchemaBuilder<T> {
         value: value.serialize(element),
         ...(key ? { key: key.serialize(element) } : {}),
       }),
+      ...(value.open || key?.open
+        ? { open: async () => void (await Promise.all([value.open?.(), key?.open?.()])) }
+        : {}),
     };
   }
 }
@@ -336,6 +341,8 @@ class KafkaWriter<T> implements CommittingSinkWriter<T, KafkaCommittable> {
   private readonly restoredCheckpointId: number;
   private firstPreCommit = true;
   private readonly compression: CompressionTypes;
+  /** The serializer's open(), until it resolved: no element is written before. */
+  private opening: Promise<void> | undefined;
 
   constructor(
     private readonly config: KafkaSinkConfig<T>,
@@ -355,6 +362,28 @@ class KafkaWriter<T> implements CommittingSinkWriter<T, KafkaCommittable> {
       this.coordinator = new KafkaInternalClient(this.kafka, config.transactionTimeoutMs);
       this.aborting = this.abortLingering();
     }
+    this.openSerializer();
+  }
+
+  /** Runs the serializer's open(); availability() holds elements back until it resolved. */
+  private openSerializer(): void {
+    let opened: Promise<void> | void;
+    try {
+      opened = this.config.serializer.open?.();
+    } catch (e) {
+      this.failure = e instanceof Error ? e : new Error(String(e));
+      return;
+    }
+    if (!(opened instanceof Promise)) return;
+    this.opening = opened.then(
+      () => {
+        this.opening = undefined;
+      },
+      (e: unknown) => {
+        this.opening = undefined;
+        this.failure ??= e instanceof Error ? e : new Error(String(e));
+      },
+    );
   }
 
   private transactionalId(checkpoint: number): string {
@@ -392,6 +421,11 @@ class KafkaWriter<T> implements CommittingSinkWriter<T, KafkaCommittable> {
 
   write(element: T, context: SinkWriterContext): void {
     if (this.failure) throw this.failure;
+    if (this.opening) {
+      throw new Error(
+        'KafkaSink: an element came before the serializer finished open() (the task waits for availability())',
+      );
+    }
     const r = this.config.serializer.serialize(element, context.timestamp());
     const message: Message = {
       value: r.value,
@@ -491,6 +525,7 @@ class KafkaWriter<T> implements CommittingSinkWriter<T, KafkaCommittable> {
 
   /** Backpressure: at `max.buffered.records` unacknowledged records the task waits for half of them. */
   availability(): Promise<void> | undefined {
+    if (this.opening) return this.opening;
     if (this.unacknowledged < this.config.maxBufferedRecords || this.failure) return undefined;
     this.send();
     if (!this.drained) {

@@ -6,11 +6,22 @@
 /** Turns a record's bytes into an element; throws on a record it cannot read. */
 export interface DeserializationSchema<T> {
   deserialize(bytes: Buffer): T;
+  /**
+   * Optional: called by the Kafka source once per fetched batch, with the batch's values, before
+   * any of them is deserialized; the source waits for the promise. For lookups that must not wait
+   * per record (a schema registry's writer schemas). A rejection fails the source.
+   */
+  prepare?(values: readonly (Buffer | null)[]): Promise<void> | void;
 }
 
 /** Turns an element into a record's bytes (or a string, written as UTF-8). */
 export interface SerializationSchema<T> {
   serialize(element: T): Buffer | string;
+  /**
+   * Optional: called by the Kafka sink's writer when it is created; no element is written before
+   * the promise resolves (registering a schema with a registry). A rejection fails the sink.
+   */
+  open?(): Promise<void> | void;
 }
 
 /** UTF-8 strings both ways (Flink's `SimpleStringSchema`). */
@@ -75,6 +86,8 @@ export interface KafkaConsumerRecord {
  */
 export interface KafkaRecordDeserializationSchema<T> {
   deserialize(record: KafkaConsumerRecord, out: { collect(element: T): void }): void;
+  /** Optional, as {@link DeserializationSchema.prepare}: once per fetched batch, with its values. */
+  prepare?(values: readonly (Buffer | null)[]): Promise<void> | void;
 }
 
 /** Whether `schema` can deserialize whole records. */
