@@ -161,8 +161,9 @@ start() {
   fi
   : >"$log"
   local began=$SECONDS
-  # In-memory H2 storage (the default); no metrics, no Sentry, no UI behind a proxy.
-  nohup java -Xms64m -Xmx512m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
+  # In-memory H2 storage (the default), with a lock timeout of 5 s rather than H2's 1 s, which
+  # concurrent registrations on a loaded machine reach (HTTP 500); clients retry those.
+  REGISTRY_DATASOURCE_URL='jdbc:h2:mem:registry_db;LOCK_TIMEOUT=5000' nohup java -Xms64m -Xmx512m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
     "-Dquarkus.http.port=$port" "-Dquarkus.http.host=$host" \
     -Dquarkus.log.console.format='%d{HH:mm:ss} %-5p [%c{3.}] %s%e%n' \
     -jar "$jar" >>"$log" 2>&1 </dev/null &

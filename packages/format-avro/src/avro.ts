@@ -23,15 +23,21 @@ export function avroType(schema: AvroSchema, what = 'Avro schema'): Type {
     }
   }
   try {
-    return avro.Type.forSchema(json as Schema);
+    const type = avro.Type.forSchema(json as Schema);
+    // avsc forgets logical types it has no implementation for: the registry gets the original.
+    sources.set(type, JSON.stringify(json));
+    return type;
   } catch (e) {
     throw new Error(`${what} is not valid: ${(e as Error).message}`, { cause: e });
   }
 }
 
-/** The schema's canonical JSON text (what a registry stores). */
+/** The JSON text of the schemas `avroType` parsed. */
+const sources = new WeakMap<Type, string>();
+
+/** The schema's JSON text as a registry stores it: with defaults, aliases and logical types. */
 export function schemaText(type: Type): string {
-  return JSON.stringify(type.schema());
+  return sources.get(type) ?? JSON.stringify(type.schema({ exportAttrs: true }));
 }
 
 /**

@@ -26,6 +26,8 @@ const UNKNOWN_ID_RETRY_MS = 10_000;
 
 interface WriterSchema {
   readonly type: Type;
+  /** The reader schema for this writer's records (with the writer's name as an alias if needed). */
+  readonly reader: Type | undefined;
   /** Set with a reader schema: resolves the writer's datum into the reader's shape. */
   readonly resolver: Resolver | undefined;
 }
@@ -129,9 +131,21 @@ export class ConfluentRegistryAvroDeserializationSchema<T = Record<string, unkno
       return;
     }
     let resolver: Resolver | undefined;
-    if (this.reader !== undefined) {
+    let reader = this.reader;
+    if (reader !== undefined) {
       try {
-        resolver = this.reader.createResolver(type);
+        // A top-level record of another name (the SQL formats' reader schema is named `record`)
+        // is read as the writer's: as Avro's Java implementation does, not by the spec's letter.
+        if (
+          reader.typeName === 'record' &&
+          type.typeName === 'record' &&
+          reader.name !== type.name
+        ) {
+          const schema = reader.schema({ exportAttrs: true }) as unknown as Record<string, unknown>;
+          const aliases = [...((schema.aliases as string[] | undefined) ?? []), type.name!];
+          reader = avroType({ ...schema, aliases });
+        }
+        resolver = reader.createResolver(type);
       } catch (e) {
         this.writers.set(
           id,
@@ -142,7 +156,7 @@ export class ConfluentRegistryAvroDeserializationSchema<T = Record<string, unkno
         return;
       }
     }
-    this.writers.set(id, { type, resolver });
+    this.writers.set(id, { type, reader, resolver });
   }
 
   deserialize(bytes: Buffer): T {
@@ -164,8 +178,8 @@ export class ConfluentRegistryAvroDeserializationSchema<T = Record<string, unkno
     const datum = bytes.subarray(HEADER_BYTES);
     try {
       return (
-        this.reader !== undefined
-          ? this.reader.fromBuffer(datum, writer.resolver)
+        writer.reader !== undefined
+          ? writer.reader.fromBuffer(datum, writer.resolver)
           : writer.type.fromBuffer(datum)
       ) as T;
     } catch (e) {
@@ -250,9 +264,15 @@ export class ConfluentRegistryAvroSerializationSchema<T = Record<string, unknown
   open(): Promise<void> {
     this.opening ??= (async () => {
       const text = schemaText(this.type);
-      const id = this.autoRegister
-        ? await this.client.register(this.subject, text)
-        : await this.client.lookup(this.subject, text);
+      // A lookup first (a read): writers restarted after a failure find the schema registered
+      // and do not write to the registry again.
+      let id: number;
+      try {
+        id = await this.client.lookup(this.subject, text);
+      } catch (e) {
+        if (!this.autoRegister || !(e instanceof SchemaRegistryError) || e.status !== 404) throw e;
+        id = await this.client.register(this.subject, text);
+      }
       const header = Buffer.alloc(HEADER_BYTES);
       header[0] = CONFLUENT_MAGIC_BYTE;
       header.writeInt32BE(id, 1);

@@ -146,7 +146,27 @@ export class SchemaRegistryClient {
     await this.request('PUT', `/config/${encodeURIComponent(subject)}`, { compatibility }, subject);
   }
 
+  /**
+   * One request; an answer of HTTP 5xx (a registry's storage busy) is retried twice, after 250
+   * and 1000 ms. An unreachable registry fails at once.
+   */
   private async request(
+    method: string,
+    path: string,
+    body?: unknown,
+    subject?: string,
+  ): Promise<unknown> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.requestOnce(method, path, body, subject);
+      } catch (e) {
+        if (!(e instanceof SchemaRegistryError) || e.status < 500 || attempt >= 2) throw e;
+        await new Promise((r) => setTimeout(r, attempt === 0 ? 250 : 1000));
+      }
+    }
+  }
+
+  private async requestOnce(
     method: string,
     path: string,
     body?: unknown,

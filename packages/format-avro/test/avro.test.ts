@@ -86,7 +86,7 @@ describe('Confluent wire format without a registry round trip', () => {
     const url = `http://127.0.0.1:${port}/apis/ccompat/v7`;
     const s = ConfluentRegistryAvroSerializationSchema.forGeneric('users-value', USER, url);
     await expect(s.open()).rejects.toThrow(
-      `schema registry ${url} is unreachable (POST /subjects/users-value/versions: ECONNREFUSED): check the registry URL and that the registry runs`,
+      `schema registry ${url} is unreachable (POST /subjects/users-value: ECONNREFUSED): check the registry URL and that the registry runs`,
     );
     const d = ConfluentRegistryAvroDeserializationSchema.forGeneric(USER, url);
     await expect(d.prepare([Buffer.from([0, 0, 0, 0, 42, 0])])).rejects.toThrow(
@@ -111,5 +111,29 @@ describe('Confluent wire format without a registry round trip', () => {
       'basic.auth.credentials.source': 'URL',
     });
     expect(c.url).toBe('http://r:8081');
+  });
+});
+
+describe('schema text', () => {
+  it('keeps defaults and logical types, which compatibility checks need', async () => {
+    const { schemaText, avroType } = await import('../src/index.js');
+    const text = schemaText(
+      avroType({
+        type: 'record',
+        name: 'P',
+        fields: [
+          { name: 'region', type: 'string', default: 'eu' },
+          { name: 'ts', type: { type: 'long', logicalType: 'timestamp-millis' } },
+        ],
+      }),
+    );
+    expect(JSON.parse(text)).toEqual({
+      type: 'record',
+      name: 'P',
+      fields: [
+        { name: 'region', type: 'string', default: 'eu' },
+        { name: 'ts', type: { type: 'long', logicalType: 'timestamp-millis' } },
+      ],
+    });
   });
 });
