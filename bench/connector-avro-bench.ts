@@ -6,19 +6,44 @@
  * prepare(), then read from the caches), next to JSON for reference. A v1 -> v2 resolution
  * (a defaulted field added) is measured too.
  *
- *   pnpm bench:connector-avro [-- --records 300000]
+ * Through Kafka (a real broker, test/fixtures/kafka-broker.ts): a job at parallelism 1, in this
+ * process, copies `--kafka-records` records from a one-partition topic to another (bounded
+ * KafkaSource -> KafkaSink, AT_LEAST_ONCE), once in avro-confluent and once in JSON: records/s
+ * of the subtask from start to end of the job (reading, deserializing, serializing, writing).
+ *
+ *   pnpm bench:connector-avro [-- --records 300000 --kafka-records 200000]
  */
 import { parseArgs } from 'node:util';
+import '@nimble/runtime/local';
+import { StreamExecutionEnvironment, WatermarkStrategy } from '@nimble/api';
+import type { DeserializationSchema, SerializationSchema } from '@nimble/connector-kafka';
+import {
+  DeliveryGuarantee,
+  JsonDeserializationSchema,
+  JsonSerializationSchema,
+  KafkaOffsetsInitializer,
+  KafkaRecordSerializationSchema,
+  KafkaSink,
+  KafkaSource,
+} from '@nimble/connector-kafka';
+import { Kafka, logLevel } from 'kafkajs';
 import {
   AvroDeserializationSchema,
   AvroSerializationSchema,
   ConfluentRegistryAvroDeserializationSchema,
   ConfluentRegistryAvroSerializationSchema,
 } from '@nimble/format-avro';
+import { createTopic, startKafka } from '../test/fixtures/kafka-broker.js';
 import { startSchemaRegistry } from '../test/fixtures/schema-registry.js';
 
-const { values } = parseArgs({ options: { records: { type: 'string', default: '300000' } } });
+const { values } = parseArgs({
+  options: {
+    records: { type: 'string', default: '300000' },
+    'kafka-records': { type: 'string', default: '200000' },
+  },
+});
 const N = Number(values.records);
+const K = Number(values['kafka-records']);
 
 const V1 = {
   type: 'record',
@@ -92,6 +117,80 @@ try {
   console.log(
     `record sizes: JSON ${json[1]!.length} B, avro ${avro[1]!.length} B, avro-confluent ${wire[1]!.length} B`,
   );
+
+  // ---- through Kafka ----
+  const broker = await startKafka();
+  try {
+    const kafka = new Kafka({ brokers: [broker.bootstrapServers], logLevel: logLevel.NOTHING });
+    console.log(
+      `\nThrough Kafka: ${K.toLocaleString('en-US')} records copied by one subtask (source + sink)`,
+    );
+    const formats: [
+      string,
+      Buffer[],
+      DeserializationSchema<unknown>,
+      SerializationSchema<unknown>,
+    ][] = [
+      [
+        'avro-confluent',
+        wire,
+        ConfluentRegistryAvroDeserializationSchema.forGeneric(V1, registry.url),
+        ConfluentRegistryAvroSerializationSchema.forGeneric('bench-out-value', V1, registry.url),
+      ],
+      ['json', json, new JsonDeserializationSchema(), new JsonSerializationSchema()],
+    ];
+    for (const [name, encoded, de, ser] of formats) {
+      const from = `bench-${name}-in`;
+      const to = `bench-${name}-out`;
+      await createTopic(broker.bootstrapServers, from, 1);
+      await createTopic(broker.bootstrapServers, to, 1);
+      const producer = kafka.producer();
+      await producer.connect();
+      for (let i = 0; i < K; i += 5000) {
+        const messages = [];
+        for (let j = i; j < Math.min(K, i + 5000); j++)
+          messages.push({ value: encoded[j % 1000]! });
+        await producer.send({ topic: from, acks: 1, messages });
+      }
+      await producer.disconnect();
+      const env = StreamExecutionEnvironment.getExecutionEnvironment();
+      env.setParallelism(1);
+      env
+        .fromSource(
+          KafkaSource.builder<unknown>()
+            .setBootstrapServers(broker.bootstrapServers)
+            .setTopics(from)
+            .setStartingOffsets(KafkaOffsetsInitializer.earliest())
+            .setBounded(KafkaOffsetsInitializer.latest())
+            .setValueOnlyDeserializer(de)
+            .build(),
+          WatermarkStrategy.noWatermarks(),
+          'source',
+        )
+        .sinkTo(
+          KafkaSink.builder<unknown>()
+            .setBootstrapServers(broker.bootstrapServers)
+            .setDeliveryGuarantee(DeliveryGuarantee.AT_LEAST_ONCE)
+            .setRecordSerializer(
+              KafkaRecordSerializationSchema.builder<unknown>()
+                .setTopic(to)
+                .setValueSerializationSchema(ser)
+                .build(),
+            )
+            .build(),
+        );
+      const t0 = performance.now();
+      await env.execute(`copy-${name}`);
+      const s = (performance.now() - t0) / 1000;
+      console.log(
+        `${`kafka copy, ${name}`.padEnd(52)} ${Math.round(K / s)
+          .toLocaleString('en-US')
+          .padStart(12)} records/s (${s.toFixed(1)} s)`,
+      );
+    }
+  } finally {
+    await broker.stop();
+  }
 } finally {
   await registry.stop();
 }
