@@ -16,8 +16,13 @@ export interface BulkSplitInfo {
 export interface BulkFormat<T> {
   /** The blocks of a file (read from its footer or header). */
   splitsOf(fs: FileSystem, file: FileStatus): Promise<BulkSplitInfo[]>;
-  /** The records of a block after the first `skip` of them. */
-  read(fs: FileSystem, file: FileStatus, block: BulkSplitInfo, skip: number): Promise<T[]>;
+  /** The records of a block (of the whole file without one) after the first `skip` of them. */
+  read(
+    fs: FileSystem,
+    file: FileStatus,
+    block: BulkSplitInfo | undefined,
+    skip: number,
+  ): Promise<T[]>;
 }
 
 /** Writes the elements of one part file (Flink's `BulkWriter`). */

@@ -149,7 +149,23 @@ export class FileSource<T> implements Source<T, FileSourceSplit, PendingSplitsCh
             recordsToSkip: 0,
           });
         } else {
-          for (const block of await this.format.format.splitsOf(fs, file)) {
+          let blocks: BulkSplitInfo[];
+          try {
+            blocks = await this.format.format.splitsOf(fs, file);
+          } catch {
+            // A file whose blocks cannot be listed (a corrupt footer) is one split: its reader
+            // fails on it, naming it, and the job follows its restart strategy; once the file is
+            // replaced, the restarted reader reads it whole.
+            out.push({
+              splitId: file.path,
+              path: file.path,
+              size: file.size,
+              offset: 0,
+              recordsToSkip: 0,
+            });
+            continue;
+          }
+          for (const block of blocks) {
             out.push({
               splitId: `${file.path}#${block.block}`,
               path: file.path,
@@ -299,7 +315,7 @@ class FileSourceReader<T> implements SourceReader<T, FileSourceSplit> {
             index: 0,
           }))
         : format.format
-            .read(fs, file, split.block!, split.recordsToSkip)
+            .read(fs, file, split.block, split.recordsToSkip)
             .then((records) => ({ split, records, index: 0 }));
     this.fetching = load
       .then(

@@ -85,7 +85,12 @@ export class ParquetBulkFormat<T = Record<string, unknown>> implements BulkForma
     return out;
   }
 
-  async read(fs: FileSystem, file: FileStatus, block: BulkSplitInfo, skip: number): Promise<T[]> {
+  async read(
+    fs: FileSystem,
+    file: FileStatus,
+    block: BulkSplitInfo | undefined,
+    skip: number,
+  ): Promise<T[]> {
     const meta = await metadataOf(fs, file.path, file.size);
     if (this.columns) {
       const names = new Set(meta.schema.slice(1).map((s) => s.name));
@@ -101,14 +106,14 @@ export class ParquetBulkFormat<T = Record<string, unknown>> implements BulkForma
         file: asyncBufferOf(fs, file.path, file.size),
         metadata: meta,
         columns: this.columns ? [...this.columns] : undefined,
-        rowStart: block.rowStart + skip,
-        rowEnd: block.rowEnd,
+        rowStart: (block?.rowStart ?? 0) + skip,
+        rowEnd: block?.rowEnd ?? Number(meta.num_rows),
       });
       if (this.bigIntAsNumber) for (const r of rows) normalize(r);
       return rows as T[];
     } catch (e) {
       throw new FileFormatError(
-        `Could not read row group ${block.block} of Parquet file '${file.path}': ${(e as Error).message}`,
+        `Could not read ${block ? `row group ${block.block}` : 'the rows'} of Parquet file '${file.path}': ${(e as Error).message}`,
         { cause: e },
       );
     }

@@ -284,7 +284,8 @@ describe('FileSink', () => {
     mkdirSync(src, { recursive: true });
     writeFileSync(join(src, 'bad.parquet'), 'PAR1 this is not parquet at all PAR1');
     const source = FileSource.forBulkFileFormat(ParquetBulkFormat.forColumns(), src).build();
-    await expect(startSource(source, 1)).rejects.toThrow(
+    const run = await startSource(source, 1);
+    await expect(run.run()).rejects.toThrow(
       `File '${join(src, 'bad.parquet')}' is not a valid Parquet file`,
     );
   });
