@@ -58,7 +58,13 @@ export class LineFormat<T> implements StreamFormat<T> {
   createReader(bytes: Uint8Array, offset: number, path: string): StreamRecordReader<T> {
     const { parse } = this;
     let pos = offset;
+    // Line numbers for error messages: count the lines before a restored offset once.
+    let line = 0;
+    for (let i = bytes.indexOf(NEWLINE); i >= 0 && i < offset; i = bytes.indexOf(NEWLINE, i + 1)) {
+      line++;
+    }
     if (this.skipFirstLine && pos === 0) {
+      line = 1;
       const nl = bytes.indexOf(NEWLINE);
       pos = nl < 0 ? bytes.length : nl + 1;
     }
@@ -70,6 +76,7 @@ export class LineFormat<T> implements StreamFormat<T> {
           const end = nl > pos && bytes[nl - 1] === CR ? nl - 1 : nl;
           const start = pos;
           pos = nl + 1 > bytes.length ? bytes.length : nl + 1;
+          line++;
           const text = LineFormat.decoder.decode(bytes.subarray(start, end));
           if (text === '') continue;
           let rec: T | undefined;
@@ -77,7 +84,7 @@ export class LineFormat<T> implements StreamFormat<T> {
             rec = parse(text);
           } catch (e) {
             throw new FileFormatError(
-              `Could not read the record at byte ${start} of file '${path}': ${(e as Error).message}`,
+              `Could not read line ${line} of file '${path}' (byte ${start}): ${(e as Error).message}`,
               { cause: e },
             );
           }

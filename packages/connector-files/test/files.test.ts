@@ -122,7 +122,7 @@ describe('FileSource', () => {
     writeFileSync(join(src, 'y.csv'), 'id,name\nzz,d\n');
     const bad = await startSource(FileSource.forRecordStreamFormat(format, src).build(), 1);
     await expect(bad.run()).rejects.toThrow(
-      `byte 8 of file '${join(src, 'y.csv')}': 'zz' is not a number`,
+      `line 2 of file '${join(src, 'y.csv')}' (byte 8): 'zz' is not a number`,
     );
   });
 
