@@ -19,13 +19,21 @@ export interface BucketAssigner<T> {
   getBucketId(element: T, context: BucketAssignerContext): string;
 }
 
-/** @internal */
-export function bucketContext(ctx: SinkWriterContext): BucketAssignerContext {
-  return {
-    currentProcessingTime: () => Date.now(),
-    currentWatermark: () => ctx.currentWatermark(),
-    timestamp: () => ctx.timestamp(),
-  };
+/**
+ * @internal The context handed to assigners: one object per writer, pointed at the current
+ * element's context, so writing an element allocates nothing for it.
+ */
+export class MutableBucketContext implements BucketAssignerContext {
+  current: SinkWriterContext | undefined;
+  currentProcessingTime(): number {
+    return Date.now();
+  }
+  currentWatermark(): number {
+    return this.current!.currentWatermark();
+  }
+  timestamp(): number | undefined {
+    return this.current!.timestamp();
+  }
 }
 
 /** Every element in the base path (Flink's `BasePathBucketAssigner`). */

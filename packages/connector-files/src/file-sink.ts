@@ -18,7 +18,7 @@ import type {
 } from '@nimble/api';
 import { randomUUID } from 'node:crypto';
 import type { BucketAssigner } from './bucket-assigners.js';
-import { bucketContext, DateTimeBucketAssigner } from './bucket-assigners.js';
+import { DateTimeBucketAssigner, MutableBucketContext } from './bucket-assigners.js';
 import type { BulkWriter, BulkWriterFactory } from './bulk.js';
 import type { PendingFile, RecoverableOutput, S3Options } from './file-system.js';
 import { fileSystemFor, joinPath } from './file-system.js';
@@ -228,6 +228,7 @@ class FileWriter<T> implements CommittingSinkWriter<T, FileSinkCommittable> {
   private closing: Promise<FileSinkCommittable>[] = [];
   private readonly timer: NodeJS.Timeout;
   private failure: unknown;
+  private readonly context = new MutableBucketContext();
 
   constructor(
     private readonly settings: Settings<T>,
@@ -274,7 +275,8 @@ class FileWriter<T> implements CommittingSinkWriter<T, FileSinkCommittable> {
 
   write(element: T, context: SinkWriterContext): void {
     const { bucketAssigner, rollingPolicy, writing } = this.settings;
-    const bucketId = bucketAssigner.getBucketId(element, bucketContext(context));
+    this.context.current = context;
+    const bucketId = bucketAssigner.getBucketId(element, this.context);
     let part = this.parts.get(bucketId);
     if (part && rollingPolicy.shouldRollOnEvent(part, element)) {
       this.roll(part);

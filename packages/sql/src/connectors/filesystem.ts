@@ -67,6 +67,9 @@ const OPTIONS: readonly OptionSpec[] = [
   { key: 'partition.default-name', type: 'string' },
 ];
 
+/** Flink SQL's default `sink.rolling-policy.rollover-interval` and `inactivity-interval`. */
+const SQL_DEFAULT_INTERVAL = 30 * 60_000;
+
 /** Flink's `partition.default-name` default. */
 const DEFAULT_PARTITION_NAME = '__DEFAULT_PARTITION__';
 
@@ -326,17 +329,22 @@ function sinkOf(ctx: SinkContext): FileSink<Row> {
       type: parquetType(f.type),
       nullable: f.type.nullable,
     }));
-    const policy: RollingPolicy<Row> = new CheckpointRollingPolicy<Row>(maxSize, rollover);
+    const policy: RollingPolicy<Row> = new CheckpointRollingPolicy<Row>(
+      maxSize,
+      rollover ?? SQL_DEFAULT_INTERVAL,
+    );
     builder = FileSink.forBulkFormat(
       r.path,
       ParquetWriterFactory.forColumns<Row>(columns),
     ).withRollingPolicy(policy);
   } else {
-    const policy = DefaultRollingPolicy.builder();
+    // Flink SQL's defaults: 128MB, 30 min, 30 min (DataStream's DefaultRollingPolicy: 60 s).
+    const policy = DefaultRollingPolicy.builder()
+      .withRolloverInterval(rollover ?? SQL_DEFAULT_INTERVAL)
+      .withInactivityInterval(
+        o.duration('sink.rolling-policy.inactivity-interval') ?? SQL_DEFAULT_INTERVAL,
+      );
     if (maxSize !== undefined) policy.withMaxPartSize(maxSize);
-    if (rollover !== undefined) policy.withRolloverInterval(rollover);
-    const inactivity = o.duration('sink.rolling-policy.inactivity-interval');
-    if (inactivity !== undefined) policy.withInactivityInterval(inactivity);
     const encode = r.format.format.factory.createEncoder(r.stored, r.format.format.options);
     builder = FileSink.forRowFormat(r.path, new RowLineEncoder(encode)).withRollingPolicy(
       policy.build<Row>(),
