@@ -22,11 +22,12 @@ import {
   mkdirSync,
   openSync,
   readdirSync,
-  readSync,
   renameSync,
   statSync,
   writeSync,
 } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
 /** How to reach S3 or an S3-compatible store (MinIO, moto, ...). */
@@ -147,27 +148,26 @@ export class LocalFileSystem implements FileSystem {
     return Promise.resolve(out);
   }
 
-  read(path: string, start = 0, end?: number): Promise<Uint8Array> {
+  // Asynchronous, so a large file does not stall the task thread while it is read.
+  async read(path: string, start = 0, end?: number): Promise<Uint8Array> {
+    let handle: FileHandle | undefined;
     try {
-      const p = localPathOf(path);
-      const fd = openSync(p, 'r');
-      try {
-        const stop = end ?? statSync(p).size;
-        const buf = Buffer.allocUnsafe(Math.max(0, stop - start));
-        let off = 0;
-        while (off < buf.length) {
-          const n = readSync(fd, buf, off, buf.length - off, start + off);
-          if (n === 0) break;
-          off += n;
-        }
-        return Promise.resolve(buf.subarray(0, off));
-      } finally {
-        closeSync(fd);
+      handle = await open(localPathOf(path), 'r');
+      const stop = end ?? (await handle.stat()).size;
+      const buf = Buffer.allocUnsafe(Math.max(0, stop - start));
+      let off = 0;
+      while (off < buf.length) {
+        const { bytesRead } = await handle.read(buf, off, buf.length - off, start + off);
+        if (bytesRead === 0) break;
+        off += bytesRead;
       }
+      return buf.subarray(0, off);
     } catch (e) {
-      return Promise.reject(
-        new FileSystemError(`Could not read file '${path}': ${(e as Error).message}`, { cause: e }),
-      );
+      throw new FileSystemError(`Could not read file '${path}': ${(e as Error).message}`, {
+        cause: e,
+      });
+    } finally {
+      await handle?.close();
     }
   }
 
