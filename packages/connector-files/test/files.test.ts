@@ -335,4 +335,28 @@ describe('s3://', () => {
       'user=u4',
     ]);
   });
+
+  it('uploads a part file larger than the 5 MiB minimum part of S3 in several parts', async () => {
+    const base = `s3://${s3.bucket}/big`;
+    const sink = FileSink.forRowFormat(base, new JsonLinesEncoder<{ i: number; pad: string }>())
+      .withBucketAssigner(new BasePathBucketAssigner())
+      .withS3Options(s3.s3Options)
+      .build();
+    const w = sink.createWriter(initContext(0, 1));
+    const pad = 'x'.repeat(1000);
+    const n = 12_000; // about 12 MB: parts of 5 MiB, 5 MiB and the rest
+    for (let i = 0; i < n; i++) w.write({ i, pad }, writerContext());
+    const committables = await w.prepareCommit(1);
+    void w.close();
+    expect(committables).toHaveLength(1);
+    const pending = committables[0]!.pending;
+    expect(pending.kind === 's3' && pending.parts.length).toBe(3);
+    await sink.createCommitter().commit(committables);
+    const source = FileSource.forRecordStreamFormat(jsonLinesFormat<{ i: number }>(), base)
+      .setS3Options(s3.s3Options)
+      .build();
+    const run = await startSource(source, 1);
+    await run.run();
+    expect(run.outputs[0]!.map((r) => r.i)).toEqual(Array.from({ length: n }, (_, i) => i));
+  });
 });
