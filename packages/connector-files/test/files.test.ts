@@ -22,6 +22,7 @@ import {
   FileSource,
   JsonLinesEncoder,
   jsonLinesFormat,
+  OnCheckpointRollingPolicy,
   OutputFileConfig,
   ParquetBulkFormat,
   ParquetWriterFactory,
@@ -71,6 +72,26 @@ describe('formats', () => {
     expect(new DateTimePattern('yyyy-MM-dd--HH').format(t)).toBe('2026-12-03--07');
     expect(new DateTimePattern('yyyy-MM-dd--HH', '+02:00').format(t)).toBe('2026-12-03--09');
     expect(() => new DateTimePattern('yyyy-ww')).toThrow(/pattern letter 'w'/);
+  });
+});
+
+describe('rolling policies', () => {
+  it("roll as Flink's DefaultRollingPolicy and OnCheckpointRollingPolicy do", () => {
+    const p = DefaultRollingPolicy.builder()
+      .withMaxPartSize(100)
+      .withRolloverInterval(1000)
+      .withInactivityInterval(300)
+      .build();
+    const part = { bucketId: '', creationTime: 0, lastUpdateTime: 800, size: 99 };
+    expect(p.shouldRollOnEvent(part)).toBe(false);
+    expect(p.shouldRollOnEvent({ ...part, size: 100 })).toBe(true);
+    expect(p.shouldRollOnProcessingTime(part, 999)).toBe(false);
+    expect(p.shouldRollOnProcessingTime(part, 1000)).toBe(true); // rollover
+    expect(p.shouldRollOnProcessingTime({ ...part, creationTime: 500 }, 1100)).toBe(true); // inactive
+    expect(() => DefaultRollingPolicy.builder().withMaxPartSize(0)).toThrow(/withMaxPartSize/);
+    const c = OnCheckpointRollingPolicy.build();
+    expect(c.shouldRollOnEvent()).toBe(false);
+    expect(c.shouldRollOnProcessingTime()).toBe(false);
   });
 });
 
