@@ -21,7 +21,7 @@ import type { BucketAssigner } from './bucket-assigners.js';
 import { DateTimeBucketAssigner, MutableBucketContext } from './bucket-assigners.js';
 import type { BulkWriter, BulkWriterFactory } from './bulk.js';
 import type { PendingFile, RecoverableOutput, S3Options } from './file-system.js';
-import { fileSystemFor, joinPath } from './file-system.js';
+import { checkScheme, fileSystemFor, joinPath } from './file-system.js';
 import type { Encoder, PartOutput } from './formats.js';
 import type { PartFileInfo, RollingPolicy } from './rolling-policies.js';
 import { DefaultRollingPolicy, OnCheckpointRollingPolicy } from './rolling-policies.js';
@@ -146,8 +146,9 @@ export class FileSink<T> implements TwoPhaseCommittingSink<T, FileSinkCommittabl
 
   /** @internal */
   constructor(private readonly settings: Settings<T>) {
-    // Fail at build time, not in the TaskManager, on a scheme no file system serves.
-    fileSystemFor(settings.basePath, settings.s3);
+    // Fail at build time, not in the TaskManager, on a scheme no file system serves (without
+    // creating an S3 client in the process that builds the job).
+    checkScheme(settings.basePath);
   }
 
   createWriter(context: SinkInitContext): CommittingSinkWriter<T, FileSinkCommittable> {

@@ -20,7 +20,7 @@ import type {
 import { Boundedness, InputStatus } from '@nimble/api';
 import type { BulkFormat, BulkSplitInfo } from './bulk.js';
 import type { FileStatus, FileSystem, S3Options } from './file-system.js';
-import { fileSystemFor } from './file-system.js';
+import { checkScheme, fileSystemFor } from './file-system.js';
 import type { StreamFormat, StreamRecordReader } from './formats.js';
 
 /** A file, or one block of a file, and how far it has been read. */
@@ -57,6 +57,7 @@ export class FileSourceBuilder<T> {
     private readonly paths: readonly string[],
   ) {
     if (paths.length === 0) throw new Error('FileSource needs at least one path.');
+    for (const p of paths) checkScheme(p);
   }
 
   /**

@@ -405,8 +405,22 @@ export class S3FileSystem implements FileSystem {
 const local = new LocalFileSystem();
 const s3Clients = new Map<string, S3FileSystem>();
 
+/** Throws unless a file system serves `uri`'s scheme (file://, a plain path or s3://). */
+export function checkScheme(uri: string): void {
+  if (
+    /^[a-z][a-z0-9+.-]*:\/\//i.test(uri) &&
+    !uri.startsWith('file://') &&
+    !uri.startsWith('s3://')
+  ) {
+    throw new FileSystemError(
+      `Unsupported file system scheme in '${uri}': use file:// (or a plain path) or s3://.`,
+    );
+  }
+}
+
 /** The file system of a URI or path; S3 file systems are shared per options. */
 export function fileSystemFor(uri: string, s3?: S3Options): FileSystem {
+  checkScheme(uri);
   if (uri.startsWith('s3://')) {
     const k = JSON.stringify(s3 ?? {});
     let fs = s3Clients.get(k);
@@ -415,11 +429,6 @@ export function fileSystemFor(uri: string, s3?: S3Options): FileSystem {
       s3Clients.set(k, fs);
     }
     return fs;
-  }
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(uri) && !uri.startsWith('file://')) {
-    throw new FileSystemError(
-      `Unsupported file system scheme in '${uri}': use file:// (or a plain path) or s3://.`,
-    );
   }
   return local;
 }

@@ -75,6 +75,15 @@ describe('formats', () => {
   });
 });
 
+describe('paths', () => {
+  it('refuses a scheme no file system serves when the job is built', () => {
+    const msg =
+      "Unsupported file system scheme in 'hdfs://nn/x': use file:// (or a plain path) or s3://.";
+    expect(() => FileSource.forRecordStreamFormat(jsonLinesFormat(), 'hdfs://nn/x')).toThrow(msg);
+    expect(() => FileSink.forRowFormat('hdfs://nn/x', new JsonLinesEncoder()).build()).toThrow(msg);
+  });
+});
+
 describe('rolling policies', () => {
   it("roll as Flink's DefaultRollingPolicy and OnCheckpointRollingPolicy do", () => {
     const p = DefaultRollingPolicy.builder()
