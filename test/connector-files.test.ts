@@ -106,7 +106,7 @@ async function trainingSet(dir: string): Promise<Event[]> {
   }));
 }
 
-async function submit(args: string[], options: string[] = []): Promise<string> {
+async function submit(args: string[], options: string[] = [], waitRunning = true): Promise<string> {
   const r = await nimble([
     'run',
     '-d',
@@ -124,14 +124,19 @@ async function submit(args: string[], options: string[] = []): Promise<string> {
   const jobId = /JobID ([0-9a-f]+)/.exec(r.stdout)?.[1];
   if (!jobId) throw new Error(`no job id in: ${r.stdout}\n${r.stderr}`);
   cleanups.push(async () => {
-    if ((await cluster.rest(`/jobs/${jobId}`)).state !== 'RUNNING') return;
+    const terminal = ['FINISHED', 'FAILED', 'CANCELED'];
+    if (terminal.includes((await cluster.rest(`/jobs/${jobId}`)).state)) return;
     await nimble(['cancel', '-m', cluster.address, jobId]);
-    await cluster.waitFor(async () => (await cluster.rest(`/jobs/${jobId}`)).state !== 'RUNNING');
+    await cluster.waitFor(async () =>
+      terminal.includes((await cluster.rest(`/jobs/${jobId}`)).state),
+    );
   });
-  await cluster.waitFor(
-    async () => (await cluster.rest(`/jobs/${jobId}`)).state === 'RUNNING',
-    60_000,
-  );
+  if (waitRunning) {
+    await cluster.waitFor(
+      async () => (await cluster.rest(`/jobs/${jobId}`)).state === 'RUNNING',
+      60_000,
+    );
+  }
   return jobId;
 }
 
@@ -296,7 +301,18 @@ describe('FileSource and FileSink on a cluster', () => {
       );
     await copy(0, 2000, join(input, 'good.parquet'));
     writeFileSync(join(input, 'bad.parquet'), 'PAR1 not a parquet file PAR1');
-    const jobId = await submit(['--input', input, '--input-format', 'parquet', '--output', output]);
+    // The job fails and restarts until the file is replaced, however long that takes here: a
+    // restart strategy with room for it (the job's own, over the cluster's 20 attempts).
+    const jobId = await submit(
+      ['--input', input, '--input-format', 'parquet', '--output', output],
+      [
+        '-D',
+        'restart-strategy.fixed-delay.attempts=100000',
+        '-D',
+        'restart-strategy.fixed-delay.delay=300 ms',
+      ],
+      false,
+    );
     const bad = join(input, 'bad.parquet');
     await cluster.waitFor(async () => {
       const ex = await cluster.rest(`/jobs/${jobId}/exceptions`);
