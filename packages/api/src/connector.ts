@@ -205,3 +205,32 @@ export function isTwoPhaseCommittingSink<T>(
     typeof (sink as Partial<TwoPhaseCommittingSink<T, unknown>>).createCommitter === 'function'
   );
 }
+
+/**
+ * A sink that drops every element (Flink's `DiscardingSink`), for benchmarks and for jobs whose
+ * only effect is their side outputs or state. The SQL `blackhole` connector writes to it.
+ */
+export class DiscardingSink<T = unknown> implements Sink<T> {
+  createWriter(): SinkWriter<T> {
+    return { write() {}, flush() {}, close() {} };
+  }
+}
+
+/**
+ * Prints each element on stdout, or stderr with `stdErr` (Flink's sink-v2 `PrintSink`), one line
+ * per element prefixed `<identifier>:<subtask>> ` as `print()` does.
+ * `stream.sinkTo(new PrintSink('out'))` is the same operator as `stream.print('out')`: the
+ * executor's stdout batches lines and shows them on the TaskManager's `.out` log.
+ */
+export class PrintSink<T = unknown> implements Sink<T> {
+  constructor(
+    readonly identifier?: string,
+    readonly stdErr = false,
+  ) {}
+  /** `sinkTo` runs a PrintSink as `print()`; it has no writer of its own. */
+  createWriter(): SinkWriter<T> {
+    throw new TypeError(
+      'PrintSink runs as print(): attach it with stream.sinkTo(new PrintSink(...)), not through its writer',
+    );
+  }
+}

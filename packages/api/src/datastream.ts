@@ -4,6 +4,7 @@ import {
   ProcessAllWindowFunctionAdapter,
 } from './all-window-functions.js';
 import type { Sink } from './connector.js';
+import { PrintSink } from './connector.js';
 import type { Evictor } from './evictors.js';
 import { CountEvictor } from './evictors.js';
 import type {
@@ -260,8 +261,12 @@ export class DataStream<T> {
     return windowed.evictor(CountEvictor.of(size)).trigger(CountTrigger.of(slide));
   }
   /** Writes to a sink. */
-  sinkTo(sink: Sink<T>, name = 'Sink'): DataStreamSink<T> {
-    return this.addSink(name, sink);
+  sinkTo(sink: Sink<T>, name?: string): DataStreamSink<T> {
+    if (sink instanceof PrintSink) {
+      const kind = { kind: 'print', prefix: sink.identifier, stderr: sink.stdErr } as const;
+      return this.addSink(name ?? `Print to Std. ${sink.stdErr ? 'Err' : 'Out'}`, kind);
+    }
+    return this.addSink(name ?? 'Sink', sink);
   }
   /** Prints each element to stdout, prefixed `<subtask>> ` when parallel (Flink's `print()`). */
   print(prefix?: string): DataStreamSink<T> {

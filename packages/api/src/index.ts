@@ -147,7 +147,9 @@ export type {
 
 export {
   Boundedness,
+  DiscardingSink,
   END_OF_INPUT_CHECKPOINT_ID,
+  PrintSink,
   InputStatus,
   isTwoPhaseCommittingSink,
 } from './connector.js';

@@ -45,6 +45,8 @@ export interface KafkaProducerRecord {
  */
 export interface KafkaRecordSerializationSchema<T> {
   serialize(element: T, timestamp: number | undefined): KafkaProducerRecord | null;
+  /** Optional, as {@link SerializationSchema.open}: awaited before the writer's first element. */
+  open?(): Promise<void> | void;
 }
 
 /** The headers of each record (Flink's `HeaderProvider`). */
@@ -137,6 +139,9 @@ export class KafkaRecordSerializationSchemaBuilder<T> {
         ...(timestamp !== undefined && timestamp >= 0 ? { timestamp } : {}),
         ...(headers ? { headers: headers.getHeaders(element) } : {}),
       }),
+      ...(value.open || key?.open
+        ? { open: async () => void (await Promise.all([value.open?.(), key?.open?.()])) }
+        : {}),
     };
   }
 }
@@ -371,6 +376,8 @@ class KafkaWriter<T> implements CommittingSinkWriter<T, KafkaCommittable> {
   private readonly restoredCheckpointId: number;
   private firstPreCommit = true;
   private readonly compression: CompressionTypes;
+  /** The serializer's open(), until it resolved: no element is written before. */
+  private opening: Promise<void> | undefined;
 
   constructor(
     private readonly config: KafkaSinkConfig<T>,
@@ -390,6 +397,28 @@ class KafkaWriter<T> implements CommittingSinkWriter<T, KafkaCommittable> {
       this.coordinator = new KafkaInternalClient(this.kafka, config.transactionTimeoutMs);
       this.aborting = this.abortLingering();
     }
+    this.openSerializer();
+  }
+
+  /** Runs the serializer's open(); availability() holds elements back until it resolved. */
+  private openSerializer(): void {
+    let opened: Promise<void> | void;
+    try {
+      opened = this.config.serializer.open?.();
+    } catch (e) {
+      this.failure = e instanceof Error ? e : new Error(String(e));
+      return;
+    }
+    if (!(opened instanceof Promise)) return;
+    this.opening = opened.then(
+      () => {
+        this.opening = undefined;
+      },
+      (e: unknown) => {
+        this.opening = undefined;
+        this.failure ??= e instanceof Error ? e : new Error(String(e));
+      },
+    );
   }
 
   private transactionalId(checkpoint: number): string {
@@ -427,6 +456,11 @@ class KafkaWriter<T> implements CommittingSinkWriter<T, KafkaCommittable> {
 
   write(element: T, context: SinkWriterContext): void {
     if (this.failure) throw this.failure;
+    if (this.opening) {
+      throw new Error(
+        'KafkaSink: an element came before the serializer finished open() (the task waits for availability())',
+      );
+    }
     const r = this.config.serializer.serialize(element, context.timestamp());
     if (r === null) return;
     const message: Message = {
@@ -527,6 +561,7 @@ class KafkaWriter<T> implements CommittingSinkWriter<T, KafkaCommittable> {
 
   /** Backpressure: at `max.buffered.records` unacknowledged records the task waits for half of them. */
   availability(): Promise<void> | undefined {
+    if (this.opening) return this.opening;
     if (this.unacknowledged < this.config.maxBufferedRecords || this.failure) return undefined;
     this.send();
     if (!this.drained) {

@@ -393,6 +393,27 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPartitionSplit
         if (generation !== this.generation) return;
         const s = this.splits.get(`${batch.topic}-${batch.partition}`);
         if (!s) return;
+        // The deserializer's lookups for this batch (a registry's schemas), before it is read:
+        // pollNext deserializes synchronously. A failure fails the reader, not the consumer.
+        const prepare = this.config.deserializer.schema.prepare;
+        if (prepare) {
+          try {
+            await prepare.call(
+              this.config.deserializer.schema,
+              batch.messages.map((m) => m.value ?? null),
+            );
+          } catch (e) {
+            const err = e instanceof Error ? e : new Error(String(e));
+            this.fail(
+              new Error(
+                `KafkaSource: preparing the records of partition ${batch.partition} of topic ${batch.topic} from offset ${batch.firstOffset() ?? '?'} failed: ${err.message}`,
+                { cause: err },
+              ),
+            );
+            return;
+          }
+          if (generation !== this.generation) return;
+        }
         s.highWatermark = Number(batch.highWatermark);
         this.queue.push({
           state: s,

@@ -6,6 +6,12 @@
 /** Turns a record's bytes into an element; throws on a record it cannot read. */
 export interface DeserializationSchema<T> {
   deserialize(bytes: Buffer): T;
+  /**
+   * Optional: called by the Kafka source once per fetched batch, with the batch's values, before
+   * any of them is deserialized; the source waits for the promise. For lookups that must not wait
+   * per record (a schema registry's writer schemas). A rejection fails the source.
+   */
+  prepare?(values: readonly (Buffer | null)[]): Promise<void> | void;
 }
 
 /**
@@ -15,6 +21,11 @@ export interface DeserializationSchema<T> {
  */
 export interface SerializationSchema<T> {
   serialize(element: T): Buffer | string | null;
+  /**
+   * Optional: called by the Kafka sink's writer when it is created; no element is written before
+   * the promise resolves (registering a schema with a registry). A rejection fails the sink.
+   */
+  open?(): Promise<void> | void;
 }
 
 /** UTF-8 strings both ways (Flink's `SimpleStringSchema`). */
@@ -79,6 +90,8 @@ export interface KafkaConsumerRecord {
  */
 export interface KafkaRecordDeserializationSchema<T> {
   deserialize(record: KafkaConsumerRecord, out: { collect(element: T): void }): void;
+  /** Optional, as {@link DeserializationSchema.prepare}: once per fetched batch, with its values. */
+  prepare?(values: readonly (Buffer | null)[]): Promise<void> | void;
 }
 
 /**
@@ -126,6 +139,7 @@ export const KafkaRecordDeserializationSchema = {
       deserialize(record, out) {
         if (record.value !== null) out.collect(schema.deserialize(record.value));
       },
+      ...(schema.prepare ? { prepare: (values) => schema.prepare!(values) } : {}),
     };
   },
 } as const;

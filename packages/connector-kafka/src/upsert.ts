@@ -106,6 +106,9 @@ export class UpsertKafkaRecordSerializationSchemaBuilder<T> {
       );
     }
     return {
+      ...(key.open || value.open
+        ? { open: async () => void (await Promise.all([key.open?.(), value.open?.()])) }
+        : {}),
       serialize(change, timestamp) {
         if (change.kind === '-U') return null;
         if (change.kind !== '+I' && change.kind !== '+U' && change.kind !== '-D') {
@@ -142,7 +145,11 @@ export class UpsertKafkaDeserializationSchema<K, V> implements KafkaRecordDeseri
         'UpsertKafkaDeserializationSchema: expected a key and a value DeserializationSchema',
       );
     }
+    // The value schema's lookups for a fetched batch (a schema registry's), when it has any.
+    if (valueSchema.prepare) this.prepare = (values) => valueSchema.prepare!(values);
   }
+
+  prepare?: (values: readonly (Buffer | null)[]) => Promise<void> | void;
 
   deserialize(record: KafkaConsumerRecord, out: { collect(element: KafkaUpsert<K, V>): void }) {
     if (record.key === null) {

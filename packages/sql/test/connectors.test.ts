@@ -113,7 +113,7 @@ describe('connector discovery and option validation', () => {
     const e = errorOf(() => sourceFactory(t));
     expect(e.name).toBe('ValidationError');
     expect(e.message).toBe(
-      "Unable to create a source for reading table 'default_catalog.default_database.t'.\n\nTable options are:\n\n'connector'='kafkaa'\n\nCaused by: Could not find any factory for identifier 'kafkaa' that implements 'DynamicTableFactory'.\n\nAvailable factory identifiers are:\n\nblackhole\ndatagen\nfilesystem\nkafka\nprint\nupsert-kafka",
+      "Unable to create a source for reading table 'default_catalog.default_database.t'.\n\nTable options are:\n\n'connector'='kafkaa'\n\nCaused by: Could not find any factory for identifier 'kafkaa' that implements 'DynamicTableFactory'.\n\nAvailable factory identifiers are:\n\nblackhole\ndatagen\nfilesystem\njdbc\nkafka\nprint\nredis\nupsert-kafka",
     );
     expect((e.cause as Error).message).toMatch(
       /^Could not find any factory for identifier 'kafkaa'/,

@@ -119,7 +119,7 @@ describe('json format', () => {
 
   it('names the available formats for an unknown one', () => {
     expect(() => formatFactory('xml')).toThrow(
-      "Could not find any factory for identifier 'xml' that implements 'SerializationFormatFactory' / 'DeserializationFormatFactory'.\n\nAvailable factory identifiers are:\n\ncsv\njson\nraw",
+      "Could not find any factory for identifier 'xml' that implements 'SerializationFormatFactory' / 'DeserializationFormatFactory'.\n\nAvailable factory identifiers are:\n\navro\navro-confluent\ncsv\njson\nraw",
     );
   });
 });
@@ -174,5 +174,51 @@ describe('raw format', () => {
     expect(() => formatFactory('raw').validate!(fields.slice(0, 2))).toThrow(
       "The 'raw' format only supports single physical column. However the defined schema contains multiple physical columns: [`id` INT, `name` STRING]",
     );
+  });
+});
+
+describe('avro format', () => {
+  it('round-trips every supported type, nulls included', () => {
+    const { encode, decode } = codec('avro');
+    expect(decode(encode(row))).toEqual(row);
+    const nulls = Object.fromEntries(fields.map((f) => [f.name, null]));
+    expect(decode(encode(nulls))).toEqual(nulls);
+    // A negative decimal and a map of string keys.
+    const f: RowField[] = [
+      { name: 'a', type: Types.DECIMAL(10, 2, false) },
+      {
+        name: 'm',
+        type: { name: 'MAP', key: Types.STRING(false), value: Types.BIGINT(), nullable: true },
+      },
+    ];
+    const c = codec('avro', {}, f);
+    expect(c.decode(c.encode({ a: -1234.56, m: { x: 1, y: null } }))).toEqual({
+      a: -1234.56,
+      m: { x: 1, y: null },
+    });
+  });
+
+  it("derives Flink's schema from the columns", async () => {
+    const { avroSchemaOf } = await import('../src/connectors/formats/avro.js');
+    expect(avroSchemaOf(fields.slice(0, 3))).toEqual({
+      type: 'record',
+      name: 'record',
+      namespace: 'org.apache.flink.avro.generated',
+      fields: [
+        { name: 'id', type: ['null', 'int'], default: null },
+        { name: 'name', type: ['null', 'string'], default: null },
+        {
+          name: 'amount',
+          type: ['null', { type: 'bytes', logicalType: 'decimal', precision: 10, scale: 2 }],
+          default: null,
+        },
+      ],
+    });
+  });
+
+  it('a record it cannot read is a FormatError; avro-confluent needs its url', () => {
+    const { decode } = codec('avro');
+    expect(() => decode(Buffer.from([0x02]))).toThrow(FormatError);
+    expect(() => codec('avro-confluent')).toThrow(/avro-confluent\.url/);
   });
 });

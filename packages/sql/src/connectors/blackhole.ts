@@ -1,11 +1,8 @@
 /** The `blackhole` connector (Flink's `BlackHoleTableSinkFactory`): swallows every change. */
 import type { Sink } from '@nimble/api';
+import { DiscardingSink } from '@nimble/api';
 import { validateOptions, withTableContext } from './options.js';
 import type { TableSinkFactory } from './table-factory.js';
-
-const DISCARD: Sink<unknown> = {
-  createWriter: () => ({ write() {}, flush() {}, close() {} }),
-};
 
 export const blackholeFactory: TableSinkFactory = {
   identifier: 'blackhole',
@@ -16,7 +13,7 @@ export const blackholeFactory: TableSinkFactory = {
   createSink(ctx) {
     this.validateSink(ctx.table);
     (ctx.input as { sinkTo(s: Sink<unknown>, name?: string): { uid(u: string): unknown } })
-      .sinkTo(DISCARD, ctx.name)
+      .sinkTo(new DiscardingSink(), ctx.name)
       .uid(ctx.uid);
   },
 };

@@ -379,6 +379,11 @@ class RowDeserializer implements KafkaRecordDeserializationSchema<Row> {
     private readonly metadata: readonly { readonly name: string; readonly key: string }[],
   ) {}
 
+  /** The value format's lookups for a fetched batch (avro-confluent's writer schemas). */
+  prepare(values: readonly (Buffer | null)[]): Promise<void> | void {
+    return this.value.prepare?.(values);
+  }
+
   deserialize(record: KafkaConsumerRecord, out: { collect(element: Row): void }): void {
     if (record.value === null) return; // A tombstone: nothing to read, as in Flink.
     let row: Row | null;
@@ -408,6 +413,10 @@ class UpsertRowDeserializer implements KafkaRecordDeserializationSchema<KafkaUps
     private readonly table: string,
     private readonly rows: RowDeserializer,
   ) {}
+
+  prepare(values: readonly (Buffer | null)[]): Promise<void> | void {
+    return this.rows.prepare(values);
+  }
 
   deserialize(
     record: KafkaConsumerRecord,
@@ -500,6 +509,10 @@ class RowSerializer implements KafkaRecordSerializationSchema<Row | Change> {
     private readonly keyFields: readonly RowField[],
     private readonly changes: boolean,
   ) {}
+  /** The formats' setup before the first record (avro-confluent registers its schema). */
+  async open(): Promise<void> {
+    await Promise.all([this.value.open?.(), this.key?.open?.()]);
+  }
   serialize(element: Row | Change): KafkaProducerRecord {
     const change = this.changes ? (element as Change) : undefined;
     const row = change ? change.row : (element as Row);
@@ -519,9 +532,13 @@ function createSink(upsert: boolean, ctx: SinkContext): void {
   const changes = ctx.inputMode === 'updates';
   const serializer = new RowSerializer(
     p.topics[0]!,
-    p.value.factory.createEncoder(p.valueFields, p.value.options),
+    p.value.factory.createEncoder(p.valueFields, p.value.options, {
+      defaultSubject: `${p.topics[0]}-value`,
+    }),
     p.valueFields,
-    p.key?.factory.createEncoder(p.keyFields, p.key.options),
+    p.key?.factory.createEncoder(p.keyFields, p.key.options, {
+      defaultSubject: `${p.topics[0]}-key`,
+    }),
     p.keyFields,
     changes,
   );

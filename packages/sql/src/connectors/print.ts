@@ -68,8 +68,8 @@ function javaDouble(v: number, float: boolean): string {
   return `${m}E${Number(exp)}`;
 }
 
-/** One value as Flink's Row.toString prints it. */
-function formatValue(v: unknown, type: SqlType): string {
+/** One value as Flink's Row.toString prints it (also the Redis sink's hash fields and keys). */
+export function formatValue(v: unknown, type: SqlType): string {
   if (v === null || v === undefined) return 'null';
   switch (type.name) {
     case 'FLOAT':

@@ -7,22 +7,29 @@ import { ValidationError } from '../errors.js';
 import { blackholeFactory } from './blackhole.js';
 import { datagenFactory } from './datagen.js';
 import { filesystemFactory } from './filesystem.js';
+import { jdbcFactory } from './jdbc.js';
 import { kafkaFactory, upsertKafkaFactory } from './kafka.js';
 import { tableContextError } from './options.js';
 import { printFactory } from './print.js';
+import { redisFactory } from './redis.js';
 import type { TableSinkFactory, TableSourceFactory } from './table-factory.js';
 
 const SOURCES: ReadonlyMap<string, TableSourceFactory> = new Map(
-  [datagenFactory, filesystemFactory, kafkaFactory, upsertKafkaFactory].map((f) => [
+  [datagenFactory, filesystemFactory, jdbcFactory, kafkaFactory, upsertKafkaFactory].map((f) => [
     f.identifier,
     f,
   ]),
 );
 const SINKS: ReadonlyMap<string, TableSinkFactory> = new Map(
-  [blackholeFactory, filesystemFactory, kafkaFactory, printFactory, upsertKafkaFactory].map((f) => [
-    f.identifier,
-    f,
-  ]),
+  [
+    blackholeFactory,
+    filesystemFactory,
+    jdbcFactory,
+    kafkaFactory,
+    printFactory,
+    redisFactory,
+    upsertKafkaFactory,
+  ].map((f) => [f.identifier, f]),
 );
 
 /** Every connector identifier, for the "Available factory identifiers" list. */
@@ -74,6 +81,12 @@ export function sinkFactory(table: CatalogTable): TableSinkFactory {
   const f = SINKS.get(connector);
   if (!f) throw unknown('sink', table, connector);
   return f;
+}
+
+/** Whether the table's `'connector'` is a sink only: its sink's error is the one to show. */
+export function isSinkOnly(table: CatalogTable): boolean {
+  const connector = table.options.get('connector');
+  return connector !== undefined && SINKS.has(connector) && !SOURCES.has(connector);
 }
 
 /** The identifiers of all connectors, sorted. */

@@ -12,7 +12,7 @@ import {
 } from '@nimble/api';
 import type { CatalogColumn, CatalogTable } from '../catalog/catalog-table.js';
 import { Catalog } from '../catalog/catalog.js';
-import { sinkFactory, sourceFactory } from '../connectors/registry.js';
+import { isSinkOnly, sinkFactory, sourceFactory } from '../connectors/registry.js';
 import { TableError, ValidationError } from '../errors.js';
 import type {
   CreateTable,
@@ -682,7 +682,7 @@ export class StreamTableEnvironment {
         errors.push(e);
       }
     }
-    if (errors.length === 2) throw errors[0];
+    if (errors.length === 2) throw errors[isSinkOnly(table) ? 1 : 0];
     this.catalog.create(table, s.ifNotExists, s.pos);
   }
 

@@ -3,6 +3,8 @@
  * line, columns in table order. Empty fields of non-string columns and fields equal to
  * `csv.null-literal` read as null; timestamps use the SQL form (`yyyy-MM-dd HH:mm:ss[.fff]`).
  */
+// RFC 4180 splitting and quoting live with the file connectors, which read and write CSV too.
+import { quoteCsv, splitCsv } from '@nimble/connector-files';
 import type { Row } from '../../row.js';
 import type { RowField, SqlType } from '../../types.js';
 import type { OptionReader } from '../options.js';
@@ -53,53 +55,6 @@ function settings(options: OptionReader): CsvSettings {
     arrayDelimiter: options.string('array-element-delimiter') ?? ';',
     escape: escape === undefined ? undefined : singleChar(options, 'escape-character', '\\'),
   };
-}
-
-/** The fields of one record; throws on an unterminated quote. */
-export function splitCsv(
-  text: string,
-  s: Pick<CsvSettings, 'delimiter' | 'quote' | 'escape'>,
-): string[] {
-  const out: string[] = [];
-  let cur = '';
-  let i = 0;
-  let quoted = false;
-  while (i < text.length) {
-    const c = text[i]!;
-    if (quoted) {
-      if (s.escape !== undefined && c === s.escape && i + 1 < text.length) {
-        cur += text[i + 1];
-        i += 2;
-      } else if (c === s.quote) {
-        if (text[i + 1] === s.quote) {
-          cur += c;
-          i += 2;
-        } else {
-          quoted = false;
-          i++;
-        }
-      } else {
-        cur += c;
-        i++;
-      }
-    } else if (c === s.delimiter) {
-      out.push(cur);
-      cur = '';
-      i++;
-    } else if (s.quote !== undefined && c === s.quote && cur === '') {
-      quoted = true;
-      i++;
-    } else if (s.escape !== undefined && c === s.escape && i + 1 < text.length) {
-      cur += text[i + 1];
-      i += 2;
-    } else {
-      cur += c;
-      i++;
-    }
-  }
-  if (quoted) throw new FormatError('unterminated quoted field');
-  out.push(cur);
-  return out;
 }
 
 function parseField(text: string, type: SqlType, s: CsvSettings): unknown {
@@ -170,21 +125,6 @@ function formatField(v: unknown, type: SqlType, s: CsvSettings): string {
   }
 }
 
-function quoteIfNeeded(text: string, s: CsvSettings): string {
-  const q = s.quote;
-  if (q === undefined) return text;
-  if (
-    text.includes(s.delimiter) ||
-    text.includes(q) ||
-    text.includes('\n') ||
-    text.includes('\r') ||
-    (s.allowComments && text.startsWith('#'))
-  ) {
-    return q + text.split(q).join(q + q) + q;
-  }
-  return text;
-}
-
 export function createCsvDecoder(fields: readonly RowField[], options: OptionReader): RowDecoder {
   const s = settings(options);
   return (bytes) => {
@@ -212,7 +152,7 @@ export function createCsvEncoder(fields: readonly RowField[], options: OptionRea
   const s = settings(options);
   return (row) =>
     Buffer.from(
-      fields.map((f) => quoteIfNeeded(formatField(row[f.name], f.type, s), s)).join(s.delimiter),
+      fields.map((f) => quoteCsv(formatField(row[f.name], f.type, s), s)).join(s.delimiter),
       'utf8',
     );
 }

@@ -12,10 +12,25 @@ import type { OptionReader, OptionSpec } from '../options.js';
  * Reads one record. Returns null to skip it (a parse error under `ignore-parse-errors`); throws
  * a {@link FormatError} otherwise.
  */
-export type RowDecoder = (bytes: Buffer) => Row | null;
+export type RowDecoder = ((bytes: Buffer) => Row | null) & {
+  /**
+   * Optional (avro-confluent): the lookups a batch of records needs, before any of them is read;
+   * the Kafka source awaits it once per fetched batch.
+   */
+  prepare?: (values: readonly (Buffer | null)[]) => Promise<void> | void;
+};
 
 /** Writes one row. */
-export type RowEncoder = (row: Row) => Buffer;
+export type RowEncoder = ((row: Row) => Buffer) & {
+  /** Optional (avro-confluent): awaited by the Kafka sink before its first record. */
+  open?: () => Promise<void> | void;
+};
+
+/** What a connector tells a format about where its records go. */
+export interface EncoderContext {
+  /** The registry subject a Kafka table writes under: `<topic>-value` or `<topic>-key`. */
+  readonly defaultSubject?: string;
+}
 
 export interface FormatFactory {
   readonly identifier: string;
@@ -25,7 +40,11 @@ export interface FormatFactory {
   validate?(fields: readonly RowField[]): void;
   /** `options` holds this format's options with their prefix removed. */
   createDecoder(fields: readonly RowField[], options: OptionReader): RowDecoder;
-  createEncoder(fields: readonly RowField[], options: OptionReader): RowEncoder;
+  createEncoder(
+    fields: readonly RowField[],
+    options: OptionReader,
+    context?: EncoderContext,
+  ): RowEncoder;
 }
 
 /** A record a format could not read or a row it could not write (Flink's IOException there). */

@@ -2,13 +2,14 @@
 import { ValidationError } from '../../errors.js';
 import type { OptionSpec } from '../options.js';
 import { OptionReader } from '../options.js';
+import { avroConfluentFormat, avroFormat } from './avro.js';
 import { csvFormat } from './csv.js';
 import type { FormatFactory } from './format.js';
 import { jsonFormat } from './json.js';
 import { rawFormat } from './raw.js';
 
 const FORMATS: ReadonlyMap<string, FormatFactory> = new Map(
-  [csvFormat, jsonFormat, rawFormat].map((f) => [f.identifier, f]),
+  [avroConfluentFormat, avroFormat, csvFormat, jsonFormat, rawFormat].map((f) => [f.identifier, f]),
 );
 
 /** A format chosen by a table option, with its options projected out of the table's. */
