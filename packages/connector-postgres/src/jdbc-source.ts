@@ -246,7 +246,7 @@ class JdbcSourceReader<T> implements SourceReader<T, JdbcSourceSplit> {
     const result = await client.query<Record<string, unknown>>(
       `FETCH ${this.config.fetchSize} FROM nimble_scan`,
     );
-    split.rows.push(...result.rows);
+    for (const row of result.rows) split.rows.push(row);
     if (result.rows.length < this.config.fetchSize) {
       split.done = true;
       await client.query('COMMIT');

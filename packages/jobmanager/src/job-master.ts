@@ -1113,7 +1113,8 @@ export class JobMaster {
     const collected: Record<string, Buffer> = {};
     for (const [id, bySubtask] of d.collected) {
       const all: unknown[] = [];
-      for (const s of [...bySubtask.keys()].sort((a, b) => a - b)) all.push(...bySubtask.get(s)!);
+      for (const s of [...bySubtask.keys()].sort((a, b) => a - b))
+        for (const v of bySubtask.get(s)!) all.push(v);
       collected[id] = serialize(all);
     }
     this.result = { netRuntimeMs: Date.now() - this.startTime, collected };

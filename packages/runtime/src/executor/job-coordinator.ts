@@ -92,7 +92,7 @@ export class JobCoordinator implements TaskEvents {
     for (const [id, bySubtask] of this.collected) {
       const all: unknown[] = [];
       for (const subtask of [...bySubtask.keys()].sort((a, b) => a - b))
-        all.push(...bySubtask.get(subtask)!);
+        for (const v of bySubtask.get(subtask)!) all.push(v);
       out.set(id, all);
     }
     return out;

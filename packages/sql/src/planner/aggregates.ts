@@ -274,7 +274,7 @@ function listFunction(result: (list: unknown[]) => unknown): AggFunction {
       return list;
     },
     merge: (t, s) => {
-      (t as unknown[]).push(...(s as unknown[]));
+      for (const v of s as unknown[]) (t as unknown[]).push(v);
       return t;
     },
     get: (acc) => result(acc as unknown[]),
