@@ -166,6 +166,16 @@ export type { ProcessingTimeService, ScheduledTimer } from './timers/processing-
 export { InternalTimerService } from './timers/internal-timer-service.js';
 export type { InternalTimer, Triggerable, KeyContext } from './timers/internal-timer-service.js';
 export { StreamOperator, newOperatorMetrics } from './operators/operator.js';
+// Operators of user functions, for the operator test harnesses of @nimble/test-utils.
+export { AbstractStreamOperator } from './operators/operator.js';
+export {
+  FilterOperator,
+  FlatMapOperator,
+  MapOperator,
+  ProcessOperator,
+} from './operators/basic-operators.js';
+export type { KeyedSnapshotKind } from './state/index.js';
+export type { RestoredOperatorStates } from './state/operator-state-store.js';
 export type { Output, OperatorContext, OperatorMetrics } from './operators/operator.js';
 export { encodeElements, decodeElements, ElementKind } from './exchange/buffer-codec.js';
 export type { ElementHandler } from './exchange/buffer-codec.js';

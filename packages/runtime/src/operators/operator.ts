@@ -229,6 +229,14 @@ export abstract class AbstractStreamOperator<OUT> {
   snapshotTimers(): Map<number, unknown[]> | undefined {
     return this.timerService?.snapshotTimers();
   }
+  /** Event-time timers registered and not yet fired (Flink's `numEventTimeTimers`, for tests). */
+  numEventTimeTimers(): number {
+    return this.timerService?.numEventTimeTimers() ?? 0;
+  }
+  /** Processing-time timers registered and not yet fired (Flink's `numProcessingTimeTimers`). */
+  numProcessingTimeTimers(): number {
+    return this.timerService?.numProcessingTimeTimers() ?? 0;
+  }
   /** Restores the timers of one key group; called before open(). */
   restoreTimers(keyGroup: number, timers: readonly unknown[]): void {
     if (this.timerService) this.timerService.restoreTimers(keyGroup, timers);

@@ -318,7 +318,7 @@ export class AlignedWindowOperator extends StreamOperator<unknown, unknown> {
   }
 
   /** The windows due to fire or to be dropped: the general operator's number of event-time timers. */
-  numEventTimeTimers(): number {
+  override numEventTimeTimers(): number {
     let count = 0;
     for (const due of this.fireAt.values()) count += due.keys.length;
     for (const due of this.cleanupAt.values()) count += due.keys.length;
