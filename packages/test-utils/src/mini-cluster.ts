@@ -176,8 +176,17 @@ export function fromTimedElements<T>(
   env: StreamExecutionEnvironment,
   elements: readonly TimedElement<T>[],
 ): DataStream<T> {
-  return env
-    .fromCollection(elements as TimedElement<T>[])
+  return withTimedElements(
+    env
+      .fromCollection(elements as TimedElement<T>[])
+      .setParallelism(1)
+      .name('Timed elements'),
+  );
+}
+
+/** Timestamps and the listed watermarks of a stream of timed elements, then their values. @internal */
+export function withTimedElements<T>(input: DataStream<TimedElement<T>>): DataStream<T> {
+  return input
     .assignTimestampsAndWatermarks(
       WatermarkStrategy.forGenerator<TimedElement<T>>(() => ({
         // A marker emits its watermark after it went downstream; the filter below drops it.
@@ -188,7 +197,6 @@ export function fromTimedElements<T>(
       })).withTimestampAssigner((e) => ('watermark' in e ? e.watermark : e.timestamp)),
     )
     .setParallelism(1)
-    .name('Timed elements')
     .filter((e) => !('watermark' in e))
     .setParallelism(1)
     .map((e) => (e as { value: T }).value)

@@ -1,18 +1,26 @@
 // Jobs run in-process on the kit's MiniCluster: explicit watermarks from the source, exact window
 // results, a manual processing-time clock.
-import type { Collector, KeyedProcessContext, TimeWindow } from '@nimble/api';
+import type { Collector, KeyedOnTimerContext, KeyedProcessContext, TimeWindow } from '@nimble/api';
 import {
   KeyedProcessFunction,
   OutputTag,
   ProcessWindowFunction,
   StreamExecutionEnvironment,
   Time,
+  TimeDomain,
   TumblingEventTimeWindows,
 } from '@nimble/api';
 import type { ProcessWindowContext } from '@nimble/api';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fromTimedElements, MiniCluster, record, watermark } from '../src/index.js';
+import {
+  fromManualSource,
+  fromTimedElements,
+  ManualSource,
+  MiniCluster,
+  record,
+  watermark,
+} from '../src/index.js';
 
 interface Click {
   readonly user: string;
@@ -91,6 +99,59 @@ describe('MiniCluster', () => {
     // The clock stays at 0 during the run: no processing-time timer is due before the end.
     expect([...out.values].sort()).toEqual(['x at 0', 'y at 0']);
     expect(cluster.clock?.now()).toBe(0);
+  });
+
+  it('moves processing time while a job runs: a ManualSource gives the test its turns', async () => {
+    class Timeout extends KeyedProcessFunction<string, string, string> {
+      processElement(v: string, ctx: KeyedProcessContext<string>, out: Collector<string>): void {
+        const now = ctx.timerService().currentProcessingTime();
+        ctx.timerService().registerProcessingTimeTimer(now + 1000);
+        ctx.timerService().registerEventTimeTimer(ctx.timestamp()! + 10);
+        out.collect(`${v} at ${now}`);
+      }
+      override onTimer(ts: number, ctx: KeyedOnTimerContext<string>, out: Collector<string>): void {
+        out.collect(`${ctx.getCurrentKey()} ${ctx.timeDomain()} timer ${ts}`);
+      }
+    }
+    const clock = cluster.clock!;
+    const input = new ManualSource<string>();
+    const env = cluster.getExecutionEnvironment();
+    // The job's functions share the test's memory: a closure sees the output as it comes.
+    const seen: string[] = [];
+    const out = cluster.collect(
+      fromManualSource(env, input)
+        .keyBy((v) => v)
+        .process(new Timeout())
+        .map((s) => (seen.push(s), s)),
+    );
+    const until = async (what: string): Promise<void> => {
+      while (!seen.includes(what)) await new Promise((r) => setImmediate(r));
+    };
+    const start = clock.now();
+    const done = env.execute('timeouts');
+    input.emit('x', 100);
+    await until(`x at ${start}`);
+    clock.advanceTo(start + 500);
+    input.emit('y', 105);
+    await until(`y at ${start + 500}`);
+    // x's processing-time timer is due: it fires while the job runs.
+    clock.advanceTo(start + 1000);
+    await until(`x ${TimeDomain.PROCESSING_TIME} timer ${start + 1000}`);
+    input.emitWatermark(110);
+    await until(`x ${TimeDomain.EVENT_TIME} timer 110`);
+    input.endInput();
+    await done;
+    // In the order the test drove it (collect's order is per subtask: x and y are on two).
+    expect([...out.values].sort()).toEqual([...seen].sort());
+    expect(seen).toEqual([
+      `x at ${start}`,
+      `y at ${start + 500}`,
+      `x ${TimeDomain.PROCESSING_TIME} timer ${start + 1000}`,
+      `x ${TimeDomain.EVENT_TIME} timer 110`,
+      // The end of input's watermark fires the remaining event-time timer; y's processing-time
+      // timer (start + 1500) is not due and is dropped.
+      `y ${TimeDomain.EVENT_TIME} timer 115`,
+    ]);
   });
 
   it('runs a job module unchanged, and getExecutionEnvironment() sees the cluster', async () => {
