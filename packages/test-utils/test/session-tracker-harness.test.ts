@@ -155,6 +155,31 @@ describe('UserSessionTracker under the keyed operator harness', () => {
   });
 });
 
+describe('the level backend under the harness', () => {
+  it('restores a hashmap snapshot and runs the same timers and TTL', async () => {
+    const first = await open();
+    first.processElement(buy('a', 0), 0);
+    const snapshot = await first.snapshot();
+    await first.close();
+    const h = (harness = await open({ restore: snapshot, backend: 'level' }));
+    const count = new ValueStateDescriptor<number>('event_count');
+    expect(h.getState(count, 'a').value()).toBe(1);
+    h.processElement(buy('a', MIN), MIN);
+    h.setProcessingTime(TIMEOUT);
+    expect(h.extractOutputValues()).toEqual([
+      {
+        user_id: 'a',
+        session_start_ts: 0,
+        session_end_ts: MIN,
+        session_duration_s: 60,
+        session_event_count: 2,
+        session_closed_by: 'timeout',
+      },
+    ]);
+    expect(h.getState(count, 'a').value()).toBe(undefined);
+  });
+});
+
 const late = new OutputTag<string>('late');
 
 /** Event-time timers, watermarks in the output and a side output. */
