@@ -12,6 +12,7 @@ export default tseslint.config(
       '**/.tsbuild/**',
       'eslint.config.js',
       'packages/proto/src/generated/**',
+      'docs/api/html/**',
     ],
   },
   js.configs.recommended,

@@ -476,7 +476,7 @@ export class DataStreamSink<T> {
  * The fields of an element whose values are of type `V`: property names of an object, positions
  * of a tuple (any index of an array whose elements are `V`).
  */
-type FieldOf<T, V> = T extends readonly unknown[]
+export type FieldOf<T, V> = T extends readonly unknown[]
   ? number extends T['length']
     ? T[number] extends V
       ? number
@@ -491,9 +491,9 @@ type FieldOf<T, V> = T extends readonly unknown[]
   : { [F in keyof T & string]-?: T[F] extends V ? F : never }[keyof T & string];
 
 /** What sum, min and max compute with (the runtime adds and compares them). */
-type Numeric = number | bigint;
+export type Numeric = number | bigint;
 /** What minBy and maxBy compare. */
-type Comparable = number | bigint | string;
+export type Comparable = number | bigint | string;
 
 /** A stream partitioned by key (Flink's `KeyedStream`): state and timers are per key. */
 export class KeyedStream<T, K extends Key> extends DataStream<T> {

@@ -1,3 +1,9 @@
+/**
+ * The Nimble DataStream API: what job authors import.
+ *
+ * @packageDocumentation
+ * @module @nimble/api
+ */
 // The public surface of @nimble/api: every export is named here.
 export { Duration, Time, MIN_TIMESTAMP, MAX_TIMESTAMP, toMillis } from './time.js';
 export type { DurationLike } from './time.js';
@@ -197,6 +203,7 @@ export {
   AllWindowedStream,
   QueryableStateStream,
 } from './datastream.js';
+export type { FieldOf, Numeric, Comparable } from './datastream.js';
 export { ConnectedStreams } from './connected-streams.js';
 export { BroadcastStream } from './broadcast-stream.js';
 export { BroadcastConnectedStream } from './broadcast-connected-stream.js';

@@ -1,3 +1,9 @@
+/**
+ * Generated records: Flink's DataGeneratorSource for Nimble.
+ *
+ * @packageDocumentation
+ * @module @nimble/connector-datagen
+ */
 export { DataGeneratorSource } from './data-generator-source.js';
 export type {
   DataGeneratorOptions,

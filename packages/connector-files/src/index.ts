@@ -1,5 +1,8 @@
 /**
  * Files on file:// and s3://: Flink's FileSource and FileSink, with JSON lines, CSV and Parquet.
+ *
+ * @packageDocumentation
+ * @module @nimble/connector-files
  */
 export type { BucketAssigner, BucketAssignerContext } from './bucket-assigners.js';
 export {

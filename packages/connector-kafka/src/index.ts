@@ -1,8 +1,15 @@
+/**
+ * Kafka source and exactly-once sink for Nimble (kafkajs).
+ *
+ * @packageDocumentation
+ * @module @nimble/connector-kafka
+ */
 export { createKafkaClient } from './client.js';
 export type { KafkaProperties } from './client.js';
 export { fixKafkajsReadCommitted } from './kafka-internals.js';
 export { KafkaSource, KafkaSourceBuilder, splitOwner } from './kafka-source.js';
 export type { KafkaSourceEnumState } from './kafka-source.js';
+export type { KafkaSourceConfig } from './kafka-source-config.js';
 export type { KafkaPartitionSplit } from './kafka-partition-split.js';
 export type { MalformedKafkaRecord } from './kafka-source-reader.js';
 export { KafkaOffsetResetStrategy, KafkaOffsetsInitializer } from './offsets-initializer.js';
@@ -42,7 +49,7 @@ export {
   SECURITY_PROTOCOLS,
   securityOptions,
 } from './security.js';
-export type { JaasConfig, SaslMechanism, SecurityProtocol } from './security.js';
+export type { JaasConfig, SaslMechanism, SecurityOptions, SecurityProtocol } from './security.js';
 export {
   UpsertKafkaDeserializationSchema,
   UpsertKafkaNormalizer,

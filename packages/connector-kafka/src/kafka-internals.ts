@@ -157,7 +157,7 @@ interface FetchingBroker {
 
 /**
  * Makes every kafkajs consumer of this process drop the records of aborted transactions
- * correctly under read_committed (see {@link dropAbortedRecords}). Idempotent; the Kafka
+ * correctly under read_committed (see `dropAbortedRecords`). Idempotent; the Kafka
  * source applies it when it loads. Readers of a transactional topic outside a job (tests,
  * tools) that use kafkajs directly call it too.
  */

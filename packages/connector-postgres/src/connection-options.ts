@@ -1,6 +1,62 @@
 import type { ClientConfig } from 'pg';
 
 /**
+ * Builds {@link JdbcConnectionOptions} (Flink's `JdbcConnectionOptions.JdbcConnectionOptionsBuilder`).
+ */
+export class JdbcConnectionOptionsBuilder {
+  private url: string | undefined;
+  private username: string | undefined;
+  private password: string | undefined;
+  private timeoutSeconds = 60;
+
+  /** `jdbc:postgresql://host:port/db` or `postgres://user:password@host:port/db`. */
+  withUrl(url: string): this {
+    if (typeof url !== 'string' || url.length === 0) {
+      throw new TypeError('JdbcConnectionOptions.withUrl: a non-empty URL');
+    }
+    this.url = url;
+    return this;
+  }
+  /** Accepted for Flink compatibility: `pg` is the only driver, PostgreSQL the only dialect. */
+  withDriverName(_driver: string): this {
+    return this;
+  }
+  withUsername(username: string): this {
+    this.username = username;
+    return this;
+  }
+  withPassword(password: string): this {
+    this.password = password;
+    return this;
+  }
+  /** How long a connection attempt may take, in seconds (default 60). */
+  withConnectionCheckTimeoutSeconds(seconds: number): this {
+    if (!Number.isFinite(seconds) || seconds <= 0) {
+      throw new TypeError(
+        'JdbcConnectionOptions.withConnectionCheckTimeoutSeconds: a positive number',
+      );
+    }
+    this.timeoutSeconds = seconds;
+    return this;
+  }
+  build(): JdbcConnectionOptions {
+    if (this.url === undefined) {
+      throw new Error('JdbcConnectionOptions: a URL is required (withUrl)');
+    }
+    const parsed = parseUrl(this.url);
+    return new JdbcConnectionOptions(
+      this.url,
+      parsed.host,
+      parsed.port,
+      parsed.database,
+      this.username ?? parsed.username,
+      this.password ?? parsed.password,
+      this.timeoutSeconds * 1000,
+    );
+  }
+}
+
+/**
  * Where and as whom to connect (Flink's `JdbcConnectionOptions`). The URL is a JDBC URL
  * (`jdbc:postgresql://host:port/db`) or a libpq one (`postgres://user:password@host:port/db`).
  */
@@ -35,58 +91,7 @@ export class JdbcConnectionOptions {
   }
 
   /** Flink's `new JdbcConnectionOptions.JdbcConnectionOptionsBuilder()`. */
-  static JdbcConnectionOptionsBuilder = class JdbcConnectionOptionsBuilder {
-    private url: string | undefined;
-    private username: string | undefined;
-    private password: string | undefined;
-    private timeoutSeconds = 60;
-
-    /** `jdbc:postgresql://host:port/db` or `postgres://user:password@host:port/db`. */
-    withUrl(url: string): this {
-      if (typeof url !== 'string' || url.length === 0) {
-        throw new TypeError('JdbcConnectionOptions.withUrl: a non-empty URL');
-      }
-      this.url = url;
-      return this;
-    }
-    /** Accepted for Flink compatibility: `pg` is the only driver, PostgreSQL the only dialect. */
-    withDriverName(_driver: string): this {
-      return this;
-    }
-    withUsername(username: string): this {
-      this.username = username;
-      return this;
-    }
-    withPassword(password: string): this {
-      this.password = password;
-      return this;
-    }
-    /** How long a connection attempt may take, in seconds (default 60). */
-    withConnectionCheckTimeoutSeconds(seconds: number): this {
-      if (!Number.isFinite(seconds) || seconds <= 0) {
-        throw new TypeError(
-          'JdbcConnectionOptions.withConnectionCheckTimeoutSeconds: a positive number',
-        );
-      }
-      this.timeoutSeconds = seconds;
-      return this;
-    }
-    build(): JdbcConnectionOptions {
-      if (this.url === undefined) {
-        throw new Error('JdbcConnectionOptions: a URL is required (withUrl)');
-      }
-      const parsed = parseUrl(this.url);
-      return new JdbcConnectionOptions(
-        this.url,
-        parsed.host,
-        parsed.port,
-        parsed.database,
-        this.username ?? parsed.username,
-        this.password ?? parsed.password,
-        this.timeoutSeconds * 1000,
-      );
-    }
-  };
+  static JdbcConnectionOptionsBuilder = JdbcConnectionOptionsBuilder;
 }
 
 /** The parts of a PostgreSQL URL. */

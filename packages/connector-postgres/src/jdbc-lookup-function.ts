@@ -84,7 +84,7 @@ interface Cached {
 }
 
 /**
- * Enriches elements with rows of a PostgreSQL table, for {@link AsyncDataStream} (Flink's
+ * Enriches elements with rows of a PostgreSQL table, for {@link @nimble/api!AsyncDataStream} (Flink's
  * `JdbcLookupFunction`, as an {@link AsyncFunction}). The keys asked for in one turn of the event
  * loop are looked up together, `WHERE key = ANY($1)` (a composite key: `WHERE (k1, k2) IN (...)`),
  * over a pool of connections; a key already on its way is not asked for again. Rows are cached per

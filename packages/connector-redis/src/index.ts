@@ -1,3 +1,9 @@
+/**
+ * Redis feature-serving sink and async lookup for Nimble (ioredis).
+ *
+ * @packageDocumentation
+ * @module @nimble/connector-redis
+ */
 // The public surface of @nimble/connector-redis: every export is named here.
 export { RedisConnectorError } from './errors.js';
 export {

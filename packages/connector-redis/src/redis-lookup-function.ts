@@ -36,7 +36,7 @@ export interface RedisLookupOptions<IN, OUT, D extends RedisLookupDataType> {
 type Waiter<IN, OUT> = [IN, ResultFuture<OUT>];
 
 /**
- * Enriches elements with what Redis holds for their key, for {@link AsyncDataStream}
+ * Enriches elements with what Redis holds for their key, for {@link @nimble/api!AsyncDataStream}
  * `unorderedWait`/`orderedWait` (Flink's `AsyncLookupFunction` on a lookup table). Lookups are
  * never made one by one: the keys asked for in one turn go to Redis in one pipeline (`HGETALL` or
  * `GET`), a key asked for twice is read once, and with a cache a key found recently is answered at

@@ -1,3 +1,9 @@
+/**
+ * Avro serialization schemas and the Confluent schema-registry wire format for Nimble (avsc).
+ *
+ * @packageDocumentation
+ * @module @nimble/format-avro
+ */
 export type { AvroSchema } from './avro.js';
 export {
   AvroDeserializationSchema,

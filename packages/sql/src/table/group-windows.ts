@@ -25,7 +25,9 @@ function interval(text: string): IntervalExpr {
   return e;
 }
 
-class WindowOn {
+/** A group window of a given size, to be placed on a time attribute with `on(...)`. */
+export class WindowOn {
+  /** @internal use `Tumble.over`, `Slide.over(...).every` or `Session.withGap`. */
   constructor(
     private readonly kind: GroupWindow['kind'],
     private readonly intervals: readonly IntervalExpr[],
