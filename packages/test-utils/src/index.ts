@@ -12,7 +12,12 @@ export type {
   Watermark,
 } from './operator-harness.js';
 export { fromTimedElements, MiniCluster, record, watermark } from './mini-cluster.js';
-export type { CollectedStream, MiniClusterOptions, TimedElement } from './mini-cluster.js';
+export type {
+  CollectedStream,
+  MiniClusterOptions,
+  TimedElement,
+  Watermarked,
+} from './mini-cluster.js';
 export { fromManualSource, ManualSource } from './manual-source.js';
 // The manual clock a MiniCluster or a harness runs on.
 export { ManualProcessingTimeService } from '@nimble/runtime';

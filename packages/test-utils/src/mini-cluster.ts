@@ -152,7 +152,8 @@ export class MiniCluster {
 
 /** An element of a test stream with its event timestamp, or an explicit watermark. */
 export type TimedElement<T> = { readonly value: T; readonly timestamp: number } | Watermarked;
-interface Watermarked {
+/** A watermark among the elements of {@link fromTimedElements}. */
+export interface Watermarked {
   readonly watermark: number;
 }
 
