@@ -103,12 +103,15 @@ function stillPasses(verdictFile: string, options: string): boolean {
  * Type-checks a job as `tsc --noEmit` would: with the compilerOptions of the nearest
  * tsconfig.json above the job file (tsc's search), else {@link DEFAULT_JOB_COMPILER_OPTIONS}; but
  * only the program rooted at the job file, not the tsconfig's other files, and errors only in
- * the job's own files (those it imports by relative path), not in the packages it imports.
+ * the job's own files (those it imports by relative path), not in the packages it imports. A
+ * JavaScript job is not checked.
  */
 export function typeCheckJob(jobFile: string): JobTypeCheck {
   const root = resolve(jobFile);
   const jobDir = dirname(root);
   const configFile = ts.findConfigFile(jobDir, (f) => ts.sys.fileExists(f), 'tsconfig.json');
+  // A JavaScript job (a .js or .mjs module, or a bundle) has no types to check, as for tsc.
+  if (!/\.(c|m)?tsx?$/.test(root)) return { configFile: undefined, errors: [] };
   let options: ts.CompilerOptions;
   const configErrors: ts.Diagnostic[] = [];
   if (configFile === undefined) {

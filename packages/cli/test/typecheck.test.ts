@@ -64,6 +64,11 @@ describe('typeCheckJob', () => {
     expect(formatTypeErrors(checked.errors)).toBe('');
   }, 120_000);
 
+  it('does not check a JavaScript job, as tsc does not', () => {
+    const dir = project({ 'job.mjs': 'const n = 1;\nn.notAMethod();\n' });
+    expect(typeCheckJob(join(dir, 'job.mjs'))).toEqual({ configFile: undefined, errors: [] });
+  });
+
   it('reports a tsconfig.json that is not valid JSON as tsc does', () => {
     const dir = project({ 'tsconfig.json': '{ "compilerOptions": { ', 'job.ts': LOOSE_JOB });
     const checked = typeCheckJob(join(dir, 'job.ts'));
