@@ -21,6 +21,7 @@ import { pathToFileURL } from 'node:url';
 import type { ConfigFlags } from './daemons.js';
 import { loadClusterConfiguration } from './daemons.js';
 import { ExitCode } from './exit-codes.js';
+import { formatTypeErrors, typeCheckJob } from './typecheck.js';
 
 /** Raised by a command to end with a message and an exit code. */
 export class CommandError extends Error {
@@ -106,6 +107,8 @@ export interface RunFlags extends ClientFlags {
   readonly detached?: boolean;
   readonly fromSavepoint?: string;
   readonly allowNonRestoredState?: boolean;
+  /** false with --no-typecheck: submit without type-checking the job. */
+  readonly typecheck?: boolean;
 }
 
 const write = (text: string): void => void process.stdout.write(text);
@@ -149,6 +152,27 @@ export function savepointRestore(flags: {
   return { savepointPath, allowNonRestoredState: flags.allowNonRestoredState ?? false };
 }
 
+/**
+ * Refuses a job that does not type-check, printing its errors as tsc does, before anything of it
+ * runs or is bundled: a type error found on the cluster costs a failed job, here a second.
+ */
+async function typeCheck(job: string, jobModule: string): Promise<void> {
+  // The check blocks the event loop: let the progress line show before it starts.
+  const checked = await progress(
+    `Type-checking ${job}`,
+    new Promise<void>((r) => setImmediate(r)).then(() => typeCheckJob(jobModule)),
+  );
+  if (checked.errors.length === 0) return;
+  process.stderr.write(formatTypeErrors(checked.errors, process.stderr.isTTY === true));
+  const n = checked.errors.length;
+  throw new CommandError(
+    `${job} has ${n} type error${n === 1 ? '' : 's'} ` +
+      `(checked with ${checked.configFile ?? 'the default compiler options'}): not submitted. ` +
+      'Fix them, or submit without the check with --no-typecheck.',
+    ExitCode.USAGE,
+  );
+}
+
 export async function runJob(job: string, args: string[], flags: RunFlags): Promise<number> {
   const jobModule = resolve(job);
   if (!existsSync(jobModule))
@@ -156,6 +180,7 @@ export async function runJob(job: string, args: string[], flags: RunFlags): Prom
   const configuration = dynamicConfiguration(flags);
   const { savepointPath } = savepointRestore(flags);
   const address = jobManagerAddress({ ...flags, D: [] });
+  if (flags.typecheck !== false) await typeCheck(job, jobModule);
   let lastState = '';
   const executor = new ClusterExecutor({
     jobManagerAddress: address,

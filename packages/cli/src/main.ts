@@ -98,13 +98,19 @@ export function createProgram(exit: (code: number) => void): Command {
     .option('-n, --taskmanagers <n>', 'TaskManagers to start', '2')
     .option('-s, --slots <n>', 'task slots per TaskManager', '1')
     .option('-p, --parallelism <n>', 'default parallelism of the job')
+    .option('--no-typecheck', 'submit the job without type-checking it first')
     // Everything after the job file belongs to the job, as with `flink run job.jar args`.
     .passThroughOptions()
     .action(
       async (
         job: string | undefined,
         args: string[],
-        flags: ConfigFlags & { taskmanagers: string; slots: string; parallelism?: string },
+        flags: ConfigFlags & {
+          taskmanagers: string;
+          slots: string;
+          parallelism?: string;
+          typecheck: boolean;
+        },
       ) => {
         const n = Number(flags.taskmanagers);
         const slots = Number(flags.slots);
@@ -148,6 +154,7 @@ export function createProgram(exit: (code: number) => void): Command {
             // The client's credentials come from the daemons' configuration file.
             config: flags.config,
             parallelism: flags.parallelism,
+            typecheck: flags.typecheck,
             D: [],
           };
           // A SQL script runs as `nimble sql -f` does, waiting for each job: the cluster stops after.
@@ -164,11 +171,17 @@ export function createProgram(exit: (code: number) => void): Command {
     );
 
   clientOptions(program.command('run'))
-    .description('bundle a job, submit it and follow it until it ends (or return at once with -d)')
+    .description(
+      'type-check and bundle a job, submit it and follow it until it ends (or return at once with -d)',
+    )
     .argument('<job>', 'job module (.ts or .js) that builds a pipeline and calls execute()')
     .argument('[args...]', "the job's own arguments (everything after the job file)")
     .option('-p, --parallelism <n>', 'default parallelism (parallelism.default)')
     .option('-d, --detached', 'return once the job is submitted')
+    .option(
+      '--no-typecheck',
+      'submit without type-checking the job first (by default, type errors stop it, as tsc reports them)',
+    )
     .option(
       '-s, --fromSavepoint <path>',
       'start from this savepoint or retained checkpoint: its directory or _metadata, as the JobManager sees it',
