@@ -154,6 +154,11 @@ export class CheckpointCoordinator {
   private running = false;
   /** Checkpoints aborted by {@link stop}, to clean up again after the tasks stopped. */
   private readonly stoppedWhilePending: Pending[] = [];
+  /**
+   * Aborted checkpoints whose files could not be deleted (the storage failed them: read-only,
+   * unreachable): deleted again when a later checkpoint completes or the attempt ends.
+   */
+  private readonly undiscarded: Pending[] = [];
   private lastEnd = 0;
   private savepointQueue: Promise<unknown> = Promise.resolve();
   // Statistics (REST and metrics)
@@ -233,6 +238,12 @@ export class CheckpointCoordinator {
    */
   async discardStopped(): Promise<void> {
     for (const p of this.stoppedWhilePending.splice(0)) await this.discardPartial(p);
+    await this.discardAgain();
+  }
+
+  /** Deletes again the files of aborted checkpoints whose cleanup failed. */
+  private async discardAgain(): Promise<void> {
+    for (const p of this.undiscarded.splice(0)) await this.discardPartial(p);
   }
 
   /** Takes a savepoint; resolves with it once complete. Waits for a checkpoint in progress. */
@@ -549,6 +560,8 @@ export class CheckpointCoordinator {
     while (this.completed.length > this.ctx.settings.retained) {
       await this.discard(this.completed.shift()!);
     }
+    // The storage took a whole checkpoint: it takes deletes again.
+    if (!p.savepoint) await this.discardAgain();
     this.scheduleNext(
       Math.max(
         this.ctx.settings.minPause,
@@ -678,8 +691,13 @@ export class CheckpointCoordinator {
         }
       }
       await fs.deleteRecursive(p.options.targetDir);
-    } catch {
-      // An unreachable store stays unreachable for the cleanup too.
+    } catch (e) {
+      // The storage that failed the checkpoint may fail its cleanup too (read-only, unreachable).
+      this.ctx.log.warn(
+        { err: e, checkpoint_id: p.id },
+        'deleting the files of an aborted checkpoint failed; trying again after the next completed checkpoint',
+      );
+      if (!this.undiscarded.includes(p)) this.undiscarded.push(p);
     }
   }
 }

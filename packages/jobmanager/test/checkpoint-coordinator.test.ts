@@ -35,7 +35,10 @@ const plan: JobPlan = {
 };
 
 /** A coordinator whose one subtask never acknowledges; `triggered` holds the trigger options. */
-function coordinator(checkpointsDir: string): {
+function coordinator(
+  checkpointsDir: string,
+  storage: { readOnly: boolean; refused: number } = { readOnly: false, refused: 0 },
+): {
   coordinator: CheckpointCoordinator;
   triggered: TriggerOptions[];
 } {
@@ -54,7 +57,22 @@ function coordinator(checkpointsDir: string): {
       savepointsDir: '',
     },
     log: createLogger('jobmanager').child({}, { level: 'silent' }),
-    fileSystem: (uri) => fileSystemFor(uri, LOCAL_ONLY),
+    fileSystem: (uri) => {
+      const fs = fileSystemFor(uri, LOCAL_ONLY);
+      // A read-only store: deletes fail as the system reports them.
+      return new Proxy(fs, {
+        get(target, key) {
+          if (storage.readOnly && (key === 'delete' || key === 'deleteRecursive')) {
+            storage.refused++;
+            return () => Promise.reject(new Error(`EROFS: read-only file system, unlink '${uri}'`));
+          }
+          const value = Reflect.get(target, key) as unknown;
+          return typeof value === 'function'
+            ? (value as (...args: unknown[]) => unknown).bind(target)
+            : value;
+        },
+      });
+    },
     canTrigger: () => true,
     finishedTasks: () => new Set(),
     snapshotEnumerators: () => Promise.resolve(new Map()),
@@ -93,5 +111,28 @@ describe('CheckpointCoordinator', () => {
     writeFileSync(join(shared, 'count-0-1-5e6f7a8b'), 'state');
     await c.discardStopped();
     expect(readdirSync(shared).sort()).toEqual(['count-0-1-5e6f7a8b', 'count-0-2-1a2b3c4d']);
+  });
+
+  it('deletes the files of a checkpoint whose cleanup the storage refused, once it takes deletes again', async () => {
+    const dir = join(work, 'read-only');
+    const storage = { readOnly: false, refused: 0 };
+    const { coordinator: c, triggered } = coordinator(pathToFileURL(dir).href, storage);
+    const first = c.triggerCheckpoint();
+    await expect.poll(() => triggered.length).toBe(1);
+    const shared = fileURLToPath(triggered[0]!.sharedDir);
+    mkdirSync(shared, { recursive: true });
+    writeFileSync(join(shared, 'count-0-1-0a0b0c0d'), 'state');
+    // The subtask declines (its storage went read-only); the cleanup fails on the same storage.
+    storage.readOnly = true;
+    c.onDecline(1, 1, 0, new Error('EROFS: read-only file system'));
+    await expect(first).rejects.toThrow(/EROFS/);
+    // The cleanup ran, and the storage refused its delete.
+    await expect.poll(() => storage.refused).toBeGreaterThan(0);
+    expect(existsSync(join(shared, 'count-0-1-0a0b0c0d'))).toBe(true);
+    // Writable again: the end of the attempt deletes what the failed cleanup left.
+    storage.readOnly = false;
+    c.stop('the job is cancelled');
+    await c.discardStopped();
+    expect(existsSync(join(shared, 'count-0-1-0a0b0c0d'))).toBe(false);
   });
 });
