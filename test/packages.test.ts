@@ -34,8 +34,7 @@ async function exec(cmd: string, args: string[], cwd: string, timeout = 300_000)
       cwd,
       timeout,
       maxBuffer: 64 * 1024 * 1024,
-      // The user's environment, not the workspace's: no pnpm agent, no NODE_OPTIONS of vitest.
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? tmpdir() },
+      env: USER_ENV,
     });
     return { code: 0, stdout, stderr };
   } catch (e) {
@@ -70,6 +69,19 @@ const EXPECTED = 'RESULT {"k0":100,"k1":100,"k2":100}';
 const COUNT_JOB_JS = COUNT_JOB.replace('(i: number): [string, number] =>', '(i) =>')
   .replace('(a, b): [string, number] =>', '(a, b) =>')
   .replace('const last: Record<string, number> = {};', 'const last = {};');
+
+/**
+ * A user's environment rather than the workspace's: without what pnpm and vitest set for their
+ * children (npm_* package and lifecycle variables, the pnpm user agent, NODE_OPTIONS, VITEST),
+ * but with the npm registry, cache and proxy settings the machine has.
+ */
+const USER_ENV = Object.fromEntries(
+  Object.entries(process.env).filter(
+    ([k]) =>
+      !/^(npm_|NODE_OPTIONS$|NODE_ENV$|VITEST|PNPM_)/i.test(k) ||
+      /^npm_config_(registry|cache|(https?_)?proxy|noproxy|strict_ssl|cafile)$/i.test(k),
+  ),
+);
 
 let scratch: string;
 let project: string;
