@@ -64,8 +64,10 @@ const compilerOptions: ts.CompilerOptions = {
 const indexes = packages.map((p) => join(root, 'packages', p, 'src/index.ts'));
 
 /** Every export of the packages, by name: the first package that exports it owns it. */
+const packagesProgram = ts.createProgram(indexes, compilerOptions);
+
 function exportsByName(): Map<string, string> {
-  const program = ts.createProgram(indexes, compilerOptions);
+  const program = packagesProgram;
   const checker = program.getTypeChecker();
   const owner = new Map<string, string>();
   packages.forEach((p, i) => {
@@ -157,10 +159,12 @@ for (const page of pages) {
   }
 }
 
-const program = ts.createProgram(
-  blocks.map((b) => b.file),
-  compilerOptions,
-);
+// The packages' source files are reused from the program that listed their exports.
+const program = ts.createProgram({
+  rootNames: blocks.map((b) => b.file),
+  options: compilerOptions,
+  oldProgram: packagesProgram,
+});
 
 /** Whether the identifier at `start` is in a type position (`Purchase`, `Map<string, Rule>`). */
 function inType(source: ts.SourceFile, start: number): boolean {
