@@ -37,8 +37,6 @@ export interface ReadmeCommand {
   readonly text: string;
   /** README's line where it starts (for messages). */
   readonly line: number;
-  /** Which fenced block it is in (0, 1, ...): a shell variable lives for its block. */
-  readonly block: number;
 }
 
 /** Strips a shell comment: a `#` that starts a word, outside quotes. */
@@ -61,12 +59,10 @@ function stripComment(line: string): string {
 export function readmeCommands(markdown: string): ReadmeCommand[] {
   const commands: ReadmeCommand[] = [];
   let inSh = false;
-  let block = -1;
   let pending: { text: string; line: number } | undefined;
   markdown.split('\n').forEach((raw, i) => {
     if (/^```/.test(raw)) {
       inSh = !inSh && /^```sh\s*$/.test(raw);
-      if (inSh) block++;
       return;
     }
     if (!inSh) return;
@@ -78,7 +74,7 @@ export function readmeCommands(markdown: string): ReadmeCommand[] {
       : { text: part, line: i + 1 };
     if (continued) return;
     if (pending.text !== '')
-      commands.push({ text: pending.text.replace(/\s+/g, ' '), line: pending.line, block });
+      commands.push({ text: pending.text.replace(/\s+/g, ' '), line: pending.line });
     pending = undefined;
   });
   return commands;
@@ -219,10 +215,8 @@ interface Context {
   finishedJobId?: string;
   /** The latest savepoint (README's `<savepoint path>`, `<path>`). */
   savepointPath?: string;
-  /** The block of the command running now. */
-  block: number;
-  /** Shell variable assignments of earlier commands (README's `HA=...`), by block. */
-  assignments: { block: number; text: string }[];
+  /** Shell variable assignments of earlier commands (README's `HA=...`), by variable. */
+  assignments: Map<string, string>;
   /** Daemons started by commands and still running. */
   daemons: Shell[];
   kafka?: { port: number; controllerPort: number; dir: string };
@@ -319,7 +313,9 @@ function need<T>(value: T | undefined, message: string): T {
 function substitute(text: string): string {
   let out = text;
   for (const [pattern, replacement] of PLACEHOLDERS) out = out.replace(pattern, replacement);
-  const assignments = ctx.assignments.filter((a) => a.block === ctx.block).map((a) => a.text);
+  const assignments = [...ctx.assignments]
+    .filter(([name]) => out.includes(`$${name}`))
+    .map(([, assignment]) => assignment);
   return [...assignments, out].join('\n');
 }
 
@@ -410,6 +406,11 @@ interface RunRule {
   readonly match: RegExp;
   /** Run here: against the shared cluster, or processes of its own, with its effect asserted. */
   readonly run: (command: string) => Promise<void>;
+  /**
+   * Needs nothing of the shared cluster's commands: run in the background from the start, one
+   * such command after the other in README order, while the others run; its test awaits it.
+   */
+  readonly early?: true;
 }
 interface NotRunRule {
   readonly match: RegExp;
@@ -418,18 +419,9 @@ interface NotRunRule {
   /** The test files that check the same thing another way (they must exist). */
   readonly checkedBy: readonly string[];
 }
-/**
- * Run here, but needing nothing of the commands before it: started in the background once the
- * shared cluster is up (one such command at a time, while the others run in README order), its
- * exit code (0) and output checked in README order.
- */
-interface EarlyRule {
-  readonly match: RegExp;
-  /** The command line to run, when not the command itself. */
-  readonly early: { readonly command?: string; readonly env?: () => NodeJS.ProcessEnv };
-  readonly check: (shell: Shell) => void | Promise<void>;
-}
-type Rule = RunRule | EarlyRule | NotRunRule;
+type Rule = RunRule | NotRunRule;
+
+const HA_BLOBS = () => ({ 'blob.storage.directory': join(ctx.tmp, 'ha-blobs') });
 
 /** A `pnpm bench...` command: not run, but its script and file must exist. */
 const BENCH: NotRunRule = {
@@ -444,8 +436,11 @@ const BENCH: NotRunRule = {
  * Every README command falls under exactly one of these. To add one: a `match` for the command
  * as README shows it (comment stripped, continuations joined; anchor it, so that a changed
  * command is classified again), and either `run` (run it with `run`/`start`/`startDaemon`, whose
- * commands go through PLACEHOLDERS, and assert what it did) or `notRun` with the reason and the
- * tests that check the same thing otherwise. Rules run in README order and share `ctx`.
+ * commands go through PLACEHOLDERS, and assert what it did; `early: true` when it needs nothing
+ * of the shared cluster's commands, so it runs in the background from the start) or `notRun`
+ * with the reason and the tests that check the same thing otherwise (`checkedBy`, which must
+ * exist). A new placeholder goes into PLACEHOLDERS, a new README port into `ctx.ports`. Rules run
+ * in README order and share `ctx`; a rule that no README command matches any more fails too.
  */
 const RULES: readonly Rule[] = [
   // --- Quick start: the two set-up commands.
@@ -453,8 +448,9 @@ const RULES: readonly Rule[] = [
     match: /^npm install --global pnpm@[\d.]+ && pnpm install && pnpm quickstart$/,
     // The front door, run for real: `npm install --global pnpm` and `pnpm install` are this
     // machine's set-up, done before any test runs, so only `pnpm quickstart` runs here.
-    early: { command: 'pnpm quickstart', env: () => localEnv() },
-    check: (shell) => {
+    early: true,
+    run: async () => {
+      const shell = await run('pnpm quickstart', { env: localEnv(), timeoutMs: 300_000 });
       const features = shell.stdout
         .split('\n')
         .filter((l) =>
@@ -478,6 +474,7 @@ const RULES: readonly Rule[] = [
   // --- A cluster and the `nimble` CLI.
   {
     match: /^pnpm nimble local$/,
+    early: true,
     run: async (command) => {
       const shell = start(command, localEnv());
       const restUrl = (await shell.waitFor(/REST (http:\/\/\S+),/))[1]!;
@@ -510,8 +507,9 @@ const RULES: readonly Rule[] = [
   },
   {
     match: /^pnpm nimble info packages\/examples\/src\/late-data\.ts$/,
-    early: {},
-    check: (shell) => {
+    early: true,
+    run: async (command) => {
+      const shell = await run(command, { timeoutMs: 300_000 });
       const json = /-+ Execution Plan -+\n([\s\S]*)\n-+\n/.exec(shell.stdout)![1]!;
       const plan = JSON.parse(json) as { nodes: unknown[] };
       expect(plan.nodes.length).toBeGreaterThan(1);
@@ -717,7 +715,7 @@ const RULES: readonly Rule[] = [
     match: /^HA="[^"]*"$/,
     // A shell variable of the commands after it: they run after this assignment.
     run: async (command) => {
-      ctx.assignments.push({ block: ctx.block, text: command });
+      ctx.assignments.set(/^(\w+)=/.exec(command)![1]!, command);
       const shell = await run('echo $HA');
       expect(shell.stdout).toContain('-D high-availability.type=storage');
     },
@@ -725,7 +723,8 @@ const RULES: readonly Rule[] = [
   {
     match: /^pnpm nimble jobmanager \$HA$/,
     run: async (command) => {
-      const { env, restPort } = await daemonEnv('jobmanager');
+      // Both JobManagers on one host share its blob directory, as they would by default.
+      const { env, restPort } = await daemonEnv('jobmanager', HA_BLOBS());
       ctx.haRestPorts.push(restPort);
       await startDaemon(command, env, restPort);
     },
@@ -733,7 +732,7 @@ const RULES: readonly Rule[] = [
   {
     match: /^pnpm nimble jobmanager \$HA -D jobmanager\.rpc\.port=6124 -D rest\.port=8082$/,
     run: async (command) => {
-      const { env } = await daemonEnv('jobmanager');
+      const { env } = await daemonEnv('jobmanager', HA_BLOBS());
       ctx.haRestPorts.push(ctx.ports.get(8082)!);
       await startDaemon(command, env, ctx.ports.get(8082)!);
     },
@@ -768,8 +767,9 @@ const RULES: readonly Rule[] = [
   {
     match:
       /^pnpm nimble security init deploy\/k8s\/overlays\/dev\/secrets --host nimble-jobmanager$/,
-    early: {},
-    check: (shell) => {
+    early: true,
+    run: async (command) => {
+      const shell = await run(command, { timeoutMs: 300_000 });
       for (const f of ['ca.pem', 'ca-key.pem', 'node.pem', 'node-key.pem', 'token'])
         expect(existsSync(join(ctx.tmp, 'secrets', f)), f).toBe(true);
       expect(shell.stdout).toContain('security.ssl.internal.cert');
@@ -786,6 +786,7 @@ const RULES: readonly Rule[] = [
   // --- Kafka.
   {
     match: /^deploy\/kafka\/kafka\.sh start$/,
+    early: true,
     run: async (command) => {
       const k = {
         port: await freePort(),
@@ -806,6 +807,7 @@ const RULES: readonly Rule[] = [
   {
     match: /^pnpm --filter @nimble\/examples produce-purchases$/,
     // It writes for 30 s; the job of the next command reads meanwhile and awaits it.
+    early: true,
     run: async (command) => {
       const port = need(ctx.kafka, 'no broker').port;
       ctx.pending.set(
@@ -828,6 +830,7 @@ const RULES: readonly Rule[] = [
   {
     match:
       /^pnpm nimble local -n 2 -D execution\.checkpointing\.interval=10s packages\/examples\/src\/kafka-user-spend\.ts$/,
+    early: true,
     run: async (command) => {
       const port = need(ctx.kafka, 'no broker').port;
       const job = start(`${command} --bootstrap-servers 127.0.0.1:${port}`, localEnv());
@@ -858,6 +861,7 @@ const RULES: readonly Rule[] = [
   },
   {
     match: /^deploy\/kafka\/kafka\.sh stop$/,
+    early: true,
     run: async (command) => {
       const k = need(ctx.kafka, 'no broker');
       const pid = Number(readFileSync(join(k.dir, 'kafka.pid'), 'utf8'));
@@ -890,16 +894,18 @@ const RULES: readonly Rule[] = [
   {
     match:
       /^pnpm --filter @nimble\/examples user-spend -- --users 1000 --events 600000 --rate 50000 --backend level$/,
-    early: {},
-    check: (shell) => {
+    early: true,
+    run: async (command) => {
+      const shell = await run(command, { timeoutMs: 300_000 });
       expect(shell.stdout).toMatch(/^\d+> \{"user_id":"user-\d+"/m);
     },
   },
   {
     match:
       /^pnpm --filter @nimble\/examples (session-tracker|late-data|delayed-label-join|model-hot-reload|async-enrichment)$/,
-    early: {},
-    check: (shell) => {
+    early: true,
+    run: async (command) => {
+      const shell = await run(command, { timeoutMs: 300_000 });
       expect(shell.stdout.trim().split('\n').length, shell.output).toBeGreaterThan(1);
     },
   },
@@ -907,8 +913,9 @@ const RULES: readonly Rule[] = [
   // --- SQL.
   {
     match: /^pnpm nimble local -n 2 packages\/examples\/sql\/datagen-rolling-spend\.sql$/,
-    early: { env: () => localEnv() },
-    check: (shell) => {
+    early: true,
+    run: async (command) => {
+      const shell = await run(command, { env: localEnv(), timeoutMs: 300_000 });
       const rows = shell.stdout.split('\n').filter((l) => /^(\d+> )?\+I\[user_\d, /.test(l));
       expect(rows, shell.output).toHaveLength(30);
     },
@@ -936,23 +943,18 @@ const RULES: readonly Rule[] = [
 ];
 
 const isRun = (rule: Rule): rule is RunRule => 'run' in rule;
-const isEarly = (rule: Rule): rule is EarlyRule => 'early' in rule;
-
 /** The early commands' runs, by command, started one after the other in beforeAll. */
-const early = new Map<string, Promise<{ shell: Shell; code: number | null }>>();
+const early = new Map<string, Promise<void>>();
 
 function startEarly(): void {
   let previous: Promise<unknown> = Promise.resolve();
   for (const command of COMMANDS) {
-    const rule = rulesOf(command)[0];
-    if (rulesOf(command).length !== 1 || !rule || !isEarly(rule)) continue;
-    const done = previous.then(async () => {
-      const shell = new Shell(
-        substitute(rule.early.command ?? command.text),
-        rule.early.env?.() ?? clientEnv(),
-      );
-      return { shell, code: await shell.done(300_000) };
-    });
+    const rules = rulesOf(command);
+    const rule = rules[0];
+    if (rules.length !== 1 || !rule || !isRun(rule) || !rule.early) continue;
+    const done = previous.then(() => rule.run(command.text));
+    // A failure is its command's test's to report (and the test awaits it).
+    done.catch(() => undefined);
     early.set(command.text, done);
     previous = done.catch(() => undefined);
   }
@@ -987,8 +989,7 @@ describe('README commands', () => {
       cluster,
       s3,
       tmp,
-      block: 0,
-      assignments: [],
+      assignments: new Map(),
       daemons: [],
       pending: new Map(),
       ports,
@@ -1042,17 +1043,14 @@ describe('README commands', () => {
     const rules = rulesOf(command);
     if (rules.length !== 1) continue;
     const rule = rules[0]!;
-    if (isEarly(rule)) {
-      it(`runs (started early): ${command.text}`, async () => {
-        const { shell, code } = await early.get(command.text)!;
-        expect(code, shell.output).toBe(0);
-        await rule.check(shell);
-      }, 600_000);
+    if (isRun(rule) && rule.early) {
+      it(
+        `runs (in the background from the start): ${command.text}`,
+        () => early.get(command.text)!,
+        600_000,
+      );
     } else if (isRun(rule)) {
-      it(`runs: ${command.text}`, () => {
-        ctx.block = command.block;
-        return rule.run(command.text);
-      }, 600_000);
+      it(`runs: ${command.text}`, () => rule.run(command.text), 600_000);
     } else if (rule === BENCH) {
       it(`does not run, checks the script of: ${command.text}`, () => {
         const script = /^pnpm (bench(:[\w-]+)?)/.exec(command.text)![1]!;
