@@ -2,7 +2,7 @@
 # Entrypoint of the Nimble image (deploy/Dockerfile).
 #
 #   jobmanager | taskmanager [options]     start a daemon: exec nimble <role> [options]
-#   run | list | cancel | cluster | local | security | help | -...   any other nimble command: exec nimble "$@"
+#   run | sql | list | ... | help | -...   any other nimble command: exec nimble "$@"
 #   (nothing)                              nimble --help
 #   anything else                          exec it as is (e.g. `docker run -it nimble:latest sh`)
 #
@@ -111,7 +111,8 @@ case "$1" in
     export NIMBLE_PROPERTIES
     exec nimble "$@"
     ;;
-  run | list | cancel | cluster | local | security | help | -*)
+  run | sql | list | cancel | savepoint | checkpoint | rescale | stop | info | cluster | local | \
+    security | init | help | -*)
     exec nimble "$@"
     ;;
   *)

@@ -518,6 +518,16 @@ describe('deploy/docker-entrypoint.sh', () => {
     expect(keys.filter((k) => !KNOWN_KEYS.has(k))).toEqual([]);
   });
 
+  it('hands every command of the nimble CLI to nimble', async () => {
+    const main = readFileSync(join(repoRoot, 'packages', 'cli', 'src', 'main.ts'), 'utf8');
+    const commands = [...main.matchAll(/program\s*\.command\('([a-z-]+)'\)/g)].map((m) => m[1]!);
+    expect(commands).toContain('savepoint');
+    for (const command of commands) {
+      const out = await entrypoint([command, '--help']);
+      expect(out.argv, command).toBe(`argv: <${command}> <--help>`);
+    }
+  });
+
   it('keeps a container id that looks like a number a string', async () => {
     for (const id of ['123456789e12', '000000000042']) {
       const out = await entrypoint(['taskmanager'], { HOSTNAME: id });

@@ -36,6 +36,38 @@ afterAll(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
+describe('executeAndCollect', () => {
+  it('returns the failure-free result after TaskManagers are killed and the job restored', async () => {
+    const out = join(work, 'out-collect');
+    const chk = join(work, 'chk-collect');
+    const events = 12_000;
+    const run = nimble([
+      'run',
+      '-m',
+      cluster.address,
+      '-D',
+      'execution.checkpointing.interval=300',
+      '-D',
+      `state.checkpoints.dir=file://${chk}`,
+      JOB,
+      String(events),
+      '1500',
+      '2',
+      out,
+      'collect',
+    ]);
+    const jobId = await runningJobId(cluster, 'exactly-once-job');
+    expect(await killTaskManagersAfterCheckpoints(cluster, chk, jobId, 2)).toBe(2);
+    const result = await run;
+    expect(result.stderr).toContain('RESTARTING');
+    expect(result.code).toBe(0);
+    const actual = committedOutput(out);
+    const expected = expectedOutput(events);
+    expect(actual.length).toBe(expected.length);
+    expect(actual).toEqual(expected);
+  }, 180_000);
+});
+
 describe.each(['hashmap', 'level'] as const)('exactly-once state on %s', (backend) => {
   it('TaskManagers killed with SIGKILL three times: the committed output equals the failure-free run', async () => {
     const out = join(work, `out-${backend}`);

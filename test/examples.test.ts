@@ -356,3 +356,32 @@ describe('delayed label join example (interval join)', () => {
     ).toEqual(expectedExamples(400));
   });
 });
+
+describe("the examples' options", () => {
+  async function parse(argv: string[], unbounded: 'events'[] = []) {
+    const { jobArgs } = await import('../packages/examples/src/args.js');
+    const saved = process.argv;
+    process.argv = [saved[0]!, 'job.ts', ...argv];
+    try {
+      return jobArgs({ events: 600_000, users: 1000 }, { unbounded });
+    } finally {
+      process.argv = saved;
+    }
+  }
+
+  it('takes Infinity for an unbounded event count, and only there', async () => {
+    expect(await parse(['--events', 'Infinity'], ['events'])).toEqual({
+      events: Infinity,
+      users: 1000,
+    });
+    await expect(parse(['--users', 'Infinity'], ['events'])).rejects.toThrow(
+      '--users needs a number; got "Infinity"',
+    );
+    await expect(parse(['--events', 'Infinity'])).rejects.toThrow(
+      '--events needs a number; got "Infinity"',
+    );
+    await expect(parse(['--events', 'many'], ['events'])).rejects.toThrow(
+      '--events needs a number or Infinity; got "many"',
+    );
+  });
+});

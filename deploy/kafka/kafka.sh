@@ -41,6 +41,13 @@ readonly libs=$kafka_home/libs
 # changed pom.xml fetches again.
 readonly marker=$kafka_home/.fetched
 
+readonly daemon_name='Kafka broker' daemon_pattern='*kafka.Kafka*'
+readonly default_dir=./.kafka-data pid_file_name=kafka.pid
+# What show_log picks out of the daemon's log as its first errors.
+readonly log_errors='\] (ERROR|FATAL) |Exception: '
+# shellcheck source=../lib/daemon.sh
+source "$script_dir/../lib/daemon.sh"
+
 usage() {
   sed -n '2,29s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
 }
@@ -107,48 +114,6 @@ fetch() {
   pom_digest >"$marker"
   exec 9>&-
   echo "Fetched Kafka $KAFKA_VERSION ($(find "$libs" -name '*.jar' | wc -l | tr -d ' ') jars): $libs"
-}
-
-# running PID: the process exists and is not a zombie.
-running() {
-  local stat
-  kill -0 "$1" 2>/dev/null || return 1
-  stat=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
-  [[ $stat != Z* ]]
-}
-
-# alive PID: running, and a Kafka broker (a pid from a pid file may have been reused since).
-alive() {
-  local args
-  running "$1" || return 1
-  args=$(ps -o args= -p "$1" 2>/dev/null) || return 1
-  [[ $args == *kafka.Kafka* ]]
-}
-
-# terminate PID: SIGTERM, then SIGKILL after STOP_TIMEOUT_SECONDS.
-terminate() {
-  local pid=$1 deadline=$((SECONDS + STOP_TIMEOUT_SECONDS))
-  kill -TERM "$pid" 2>/dev/null || return 0
-  while alive "$pid"; do
-    if ((SECONDS >= deadline)); then
-      echo "Kafka (pid $pid) did not stop within ${STOP_TIMEOUT_SECONDS} s: SIGKILL" >&2
-      kill -KILL "$pid" 2>/dev/null || true
-      sleep 0.2
-      return 0
-    fi
-    sleep 0.2
-  done
-}
-
-# show_log LOG: its first errors (a failed start logs pages of shutdown after the cause) and its
-# last 50 lines, on stderr.
-show_log() {
-  {
-    echo "--- first errors in $1 ---"
-    grep -m 10 -E '\] (ERROR|FATAL) |Exception: ' "$1" || true
-    echo "--- last 50 lines of $1 ---"
-    tail -n 50 "$1"
-  } >&2
 }
 
 # make_certificates DIR HOST: a CA, and a broker and a client certificate it signed (for HOST,
@@ -339,7 +304,7 @@ EOF
       -cp "$libs/*" kafka.tools.StorageTool)
     local cluster_id
     cluster_id=$("${tool[@]}" random-uuid 2>>"$log") ||
-      { show_log "$log"; die "kafka.tools.StorageTool random-uuid failed"; }
+      { show_log "$log" "$log_errors"; die "kafka.tools.StorageTool random-uuid failed"; }
     [[ $cluster_id =~ ^[A-Za-z0-9_-]{22}$ ]] ||
       die "kafka.tools.StorageTool random-uuid printed no cluster id: $cluster_id"
     # SCRAM credentials are part of the metadata log in KRaft: written when formatting.
@@ -349,7 +314,7 @@ EOF
       scram+=(--add-scram "SCRAM-SHA-512=[name=${user%%:*},password=${user#*:}]")
     done
     "${tool[@]}" format -t "$cluster_id" -c "$dir/server.properties" "${scram[@]}" >>"$log" 2>&1 ||
-      { show_log "$log"; die "formatting $dir/data failed"; }
+      { show_log "$log" "$log_errors"; die "formatting $dir/data failed"; }
   fi
 
   local -a java_opts=(
@@ -387,12 +352,12 @@ EOF
   until grep -qF "$STARTED_LINE" "$log"; do
     # running, not alive: the child may not have exec'd java yet.
     if ! running "$pid"; then
-      show_log "$log"
+      show_log "$log" "$log_errors"
       rm -f "$pid_file"
       die "Kafka exited during startup (log: $log)"
     fi
     if ((SECONDS >= deadline)); then
-      show_log "$log"
+      show_log "$log" "$log_errors"
       terminate "$pid"
       rm -f "$pid_file"
       die "Kafka did not start within ${START_TIMEOUT_SECONDS} s (log: $log)"
@@ -402,31 +367,6 @@ EOF
   local took=$(($(now_ms) - began))
   printf 'Started Kafka (pid %s) in %d.%01d s\n' "$pid" $((took / 1000)) $((took % 1000 / 100))
   echo "Kafka $KAFKA_VERSION is listening on $host:$port (data: $dir)"
-}
-
-stop() {
-  local dir=./.kafka-data
-  while (($# > 0)); do
-    case $1 in
-      --dir) dir=${2:?--dir needs a value}; shift 2 ;;
-      --dir=*) dir=${1#*=}; shift ;;
-      *) die "stop: unknown argument: $1 (see kafka.sh help)" ;;
-    esac
-  done
-  local pid_file=$dir/kafka.pid pid
-  if [[ ! -f $pid_file ]]; then
-    echo "No Kafka broker is running from $dir (no $pid_file)"
-    return 0
-  fi
-  pid=$(cat "$pid_file")
-  if [[ -z $pid ]] || ! alive "$pid"; then
-    rm -f "$pid_file"
-    echo "No Kafka broker is running from $dir (pid ${pid:-?} is gone)"
-    return 0
-  fi
-  terminate "$pid"
-  rm -f "$pid_file"
-  echo "Stopped Kafka (pid $pid, data: $dir)"
 }
 
 add_scram_user() {
@@ -461,7 +401,7 @@ command=${1:-help}
 case $command in
   fetch) (($# == 0)) || die "fetch takes no arguments"; fetch ;;
   start) start "$@" ;;
-  stop) stop "$@" ;;
+  stop) stop_daemon "$@" ;;
   add-scram-user) add_scram_user "$@" ;;
   help | -h | --help) usage ;;
   *) usage >&2; die "unknown command: $command" ;;

@@ -30,6 +30,13 @@ readonly jar=$registry_home/app/nimble-schema-registry-$REGISTRY_VERSION-runner.
 # Written after Maven succeeded: the digest of the sources it built, so that a change builds again.
 readonly marker=$registry_home/.fetched
 
+readonly daemon_name='schema registry' daemon_pattern='*nimble-schema-registry-*'
+readonly default_dir=./.registry-data pid_file_name=registry.pid
+# What show_log picks out of the daemon's log as its first errors.
+readonly log_errors=' (ERROR|FATAL) |Exception: '
+# shellcheck source=../lib/daemon.sh
+source "$script_dir/../lib/daemon.sh"
+
 usage() {
   sed -n '2,18s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
 }
@@ -85,45 +92,6 @@ fetch() {
   sources_digest >"$marker"
   exec 9>&-
   echo "Fetched Apicurio Registry $REGISTRY_VERSION: $registry_home/app"
-}
-
-# running PID: the process exists and is not a zombie.
-running() {
-  local stat
-  kill -0 "$1" 2>/dev/null || return 1
-  stat=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
-  [[ $stat != Z* ]]
-}
-
-# alive PID: running, and a registry (a pid from a pid file may have been reused since).
-alive() {
-  local args
-  running "$1" || return 1
-  args=$(ps -o args= -p "$1" 2>/dev/null) || return 1
-  [[ $args == *nimble-schema-registry-* ]]
-}
-
-terminate() {
-  local pid=$1 deadline=$((SECONDS + STOP_TIMEOUT_SECONDS))
-  kill -TERM "$pid" 2>/dev/null || return 0
-  while alive "$pid"; do
-    if ((SECONDS >= deadline)); then
-      echo "The registry (pid $pid) did not stop within ${STOP_TIMEOUT_SECONDS} s: SIGKILL" >&2
-      kill -KILL "$pid" 2>/dev/null || true
-      sleep 0.2
-      return 0
-    fi
-    sleep 0.2
-  done
-}
-
-show_log() {
-  {
-    echo "--- first errors in $1 ---"
-    grep -m 10 -E ' (ERROR|FATAL) |Exception: ' "$1" || true
-    echo "--- last 50 lines of $1 ---"
-    tail -n 50 "$1"
-  } >&2
 }
 
 start() {
@@ -189,12 +157,12 @@ start() {
   local url=http://$host:$port/apis/ccompat/v7/subjects
   until grep -q 'Listening on' "$log" && curl -fsS -m 5 -o /dev/null "$url" 2>/dev/null; do
     if ! running "$pid"; then
-      show_log "$log"
+      show_log "$log" "$log_errors"
       rm -f "$pid_file"
       die "the registry exited during startup (log: $log)"
     fi
     if ((SECONDS >= deadline)); then
-      show_log "$log"
+      show_log "$log" "$log_errors"
       terminate "$pid"
       rm -f "$pid_file"
       die "the registry did not start within ${START_TIMEOUT_SECONDS} s (log: $log)"
@@ -205,37 +173,12 @@ start() {
   echo "Its Confluent-compatible API: http://$host:$port/apis/ccompat/v7 (log: $log)"
 }
 
-stop() {
-  local dir=./.registry-data
-  while (($# > 0)); do
-    case $1 in
-      --dir) dir=${2:?--dir needs a value}; shift 2 ;;
-      --dir=*) dir=${1#*=}; shift ;;
-      *) die "stop: unknown argument: $1 (see registry.sh help)" ;;
-    esac
-  done
-  local pid_file=$dir/registry.pid pid
-  if [[ ! -f $pid_file ]]; then
-    echo "No registry is running from $dir (no $pid_file)"
-    return 0
-  fi
-  pid=$(cat "$pid_file")
-  if [[ -z $pid ]] || ! alive "$pid"; then
-    rm -f "$pid_file"
-    echo "No registry is running from $dir (pid ${pid:-?} is gone)"
-    return 0
-  fi
-  terminate "$pid"
-  rm -f "$pid_file"
-  echo "Stopped the registry (pid $pid, data: $dir)"
-}
-
 command=${1:-help}
 (($# == 0)) || shift
 case $command in
   fetch) (($# == 0)) || die "fetch takes no arguments"; fetch ;;
   start) start "$@" ;;
-  stop) stop "$@" ;;
+  stop) stop_daemon "$@" ;;
   help | -h | --help) usage ;;
   *) usage >&2; die "unknown command: $command" ;;
 esac

@@ -4,7 +4,7 @@
  */
 import type { JobExecutionResult, Pipeline, PipelineExecutor } from '@nimble/api';
 import { installPipelineExecutor, StreamExecutionEnvironment } from '@nimble/api';
-import { ClusterExecutor } from '@nimble/client';
+import { bundleJob, ClusterExecutor } from '@nimble/client';
 import type { RpcSecurity } from '@nimble/proto';
 import { LocalExecutor } from '@nimble/runtime';
 import type { Change, RowField, ScriptStatement, TableResult } from '@nimble/sql';
@@ -56,6 +56,7 @@ export class SqlSession {
    */
   private readonly script: string[] = [];
   private executor: PipelineExecutor | undefined;
+  private bundle: Promise<Uint8Array> | undefined;
 
   constructor(private readonly options: SqlSessionOptions) {
     this.tEnv = StreamTableEnvironment.create(StreamExecutionEnvironment.getExecutionEnvironment());
@@ -160,11 +161,28 @@ export class SqlSession {
     return [...this.script, s.text].map((t) => `${t}\n;\n`).join('');
   }
 
+  /**
+   * The bundle of the script job, made once per session: it holds `@nimble/sql` and every
+   * connector (megabytes, seconds to bundle), and each statement only changes its arguments.
+   */
+  private scriptBundle(): Promise<Uint8Array> {
+    if (!this.bundle) {
+      const bundle = bundleJob(SCRIPT_JOB);
+      // The statement awaiting it reports a failure; the next statement bundles again.
+      bundle.catch(() => {
+        if (this.bundle === bundle) this.bundle = undefined;
+      });
+      this.bundle = bundle;
+    }
+    return this.bundle;
+  }
+
   private clusterExecutor(s: ScriptStatement, detached: boolean): ClusterExecutor {
     return new ClusterExecutor({
       jobManagerAddress: this.options.jobManagerAddress(),
       security: this.options.security?.(),
       jobModule: SCRIPT_JOB,
+      bundle: this.scriptBundle(),
       programArgs: ['--script', this.clusterScript(s), '--job', '0'],
       savepointPath: this.options.savepointPath,
       allowNonRestoredState: this.options.allowNonRestoredState ?? false,

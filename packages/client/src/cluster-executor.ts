@@ -19,6 +19,11 @@ export interface ClusterExecutorOptions {
   readonly security?: RpcSecurity;
   /** Path of the job module (bundled and shipped to the cluster). */
   readonly jobModule: string;
+  /**
+   * The job module's bundle ({@link bundleJob}), when the caller made it already: one that
+   * submits the same module many times bundles it once. Bundled at each submission otherwise.
+   */
+  readonly bundle?: Promise<Uint8Array>;
   /** Arguments the job module sees in process.argv on the cluster. */
   readonly programArgs?: readonly string[];
   /** Configuration that overrides the job's own (Flink keys). */
@@ -79,7 +84,10 @@ export class ClusterExecutor implements PipelineExecutor {
     parseExecutionConfiguration(configuration);
     const description = describeJobGraph(buildJobGraph(pipeline));
     const progress = this.options.progress ?? (<T>(_label: string, work: Promise<T>) => work);
-    const bundle = await progress('Bundling the job', bundleJob(this.options.jobModule));
+    const bundle = await progress(
+      'Bundling the job',
+      this.options.bundle ?? bundleJob(this.options.jobModule),
+    );
     const client = new JobManagerClient(this.options.jobManagerAddress, this.options.security);
     try {
       const kib = Math.ceil(bundle.length / 1024).toLocaleString('en-US');

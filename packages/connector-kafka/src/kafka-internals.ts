@@ -15,11 +15,13 @@
  * It also corrects kafkajs' read_committed filter, which delivers records of aborted
  * transactions (see `fixKafkajsReadCommitted`).
  */
-import { createRequire } from 'node:module';
 import type { Kafka } from 'kafkajs';
+// Static imports (typed in kafkajs-internals.d.ts), so a job bundle holds one kafkajs: the
+// modules patched here are the ones the bundled client runs.
+import BrokerClass from 'kafkajs/src/broker/index.js';
+import COORDINATOR_TYPES from 'kafkajs/src/protocol/coordinatorTypes.js';
+import PROTOCOL_ERRORS from 'kafkajs/src/protocol/error.js';
 import { isSecurityError } from './security.js';
-
-const require = createRequire(import.meta.url);
 
 interface ProducerIdAndEpoch {
   readonly producerId: number;
@@ -54,18 +56,6 @@ interface InternalCluster {
   findGroupCoordinator(args: { groupId: string; coordinatorType: number }): Promise<InternalBroker>;
 }
 
-const BrokerClass = require('kafkajs/src/broker/index.js') as {
-  prototype: { initProducerId: InternalBroker['initProducerId'] };
-};
-const COORDINATOR_TYPES = require('kafkajs/src/protocol/coordinatorTypes.js') as {
-  GROUP: number;
-  TRANSACTION: number;
-};
-
-const PROTOCOL_ERRORS = require('kafkajs/src/protocol/error.js') as {
-  errorCodes: { type: string; message: string; retriable: boolean }[];
-};
-
 /**
  * The messages of the Kafka error codes kafkajs retries (coordinator loading, leader not
  * available, ...): how its log entries name them, as they carry no error code.
@@ -77,7 +67,8 @@ export const RETRIABLE_ERROR_MESSAGES: readonly string[] = PROTOCOL_ERRORS.error
 /** The producer id and epoch each transactional id was last initialized with, in this process. */
 const initialized = new Map<string, ProducerIdAndEpoch>();
 
-const originalInit = BrokerClass.prototype.initProducerId;
+const brokerPrototype = BrokerClass.prototype as unknown as InternalBroker;
+const originalInit = brokerPrototype.initProducerId;
 if (!(originalInit as { nimbleWrapped?: boolean }).nimbleWrapped) {
   const wrapped = async function (
     this: InternalBroker,
@@ -93,7 +84,7 @@ if (!(originalInit as { nimbleWrapped?: boolean }).nimbleWrapped) {
     return result;
   };
   (wrapped as { nimbleWrapped?: boolean }).nimbleWrapped = true;
-  BrokerClass.prototype.initProducerId = wrapped;
+  brokerPrototype.initProducerId = wrapped;
 }
 
 interface FetchedMessage {

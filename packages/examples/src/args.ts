@@ -1,15 +1,23 @@
 import { parseArgs } from 'node:util';
 
-/** Reads `--name value` options of an example job; unknown options are an error that lists the known ones. */
-export function jobArgs<T extends Record<string, string | number>>(defaults: T): T {
-  const options = Object.fromEntries(
+/**
+ * Reads `--name value` options of an example job; unknown options are an error that lists the
+ * known ones. A number option takes a finite number, or `Infinity` when it is one of `unbounded`
+ * (an event count whose source then never ends).
+ */
+export function jobArgs<T extends Record<string, string | number>>(
+  defaults: T,
+  options: { readonly unbounded?: readonly (keyof T & string)[] } = {},
+): T {
+  const unbounded: readonly string[] = options.unbounded ?? [];
+  const parseOptions = Object.fromEntries(
     Object.keys(defaults).map((k) => [k, { type: 'string' as const }]),
   );
   let values: Record<string, string | boolean | undefined>;
   try {
     values = parseArgs({
       args: cliArgs(),
-      options,
+      options: parseOptions,
       strict: true,
       allowPositionals: false,
     }).values as Record<string, string | undefined>;
@@ -24,7 +32,14 @@ export function jobArgs<T extends Record<string, string | number>>(defaults: T):
     if (typeof v !== 'string') continue;
     if (typeof defaults[k] === 'number') {
       const n = Number(v);
-      if (!Number.isFinite(n)) throw new Error(`--${k} needs a number; got ${JSON.stringify(v)}`);
+      if (n === Infinity && unbounded.includes(k)) {
+        out[k] = n;
+        continue;
+      }
+      if (!Number.isFinite(n)) {
+        const what = unbounded.includes(k) ? 'a number or Infinity' : 'a number';
+        throw new Error(`--${k} needs ${what}; got ${JSON.stringify(v)}`);
+      }
       out[k] = n;
     } else {
       out[k] = v;

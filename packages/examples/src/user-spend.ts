@@ -11,14 +11,17 @@ import { StreamExecutionEnvironment } from '@nimble/api';
 import { jobArgs } from './args.js';
 import { generatedPurchases, userSpend5Min } from './user-spend-pipeline.js';
 
-const args = jobArgs({
-  users: 1000,
-  events: 600_000,
-  rate: 50_000,
-  parallelism: 2,
-  backend: 'hashmap',
-  'ms-per-event': 1,
-});
+const args = jobArgs(
+  {
+    users: 1000,
+    events: 600_000,
+    rate: 50_000,
+    parallelism: 2,
+    backend: 'hashmap',
+    'ms-per-event': 1,
+  },
+  { unbounded: ['events'] },
+);
 
 const env = StreamExecutionEnvironment.getExecutionEnvironment();
 env.setParallelism(args.parallelism);

@@ -1284,6 +1284,38 @@ describe('validation errors', () => {
     );
   });
 
+  it('a temporal join, with or without interval bounds, is refused naming it', () => {
+    const tEnv = bidEnv();
+    const refused =
+      'Temporal and lookup joins (Bid FOR SYSTEM_TIME AS OF ...) are not supported. ' +
+      'Enrich a stream from Redis or PostgreSQL with async I/O in the DataStream API';
+    expect(() =>
+      tEnv.sqlQuery(
+        'SELECT a.item FROM Bid AS a JOIN Bid FOR SYSTEM_TIME AS OF a.bidtime AS b ON a.item = b.item',
+      ),
+    ).toThrow(refused);
+    // With bounds on both rowtimes it would otherwise plan as an interval join.
+    expect(() =>
+      tEnv.sqlQuery(
+        'SELECT a.item FROM Bid AS a JOIN Bid FOR SYSTEM_TIME AS OF a.bidtime AS b ' +
+          "ON a.item = b.item AND b.bidtime BETWEEN a.bidtime - INTERVAL '1' MINUTE AND a.bidtime",
+      ),
+    ).toThrow(refused);
+  });
+
+  it("'table.exec.state.ttl' is refused unless 0", async () => {
+    const tEnv = bidEnv();
+    await expect(tEnv.executeSql("SET 'table.exec.state.ttl' = '1 h'")).rejects.toThrow(
+      "'table.exec.state.ttl' = '1 h' is not supported: the SQL operators keep their state " +
+        'without a time-to-live (the default, 0)',
+    );
+    expect(() => tEnv.getConfig().set('table.exec.state.ttl', '36000000')).toThrow(
+      "'table.exec.state.ttl' = '36000000' is not supported",
+    );
+    await tEnv.executeSql("SET 'table.exec.state.ttl' = '0 ms'");
+    expect(tEnv.getConfig().get('table.exec.state.ttl')).toBe('0 ms');
+  });
+
   it('a column that is not grouped', () => {
     expect(() =>
       bidEnv().sqlQuery('SELECT item, SUM(price) FROM Bid GROUP BY supplier_id'),

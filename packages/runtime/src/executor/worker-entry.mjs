@@ -1,8 +1,8 @@
 // Plain-JS entry of Nimble's worker threads (slot, split-enumerator and plan workers). Loader
 // hooks of the parent thread do not reach a worker on Node 20, so the TypeScript loader is
-// registered here before the worker's module is imported, with a resolver that makes
-// `@nimble/*` imports of a job bundle (stored outside the workspace) resolve to this
-// installation's packages.
+// registered here before the worker's module is imported, with a resolver that makes the
+// `@nimble/api` and `@nimble/runtime` imports of a job bundle (stored outside the workspace)
+// resolve to this installation's packages.
 import { existsSync } from 'node:fs';
 import { register } from 'node:module';
 import { URL } from 'node:url';

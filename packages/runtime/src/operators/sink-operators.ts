@@ -225,33 +225,48 @@ export class PrintSinkOperator<T> extends StreamOperator<T, never> {
   }
 }
 
-/** Gathers elements for `executeAndCollect`. */
+/**
+ * Gathers elements for `executeAndCollect`. The elements stay in the subtask, and in its
+ * checkpoints, until the input ends and are then handed over in batches: after a restore the
+ * subtask holds exactly the elements before the checkpoint's barrier and the replay adds the rest,
+ * so the result is the failure-free one (Flink's collect sink is checkpointed too). Meant for the
+ * bounded, modest results of tests and examples: every checkpoint holds the result so far.
+ */
 export class CollectSinkOperator<T> extends StreamOperator<T, never> {
-  private values: unknown[] = [];
+  /** The elements so far: the operator state itself (a snapshot copies the list). */
+  private collected!: ListState<unknown>;
   constructor(
     private readonly collectId: string,
     private readonly target: CollectTarget,
   ) {
     super();
   }
+  override initializeState(restored: RestoredOperatorStates): void {
+    super.initializeState(restored);
+    this.collected = this.getOperatorStateStore().getListState(
+      new ListStateDescriptor<unknown>(COLLECTED_STATE),
+    );
+  }
   processElement(value: T): void {
     this.ctx.metrics.numRecordsOut++;
-    this.values.push(value);
-    if (this.values.length >= 4096) this.flush();
-  }
-  flush(): void {
-    if (this.values.length === 0) return;
-    this.target(this.collectId, this.ctx.subtaskIndex, this.values);
-    this.values = [];
+    this.collected.add(value);
   }
   override processWatermark(watermark: number): void {
     this.currentWatermark = watermark;
     this.ctx.metrics.currentInputWatermark = watermark;
   }
   override finish(): void {
-    this.flush();
+    // The list stays in the state: a checkpoint after the end of input still holds it.
+    const values = [...this.collected.get()];
+    for (let i = 0; i < values.length; i += COLLECT_BATCH)
+      this.target(this.collectId, this.ctx.subtaskIndex, values.slice(i, i + COLLECT_BATCH));
   }
 }
+
+/** The operator state of a collect sink: its elements so far. */
+const COLLECTED_STATE = 'collected';
+/** Elements per message to the JobManager. */
+const COLLECT_BATCH = 4096;
 
 /** How `print()` shows a value: strings as they are, everything else as JSON (bigints as digits). */
 export function formatValue(value: unknown): string {

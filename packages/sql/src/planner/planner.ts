@@ -317,6 +317,14 @@ export class Planner {
   ): FromResult {
     switch (ref.kind) {
       case 'table': {
+        if (ref.forSystemTimeAsOf !== undefined) {
+          throw new TableError(
+            `Temporal and lookup joins (${ref.name.join('.')} FOR SYSTEM_TIME AS OF ...) are ` +
+              'not supported. Enrich a stream from Redis or PostgreSQL with async I/O in the ' +
+              'DataStream API (RedisLookupFunction, JdbcLookupFunction), or join two streams ' +
+              'with an interval join',
+          );
+        }
         const alias = ref.alias ?? ref.name[ref.name.length - 1]!;
         const cte = ref.name.length === 1 ? ctes.get(ref.name[0]!) : undefined;
         const rel = cte ? this.planQuery(cte, ctes) : this.planTableRef(ref.name, ref.pos);

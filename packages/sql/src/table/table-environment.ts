@@ -38,11 +38,28 @@ import { DESCRIBE_COLUMNS, TableResult } from './table-result.js';
 
 const STRING: SqlType = { name: 'VARCHAR', length: MAX_LENGTH, nullable: true };
 
+/**
+ * Refuses options whose Flink meaning Nimble does not implement, rather than accepting a value
+ * that would do nothing. `table.exec.state.ttl` (idle state retention) is accepted only as 0,
+ * Flink's default: the SQL operators keep their state until a window or the job ends.
+ */
+function checkSupportedOption(key: string, value: string): void {
+  if (key === 'table.exec.state.ttl' && !/^\s*0+(\.0*)?\s*[a-z]*\s*$/i.test(value)) {
+    throw new TableError(
+      `'table.exec.state.ttl' = '${value}' is not supported: the SQL operators keep their ` +
+        'state without a time-to-live (the default, 0). Bound the state with a window ' +
+        '(TUMBLE, HOP, CUMULATE, SESSION) or an interval join instead of an unbounded ' +
+        'GROUP BY or join',
+    );
+  }
+}
+
 /** Options of the SQL layer (SET 'table.*'), with Flink's names. */
 export class TableConfig {
   /** @internal */
   readonly options = new Map<string, string>();
   set(key: string, value: string): this {
+    checkSupportedOption(key, value);
     this.options.set(key, value);
     return this;
   }
@@ -250,7 +267,7 @@ export class StreamTableEnvironment {
 
   /** `SET 'key' = 'value'`: table options stay here; others configure the job (Flink's keys). */
   set(key: string, value: string): void {
-    this.config.options.set(key, value);
+    this.config.set(key, value);
   }
 
   private allOptions(): Map<string, string> {
