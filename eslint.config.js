@@ -9,6 +9,7 @@ export default tseslint.config(
     ignores: [
       '**/node_modules/**',
       '**/dist/**',
+      'build/**',
       '**/.tsbuild/**',
       'eslint.config.js',
       'packages/proto/src/generated/**',

@@ -40,7 +40,7 @@ function generate(outDir: string): void {
   const run = spawnSync(process.execPath, args, { encoding: 'utf8' });
   if (run.status !== 0) throw new Error(`proto-loader-gen-types failed:\n${run.stderr}`);
   // The generator names each type's source file by absolute path: make it relative to the
-  // repository so the output does not depend on where the checkout lives.
+  // package so the output does not depend on where the checkout lives.
   for (const [file, text] of listFiles(outDir)) {
     writeFileSync(join(outDir, file), text.replaceAll(`${PROTO_ROOT}/`, 'proto/'));
   }

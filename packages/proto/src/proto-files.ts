@@ -1,8 +1,8 @@
 import type { Options } from '@grpc/proto-loader';
 import { fileURLToPath } from 'node:url';
 
-/** The repository's `proto/` directory: the import root of every .proto file. */
-export const PROTO_ROOT = fileURLToPath(new URL('../../../proto', import.meta.url));
+/** This package's `proto/` directory: the import root of every .proto file. */
+export const PROTO_ROOT = fileURLToPath(new URL('../proto', import.meta.url));
 
 /** The .proto files of Nimble's services, relative to {@link PROTO_ROOT}. */
 export const PROTO_FILES = [
