@@ -381,6 +381,32 @@ describe('deploy/Dockerfile', () => {
     expect(runs.some((r) => /pnpm install .*--frozen-lockfile/.test(r))).toBe(true);
   });
 
+  it('packs the packages in the build stage and installs the tarballs with npm to run', () => {
+    const runs = instructions('RUN').map((i) => i.getArgumentsContent() ?? '');
+    expect(runs).toContain('pnpm pack:packages --out /opt/nimble/packages');
+    expect(copies()).toContain('--from=build /opt/nimble/packages /tmp/nimble-packages');
+    // Only the tarballs reach the runtime stage: not the workspace, its sources or its store.
+    expect(copies().filter((c) => c.startsWith('--from='))).toHaveLength(1);
+    const install = runs.find((r) => r.includes('/tmp/nimble-packages/'));
+    expect(install).toContain(
+      'npm install --omit=dev --no-audit --no-fund /tmp/nimble-packages/*.tgz',
+    );
+    // /usr/local/bin/nimble runs the bin that @nimble/cli declares and ships (its "files").
+    const cli = JSON.parse(
+      readFileSync(join(repoRoot, 'packages', 'cli', 'package.json'), 'utf8'),
+    ) as {
+      bin: Record<string, string>;
+      files: string[];
+    };
+    const bin = cli.bin.nimble?.replace(/^\.\//, '');
+    expect(cli.files).toContain(bin?.split('/')[0]);
+    expect(
+      runs.some((r) =>
+        r.includes(`exec node /opt/nimble/lib/node_modules/@nimble/cli/${bin} "$@"`),
+      ),
+    ).toBe(true);
+  });
+
   it('exposes the four ports and enters through tini and deploy/docker-entrypoint.sh', () => {
     expect(instructions('EXPOSE').flatMap((i) => args(i))).toEqual([
       '6123',
@@ -391,14 +417,8 @@ describe('deploy/Dockerfile', () => {
     const entrypoints = instructions('ENTRYPOINT');
     expect(entrypoints).toHaveLength(1);
     const exec = JSON.parse(entrypoints[0]?.getArgumentsContent() ?? '') as string[];
-    expect(exec).toEqual([
-      '/usr/bin/tini',
-      '-g',
-      '--',
-      '/opt/nimble/app/deploy/docker-entrypoint.sh',
-    ]);
-    // The workspace is copied to /opt/nimble/app, so that is where the script lands.
-    expect(copies()).toContain('--from=build /opt/nimble/app /opt/nimble/app');
+    expect(exec).toEqual(['/usr/bin/tini', '-g', '--', '/usr/local/bin/docker-entrypoint.sh']);
+    expect(copies()).toContain('deploy/docker-entrypoint.sh /usr/local/bin/docker-entrypoint.sh');
   });
 
   it('configures NIMBLE_CONF_DIR with deploy/conf/config.yaml and runs as a non-root user', () => {
@@ -419,7 +439,9 @@ describe('deploy/Dockerfile', () => {
       .split('\n')
       .map((l) => l.trim())
       .filter((l) => l !== '' && !l.startsWith('#'));
-    expect(ignored).toEqual(expect.arrayContaining(['.git', '**/node_modules', 'coverage']));
+    expect(ignored).toEqual(
+      expect.arrayContaining(['.git', '**/node_modules', '**/dist', 'build', 'coverage']),
+    );
   });
 });
 
