@@ -10,8 +10,9 @@
  * prepack scripts (scripts/prepack.mjs) are told not to build again.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { buildPackages, publicPackages, REPO_ROOT } from './build-packages.ts';
 
@@ -40,9 +41,54 @@ function run(command: string, args: readonly string[], env: NodeJS.ProcessEnv): 
   });
 }
 
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Runs `fn` while holding the workspace's pack lock: the build replaces every dist/, so two packs
+ * at once (two test files in one run) would pack each other's half-written files. The lock is a
+ * directory (mkdir is atomic) naming its holder's pid; a dead holder's lock is taken over.
+ */
+async function withPackLock<T>(fn: () => Promise<T>): Promise<T> {
+  const lock = join(REPO_ROOT, 'build', '.pack-lock');
+  mkdirSync(join(REPO_ROOT, 'build'), { recursive: true });
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      writeFileSync(join(lock, 'pid'), String(process.pid));
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      let holder = NaN;
+      try {
+        holder = Number(readFileSync(join(lock, 'pid'), 'utf8'));
+      } catch {
+        // Just created, its pid not written yet: wait for it.
+      }
+      if (Number.isInteger(holder) && !alive(holder))
+        rmSync(lock, { recursive: true, force: true });
+      else await sleep(200);
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
+
 /** Builds every public package and packs it into `outDir`: package name -> absolute tarball path. */
 export async function packPackages(options: PackOptions): Promise<Map<string, string>> {
-  const outDir = resolve(options.outDir);
+  return withPackLock(() => buildAndPack(resolve(options.outDir)));
+}
+
+async function buildAndPack(outDir: string): Promise<Map<string, string>> {
   mkdirSync(outDir, { recursive: true });
   const packages = publicPackages();
   await buildPackages();
