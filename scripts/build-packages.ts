@@ -68,6 +68,9 @@ function declarationOptions(): ts.CompilerOptions {
     noEmit: false,
     declaration: true,
     emitDeclarationOnly: true,
+    // Emit without checking every body (the same declarations, in less than half the time):
+    // `pnpm typecheck` is the type check; the build only writes what it finds.
+    noCheck: true,
     declarationMap: true,
     rootDir: PACKAGES_DIR,
     // Never written: every output is redirected into its package's dist/ (see emitDeclarations).
