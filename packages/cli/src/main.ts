@@ -18,6 +18,7 @@ import type { ClientFlags, RunFlags, SavepointFlags, StopFlags } from './command
 import type { ConfigFlags } from './daemons.js';
 import { loadClusterConfiguration, runJobManager, runTaskManager } from './daemons.js';
 import { ExitCode } from './exit-codes.js';
+import { addInitCommand } from './init.js';
 import { startLocalCluster } from './local-cluster.js';
 import { inspectSavepoint } from './savepoint-inspect.js';
 import type { InspectFlags } from './savepoint-inspect.js';
@@ -310,6 +311,8 @@ export function createProgram(exit: (code: number) => void): Command {
       'emit MAX_WATERMARK before the savepoint, firing all event-time timers (the job will not resume where it was)',
     )
     .action(async (jobId: string, flags: StopFlags) => exit(await stopJob(jobId, flags)));
+
+  addInitCommand(program, exit);
 
   clientOptions(program.command('cluster'))
     .description('show the TaskManagers and their slots')
