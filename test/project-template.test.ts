@@ -86,6 +86,8 @@ describe('a project from the template, on the packed packages', () => {
         join(work, 'again'),
         '--name',
         'my-pipeline',
+        '--packages',
+        join(work, 'packages'),
       ],
       work,
     );

@@ -8,12 +8,14 @@ import { ExitCode } from './exit-codes.js';
 export interface InitFlags {
   /** The package name; default: the directory's name. */
   readonly name?: string;
+  /** A directory of package tarballs to install the Nimble packages from. */
+  readonly packages?: string;
 }
 
 /** Writes the project and prints the next steps; a bad name or a non-empty directory exits 2. */
 export function initProject(dir: string, flags: InitFlags, write: (text: string) => void): number {
   try {
-    write(nextSteps(writeProject(dir, { name: flags.name })));
+    write(nextSteps(writeProject(dir, { name: flags.name, packages: flags.packages })));
     return ExitCode.OK;
   } catch (e) {
     if (e instanceof ProjectSetupError) throw new CommandError(e.message, ExitCode.USAGE);
@@ -31,6 +33,11 @@ export function addInitCommand(program: Command, exit: (code: number) => void): 
     )
     .argument('<dir>', 'directory of the project (created; must not exist or be empty)')
     .option('--name <name>', "the project's package name (default: the directory's name)")
+    .option(
+      '--packages <dir>',
+      'install the Nimble packages from the tarballs in <dir> (`pnpm pack:packages` in a Nimble ' +
+        'checkout writes them to build/packages) instead of the npm registry',
+    )
     .addHelpText(
       'after',
       '\nExample:\n  nimble init my-pipeline && cd my-pipeline && npm install && npm test\n' +

@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import { nextSteps, ProjectSetupError, writeProject } from './write-project.js';
 
-const USAGE = `Usage: create-nimble <directory> [--name <name>]
+const USAGE = `Usage: create-nimble <directory> [--name <name>] [--packages <dir>]
 
 Writes a new Nimble project to <directory> (created; it must not exist or be empty): a job, a
 test of the job, tsconfig.json and package.json with the scripts dev, test, typecheck and submit.
@@ -10,8 +10,10 @@ test of the job, tsconfig.json and package.json with the scripts dev, test, type
   npm create nimble@latest my-pipeline
 
 Options:
-  --name <name>  the package name (default: the directory's name)
-  -h, --help     show this help
+  --name <name>      the package name (default: the directory's name)
+  --packages <dir>   install the Nimble packages from the tarballs in <dir> (pnpm pack:packages
+                     in a Nimble checkout writes them to build/packages) instead of the registry
+  -h, --help         show this help
 `;
 
 /** Where the command writes: stdout and stderr by default, a test's buffers in tests. */
@@ -31,7 +33,11 @@ export function main(args: readonly string[], output: Output = processOutput): n
   try {
     parsed = parseArgs({
       args: [...args],
-      options: { name: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        name: { type: 'string' },
+        packages: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
       allowPositionals: true,
     });
   } catch (e) {
@@ -50,7 +56,9 @@ export function main(args: readonly string[], output: Output = processOutput): n
     return 2;
   }
   try {
-    output.out(nextSteps(writeProject(dir, { name: parsed.values.name })));
+    output.out(
+      nextSteps(writeProject(dir, { name: parsed.values.name, packages: parsed.values.packages })),
+    );
     return 0;
   } catch (e) {
     if (!(e instanceof ProjectSetupError)) throw e;

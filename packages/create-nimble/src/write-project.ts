@@ -26,6 +26,11 @@ export class ProjectSetupError extends Error {
 export interface ProjectOptions {
   /** The package name; default: the directory's name. */
   readonly name?: string;
+  /**
+   * A directory of package tarballs (`pnpm pack:packages` in a Nimble checkout) to install the
+   * Nimble packages from instead of the npm registry.
+   */
+  readonly packages?: string;
 }
 
 /** A project {@link writeProject} wrote. */
@@ -77,6 +82,7 @@ export function writeProject(dir: string, options: ProjectOptions = {}): Written
       );
     }
   }
+  const tarballs = options.packages === undefined ? undefined : findTarballs(options.packages);
   const files: string[] = [];
   for (const file of templateFiles().sort()) {
     const base = basename(file);
@@ -86,7 +92,57 @@ export function writeProject(dir: string, options: ProjectOptions = {}): Written
     writeFileSync(join(target, out), text, { flag: 'wx' });
     files.push(out);
   }
+  if (tarballs !== undefined) useTarballs(join(target, 'package.json'), tarballs);
   return { dir: target, name, files: files.sort() };
+}
+
+/**
+ * The package a tarball holds, from the name `pnpm pack` gives it: `nimble-api-0.1.0.tgz` holds
+ * `@nimble/api`, `create-nimble-0.1.0.tgz` holds `create-nimble`.
+ */
+function tarballPackage(file: string): string | undefined {
+  const m = /^(.+)-\d+\.\d+\.\d+(?:-[\w.]+)?\.tgz$/.exec(file);
+  if (!m) return undefined;
+  return m[1]!.startsWith('nimble-') ? `@nimble/${m[1]!.slice('nimble-'.length)}` : m[1];
+}
+
+/** The Nimble package tarballs in `dir`: package name -> `file:` specifier. */
+function findTarballs(dir: string): Map<string, string> {
+  const from = resolve(dir);
+  const tarballs = new Map<string, string>();
+  if (existsSync(from) && statSync(from).isDirectory()) {
+    for (const file of readdirSync(from).sort()) {
+      const name = tarballPackage(file);
+      if (name !== undefined) tarballs.set(name, `file:${join(from, file)}`);
+    }
+  }
+  if (!tarballs.has('@nimble/api')) {
+    throw new ProjectSetupError(
+      `--packages ${from} holds no Nimble package tarballs (nimble-api-<version>.tgz, ...): ` +
+        'run `pnpm pack:packages` in a Nimble checkout and give its build/packages directory',
+    );
+  }
+  return tarballs;
+}
+
+/**
+ * Points the project's Nimble dependencies at the tarballs, and (by `overrides`) the packages'
+ * dependencies on each other, so `npm install` takes every Nimble package from them.
+ */
+function useTarballs(manifestPath: string, tarballs: ReadonlyMap<string, string>): void {
+  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as {
+    dependencies?: Record<string, string>;
+    devDependencies?: Record<string, string>;
+    overrides?: Record<string, string>;
+  };
+  for (const deps of [manifest.dependencies, manifest.devDependencies]) {
+    for (const name of Object.keys(deps ?? {})) {
+      const tarball = tarballs.get(name);
+      if (tarball !== undefined) deps![name] = tarball;
+    }
+  }
+  manifest.overrides = Object.fromEntries(tarballs);
+  writeFileSync(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
 }
 
 /** `path` as a shell word: quoted when it holds anything but safe characters. */

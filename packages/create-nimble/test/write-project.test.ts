@@ -111,6 +111,36 @@ describe('writeProject', () => {
     expect(readdirSync(dir)).toEqual(['notes.txt']);
   });
 
+  it('points the Nimble dependencies at tarballs with --packages, and refuses a folder without', () => {
+    const packages = tempDir();
+    for (const file of ['nimble-api-0.1.0.tgz', 'nimble-cli-0.1.0.tgz', 'create-nimble-0.1.0.tgz'])
+      writeFileSync(join(packages, file), '');
+    writeFileSync(join(packages, 'notes.txt'), '');
+    const dir = join(tempDir(), 'p');
+    writeProject(dir, { packages });
+    const manifest = readJson(join(dir, 'package.json'));
+    expect(manifest['dependencies']['@nimble/api']).toBe(
+      `file:${join(packages, 'nimble-api-0.1.0.tgz')}`,
+    );
+    expect(manifest['dependencies']['@nimble/connector-datagen']).toBe('^0.1.0');
+    expect(manifest['devDependencies']['@nimble/cli']).toBe(
+      `file:${join(packages, 'nimble-cli-0.1.0.tgz')}`,
+    );
+    expect(manifest['overrides']).toEqual({
+      '@nimble/api': `file:${join(packages, 'nimble-api-0.1.0.tgz')}`,
+      '@nimble/cli': `file:${join(packages, 'nimble-cli-0.1.0.tgz')}`,
+      'create-nimble': `file:${join(packages, 'create-nimble-0.1.0.tgz')}`,
+    });
+
+    const empty = tempDir();
+    const target = join(tempDir(), 'q');
+    expect(() => writeProject(target, { packages: empty })).toThrow(
+      `--packages ${empty} holds no Nimble package tarballs (nimble-api-<version>.tgz, ...): ` +
+        'run `pnpm pack:packages` in a Nimble checkout and give its build/packages directory',
+    );
+    expect(readdirSync(join(target, '..'))).toEqual([]);
+  });
+
   it('refuses a path that is a file', () => {
     const file = join(tempDir(), 'taken');
     writeFileSync(file, '');
@@ -202,7 +232,9 @@ describe('create-nimble', () => {
   it('prints its usage with --help', () => {
     const r = run(['--help']);
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/^Usage: create-nimble <directory> \[--name <name>\]\n/);
+    expect(r.out).toMatch(
+      /^Usage: create-nimble <directory> \[--name <name>\] \[--packages <dir>\]\n/,
+    );
     expect(r.out).toContain('npm create nimble@latest my-pipeline');
   });
 });
