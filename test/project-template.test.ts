@@ -15,6 +15,7 @@ import {
   exec,
   installTemplateProject,
   startProjectCluster,
+  TEMPLATE_JOB_OUTPUT,
   timed,
   tree,
   until,
@@ -22,14 +23,7 @@ import {
 } from './fixtures/template-project.js';
 
 /** What the template's job prints: each user's spend in the two windows (its test's rows). */
-const JOB_OUTPUT = [
-  '{"user_id":"user-0","window_end":"2026-01-01T00:05:00.000Z","purchases":10,"spend_usd":254.9}',
-  '{"user_id":"user-1","window_end":"2026-01-01T00:05:00.000Z","purchases":11,"spend_usd":292.89}',
-  '{"user_id":"user-2","window_end":"2026-01-01T00:05:00.000Z","purchases":10,"spend_usd":244.9}',
-  '{"user_id":"user-0","window_end":"2026-01-01T00:10:00.000Z","purchases":10,"spend_usd":254.9}',
-  '{"user_id":"user-1","window_end":"2026-01-01T00:10:00.000Z","purchases":9,"spend_usd":206.91}',
-  '{"user_id":"user-2","window_end":"2026-01-01T00:10:00.000Z","purchases":10,"spend_usd":244.9}',
-];
+const JOB_OUTPUT = TEMPLATE_JOB_OUTPUT;
 
 let work: string;
 let project: TemplateProject;

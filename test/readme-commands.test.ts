@@ -14,7 +14,15 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -26,6 +34,7 @@ import { fileSystemFor } from '../packages/runtime/src/checkpoint/storage/index.
 import { TestCluster } from './fixtures/cluster.js';
 import type { S3Server } from './fixtures/s3-server.js';
 import { startS3Server } from './fixtures/s3-server.js';
+import { TEMPLATE_JOB_OUTPUT, userEnv } from './fixtures/template-project.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -300,6 +309,7 @@ const PLACEHOLDERS: readonly [RegExp, (match: string) => string][] = [
   [/(?<=\s)conf\.yaml(?=\s|$)/g, () => join(ctx.tmp, 'conf.yaml')],
   [/(?<=\s)spend\.jsonl(?=\s|$)/g, () => join(ctx.tmp, 'spend.jsonl')],
   [/deploy\/k8s\/overlays\/dev\/secrets/g, () => join(ctx.tmp, 'secrets')],
+  [/\.\.\/my-pipeline/g, () => join(ctx.tmp, 'my-pipeline')],
   // README's ports: 6123 and 8081 are the shared cluster's, the others free ones.
   [/(?<=[:=])(6123|6124|8081|8082|9092)\b/g, (port) => String(ctx.ports.get(Number(port)) ?? port)],
 ];
@@ -916,6 +926,49 @@ const RULES: readonly Rule[] = [
         'async-enrichment': /^\d+> \{"user_id":"user-\d+","segment":"\w+","country":"\w+",/m,
       };
       expect(shell.stdout, shell.output).toMatch(printed[command.split(' ').at(-1)!]!);
+    },
+  },
+
+  // --- A project of your own, on the packed packages (test/project-template.test.ts checks the
+  // same project through create-nimble, tsc and `npm run submit`).
+  {
+    match: /^pnpm pack:packages$/,
+    early: true,
+    run: async (command) => {
+      await run(command, { timeoutMs: 900_000 });
+      const tarballs = readdirSync(join(ROOT, 'build', 'packages'));
+      expect(tarballs).toContain('nimble-api-0.1.0.tgz');
+      expect(tarballs).toContain('create-nimble-0.1.0.tgz');
+    },
+  },
+  {
+    match: /^pnpm nimble init \.\.\/my-pipeline --packages build\/packages$/,
+    early: true,
+    run: async (command) => {
+      await run(command);
+      const manifest = JSON.parse(
+        readFileSync(join(ctx.tmp, 'my-pipeline', 'package.json'), 'utf8'),
+      ) as { dependencies: Record<string, string> };
+      expect(manifest.dependencies['@nimble/api']).toBe(
+        `file:${join(ROOT, 'build', 'packages', 'nimble-api-0.1.0.tgz')}`,
+      );
+    },
+  },
+  {
+    match: /^cd \.\.\/my-pipeline && npm install && npm test && npm run dev$/,
+    early: true,
+    run: async (command) => {
+      // The user's environment: not the workspace's pnpm and vitest variables.
+      const env = userEnv({
+        NIMBLE_PROPERTIES: properties({ 'jobmanager.rpc.port': 0, 'rest.port': 0 }),
+      });
+      const shell = await run(command, { env, timeoutMs: 900_000 });
+      expect(shell.stdout).toMatch(/Tests {2}2 passed \(2\)/);
+      const printed = shell.stdout
+        .split('\n')
+        .map((l) => l.replace(/^\d+> /, ''))
+        .filter((l) => l.startsWith('{"user_id"'));
+      expect(printed.sort()).toEqual([...TEMPLATE_JOB_OUTPUT].sort());
     },
   },
 
