@@ -55,7 +55,7 @@ function alive(pid: number): boolean {
  * at once (two test files in one run) would pack each other's half-written files. The lock is a
  * directory (mkdir is atomic) naming its holder's pid; a dead holder's lock is taken over.
  */
-async function withPackLock<T>(fn: () => Promise<T>): Promise<T> {
+export async function withPackLock<T>(fn: () => Promise<T>): Promise<T> {
   const lock = join(REPO_ROOT, 'build', '.pack-lock');
   mkdirSync(join(REPO_ROOT, 'build'), { recursive: true });
   for (;;) {

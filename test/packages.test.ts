@@ -4,12 +4,12 @@
  * dependencies come from the npm registry. One pack and one install serve every case.
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { packPackages } from '../scripts/pack-packages.ts';
+import { packPackages, withPackLock } from '../scripts/pack-packages.ts';
 import { REPO_ROOT } from '../scripts/build-packages.ts';
 
 const run = promisify(execFile);
@@ -19,6 +19,15 @@ function exportTargets(exports: unknown): string[] {
   if (typeof exports === 'string') return [exports];
   if (exports === null || typeof exports !== 'object') return [];
   return Object.values(exports).flatMap(exportTargets);
+}
+
+/** The paths a tarball holds, sorted. */
+async function tarFiles(file: string): Promise<string[]> {
+  const { stdout } = await run('tar', ['-tzf', file]);
+  return stdout
+    .split('\n')
+    .filter((f) => f !== '')
+    .sort();
 }
 
 interface Outcome {
@@ -246,13 +255,22 @@ describe('the tarballs', () => {
     expect(cli.bin).toEqual({ nimble: './bin/nimble.mjs' });
   });
 
-  it('npm pack in a package directory refuses, naming pnpm pack', async () => {
-    const out = await exec(
-      'npm',
-      ['pack', '--pack-destination', scratch],
-      join(REPO_ROOT, 'packages', 'api'),
-    );
-    expect(out.code).not.toBe(0);
-    expect(out.stderr).toContain('@nimble/api: pack it with `pnpm pack`');
+  it('npm pack in a package directory packs what pnpm pack does, and keeps package.json', async () => {
+    const dir = join(REPO_ROOT, 'packages', 'connector-datagen');
+    const workspaceManifest = readFileSync(join(dir, 'package.json'), 'utf8');
+    const out = join(scratch, 'npm-pack');
+    mkdirSync(out);
+    // Under the pack lock: npm pack's prepack builds the package's dist/, which another test
+    // file's pack must not be packing meanwhile.
+    const packed = await withPackLock(() => exec('npm', ['pack', '--pack-destination', out], dir));
+    expect(packed.code, packed.stderr).toBe(0);
+    const tarball = join(out, 'nimble-connector-datagen-0.1.0.tgz');
+    const manifest = async (file: string) =>
+      JSON.parse((await run('tar', ['-xOzf', file, 'package/package.json'])).stdout);
+    const byPnpm = tarballs.get('@nimble/connector-datagen')!;
+    expect(await manifest(tarball)).toEqual(await manifest(byPnpm));
+    expect(await tarFiles(tarball)).toEqual(await tarFiles(byPnpm));
+    expect(readFileSync(join(dir, 'package.json'), 'utf8')).toBe(workspaceManifest);
+    expect(existsSync(join(dir, 'package.json.before-pack'))).toBe(false);
   });
 });
