@@ -35,7 +35,8 @@ const packages: WorkspacePackage[] = readdirSync(packagesDir)
 const byName = new Map(packages.map((p) => [p.manifest.name, p]));
 
 const SOURCE = /\.(ts|tsx|mts|mjs|js)$/;
-const SKIPPED_DIRS = new Set(['node_modules', 'dist', 'test']);
+// create-nimble's template/ holds a new project's sources: copied into the project, never run here.
+const SKIPPED_DIRS = new Set(['node_modules', 'dist', 'test', 'template']);
 
 /** The source files of a package: everything but its tests, build output and node_modules. */
 function sourceFiles(dir: string): string[] {
