@@ -1,6 +1,6 @@
 /**
  * How long the published packages take to make and install: `pnpm build` (JavaScript and
- * declarations apart), `pnpm pack:packages` (a build and sixteen `pnpm pack`), and `npm install`
+ * declarations apart), `pnpm pack:packages` (a build and one `pnpm pack` per package), and `npm install`
  * of the tarballs into an empty project (third-party packages from the npm registry, through the
  * user's npm cache), with the size of what was installed.
  *
